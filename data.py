@@ -1,0 +1,292 @@
+"""From a folder of photos and a folder of masks to a tf.data pipeline.
+
+    images/<stem>.jpg   +   masks/<stem>.png   ->   (image, mask) batches
+
+Pairs are matched by file stem, checked (every file decoded once, before
+training starts), split into train/validation/test with a fixed seed, then
+streamed: parallel decode + resize, an in-memory cache of the resized pairs
+(later epochs do no JPEG work), shuffle, augmentation (training split only),
+batch, prefetch.
+
+`read_image` and `preprocess_image` are the one way this project turns a file
+into model input; training, evaluation and prediction all call them.
+"""
+
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+MASK_EXTENSIONS = (".png",)
+SPLIT_NAMES = ("train", "val", "test")
+
+log = logging.getLogger(__name__)
+
+
+class DatasetError(ValueError):
+    """Bad training data: the message names the file(s) and the problem."""
+
+
+# ----------------------------------------------------------------------------
+# Reading and preprocessing, shared with evaluate.py and predict.py
+# ----------------------------------------------------------------------------
+
+def decode(path, flags):
+    # np.fromfile + imdecode instead of imread: works for any file name
+    # (non-ASCII too) and lets a zero-byte file fail like any corrupt one.
+    path = Path(path)
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except OSError as error:
+        raise DatasetError(f"{path}: cannot read file ({error.strerror or error})") from error
+    image = cv2.imdecode(data, flags) if data.size else None
+    if image is None:
+        reason = "empty file" if data.size == 0 else "not a readable image (corrupt, truncated or unsupported format)"
+        raise DatasetError(f"{path}: {reason}")
+    return image
+
+
+def read_image(path):
+    """A photo as uint8 RGB (H, W, 3): grayscale, 16-bit, palette and RGBA
+    files become 8-bit RGB, and EXIF orientation is applied (as viewers do)."""
+    return cv2.cvtColor(decode(path, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def read_mask(path):
+    """A mask as uint8 {0, 1} (H, W): 0/1, 0/255 (or 16-bit), grayscale or
+    colour masks all work; a pixel is person where it is at least half of the
+    format's full value (1 for 0/1 masks)."""
+    mask = decode(path, cv2.IMREAD_UNCHANGED)
+    if mask.ndim == 3:
+        # Colour masks: a pixel is person if any colour channel is on (alpha ignored).
+        mask = mask[..., :3].max(axis=2)
+    full_value = 1 if mask.max() <= 1 else np.iinfo(mask.dtype).max if mask.dtype.kind == "u" else 255
+    return (mask >= full_value / 2).astype(np.uint8)
+
+
+def resize(image, size, interpolation=None):
+    """Resize to size=(height, width); area averaging when shrinking (no
+    aliasing), bilinear when enlarging."""
+    height, width = size
+    if image.shape[:2] == (height, width):
+        return image
+    if interpolation is None:
+        shrinking = height * width < image.shape[0] * image.shape[1]
+        interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+    return cv2.resize(image, (width, height), interpolation=interpolation)
+
+
+def preprocess_image(image, image_size):
+    """RGB uint8 photo -> model input (height, width, 3) uint8.
+
+    Normalisation for the encoder is the model's first layer (see model.py),
+    so this resize is all that stands between a photo and the model, in
+    training, evaluation and prediction alike.
+    """
+    return resize(image, image_size)
+
+
+def preprocess_mask(mask, image_size):
+    """{0, 1} mask -> (height, width, 1) uint8 {0, 1} target at model resolution
+    (area-averaged then re-thresholded: smoother than nearest-neighbour)."""
+    soft = resize(mask.astype(np.float32), image_size)
+    return (soft >= 0.5).astype(np.uint8)[..., None]
+
+
+# ----------------------------------------------------------------------------
+# Finding, checking and splitting pairs
+# ----------------------------------------------------------------------------
+
+def files_by_stem(folder, extensions, what):
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DatasetError(f"{what} folder {folder} does not exist")
+    files = {}
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and path.suffix.lower() in extensions:
+            if path.stem in files:
+                raise DatasetError(f"two {what} files share the stem {path.stem!r}: {files[path.stem].name} and {path.name}")
+            files[path.stem] = path
+    if not files:
+        raise DatasetError(f"{what} folder {folder} has no {'/'.join(extensions)} files")
+    return files
+
+
+def describe(paths, limit=5):
+    names = [str(p) for p in paths]
+    shown = ", ".join(names[:limit])
+    return f"{len(names)} ({shown}{', ...' if len(names) > limit else ''})"
+
+
+def find_pairs(images_dir, masks_dir):
+    """[(image_path, mask_path)] matched by stem, sorted by stem.
+
+    Files without a partner are reported (how many, the first few) and left
+    out; they are never paired by sort order."""
+    images = files_by_stem(images_dir, IMAGE_EXTENSIONS, "image")
+    masks = files_by_stem(masks_dir, MASK_EXTENSIONS, "mask")
+    stems = sorted(images.keys() & masks.keys())
+    images_alone = [images[s] for s in sorted(images.keys() - masks.keys())]
+    masks_alone = [masks[s] for s in sorted(masks.keys() - images.keys())]
+    if images_alone:
+        log.warning("images without a mask, left out: %s", describe(images_alone))
+    if masks_alone:
+        log.warning("masks without an image, left out: %s", describe(masks_alone))
+    if not stems:
+        raise DatasetError(
+            f"no image in {images_dir} has a mask of the same name in {masks_dir} "
+            f"(images: {describe(images.values())}; masks: {describe(masks.values())})"
+        )
+    return [(images[s], masks[s]) for s in stems]
+
+
+def check_pair(pair):
+    """None if the pair decodes and its sizes agree, else the reason."""
+    image_path, mask_path = pair
+    try:
+        image = read_image(image_path)
+        mask = read_mask(mask_path)
+    except DatasetError as error:
+        return str(error)
+    if image.shape[:2] != mask.shape[:2]:
+        return (f"{image_path} is {image.shape[1]}x{image.shape[0]} but its mask {mask_path} "
+                f"is {mask.shape[1]}x{mask.shape[0]}")
+    return None
+
+
+def check_pairs(pairs, workers=None):
+    """Decodes every pair once, in parallel, before training starts.
+
+    Returns (good pairs, [(pair, reason)]). Bad pairs are logged and left out;
+    if none is good, raises DatasetError listing the problems."""
+    workers = workers or min(8, os.cpu_count() or 1)
+    with ThreadPoolExecutor(workers) as pool:
+        reasons = list(pool.map(check_pair, pairs))
+    good = [pair for pair, reason in zip(pairs, reasons) if reason is None]
+    bad = [(pair, reason) for pair, reason in zip(pairs, reasons) if reason is not None]
+    for _, reason in bad:
+        log.warning("skipped: %s", reason)
+    if not good:
+        raise DatasetError(f"none of the {len(pairs)} pairs is usable: " + "; ".join(r for _, r in bad[:5]))
+    return good, bad
+
+
+def split_pairs(pairs, val_fraction=0.1, test_fraction=0.1, seed=42):
+    """{"train", "val", "test"} -> pairs, split as pairs with scikit-learn
+    (fixed seed: the same files always land in the same split)."""
+    from sklearn.model_selection import train_test_split
+
+    if not 0 <= val_fraction < 1 or not 0 <= test_fraction < 1 or val_fraction + test_fraction >= 1:
+        raise ValueError(f"need 0 <= val_fraction, test_fraction and their sum < 1; got {val_fraction}, {test_fraction}")
+    pairs = sorted(pairs, key=lambda pair: pair[0].stem)
+    rest, test = (pairs, []) if test_fraction == 0 else train_test_split(pairs, test_size=test_fraction, random_state=seed)
+    val_share = val_fraction / (1 - test_fraction)
+    train, val = (rest, []) if val_fraction == 0 else train_test_split(rest, test_size=val_share, random_state=seed)
+    if not train:
+        raise DatasetError(f"{len(pairs)} pairs leave nothing to train on after the validation and test splits")
+    return {"train": train, "val": val, "test": test}
+
+
+def write_split_lists(splits, folder):
+    """Writes train.txt, val.txt, test.txt (one image stem per line)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in SPLIT_NAMES:
+        stems = sorted(image.stem for image, _ in splits[name])
+        (folder / f"{name}.txt").write_text("".join(f"{stem}\n" for stem in stems))
+
+
+def read_split_list(path, images_dir, masks_dir):
+    """Pairs for the stems listed in a split file (as written by write_split_lists)."""
+    wanted = {line.strip() for line in Path(path).read_text().splitlines() if line.strip()}
+    pairs = [pair for pair in find_pairs(images_dir, masks_dir) if pair[0].stem in wanted]
+    missing = wanted - {image.stem for image, _ in pairs}
+    if missing:
+        raise DatasetError(f"{path} lists stems with no image/mask pair: {describe(sorted(missing))}")
+    return pairs
+
+
+# ----------------------------------------------------------------------------
+# Augmentation
+# ----------------------------------------------------------------------------
+
+def make_augmentation(seed=None):
+    """Albumentations pipeline; geometric transforms move image and mask
+    together, the mask with nearest-neighbour so it stays binary."""
+    import albumentations as A
+
+    return A.Compose(
+        [
+            A.HorizontalFlip(p=0.5),
+            # Zooming out to 0.5x teaches the model small, distant people.
+            A.Affine(scale=(0.5, 1.25), translate_percent=(-0.15, 0.15), rotate=(-20, 20),
+                     interpolation=cv2.INTER_LINEAR, mask_interpolation=cv2.INTER_NEAREST,
+                     border_mode=cv2.BORDER_REFLECT_101, p=0.7),
+            A.RandomBrightnessContrast(brightness_limit=0.25, contrast_limit=0.25, p=0.5),
+            A.HueSaturationValue(hue_shift_limit=10, sat_shift_limit=20, val_shift_limit=10, p=0.3),
+            A.OneOf([A.GaussianBlur(blur_limit=(3, 5)), A.GaussNoise(std_range=(0.02, 0.08))], p=0.2),
+        ],
+        seed=seed,
+    )
+
+
+# ----------------------------------------------------------------------------
+# tf.data
+# ----------------------------------------------------------------------------
+
+def load_pair(image_path, mask_path, image_size):
+    image = preprocess_image(read_image(image_path), image_size)
+    mask = preprocess_mask(read_mask(mask_path), image_size)
+    return image, mask
+
+
+def make_dataset(pairs, image_size, batch_size, training=False, augment=True, cache=True, seed=42):
+    """tf.data pipeline of (image float32 [0, 255] (B, H, W, 3), mask float32 {0, 1} (B, H, W, 1)).
+
+    `training` shuffles (and augments when `augment`); `cache` keeps the
+    decoded, resized uint8 pairs in memory after the first epoch (True), or in
+    files with that path prefix (a string)."""
+    import tensorflow as tf
+
+    height, width = image_size
+    image_paths = [str(image) for image, _ in pairs]
+    mask_paths = [str(mask) for _, mask in pairs]
+
+    def decode_resize(image_path, mask_path):
+        image, mask = tf.numpy_function(
+            lambda i, m: load_pair(i.decode(), m.decode(), image_size),
+            [image_path, mask_path], [tf.uint8, tf.uint8], stateful=False,
+        )
+        return tf.ensure_shape(image, (height, width, 3)), tf.ensure_shape(mask, (height, width, 1))
+
+    dataset = tf.data.Dataset.from_tensor_slices((image_paths, mask_paths))
+    dataset = dataset.map(decode_resize, num_parallel_calls=tf.data.AUTOTUNE)
+    if cache:
+        dataset = dataset.cache("" if cache is True else str(cache))
+    if training:
+        dataset = dataset.shuffle(len(pairs), seed=seed, reshuffle_each_iteration=True)
+        if augment:
+            augmentation = make_augmentation(seed)
+
+            def apply_augmentation(image, mask):
+                out = augmentation(image=image, mask=mask)
+                return out["image"], out["mask"]
+
+            def augment_pair(image, mask):
+                image, mask = tf.numpy_function(apply_augmentation, [image, mask], [tf.uint8, tf.uint8])
+                return tf.ensure_shape(image, (height, width, 3)), tf.ensure_shape(mask, (height, width, 1))
+
+            dataset = dataset.map(augment_pair, num_parallel_calls=tf.data.AUTOTUNE)
+
+    def to_float(image, mask):
+        return tf.cast(image, tf.float32), tf.cast(mask, tf.float32)
+
+    return (
+        dataset.batch(batch_size, drop_remainder=False)
+        .map(to_float, num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )

@@ -1,0 +1,171 @@
+"""U-Net models for person segmentation, in backend-agnostic Keras 3.
+
+Every model takes RGB pixels in [0, 255] (float) and returns a one-channel
+sigmoid mask in float32. Normalisation for the encoder happens inside the
+model, so a saved `.keras` file can never be fed with the wrong
+normalisation, and only built-in layers are used, so
+`keras.saving.load_model(path)` needs no custom objects.
+
+There is deliberately no `import tensorflow` here: the models also run under
+the JAX and PyTorch backends.
+"""
+
+import keras
+from keras import layers
+
+MODEL_NAMES = ("unet", "mobilenetv2_unet", "resnet50_unet")
+
+# Every encoder halves the resolution five times (or `depth` times for the
+# plain U-Net), so the input sides must be multiples of this.
+ENCODER_STRIDE = 32
+
+# Feature maps of the pretrained encoders used as skip connections, from
+# 1/2 to 1/16 of the input resolution, and the 1/32 bottleneck.
+MOBILENETV2_SKIPS = (
+    "block_1_expand_relu",
+    "block_3_expand_relu",
+    "block_6_expand_relu",
+    "block_13_expand_relu",
+)
+MOBILENETV2_BOTTLENECK = "out_relu"
+RESNET50_SKIPS = ("conv1_relu", "conv2_block3_out", "conv3_block4_out", "conv4_block6_out")
+RESNET50_BOTTLENECK = "conv5_block3_out"
+
+# ImageNet channel means in RGB order, the "caffe" preprocessing of ResNet-50.
+IMAGENET_MEAN_RGB = (123.68, 116.779, 103.939)
+
+
+def conv_block(x, filters, separable=False, name=None):
+    """Two 3x3 convolutions, each followed by batch norm and ReLU."""
+    conv = layers.SeparableConv2D if separable else layers.Conv2D
+    for i in (1, 2):
+        x = conv(filters, 3, padding="same", use_bias=False, name=f"{name}_conv{i}")(x)
+        x = layers.BatchNormalization(name=f"{name}_bn{i}")(x)
+        x = layers.ReLU(name=f"{name}_relu{i}")(x)
+    return x
+
+
+def upsample(x, filters, mode, name):
+    """Doubles the resolution: bilinear resize (cheap, no checkerboard) or a
+    learned transposed convolution (the classic U-Net choice)."""
+    if mode == "bilinear":
+        return layers.UpSampling2D(interpolation="bilinear", name=f"{name}_up")(x)
+    if mode == "transpose":
+        return layers.Conv2DTranspose(filters, 2, strides=2, padding="same", name=f"{name}_up")(x)
+    raise ValueError(f"upsampling must be 'bilinear' or 'transpose', got {mode!r}")
+
+
+def decoder(x, skips, filters, upsampling="bilinear", separable=False):
+    """U-Net decoder: upsample, concatenate the skip of the same resolution,
+    convolve; `skips` and `filters` go from the deepest level to the finest."""
+    for level, (skip, width) in enumerate(zip(skips, filters)):
+        name = f"decoder{level}"
+        x = upsample(x, width, upsampling, name)
+        x = layers.Concatenate(name=f"{name}_concat")([x, skip])
+        x = conv_block(x, width, separable=separable, name=name)
+    return x
+
+
+def mask_head(x):
+    # float32 output keeps the loss numerically safe under mixed precision.
+    return layers.Conv2D(1, 1, activation="sigmoid", dtype="float32", name="mask")(x)
+
+
+def check_input_shape(input_shape, multiple):
+    height, width, channels = input_shape
+    if channels != 3 or height % multiple or width % multiple:
+        raise ValueError(
+            f"input_shape must be (height, width, 3) with height and width multiples "
+            f"of {multiple}; got {tuple(input_shape)}"
+        )
+
+
+def unet(input_shape=(256, 256, 3), base_filters=32, depth=4, upsampling="transpose", separable=False):
+    """The classic U-Net (Ronneberger et al. 2015) with batch norm, trained from scratch.
+
+    `base_filters` is the width of the first level, doubled at every level down;
+    `depth` is the number of 2x downsamplings.
+    """
+    check_input_shape(input_shape, 2**depth)
+    inputs = keras.Input(input_shape, name="image")
+    x = layers.Rescaling(1 / 255.0, name="normalize")(inputs)
+    skips = []
+    for level in range(depth):
+        x = conv_block(x, base_filters * 2**level, separable=separable, name=f"encoder{level}")
+        skips.append(x)
+        x = layers.MaxPooling2D(name=f"encoder{level}_pool")(x)
+    x = conv_block(x, base_filters * 2**depth, separable=separable, name="bottleneck")
+    widths = [base_filters * 2**level for level in reversed(range(depth))]
+    x = decoder(x, skips[::-1], widths, upsampling, separable)
+    return keras.Model(inputs, mask_head(x), name="unet")
+
+
+def pretrained_unet(encoder, normalized, inputs, skip_names, bottleneck_name, decoder_filters, upsampling, separable, name):
+    """Puts a U-Net decoder on a keras.applications encoder.
+
+    The encoder is wrapped as one feature-extractor layer returning its skip
+    feature maps; the finest skip is the input image itself (full resolution).
+    """
+    outputs = [encoder.get_layer(n).output for n in (*skip_names, bottleneck_name)]
+    features = keras.Model(encoder.input, outputs, name=f"{encoder.name}_features")(normalized)
+    *skips, bottleneck = features
+    skips = [normalized, *skips]
+    x = decoder(bottleneck, skips[::-1], decoder_filters, upsampling, separable)
+    return keras.Model(inputs, mask_head(x), name=name)
+
+
+def mobilenetv2_unet(input_shape=(256, 256, 3), encoder_weights=None, alpha=1.0,
+                     decoder_filters=(96, 64, 48, 32, 16), upsampling="bilinear", separable=True):
+    """U-Net decoder on a MobileNetV2 encoder: the fast variant for CPUs.
+
+    `encoder_weights`: None (random), a path to a `.weights.h5` file for
+    `keras.applications.MobileNetV2(include_top=False)`, or "imagenet"
+    (downloads; needs internet).
+    """
+    check_input_shape(input_shape, ENCODER_STRIDE)
+    inputs = keras.Input(input_shape, name="image")
+    # MobileNetV2 expects pixels in [-1, 1].
+    normalized = layers.Rescaling(1 / 127.5, offset=-1.0, name="normalize")(inputs)
+    encoder = keras.applications.MobileNetV2(
+        input_shape=input_shape, alpha=alpha, include_top=False, weights=encoder_weights
+    )
+    return pretrained_unet(encoder, normalized, inputs, MOBILENETV2_SKIPS, MOBILENETV2_BOTTLENECK,
+                           decoder_filters, upsampling, separable, name="mobilenetv2_unet")
+
+
+def resnet50_unet(input_shape=(256, 256, 3), encoder_weights=None,
+                  decoder_filters=(256, 128, 64, 32, 16), upsampling="bilinear", separable=False):
+    """U-Net decoder on a ResNet-50 encoder.
+
+    `encoder_weights`: None (random), a `.weights.h5` path, or "imagenet".
+    """
+    check_input_shape(input_shape, ENCODER_STRIDE)
+    inputs = keras.Input(input_shape, name="image")
+    # ResNet-50's ImageNet weights expect BGR pixels minus the ImageNet mean.
+    # We subtract the mean in RGB order here and flip the input channels of
+    # the first convolution instead of the image, so only built-in layers
+    # are needed and the result is the same.
+    normalized = layers.Normalization(mean=IMAGENET_MEAN_RGB, variance=(1.0, 1.0, 1.0), name="normalize")(inputs)
+    encoder = keras.applications.ResNet50(input_shape=input_shape, include_top=False, weights=encoder_weights)
+    if encoder_weights is not None:
+        first_conv = encoder.get_layer("conv1_conv")
+        kernel, bias = first_conv.get_weights()
+        first_conv.set_weights([kernel[:, :, ::-1, :], bias])
+    return pretrained_unet(encoder, normalized, inputs, RESNET50_SKIPS, RESNET50_BOTTLENECK,
+                           decoder_filters, upsampling, separable, name="resnet50_unet")
+
+
+def build_model(name, image_size=(256, 256), encoder_weights=None, **options):
+    """The one entry point: `name` is one of MODEL_NAMES, `image_size` is
+    (height, width); `options` go to the builder (e.g. base_filters, depth,
+    upsampling, separable, decoder_filters)."""
+    input_shape = (*image_size, 3)
+    if name == "unet":
+        if encoder_weights is not None:
+            raise ValueError("the plain 'unet' has no pretrained encoder; use encoder_weights=None")
+        return unet(input_shape, **options)
+    if name == "mobilenetv2_unet":
+        return mobilenetv2_unet(input_shape, encoder_weights=encoder_weights, **options)
+    if name == "resnet50_unet":
+        return resnet50_unet(input_shape, encoder_weights=encoder_weights, **options)
+    raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")

@@ -1,0 +1,259 @@
+"""Train a person-segmentation U-Net.
+
+    python train.py                                   # the bundled sample
+    python train.py --data-dir /path/to/People_Segmentation --epochs 30
+
+Edit the constants below, or override any of them on the command line
+(`--batch-size 8`, `--augment false`). Everything a run produces lands in
+OUT_DIR; starting again with the same OUT_DIR resumes an interrupted run
+from its last finished epoch.
+"""
+
+# ---------------------------------------------------------------------------
+# Hyperparameters (each one is also a command-line flag: BATCH_SIZE -> --batch-size)
+# ---------------------------------------------------------------------------
+# data
+DATA_DIR = "People_Segmentation"  # a folder with images/ (jpg/png/...) and masks/ (png, same stems)
+IMAGE_SIZE = 224                  # side of the square model input, a multiple of 32; photos are resized to it
+VAL_FRACTION = 0.1                # share of the pairs held out for validation (model selection)
+TEST_FRACTION = 0.1               # share held out for the final test, evaluated once at the end
+AUGMENT = True                    # flips, scale/shift/rotate, colour, blur/noise on the training split
+# model
+MODEL = "mobilenetv2_unet"        # "mobilenetv2_unet" (fast on CPU), "resnet50_unet" or "unet"
+ENCODER_WEIGHTS = "imagenet"      # "imagenet", a .weights.h5 path, or "none" (random); ignored by "unet"
+# optimisation
+LOSS = "bce"                      # "bce", "bce_dice" or "dice"
+BATCH_SIZE = 16
+EPOCHS = 40                       # upper bound; early stopping usually ends the run sooner
+LEARNING_RATE = 1e-3              # Adam; when scaling BATCH_SIZE by k, scaling this by k is a fair start
+LR_SCHEDULE = "plateau"           # "plateau" (reduce on plateau) or "cosine" (linear warm-up + cosine decay)
+LR_PATIENCE = 3                   # plateau: epochs without improvement before the rate is divided by 5
+WARMUP_EPOCHS = 1                 # cosine: epochs of linear warm-up
+CLIP_NORM = 1.0                   # gradient clipping by global norm; 0 turns it off
+PATIENCE = 8                      # early stopping: epochs without a better validation IoU
+MIXED_PRECISION = "auto"          # "auto" (float16 on a GPU, off on CPU), "on" or "off"
+SEED = 42                         # one seed for the split, the shuffling and the weights
+# output
+OUT_DIR = "runs/person"           # the run directory; the same one again resumes the run
+# ---------------------------------------------------------------------------
+
+import argparse
+import csv
+import json
+import logging
+import math
+import sys
+import time
+from pathlib import Path
+
+HYPERPARAMETERS = {name: value for name, value in dict(globals()).items() if name.isupper()}
+REPO_DIR = Path(__file__).resolve().parent
+# Where "imagenet" encoder weights are looked for before Keras downloads them
+# (these machines have no internet; users' machines usually do).
+LOCAL_IMAGENET_WEIGHTS = {
+    "mobilenetv2_unet": REPO_DIR.parent / "shared/weights/mobilenet_v2_1.0_imagenet_no_top.weights.h5",
+}
+
+log = logging.getLogger("train")
+
+
+def parse_bool(text):
+    value = str(text).strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def parse_config(argv=None):
+    """The hyperparameters above, with command-line overrides, as a dict of lower-case names."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for name, default in HYPERPARAMETERS.items():
+        kind = parse_bool if isinstance(default, bool) else type(default)
+        parser.add_argument("--" + name.lower().replace("_", "-"), type=kind, default=default,
+                            metavar=name, help=f"default: {default}")
+    return vars(parser.parse_args(argv))
+
+
+def resolve_encoder_weights(model_name, weights):
+    """None, or what keras.applications accepts: a file path or "imagenet"."""
+    if model_name == "unet" or str(weights).lower() in ("none", ""):
+        return None
+    if weights == "imagenet" and model_name in LOCAL_IMAGENET_WEIGHTS and LOCAL_IMAGENET_WEIGHTS[model_name].exists():
+        return str(LOCAL_IMAGENET_WEIGHTS[model_name])
+    if weights != "imagenet" and not Path(weights).is_file():
+        raise FileNotFoundError(f"encoder weights file {weights} does not exist")
+    return weights
+
+
+def use_gpu_speedups(config):
+    """Mixed precision and XLA pay off on GPUs; on CPUs they slow training down."""
+    import keras
+    import tensorflow as tf
+
+    has_gpu = bool(tf.config.list_physical_devices("GPU"))
+    mixed = config["mixed_precision"] == "on" or (config["mixed_precision"] == "auto" and has_gpu)
+    keras.mixed_precision.set_global_policy("mixed_float16" if mixed else "float32")
+    return has_gpu
+
+
+def learning_rate(config, steps_per_epoch):
+    import keras
+
+    if config["lr_schedule"] == "plateau":
+        return config["learning_rate"]
+    if config["lr_schedule"] == "cosine":
+        warmup_steps = config["warmup_epochs"] * steps_per_epoch
+        return keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=0.0, warmup_target=config["learning_rate"], warmup_steps=warmup_steps,
+            decay_steps=max(1, config["epochs"] * steps_per_epoch - warmup_steps),
+        )
+    raise ValueError(f"lr_schedule must be 'plateau' or 'cosine', got {config['lr_schedule']!r}")
+
+
+def best_logged_value(csv_path, monitor, mode):
+    """Best value of `monitor` in a CSV log so far (None without one), so that
+    a resumed run only replaces the best checkpoint with a better model."""
+    if not csv_path.exists():
+        return None
+    with csv_path.open() as file:
+        values = [float(row[monitor]) for row in csv.DictReader(file) if row.get(monitor)]
+    values = [v for v in values if math.isfinite(v)]
+    return (max if mode == "max" else min)(values) if values else None
+
+
+def make_callbacks(config, run_dir, has_validation, resuming):
+    import keras
+
+    monitor = "val_iou" if has_validation else "iou"
+    csv_path = run_dir / "log.csv"
+    callbacks = [
+        # First, so that an epoch is backed up before anything else records it.
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
+        keras.callbacks.TerminateOnNaN(),
+        keras.callbacks.ModelCheckpoint(
+            str(run_dir / "best.keras"), monitor=monitor, mode="max", save_best_only=True,
+            initial_value_threshold=best_logged_value(csv_path, monitor, "max") if resuming else None,
+        ),
+        keras.callbacks.EarlyStopping(monitor=monitor, mode="max", patience=config["patience"], restore_best_weights=True),
+        keras.callbacks.CSVLogger(str(csv_path), append=resuming),
+        keras.callbacks.TensorBoard(str(run_dir / "tensorboard")),
+    ]
+    if config["lr_schedule"] == "plateau":
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss" if has_validation else "loss", factor=0.2, patience=config["lr_patience"], min_lr=1e-6))
+    return callbacks
+
+
+def evaluate_on(model, pairs, config):
+    """Pooled Keras metrics plus mean per-image scores (at model resolution)."""
+    import numpy as np
+
+    import data
+    import metrics
+
+    dataset = data.make_dataset(pairs, (config["image_size"],) * 2, config["batch_size"])
+    pooled = model.evaluate(dataset, verbose=0, return_dict=True)
+    per_image = []
+    for images, masks in dataset:
+        predictions = model.predict_on_batch(images)
+        per_image += [metrics.image_scores(m, p) for m, p in zip(masks.numpy(), np.asarray(predictions))]
+    means = {f"mean_image_{k}": float(np.mean([s[k] for s in per_image])) for k in per_image[0]}
+    return {"images": len(pairs), **{f"pooled_{k}": float(v) for k, v in pooled.items()}, **means}
+
+
+def inference_model(model):
+    """The same layers and weights without the training set-up (loss, metrics,
+    optimizer), so the saved file loads anywhere with plain load_model."""
+    import keras
+
+    return keras.Model(model.inputs, model.outputs, name=model.name)
+
+
+def main(argv=None, extra_callbacks=()):
+    config = parse_config(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+
+    import keras
+
+    import data
+    import metrics
+    from model import build_model
+
+    keras.utils.set_random_seed(config["seed"])
+    has_gpu = use_gpu_speedups(config)
+    run_dir = Path(config["out_dir"])
+    resuming = (run_dir / "backup").is_dir()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log.info("%s run in %s", "resuming the" if resuming else "starting a new", run_dir)
+
+    # 1. The data: pairs by stem, split, checked, streamed.
+    data_dir = Path(config["data_dir"])
+    pairs = data.find_pairs(data_dir / "images", data_dir / "masks")
+    splits = data.split_pairs(pairs, config["val_fraction"], config["test_fraction"], config["seed"])
+    data.write_split_lists(splits, run_dir / "splits")
+    skipped = {}
+    for name in data.SPLIT_NAMES:
+        if splits[name]:
+            splits[name], bad = data.check_pairs(splits[name])
+            skipped.update({str(image): reason for (image, _), reason in bad})
+    log.info("pairs: %d train, %d validation, %d test, %d skipped as unreadable",
+             *(len(splits[name]) for name in data.SPLIT_NAMES), len(skipped))
+    image_size = (config["image_size"],) * 2
+    train_data = data.make_dataset(splits["train"], image_size, config["batch_size"], training=True,
+                                   augment=config["augment"], seed=config["seed"])
+    val_data = data.make_dataset(splits["val"], image_size, config["batch_size"]) if splits["val"] else None
+    steps_per_epoch = math.ceil(len(splits["train"]) / config["batch_size"])
+
+    # 2. The model.
+    encoder_weights = resolve_encoder_weights(config["model"], config["encoder_weights"])
+    model = build_model(config["model"], image_size, encoder_weights=encoder_weights)
+    optimizer = keras.optimizers.Adam(learning_rate(config, steps_per_epoch), clipnorm=config["clip_norm"] or None)
+    model.compile(optimizer=optimizer, loss=metrics.get_loss(config["loss"]), metrics=metrics.segmentation_metrics(),
+                  jit_compile=has_gpu)
+    log.info("%s: %.2fM parameters, input %dx%d, encoder weights: %s", model.name, model.count_params() / 1e6,
+             *image_size, encoder_weights)
+    resolved = {**config, "encoder_weights": encoder_weights, "skipped": skipped,
+                "mixed_precision_policy": keras.mixed_precision.global_policy().name, "backend": keras.backend.backend()}
+    (run_dir / "config.json").write_text(json.dumps(resolved, indent=2))
+
+    # 3. Training.
+    callbacks = make_callbacks(config, run_dir, val_data is not None, resuming) + list(extra_callbacks)
+    started = time.time()
+    # shuffle=False: the tf.data pipeline already shuffles the training split.
+    history = model.fit(train_data, validation_data=val_data, epochs=config["epochs"], callbacks=callbacks,
+                        shuffle=False, verbose=1 if sys.stdout.isatty() else 2)
+    train_seconds = time.time() - started
+    if model.stop_training and not history.history.get("loss"):
+        log.warning("training stopped before finishing an epoch")
+    if any(not math.isfinite(v) for v in history.history.get("loss", [])):
+        log.error("the loss became NaN/inf: training was stopped; no model is saved. "
+                  "Try a lower --learning-rate or --clip-norm.")
+        return 1
+
+    # 4. The best model, evaluated once on the test split, and the artefacts.
+    best_path = run_dir / "best.keras"
+    if best_path.exists():
+        model = keras.saving.load_model(best_path)
+    final = inference_model(model)
+    final.save(run_dir / "model.keras")
+    results = {"train_seconds": round(train_seconds, 1), "epochs_run": len(history.history.get("loss", []))}
+    for name in ("val", "test"):
+        if splits[name]:
+            results[name] = evaluate_on(model, splits[name], config)
+    (run_dir / "metrics.json").write_text(json.dumps(results, indent=2))
+
+    summary = results.get("test") or results.get("val")
+    print(f"\nrun directory: {run_dir}")
+    print(f"model: {run_dir / 'model.keras'}  ({final.count_params() / 1e6:.2f}M parameters)")
+    if summary:
+        split = "test" if "test" in results else "validation"
+        print(f"{split} ({summary['images']} images): mean IoU {summary['mean_image_iou']:.4f}, "
+              f"Dice {summary['mean_image_dice']:.4f}, precision {summary['mean_image_precision']:.4f}, "
+              f"recall {summary['mean_image_recall']:.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
