@@ -168,7 +168,7 @@ def inference_model(model):
     optimizer), so the saved file loads anywhere with plain load_model."""
     import keras
 
-    return keras.Model(model.inputs, model.outputs, name=model.name)
+    return keras.Model(model.input, model.output, name=model.name)
 
 
 def main(argv=None, extra_callbacks=()):

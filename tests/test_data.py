@@ -1,0 +1,214 @@
+import logging
+
+import cv2
+import numpy as np
+import pytest
+
+import data
+from conftest import draw_person
+
+
+def write_png(path, array):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    assert cv2.imwrite(str(path), array)
+    return path
+
+
+# --- pairing ---------------------------------------------------------------
+
+def test_pairs_are_matched_by_stem_not_by_sort_order(tmp_path, rng):
+    image, mask = draw_person(rng, 32, 32)
+    for stem in ("b", "a", "c"):
+        write_png(tmp_path / "images" / f"{stem}.png", image)
+    for stem in ("c", "a", "b"):
+        write_png(tmp_path / "masks" / f"{stem}.png", mask)
+    pairs = data.find_pairs(tmp_path / "images", tmp_path / "masks")
+    assert [(i.name, m.name) for i, m in pairs] == [("a.png", "a.png"), ("b.png", "b.png"), ("c.png", "c.png")]
+
+
+def test_unmatched_files_are_reported_by_name_and_left_out(tmp_path, rng, caplog):
+    image, mask = draw_person(rng, 32, 32)
+    for stem in ("x1", "x2", "lonely_image"):
+        write_png(tmp_path / "images" / f"{stem}.jpg", image)
+    for stem in ("x1", "x2", "lonely_mask"):
+        write_png(tmp_path / "masks" / f"{stem}.png", mask)
+    with caplog.at_level(logging.WARNING):
+        pairs = data.find_pairs(tmp_path / "images", tmp_path / "masks")
+    assert [i.stem for i, _ in pairs] == ["x1", "x2"]
+    assert "images without a mask, left out: 1 (" in caplog.text and "lonely_image.jpg" in caplog.text
+    assert "masks without an image, left out: 1 (" in caplog.text and "lonely_mask.png" in caplog.text
+
+
+def test_no_matching_stems_is_an_error_naming_both_folders(tmp_path, rng):
+    image, mask = draw_person(rng, 32, 32)
+    write_png(tmp_path / "images" / "photo.jpg", image)
+    write_png(tmp_path / "masks" / "other.png", mask)
+    with pytest.raises(data.DatasetError, match="no image in .*images has a mask of the same name"):
+        data.find_pairs(tmp_path / "images", tmp_path / "masks")
+
+
+def test_missing_dataset_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(data.DatasetError, match=r"image folder .*nowhere.* does not exist"):
+        data.find_pairs(tmp_path / "nowhere", tmp_path / "masks")
+
+
+def test_empty_mask_folder_is_a_clear_error(tmp_path, rng):
+    write_png(tmp_path / "images" / "a.jpg", draw_person(rng, 32, 32)[0])
+    (tmp_path / "masks").mkdir()
+    with pytest.raises(data.DatasetError, match=r"mask folder .*masks has no .png files"):
+        data.find_pairs(tmp_path / "images", tmp_path / "masks")
+
+
+# --- reading ---------------------------------------------------------------
+
+@pytest.mark.parametrize("encoding", ["0/1", "0/255", "3-channel 0/255", "16-bit 0/65535"])
+def test_mask_formats_all_become_the_same_binary_target(tmp_path, encoding):
+    truth = np.zeros((20, 30), np.uint8)
+    truth[5:15, 10:25] = 1
+    stored = {
+        "0/1": truth,
+        "0/255": truth * 255,
+        "3-channel 0/255": np.dstack([truth * 255] * 3),
+        "16-bit 0/65535": truth.astype(np.uint16) * 65535,
+    }[encoding]
+    mask = data.read_mask(write_png(tmp_path / "m.png", stored))
+    assert mask.dtype == np.uint8 and mask.shape == (20, 30)
+    np.testing.assert_array_equal(mask, truth)
+
+
+@pytest.mark.parametrize("kind", ["grayscale", "rgba", "16-bit"])
+def test_photos_of_any_channel_layout_become_8_bit_rgb(tmp_path, kind):
+    rgb = np.zeros((10, 12, 3), np.uint8)
+    rgb[..., 0] = 200  # red in RGB
+    bgr = rgb[..., ::-1]
+    stored = {
+        "grayscale": np.full((10, 12), 77, np.uint8),
+        "rgba": np.dstack([bgr, np.full((10, 12), 128, np.uint8)]),
+        "16-bit": bgr.astype(np.uint16) * 257,
+    }[kind]
+    image = data.read_image(write_png(tmp_path / "p.png", stored))
+    assert image.dtype == np.uint8 and image.shape == (10, 12, 3)
+    expected = np.full((10, 12, 3), 77, np.uint8) if kind == "grayscale" else rgb
+    np.testing.assert_array_equal(image, expected)
+
+
+def test_corrupt_files_are_named_in_the_error(tmp_path, rng):
+    ok, encoded = cv2.imencode(".jpg", draw_person(rng, 64, 64)[0])
+    truncated = tmp_path / "truncated.jpg"
+    truncated.write_bytes(encoded.tobytes()[: len(encoded) // 2])
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.jpg"
+    text.write_text("not an image")
+    with pytest.raises(data.DatasetError, match=r"truncated\.jpg: not a readable image"):
+        data.read_image(truncated)
+    with pytest.raises(data.DatasetError, match=r"empty\.jpg: empty file"):
+        data.read_image(empty)
+    with pytest.raises(data.DatasetError, match=r"notes\.jpg: not a readable image"):
+        data.read_image(text)
+
+
+def test_bad_pairs_are_listed_and_skipped_before_training(sample_dir, caplog):
+    pairs = data.find_pairs(sample_dir / "images", sample_dir / "masks")
+    corrupt_image = pairs[3][0]
+    corrupt_image.write_bytes(corrupt_image.read_bytes()[:100])
+    wrong_size_mask = pairs[7][1]
+    write_png(wrong_size_mask, np.zeros((10, 10), np.uint8))
+    with caplog.at_level(logging.WARNING):
+        good, bad = data.check_pairs(pairs)
+    assert len(good) == len(pairs) - 2
+    reasons = dict((image.stem, reason) for (image, _), reason in bad)
+    assert set(reasons) == {pairs[3][0].stem, pairs[7][0].stem}
+    assert "not a readable image" in reasons[pairs[3][0].stem]
+    assert "is 64x96 but its mask" in reasons[pairs[7][0].stem] and "is 10x10" in reasons[pairs[7][0].stem]
+    assert str(corrupt_image) in caplog.text
+
+
+def test_all_pairs_bad_is_an_error(tmp_path):
+    for folder in ("images", "masks"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "a.png").write_bytes(b"garbage")
+    pairs = data.find_pairs(tmp_path / "images", tmp_path / "masks")
+    with pytest.raises(data.DatasetError, match="none of the 1 pairs is usable"):
+        data.check_pairs(pairs)
+
+
+# --- splitting -------------------------------------------------------------
+
+def fake_pairs(count):
+    from pathlib import Path
+
+    return [(Path(f"images/{i:03d}.jpg"), Path(f"masks/{i:03d}.png")) for i in range(count)]
+
+
+def test_splits_are_disjoint_complete_and_sized_by_fraction():
+    pairs = fake_pairs(100)
+    splits = data.split_pairs(pairs, val_fraction=0.1, test_fraction=0.2, seed=3)
+    sizes = {name: len(split) for name, split in splits.items()}
+    assert sizes == {"train": 70, "val": 10, "test": 20}
+    stems = [{image.stem for image, _ in split} for split in splits.values()]
+    assert not (stems[0] & stems[1]) and not (stems[0] & stems[2]) and not (stems[1] & stems[2])
+    assert set.union(*stems) == {image.stem for image, _ in pairs}
+    for split in splits.values():
+        assert all(image.stem == mask.stem for image, mask in split)
+
+
+def test_splits_are_reproducible_with_the_seed_and_differ_without_it():
+    pairs = fake_pairs(50)
+    first = data.split_pairs(pairs, seed=7)
+    assert first == data.split_pairs(list(reversed(pairs)), seed=7)
+    assert first["test"] != data.split_pairs(pairs, seed=8)["test"]
+
+
+def test_split_lists_round_trip_through_files(sample_dir, tmp_path):
+    pairs = data.find_pairs(sample_dir / "images", sample_dir / "masks")
+    splits = data.split_pairs(pairs, 0.2, 0.2, seed=0)
+    data.write_split_lists(splits, tmp_path / "splits")
+    for name in data.SPLIT_NAMES:
+        reread = data.read_split_list(tmp_path / "splits" / f"{name}.txt", sample_dir / "images", sample_dir / "masks")
+        assert reread == sorted(splits[name])
+
+
+# --- pipeline --------------------------------------------------------------
+
+def test_pipeline_yields_batches_of_the_right_shape_dtype_and_range(sample_dir):
+    pairs = data.find_pairs(sample_dir / "images", sample_dir / "masks")
+    dataset = data.make_dataset(pairs, (64, 32), batch_size=8, training=True, augment=True)
+    batches = list(dataset)
+    assert [len(images) for images, _ in batches] == [8, 8, 4]
+    for images, masks in batches:
+        assert images.shape[1:] == (64, 32, 3) and masks.shape[1:] == (64, 32, 1)
+        assert images.dtype.name == "float32" and masks.dtype.name == "float32"
+        assert 0 <= float(images.numpy().min()) and float(images.numpy().max()) <= 255
+        assert set(np.unique(masks.numpy())) <= {0.0, 1.0}
+    assert float(batches[0][0].numpy().max()) > 100  # pixels stay in [0, 255], not normalised
+
+
+def test_evaluation_pipeline_matches_the_shared_preprocessing(sample_dir):
+    pairs = data.find_pairs(sample_dir / "images", sample_dir / "masks")[:3]
+    images, masks = next(iter(data.make_dataset(pairs, (48, 32), batch_size=3)))
+    for (image_path, mask_path), image, mask in zip(pairs, images.numpy(), masks.numpy()):
+        np.testing.assert_array_equal(image, data.preprocess_image(data.read_image(image_path), (48, 32)))
+        np.testing.assert_array_equal(mask, data.preprocess_mask(data.read_mask(mask_path), (48, 32)))
+
+
+def test_augmentation_moves_image_and_mask_together():
+    # Red where the person is, blue elsewhere: the mask can be read off the
+    # pixels, and must still match them after any augmentation.
+    mask = np.zeros((96, 96), np.uint8)
+    cv2.circle(mask, (40, 50), 25, 1, -1)
+    cv2.rectangle(mask, (60, 10), (80, 40), 1, -1)
+    image = np.where(mask[..., None] == 1, np.array([220, 20, 20], np.uint8), np.array([20, 20, 220], np.uint8))
+    augmentation = data.make_augmentation(seed=0)
+    moved = 0
+    for _ in range(30):
+        out = augmentation(image=image, mask=mask[..., None])
+        augmented_mask = out["mask"][..., 0]
+        assert set(np.unique(augmented_mask)) <= {0, 1}  # nearest-neighbour keeps it binary
+        reddish = out["image"][..., 0].astype(int) > out["image"][..., 2].astype(int)
+        # Away from edges (blur and interpolation soften them) pixels and mask agree.
+        interior = cv2.erode(augmented_mask, np.ones((5, 5))) | (1 - cv2.dilate(augmented_mask, np.ones((5, 5))))
+        agreement = np.mean(reddish[interior == 1] == augmented_mask[interior == 1].astype(bool))
+        assert agreement > 0.99
+        moved += not np.array_equal(augmented_mask, mask)
+    assert moved >= 15  # the geometry really changed in most draws

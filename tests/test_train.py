@@ -1,0 +1,113 @@
+import csv
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import train
+from conftest import REPO_DIR
+
+# A tiny, fast configuration: the plain U-Net at 64x64 on 20 generated pairs.
+FAST = ["--model", "unet", "--image-size", "64", "--batch-size", "8", "--val-fraction", "0.2",
+        "--test-fraction", "0.2"]
+
+
+def run_train(args, script=None, cwd=REPO_DIR):
+    command = [sys.executable, str(script or REPO_DIR / "train.py"), *args]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def logged_epochs(run_dir):
+    with (run_dir / "log.csv").open() as file:
+        return [int(row["epoch"]) for row in csv.DictReader(file)]
+
+
+def test_every_hyperparameter_can_be_overridden_from_the_command_line():
+    config = train.parse_config(["--epochs", "5", "--augment", "false", "--learning-rate", "3e-4",
+                                 "--model", "resnet50_unet", "--out-dir", "runs/x"])
+    assert config["epochs"] == 5 and config["augment"] is False and config["learning_rate"] == 3e-4
+    assert config["model"] == "resnet50_unet" and config["out_dir"] == "runs/x"
+    assert config["batch_size"] == train.BATCH_SIZE
+    assert set(config) == {name.lower() for name in train.HYPERPARAMETERS}
+    with pytest.raises(SystemExit):
+        train.parse_config(["--augment", "maybe"])
+
+
+def test_encoder_weights_none_means_random_and_a_missing_file_is_an_error(tmp_path):
+    assert train.resolve_encoder_weights("mobilenetv2_unet", "none") is None
+    assert train.resolve_encoder_weights("unet", "imagenet") is None
+    with pytest.raises(FileNotFoundError, match="missing.weights.h5 does not exist"):
+        train.resolve_encoder_weights("resnet50_unet", str(tmp_path / "missing.weights.h5"))
+
+
+def test_one_epoch_run_writes_every_artefact(sample_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    result = run_train(["--data-dir", str(sample_dir), "--epochs", "1", "--out-dir", str(run_dir), *FAST])
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name in ("config.json", "log.csv", "best.keras", "model.keras", "metrics.json",
+                 "splits/train.txt", "splits/val.txt", "splits/test.txt"):
+        assert (run_dir / name).is_file(), name
+    assert any((run_dir / "tensorboard").rglob("events.out.tfevents.*"))
+    assert not (run_dir / "backup").exists()  # removed once training finishes
+    assert logged_epochs(run_dir) == [0]
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["model"] == "unet" and config["image_size"] == 64 and config["epochs"] == 1
+    split_sizes = [len((run_dir / f"splits/{s}.txt").read_text().split()) for s in ("train", "val", "test")]
+    assert split_sizes == [12, 4, 4]
+    results = json.loads((run_dir / "metrics.json").read_text())
+    assert results["test"]["images"] == 4 and 0 <= results["test"]["mean_image_iou"] <= 1
+    assert results["epochs_run"] == 1
+    assert "test (4 images): mean IoU" in result.stdout
+
+    # The saved model loads with plain Keras, without this repository's code.
+    load = subprocess.run([sys.executable, "-c", "import keras, sys; m = keras.saving.load_model(sys.argv[1]); "
+                           "print(tuple(m.input.shape), tuple(m.output.shape))", str(run_dir / "model.keras")],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert load.returncode == 0, load.stderr[-2000:]
+    assert "(None, 64, 64, 3) (None, 64, 64, 1)" in load.stdout
+
+
+def test_a_killed_run_resumes_from_its_last_finished_epoch(sample_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    args = ["--data-dir", str(sample_dir), "--epochs", "3", "--out-dir", str(run_dir), *FAST]
+    killer = tmp_path / "train_then_die.py"
+    killer.write_text(textwrap.dedent(f"""
+        import os, signal, sys
+        sys.path.insert(0, {str(REPO_DIR)!r})
+        import keras, train
+
+        class KillAfterSecondEpoch(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                if epoch == 1:
+                    os.kill(os.getpid(), signal.SIGKILL)  # as abrupt as kill -9
+
+        sys.exit(train.main(sys.argv[1:], extra_callbacks=[KillAfterSecondEpoch()]))
+    """))
+    killed = run_train(args, script=killer)
+    assert killed.returncode == -9
+    assert logged_epochs(run_dir) == [0, 1]
+    assert (run_dir / "backup").is_dir() and not (run_dir / "model.keras").exists()
+
+    resumed = run_train(args)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "resuming the run" in resumed.stderr
+    assert logged_epochs(run_dir) == [0, 1, 2]  # epoch 2 only: nothing trained twice
+    assert (run_dir / "model.keras").is_file()
+
+
+def test_a_nan_loss_stops_training_without_saving_a_model(sample_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    result = run_train(["--data-dir", str(sample_dir), "--epochs", "5", "--out-dir", str(run_dir),
+                        "--learning-rate", "1e30", "--clip-norm", "0", *FAST])
+    assert result.returncode == 1
+    assert "the loss became NaN" in result.stderr
+    assert not (run_dir / "model.keras").exists()
+    assert len(logged_epochs(run_dir)) < 5
+
+
+def test_a_missing_dataset_folder_fails_with_its_name(tmp_path):
+    result = run_train(["--data-dir", str(tmp_path / "no_such_data"), "--out-dir", str(tmp_path / "run"), *FAST])
+    assert result.returncode != 0
+    assert "no_such_data/images does not exist" in result.stderr
