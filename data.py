@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 MASK_EXTENSIONS = (".png",)
 SPLIT_NAMES = ("train", "val", "test")
 
@@ -88,6 +88,14 @@ def preprocess_image(image, image_size):
     training, evaluation and prediction alike.
     """
     return resize(image, image_size)
+
+
+def upsample_mask(mask, size):
+    """Model output (h, w[, 1]) float in [0, 1] -> (height, width) float32 soft
+    mask at a photo's own size=(height, width), bilinear so edges stay smooth.
+    Evaluation and prediction both use it."""
+    mask = np.asarray(mask, np.float32).reshape(mask.shape[0], mask.shape[1])
+    return np.clip(resize(mask, size, cv2.INTER_LINEAR), 0.0, 1.0)
 
 
 def preprocess_mask(mask, image_size):

@@ -1,0 +1,365 @@
+"""Remove the background of photos: transparent PNG cutouts of the people in them.
+
+    python predict.py photo.jpg cutouts/
+    python predict.py photos/ cutouts/ --recursive
+    python predict.py photos/ masks/ --mask-only
+    python predict.py photos/ composites/ --background white      (or "#00ff00", "0,255,0", or a photo)
+
+Each output is a PNG at the photo's original size named after it
+(photos/a/b.jpg -> cutouts/a/b.png). Existing outputs are skipped unless
+--overwrite, so an interrupted run continues where it stopped. A file that
+cannot be read is reported and skipped; the exit status is 1 if any failed.
+
+From Python:
+
+    from predict import remove_background, remove_background_files
+    rgba = remove_background(rgb_array)              # (H, W, 4) uint8
+    summary = remove_background_files(["photos/"], "cutouts/")
+"""
+
+import argparse
+import logging
+import os
+import sys
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+import data
+
+REPO_DIR = Path(__file__).resolve().parent
+DEFAULT_MODEL = REPO_DIR / "models" / "person_mobilenetv2_unet.keras"
+# zlib level 1: cutouts encode several times faster than at OpenCV's other
+# levels for files only slightly larger (see benchmarks/predict.py).
+PNG_COMPRESSION = 1
+NAMED_COLORS = {
+    "white": (255, 255, 255), "black": (0, 0, 0), "gray": (128, 128, 128), "grey": (128, 128, 128),
+    "red": (255, 0, 0), "green": (0, 255, 0), "blue": (0, 0, 255), "yellow": (255, 255, 0),
+}
+
+log = logging.getLogger("predict")
+
+
+class PredictError(Exception):
+    """A problem with the command as a whole (model, options, output folder)."""
+
+
+# ----------------------------------------------------------------------------
+# Model
+# ----------------------------------------------------------------------------
+
+@lru_cache(maxsize=4)
+def load_model(path=None):
+    """The segmentation model at `path`, by default the shipped one."""
+    import keras
+
+    path = Path(path) if path else DEFAULT_MODEL
+    if not path.is_file():
+        if path == DEFAULT_MODEL:
+            raise PredictError(f"no model at {path}: train one with `python train.py` and pass "
+                               f"--model runs/person/model.keras")
+        raise PredictError(f"model file {path} does not exist")
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except Exception as error:  # Keras raises many kinds for a bad file
+        raise PredictError(f"cannot load model {path}: {error}") from error
+
+
+def model_input_size(model):
+    return tuple(int(side) for side in model.input.shape[1:3])
+
+
+def resolve_model(model):
+    """A loaded model as it is; a path (or None, the shipped model) loaded."""
+    return model if model is not None and not isinstance(model, (str, Path)) else load_model(model)
+
+
+def infer(model, model_inputs):
+    """Soft masks (float32 [0, 1], model resolution) for preprocessed photos."""
+    return np.asarray(model.predict_on_batch(np.stack(model_inputs).astype(np.float32)))[..., 0]
+
+
+def predict_masks(model, images):
+    """Soft masks at model resolution for a list of RGB photos."""
+    size = model_input_size(model)
+    return infer(model, [data.preprocess_image(image, size) for image in images])
+
+
+# ----------------------------------------------------------------------------
+# From mask to output image
+# ----------------------------------------------------------------------------
+
+def parse_background(value):
+    """None (transparent), an RGB colour tuple, or an RGB photo, from the --background text."""
+    if value is None:
+        return None
+    text = value.strip().lower()
+    if text in NAMED_COLORS:
+        return NAMED_COLORS[text]
+    hex_digits = text.lstrip("#")
+    if text.startswith("#") and len(hex_digits) == 6:
+        try:
+            return tuple(int(hex_digits[i:i + 2], 16) for i in (0, 2, 4))
+        except ValueError:
+            pass
+    parts = text.split(",")
+    if len(parts) == 3 and all(p.strip().isdigit() and int(p) <= 255 for p in parts):
+        return tuple(int(p) for p in parts)
+    if Path(value).is_file():
+        try:
+            return data.read_image(value)
+        except data.DatasetError as error:
+            raise PredictError(f"background image {error}") from error
+    raise PredictError(f"--background {value!r} is neither a colour (a name, #rrggbb or r,g,b) nor an image file")
+
+
+def cover(image, size):
+    """Scales and centre-crops `image` to fill size=(height, width)."""
+    height, width = size
+    scale = max(height / image.shape[0], width / image.shape[1])
+    resized = data.resize(image, (max(height, round(image.shape[0] * scale)), max(width, round(image.shape[1] * scale))))
+    top, left = (resized.shape[0] - height) // 2, (resized.shape[1] - width) // 2
+    return resized[top:top + height, left:left + width]
+
+
+def alpha_from_mask(soft_mask, size, threshold=None):
+    """Model-resolution soft mask -> uint8 alpha at the photo's size; soft
+    edges, or a hard 0/255 mask with `threshold`."""
+    mask = data.upsample_mask(soft_mask, size)
+    if threshold is not None:
+        return np.where(mask >= threshold, 255, 0).astype(np.uint8)
+    return np.round(mask * 255).astype(np.uint8)
+
+
+def compose(image, alpha, background=None, mask_only=False):
+    """The output pixels: grey mask, RGBA cutout, or the person over a background."""
+    if mask_only:
+        return alpha
+    if background is None:
+        return np.dstack([image, alpha])
+    backdrop = cover(background, image.shape[:2]) if isinstance(background, np.ndarray) else np.array(background, np.float32)
+    weight = alpha[..., None].astype(np.float32) / 255.0
+    return np.round(image * weight + backdrop * (1.0 - weight)).astype(np.uint8)
+
+
+def remove_background(image, model=None, threshold=None, background=None, mask_only=False):
+    """One photo (RGB uint8 array, or a file path) -> RGBA uint8 cutout at its
+    own size (or RGB over `background`, a colour tuple or RGB image; or the
+    uint8 mask with `mask_only`). `model`: a loaded model or a path."""
+    if not isinstance(image, np.ndarray):
+        image = data.read_image(image)
+    if image.ndim == 2:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    model = resolve_model(model)
+    soft_mask = predict_masks(model, [image[..., :3]])[0]
+    alpha = alpha_from_mask(soft_mask, image.shape[:2], threshold)
+    return compose(image[..., :3], alpha, background, mask_only)
+
+
+# ----------------------------------------------------------------------------
+# Files
+# ----------------------------------------------------------------------------
+
+def find_photos(inputs, output_dir, recursive=False):
+    """[(photo path, output path)]: each input file, or the photos in each
+    input folder, mirrored under output_dir as <relative path>.png."""
+    output_dir = Path(output_dir).resolve()
+    jobs = []
+    for given in map(Path, inputs):
+        if given.is_file():
+            jobs.append((given, output_dir / f"{given.stem}.png"))
+        elif given.is_dir():
+            walk = given.rglob("*") if recursive else given.iterdir()
+            # An output folder nested in the input folder is not read back as input.
+            output_is_nested = output_dir != given.resolve()
+            for path in sorted(walk):
+                inside_output = output_is_nested and output_dir in path.resolve().parents
+                if path.is_file() and path.suffix.lower() in data.IMAGE_EXTENSIONS and not inside_output:
+                    jobs.append((path, output_dir / path.relative_to(given).with_suffix(".png")))
+        else:
+            raise PredictError(f"input {given} does not exist")
+    return disambiguate(jobs)
+
+
+def disambiguate(jobs):
+    """photo.jpg and photo.png in one folder would both become photo.png:
+    those keep their full name (photo.jpg.png, photo.png.png)."""
+    counts = {}
+    for _, output in jobs:
+        counts[output] = counts.get(output, 0) + 1
+    return [(photo, output.with_name(photo.name + ".png") if counts[output] > 1 else output) for photo, output in jobs]
+
+
+def refuse_to_overwrite_inputs(jobs):
+    inputs = {photo.resolve() for photo, _ in jobs}
+    clashes = [str(output) for _, output in jobs if output.resolve() in inputs]
+    if clashes:
+        raise PredictError(f"refusing to write over input photos ({', '.join(clashes[:3])}"
+                           f"{', ...' if len(clashes) > 3 else ''}): choose another output folder")
+
+
+def write_atomically(path, pixels, compression=PNG_COMPRESSION):
+    """PNG-encodes then renames into place: a killed run never leaves a half-written file."""
+    if pixels.ndim == 3:  # OpenCV writes BGR(A)
+        pixels = cv2.cvtColor(pixels, cv2.COLOR_RGBA2BGRA if pixels.shape[2] == 4 else cv2.COLOR_RGB2BGR)
+    ok, encoded = cv2.imencode(".png", pixels, [cv2.IMWRITE_PNG_COMPRESSION, compression])
+    if not ok:
+        raise OSError(f"could not encode {path}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        temporary.write_bytes(encoded.tobytes())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+@dataclass
+class Summary:
+    processed: int = 0
+    skipped: int = 0
+    failed: list = field(default_factory=list)  # [(path, reason)]
+    seconds: float = 0.0
+
+    @property
+    def images_per_second(self):
+        return self.processed / self.seconds if self.seconds else 0.0
+
+    def __str__(self):
+        return (f"{self.processed} processed, {self.skipped} skipped (output exists), {len(self.failed)} failed "
+                f"in {self.seconds:.1f} s ({self.images_per_second:.1f} images/s)")
+
+
+def remove_background_files(inputs, output_dir, model=None, recursive=False, threshold=None, background=None,
+                            mask_only=False, batch_size=8, overwrite=False, progress=False, workers=2):
+    """Writes a PNG per photo under `output_dir`; returns a Summary.
+
+    Reading, the model and writing overlap: a thread pool decodes and resizes
+    photos ahead of the model (at most a few batches, so memory stays
+    bounded), the model runs on batches, and another pool upsamples masks,
+    composes and encodes PNGs."""
+    from tqdm import tqdm
+
+    if isinstance(inputs, (str, Path)):
+        inputs = [inputs]
+    model = resolve_model(model)
+    background = parse_background(background) if isinstance(background, str) else background
+    jobs = find_photos(inputs, output_dir, recursive)
+    refuse_to_overwrite_inputs(jobs)
+    summary = Summary()
+    todo = [(photo, output) for photo, output in jobs if overwrite or not output.exists()]
+    summary.skipped = len(jobs) - len(todo)
+    size = model_input_size(model)
+    bar = tqdm(total=len(todo), unit="img", disable=not progress, file=sys.stderr)
+
+    def fail(photo, reason):
+        summary.failed.append((photo, reason))
+        if progress:
+            bar.write(f"failed: {reason}", file=sys.stderr)
+        else:
+            log.error("failed: %s", reason)
+
+    def read(job):
+        photo, output = job
+        image = data.read_image(photo)
+        return photo, output, image, data.preprocess_image(image, size)
+
+    def write(photo, output, image, soft_mask):
+        alpha = alpha_from_mask(soft_mask, image.shape[:2], threshold)
+        write_atomically(output, compose(image, alpha, background, mask_only))
+
+    started = time.time()
+    with ThreadPoolExecutor(workers) as readers, ThreadPoolExecutor(workers) as writers:
+        pending_reads = deque()
+        pending_writes = deque()
+        queued = iter(todo)
+        batch = []
+
+        def finish_oldest_write():
+            photo, future = pending_writes.popleft()
+            try:
+                future.result()
+                summary.processed += 1
+            except Exception as error:
+                fail(photo, f"{photo}: cannot write output ({error})")
+            bar.update()
+
+        def run_batch():
+            masks = infer(model, [item[3] for item in batch])
+            for (photo, output, image, _), soft_mask in zip(batch, masks):
+                pending_writes.append((photo, writers.submit(write, photo, output, image, soft_mask)))
+            batch.clear()
+            while len(pending_writes) > 2 * batch_size:
+                finish_oldest_write()
+
+        while True:
+            while len(pending_reads) < 2 * batch_size and (job := next(queued, None)) is not None:
+                pending_reads.append((job[0], readers.submit(read, job)))
+            if not pending_reads:
+                break
+            photo, future = pending_reads.popleft()
+            try:
+                batch.append(future.result())
+            except Exception as error:
+                fail(photo, str(error) if isinstance(error, data.DatasetError) else f"{photo}: {error}")
+                bar.update()
+            if len(batch) == batch_size:
+                run_batch()
+        if batch:
+            run_batch()
+        while pending_writes:
+            finish_oldest_write()
+    bar.close()
+    summary.seconds = time.time() - started
+    return summary
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("input", type=Path, help="a photo or a folder of photos")
+    parser.add_argument("output", type=Path, help="folder for the PNG outputs (created if needed)")
+    parser.add_argument("--model", type=Path, default=None, help=f"a .keras model (default: {DEFAULT_MODEL.relative_to(REPO_DIR)})")
+    parser.add_argument("--recursive", action="store_true", help="also process photos in sub-folders")
+    parser.add_argument("--threshold", type=float, default=None, metavar="T",
+                        help="hard mask: person where the model's probability >= T (default: soft edges)")
+    parser.add_argument("--mask-only", action="store_true", help="write the grey mask instead of the cutout")
+    parser.add_argument("--background", default=None, metavar="COLOR|IMAGE",
+                        help="compose onto a colour (white, #00ff00, 0,255,0) or a photo instead of transparency")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs (default: skip them)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    args = parser.parse_args(argv)
+    if args.threshold is not None and not 0 < args.threshold < 1:
+        parser.error("--threshold must be between 0 and 1")
+    if args.batch_size < 1:
+        parser.error("--batch-size must be at least 1")
+    if args.mask_only and args.background:
+        parser.error("--mask-only and --background exclude each other")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
+    try:
+        summary = remove_background_files(
+            [args.input], args.output, model=args.model, recursive=args.recursive, threshold=args.threshold,
+            background=args.background, mask_only=args.mask_only, batch_size=args.batch_size,
+            overwrite=args.overwrite, progress=not args.quiet,
+        )
+    except (PredictError, data.DatasetError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if not args.quiet:
+        print(summary, file=sys.stderr)
+    return 1 if summary.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

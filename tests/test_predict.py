@@ -1,0 +1,246 @@
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+import data
+import predict
+from conftest import REPO_DIR, draw_person
+from model import build_model
+
+SIZE = (32, 32)
+
+
+@pytest.fixture(scope="module")
+def tiny_model_path(tmp_path_factory):
+    import keras
+
+    keras.utils.set_random_seed(0)
+    path = tmp_path_factory.mktemp("model") / "tiny.keras"
+    build_model("unet", SIZE, base_filters=4, depth=2).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tiny_model_path):
+    return predict.load_model(tiny_model_path)
+
+
+def photo(rng, height=60, width=40):
+    return draw_person(rng, height, width)[0]
+
+
+def save(path, rgb, **pil_options):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(rgb).save(path, **pil_options)
+    return path
+
+
+def read_output(path):
+    pixels = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if pixels.ndim == 2:
+        return pixels
+    return cv2.cvtColor(pixels, cv2.COLOR_BGRA2RGBA if pixels.shape[2] == 4 else cv2.COLOR_BGR2RGB)
+
+
+def expected_alpha(model, rgb):
+    soft = predict.predict_masks(model, [rgb])[0]
+    return np.round(data.upsample_mask(soft, rgb.shape[:2]) * 255).astype(np.uint8)
+
+
+def make_every_kind_of_photo(folder, rng):
+    """{file name: (height, width)} of the photos written into `folder`."""
+    rgb = photo(rng)
+    made = {
+        "plain.jpg": save(folder / "plain.jpg", rgb),
+        "grey.png": save(folder / "grey.png", rgb[..., 0]),
+        "rgba.png": save(folder / "rgba.png", np.dstack([rgb, np.full(rgb.shape[:2], 90, np.uint8)])),
+        "palette.png": save(folder / "palette.png", np.asarray(Image.fromarray(rgb).convert("P"))),
+        "cmyk.jpg": folder / "cmyk.jpg",
+        "webp.webp": save(folder / "webp.webp", rgb),
+        "bmp.bmp": save(folder / "bmp.bmp", rgb),
+        "tiff.tiff": save(folder / "tiff.tiff", rgb),
+        "tiny.png": save(folder / "tiny.png", photo(rng, 16, 16)),
+        "with space ünïcödé 写真.jpg": save(folder / "with space ünïcödé 写真.jpg", rgb),
+    }
+    Image.fromarray(rgb).convert("CMYK").save(made["cmyk.jpg"])
+    cv2.imwrite(str(folder / "sixteen.png"), (rgb[..., ::-1].astype(np.uint16) * 257))
+    made["sixteen.png"] = folder / "sixteen.png"
+    sizes = {name: (16, 16) if name == "tiny.png" else rgb.shape[:2] for name in made}
+    return sizes
+
+
+def test_every_kind_of_photo_becomes_an_rgba_cutout_at_its_original_size(tmp_path, tiny_model, rng):
+    sizes = make_every_kind_of_photo(tmp_path / "in", rng)
+    summary = predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=tiny_model)
+    assert summary.processed == len(sizes) and not summary.failed
+    for name, size in sizes.items():
+        out = read_output(tmp_path / "out" / (name.rsplit(".", 1)[0] + ".png"))
+        assert out.shape == (*size, 4), name
+        assert out.dtype == np.uint8
+
+
+def test_alpha_is_the_models_mask_upsampled_and_colours_are_the_photo(tmp_path, tiny_model, rng):
+    rgb = photo(rng, 75, 50)
+    save(tmp_path / "in" / "a.png", rgb)
+    predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=tiny_model)
+    out = read_output(tmp_path / "out" / "a.png")
+    np.testing.assert_array_equal(out[..., :3], rgb)
+    np.testing.assert_array_equal(out[..., 3], expected_alpha(tiny_model, rgb))
+    assert len(np.unique(out[..., 3])) > 2  # soft edges by default
+
+
+def test_the_python_api_returns_the_same_cutout(tiny_model, rng, tiny_model_path):
+    rgb = photo(rng)
+    rgba = predict.remove_background(rgb, model=tiny_model)
+    assert rgba.shape == (*rgb.shape[:2], 4)
+    np.testing.assert_array_equal(rgba[..., 3], expected_alpha(tiny_model, rgb))
+    np.testing.assert_array_equal(predict.remove_background(rgb, model=str(tiny_model_path)), rgba)
+
+
+def test_exif_rotated_jpeg_comes_out_upright(tmp_path, tiny_model):
+    stored = np.zeros((20, 40, 3), np.uint8)
+    stored[:6, :6] = (255, 0, 0)  # red in the stored top-left corner
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
+    save(tmp_path / "in" / "rotated.jpg", stored, exif=exif.tobytes(), quality=95)
+    predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=tiny_model)
+    out = read_output(tmp_path / "out" / "rotated.png")
+    assert out.shape == (40, 20, 4)  # upright: as tall as the stored photo is wide
+    assert out[:6, -6:, 0].mean() > 200 and out[:6, -6:, 2].mean() < 50  # red is now top-right
+
+
+def test_large_photo_is_processed_at_model_resolution_and_written_full_size(tmp_path, tiny_model):
+    ramp = np.linspace(0, 255, 8000, dtype=np.float32).astype(np.uint8)
+    large = np.dstack([np.tile(ramp, (6000, 1))] * 3)
+    save(tmp_path / "in" / "large.jpg", large)
+    summary = predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=tiny_model)
+    assert summary.processed == 1
+    assert read_output(tmp_path / "out" / "large.png").shape == (6000, 8000, 4)
+
+
+def make_bad_files(folder, rng):
+    folder.mkdir(parents=True, exist_ok=True)
+    ok, encoded = cv2.imencode(".jpg", photo(rng))
+    (folder / "truncated.jpg").write_bytes(encoded.tobytes()[: len(encoded) // 2])
+    (folder / "empty.jpg").write_bytes(b"")
+    (folder / "notes.jpg").write_text("this is text")
+    (folder / "folder.jpg").mkdir()
+
+
+def test_bad_files_are_reported_skipped_and_make_the_exit_status_non_zero(tmp_path, tiny_model_path, rng, capsys):
+    save(tmp_path / "in" / "good.jpg", photo(rng))
+    make_bad_files(tmp_path / "in", rng)
+    status = predict.main([str(tmp_path / "in"), str(tmp_path / "out"), "--model", str(tiny_model_path)])
+    assert status == 1
+    errors = capsys.readouterr().err
+    assert f"{tmp_path / 'in' / 'truncated.jpg'}: not a readable image" in errors
+    assert f"{tmp_path / 'in' / 'empty.jpg'}: empty file" in errors
+    assert f"{tmp_path / 'in' / 'notes.jpg'}: not a readable image" in errors
+    assert "1 processed, 0 skipped (output exists), 3 failed" in errors
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.png"]
+
+
+def test_refuses_to_write_over_input_photos(tmp_path, tiny_model_path, rng, capsys):
+    original = save(tmp_path / "photos" / "a.png", photo(rng)).read_bytes()
+    status = predict.main([str(tmp_path / "photos"), str(tmp_path / "photos"), "--model", str(tiny_model_path)])
+    assert status == 2
+    assert "refusing to write over input photos" in capsys.readouterr().err
+    assert (tmp_path / "photos" / "a.png").read_bytes() == original
+
+
+def test_existing_outputs_are_skipped_unless_overwrite(tmp_path, tiny_model, rng):
+    for name in ("a.jpg", "b.jpg"):
+        save(tmp_path / "in" / name, photo(rng))
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "a.png").write_bytes(b"from an earlier run")
+    summary = predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=tiny_model)
+    assert (summary.processed, summary.skipped) == (1, 1)
+    assert (tmp_path / "out" / "a.png").read_bytes() == b"from an earlier run"
+    summary = predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=tiny_model, overwrite=True)
+    assert (summary.processed, summary.skipped) == (2, 0)
+    assert read_output(tmp_path / "out" / "a.png").shape[2] == 4
+
+
+def test_recursive_mirrors_relative_paths_and_same_stems_do_not_collide(tmp_path, tiny_model, rng):
+    save(tmp_path / "in" / "top.jpg", photo(rng))
+    save(tmp_path / "in" / "sub" / "deeper" / "x.jpg", photo(rng))
+    save(tmp_path / "in" / "twin.jpg", photo(rng))
+    save(tmp_path / "in" / "twin.png", photo(rng))
+    flat = predict.remove_background_files(tmp_path / "in", tmp_path / "flat", model=tiny_model)
+    assert flat.processed == 3
+    predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=tiny_model, recursive=True)
+    written = sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*.png"))
+    assert written == ["sub/deeper/x.png", "top.png", "twin.jpg.png", "twin.png.png"]
+
+
+def test_output_folder_inside_the_input_folder_is_not_read_back(tmp_path, tiny_model, rng):
+    save(tmp_path / "in" / "a.jpg", photo(rng))
+    for _ in range(2):
+        summary = predict.remove_background_files(tmp_path / "in", tmp_path / "in" / "cutouts", model=tiny_model,
+                                                  recursive=True, overwrite=True)
+        assert summary.processed == 1
+
+
+def test_mask_only_threshold_and_backgrounds(tmp_path, tiny_model, rng):
+    rgb = photo(rng)
+    save(tmp_path / "in" / "a.png", rgb)
+    soft_alpha = expected_alpha(tiny_model, rgb)
+
+    predict.remove_background_files(tmp_path / "in", tmp_path / "mask", model=tiny_model, mask_only=True)
+    np.testing.assert_array_equal(read_output(tmp_path / "mask" / "a.png"), soft_alpha)
+
+    predict.remove_background_files(tmp_path / "in", tmp_path / "hard", model=tiny_model, mask_only=True, threshold=0.5)
+    hard = read_output(tmp_path / "hard" / "a.png")
+    soft = data.upsample_mask(predict.predict_masks(tiny_model, [rgb])[0], rgb.shape[:2])
+    np.testing.assert_array_equal(hard, np.where(soft >= 0.5, 255, 0))
+
+    predict.remove_background_files(tmp_path / "in", tmp_path / "white", model=tiny_model, background="white")
+    weight = soft_alpha[..., None] / 255.0
+    np.testing.assert_array_equal(read_output(tmp_path / "white" / "a.png"),
+                                  np.round(rgb * weight + 255 * (1 - weight)).astype(np.uint8))
+
+    backdrop = save(tmp_path / "backdrop.jpg", photo(rng, 120, 200))
+    predict.remove_background_files(tmp_path / "in", tmp_path / "scene", model=tiny_model, background=str(backdrop))
+    assert read_output(tmp_path / "scene" / "a.png").shape == (*rgb.shape[:2], 3)
+
+
+def test_background_colour_forms():
+    assert predict.parse_background("#FF8000") == (255, 128, 0)
+    assert predict.parse_background("0, 128,255") == (0, 128, 255)
+    assert predict.parse_background("white") == (255, 255, 255)
+    with pytest.raises(predict.PredictError, match="neither a colour"):
+        predict.parse_background("not-a-colour")
+
+
+def test_a_failed_write_leaves_no_partial_file_and_keeps_the_old_output(tmp_path, monkeypatch):
+    target = tmp_path / "a.png"
+    target.write_bytes(b"old")
+
+    def broken_replace(source, destination):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(predict.os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        predict.write_atomically(target, np.zeros((4, 4, 4), np.uint8))
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.png"]
+
+
+def test_missing_default_model_says_how_to_get_one(tmp_path, monkeypatch):
+    monkeypatch.setattr(predict, "DEFAULT_MODEL", tmp_path / "models" / "none.keras")
+    predict.load_model.cache_clear()
+    with pytest.raises(predict.PredictError, match="train one with `python train.py`"):
+        predict.load_model()
+
+
+def test_command_line_end_to_end(tmp_path, tiny_model_path, rng):
+    save(tmp_path / "in" / "a.jpg", photo(rng))
+    command = [sys.executable, str(REPO_DIR / "predict.py"), str(tmp_path / "in" / "a.jpg"), str(tmp_path / "out"),
+               "--model", str(tiny_model_path), "--quiet"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert read_output(tmp_path / "out" / "a.png").shape == (60, 40, 4)
