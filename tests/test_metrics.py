@@ -99,3 +99,24 @@ def test_bce_dice_loss_adds_the_two_terms():
 def test_unknown_loss_name_is_an_error():
     with pytest.raises(ValueError, match="unknown loss 'focal'"):
         metrics.get_loss("focal")
+
+
+def test_boundary_iou_on_hand_drawn_squares():
+    # 100x100 image: diagonal 141.4, band 2% -> 3 pixels wide.
+    truth = np.zeros((100, 100), np.uint8)
+    truth[20:60, 20:60] = 1  # 40x40 square: its 3-pixel inner band has 40*40 - 34*34 = 444 pixels
+    assert metrics.inner_boundary(truth, 3).sum() == 444
+    assert metrics.boundary_iou(truth, truth) == 1.0
+    shifted = np.zeros_like(truth)
+    shifted[21:61, 20:60] = 1  # one row lower
+    band_a, band_b = metrics.inner_boundary(truth, 3), metrics.inner_boundary(shifted, 3)
+    expected = np.sum(band_a & band_b) / np.sum(band_a | band_b)
+    assert metrics.boundary_iou(truth, shifted) == pytest.approx(expected)
+    assert 0.6 < expected < 0.9  # while region IoU is still 39*40 / (41*40) = 0.95
+    assert metrics.iou(truth, shifted) == pytest.approx(39 / 41)
+
+
+def test_boundary_band_runs_along_the_image_edge_as_in_the_reference_implementation():
+    full = np.ones((50, 50), np.uint8)
+    assert metrics.inner_boundary(full, 2).sum() == 50 * 50 - 46 * 46
+    assert metrics.boundary_iou(np.zeros((50, 50)), np.zeros((50, 50))) == 1.0

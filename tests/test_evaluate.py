@@ -1,0 +1,87 @@
+import csv
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+import data
+import evaluate
+import metrics
+import predict
+from conftest import write_sample
+from model import build_model
+
+
+@pytest.fixture(scope="module")
+def tiny_model():
+    import keras
+
+    keras.utils.set_random_seed(1)
+    return build_model("unet", (32, 32), base_filters=4, depth=2)
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    # Two sources, told apart by stem prefix, at two photo sizes.
+    folder = write_sample(tmp_path / "data", count=5, height=80, width=60, seed=2)
+    for path in folder.rglob("sample_*"):
+        path.rename(path.with_name("a_" + path.name))
+    write_sample(tmp_path / "other", count=3, height=50, width=70, seed=3)
+    for path in (tmp_path / "other").rglob("sample_*"):
+        path.rename(folder / path.parent.name / ("b_" + path.name))
+    return folder
+
+
+def test_scores_are_the_numpy_metrics_at_original_resolution(tiny_model, dataset, tmp_path):
+    pairs = data.find_pairs(dataset / "images", dataset / "masks")
+    results = evaluate.evaluate(tiny_model, pairs, tmp_path / "out", batch_size=3)
+
+    reference = []
+    for image_path, mask_path in pairs:
+        image, truth = data.read_image(image_path), data.read_mask(mask_path)
+        soft = data.upsample_mask(predict.predict_masks(tiny_model, [image])[0], image.shape[:2])
+        assert soft.shape == truth.shape  # original resolution
+        reference.append({"iou": metrics.iou(truth, soft), "dice": metrics.dice(truth, soft),
+                          "precision": metrics.precision(truth, soft), "recall": metrics.recall(truth, soft),
+                          "boundary_iou": metrics.boundary_iou(truth, soft),
+                          "mae": metrics.mean_absolute_error(truth, soft), "source": image_path.stem[0]})
+    assert results["images"] == 8
+    for name in evaluate.SCORES:
+        assert results[name] == pytest.approx(np.mean([r[name] for r in reference]), abs=1e-6)
+        assert results["by_source"]["b"][name] == pytest.approx(
+            np.mean([r[name] for r in reference if r["source"] == "b"]), abs=1e-6)
+    assert results["by_source"]["a"]["images"] == 5 and results["by_source"]["b"]["images"] == 3
+
+    written = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert written["iou"] == pytest.approx(results["iou"])
+    with (tmp_path / "out" / "per_image.csv").open() as file:
+        rows = list(csv.DictReader(file))
+    assert [row["stem"] for row in rows] == [image.stem for image, _ in pairs]
+    assert float(rows[0]["iou"]) == pytest.approx(reference[0]["iou"], abs=1e-6)
+    sheet = cv2.imread(str(tmp_path / "out" / "worst.png"))
+    assert sheet.shape[0] == 8 * (200 + 2)  # one row per image (fewer than 16 here)
+
+
+def test_missing_masks_and_corrupt_files_are_reported_not_fatal(tiny_model, dataset, tmp_path, capsys):
+    (dataset / "masks" / "a_sample_000.png").unlink()  # image without a mask
+    corrupt = dataset / "images" / "a_sample_001.jpg"
+    corrupt.write_bytes(b"not a jpeg")
+    model_path = tmp_path / "tiny.keras"
+    tiny_model.save(model_path)
+    status = evaluate.main(["--model", str(model_path), "--data", str(dataset), "--out", str(tmp_path / "out")])
+    assert status == 0
+    results = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert results["images"] == 6
+    assert results["failed"][0]["path"] == str(corrupt)
+    assert "not a readable image" in capsys.readouterr().err
+
+
+def test_split_list_restricts_the_evaluation(tiny_model, dataset, tmp_path):
+    (tmp_path / "test.txt").write_text("a_sample_002\nb_sample_001\n")
+    model_path = tmp_path / "tiny.keras"
+    tiny_model.save(model_path)
+    assert evaluate.main(["--model", str(model_path), "--data", str(dataset), "--split-list",
+                          str(tmp_path / "test.txt"), "--out", str(tmp_path / "out")]) == 0
+    with (tmp_path / "out" / "per_image.csv").open() as file:
+        assert [row["stem"] for row in csv.DictReader(file)] == ["a_sample_002", "b_sample_001"]
