@@ -74,7 +74,8 @@ def test_a_good_model_scores_high_where_meaniou_on_raw_sigmoids_would_not():
     assert keras_results(truth, confident)["iou"] == pytest.approx(1.0)
     naive = keras.metrics.MeanIoU(num_classes=2)
     naive.update_state(truth, confident)
-    assert float(naive.result()) < 0.5  # the mistake metrics.py exists to avoid
+    # Both probabilities cast to class 0: IoU of class 0 is its pixel share, of class 1 zero.
+    assert float(naive.result()) == pytest.approx(np.mean(truth == 0) / 2)  # the mistake metrics.py avoids
 
 
 def test_dice_loss_is_zero_for_a_perfect_mask_and_near_one_for_the_inverse():
