@@ -35,9 +35,10 @@ import data
 
 REPO_DIR = Path(__file__).resolve().parent
 DEFAULT_MODEL = REPO_DIR / "models" / "person_mobilenetv2_unet.keras"
-# zlib level 1: cutouts encode several times faster than at OpenCV's other
-# levels for files only slightly larger (see benchmarks/predict.py).
-PNG_COMPRESSION = 1
+# PNG encoding is the slowest step for a typical photo (slower than the model):
+# zlib level 1 with the "up" row filter was the fastest sound setting measured
+# (benchmarks/predict_speed.py; README "Benchmarks").
+PNG_PARAMS = (cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP)
 NAMED_COLORS = {
     "white": (255, 255, 255), "black": (0, 0, 0), "gray": (128, 128, 128), "grey": (128, 128, 128),
     "red": (255, 0, 0), "green": (0, 255, 0), "blue": (0, 0, 255), "yellow": (255, 255, 0),
@@ -204,11 +205,11 @@ def refuse_to_overwrite_inputs(jobs):
                            f"{', ...' if len(clashes) > 3 else ''}): choose another output folder")
 
 
-def write_atomically(path, pixels, compression=PNG_COMPRESSION):
+def write_atomically(path, pixels, png_params=None):
     """PNG-encodes then renames into place: a killed run never leaves a half-written file."""
     if pixels.ndim == 3:  # OpenCV writes BGR(A)
         pixels = cv2.cvtColor(pixels, cv2.COLOR_RGBA2BGRA if pixels.shape[2] == 4 else cv2.COLOR_RGB2BGR)
-    ok, encoded = cv2.imencode(".png", pixels, [cv2.IMWRITE_PNG_COMPRESSION, compression])
+    ok, encoded = cv2.imencode(".png", pixels, list(PNG_PARAMS if png_params is None else png_params))
     if not ok:
         raise OSError(f"could not encode {path}")
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,110 @@
+"""predict.py throughput: end to end on a folder of photos, the model alone,
+and where the time of one photo goes.
+
+    python benchmarks/predict_speed.py [--images 120] [--model PATH] [--batch-size 8]
+
+Photos: the larger shared photos (eg16_ 600x800, ccp_ 550x830) when
+../shared is present, else generated ones of mixed sizes around 600x800.
+Model: --model, else the shipped one, else an untrained mobilenetv2_unet at
+224 (same compute). End to end is timed with several PNG settings on the
+same photos; prints JSON.
+"""
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+
+from photos import benchmark_pairs
+
+import data  # noqa: E402  (photos puts the repository on sys.path)
+import predict  # noqa: E402
+from model import build_model  # noqa: E402
+
+DEFAULT_PNG_PARAMS = predict.PNG_PARAMS
+LEVEL, FILTER = cv2.IMWRITE_PNG_COMPRESSION, cv2.IMWRITE_PNG_FILTER
+PNG_VARIANTS = {
+    "png_level_1_filter_up (default)": DEFAULT_PNG_PARAMS,
+    "png_level_1_filter_sub": (LEVEL, 1, FILTER, cv2.IMWRITE_PNG_FILTER_SUB),
+    "png_level_1_adaptive_filters": (LEVEL, 1),
+    "png_level_3_adaptive_filters": (LEVEL, 3),
+    "png_level_6_adaptive_filters": (LEVEL, 6),
+}
+
+
+def per_photo_milliseconds(model, photos):
+    """Single-threaded cost of each stage, averaged over the photos."""
+    size = predict.model_input_size(model)
+    stages = {"decode": 0.0, "resize_to_model": 0.0, "model_batch_of_1": 0.0, "upsample_and_compose": 0.0,
+              "png_encode_default_settings": 0.0}
+
+    for path in photos:
+        t0 = time.perf_counter()
+        image = data.read_image(path)
+        t1 = time.perf_counter()
+        model_input = data.preprocess_image(image, size)
+        t2 = time.perf_counter()
+        soft = predict.infer(model, [model_input])[0]
+        t3 = time.perf_counter()
+        pixels = predict.compose(image, predict.alpha_from_mask(soft, image.shape[:2]))
+        t4 = time.perf_counter()
+        cv2.imencode(".png", pixels, list(DEFAULT_PNG_PARAMS))
+        t5 = time.perf_counter()
+        for stage, seconds in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
+            stages[stage] += seconds
+    return {stage: round(1000 * seconds / len(photos), 2) for stage, seconds in stages.items()}
+
+
+def model_only_rate(model, photos, batch_size):
+    size = predict.model_input_size(model)
+    inputs = [data.preprocess_image(data.read_image(p), size) for p in photos]
+    predict.infer(model, inputs[:batch_size])  # warm-up (tracing)
+    started = time.perf_counter()
+    for start in range(0, len(inputs) - batch_size + 1, batch_size):
+        predict.infer(model, inputs[start:start + batch_size])
+    return (len(inputs) // batch_size * batch_size) / (time.perf_counter() - started)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=120)
+    parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--batch-size", type=int, default=8)
+    args = parser.parse_args()
+    if args.model or predict.DEFAULT_MODEL.exists():
+        model, model_name = predict.load_model(args.model), str(args.model or predict.DEFAULT_MODEL)
+    else:
+        model, model_name = build_model("mobilenetv2_unet", (224, 224)), "untrained mobilenetv2_unet 224x224"
+    with tempfile.TemporaryDirectory() as scratch:
+        pairs, source = benchmark_pairs(args.images, scratch, prefixes=("eg16_", "ccp_"))
+        photo_dir = Path(scratch) / "photos"
+        photo_dir.mkdir()
+        for image, _ in pairs:
+            (photo_dir / image.name).symlink_to(image.resolve())
+        photos = sorted(photo_dir.iterdir())
+        sizes = [data.read_image(p).shape[:2] for p in photos[:20]]
+        predict.remove_background_files(photo_dir, Path(scratch) / "warm-up", model=model,
+                                        batch_size=args.batch_size)  # tracing for full and last batches
+        end_to_end = {}
+        for name, png_params in PNG_VARIANTS.items():
+            predict.PNG_PARAMS = png_params
+            out = Path(scratch) / name
+            summary = predict.remove_background_files(photo_dir, out, model=model, batch_size=args.batch_size)
+            megabytes = sum(p.stat().st_size for p in out.iterdir()) / 1e6
+            end_to_end[name] = {"images_per_s": round(summary.images_per_second, 2),
+                                "output_mb": round(megabytes, 1), "failed": len(summary.failed)}
+        result = {
+            "benchmark": "predict", "model": model_name, "photos": len(photos), "source": source,
+            "typical_sizes": sorted({f"{w}x{h}" for h, w in sizes}), "batch_size": args.batch_size,
+            "end_to_end": end_to_end,
+            "model_only_images_per_s": round(model_only_rate(model, photos, args.batch_size), 2),
+            "single_thread_ms_per_photo": per_photo_milliseconds(model, photos[:30]),
+        }
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""Training-step throughput of the model variants, and the settings that change it.
+
+    python benchmarks/train_step.py [--image-size 224] [--batch-size 16] [--steps 8] [--only NAME ...]
+
+Each configuration runs in its own process (thread settings and precision
+policies are process-wide), trains on in-memory batches so no input pipeline
+is involved, and is timed after 3 warm-up steps (tracing, compilation).
+FLOPs per image are the forward pass counted by TensorFlow's profiler; a
+training step costs about 3x that (forward, and backward for activations and
+weights). Prints JSON, one object per configuration.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO_DIR = Path(__file__).resolve().parents[1]
+
+# name: (model, build options, settings)
+CONFIGURATIONS = {
+    "mobilenetv2_unet": ("mobilenetv2_unet", {}, {}),
+    "mobilenetv2_unet+xla": ("mobilenetv2_unet", {}, {"jit_compile": True}),
+    "mobilenetv2_unet+mixed_bfloat16": ("mobilenetv2_unet", {}, {"policy": "mixed_bfloat16"}),
+    "mobilenetv2_unet+intra_op_2_inter_op_1": ("mobilenetv2_unet", {}, {"threads": (2, 1)}),
+    "mobilenetv2_unet+onednn_off": ("mobilenetv2_unet", {}, {"env": {"TF_ENABLE_ONEDNN_OPTS": "0"}}),
+    "mobilenetv2_unet+transpose_decoder": ("mobilenetv2_unet", {"upsampling": "transpose", "separable": False}, {}),
+    "unet": ("unet", {}, {}),
+    "unet+bilinear_separable_decoder": ("unet", {"upsampling": "bilinear", "separable": True}, {}),
+    "resnet50_unet": ("resnet50_unet", {}, {}),
+}
+
+
+def forward_flops(model, image_size):
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    spec = tf.TensorSpec((1, *image_size, 3), tf.float32)
+    graph = convert_variables_to_constants_v2(tf.function(lambda x: model(x, training=False)).get_concrete_function(spec)).graph
+    options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+    options["output"] = "none"
+    return tf.compat.v1.profiler.profile(graph=graph, run_meta=tf.compat.v1.RunMetadata(), cmd="op",
+                                         options=options).total_float_ops
+
+
+def measure(name, image_size, batch_size, steps):
+    """Runs in the child process."""
+    model_name, options, settings = CONFIGURATIONS[name]
+    import tensorflow as tf
+
+    if "threads" in settings:
+        tf.config.threading.set_intra_op_parallelism_threads(settings["threads"][0])
+        tf.config.threading.set_inter_op_parallelism_threads(settings["threads"][1])
+    import keras
+    import numpy as np
+
+    sys.path.insert(0, str(REPO_DIR))
+    import metrics
+    from model import build_model
+
+    keras.mixed_precision.set_global_policy(settings.get("policy", "float32"))
+    model = build_model(model_name, image_size, **options)
+    flops = forward_flops(model, image_size)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3, clipnorm=1.0), loss=metrics.get_loss("bce"),
+                  metrics=metrics.segmentation_metrics(), jit_compile=settings.get("jit_compile", False))
+    images = np.random.default_rng(0).uniform(0, 255, (batch_size, *image_size, 3)).astype(np.float32)
+    batches = tf.data.Dataset.from_tensors((images, (images[..., :1] > 127).astype(np.float32))).repeat()
+    model.fit(batches, steps_per_epoch=3, epochs=1, verbose=0)
+    started = time.perf_counter()
+    model.fit(batches, steps_per_epoch=steps, epochs=1, verbose=0)
+    rate = steps * batch_size / (time.perf_counter() - started)
+    return {
+        "configuration": name, "parameters_m": round(model.count_params() / 1e6, 2),
+        "forward_gflops_per_image": round(flops / 1e9, 3), "train_images_per_s": round(rate, 2),
+        "achieved_train_gflops_per_s": round(3 * flops * rate / 1e9, 1),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--image-size", type=int, default=224)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument("--only", nargs="*", choices=list(CONFIGURATIONS), default=list(CONFIGURATIONS))
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    size = (args.image_size, args.image_size)
+    if args.child:
+        print("RESULT " + json.dumps(measure(args.child, size, args.batch_size, args.steps)))
+        return
+    results = []
+    for name in args.only:
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **CONFIGURATIONS[name][2].get("env", {})}
+        child = subprocess.run([sys.executable, __file__, "--child", name, "--image-size", str(args.image_size),
+                                "--batch-size", str(args.batch_size), "--steps", str(args.steps)],
+                               capture_output=True, text=True, env=env)
+        lines = [line for line in child.stdout.splitlines() if line.startswith("RESULT ")]
+        result = json.loads(lines[-1][7:]) if lines else {"configuration": name, "error": child.stderr[-500:]}
+        print(json.dumps(result), flush=True)
+        results.append(result)
+    print(json.dumps({"benchmark": "train_step", "image_size": args.image_size, "batch_size": args.batch_size,
+                      "cpu_count": os.cpu_count(), "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
