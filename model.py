@@ -31,6 +31,8 @@ MOBILENETV2_BOTTLENECK = "out_relu"
 RESNET50_SKIPS = ("conv1_relu", "conv2_block3_out", "conv3_block4_out", "conv4_block6_out")
 RESNET50_BOTTLENECK = "conv5_block3_out"
 
+ENCODER_BN_MOMENTUM = 0.99
+
 # ImageNet channel means in RGB order, the "caffe" preprocessing of ResNet-50.
 IMAGENET_MEAN_RGB = (123.68, 116.779, 103.939)
 
@@ -106,6 +108,13 @@ def pretrained_unet(encoder, normalized, inputs, skip_names, bottleneck_name, de
     The encoder is wrapped as one feature-extractor layer returning its skip
     feature maps; the finest skip is the input image itself (full resolution).
     """
+    # keras.applications sets batch-norm momentum to 0.999, a ~1000-step
+    # average meant for ImageNet-length runs: when fine-tuning on a few
+    # thousand photos, the moving statistics lag far behind the changing
+    # weights and validation (inference mode) swings wildly. 0.99 keeps up.
+    for layer in encoder.layers:
+        if isinstance(layer, layers.BatchNormalization):
+            layer.momentum = ENCODER_BN_MOMENTUM
     outputs = [encoder.get_layer(n).output for n in (*skip_names, bottleneck_name)]
     features = keras.Model(encoder.input, outputs, name=f"{encoder.name}_features")(normalized)
     *skips, bottleneck = features

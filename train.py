@@ -23,9 +23,9 @@ MODEL = "mobilenetv2_unet"        # "mobilenetv2_unet" (fast on CPU), "resnet50_
 ENCODER_WEIGHTS = "imagenet"      # "imagenet", a .weights.h5 path, or "none" (random); ignored by "unet"
 # optimisation
 LOSS = "bce"                      # "bce", "bce_dice" or "dice"
-BATCH_SIZE = 16
+BATCH_SIZE = 16                   # per replica (GPU); the global batch is this x the number of GPUs used
 EPOCHS = 40                       # upper bound; early stopping usually ends the run sooner
-LEARNING_RATE = 1e-3              # Adam; when scaling BATCH_SIZE by k, scaling this by k is a fair start
+LEARNING_RATE = 1e-3              # Adam, for the global batch; with k replicas, try k x this (with warm-up)
 LR_SCHEDULE = "plateau"           # "plateau" (reduce on plateau) or "cosine" (linear warm-up + cosine decay)
 LR_PATIENCE = 3                   # plateau: epochs without improvement before the rate is divided by 5
 WARMUP_EPOCHS = 1                 # cosine: epochs of linear warm-up
@@ -33,6 +33,7 @@ CLIP_NORM = 1.0                   # gradient clipping by global norm; 0 turns it
 PATIENCE = 8                      # early stopping: epochs without a better validation IoU
 MIXED_PRECISION = "auto"          # "auto" (float16 on a GPU, off on CPU), "on" or "off"
 SEED = 42                         # one seed for the split, the shuffling and the weights
+STRATEGY = "auto"                 # "auto" (all GPUs of this machine when it has several), "mirrored" or "default"
 # output
 OUT_DIR = "runs/person"           # the run directory; the same one again resumes the run
 # ---------------------------------------------------------------------------
@@ -42,6 +43,7 @@ import csv
 import json
 import logging
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -96,6 +98,30 @@ def use_gpu_speedups(config):
     mixed = config["mixed_precision"] == "on" or (config["mixed_precision"] == "auto" and has_gpu)
     keras.mixed_precision.set_global_policy("mixed_float16" if mixed else "float32")
     return has_gpu
+
+
+def distribution_strategy(name):
+    """tf.distribute strategy by name: "mirrored" (every GPU of this machine,
+    or every logical CPU device on a machine without one), "default" (one
+    device), or "auto" (mirrored when several GPUs are visible)."""
+    import tensorflow as tf
+
+    cluster = json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster", {})
+    if len(cluster.get("chief", [])) + len(cluster.get("worker", [])) > 1:
+        # Keras 3's fit() fails under MultiWorkerMirroredStrategy (it reduces
+        # scalar metrics along axis 0 and builds the model from distributed
+        # batches eagerly): keras-team/keras#20585. Say so instead of crashing.
+        raise RuntimeError("TF_CONFIG describes a cluster of several workers, but Keras 3's fit() does not "
+                           "support MultiWorkerMirroredStrategy yet (keras-team/keras#20585); train on one "
+                           "machine (all its GPUs are used) or unset TF_CONFIG")
+    if name == "auto":
+        name = "mirrored" if len(tf.config.list_physical_devices("GPU")) > 1 else "default"
+    if name == "mirrored":
+        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        return tf.distribute.MirroredStrategy([device.name for device in devices])
+    if name == "default":
+        return tf.distribute.get_strategy()
+    raise ValueError(f"strategy must be auto, default or mirrored; got {name!r}")
 
 
 def learning_rate(config, steps_per_epoch):
@@ -181,12 +207,17 @@ def main(argv=None, extra_callbacks=()):
     import metrics
     from model import build_model
 
+    strategy = distribution_strategy(config["strategy"])
     keras.utils.set_random_seed(config["seed"])
     has_gpu = use_gpu_speedups(config)
     run_dir = Path(config["out_dir"])
     resuming = (run_dir / "backup").is_dir()
     run_dir.mkdir(parents=True, exist_ok=True)
-    log.info("%s run in %s", "resuming the" if resuming else "starting a new", run_dir)
+    replicas = strategy.num_replicas_in_sync
+    global_batch = config["batch_size"] * replicas
+    log.info("%s run in %s; %s with %d replica(s): global batch %d = %d per replica x %d",
+             "resuming the" if resuming else "starting a new", run_dir, type(strategy).__name__, replicas,
+             global_batch, config["batch_size"], replicas)
 
     # 1. The data: pairs by stem, split, checked, streamed.
     data_dir = Path(config["data_dir"])
@@ -201,20 +232,23 @@ def main(argv=None, extra_callbacks=()):
     log.info("pairs: %d train, %d validation, %d test, %d skipped as unreadable",
              *(len(splits[name]) for name in data.SPLIT_NAMES), len(skipped))
     image_size = (config["image_size"],) * 2
-    train_data = data.make_dataset(splits["train"], image_size, config["batch_size"], training=True,
+    # Batched by the global batch: MirroredStrategy splits each batch over the replicas.
+    train_data = data.make_dataset(splits["train"], image_size, global_batch, training=True,
                                    augment=config["augment"], seed=config["seed"])
-    val_data = data.make_dataset(splits["val"], image_size, config["batch_size"]) if splits["val"] else None
-    steps_per_epoch = math.ceil(len(splits["train"]) / config["batch_size"])
+    val_data = data.make_dataset(splits["val"], image_size, global_batch) if splits["val"] else None
+    steps_per_epoch = math.ceil(len(splits["train"]) / global_batch)
 
-    # 2. The model.
+    # 2. The model, its variables mirrored on every replica.
     encoder_weights = resolve_encoder_weights(config["model"], config["encoder_weights"])
-    model = build_model(config["model"], image_size, encoder_weights=encoder_weights)
-    optimizer = keras.optimizers.Adam(learning_rate(config, steps_per_epoch), clipnorm=config["clip_norm"] or None)
-    model.compile(optimizer=optimizer, loss=metrics.get_loss(config["loss"]), metrics=metrics.segmentation_metrics(),
-                  jit_compile=has_gpu)
+    with strategy.scope():
+        model = build_model(config["model"], image_size, encoder_weights=encoder_weights)
+        optimizer = keras.optimizers.Adam(learning_rate(config, steps_per_epoch), clipnorm=config["clip_norm"] or None)
+        model.compile(optimizer=optimizer, loss=metrics.get_loss(config["loss"]),
+                      metrics=metrics.segmentation_metrics(), jit_compile=has_gpu)
     log.info("%s: %.2fM parameters, input %dx%d, encoder weights: %s", model.name, model.count_params() / 1e6,
              *image_size, encoder_weights)
-    resolved = {**config, "encoder_weights": encoder_weights, "skipped": skipped,
+    resolved = {**config, "encoder_weights": encoder_weights, "skipped": skipped, "replicas": replicas,
+                "global_batch_size": global_batch, "strategy_class": type(strategy).__name__,
                 "mixed_precision_policy": keras.mixed_precision.global_policy().name, "backend": keras.backend.backend()}
     (run_dir / "config.json").write_text(json.dumps(resolved, indent=2))
 
@@ -232,7 +266,8 @@ def main(argv=None, extra_callbacks=()):
                   "Try a lower --learning-rate or --clip-norm.")
         return 1
 
-    # 4. The best model, evaluated once on the test split, and the artefacts.
+    # 4. The best model, evaluated once on the test split (loaded outside the
+    # strategy's scope: on one device), and the artefacts.
     best_path = run_dir / "best.keras"
     if best_path.exists():
         model = keras.saving.load_model(best_path)

@@ -64,3 +64,10 @@ def test_input_sides_must_fit_the_encoder_stride():
 def test_unknown_model_name_is_an_error():
     with pytest.raises(ValueError, match="unknown model 'vgg'"):
         build_model("vgg")
+
+
+def test_pretrained_encoders_use_a_batch_norm_momentum_suited_to_fine_tuning():
+    model = build_model("mobilenetv2_unet", (64, 64), alpha=0.35)
+    encoder = model.get_layer("mobilenetv2_0.35_64_features")
+    momenta = {layer.momentum for layer in encoder.layers if isinstance(layer, keras.layers.BatchNormalization)}
+    assert momenta == {0.99}
