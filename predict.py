@@ -39,6 +39,9 @@ DEFAULT_MODEL = REPO_DIR / "models" / "person_mobilenetv2_unet.keras"
 # zlib level 1 with the "up" row filter was the fastest sound setting measured
 # (benchmarks/predict_speed.py; README "Benchmarks").
 PNG_PARAMS = (cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP)
+# Photos held in memory at once (decoded, waiting for the model or the PNG
+# writer), in pixels: 100 megapixels is about 1 GB with the cutouts.
+PIXEL_BUDGET = 100_000_000
 NAMED_COLORS = {
     "white": (255, 255, 255), "black": (0, 0, 0), "gray": (128, 128, 128), "grey": (128, 128, 128),
     "red": (255, 0, 0), "green": (0, 255, 0), "blue": (0, 0, 255), "yellow": (255, 255, 0),
@@ -238,13 +241,14 @@ class Summary:
 
 
 def remove_background_files(inputs, output_dir, model=None, recursive=False, threshold=None, background=None,
-                            mask_only=False, batch_size=8, overwrite=False, progress=False, workers=2):
+                            mask_only=False, batch_size=8, overwrite=False, progress=False, workers=2,
+                            pixel_budget=PIXEL_BUDGET):
     """Writes a PNG per photo under `output_dir`; returns a Summary.
 
     Reading, the model and writing overlap: a thread pool decodes and resizes
-    photos ahead of the model (at most a few batches, so memory stays
-    bounded), the model runs on batches, and another pool upsamples masks,
-    composes and encodes PNGs."""
+    photos ahead of the model (at most two batches and about `pixel_budget`
+    pixels, so memory stays bounded however large the photos), the model runs
+    on batches, and another pool upsamples masks, composes and encodes PNGs."""
     from tqdm import tqdm
 
     if isinstance(inputs, (str, Path)):
@@ -277,40 +281,54 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
 
     started = time.time()
     with ThreadPoolExecutor(workers) as readers, ThreadPoolExecutor(workers) as writers:
-        pending_reads = deque()
-        pending_writes = deque()
+        pending_reads = deque()   # (photo, future of a decoded photo)
+        pending_writes = deque()  # (photo, pixels, future of a written output)
         queued = iter(todo)
         batch = []
+        # Pixels of the photos decoded and not yet written, and the largest
+        # photo seen: reading ahead stops at the budget, so a folder of
+        # 8000x6000 photos holds a few of them in memory, not dozens.
+        in_flight = {"pixels": 0, "largest": 0}
 
         def finish_oldest_write():
-            photo, future = pending_writes.popleft()
+            photo, pixels, future = pending_writes.popleft()
             try:
                 future.result()
                 summary.processed += 1
             except Exception as error:
                 fail(photo, f"{photo}: cannot write output ({error})")
+            in_flight["pixels"] -= pixels
             bar.update()
 
         def run_batch():
             masks = infer(model, [item[3] for item in batch])
             for (photo, output, image, _), soft_mask in zip(batch, masks):
-                pending_writes.append((photo, writers.submit(write, photo, output, image, soft_mask)))
+                future = writers.submit(write, photo, output, image, soft_mask)
+                pending_writes.append((photo, image.shape[0] * image.shape[1], future))
             batch.clear()
-            while len(pending_writes) > 2 * batch_size:
+            while pending_writes and (len(pending_writes) > 2 * batch_size or in_flight["pixels"] > pixel_budget):
                 finish_oldest_write()
 
+        def room_to_read_ahead():
+            expected = in_flight["pixels"] + len(pending_reads) * in_flight["largest"]
+            return len(pending_reads) < 2 * batch_size and (not pending_reads or expected < pixel_budget)
+
         while True:
-            while len(pending_reads) < 2 * batch_size and (job := next(queued, None)) is not None:
+            while room_to_read_ahead() and (job := next(queued, None)) is not None:
                 pending_reads.append((job[0], readers.submit(read, job)))
             if not pending_reads:
                 break
             photo, future = pending_reads.popleft()
             try:
-                batch.append(future.result())
+                item = future.result()
+                batch.append(item)
+                pixels = item[2].shape[0] * item[2].shape[1]
+                in_flight["pixels"] += pixels
+                in_flight["largest"] = max(in_flight["largest"], pixels)
             except Exception as error:
                 fail(photo, str(error) if isinstance(error, data.DatasetError) else f"{photo}: {error}")
                 bar.update()
-            if len(batch) == batch_size:
+            if len(batch) == batch_size or (batch and in_flight["pixels"] > pixel_budget):
                 run_batch()
         if batch:
             run_batch()

@@ -244,3 +244,16 @@ def test_command_line_end_to_end(tmp_path, tiny_model_path, rng):
     result = subprocess.run(command, capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr[-2000:]
     assert read_output(tmp_path / "out" / "a.png").shape == (60, 40, 4)
+
+
+def test_a_tiny_memory_budget_still_processes_every_photo_identically(tmp_path, tiny_model, rng):
+    for index in range(5):
+        save(tmp_path / "in" / f"{index}.png", photo(rng))
+    save(tmp_path / "in" / "bad.jpg", np.zeros((1, 1, 3), np.uint8)).write_bytes(b"broken")
+    normal = predict.remove_background_files(tmp_path / "in", tmp_path / "normal", model=tiny_model, batch_size=4)
+    # A budget of one pixel: every photo is sent to the model and written before the next is read.
+    tight = predict.remove_background_files(tmp_path / "in", tmp_path / "tight", model=tiny_model, batch_size=4,
+                                            pixel_budget=1)
+    assert (normal.processed, len(normal.failed)) == (tight.processed, len(tight.failed)) == (5, 1)
+    for index in range(5):
+        assert (tmp_path / "normal" / f"{index}.png").read_bytes() == (tmp_path / "tight" / f"{index}.png").read_bytes()
