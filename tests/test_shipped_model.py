@@ -1,0 +1,28 @@
+"""The model committed under models/: it loads, runs and finds the person in a real photo."""
+
+import numpy as np
+import pytest
+
+import predict
+
+
+def test_the_shipped_model_loads_without_custom_objects_and_runs_at_224():
+    import keras
+
+    model = keras.saving.load_model(predict.DEFAULT_MODEL, compile=False)
+    assert predict.model_input_size(model) == (224, 224)
+    masks = model.predict(np.zeros((1, 224, 224, 3), np.float32), verbose=0)
+    assert masks.shape == (1, 224, 224, 1) and np.isfinite(masks).all()
+
+
+def test_the_shipped_model_cuts_the_astronaut_out_of_her_background():
+    # NASA's public-domain portrait of Eileen Collins, shipped with scikit-image.
+    skimage_data = pytest.importorskip("skimage.data")
+    photo = skimage_data.astronaut()
+    cutout = predict.remove_background(photo)  # the default (shipped) model
+    assert cutout.shape == (512, 512, 4)
+    alpha = cutout[..., 3].astype(np.float32) / 255
+    assert alpha[80:220, 170:300].mean() > 0.7    # her face and hair
+    assert alpha[250:450, 60:200].mean() > 0.7    # her suit
+    assert alpha[0:60, 0:120].mean() < 0.1        # the flag behind her, top left
+    assert alpha[0:80, 420:512].mean() < 0.1      # the dark background, top right
