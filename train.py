@@ -44,6 +44,7 @@ import json
 import logging
 import math
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -68,13 +69,22 @@ def parse_bool(text):
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
+def constant_comments():
+    """NAME -> the comment beside it at the top of this file, for --help."""
+    lines = Path(__file__).read_text().splitlines()
+    matches = (re.match(r"^([A-Z_]+) = .*?#\s*(.*)$", line) for line in lines)
+    return {match[1]: match[2] for match in matches if match}
+
+
 def parse_config(argv=None):
     """The hyperparameters above, with command-line overrides, as a dict of lower-case names."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    comments = constant_comments()
     for name, default in HYPERPARAMETERS.items():
         kind = parse_bool if isinstance(default, bool) else type(default)
+        explanation = f"{comments[name]} " if name in comments else ""
         parser.add_argument("--" + name.lower().replace("_", "-"), type=kind, default=default,
-                            metavar=name, help=f"default: {default}")
+                            metavar=name, help=f"{explanation}(default: {default})".replace("%", "%%"))
     return vars(parser.parse_args(argv))
 
 

@@ -111,3 +111,11 @@ def test_a_missing_dataset_folder_fails_with_its_name(tmp_path):
     result = run_train(["--data-dir", str(tmp_path / "no_such_data"), "--out-dir", str(tmp_path / "run"), *FAST])
     assert result.returncode != 0
     assert "no_such_data/images does not exist" in result.stderr
+
+
+def test_help_explains_each_flag_with_the_comment_beside_its_constant(capsys):
+    with pytest.raises(SystemExit):
+        train.parse_config(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--clip-norm CLIP_NORM gradient clipping by global norm; 0 turns it off (default: 1.0)" in text
+    assert set(train.constant_comments()) == set(train.HYPERPARAMETERS)
