@@ -154,10 +154,12 @@ def compose(image, alpha, background=None, mask_only=False):
 
 def remove_background(image, model=None, threshold=None, background=None, mask_only=False):
     """One photo (RGB uint8 array, or a file path) -> RGBA uint8 cutout at its
-    own size (or RGB over `background`, a colour tuple or RGB image; or the
-    uint8 mask with `mask_only`). `model`: a loaded model or a path."""
+    own size (or RGB over `background`: a colour tuple, an RGB image, or the
+    --background text; or the uint8 mask with `mask_only`). `model`: a loaded
+    model or a path."""
     if not isinstance(image, np.ndarray):
         image = data.read_image(image)
+    background = parse_background(background) if isinstance(background, str) else background
     if image.ndim == 2:
         image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
     model = resolve_model(model)

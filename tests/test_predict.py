@@ -99,6 +99,9 @@ def test_the_python_api_returns_the_same_cutout(tiny_model, rng, tiny_model_path
     assert rgba.shape == (*rgb.shape[:2], 4)
     np.testing.assert_array_equal(rgba[..., 3], expected_alpha(tiny_model, rgb))
     np.testing.assert_array_equal(predict.remove_background(rgb, model=str(tiny_model_path)), rgba)
+    on_white = predict.remove_background(rgb, model=tiny_model, background="#ffffff")
+    weight = rgba[..., 3:] / 255.0
+    np.testing.assert_array_equal(on_white, np.round(rgb * weight + 255 * (1 - weight)).astype(np.uint8))
 
 
 def test_exif_rotated_jpeg_comes_out_upright(tmp_path, tiny_model):
