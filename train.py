@@ -251,7 +251,13 @@ def main(argv=None, extra_callbacks=()):
     # 2. The model, its variables mirrored on every replica.
     encoder_weights = resolve_encoder_weights(config["model"], config["encoder_weights"])
     with strategy.scope():
-        model = build_model(config["model"], image_size, encoder_weights=encoder_weights)
+        try:
+            model = build_model(config["model"], image_size, encoder_weights=encoder_weights)
+        except Exception as error:
+            if encoder_weights == "imagenet" and "fetch failure" in str(error):
+                raise SystemExit(f"could not download the ImageNet encoder weights ({error}); without internet, "
+                                 f"pass --encoder-weights PATH/TO/FILE.weights.h5 or --encoder-weights none") from error
+            raise
         optimizer = keras.optimizers.Adam(learning_rate(config, steps_per_epoch), clipnorm=config["clip_norm"] or None)
         model.compile(optimizer=optimizer, loss=metrics.get_loss(config["loss"]),
                       metrics=metrics.segmentation_metrics(), jit_compile=has_gpu)

@@ -119,3 +119,15 @@ def test_help_explains_each_flag_with_the_comment_beside_its_constant(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "--clip-norm CLIP_NORM gradient clipping by global norm; 0 turns it off (default: 1.0)" in text
     assert set(train.constant_comments()) == set(train.HYPERPARAMETERS)
+
+
+def test_imagenet_weights_that_cannot_be_downloaded_give_a_clear_way_out(sample_dir, tmp_path, monkeypatch):
+    import model
+
+    def offline_build(*args, **kwargs):
+        raise Exception("URL fetch failure on https://example.invalid/weights.h5: None -- Name or service not known")
+
+    monkeypatch.setattr(model, "build_model", offline_build)
+    with pytest.raises(SystemExit, match="could not download the ImageNet encoder weights .* pass --encoder-weights"):
+        train.main(["--data-dir", str(sample_dir), "--model", "resnet50_unet", "--encoder-weights", "imagenet",
+                    "--out-dir", str(tmp_path / "run")])
