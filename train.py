@@ -30,7 +30,7 @@ LR_SCHEDULE = "plateau"           # "plateau" (reduce on plateau) or "cosine" (l
 LR_PATIENCE = 3                   # plateau: epochs without improvement before the rate is divided by 5
 WARMUP_EPOCHS = 1                 # cosine: epochs of linear warm-up
 CLIP_NORM = 1.0                   # gradient clipping by global norm; 0 turns it off
-PATIENCE = 8                      # early stopping: epochs without a better validation IoU
+PATIENCE = 8                      # early stopping: epochs without a lower validation loss
 MIXED_PRECISION = "auto"          # "auto" (float16 on a GPU, off on CPU), "on" or "off"
 SEED = 42                         # one seed for the split, the shuffling and the weights
 STRATEGY = "auto"                 # "auto" (all GPUs of this machine when it has several), "mirrored" or "default"
@@ -162,7 +162,11 @@ def best_logged_value(csv_path, monitor, mode):
 def make_callbacks(config, run_dir, has_validation, resuming):
     import keras
 
+    # The best model is chosen by IoU; early stopping and the learning-rate
+    # plateau watch the loss, which keeps improving while IoU at the 0.5
+    # threshold may still be flat at zero in the first epochs of a small run.
     monitor = "val_iou" if has_validation else "iou"
+    loss = "val_loss" if has_validation else "loss"
     csv_path = run_dir / "log.csv"
     callbacks = [
         # First, so that an epoch is backed up before anything else records it.
@@ -172,13 +176,13 @@ def make_callbacks(config, run_dir, has_validation, resuming):
             str(run_dir / "best.keras"), monitor=monitor, mode="max", save_best_only=True,
             initial_value_threshold=best_logged_value(csv_path, monitor, "max") if resuming else None,
         ),
-        keras.callbacks.EarlyStopping(monitor=monitor, mode="max", patience=config["patience"], restore_best_weights=True),
+        keras.callbacks.EarlyStopping(monitor=loss, mode="min", patience=config["patience"], restore_best_weights=True),
         keras.callbacks.CSVLogger(str(csv_path), append=resuming),
         keras.callbacks.TensorBoard(str(run_dir / "tensorboard")),
     ]
     if config["lr_schedule"] == "plateau":
         callbacks.append(keras.callbacks.ReduceLROnPlateau(
-            monitor="val_loss" if has_validation else "loss", factor=0.2, patience=config["lr_patience"], min_lr=1e-6))
+            monitor=loss, factor=0.2, patience=config["lr_patience"], min_lr=1e-6))
     return callbacks
 
 

@@ -66,8 +66,15 @@ def test_unknown_model_name_is_an_error():
         build_model("vgg")
 
 
-def test_pretrained_encoders_use_a_batch_norm_momentum_suited_to_fine_tuning():
-    model = build_model("mobilenetv2_unet", (64, 64), alpha=0.35)
-    encoder = model.get_layer("mobilenetv2_0.35_64_features")
-    momenta = {layer.momentum for layer in encoder.layers if isinstance(layer, keras.layers.BatchNormalization)}
-    assert momenta == {0.99}
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_every_batch_norm_uses_a_momentum_suited_to_short_runs(name):
+    model = build_model(name, (64, 64), **SMALL[name])
+
+    def batch_norms(layer):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            yield layer
+        for inner in getattr(layer, "layers", []):
+            yield from batch_norms(inner)
+
+    momenta = {layer.momentum for layer in batch_norms(model)}
+    assert momenta == {0.9}
