@@ -84,6 +84,7 @@ def main():
     parser.add_argument("--image-size", type=int, default=224)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument("--timeout", type=int, default=300, help="seconds allowed to each configuration")
     parser.add_argument("--only", nargs="*", choices=list(CONFIGURATIONS), default=list(CONFIGURATIONS))
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -94,11 +95,14 @@ def main():
     results = []
     for name in args.only:
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **CONFIGURATIONS[name][2].get("env", {})}
-        child = subprocess.run([sys.executable, __file__, "--child", name, "--image-size", str(args.image_size),
-                                "--batch-size", str(args.batch_size), "--steps", str(args.steps)],
-                               capture_output=True, text=True, env=env)
-        lines = [line for line in child.stdout.splitlines() if line.startswith("RESULT ")]
-        result = json.loads(lines[-1][7:]) if lines else {"configuration": name, "error": child.stderr[-500:]}
+        command = [sys.executable, __file__, "--child", name, "--image-size", str(args.image_size),
+                   "--batch-size", str(args.batch_size), "--steps", str(args.steps)]
+        try:
+            child = subprocess.run(command, capture_output=True, text=True, env=env, timeout=args.timeout)
+            lines = [line for line in child.stdout.splitlines() if line.startswith("RESULT ")]
+            result = json.loads(lines[-1][7:]) if lines else {"configuration": name, "error": child.stderr[-500:]}
+        except subprocess.TimeoutExpired:
+            result = {"configuration": name, "error": f"did not finish within {args.timeout} s"}
         print(json.dumps(result), flush=True)
         results.append(result)
     print(json.dumps({"benchmark": "train_step", "image_size": args.image_size, "batch_size": args.batch_size,
