@@ -152,17 +152,23 @@ def find_pairs(images_dir, masks_dir):
     return [(images[s], masks[s]) for s in stems]
 
 
+def read_pair(pair):
+    """(RGB image, {0, 1} mask) of one pair, or DatasetError if either file is
+    unreadable or their sizes differ."""
+    image_path, mask_path = pair
+    image, mask = read_image(image_path), read_mask(mask_path)
+    if image.shape[:2] != mask.shape[:2]:
+        raise DatasetError(f"{image_path} is {image.shape[1]}x{image.shape[0]} but its mask {mask_path} "
+                           f"is {mask.shape[1]}x{mask.shape[0]}")
+    return image, mask
+
+
 def check_pair(pair):
     """None if the pair decodes and its sizes agree, else the reason."""
-    image_path, mask_path = pair
     try:
-        image = read_image(image_path)
-        mask = read_mask(mask_path)
+        read_pair(pair)
     except DatasetError as error:
         return str(error)
-    if image.shape[:2] != mask.shape[:2]:
-        return (f"{image_path} is {image.shape[1]}x{image.shape[0]} but its mask {mask_path} "
-                f"is {mask.shape[1]}x{mask.shape[0]}")
     return None
 
 

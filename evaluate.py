@@ -38,11 +38,6 @@ def source_of(stem):
     return stem.split("_", 1)[0] if "_" in stem else "all"
 
 
-def read_pair(pair):
-    image_path, mask_path = pair
-    return data.read_image(image_path), data.read_mask(mask_path)
-
-
 def score_pairs(model, pairs, batch_size=8, keep_worst=16):
     """(rows of per-image scores, failures [(path, reason)], worst images for the contact sheet)."""
     rows, failures, worst = [], [], []
@@ -50,14 +45,11 @@ def score_pairs(model, pairs, batch_size=8, keep_worst=16):
         for start in range(0, len(pairs), batch_size):
             chunk = pairs[start:start + batch_size]
             loaded = []
-            for pair, future in zip(chunk, [readers.submit(read_pair, pair) for pair in chunk]):
+            for pair, future in zip(chunk, [readers.submit(data.read_pair, pair) for pair in chunk]):
                 try:
                     image, mask = future.result()
-                except data.DatasetError as error:
+                except data.DatasetError as error:  # unreadable, or image and mask sizes differ
                     failures.append((str(pair[0]), str(error)))
-                    continue
-                if image.shape[:2] != mask.shape[:2]:
-                    failures.append((str(pair[0]), f"{pair[0]} and its mask {pair[1]} differ in size"))
                     continue
                 loaded.append((pair, image, mask))
             if not loaded:
