@@ -21,6 +21,7 @@ AUGMENT = True                    # flips, scale/shift/rotate, colour, blur/nois
 # model
 MODEL = "mobilenetv2_unet"        # "mobilenetv2_unet" (fast on CPU), "resnet50_unet" or "unet"
 ENCODER_WEIGHTS = "imagenet"      # "imagenet", a .weights.h5 path, or "none" (random); ignored by "unet"
+INIT_WEIGHTS = "none"             # fine-tune: a trained .keras model of the same MODEL to start from (any IMAGE_SIZE)
 # optimisation
 LOSS = "bce"                      # "bce", "bce_dice" or "dice"
 BATCH_SIZE = 16                   # per replica (GPU); the global batch is this x the number of GPUs used
@@ -132,6 +133,19 @@ def distribution_strategy(name):
     if name == "default":
         return tf.distribute.get_strategy()
     raise ValueError(f"strategy must be auto, default or mirrored; got {name!r}")
+
+
+def load_initial_weights(model, path):
+    """Start from a trained model's weights. The networks are fully
+    convolutional, so a model trained at one input size fine-tunes at another."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"initial weights {path} do not exist")
+    try:
+        model.load_weights(path)
+    except ValueError as error:
+        raise ValueError(f"{path}: its weights do not fit a {model.name} ({error}); "
+                         f"pass the --model it was trained as") from error
+    log.info("starting from the weights of %s", path)
 
 
 def learning_rate(config, steps_per_epoch):
@@ -262,6 +276,8 @@ def main(argv=None, extra_callbacks=()):
                 raise SystemExit(f"could not download the ImageNet encoder weights ({error}); without internet, "
                                  f"pass --encoder-weights PATH/TO/FILE.weights.h5 or --encoder-weights none") from error
             raise
+        if config["init_weights"].lower() != "none":
+            load_initial_weights(model, config["init_weights"])
         optimizer = keras.optimizers.Adam(learning_rate(config, steps_per_epoch), clipnorm=config["clip_norm"] or None)
         model.compile(optimizer=optimizer, loss=metrics.get_loss(config["loss"]),
                       metrics=metrics.segmentation_metrics(), jit_compile=has_gpu)
