@@ -184,6 +184,23 @@ def test_pipeline_yields_batches_of_the_right_shape_dtype_and_range(sample_dir):
     assert float(batches[0][0].numpy().max()) > 100  # pixels stay in [0, 255], not normalised
 
 
+def test_training_pipeline_augments_every_epoch_afresh(sample_dir):
+    pairs = data.find_pairs(sample_dir / "images", sample_dir / "masks")[:8]
+    originals = {data.preprocess_image(data.read_image(image), (64, 32)).tobytes() for image, _ in pairs}
+
+    def epoch_images(dataset):
+        return np.concatenate([images.numpy() for images, _ in dataset]).astype(np.uint8)
+
+    plain = data.make_dataset(pairs, (64, 32), batch_size=3, training=True, augment=False)
+    assert {image.tobytes() for image in epoch_images(plain)} == originals  # shuffled, not changed
+    augmented = data.make_dataset(pairs, (64, 32), batch_size=3, training=True, augment=True, seed=0)
+    first, second = epoch_images(augmented), epoch_images(augmented)
+    assert len(first) == len(second) == 8
+    # Each photo comes through unchanged with probability ~0.04 (no flip, affine, colour or blur).
+    assert sum(image.tobytes() not in originals for image in first) >= 5
+    assert {image.tobytes() for image in first}.isdisjoint({image.tobytes() for image in second} - originals)
+
+
 def test_evaluation_pipeline_matches_the_shared_preprocessing(sample_dir):
     pairs = data.find_pairs(sample_dir / "images", sample_dir / "masks")[:3]
     images, masks = next(iter(data.make_dataset(pairs, (48, 32), batch_size=3)))
