@@ -38,7 +38,7 @@ def source_of(stem):
     return stem.split("_", 1)[0] if "_" in stem else "all"
 
 
-def score_pairs(model, pairs, batch_size=8, keep_worst=16):
+def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False):
     """(rows of per-image scores, failures [(path, reason)], worst images for the contact sheet)."""
     rows, failures, worst = [], [], []
     with ThreadPoolExecutor(2) as readers:
@@ -54,7 +54,7 @@ def score_pairs(model, pairs, batch_size=8, keep_worst=16):
                 loaded.append((pair, image, mask))
             if not loaded:
                 continue
-            soft_masks = predict.predict_masks(model, [image for _, image, _ in loaded])
+            soft_masks = predict.predict_masks(model, [image for _, image, _ in loaded], flip_tta)
             for (pair, image, mask), soft in zip(loaded, soft_masks):
                 prediction = data.upsample_mask(soft, image.shape[:2])
                 scores = metrics.image_scores(mask, prediction, with_boundary=True)
@@ -92,17 +92,18 @@ def contact_sheet(worst, height=200):
     return np.vstack(padded)
 
 
-def evaluate(model, pairs, out_dir, batch_size=8):
+def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False):
     """Scores `pairs` and writes metrics.json, per_image.csv and worst.png to out_dir."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows, failures, worst = score_pairs(model, pairs, batch_size)
+    rows, failures, worst = score_pairs(model, pairs, batch_size, flip_tta=flip_tta)
     if not rows:
         raise data.DatasetError("no image could be evaluated: " + "; ".join(reason for _, reason in failures[:5]))
     results = {
         "resolution": "original",
         "threshold": metrics.THRESHOLD,
         "boundary_band": "2% of the image diagonal",
+        "flip_tta": flip_tta,
         **summarize(rows),
         "by_source": {source: summarize([r for r in rows if r["source"] == source])
                       for source in sorted({row["source"] for row in rows})},
@@ -136,6 +137,8 @@ def main(argv=None):
     parser.add_argument("--split-list", type=Path, default=None, help="only the stems listed in this file")
     parser.add_argument("--out", type=Path, default=Path("runs/evaluation"), help="folder for the results")
     parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--flip-tta", action="store_true", help="score masks averaged with the mirrored photo's, "
+                        "as predict.py --flip-tta makes them")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
@@ -143,7 +146,7 @@ def main(argv=None):
         images_dir, masks_dir = args.data / "images", args.data / "masks"
         pairs = (data.read_split_list(args.split_list, images_dir, masks_dir) if args.split_list
                  else data.find_pairs(images_dir, masks_dir))
-        results = evaluate(model, pairs, args.out, args.batch_size)
+        results = evaluate(model, pairs, args.out, args.batch_size, args.flip_tta)
     except (predict.PredictError, data.DatasetError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

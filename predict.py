@@ -84,15 +84,22 @@ def resolve_model(model):
     return model if model is not None and not isinstance(model, (str, Path)) else load_model(model)
 
 
-def infer(model, model_inputs):
-    """Soft masks (float32 [0, 1], model resolution) for preprocessed photos."""
-    return np.asarray(model.predict_on_batch(np.stack(model_inputs).astype(np.float32)))[..., 0]
+def infer(model, model_inputs, flip_tta=False):
+    """Soft masks (float32 [0, 1], model resolution) for preprocessed photos.
+    `flip_tta` also runs the mirrored photos and averages the two masks: the
+    model's left-right biases cancel, for twice the model time."""
+    batch = np.stack(model_inputs).astype(np.float32)
+    masks = np.asarray(model.predict_on_batch(batch))[..., 0]
+    if flip_tta:
+        mirrored = np.asarray(model.predict_on_batch(batch[:, :, ::-1]))[..., 0]
+        masks = (masks + mirrored[:, :, ::-1]) / 2
+    return masks
 
 
-def predict_masks(model, images):
+def predict_masks(model, images, flip_tta=False):
     """Soft masks at model resolution for a list of RGB photos."""
     size = model_input_size(model)
-    return infer(model, [data.preprocess_image(image, size) for image in images])
+    return infer(model, [data.preprocess_image(image, size) for image in images], flip_tta)
 
 
 # ----------------------------------------------------------------------------
@@ -152,18 +159,18 @@ def compose(image, alpha, background=None, mask_only=False):
     return np.round(image * weight + backdrop * (1.0 - weight)).astype(np.uint8)
 
 
-def remove_background(image, model=None, threshold=None, background=None, mask_only=False):
+def remove_background(image, model=None, threshold=None, background=None, mask_only=False, flip_tta=False):
     """One photo (RGB uint8 array, or a file path) -> RGBA uint8 cutout at its
     own size (or RGB over `background`: a colour tuple, an RGB image, or the
     --background text; or the uint8 mask with `mask_only`). `model`: a loaded
-    model or a path."""
+    model or a path; `flip_tta`: average with the mirrored photo's mask."""
     if not isinstance(image, np.ndarray):
         image = data.read_image(image)
     background = parse_background(background) if isinstance(background, str) else background
     if image.ndim == 2:
         image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
     model = resolve_model(model)
-    soft_mask = predict_masks(model, [image[..., :3]])[0]
+    soft_mask = predict_masks(model, [image[..., :3]], flip_tta)[0]
     alpha = alpha_from_mask(soft_mask, image.shape[:2], threshold)
     return compose(image[..., :3], alpha, background, mask_only)
 
@@ -244,7 +251,7 @@ class Summary:
 
 def remove_background_files(inputs, output_dir, model=None, recursive=False, threshold=None, background=None,
                             mask_only=False, batch_size=8, overwrite=False, progress=False, workers=2,
-                            pixel_budget=PIXEL_BUDGET):
+                            pixel_budget=PIXEL_BUDGET, flip_tta=False):
     """Writes a PNG per photo under `output_dir`; returns a Summary.
 
     Reading, the model and writing overlap: a thread pool decodes and resizes
@@ -303,7 +310,7 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
             bar.update()
 
         def run_batch():
-            masks = infer(model, [item[3] for item in batch])
+            masks = infer(model, [item[3] for item in batch], flip_tta)
             for (photo, output, image, _), soft_mask in zip(batch, masks):
                 future = writers.submit(write, photo, output, image, soft_mask)
                 pending_writes.append((photo, image.shape[0] * image.shape[1], future))
@@ -352,6 +359,8 @@ def parse_args(argv=None):
     parser.add_argument("--mask-only", action="store_true", help="write the grey mask instead of the cutout")
     parser.add_argument("--background", default=None, metavar="COLOR|IMAGE",
                         help="compose onto a colour (white, #00ff00, 0,255,0) or a photo instead of transparency")
+    parser.add_argument("--flip-tta", action="store_true",
+                        help="also segment the mirrored photo and average the masks: slightly better edges, half the speed")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs (default: skip them)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
@@ -372,7 +381,7 @@ def main(argv=None):
         summary = remove_background_files(
             [args.input], args.output, model=args.model, recursive=args.recursive, threshold=args.threshold,
             background=args.background, mask_only=args.mask_only, batch_size=args.batch_size,
-            overwrite=args.overwrite, progress=not args.quiet,
+            overwrite=args.overwrite, progress=not args.quiet, flip_tta=args.flip_tta,
         )
     except (PredictError, data.DatasetError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -85,3 +85,18 @@ def test_split_list_restricts_the_evaluation(tiny_model, dataset, tmp_path):
                           str(tmp_path / "test.txt"), "--out", str(tmp_path / "out")]) == 0
     with (tmp_path / "out" / "per_image.csv").open() as file:
         assert [row["stem"] for row in csv.DictReader(file)] == ["a_sample_002", "b_sample_001"]
+
+
+def test_flip_tta_scores_the_averaged_masks(tiny_model, dataset, tmp_path):
+    model_path = tmp_path / "tiny.keras"
+    tiny_model.save(model_path)
+    assert evaluate.main(["--model", str(model_path), "--data", str(dataset), "--out", str(tmp_path / "out"),
+                          "--flip-tta"]) == 0
+    results = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert results["flip_tta"] is True
+    ious = []
+    for image_path, mask_path in data.find_pairs(dataset / "images", dataset / "masks"):
+        image, truth = data.read_image(image_path), data.read_mask(mask_path)
+        soft = predict.predict_masks(tiny_model, [image], flip_tta=True)[0]
+        ious.append(metrics.iou(truth, data.upsample_mask(soft, image.shape[:2])))
+    assert results["iou"] == pytest.approx(np.mean(ious), abs=1e-6)

@@ -262,3 +262,27 @@ def test_a_tiny_memory_budget_still_processes_every_photo_identically(tmp_path, 
         normal_pixels = read_output(tmp_path / "normal" / f"{index}.png").astype(int)
         tight_pixels = read_output(tmp_path / "tight" / f"{index}.png").astype(int)
         assert np.abs(normal_pixels - tight_pixels).max() <= 1  # batch size may move the last bit of the alpha
+
+
+def test_flip_tta_averages_the_masks_of_the_photo_and_its_mirror(tiny_model, rng):
+    inputs = [data.preprocess_image(photo(rng), SIZE) for _ in range(3)]
+    batch = np.stack(inputs).astype(np.float32)
+    plain = np.asarray(tiny_model.predict_on_batch(batch))[..., 0]
+    of_mirror = np.asarray(tiny_model.predict_on_batch(batch[:, :, ::-1]))[..., 0]
+    assert not np.allclose(plain, of_mirror[:, :, ::-1], atol=1e-4)  # a random model is not mirror-symmetric
+    np.testing.assert_allclose(predict.infer(tiny_model, inputs, flip_tta=True),
+                               (plain + of_mirror[:, :, ::-1]) / 2, atol=1e-6)
+    np.testing.assert_allclose(predict.infer(tiny_model, inputs), plain, atol=1e-6)
+
+
+def test_flip_tta_option_reaches_the_written_cutouts(tmp_path, tiny_model_path, tiny_model, rng):
+    rgb = photo(rng)
+    save(tmp_path / "in" / "p.png", rgb)
+    for flag, folder in (([], "plain"), (["--flip-tta"], "tta")):
+        assert predict.main([str(tmp_path / "in"), str(tmp_path / folder), "--model", str(tiny_model_path),
+                             "--quiet", *flag]) == 0
+    expected = predict.remove_background(rgb, tiny_model, flip_tta=True)
+    written = cv2.imread(str(tmp_path / "tta" / "p.png"), cv2.IMREAD_UNCHANGED)
+    np.testing.assert_array_equal(written[..., 3], expected[..., 3])
+    plain = cv2.imread(str(tmp_path / "plain" / "p.png"), cv2.IMREAD_UNCHANGED)
+    assert not np.array_equal(plain[..., 3], written[..., 3])
