@@ -131,3 +131,25 @@ def test_imagenet_weights_that_cannot_be_downloaded_give_a_clear_way_out(sample_
     with pytest.raises(SystemExit, match="could not download the ImageNet encoder weights .* pass --encoder-weights"):
         train.main(["--data-dir", str(sample_dir), "--model", "resnet50_unet", "--encoder-weights", "imagenet",
                     "--out-dir", str(tmp_path / "run")])
+
+
+def test_init_weights_start_a_run_from_a_trained_model_at_another_size(sample_dir, tmp_path):
+    import keras
+    import numpy as np
+
+    from model import build_model
+
+    keras.utils.set_random_seed(1)
+    trained = build_model("unet", (64, 64), base_filters=8, depth=3)
+    trained.save(tmp_path / "trained.keras")
+    larger = build_model("unet", (96, 96), base_filters=8, depth=3)
+    assert not all(np.array_equal(a, b) for a, b in zip(larger.get_weights(), trained.get_weights()))
+    train.load_initial_weights(larger, str(tmp_path / "trained.keras"))
+    assert all(np.array_equal(a, b) for a, b in zip(larger.get_weights(), trained.get_weights()))
+
+    other = build_model("unet", (64, 64), base_filters=4, depth=2)
+    with pytest.raises(ValueError, match="trained.keras: its weights do not fit"):
+        train.load_initial_weights(other, str(tmp_path / "trained.keras"))
+    with pytest.raises(FileNotFoundError, match="missing.keras do not exist"):
+        train.main(["--data-dir", str(sample_dir), "--epochs", "1", "--out-dir", str(tmp_path / "run"),
+                    "--init-weights", str(tmp_path / "missing.keras"), *FAST])
