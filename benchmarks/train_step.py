@@ -32,14 +32,36 @@ CONFIGURATIONS = {
     "unet": ("unet", {}, {}),
     "unet+bilinear_separable_decoder": ("unet", {"upsampling": "bilinear", "separable": True}, {}),
     "resnet50_unet": ("resnet50_unet", {}, {}),
+    # The memory layout, on one full-resolution decoder stage (model.py and the
+    # keras.applications encoders are built channels-last).
+    "decoder_stage_channels_last": ("decoder_stage", {"data_format": "channels_last"}, {}),
+    "decoder_stage_channels_first": ("decoder_stage", {"data_format": "channels_first"}, {}),
 }
 
 
-def forward_flops(model, image_size):
+def decoder_stage(image_size, data_format):
+    """The last decoder level of mobilenetv2_unet as a model of its own (35
+    channels in: 32 upsampled + the 3 of the photo; two separable 3x3
+    convolutions to 16, batch norm, ReLU; full resolution), in either layout."""
+    import keras
+    from keras import layers
+
+    channels_first = data_format == "channels_first"
+    inputs = keras.Input((35, *image_size) if channels_first else (*image_size, 35))
+    x = inputs
+    for _ in range(2):
+        x = layers.SeparableConv2D(16, 3, padding="same", use_bias=False, data_format=data_format)(x)
+        x = layers.BatchNormalization(axis=1 if channels_first else -1)(x)
+        x = layers.ReLU()(x)
+    outputs = layers.Conv2D(1, 1, activation="sigmoid", data_format=data_format)(x)
+    return keras.Model(inputs, outputs, name=f"decoder_stage_{data_format}")
+
+
+def forward_flops(model):
     import tensorflow as tf
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-    spec = tf.TensorSpec((1, *image_size, 3), tf.float32)
+    spec = tf.TensorSpec((1, *model.input.shape[1:]), tf.float32)
     graph = convert_variables_to_constants_v2(tf.function(lambda x: model(x, training=False)).get_concrete_function(spec)).graph
     options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
     options["output"] = "none"
@@ -63,12 +85,16 @@ def measure(name, image_size, batch_size, steps):
     from model import build_model
 
     keras.mixed_precision.set_global_policy(settings.get("policy", "float32"))
-    model = build_model(model_name, image_size, **options)
-    flops = forward_flops(model, image_size)
+    if model_name == "decoder_stage":
+        model = decoder_stage(image_size, **options)
+    else:
+        model = build_model(model_name, image_size, **options)
+    flops = forward_flops(model)
     model.compile(optimizer=keras.optimizers.Adam(1e-3, clipnorm=1.0), loss=metrics.get_loss("bce"),
                   metrics=metrics.segmentation_metrics(), jit_compile=settings.get("jit_compile", False))
-    images = np.random.default_rng(0).uniform(0, 255, (batch_size, *image_size, 3)).astype(np.float32)
-    masks = (images[..., :1] > 127).astype(np.float32)
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0, 255, (batch_size, *model.input.shape[1:])).astype(np.float32)
+    masks = (rng.uniform(size=(batch_size, *model.output.shape[1:])) > 0.5).astype(np.float32)
     # train_on_batch times the step itself: fit() on a repeated in-memory
     # dataset added waits of its own to short runs.
     for _ in range(3):
