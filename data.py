@@ -5,8 +5,8 @@
 Pairs are matched by file stem, checked (every file decoded once, before
 training starts), split into train/validation/test with a fixed seed, then
 streamed: parallel decode + resize, an in-memory cache of the resized pairs
-(later epochs do no JPEG work), shuffle, augmentation (training split only),
-batch, prefetch.
+(later epochs do no JPEG work), shuffle, batch, augmentation (training split
+only, a batch per Python call), prefetch.
 
 `read_image` and `preprocess_image` are the one way this project turns a file
 into model input; training, evaluation and prediction all call them.
