@@ -1,18 +1,22 @@
 """The model committed under models/: it loads, runs and finds the person in a real photo."""
 
+import json
+
 import numpy as np
 import pytest
 
 import predict
 
 
-def test_the_shipped_model_loads_without_custom_objects_and_runs_at_224():
+def test_the_shipped_model_loads_without_custom_objects_and_runs_at_its_trained_size():
     import keras
 
     model = keras.saving.load_model(predict.DEFAULT_MODEL, compile=False)
-    assert predict.model_input_size(model) == (224, 224)
-    masks = model.predict(np.zeros((1, 224, 224, 3), np.float32), verbose=0)
-    assert masks.shape == (1, 224, 224, 1) and np.isfinite(masks).all()
+    config = json.loads(predict.DEFAULT_MODEL.with_suffix(".config.json").read_text())
+    size = config["image_size"]
+    assert predict.model_input_size(model) == (size, size) and config["model"] == model.name
+    masks = model.predict(np.zeros((1, size, size, 3), np.float32), verbose=0)
+    assert masks.shape == (1, size, size, 1) and np.isfinite(masks).all()
 
 
 def test_the_shipped_model_cuts_the_astronaut_out_of_her_background():
