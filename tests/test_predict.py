@@ -88,8 +88,9 @@ def test_alpha_is_the_models_mask_upsampled_and_colours_are_the_photo(tmp_path, 
     save(tmp_path / "in" / "a.png", rgb)
     predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=tiny_model)
     out = read_output(tmp_path / "out" / "a.png")
-    np.testing.assert_array_equal(out[..., :3], rgb)
-    np.testing.assert_array_equal(out[..., 3], expected_alpha(tiny_model, rgb))
+    alpha = expected_alpha(tiny_model, rgb)
+    np.testing.assert_array_equal(out[..., 3], alpha)
+    np.testing.assert_array_equal(out[..., :3][alpha > 0], rgb[alpha > 0])
     assert len(np.unique(out[..., 3])) > 2  # soft edges by default
 
 
@@ -286,3 +287,14 @@ def test_flip_tta_option_reaches_the_written_cutouts(tmp_path, tiny_model_path, 
     np.testing.assert_array_equal(written[..., 3], expected[..., 3])
     plain = cv2.imread(str(tmp_path / "plain" / "p.png"), cv2.IMREAD_UNCHANGED)
     assert not np.array_equal(plain[..., 3], written[..., 3])
+
+
+def test_fully_transparent_pixels_carry_no_colour(rng):
+    rgb = photo(rng)
+    alpha = np.zeros(rgb.shape[:2], np.uint8)
+    alpha[10:30, 5:25] = 255
+    alpha[30:32, 5:25] = 1  # barely visible: keeps its colour
+    rgba = predict.compose(rgb, alpha)
+    np.testing.assert_array_equal(rgba[..., 3], alpha)
+    np.testing.assert_array_equal(rgba[alpha > 0][:, :3], rgb[alpha > 0])
+    assert not rgba[alpha == 0].any()
