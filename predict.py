@@ -156,8 +156,7 @@ def compose(image, alpha, background=None, mask_only=False):
         rgba = np.dstack([image, alpha])
         # Fully transparent pixels carry no colour (as in most cutout tools):
         # nothing visible changes, and the PNG encodes ~20% faster, ~30% smaller.
-        rgba[alpha == 0] = 0
-        return rgba
+        return cv2.bitwise_and(rgba, rgba, mask=alpha)
     backdrop = cover(background, image.shape[:2]) if isinstance(background, np.ndarray) else np.array(background, np.float32)
     weight = alpha[..., None].astype(np.float32) / 255.0
     return np.round(image * weight + backdrop * (1.0 - weight)).astype(np.uint8)
