@@ -17,7 +17,7 @@ DATA_DIR = "People_Segmentation"  # a folder with images/ (jpg/png/...) and mask
 IMAGE_SIZE = 224                  # side of the square model input, a multiple of 32; photos are resized to it
 VAL_FRACTION = 0.1                # share of the pairs held out for validation (model selection)
 TEST_FRACTION = 0.1               # share held out for the final test, evaluated once at the end
-AUGMENT = True                    # flips, scale/shift/rotate, colour, blur/noise on the training split
+AUGMENT = True                    # flips, scale/shift/rotate, colour, blur/downscale/noise on the training split
 # model
 MODEL = "mobilenetv2_unet"        # "mobilenetv2_unet" (fast on CPU), "resnet50_unet" or "unet"
 ENCODER_WEIGHTS = "imagenet"      # "imagenet", a .weights.h5 path, or "none" (random); ignored by "unet"
