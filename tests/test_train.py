@@ -3,6 +3,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import pytest
 
@@ -148,7 +149,8 @@ def test_init_weights_start_a_run_from_a_trained_model_at_another_size(sample_di
     assert all(np.array_equal(a, b) for a, b in zip(larger.get_weights(), trained.get_weights()))
 
     other = build_model("unet", (64, 64), base_filters=4, depth=2)
-    with pytest.raises(ValueError, match="trained.keras: its weights do not fit"):
+    with pytest.raises(ValueError, match="trained.keras: its weights do not fit"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # Keras warns about each layer it cannot fill
         train.load_initial_weights(other, str(tmp_path / "trained.keras"))
     with pytest.raises(FileNotFoundError, match="missing.keras do not exist"):
         train.main(["--data-dir", str(sample_dir), "--epochs", "1", "--out-dir", str(tmp_path / "run"),
