@@ -267,7 +267,9 @@ def main(argv=None, extra_callbacks=()):
     steps_per_epoch = math.ceil(len(splits["train"]) / global_batch)
 
     # 2. The model, its variables mirrored on every replica.
-    encoder_weights = resolve_encoder_weights(config["model"], config["encoder_weights"])
+    fine_tuning = config["init_weights"].lower() != "none"
+    # Fine-tuning overwrites every weight: the ImageNet encoder is neither loaded nor downloaded.
+    encoder_weights = None if fine_tuning else resolve_encoder_weights(config["model"], config["encoder_weights"])
     with strategy.scope():
         try:
             model = build_model(config["model"], image_size, encoder_weights=encoder_weights)
@@ -276,7 +278,7 @@ def main(argv=None, extra_callbacks=()):
                 raise SystemExit(f"could not download the ImageNet encoder weights ({error}); without internet, "
                                  f"pass --encoder-weights PATH/TO/FILE.weights.h5 or --encoder-weights none") from error
             raise
-        if config["init_weights"].lower() != "none":
+        if fine_tuning:
             load_initial_weights(model, config["init_weights"])
         optimizer = keras.optimizers.Adam(learning_rate(config, steps_per_epoch), clipnorm=config["clip_norm"] or None)
         model.compile(optimizer=optimizer, loss=metrics.get_loss(config["loss"]),

@@ -155,3 +155,23 @@ def test_init_weights_start_a_run_from_a_trained_model_at_another_size(sample_di
     with pytest.raises(FileNotFoundError, match="missing.keras do not exist"):
         train.main(["--data-dir", str(sample_dir), "--epochs", "1", "--out-dir", str(tmp_path / "run"),
                     "--init-weights", str(tmp_path / "missing.keras"), *FAST])
+
+
+def test_fine_tuning_neither_loads_nor_downloads_the_encoder_weights(sample_dir, tmp_path, monkeypatch):
+    import model
+
+    built_with = {}
+
+    def recording_build(name, image_size, encoder_weights=None, **options):
+        built_with["encoder_weights"] = encoder_weights
+        raise RuntimeError("built")
+
+    monkeypatch.setattr(model, "build_model", recording_build)
+    trained = tmp_path / "trained.keras"
+    trained.write_bytes(b"")  # never read: building stops first
+    # A missing encoder file would fail in resolve_encoder_weights if it were looked at.
+    with pytest.raises(RuntimeError, match="built"):
+        train.main(["--data-dir", str(sample_dir), "--model", "mobilenetv2_unet", "--encoder-weights",
+                    str(tmp_path / "missing.weights.h5"), "--init-weights", str(trained),
+                    "--out-dir", str(tmp_path / "run")])
+    assert built_with == {"encoder_weights": None}
