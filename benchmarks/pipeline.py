@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from photos import benchmark_pairs
+from train_step import training_images_per_second
 
 import data  # noqa: E402  (photos puts the repository on sys.path)
 import metrics  # noqa: E402
@@ -57,12 +58,7 @@ def model_training_throughput(image_size, batch_size, steps=12):
     model.compile(optimizer="adam", loss=metrics.get_loss("bce"), metrics=metrics.segmentation_metrics())
     images = np.random.default_rng(0).uniform(0, 255, (batch_size, *image_size, 3)).astype(np.float32)
     masks = (images[..., :1] > 127).astype(np.float32)
-    for _ in range(3):  # tracing, warm-up
-        model.train_on_batch(images, masks)
-    started = time.perf_counter()
-    for _ in range(steps):
-        model.train_on_batch(images, masks)
-    return steps * batch_size / (time.perf_counter() - started)
+    return training_images_per_second(model, images, masks, steps)
 
 
 def main():

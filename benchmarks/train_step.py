@@ -69,6 +69,18 @@ def forward_flops(model):
                                          options=options).total_float_ops
 
 
+def training_images_per_second(model, images, masks, steps, warmup_steps=3):
+    """Images/s of a compiled model's training steps on one in-memory batch,
+    after `warmup_steps` (tracing, compilation). train_on_batch times the step
+    itself: fit() on a repeated in-memory dataset added waits of its own."""
+    for _ in range(warmup_steps):
+        model.train_on_batch(images, masks)
+    started = time.perf_counter()
+    for _ in range(steps):
+        model.train_on_batch(images, masks)
+    return steps * len(images) / (time.perf_counter() - started)
+
+
 def measure(name, image_size, batch_size, steps):
     """Runs in the child process."""
     model_name, options, settings = CONFIGURATIONS[name]
@@ -95,14 +107,7 @@ def measure(name, image_size, batch_size, steps):
     rng = np.random.default_rng(0)
     images = rng.uniform(0, 255, (batch_size, *model.input.shape[1:])).astype(np.float32)
     masks = (rng.uniform(size=(batch_size, *model.output.shape[1:])) > 0.5).astype(np.float32)
-    # train_on_batch times the step itself: fit() on a repeated in-memory
-    # dataset added waits of its own to short runs.
-    for _ in range(3):
-        model.train_on_batch(images, masks)
-    started = time.perf_counter()
-    for _ in range(steps):
-        model.train_on_batch(images, masks)
-    rate = steps * batch_size / (time.perf_counter() - started)
+    rate = training_images_per_second(model, images, masks, steps)
     return {
         "configuration": name, "parameters_m": round(model.count_params() / 1e6, 2),
         "forward_gflops_per_image": round(flops / 1e9, 3), "train_images_per_s": round(rate, 2),
