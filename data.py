@@ -228,18 +228,35 @@ def read_split_list(path, images_dir, masks_dir):
 # Augmentation
 # ----------------------------------------------------------------------------
 
+def random_geometry(image, mask, rng, flip_p=0.5, affine_p=0.7, zoom=(0.5, 1.25), shift=0.15, degrees=20):
+    """Horizontal flip, then zoom (0.5x out teaches the model small, distant
+    people), rotation and shift, as one matrix and one warp per array, the
+    mask nearest-neighbour so it stays binary, borders mirrored.
+
+    The same transforms as albumentations' HorizontalFlip + Affine, but one
+    warp instead of a flip and a warp and none of their per-call checks: the
+    training pipeline delivers 1.2x the photos/s (benchmarks/pipeline.py)."""
+    height, width = image.shape[:2]
+    flip, affine = rng.random() < flip_p, rng.random() < affine_p
+    if not affine:
+        return (cv2.flip(image, 1), cv2.flip(mask, 1).reshape(mask.shape)) if flip else (image, mask)
+    matrix = cv2.getRotationMatrix2D(((width - 1) / 2, (height - 1) / 2), rng.uniform(-degrees, degrees), rng.uniform(*zoom))
+    matrix[:, 2] += rng.uniform(-shift, shift, 2) * (width, height)
+    if flip:  # x -> width - 1 - x before the rest
+        matrix = matrix @ np.array([[-1, 0, width - 1], [0, 1, 0], [0, 0, 1]], np.float64)
+    warp = lambda array, interpolation: cv2.warpAffine(  # noqa: E731
+        array, matrix, (width, height), flags=interpolation, borderMode=cv2.BORDER_REFLECT_101).reshape(array.shape)
+    return warp(image, cv2.INTER_LINEAR), warp(mask, cv2.INTER_NEAREST)
+
+
 def make_augmentation(seed=None):
-    """Albumentations pipeline; geometric transforms move image and mask
-    together, the mask with nearest-neighbour so it stays binary."""
+    """augment(image, mask) -> new (image, mask): random geometry moving both
+    together, then albumentations' colour and quality changes on the photo."""
     import albumentations as A
 
-    return A.Compose(
+    rng = np.random.default_rng(seed)
+    photometric = A.Compose(
         [
-            A.HorizontalFlip(p=0.5),
-            # Zooming out to 0.5x teaches the model small, distant people.
-            A.Affine(scale=(0.5, 1.25), translate_percent=(-0.15, 0.15), rotate=(-20, 20),
-                     interpolation=cv2.INTER_LINEAR, mask_interpolation=cv2.INTER_NEAREST,
-                     border_mode=cv2.BORDER_REFLECT_101, p=0.7),
             A.RandomBrightnessContrast(brightness_limit=0.25, contrast_limit=0.25, p=0.5),
             A.HueSaturationValue(hue_shift_limit=10, sat_shift_limit=20, val_shift_limit=10, p=0.3),
             # Low-quality photos: soft focus, upscaled small photos, sensor noise
@@ -249,6 +266,12 @@ def make_augmentation(seed=None):
         ],
         seed=seed,
     )
+
+    def augment(image, mask):
+        image, mask = random_geometry(image, mask, rng)
+        return photometric(image=image)["image"], mask
+
+    return augment
 
 
 # ----------------------------------------------------------------------------
@@ -293,8 +316,7 @@ def make_dataset(pairs, image_size, batch_size, training=False, augment=True, ca
         def augment_batch(images, masks):
             images, masks = images.copy(), masks.copy()
             for index in range(len(images)):
-                out = augmentation(image=images[index], mask=masks[index])
-                images[index], masks[index] = out["image"], out["mask"]
+                images[index], masks[index] = augmentation(images[index], masks[index])
             return images, masks
 
         # One Python call per batch, not per photo: less per-call overhead and

@@ -209,6 +209,26 @@ def test_evaluation_pipeline_matches_the_shared_preprocessing(sample_dir):
         np.testing.assert_array_equal(mask, data.preprocess_mask(data.read_mask(mask_path), (48, 32)))
 
 
+def test_random_geometry_flip_is_folded_into_the_warp_exactly():
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (40, 30, 3), np.uint8)
+    mask = (rng.random((40, 30, 1)) > 0.5).astype(np.uint8)
+    # An identity affine with a flip: the one warp must equal a plain mirror image.
+    flipped_image, flipped_mask = data.random_geometry(image, mask, rng, flip_p=1, affine_p=1, zoom=(1, 1), shift=0, degrees=0)
+    np.testing.assert_array_equal(flipped_image, image[:, ::-1])
+    np.testing.assert_array_equal(flipped_mask, mask[:, ::-1])
+    same_image, same_mask = data.random_geometry(image, mask, rng, flip_p=0, affine_p=0)
+    assert same_image is image and same_mask is mask
+
+
+def test_random_geometry_mirrors_borders_when_zooming_out():
+    # A photo zoomed out to half size fills the frame with mirrored copies, not black.
+    image = np.full((64, 64, 3), 200, np.uint8)
+    mask = np.ones((64, 64, 1), np.uint8)
+    out_image, out_mask = data.random_geometry(image, mask, np.random.default_rng(0), affine_p=1, zoom=(0.5, 0.5))
+    assert out_image.min() == 200 and out_mask.min() == 1
+
+
 def test_augmentation_moves_image_and_mask_together():
     # Red where the person is, blue elsewhere: the mask can be read off the
     # pixels, and must still match them after any augmentation.
@@ -219,10 +239,11 @@ def test_augmentation_moves_image_and_mask_together():
     augmentation = data.make_augmentation(seed=0)
     moved = 0
     for _ in range(30):
-        out = augmentation(image=image, mask=mask[..., None])
-        augmented_mask = out["mask"][..., 0]
+        augmented_image, augmented_mask = augmentation(image, mask[..., None])
+        assert augmented_image.shape == (96, 96, 3) and augmented_mask.shape == (96, 96, 1)
+        augmented_mask = augmented_mask[..., 0]
         assert set(np.unique(augmented_mask)) <= {0, 1}  # nearest-neighbour keeps it binary
-        reddish = out["image"][..., 0].astype(int) > out["image"][..., 2].astype(int)
+        reddish = augmented_image[..., 0].astype(int) > augmented_image[..., 2].astype(int)
         # Away from edges (blur and interpolation soften them) pixels and mask agree.
         interior = cv2.erode(augmented_mask, np.ones((5, 5))) | (1 - cv2.dilate(augmented_mask, np.ones((5, 5))))
         agreement = np.mean(reddish[interior == 1] == augmented_mask[interior == 1].astype(bool))
