@@ -229,6 +229,38 @@ def test_random_geometry_mirrors_borders_when_zooming_out():
     assert out_image.min() == 200 and out_mask.min() == 1
 
 
+def test_random_colour_keeps_greys_grey_and_changes_brightness_and_hue():
+    rng = np.random.default_rng(0)
+    greys = np.repeat(np.arange(0, 256, 4, dtype=np.uint8)[None, :, None], 3, axis=2)  # (1, 64, 3)
+    brighter = data.random_colour(greys, rng, brightness_contrast_p=1, brightness=0.1, contrast=0,
+                                  hue_saturation_p=1, hue_degrees=20, saturation=0.2)
+    # Hue and saturation changes leave grey pixels grey; brightness moves them all.
+    assert np.abs(brighter.astype(int) - brighter[..., :1]).max() <= 1
+    assert not np.array_equal(brighter, greys)
+    assert brighter.dtype == np.uint8 and brighter.shape == greys.shape
+    # A pure hue turn of a colour keeps its brightness (Y) and turns its chroma by that angle.
+    orange = np.array([[[230, 120, 40]]], np.uint8)
+    turned = data.random_colour(orange, rng, brightness_contrast_p=0, hue_saturation_p=1, hue_degrees=20, saturation=0)
+    yiq_before, yiq_after = (data.RGB_TO_YIQ @ pixel.reshape(3).astype(float) for pixel in (orange, turned))
+    assert abs(yiq_after[0] - yiq_before[0]) < 1
+    angle = np.degrees(np.arctan2(yiq_after[2], yiq_after[1]) - np.arctan2(yiq_before[2], yiq_before[1]))
+    assert 0.5 < abs(angle) <= 20.5
+    assert np.hypot(*yiq_after[1:]) == pytest.approx(np.hypot(*yiq_before[1:]), abs=1.5)
+    # Nothing drawn, nothing changed: the photo itself comes back.
+    assert data.random_colour(orange, rng, brightness_contrast_p=0, hue_saturation_p=0) is orange
+
+
+def test_random_colour_saturates_instead_of_wrapping_around():
+    white = np.full((4, 4, 3), 250, np.uint8)
+    rng = np.random.default_rng(1)
+    outs = [data.random_colour(white, rng, brightness_contrast_p=1, hue_saturation_p=0) for _ in range(50)]
+    # The darkest legal result is 250 * 0.75 - 0.25 * 255 = 123.75; wrapping past
+    # 255 would land far below it (e.g. 250 * 1.2 + 40 = 340 -> 84).
+    assert min(out.min() for out in outs) >= 123
+    assert any(out.min() == 255 for out in outs)  # brightened photos clip at white
+    assert all(out.min() == out.max() for out in outs)  # a flat photo stays flat
+
+
 def test_augmentation_moves_image_and_mask_together():
     # Red where the person is, blue elsewhere: the mask can be read off the
     # pixels, and must still match them after any augmentation.
