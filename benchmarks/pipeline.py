@@ -7,8 +7,8 @@ from_tensor_slices(paths).map(tf.numpy_function(cv2.imread + cv2.resize)),
 sequential, no cache, no prefetch, no augmentation. Ours (data.make_dataset)
 decodes in parallel, caches the resized pairs, augments and prefetches. Both
 read the same files in one run, epochs alternating; epoch 1 (cold) and later
-epochs are timed separately. For scale, the default model's training throughput is measured
-in the same run. Prints JSON.
+epochs are timed separately. For scale, the default model's training
+throughput is measured in the same run. Prints JSON.
 """
 
 import argparse
