@@ -23,7 +23,7 @@ MODEL = "mobilenetv2_unet"        # "mobilenetv2_unet" (fast on CPU), "resnet50_
 ENCODER_WEIGHTS = "imagenet"      # "imagenet", a .weights.h5 path, or "none" (random); ignored by "unet"
 INIT_WEIGHTS = "none"             # fine-tune: a trained .keras model of the same MODEL to start from (any IMAGE_SIZE)
 # optimisation
-LOSS = "bce"                      # "bce", "bce_dice" or "dice"
+LOSS = "bce"                      # "bce", "bce_dice", "dice", "lovasz" or "bce_lovasz" (Lovasz: a surrogate of per-image IoU)
 BATCH_SIZE = 16                   # per replica (GPU); the global batch is this x the number of GPUs used
 EPOCHS = 40                       # upper bound; early stopping usually ends the run sooner
 LEARNING_RATE = 1e-3              # Adam, for the global batch; with k replicas, try k x this (with warm-up)

@@ -97,6 +97,33 @@ def test_bce_dice_loss_adds_the_two_terms():
     assert bce == pytest.approx(-(np.log(0.8) + np.log(0.7)) / 2, rel=1e-5)
 
 
+def test_lovasz_loss_equals_one_minus_iou_on_hard_predictions():
+    rng = np.random.default_rng(0)
+    truth = (rng.random((4, 12, 12, 1)) < 0.4).astype(np.float32)
+    pred = (rng.random((4, 12, 12, 1)) < 0.5).astype(np.float32)
+    truth[2], pred[2] = 0, 0  # nobody, nobody predicted: no loss
+    truth[3], pred[3] = 0, 0
+    pred[3, 5, 5] = 1  # nobody, one pixel predicted: IoU 0
+    expected = [1 - metrics.iou(t, p) for t, p in zip(truth, pred)]
+    assert expected[2:] == [0.0, 1.0]
+    assert np.asarray(metrics.lovasz_loss(truth, pred)) == pytest.approx(expected, abs=1e-6)
+
+
+def test_lovasz_loss_and_its_gradient_on_soft_predictions_match_hand_computed_values():
+    import tensorflow as tf
+
+    truth = tf.constant([[[[1.0], [0.0]]]])
+    pred = tf.Variable([[[[0.8], [0.3]]]])
+    # Errors 0.2 (person) and 0.3 (background), largest first: 1 - IoU steps
+    # from 0.5 (one false positive) to 1.0 (and the person missed): weights 0.5, 0.5.
+    with tf.GradientTape() as tape:
+        loss = metrics.lovasz_loss(truth, pred)
+    assert float(loss[0]) == pytest.approx(0.5 * 0.3 + 0.5 * 0.2)
+    assert tape.gradient(loss, pred).numpy().ravel() == pytest.approx([-0.5, 0.5])
+    bce = -(np.log(0.8) + np.log(0.7)) / 2
+    assert float(metrics.get_loss("bce_lovasz")(truth, pred)[0]) == pytest.approx(bce + 0.25, rel=1e-5)
+
+
 def test_unknown_loss_name_is_an_error():
     with pytest.raises(ValueError, match="unknown loss 'focal'"):
         metrics.get_loss("focal")
