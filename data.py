@@ -6,7 +6,8 @@ Pairs are matched by file stem, checked (every file decoded once, before
 training starts), split into train/validation/test with a fixed seed, then
 streamed: parallel decode + resize, an in-memory cache of the resized pairs
 (later epochs do no JPEG work), shuffle, batch, augmentation (training split
-only, a batch per Python call), prefetch.
+only, a batch per Python call), prefetch. Batches stay uint8 until the model,
+which casts and normalises them in its first layers.
 
 `read_image` and `preprocess_image` are the one way this project turns a file
 into model input; training, evaluation and prediction all call them.
@@ -311,12 +312,23 @@ def load_pair(image_path, mask_path, image_size):
 
 
 def make_dataset(pairs, image_size, batch_size, training=False, augment=True, cache=True, seed=42):
-    """tf.data pipeline of (image float32 [0, 255] (B, H, W, 3), mask float32 {0, 1} (B, H, W, 1)).
+    """tf.data pipeline of (image uint8 [0, 255] (B, H, W, 3), mask uint8 {0, 1} (B, H, W, 1)).
 
     `training` shuffles (and augments when `augment`); `cache` keeps the
-    decoded, resized uint8 pairs in memory after the first epoch (True), or in
-    files with that path prefix (a string)."""
+    decoded, resized pairs in memory after the first epoch (True), or in
+    files with that path prefix (a string).
+
+    The batches stay uint8: Keras casts them to the model's float32 input
+    inside the training step (on the GPU, when there is one), so the pipeline
+    moves and buffers a quarter of the bytes; the losses and metrics cast the
+    masks. Casting here cost 0.12 ms of CPU a photo, a tenth of the pipeline."""
     import tensorflow as tf
+
+    # tf.data already runs the decoding and augmentation calls on every core;
+    # OpenCV's own worker threads on top only contend with them (the
+    # augmentation took 0.90 ms of CPU a photo with them, 0.63 ms without).
+    # Albumentations' performance guide recommends the same for data loaders.
+    cv2.setNumThreads(0)
 
     height, width = image_size
     image_paths = [str(image) for image, _ in pairs]
@@ -353,8 +365,4 @@ def make_dataset(pairs, image_size, batch_size, training=False, augment=True, ca
             return tf.ensure_shape(images, (None, height, width, 3)), tf.ensure_shape(masks, (None, height, width, 1))
 
         dataset = dataset.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
-
-    def to_float(image, mask):
-        return tf.cast(image, tf.float32), tf.cast(mask, tf.float32)
-
-    return dataset.map(to_float, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)
