@@ -260,6 +260,20 @@ def test_random_colour_saturates_instead_of_wrapping_around():
     assert all(out.min() == out.max() for out in outs)  # a flat photo stays flat
 
 
+def test_grey_noise_has_the_drawn_strength_is_the_same_in_every_channel_and_saturates():
+    mid_grey = np.full((200, 200, 3), 128, np.uint8)
+    noisy = data.add_grey_noise(mid_grey, np.random.default_rng(0), std=(0.05, 0.05))
+    difference = noisy.astype(float) - 128
+    assert difference.std() == pytest.approx(0.05 * 255, rel=0.05)
+    assert abs(difference.mean()) < 0.5
+    assert np.array_equal(noisy[..., 0], noisy[..., 1]) and np.array_equal(noisy[..., 0], noisy[..., 2])
+    # The same seed, the same noise (OpenCV's generator is seeded from rng).
+    assert np.array_equal(noisy, data.add_grey_noise(mid_grey, np.random.default_rng(0), std=(0.05, 0.05)))
+    near_white = np.full((200, 200, 3), 250, np.uint8)
+    clipped = data.add_grey_noise(near_white, np.random.default_rng(1), std=(0.08, 0.08))
+    assert clipped.min() > 150 and clipped.max() == 255  # no wrap-around past 255
+
+
 def test_augmentation_moves_image_and_mask_together():
     # Red where the person is, blue elsewhere: the mask can be read off the
     # pixels, and must still match them after any augmentation.
