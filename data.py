@@ -340,7 +340,9 @@ def make_dataset(pairs, image_size, batch_size, training=False, augment=True, ca
     The batches stay uint8: Keras casts them to the model's float32 input
     inside the training step (on the GPU, when there is one), so the pipeline
     moves and buffers a quarter of the bytes; the losses and metrics cast the
-    masks. Casting here cost 0.12 ms of CPU a photo, a tenth of the pipeline."""
+    masks. Casting here cost 0.12 ms of CPU a photo, a tenth of the pipeline.
+
+    Turns OpenCV's own threading off for the process (see below)."""
     import tensorflow as tf
 
     # tf.data already runs the decoding and augmentation calls on every core;

@@ -6,8 +6,9 @@ The naive pipeline is what most Keras segmentation repositories do:
 from_tensor_slices(paths).map(tf.numpy_function(cv2.imread + cv2.resize)),
 sequential, no cache, no prefetch, no augmentation. Ours (data.make_dataset)
 decodes in parallel, caches the resized pairs, augments and prefetches. Both
-read the same files in one run, epochs alternating; epoch 1 (cold) and later
-epochs are timed separately. For scale, the default model's training
+read the same files in one run, epochs alternating, each with its own OpenCV
+threading (the naive one with OpenCV's default; make_dataset turns OpenCV's
+threads off); epoch 1 (cold) and later epochs are timed separately. For scale, the default model's training
 throughput is measured in the same run. Prints JSON.
 """
 
