@@ -287,9 +287,9 @@ def add_grey_noise(image, rng, std=(0.02, 0.08)):
     standard deviation a random fraction of 255; saturates to uint8.
 
     Drawn with OpenCV's generator (seeded from `rng`; OpenCV keeps one per
-    thread): a third of the time of NumPy's. The whole function costs 0.3 ms a
-    224x224 photo against 1.8 ms for albumentations' GaussNoise with
-    per_channel=False, the same noise."""
+    thread), a third of the time of NumPy's: the function takes a third of the
+    time of albumentations' GaussNoise(per_channel=False), the same noise
+    (0.26 against 0.83 ms of CPU for a 224x224 photo)."""
     cv2.setRNGSeed(int(rng.integers(2**31)))
     noise = cv2.randn(np.empty(image.shape[:2], np.float32), 0.0, rng.uniform(*std) * 255)
     return cv2.add(image, cv2.cvtColor(noise, cv2.COLOR_GRAY2RGB), dtype=cv2.CV_8U)
