@@ -91,7 +91,7 @@ def main():
             naive_epochs.append(images_per_second(naive))
             cv2.setNumThreads(ours_opencv_threads)
             our_epochs.append(images_per_second(ours))
-    (naive_rate, naive_cpu), (our_rate, our_cpu) = np.array(naive_epochs), np.array(our_epochs)
+    (naive_rate, naive_cpu), (our_rate, our_cpu) = np.array(naive_epochs).T, np.array(our_epochs).T
     later_naive, later_ours = naive_rate[1:].mean(), our_rate[1:].mean()
     model_rate = model_training_throughput(size, args.batch_size)
     print(json.dumps({
