@@ -85,11 +85,16 @@ def dice_loss(y_true, y_pred, smooth=1.0):
     return 1.0 - (2.0 * intersection + smooth) / (total + smooth)
 
 
+def per_image_bce(y_true, y_pred):
+    """Binary cross-entropy averaged over each image's pixels: (batch,)."""
+    bce = keras.losses.binary_crossentropy(ops.cast(y_true, "float32"), ops.cast(y_pred, "float32"))
+    return ops.mean(bce, axis=tuple(range(1, len(bce.shape))))
+
+
 @keras.saving.register_keras_serializable(package=SERIALIZATION_PACKAGE)
 def bce_dice_loss(y_true, y_pred):
     """Binary cross-entropy (per image) plus Dice loss."""
-    bce = keras.losses.binary_crossentropy(ops.cast(y_true, "float32"), ops.cast(y_pred, "float32"))
-    return ops.mean(bce, axis=tuple(range(1, len(bce.shape)))) + dice_loss(y_true, y_pred)
+    return per_image_bce(y_true, y_pred) + dice_loss(y_true, y_pred)
 
 
 @keras.saving.register_keras_serializable(package=SERIALIZATION_PACKAGE)
@@ -120,8 +125,7 @@ def lovasz_loss(y_true, y_pred):
 @keras.saving.register_keras_serializable(package=SERIALIZATION_PACKAGE)
 def bce_lovasz_loss(y_true, y_pred):
     """Binary cross-entropy (per image) plus the Lovasz loss."""
-    bce = keras.losses.binary_crossentropy(ops.cast(y_true, "float32"), ops.cast(y_pred, "float32"))
-    return ops.mean(bce, axis=tuple(range(1, len(bce.shape)))) + lovasz_loss(y_true, y_pred)
+    return per_image_bce(y_true, y_pred) + lovasz_loss(y_true, y_pred)
 
 
 def get_loss(name):

@@ -8,8 +8,9 @@ sequential, no cache, no prefetch, no augmentation. Ours (data.make_dataset)
 decodes in parallel, caches the resized pairs, augments and prefetches. Both
 read the same files in one run, epochs alternating, each with its own OpenCV
 threading (the naive one with OpenCV's default; make_dataset turns OpenCV's
-threads off); epoch 1 (cold) and later epochs are timed separately. For scale, the default model's training
-throughput is measured in the same run. Prints JSON.
+threads off); epoch 1 (cold) and later epochs are timed separately. For
+scale, the default model's training throughput is measured in the same run.
+Prints JSON.
 """
 
 import argparse
