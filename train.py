@@ -173,7 +173,7 @@ def best_logged_value(csv_path, monitor, mode):
     return (max if mode == "max" else min)(values) if values else None
 
 
-def make_callbacks(config, run_dir, has_validation, resuming):
+def make_callbacks(config, run_dir, optimizer, has_validation, resuming):
     import keras
 
     # The best model is chosen by IoU; early stopping and the learning-rate
@@ -182,22 +182,28 @@ def make_callbacks(config, run_dir, has_validation, resuming):
     monitor = "val_iou" if has_validation else "iou"
     loss = "val_loss" if has_validation else "loss"
     csv_path = run_dir / "log.csv"
+    # CSVLogger writes only what is in an epoch's logs, where nothing puts a
+    # schedule's rate: the rate of the epoch's last step goes there first.
+    record_learning_rate = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: logs.update(
+        learning_rate=float(keras.ops.convert_to_numpy(optimizer.learning_rate))))
     callbacks = [
         # First, so that an epoch is backed up before anything else records it.
         keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
         keras.callbacks.TerminateOnNaN(),
+        record_learning_rate,
         keras.callbacks.ModelCheckpoint(
             str(run_dir / "best.keras"), monitor=monitor, mode="max", save_best_only=True,
             initial_value_threshold=best_logged_value(csv_path, monitor, "max") if resuming else None,
         ),
         keras.callbacks.EarlyStopping(monitor=loss, mode="min", patience=config["patience"], restore_best_weights=True),
-        keras.callbacks.CSVLogger(str(csv_path), append=resuming),
-        keras.callbacks.TensorBoard(str(run_dir / "tensorboard")),
     ]
     if config["lr_schedule"] == "plateau":
         callbacks.append(keras.callbacks.ReduceLROnPlateau(
             monitor=loss, factor=0.2, patience=config["lr_patience"], min_lr=1e-6))
-    return callbacks
+    return callbacks + [
+        keras.callbacks.CSVLogger(str(csv_path), append=resuming),
+        keras.callbacks.TensorBoard(str(run_dir / "tensorboard")),
+    ]
 
 
 def evaluate_on(model, pairs, config):
@@ -291,7 +297,7 @@ def main(argv=None, extra_callbacks=()):
     (run_dir / "config.json").write_text(json.dumps(resolved, indent=2))
 
     # 3. Training.
-    callbacks = make_callbacks(config, run_dir, val_data is not None, resuming) + list(extra_callbacks)
+    callbacks = make_callbacks(config, run_dir, optimizer, val_data is not None, resuming) + list(extra_callbacks)
     started = time.time()
     # shuffle=False: the tf.data pipeline already shuffles the training split.
     history = model.fit(train_data, validation_data=val_data, epochs=config["epochs"], callbacks=callbacks,

@@ -20,9 +20,13 @@ def run_train(args, script=None, cwd=REPO_DIR):
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
-def logged_epochs(run_dir):
+def logged(run_dir, column):
     with (run_dir / "log.csv").open() as file:
-        return [int(row["epoch"]) for row in csv.DictReader(file)]
+        return [float(row[column]) for row in csv.DictReader(file)]
+
+
+def logged_epochs(run_dir):
+    return [int(epoch) for epoch in logged(run_dir, "epoch")]
 
 
 def test_every_hyperparameter_can_be_overridden_from_the_command_line():
@@ -53,6 +57,7 @@ def test_one_epoch_run_writes_every_artefact(sample_dir, tmp_path):
     assert any((run_dir / "tensorboard").rglob("events.out.tfevents.*"))
     assert not (run_dir / "backup").exists()  # removed once training finishes
     assert logged_epochs(run_dir) == [0]
+    assert logged(run_dir, "learning_rate") == [pytest.approx(train.LEARNING_RATE)]
     config = json.loads((run_dir / "config.json").read_text())
     assert config["model"] == "unet" and config["image_size"] == 64 and config["epochs"] == 1
     split_sizes = [len((run_dir / f"splits/{s}.txt").read_text().split()) for s in ("train", "val", "test")]
@@ -70,9 +75,10 @@ def test_one_epoch_run_writes_every_artefact(sample_dir, tmp_path):
     assert "(None, 64, 64, 3) (None, 64, 64, 1)" in load.stdout
 
 
-def test_a_killed_run_resumes_from_its_last_finished_epoch(sample_dir, tmp_path):
+def test_a_killed_run_resumes_from_its_last_finished_epoch_and_point_of_its_schedule(sample_dir, tmp_path):
     run_dir = tmp_path / "run"
-    args = ["--data-dir", str(sample_dir), "--epochs", "3", "--out-dir", str(run_dir), *FAST]
+    args = ["--data-dir", str(sample_dir), "--epochs", "3", "--out-dir", str(run_dir), "--lr-schedule", "cosine",
+            "--learning-rate", "1e-3", "--warmup-epochs", "0", *FAST]
     killer = tmp_path / "train_then_die.py"
     killer.write_text(textwrap.dedent(f"""
         import os, signal, sys
@@ -95,6 +101,8 @@ def test_a_killed_run_resumes_from_its_last_finished_epoch(sample_dir, tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "resuming the run" in resumed.stderr
     assert logged_epochs(run_dir) == [0, 1, 2]  # epoch 2 only: nothing trained twice
+    # Cosine decay over 3 epochs, read at each epoch's end: 1e-3 * (1 + cos(pi * epochs / 3)) / 2.
+    assert logged(run_dir, "learning_rate") == pytest.approx([7.5e-4, 2.5e-4, 0.0], abs=1e-9)
     assert (run_dir / "model.keras").is_file()
 
 
