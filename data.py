@@ -295,10 +295,14 @@ def add_grey_noise(image, rng, std=(0.02, 0.08)):
     return cv2.add(image, cv2.cvtColor(noise, cv2.COLOR_GRAY2RGB), dtype=cv2.CV_8U)
 
 
-def make_augmentation(seed=None, low_quality_p=0.2):
+def make_augmentation(seed=None, low_quality_p=0.2, p=1.0):
     """augment(image, mask) -> new (image, mask): random geometry moving both
     together, random colours, then, for a fifth of the photos, one of three
-    kinds of low quality: soft focus, an upscaled small photo, sensor noise."""
+    kinds of low quality: soft focus, an upscaled small photo, sensor noise.
+
+    `p` is the share of photos augmented at all; the others pass unchanged."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"the share of photos to augment must be between 0 and 1, got {p}")
     import albumentations as A
 
     rng = np.random.default_rng(seed)
@@ -311,6 +315,8 @@ def make_augmentation(seed=None, low_quality_p=0.2):
         return add_grey_noise(image, rng) if kind == 2 else (blur, downscale)[kind](image=image)["image"]
 
     def augment(image, mask):
+        if p < 1 and rng.random() >= p:
+            return image, mask
         image, mask = random_geometry(image, mask, rng)
         image = random_colour(image, rng)
         # Drawn here rather than by albumentations' OneOf(p=0.2): its call costs
@@ -330,10 +336,11 @@ def load_pair(image_path, mask_path, image_size):
     return image, mask
 
 
-def make_dataset(pairs, image_size, batch_size, training=False, augment=True, cache=True, seed=42):
+def make_dataset(pairs, image_size, batch_size, training=False, augment=True, cache=True, seed=42, augment_p=1.0):
     """tf.data pipeline of (image uint8 [0, 255] (B, H, W, 3), mask uint8 {0, 1} (B, H, W, 1)).
 
-    `training` shuffles (and augments when `augment`); `cache` keeps the
+    `training` shuffles (and augments when `augment`, that share
+    `augment_p` of the photos, see make_augmentation); `cache` keeps the
     decoded, resized pairs in memory after the first epoch (True), or in
     files with that path prefix (a string).
 
@@ -370,7 +377,7 @@ def make_dataset(pairs, image_size, batch_size, training=False, augment=True, ca
         dataset = dataset.shuffle(len(pairs), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size, drop_remainder=False)
     if training and augment:
-        augmentation = make_augmentation(seed)
+        augmentation = make_augmentation(seed, p=augment_p)
 
         def augment_batch(images, masks):
             # Every element is overwritten: new arrays, not copies of the (read-only) inputs.

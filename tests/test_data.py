@@ -295,3 +295,25 @@ def test_augmentation_moves_image_and_mask_together():
         assert agreement > 0.99
         moved += not np.array_equal(augmented_mask, mask)
     assert moved >= 15  # the geometry really changed in most draws
+
+
+def test_augment_p_is_the_share_of_photos_augmented_at_all():
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 256, (48, 48, 3), dtype=np.uint8)
+    mask = (rng.random((48, 48, 1)) < 0.5).astype(np.uint8)
+
+    def unchanged_share(p, draws=400):
+        augmentation = data.make_augmentation(seed=0, p=p)
+        unchanged = 0
+        for _ in range(draws):
+            new_image, new_mask = augmentation(image, mask)
+            unchanged += np.array_equal(new_image, image) and np.array_equal(new_mask, mask)
+        return unchanged / draws
+
+    assert unchanged_share(0.0) == 1.0
+    # With p = 1 a photo still comes through untouched when no transform is
+    # drawn: (1 - 0.5 flip)(1 - 0.7 affine)(1 - 0.3 hue)(1 - 0.5 contrast)(1 - 0.2 quality) = 4.2%.
+    assert unchanged_share(1.0) < 0.08
+    assert 0.45 < unchanged_share(0.5) < 0.60  # half skipped + 4.2% of the other half
+    with pytest.raises(ValueError, match="between 0 and 1, got 1.5"):
+        data.make_augmentation(p=1.5)
