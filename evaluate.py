@@ -12,6 +12,9 @@ the first "_", when there are several). Writes to --out:
     metrics.json     the means, per source too, and the files that failed
     per_image.csv    every image's scores
     worst.png        the 16 lowest-IoU images: photo | ground truth | prediction
+
+--perturb NAME scores harder versions of the photos instead (people zoomed out
+to half size, a low-resolution, noisy, dark or heavily compressed photo).
 """
 
 import argparse
@@ -34,12 +37,54 @@ SCORES = ("iou", "dice", "precision", "recall", "boundary_iou", "mae")
 log = logging.getLogger("evaluate")
 
 
+# ----------------------------------------------------------------------------
+# Harder versions of the photos (--perturb)
+# ----------------------------------------------------------------------------
+# Each changes every photo in one fixed way (and its mask, where the geometry
+# changes), to see how a model holds up where clean test photos say little.
+
+def zoom_out(image, mask, scale=0.5):
+    """Small, distant people: the photo at half size, the border filled by
+    mirroring it (as the training augmentation does)."""
+    height, width = mask.shape
+    matrix = cv2.getRotationMatrix2D(((width - 1) / 2, (height - 1) / 2), 0, scale)
+    return tuple(cv2.warpAffine(array, matrix, (width, height), flags=interpolation, borderMode=cv2.BORDER_REFLECT_101)
+                 for array, interpolation in ((image, cv2.INTER_AREA), (mask, cv2.INTER_NEAREST)))
+
+
+def low_resolution(image, mask, scale=0.35):
+    """A small photo enlarged: downscaled to 35% and back."""
+    small = data.resize(image, (max(1, round(image.shape[0] * scale)), max(1, round(image.shape[1] * scale))))
+    return data.resize(small, image.shape[:2]), mask
+
+
+def noisy(image, mask, std=0.06):
+    """Grey sensor noise, standard deviation 6% of 255, the same field for every call."""
+    noise = np.random.default_rng(0).normal(0.0, std * 255, (*image.shape[:2], 1))
+    return np.clip(image + noise, 0, 255).astype(np.uint8), mask
+
+
+def dark(image, mask):
+    """An underexposed photo: x 0.6 - 20."""
+    return np.clip(image * 0.6 - 20, 0, 255).astype(np.uint8), mask
+
+
+def jpeg(image, mask, quality=15):
+    """Heavy JPEG compression (quality 15)."""
+    _, encoded = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return cv2.cvtColor(cv2.imdecode(encoded, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB), mask
+
+
+PERTURBATIONS = {"zoom_out": zoom_out, "low_resolution": low_resolution, "noise": noisy, "dark": dark, "jpeg": jpeg}
+
+
 def source_of(stem):
     return stem.split("_", 1)[0] if "_" in stem else "all"
 
 
-def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False):
-    """(rows of per-image scores, failures [(path, reason)], worst images for the contact sheet)."""
+def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, perturb=None):
+    """(rows of per-image scores, failures [(path, reason)], worst images for the
+    contact sheet); `perturb` names one of PERTURBATIONS to apply to every pair."""
     rows, failures, worst = [], [], []
     with ThreadPoolExecutor(2) as readers:
         for start in range(0, len(pairs), batch_size):
@@ -48,6 +93,8 @@ def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False):
             for pair, future in zip(chunk, [readers.submit(data.read_pair, pair) for pair in chunk]):
                 try:
                     image, mask = future.result()
+                    if perturb:
+                        image, mask = PERTURBATIONS[perturb](image, mask)
                 except data.DatasetError as error:  # unreadable, or image and mask sizes differ
                     failures.append((str(pair[0]), str(error)))
                     continue
@@ -92,11 +139,13 @@ def contact_sheet(worst, height=200):
     return np.vstack(padded)
 
 
-def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False):
+def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None):
     """Scores `pairs` and writes metrics.json, per_image.csv and worst.png to out_dir."""
+    if perturb is not None and perturb not in PERTURBATIONS:
+        raise ValueError(f"perturb must be one of {', '.join(PERTURBATIONS)}; got {perturb!r}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows, failures, worst = score_pairs(model, pairs, batch_size, flip_tta=flip_tta)
+    rows, failures, worst = score_pairs(model, pairs, batch_size, flip_tta=flip_tta, perturb=perturb)
     if not rows:
         raise data.DatasetError("no image could be evaluated: " + "; ".join(reason for _, reason in failures[:5]))
     results = {
@@ -104,6 +153,7 @@ def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False):
         "threshold": metrics.THRESHOLD,
         "boundary_band": "2% of the image diagonal",
         "flip_tta": flip_tta,
+        "perturbation": perturb,
         **summarize(rows),
         "by_source": {source: summarize([r for r in rows if r["source"] == source])
                       for source in sorted({row["source"] for row in rows})},
@@ -139,6 +189,10 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--flip-tta", action="store_true", help="score masks averaged with the mirrored photo's, "
                         "as predict.py --flip-tta makes them")
+    parser.add_argument("--perturb", choices=list(PERTURBATIONS), default=None,
+                        help="score harder versions of the photos: zoom_out (people at half size), "
+                        "low_resolution (downscaled to 35%% and back), noise (grey, 6%% of 255), dark (x 0.6 - 20), "
+                        "jpeg (quality 15)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
@@ -146,7 +200,7 @@ def main(argv=None):
         images_dir, masks_dir = args.data / "images", args.data / "masks"
         pairs = (data.read_split_list(args.split_list, images_dir, masks_dir) if args.split_list
                  else data.find_pairs(images_dir, masks_dir))
-        results = evaluate(model, pairs, args.out, args.batch_size, args.flip_tta)
+        results = evaluate(model, pairs, args.out, args.batch_size, args.flip_tta, args.perturb)
     except (predict.PredictError, data.DatasetError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

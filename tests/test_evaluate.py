@@ -100,3 +100,38 @@ def test_flip_tta_scores_the_averaged_masks(tiny_model, dataset, tmp_path):
         soft = predict.predict_masks(tiny_model, [image], flip_tta=True)[0]
         ious.append(metrics.iou(truth, data.upsample_mask(soft, image.shape[:2])))
     assert results["iou"] == pytest.approx(np.mean(ious), abs=1e-6)
+
+
+def test_perturbations_keep_sizes_and_move_the_mask_only_with_the_geometry():
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (90, 70, 3), dtype=np.uint8)
+    mask = np.zeros((90, 70), np.uint8)
+    mask[20:70, 25:45] = 1  # a 50x20 person in the middle
+    for name, perturb in evaluate.PERTURBATIONS.items():
+        changed_image, changed_mask = perturb(image, mask)
+        assert changed_image.shape == image.shape and changed_image.dtype == np.uint8, name
+        assert not np.array_equal(changed_image, image), name
+        assert np.array_equal(perturb(image, mask)[0], changed_image), name  # the same change every time
+        if name != "zoom_out":
+            assert changed_mask is mask, name
+    small_image, small_mask = evaluate.zoom_out(image, mask)
+    # The photo at half size fills the central 45x35 pixels, where the person keeps a quarter of its
+    # area; around it the mirrored border holds mirrored copies of the photo, and the mask follows them.
+    centre = small_mask[22:68, 17:53]
+    assert centre[35 - 22:55 - 22, 31 - 17:39 - 17].all() and centre.sum() == pytest.approx(mask.sum() / 4, rel=0.1)
+    assert cv2.connectedComponents(small_mask)[0] - 1 > 1
+    assert np.abs(evaluate.dark(image, mask)[0].astype(int) - np.clip(image * 0.6 - 20, 0, 255).astype(int)).max() <= 1
+
+
+def test_perturb_scores_the_changed_photos_against_the_changed_masks(tiny_model, dataset, tmp_path):
+    pairs = data.find_pairs(dataset / "images", dataset / "masks")
+    results = evaluate.evaluate(tiny_model, pairs, tmp_path / "out", perturb="zoom_out")
+    assert results["perturbation"] == "zoom_out"
+    ious = []
+    for image_path, mask_path in pairs:
+        image, truth = evaluate.zoom_out(data.read_image(image_path), data.read_mask(mask_path))
+        soft = predict.predict_masks(tiny_model, [image])[0]
+        ious.append(metrics.iou(truth, data.upsample_mask(soft, image.shape[:2])))
+    assert results["iou"] == pytest.approx(np.mean(ious), abs=1e-6)
+    with pytest.raises(ValueError, match="perturb must be one of zoom_out, low_resolution"):
+        evaluate.evaluate(tiny_model, pairs, tmp_path / "out", perturb="fog")
