@@ -93,11 +93,11 @@ def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, pertu
             for pair, future in zip(chunk, [readers.submit(data.read_pair, pair) for pair in chunk]):
                 try:
                     image, mask = future.result()
-                    if perturb:
-                        image, mask = PERTURBATIONS[perturb](image, mask)
                 except data.DatasetError as error:  # unreadable, or image and mask sizes differ
                     failures.append((str(pair[0]), str(error)))
                     continue
+                if perturb:
+                    image, mask = PERTURBATIONS[perturb](image, mask)
                 loaded.append((pair, image, mask))
             if not loaded:
                 continue
