@@ -246,6 +246,14 @@ def random_geometry(image, mask, rng, flip_p=0.5, affine_p=0.7, zoom=(0.5, 1.25)
     matrix[:, 2] += rng.uniform(-shift, shift, 2) * (width, height)
     if flip:  # x -> width - 1 - x before the rest
         matrix = matrix @ np.array([[-1, 0, width - 1], [0, 1, 0], [0, 0, 1]], np.float64)
+    return warp_pair(image, mask, matrix)
+
+
+def warp_pair(image, mask, matrix):
+    """A photo and its mask moved by one 2x3 affine matrix, sizes kept: the
+    photo bilinear, the mask nearest-neighbour so it stays binary, borders
+    filled by mirroring."""
+    height, width = image.shape[:2]
     warp = lambda array, interpolation: cv2.warpAffine(  # noqa: E731
         array, matrix, (width, height), flags=interpolation, borderMode=cv2.BORDER_REFLECT_101).reshape(array.shape)
     return warp(image, cv2.INTER_LINEAR), warp(mask, cv2.INTER_NEAREST)

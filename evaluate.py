@@ -47,9 +47,7 @@ def zoom_out(image, mask, scale=0.5):
     """Small, distant people: the photo at half size, the border filled by
     mirroring it (as the training augmentation does)."""
     height, width = mask.shape
-    matrix = cv2.getRotationMatrix2D(((width - 1) / 2, (height - 1) / 2), 0, scale)
-    return tuple(cv2.warpAffine(array, matrix, (width, height), flags=interpolation, borderMode=cv2.BORDER_REFLECT_101)
-                 for array, interpolation in ((image, cv2.INTER_AREA), (mask, cv2.INTER_NEAREST)))
+    return data.warp_pair(image, mask, cv2.getRotationMatrix2D(((width - 1) / 2, (height - 1) / 2), 0, scale))
 
 
 def low_resolution(image, mask, scale=0.35):
@@ -59,9 +57,9 @@ def low_resolution(image, mask, scale=0.35):
 
 
 def noisy(image, mask, std=0.06):
-    """Grey sensor noise, standard deviation 6% of 255, the same field for every call."""
-    noise = np.random.default_rng(0).normal(0.0, std * 255, (*image.shape[:2], 1))
-    return np.clip(image + noise, 0, 255).astype(np.uint8), mask
+    """Grey sensor noise, standard deviation 6% of 255 (the training
+    augmentation's noise at one strength), the same field for every call."""
+    return data.add_grey_noise(image, np.random.default_rng(0), std=(std, std)), mask
 
 
 def dark(image, mask):
