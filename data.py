@@ -323,6 +323,8 @@ def make_augmentation(seed=None, low_quality_p=0.2, p=1.0):
         return add_grey_noise(image, rng) if kind == 2 else (blur, downscale)[kind](image=image)["image"]
 
     def augment(image, mask):
+        # No draw at p = 1, so that the default leaves the random stream, and
+        # with it every augmented photo of a seeded run, as it was before `p`.
         if p < 1 and rng.random() >= p:
             return image, mask
         image, mask = random_geometry(image, mask, rng)
