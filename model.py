@@ -11,6 +11,7 @@ the JAX and PyTorch backends.
 """
 
 import keras
+import numpy as np
 from keras import layers
 
 MODEL_NAMES = ("unet", "mobilenetv2_unet", "resnet50_unet")
@@ -30,6 +31,9 @@ MOBILENETV2_SKIPS = (
 MOBILENETV2_BOTTLENECK = "out_relu"
 RESNET50_SKIPS = ("conv1_relu", "conv2_block3_out", "conv3_block4_out", "conv4_block6_out")
 RESNET50_BOTTLENECK = "conv5_block3_out"
+# Decoder widths, from the 1/16 level to full resolution.
+MOBILENETV2_DECODER_FILTERS = (96, 64, 48, 32, 16)
+RESNET50_DECODER_FILTERS = (256, 128, 64, 32, 16)
 
 # Batch-norm moving averages: 0.9 (PyTorch's default) follows the weights
 # within ~10 steps. keras.applications uses 0.999, a ~1000-step average meant
@@ -125,7 +129,7 @@ def pretrained_unet(encoder, normalized, inputs, skip_names, bottleneck_name, de
 
 
 def mobilenetv2_unet(input_shape=(256, 256, 3), encoder_weights=None, alpha=1.0,
-                     decoder_filters=(96, 64, 48, 32, 16), upsampling="bilinear", separable=True):
+                     decoder_filters=MOBILENETV2_DECODER_FILTERS, upsampling="bilinear", separable=True):
     """U-Net decoder on a MobileNetV2 encoder: the fast variant for CPUs.
 
     `encoder_weights`: None (random), a path to a `.weights.h5` file for
@@ -144,7 +148,7 @@ def mobilenetv2_unet(input_shape=(256, 256, 3), encoder_weights=None, alpha=1.0,
 
 
 def resnet50_unet(input_shape=(256, 256, 3), encoder_weights=None,
-                  decoder_filters=(256, 128, 64, 32, 16), upsampling="bilinear", separable=False):
+                  decoder_filters=RESNET50_DECODER_FILTERS, upsampling="bilinear", separable=False):
     """U-Net decoder on a ResNet-50 encoder.
 
     `encoder_weights`: None (random), a `.weights.h5` path, or "imagenet".
@@ -165,17 +169,98 @@ def resnet50_unet(input_shape=(256, 256, 3), encoder_weights=None,
                            decoder_filters, upsampling, separable, name="resnet50_unet")
 
 
-def build_model(name, image_size=(256, 256), encoder_weights=None, **options):
+def build_model(name, image_size=(256, 256), encoder_weights=None, decoder_width=1.0, **options):
     """The one entry point: `name` is one of MODEL_NAMES, `image_size` is
-    (height, width); `options` go to the builder (e.g. base_filters, depth,
-    upsampling, separable, decoder_filters)."""
+    (height, width); `decoder_width` multiplies the decoder's channels (for
+    the plain "unet", whose decoder mirrors its encoder, the whole network's);
+    `options` go to the builder (e.g. base_filters, depth, upsampling,
+    separable, decoder_filters)."""
     input_shape = (*image_size, 3)
+
+    def widened(filters):
+        return max(1, round(filters * decoder_width))
+
     if name == "unet":
         if encoder_weights is not None:
             raise ValueError("the plain 'unet' has no pretrained encoder; use encoder_weights=None")
+        options["base_filters"] = widened(options.get("base_filters", 32))
         return unet(input_shape, **options)
     if name == "mobilenetv2_unet":
+        options.setdefault("decoder_filters", MOBILENETV2_DECODER_FILTERS)
+        options["decoder_filters"] = tuple(map(widened, options["decoder_filters"]))
         return mobilenetv2_unet(input_shape, encoder_weights=encoder_weights, **options)
     if name == "resnet50_unet":
+        options.setdefault("decoder_filters", RESNET50_DECODER_FILTERS)
+        options["decoder_filters"] = tuple(map(widened, options["decoder_filters"]))
         return resnet50_unet(input_shape, encoder_weights=encoder_weights, **options)
     raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
+
+
+def grow_weights(source, target):
+    """Copies a trained model's weights into `target`, a model of the same
+    architecture whose layers may have more channels (a wider decoder, any
+    input size), so that `target` computes exactly what `source` does.
+
+    Each old channel keeps its place (after a concatenation, its place in its
+    own piece); a new channel keeps target's random initial weights, except
+    that what it feeds into the old channels is zero. Training then starts from
+    the trained model's accuracy, and the new channels, which receive gradients
+    through their zero outgoing weights, learn what the old ones missed
+    (Net2Net, Chen et al. 2016, with zero instead of copied channels).
+    Raises ValueError when the two architectures differ in anything else.
+    """
+    source_layers, target_layers = source.layers, target.layers
+    if [type(layer) for layer in source_layers] != [type(layer) for layer in target_layers]:
+        raise ValueError(f"{source.name} and {target.name} are different architectures")
+    for old, new in zip(source_layers, target_layers):
+        old_values, new_values = old.get_weights(), new.get_weights()
+        if [v.shape for v in old_values] == [v.shape for v in new_values]:
+            new.set_weights(old_values)
+        elif any(o.ndim != n.ndim or np.any(np.less(n.shape, o.shape)) for o, n in zip(old_values, new_values)):
+            raise ValueError(f"layer {new.name} is narrower than {old.name}: "
+                             f"{[v.shape for v in old_values]} -> {[v.shape for v in new_values]}")
+        elif isinstance(new, (layers.Conv2D, layers.SeparableConv2D, layers.Conv2DTranspose, layers.BatchNormalization)):
+            input_places = channel_places(source, target, old, new)
+            transposed = isinstance(new, layers.Conv2DTranspose)
+            new.set_weights([grown(o, n, variable.name, transposed, input_places)
+                             for o, n, variable in zip(old_values, new_values, new.weights)])
+        else:
+            raise ValueError(f"layer {new.name} cannot take the weights of {old.name}: "
+                             f"{[v.shape for v in old_values]} -> {[v.shape for v in new_values]}")
+
+
+def channel_places(source, target, old, new):
+    """Where each input channel of `old` sits among the input channels of
+    `new`: in order, or piece by piece after a concatenation."""
+    if isinstance(new, layers.BatchNormalization):
+        return None
+    concat_name = new.name.rsplit("_", 1)[0] + "_concat"
+    if new.name.endswith("_conv1") and concat_name in {layer.name for layer in target.layers}:
+        old_pieces = [t.shape[-1] for t in source.get_layer(concat_name).input]
+        new_pieces = [t.shape[-1] for t in target.get_layer(concat_name).input]
+        places, offset = [], 0
+        for old_size, new_size in zip(old_pieces, new_pieces):
+            places += range(offset, offset + old_size)
+            offset += new_size
+        return places
+    return list(range(old.input.shape[-1]))
+
+
+def grown(old_value, new_value, kind, transposed, input_places):
+    """One weight array (`kind`: the variable's name), widened: old values at
+    their places; the weights from a new input channel into an old output
+    channel set to zero."""
+    value = new_value.copy()
+    if kind != "kernel" and not kind.endswith("_kernel"):  # bias, batch norm: one value per output channel
+        value[: len(old_value)] = old_value
+        return value
+    if kind == "depthwise_kernel":  # (height, width, in, 1): one filter per input channel
+        value[:, :, input_places] = old_value
+        return value
+    # (height, width, in, out); Conv2DTranspose stores (height, width, out, in).
+    new_kernel, old_kernel = (value.swapaxes(2, 3), old_value.swapaxes(2, 3)) if transposed else (value, old_value)
+    old_outputs = old_kernel.shape[3]
+    new_inputs = np.setdiff1d(np.arange(new_kernel.shape[2]), input_places)
+    new_kernel[:, :, new_inputs, :old_outputs] = 0
+    new_kernel[:, :, input_places, :old_outputs] = old_kernel
+    return value

@@ -22,7 +22,8 @@ AUGMENT_P = 1.0                   # share of training photos augmented; the rest
 # model
 MODEL = "mobilenetv2_unet"        # "mobilenetv2_unet" (fast on CPU), "resnet50_unet" or "unet"
 ENCODER_WEIGHTS = "imagenet"      # "imagenet", a .weights.h5 path, or "none" (random); ignored by "unet"
-INIT_WEIGHTS = "none"             # fine-tune: a trained .keras model of the same MODEL to start from (any IMAGE_SIZE)
+DECODER_WIDTH = 1.0               # multiplier of the decoder's channels: 2 doubles them (more capacity, ~1.3x slower to train)
+INIT_WEIGHTS = "none"             # fine-tune: a trained .keras model of the same MODEL to start from (any IMAGE_SIZE, same or narrower decoder)
 # optimisation
 LOSS = "bce"                      # "bce", "bce_dice", "dice", "lovasz" or "bce_lovasz" (Lovasz: a surrogate of per-image IoU)
 BATCH_SIZE = 16                   # per replica (GPU); the global batch is this x the number of GPUs used
@@ -138,14 +139,20 @@ def distribution_strategy(name):
 
 def load_initial_weights(model, path):
     """Start from a trained model's weights. The networks are fully
-    convolutional, so a model trained at one input size fine-tunes at another."""
+    convolutional, so a model trained at one input size fine-tunes at another,
+    and a trained decoder can grow wider (--decoder-width) without changing
+    what the model computes at the start."""
+    import keras
+
+    from model import grow_weights
+
     if not Path(path).is_file():
         raise FileNotFoundError(f"initial weights {path} do not exist")
     try:
-        model.load_weights(path)
+        grow_weights(keras.saving.load_model(path, compile=False), model)
     except ValueError as error:
         raise ValueError(f"{path}: its weights do not fit a {model.name} ({error}); "
-                         f"pass the --model it was trained as") from error
+                         f"pass the --model and a --decoder-width at least as large as it was trained with") from error
     log.info("starting from the weights of %s", path)
 
 
@@ -279,7 +286,8 @@ def main(argv=None, extra_callbacks=()):
     encoder_weights = None if fine_tuning else resolve_encoder_weights(config["model"], config["encoder_weights"])
     with strategy.scope():
         try:
-            model = build_model(config["model"], image_size, encoder_weights=encoder_weights)
+            model = build_model(config["model"], image_size, encoder_weights=encoder_weights,
+                                decoder_width=config["decoder_width"])
         except Exception as error:
             if encoder_weights == "imagenet" and "fetch failure" in str(error):
                 raise SystemExit(f"could not download the ImageNet encoder weights ({error}); without internet, "

@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from model import MODEL_NAMES, build_model
+from model import MODEL_NAMES, build_model, grow_weights
 
 SMALL = {"unet": {"base_filters": 4, "depth": 3}, "mobilenetv2_unet": {"alpha": 0.35}, "resnet50_unet": {}}
 
@@ -78,3 +78,62 @@ def test_every_batch_norm_uses_a_momentum_suited_to_short_runs(name):
 
     momenta = {layer.momentum for layer in batch_norms(model)}
     assert momenta == {0.9}
+
+
+def test_decoder_width_multiplies_the_decoder_channels():
+    model = build_model("mobilenetv2_unet", (64, 64), alpha=0.35, decoder_width=2)
+    assert [model.get_layer(f"decoder{level}_conv1").filters for level in range(5)] == [192, 128, 96, 64, 32]
+    # The plain U-Net's decoder mirrors its encoder: the whole network widens.
+    assert build_model("unet", (64, 64), base_filters=4, depth=2, decoder_width=1.5).get_layer("encoder0_conv1").filters == 6
+
+
+def trained_looking(model):
+    """Batch-norm statistics away from their initial values, so that copying
+    them wrongly would show in inference-mode predictions."""
+    rng = np.random.default_rng(2)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            gamma, beta, mean, variance = layer.get_weights()
+            layer.set_weights([gamma * rng.uniform(0.5, 1.5, gamma.shape), beta + rng.normal(0, 0.1, beta.shape),
+                               mean + rng.normal(0, 0.3, mean.shape), variance * rng.uniform(0.5, 2, variance.shape)])
+    return model
+
+
+@pytest.mark.parametrize("name, options", [
+    ("mobilenetv2_unet", {"alpha": 0.35}),
+    ("unet", {"base_filters": 4, "depth": 3, "upsampling": "transpose"}),
+    ("unet", {"base_filters": 4, "depth": 3, "upsampling": "bilinear", "separable": True}),
+])
+def test_a_model_grown_wider_computes_what_the_trained_one_did(name, options):
+    keras.utils.set_random_seed(0)
+    trained = trained_looking(build_model(name, (64, 64), **options))
+    wider = build_model(name, (96, 96), decoder_width=2, **options)
+    grow_weights(trained, wider)
+    assert wider.count_params() > 1.3 * trained.count_params()
+    same_size = build_model(name, (96, 96), **options)
+    same_size.set_weights(trained.get_weights())
+    images = np.random.default_rng(1).uniform(0, 255, (2, 96, 96, 3)).astype(np.float32)
+    np.testing.assert_allclose(wider(images, training=False), same_size(images, training=False), atol=1e-6)
+    # In training mode batch norm uses the batch's statistics: new channels must not shift the old ones'.
+    np.testing.assert_allclose(wider(images, training=True), same_size(images, training=True), atol=1e-4)
+
+
+def test_the_new_channels_of_a_grown_model_learn():
+    keras.utils.set_random_seed(0)
+    trained = build_model("unet", (32, 32), base_filters=4, depth=2)
+    wider = build_model("unet", (32, 32), base_filters=4, depth=2, decoder_width=2)
+    grow_weights(trained, wider)
+    head = wider.get_layer("mask")
+    assert not head.get_weights()[0][..., 4:, :].any()  # what the new channels feed into the mask: zero
+    wider.compile(optimizer=keras.optimizers.SGD(0.1), loss="binary_crossentropy")
+    images = np.random.default_rng(0).uniform(0, 255, (4, 32, 32, 3)).astype(np.float32)
+    wider.train_on_batch(images, (images[..., :1] > 127).astype(np.float32))
+    assert np.abs(head.get_weights()[0][..., 4:, :]).min() > 0
+
+
+def test_growing_into_a_narrower_or_different_model_is_an_error():
+    trained = build_model("unet", (32, 32), base_filters=8, depth=2)
+    with pytest.raises(ValueError, match="narrower"):
+        grow_weights(trained, build_model("unet", (32, 32), base_filters=4, depth=2))
+    with pytest.raises(ValueError, match="different architectures"):
+        grow_weights(trained, build_model("unet", (32, 32), base_filters=8, depth=3))

@@ -155,6 +155,11 @@ def test_init_weights_start_a_run_from_a_trained_model_at_another_size(sample_di
     assert not all(np.array_equal(a, b) for a, b in zip(larger.get_weights(), trained.get_weights()))
     train.load_initial_weights(larger, str(tmp_path / "trained.keras"))
     assert all(np.array_equal(a, b) for a, b in zip(larger.get_weights(), trained.get_weights()))
+    # A wider network starts from the trained one's predictions.
+    wider = build_model("unet", (96, 96), base_filters=8, depth=3, decoder_width=2)
+    train.load_initial_weights(wider, str(tmp_path / "trained.keras"))
+    images = np.random.default_rng(0).uniform(0, 255, (1, 96, 96, 3)).astype(np.float32)
+    np.testing.assert_allclose(wider.predict(images, verbose=0), larger.predict(images, verbose=0), atol=1e-6)
 
     other = build_model("unet", (64, 64), base_filters=4, depth=2)
     with pytest.raises(ValueError, match="trained.keras: its weights do not fit"), warnings.catch_warnings():
