@@ -234,6 +234,7 @@ def channel_places(source, target, old, new):
     `new`: in order, or piece by piece after a concatenation."""
     if isinstance(new, layers.BatchNormalization):
         return None
+    # decoder() names a level's concatenation and its first convolution alike.
     concat_name = new.name.rsplit("_", 1)[0] + "_concat"
     if new.name.endswith("_conv1") and concat_name in {layer.name for layer in target.layers}:
         old_pieces = [t.shape[-1] for t in source.get_layer(concat_name).input]
