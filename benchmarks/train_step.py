@@ -29,6 +29,7 @@ CONFIGURATIONS = {
     "mobilenetv2_unet+intra_op_2_inter_op_1": ("mobilenetv2_unet", {}, {"threads": (2, 1)}),
     "mobilenetv2_unet+onednn_off": ("mobilenetv2_unet", {}, {"env": {"TF_ENABLE_ONEDNN_OPTS": "0"}}),
     "mobilenetv2_unet+transpose_decoder": ("mobilenetv2_unet", {"upsampling": "transpose", "separable": False}, {}),
+    "mobilenetv2_unet+decoder_width_2": ("mobilenetv2_unet", {"decoder_width": 2.0}, {}),
     "unet": ("unet", {}, {}),
     "unet+bilinear_separable_decoder": ("unet", {"upsampling": "bilinear", "separable": True}, {}),
     "resnet50_unet": ("resnet50_unet", {}, {}),
