@@ -34,6 +34,8 @@ RESNET50_BOTTLENECK = "conv5_block3_out"
 # Decoder widths, from the 1/16 level to full resolution.
 MOBILENETV2_DECODER_FILTERS = (96, 64, 48, 32, 16)
 RESNET50_DECODER_FILTERS = (256, 128, 64, 32, 16)
+# The plain U-Net's first level; each level down doubles it.
+UNET_BASE_FILTERS = 32
 
 # Batch-norm moving averages: 0.9 (PyTorch's default) follows the weights
 # within ~10 steps. keras.applications uses 0.999, a ~1000-step average meant
@@ -91,7 +93,7 @@ def check_input_shape(input_shape, multiple):
         )
 
 
-def unet(input_shape=(256, 256, 3), base_filters=32, depth=4, upsampling="transpose", separable=False):
+def unet(input_shape=(256, 256, 3), base_filters=UNET_BASE_FILTERS, depth=4, upsampling="transpose", separable=False):
     """The classic U-Net (Ronneberger et al. 2015) with batch norm, trained from scratch.
 
     `base_filters` is the width of the first level, doubled at every level down;
@@ -183,7 +185,7 @@ def build_model(name, image_size=(256, 256), encoder_weights=None, decoder_width
     if name == "unet":
         if encoder_weights is not None:
             raise ValueError("the plain 'unet' has no pretrained encoder; use encoder_weights=None")
-        options["base_filters"] = widened(options.get("base_filters", 32))
+        options["base_filters"] = widened(options.get("base_filters", UNET_BASE_FILTERS))
         return unet(input_shape, **options)
     if name == "mobilenetv2_unet":
         options.setdefault("decoder_filters", MOBILENETV2_DECODER_FILTERS)
