@@ -187,14 +187,12 @@ def build_model(name, image_size=(256, 256), encoder_weights=None, decoder_width
             raise ValueError("the plain 'unet' has no pretrained encoder; use encoder_weights=None")
         options["base_filters"] = widened(options.get("base_filters", UNET_BASE_FILTERS))
         return unet(input_shape, **options)
-    if name == "mobilenetv2_unet":
-        options.setdefault("decoder_filters", MOBILENETV2_DECODER_FILTERS)
-        options["decoder_filters"] = tuple(map(widened, options["decoder_filters"]))
-        return mobilenetv2_unet(input_shape, encoder_weights=encoder_weights, **options)
-    if name == "resnet50_unet":
-        options.setdefault("decoder_filters", RESNET50_DECODER_FILTERS)
-        options["decoder_filters"] = tuple(map(widened, options["decoder_filters"]))
-        return resnet50_unet(input_shape, encoder_weights=encoder_weights, **options)
+    pretrained = {"mobilenetv2_unet": (mobilenetv2_unet, MOBILENETV2_DECODER_FILTERS),
+                  "resnet50_unet": (resnet50_unet, RESNET50_DECODER_FILTERS)}
+    if name in pretrained:
+        builder, default_filters = pretrained[name]
+        options["decoder_filters"] = tuple(map(widened, options.get("decoder_filters", default_filters)))
+        return builder(input_shape, encoder_weights=encoder_weights, **options)
     raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
 
 
@@ -216,19 +214,18 @@ def grow_weights(source, target):
         raise ValueError(f"{source.name} and {target.name} are different architectures")
     for old, new in zip(source_layers, target_layers):
         old_values, new_values = old.get_weights(), new.get_weights()
-        if [v.shape for v in old_values] == [v.shape for v in new_values]:
+        old_shapes, new_shapes = [v.shape for v in old_values], [v.shape for v in new_values]
+        if old_shapes == new_shapes:
             new.set_weights(old_values)
-        elif any(o.ndim != n.ndim or np.any(np.less(n.shape, o.shape)) for o, n in zip(old_values, new_values)):
-            raise ValueError(f"layer {new.name} is narrower than {old.name}: "
-                             f"{[v.shape for v in old_values]} -> {[v.shape for v in new_values]}")
-        elif isinstance(new, (layers.Conv2D, layers.SeparableConv2D, layers.Conv2DTranspose, layers.BatchNormalization)):
-            input_places = channel_places(source, target, old, new)
-            transposed = isinstance(new, layers.Conv2DTranspose)
-            new.set_weights([grown(o, n, variable.name, transposed, input_places)
-                             for o, n, variable in zip(old_values, new_values, new.weights)])
-        else:
-            raise ValueError(f"layer {new.name} cannot take the weights of {old.name}: "
-                             f"{[v.shape for v in old_values]} -> {[v.shape for v in new_values]}")
+            continue
+        if any(len(o) != len(n) or np.any(np.less(n, o)) for o, n in zip(old_shapes, new_shapes)):
+            raise ValueError(f"layer {new.name} is narrower than {old.name}: {old_shapes} -> {new_shapes}")
+        if not isinstance(new, (layers.Conv2D, layers.SeparableConv2D, layers.Conv2DTranspose, layers.BatchNormalization)):
+            raise ValueError(f"layer {new.name} cannot take the weights of {old.name}: {old_shapes} -> {new_shapes}")
+        input_places = channel_places(source, target, old, new)
+        transposed = isinstance(new, layers.Conv2DTranspose)
+        new.set_weights([grown(o, n, variable.name, transposed, input_places)
+                         for o, n, variable in zip(old_values, new_values, new.weights)])
 
 
 def channel_places(source, target, old, new):
@@ -254,7 +251,7 @@ def grown(old_value, new_value, kind, transposed, input_places):
     their places; the weights from a new input channel into an old output
     channel set to zero."""
     value = new_value.copy()
-    if kind != "kernel" and not kind.endswith("_kernel"):  # bias, batch norm: one value per output channel
+    if value.ndim == 1:  # bias, batch norm: one value per output channel
         value[: len(old_value)] = old_value
         return value
     if kind == "depthwise_kernel":  # (height, width, in, 1): one filter per input channel
