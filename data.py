@@ -303,14 +303,54 @@ def add_grey_noise(image, rng, std=(0.02, 0.08)):
     return cv2.add(image, cv2.cvtColor(noise, cv2.COLOR_GRAY2RGB), dtype=cv2.CV_8U)
 
 
-def make_augmentation(seed=None, low_quality_p=0.2, p=1.0):
-    """augment(image, mask) -> new (image, mask): random geometry moving both
-    together, random colours, then, for a fifth of the photos, one of three
-    kinds of low quality: soft focus, an upscaled small photo, sensor noise.
+def paste_person(image, mask, person_image, person_mask, height, centre_x, bottom, flip=False):
+    """`image` with the person of (person_image, person_mask) pasted in front
+    of it: cut out along the mask, mirrored if `flip`, scaled to `height`
+    pixels tall with its feet (the bottom of its box) centred at
+    (centre_x, bottom); what falls outside the frame is cut off. The mask
+    gains the pasted person. Returns new arrays; a person-less source
+    changes nothing.
+
+    Several people in one photo: most training photos show one person (the
+    street photos' bystanders are even labelled background), so without this
+    a model learns to keep one person and drop the others."""
+    person = person_mask.reshape(person_mask.shape[:2]) > 0
+    x, y, box_width, box_height = cv2.boundingRect(person.view(np.uint8))
+    if box_width == 0:
+        return image, mask
+    box = np.s_[y:y + box_height, x:x + box_width]
+    size = (max(1, round(height)), max(1, round(box_width * height / box_height)))
+    # A resampled alpha: the pasted edge is a pixel soft, like a photo's, not
+    # the hard staircase of a binary mask.
+    cutout, alpha = resize(person_image[box], size), resize(person[box].astype(np.float32), size)
+    if flip:
+        cutout, alpha = cv2.flip(cutout, 1), cv2.flip(alpha, 1)
+    top, left = round(bottom) - size[0], round(centre_x - size[1] / 2)
+    frame_height, frame_width = image.shape[:2]
+    inside = np.s_[max(top, 0):min(top + size[0], frame_height), max(left, 0):min(left + size[1], frame_width)]
+    if inside[0].start >= inside[0].stop or inside[1].start >= inside[1].stop:
+        return image, mask
+    from_cutout = np.s_[inside[0].start - top:inside[0].stop - top, inside[1].start - left:inside[1].stop - left]
+    weight = alpha[from_cutout]
+    image, mask = image.copy(), mask.copy()
+    background = image[inside].astype(np.float32)
+    image[inside] = background + weight[..., None] * (cutout[from_cutout] - background) + 0.5
+    mask.reshape(mask.shape[:2])[inside][weight >= 0.5] = 1
+    return image, mask
+
+
+def make_augmentation(seed=None, low_quality_p=0.2, p=1.0, paste_p=0.0):
+    """augment(image, mask, companion=None) -> new (image, mask): for a share
+    `paste_p` of the photos, the person of `companion` (another (image, mask)
+    pair) pasted in, then random geometry moving image and mask together,
+    random colours, then, for a fifth of the photos, one of three kinds of
+    low quality: soft focus, an upscaled small photo, sensor noise.
 
     `p` is the share of photos augmented at all; the others pass unchanged."""
     if not 0 <= p <= 1:
         raise ValueError(f"the share of photos to augment must be between 0 and 1, got {p}")
+    if not 0 <= paste_p <= 1:
+        raise ValueError(f"the share of photos given a second person must be between 0 and 1, got {paste_p}")
     import albumentations as A
 
     rng = np.random.default_rng(seed)
@@ -322,11 +362,24 @@ def make_augmentation(seed=None, low_quality_p=0.2, p=1.0):
         kind = rng.integers(3)
         return add_grey_noise(image, rng) if kind == 2 else (blur, downscale)[kind](image=image)["image"]
 
-    def augment(image, mask):
-        # No draw at p = 1, so that the default leaves the random stream, and
-        # with it every augmented photo of a seeded run, as it was before `p`.
+    def paste_companion(image, mask, companion):
+        """The companion's person, 30-90% of the frame's height, anywhere
+        across it, standing on a line in the lower half, or, when cut off by
+        its own photo's bottom edge (a portrait), cut off by this one's too."""
+        frame_height, frame_width = mask.shape[:2]
+        person_rows = np.nonzero(companion[1].reshape(companion[1].shape[:2]).any(axis=1))[0]
+        height = rng.uniform(0.3, 0.9) * frame_height
+        cut_off = person_rows.size and person_rows[-1] == companion[1].shape[0] - 1
+        bottom = frame_height if cut_off else rng.uniform(max(height, frame_height / 2), frame_height)
+        return paste_person(image, mask, *companion, height, rng.uniform(0, frame_width), bottom, rng.random() < 0.5)
+
+    def augment(image, mask, companion=None):
+        # No draw at p = 1 or paste_p = 0, so that the defaults leave the random
+        # stream, and with it every augmented photo of a seeded run, as it was.
         if p < 1 and rng.random() >= p:
             return image, mask
+        if paste_p > 0 and companion is not None and rng.random() < paste_p:
+            image, mask = paste_companion(image, mask, companion)
         image, mask = random_geometry(image, mask, rng)
         image = random_colour(image, rng)
         # Drawn here rather than by albumentations' OneOf(p=0.2): its call costs
@@ -346,11 +399,13 @@ def load_pair(image_path, mask_path, image_size):
     return image, mask
 
 
-def make_dataset(pairs, image_size, batch_size, training=False, augment=True, cache=True, seed=42, augment_p=1.0):
+def make_dataset(pairs, image_size, batch_size, training=False, augment=True, cache=True, seed=42, augment_p=1.0,
+                 paste_p=0.0):
     """tf.data pipeline of (image uint8 [0, 255] (B, H, W, 3), mask uint8 {0, 1} (B, H, W, 1)).
 
     `training` shuffles (and augments when `augment`, that share
-    `augment_p` of the photos, see make_augmentation); `cache` keeps the
+    `augment_p` of the photos, pasting the person of the next photo in the
+    batch into a share `paste_p` of them, see make_augmentation); `cache` keeps the
     decoded, resized pairs in memory after the first epoch (True), or in
     files with that path prefix (a string).
 
@@ -387,13 +442,15 @@ def make_dataset(pairs, image_size, batch_size, training=False, augment=True, ca
         dataset = dataset.shuffle(len(pairs), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size, drop_remainder=False)
     if training and augment:
-        augmentation = make_augmentation(seed, p=augment_p)
+        augmentation = make_augmentation(seed, p=augment_p, paste_p=paste_p)
 
         def augment_batch(images, masks):
             # Every element is overwritten: new arrays, not copies of the (read-only) inputs.
             out_images, out_masks = np.empty_like(images), np.empty_like(masks)
             for index in range(len(images)):
-                out_images[index], out_masks[index] = augmentation(images[index], masks[index])
+                # The batch is shuffled, so the next photo is a random companion.
+                companion = images[(index + 1) % len(images)], masks[(index + 1) % len(images)]
+                out_images[index], out_masks[index] = augmentation(images[index], masks[index], companion)
             return out_images, out_masks
 
         # One Python call per batch, not per photo: less per-call overhead and

@@ -14,7 +14,7 @@ the first "_", when there are several). Writes to --out:
     worst.png        the 16 lowest-IoU images: photo | ground truth | prediction
 
 --perturb NAME scores harder versions of the photos instead (people zoomed out
-to half size, a low-resolution, noisy, dark or heavily compressed photo).
+to half size, a second person, a low-resolution, noisy, dark or heavily compressed photo).
 """
 
 import argparse
@@ -50,6 +50,19 @@ def zoom_out(image, mask, scale=0.5):
     return data.warp_pair(image, mask, cv2.getRotationMatrix2D(((width - 1) / 2, (height - 1) / 2), 0, scale))
 
 
+def second_person(image, mask, scale=0.6):
+    """Two people: the photo's own person copied in front of it, mirrored, at
+    60% of its height, standing on the same line, centred on the side with
+    more room (so it overlaps the first where there is none, as in a group)."""
+    rows, columns = np.nonzero(mask)
+    if rows.size == 0:
+        return image, mask
+    left_room, right_room = columns.min(), mask.shape[1] - 1 - columns.max()
+    centre_x = left_room / 2 if left_room > right_room else mask.shape[1] - right_room / 2
+    height = scale * (rows.max() + 1 - rows.min())
+    return data.paste_person(image, mask, image, mask, height, centre_x, rows.max() + 1, flip=True)
+
+
 def low_resolution(image, mask, scale=0.35):
     """A small photo enlarged: downscaled to 35% and back."""
     small = data.resize(image, (max(1, round(image.shape[0] * scale)), max(1, round(image.shape[1] * scale))))
@@ -73,7 +86,7 @@ def jpeg(image, mask, quality=15):
     return cv2.cvtColor(cv2.imdecode(encoded, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB), mask
 
 
-PERTURBATIONS = {"zoom_out": zoom_out, "low_resolution": low_resolution, "noise": noisy, "dark": dark, "jpeg": jpeg}
+PERTURBATIONS = {"zoom_out": zoom_out, "second_person": second_person, "low_resolution": low_resolution, "noise": noisy, "dark": dark, "jpeg": jpeg}
 
 
 def source_of(stem):
@@ -189,6 +202,7 @@ def main(argv=None):
                         "as predict.py --flip-tta makes them")
     parser.add_argument("--perturb", choices=list(PERTURBATIONS), default=None,
                         help="score harder versions of the photos: zoom_out (people at half size), "
+                        "second_person (the person copied beside itself, mirrored, at 60%% height), "
                         "low_resolution (downscaled to 35%% and back), noise (grey, 6%% of 255), dark (x 0.6 - 20), "
                         "jpeg (quality 15)")
     args = parser.parse_args(argv)

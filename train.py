@@ -19,6 +19,7 @@ VAL_FRACTION = 0.1                # share of the pairs held out for validation (
 TEST_FRACTION = 0.1               # share held out for the final test, evaluated once at the end
 AUGMENT = True                    # flips, scale/shift/rotate, colour, blur/downscale/noise on the training split
 AUGMENT_P = 1.0                   # share of training photos augmented; the rest are seen as they are (0.5: a last fine-tune)
+PASTE_P = 0.0                     # share of augmented photos given a second person, pasted from another photo (group photos)
 # model
 MODEL = "mobilenetv2_unet"        # "mobilenetv2_unet" (fast on CPU), "resnet50_unet" or "unet"
 ENCODER_WEIGHTS = "imagenet"      # "imagenet", a .weights.h5 path, or "none" (random); ignored by "unet"
@@ -276,7 +277,8 @@ def main(argv=None, extra_callbacks=()):
     image_size = (config["image_size"],) * 2
     # Batched by the global batch: MirroredStrategy splits each batch over the replicas.
     train_data = data.make_dataset(splits["train"], image_size, global_batch, training=True,
-                                   augment=config["augment"], augment_p=config["augment_p"], seed=config["seed"])
+                                   augment=config["augment"], augment_p=config["augment_p"], paste_p=config["paste_p"],
+                                   seed=config["seed"])
     val_data = data.make_dataset(splits["val"], image_size, global_batch) if splits["val"] else None
     steps_per_epoch = math.ceil(len(splits["train"]) / global_batch)
 

@@ -317,3 +317,70 @@ def test_augment_p_is_the_share_of_photos_augmented_at_all():
     assert 0.45 < unchanged_share(0.5) < 0.60  # half skipped + 4.2% of the other half
     with pytest.raises(ValueError, match="between 0 and 1, got 1.5"):
         data.make_augmentation(p=1.5)
+
+
+def test_paste_person_places_a_scaled_cutout_and_adds_it_to_the_mask():
+    image = np.full((100, 120, 3), 10, np.uint8)
+    mask = np.zeros((100, 120), np.uint8)
+    mask[20:90, 10:30] = 1
+    person_image = np.full((60, 60, 3), 50, np.uint8)
+    person_image[10:50, 20:40] = 200
+    person_image[10:50, 20:30] = 150  # a left half darker than the right, to see the mirroring
+    person_mask = np.zeros((60, 60), np.uint8)
+    person_mask[10:50, 20:40] = 1  # a 40x20 person
+    pasted, new_mask = data.paste_person(image, mask, person_image, person_mask, height=60, centre_x=80, bottom=95)
+    # 60 tall (x 1.5), so 30 wide, feet at row 95 centred on column 80: rows 35-95, columns 65-95.
+    assert np.array_equal(new_mask[36:94, 66:94], np.ones((58, 28)))
+    assert new_mask[:34].sum() == mask[:34].sum() and not new_mask[:, 97:].any() and not new_mask[96:].any()
+    assert np.array_equal(new_mask[:, :40], mask[:, :40])  # the first person is untouched
+    assert (pasted[40:90, 68:78] == 150).all() and (pasted[40:90, 82:92] == 200).all()
+    assert (pasted[:30] == 10).all() and (pasted[:, 100:] == 10).all()  # only the person is pasted, not its photo
+    assert mask.sum() == 70 * 20 and (image == 10).all()  # the inputs are left as they were
+    mirrored, _ = data.paste_person(image, mask, person_image, person_mask, height=60, centre_x=80, bottom=95, flip=True)
+    assert (mirrored[40:90, 68:78] == 200).all() and (mirrored[40:90, 82:92] == 150).all()
+
+
+def test_paste_person_cuts_off_what_leaves_the_frame_and_ignores_an_empty_source():
+    image, mask = np.zeros((50, 50, 3), np.uint8), np.zeros((50, 50, 1), np.uint8)
+    person_image, person_mask = np.full((40, 40, 3), 255, np.uint8), np.ones((40, 40, 1), np.uint8)
+    pasted, new_mask = data.paste_person(image, mask, person_image, person_mask, height=40, centre_x=0, bottom=60)
+    assert new_mask.shape == (50, 50, 1) and new_mask[20:, :20].all() and new_mask.sum() == 30 * 20
+    assert (pasted[20:, :20] == 255).all() and not pasted[:, 21:].any()
+    nobody = np.zeros((40, 40, 1), np.uint8)
+    assert data.paste_person(image, mask, person_image, nobody, 40, 25, 50)[1] is mask
+    assert data.paste_person(image, mask, person_image, person_mask, 40, 200, 50)[1] is mask  # beside the frame
+
+
+def test_paste_p_adds_a_second_person_that_moves_with_its_mask():
+    # Red person on blue, a green companion on blue: after augmentation the
+    # mask must still be exactly the red and green pixels (away from edges).
+    mask = np.zeros((96, 96), np.uint8)
+    cv2.circle(mask, (30, 50), 20, 1, -1)
+    image = np.where(mask[..., None] == 1, np.array([220, 20, 20], np.uint8), np.array([20, 20, 220], np.uint8))
+    companion_mask = np.zeros((96, 96, 1), np.uint8)
+    companion_mask[20:90, 40:60] = 1
+    companion_image = np.where(companion_mask == 1, np.array([20, 220, 20], np.uint8), np.array([20, 20, 220], np.uint8))
+    pasting, plain = data.make_augmentation(seed=0, paste_p=1.0), data.make_augmentation(seed=0, paste_p=0.0)
+    with_companion = 0
+    for _ in range(30):
+        augmented_image, augmented_mask = (array[..., 0] if array.shape[-1] == 1 else array
+                                           for array in pasting(image, mask[..., None], (companion_image, companion_mask)))
+        person_coloured = augmented_image.argmax(axis=2) != 2
+        interior = cv2.erode(augmented_mask, np.ones((5, 5))) | (1 - cv2.dilate(augmented_mask, np.ones((5, 5))))
+        assert np.mean(person_coloured[interior == 1] == augmented_mask[interior == 1].astype(bool)) > 0.99
+        with_companion += (augmented_image.argmax(axis=2) == 1).sum() > 50
+        # paste_p = 0 draws nothing for the companion: the same photos as without one.
+        plain_image, _ = plain(image, mask[..., None], (companion_image, companion_mask))
+        assert (plain_image.argmax(axis=2) != 1).all()
+    assert with_companion >= 25
+    with pytest.raises(ValueError, match="second person must be between 0 and 1, got -0.1"):
+        data.make_augmentation(paste_p=-0.1)
+
+
+def test_paste_p_zero_leaves_the_seeded_augmentation_as_it_was():
+    rng = np.random.default_rng(5)
+    image = rng.integers(0, 256, (48, 48, 3), dtype=np.uint8)
+    mask = (rng.random((48, 48, 1)) < 0.5).astype(np.uint8)
+    without, with_zero = data.make_augmentation(seed=1), data.make_augmentation(seed=1, paste_p=0.0)
+    for _ in range(10):
+        assert np.array_equal(without(image, mask)[0], with_zero(image, mask, (image, mask))[0])

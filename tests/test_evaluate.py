@@ -112,7 +112,7 @@ def test_perturbations_keep_sizes_and_move_the_mask_only_with_the_geometry():
         assert changed_image.shape == image.shape and changed_image.dtype == np.uint8, name
         assert not np.array_equal(changed_image, image), name
         assert np.array_equal(perturb(image, mask)[0], changed_image), name  # the same change every time
-        if name != "zoom_out":
+        if name not in ("zoom_out", "second_person"):
             assert changed_mask is mask, name
     small_image, small_mask = evaluate.zoom_out(image, mask)
     # The photo at half size fills the central 45x35 pixels, where the person keeps a quarter of its
@@ -121,6 +121,21 @@ def test_perturbations_keep_sizes_and_move_the_mask_only_with_the_geometry():
     assert centre[35 - 22:55 - 22, 31 - 17:39 - 17].all() and centre.sum() == pytest.approx(mask.sum() / 4, rel=0.1)
     assert cv2.connectedComponents(small_mask)[0] - 1 > 1
     assert np.abs(evaluate.dark(image, mask)[0].astype(int) - np.clip(image * 0.6 - 20, 0, 255).astype(int)).max() <= 1
+
+
+def test_second_person_is_the_person_mirrored_at_60_percent_on_the_side_with_more_room():
+    image = np.zeros((100, 100, 3), np.uint8)
+    image[20:100, 10:40] = 200
+    image[20:100, 10:20] = 100  # the person's left third darker, to see the mirroring
+    mask = np.zeros((100, 100), np.uint8)
+    mask[20:100, 10:40] = 1  # 80 tall, 30 wide, feet on the bottom edge, more room on the right
+    changed_image, changed_mask = evaluate.second_person(image, mask)
+    # 48 tall and 18 wide, feet on the same line, centred in the right-hand room (columns 40-99).
+    assert changed_mask[52:100, 61:79].all() and changed_mask.sum() == 80 * 30 + 48 * 18
+    assert (changed_image[55:100, 74:78] == 100).all() and (changed_image[55:100, 62:72] == 200).all()
+    assert np.array_equal(changed_mask[:, :45], mask[:, :45]) and np.array_equal(changed_image[:, :45], image[:, :45])
+    nobody = np.zeros_like(mask)
+    assert evaluate.second_person(image, nobody)[1] is nobody
 
 
 def test_perturb_scores_the_changed_photos_against_the_changed_masks(tiny_model, dataset, tmp_path):
@@ -133,5 +148,5 @@ def test_perturb_scores_the_changed_photos_against_the_changed_masks(tiny_model,
         soft = predict.predict_masks(tiny_model, [image])[0]
         ious.append(metrics.iou(truth, data.upsample_mask(soft, image.shape[:2])))
     assert results["iou"] == pytest.approx(np.mean(ious), abs=1e-6)
-    with pytest.raises(ValueError, match="perturb must be one of zoom_out, low_resolution"):
+    with pytest.raises(ValueError, match="perturb must be one of zoom_out, second_person, low_resolution"):
         evaluate.evaluate(tiny_model, pairs, tmp_path / "out", perturb="fog")
