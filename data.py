@@ -369,7 +369,7 @@ def make_augmentation(seed=None, low_quality_p=0.2, p=1.0, paste_p=0.0):
         frame_height, frame_width = mask.shape[:2]
         person_rows = np.nonzero(companion[1].reshape(companion[1].shape[:2]).any(axis=1))[0]
         height = rng.uniform(0.3, 0.9) * frame_height
-        cut_off = person_rows.size and person_rows[-1] == companion[1].shape[0] - 1
+        cut_off = person_rows.size > 0 and person_rows[-1] == companion[1].shape[0] - 1
         bottom = frame_height if cut_off else rng.uniform(max(height, frame_height / 2), frame_height)
         return paste_person(image, mask, *companion, height, rng.uniform(0, frame_width), bottom, rng.random() < 0.5)
 

@@ -19,7 +19,7 @@ VAL_FRACTION = 0.1                # share of the pairs held out for validation (
 TEST_FRACTION = 0.1               # share held out for the final test, evaluated once at the end
 AUGMENT = True                    # flips, scale/shift/rotate, colour, blur/downscale/noise on the training split
 AUGMENT_P = 1.0                   # share of training photos augmented; the rest are seen as they are (0.5: a last fine-tune)
-PASTE_P = 0.0                     # share of augmented photos given a second person, pasted from another photo (group photos)
+PASTE_P = 0.3                     # share of augmented photos given a second person pasted from another photo (keeps everyone in group photos)
 # model
 MODEL = "mobilenetv2_unet"        # "mobilenetv2_unet" (fast on CPU), "resnet50_unet" or "unet"
 ENCODER_WEIGHTS = "imagenet"      # "imagenet", a .weights.h5 path, or "none" (random); ignored by "unet"
