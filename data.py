@@ -320,9 +320,12 @@ def paste_person(image, mask, person_image, person_mask, height, centre_x, botto
         return image, mask
     box = np.s_[y:y + box_height, x:x + box_width]
     size = (max(1, round(height)), max(1, round(box_width * height / box_height)))
-    # A resampled alpha: the pasted edge is a pixel soft, like a photo's, not
-    # the hard staircase of a binary mask.
-    cutout, alpha = resize(person_image[box], size), resize(person[box].astype(np.float32), size)
+    # Bilinear aliases only past a 2x reduction, and costs a tenth of area
+    # averaging. The resampled alpha gives the pasted edge a pixel of
+    # softness, like a photo's, not the hard staircase of a binary mask.
+    interpolation = cv2.INTER_AREA if height < box_height / 2 else cv2.INTER_LINEAR
+    cutout = resize(person_image[box], size, interpolation)
+    alpha = resize(person[box].astype(np.float32), size, interpolation)
     if flip:
         cutout, alpha = cv2.flip(cutout, 1), cv2.flip(alpha, 1)
     top, left = round(bottom) - size[0], round(centre_x - size[1] / 2)
@@ -331,10 +334,10 @@ def paste_person(image, mask, person_image, person_mask, height, centre_x, botto
     if inside[0].start >= inside[0].stop or inside[1].start >= inside[1].stop:
         return image, mask
     from_cutout = np.s_[inside[0].start - top:inside[0].stop - top, inside[1].start - left:inside[1].stop - left]
-    weight = alpha[from_cutout]
+    weight = np.ascontiguousarray(alpha[from_cutout])
     image, mask = image.copy(), mask.copy()
-    background = image[inside].astype(np.float32)
-    image[inside] = background + weight[..., None] * (cutout[from_cutout] - background) + 0.5
+    image[inside] = cv2.blendLinear(np.ascontiguousarray(cutout[from_cutout]), np.ascontiguousarray(image[inside]),
+                                    weight, 1 - weight).reshape(weight.shape + image.shape[2:])
     mask.reshape(mask.shape[:2])[inside][weight >= 0.5] = 1
     return image, mask
 
