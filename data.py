@@ -303,6 +303,12 @@ def add_grey_noise(image, rng, std=(0.02, 0.08)):
     return cv2.add(image, cv2.cvtColor(noise, cv2.COLOR_GRAY2RGB), dtype=cv2.CV_8U)
 
 
+def person_box(mask):
+    """(x, y, width, height) of the box around a mask's person pixels
+    ((H, W) or (H, W, 1), any non-zero value); width 0 when there are none."""
+    return cv2.boundingRect((mask.reshape(mask.shape[:2]) > 0).view(np.uint8))
+
+
 def paste_person(image, mask, person_image, person_mask, height, centre_x, bottom, flip=False):
     """`image` with the person of (person_image, person_mask) pasted in front
     of it: cut out along the mask, mirrored if `flip`, scaled to `height`
@@ -315,7 +321,7 @@ def paste_person(image, mask, person_image, person_mask, height, centre_x, botto
     street photos' bystanders are even labelled background), so without this
     a model learns to keep one person and drop the others."""
     person = person_mask.reshape(person_mask.shape[:2]) > 0
-    x, y, box_width, box_height = cv2.boundingRect(person.view(np.uint8))
+    x, y, box_width, box_height = person_box(person)
     if box_width == 0:
         return image, mask
     box = np.s_[y:y + box_height, x:x + box_width]
@@ -370,9 +376,9 @@ def make_augmentation(seed=None, low_quality_p=0.2, p=1.0, paste_p=0.0):
         across it, standing on a line in the lower half, or, when cut off by
         its own photo's bottom edge (a portrait), cut off by this one's too."""
         frame_height, frame_width = mask.shape[:2]
-        person_rows = np.nonzero(companion[1].reshape(companion[1].shape[:2]).any(axis=1))[0]
+        _, top, _, person_height = person_box(companion[1])
         height = rng.uniform(0.3, 0.9) * frame_height
-        cut_off = person_rows.size > 0 and person_rows[-1] == companion[1].shape[0] - 1
+        cut_off = person_height > 0 and top + person_height == companion[1].shape[0]
         bottom = frame_height if cut_off else rng.uniform(max(height, frame_height / 2), frame_height)
         return paste_person(image, mask, *companion, height, rng.uniform(0, frame_width), bottom, rng.random() < 0.5)
 
@@ -452,7 +458,8 @@ def make_dataset(pairs, image_size, batch_size, training=False, augment=True, ca
             out_images, out_masks = np.empty_like(images), np.empty_like(masks)
             for index in range(len(images)):
                 # The batch is shuffled, so the next photo is a random companion.
-                companion = images[(index + 1) % len(images)], masks[(index + 1) % len(images)]
+                following = (index + 1) % len(images)
+                companion = images[following], masks[following]
                 out_images[index], out_masks[index] = augmentation(images[index], masks[index], companion)
             return out_images, out_masks
 

@@ -54,13 +54,12 @@ def second_person(image, mask, scale=0.6):
     """Two people: the photo's own person copied in front of it, mirrored, at
     60% of its height, standing on the same line, centred on the side with
     more room (so it overlaps the first where there is none, as in a group)."""
-    rows, columns = np.nonzero(mask)
-    if rows.size == 0:
+    left, top, width, height = data.person_box(mask)
+    if width == 0:
         return image, mask
-    left_room, right_room = columns.min(), mask.shape[1] - 1 - columns.max()
+    left_room, right_room = left, mask.shape[1] - (left + width)
     centre_x = left_room / 2 if left_room > right_room else mask.shape[1] - right_room / 2
-    height = scale * (rows.max() + 1 - rows.min())
-    return data.paste_person(image, mask, image, mask, height, centre_x, rows.max() + 1, flip=True)
+    return data.paste_person(image, mask, image, mask, scale * height, centre_x, top + height, flip=True)
 
 
 def low_resolution(image, mask, scale=0.35):
