@@ -14,7 +14,8 @@ the first "_", when there are several). Writes to --out:
     worst.png        the 16 lowest-IoU images: photo | ground truth | prediction
 
 --perturb NAME scores harder versions of the photos instead (people zoomed out
-to half size, a second person, a low-resolution, noisy, dark or heavily compressed photo).
+to half size, a second person, a square, 4:3 or 16:9 frame cut from the photo,
+a low-resolution, noisy, dark or heavily compressed photo).
 """
 
 import argparse
@@ -23,6 +24,7 @@ import json
 import logging
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -62,6 +64,17 @@ def second_person(image, mask, scale=0.6):
     return data.paste_person(image, mask, image, mask, scale * height, centre_x, top + height, flip=True)
 
 
+def reframe(image, mask, aspect):
+    """A wider frame (width / height = `aspect`) cut from the photo, its full
+    width, centred on the upper third of the person (the head stays in)."""
+    height, width = mask.shape
+    rows = min(height, round(width / aspect))
+    _, top, box_width, box_height = data.person_box(mask)
+    centre = top + box_height / 3 if box_width else height / 2
+    start = int(np.clip(round(centre - rows / 2), 0, height - rows))
+    return image[start:start + rows], mask[start:start + rows]
+
+
 def low_resolution(image, mask, scale=0.35):
     """A small photo enlarged: downscaled to 35% and back."""
     small = data.resize(image, (max(1, round(image.shape[0] * scale)), max(1, round(image.shape[1] * scale))))
@@ -85,7 +98,11 @@ def jpeg(image, mask, quality=15):
     return cv2.cvtColor(cv2.imdecode(encoded, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB), mask
 
 
-PERTURBATIONS = {"zoom_out": zoom_out, "second_person": second_person, "low_resolution": low_resolution, "noise": noisy, "dark": dark, "jpeg": jpeg}
+PERTURBATIONS = {
+    "zoom_out": zoom_out, "second_person": second_person,
+    "square": partial(reframe, aspect=1.0), "landscape": partial(reframe, aspect=4 / 3), "widescreen": partial(reframe, aspect=16 / 9),
+    "low_resolution": low_resolution, "noise": noisy, "dark": dark, "jpeg": jpeg,
+}
 
 
 def source_of(stem):
@@ -202,6 +219,7 @@ def main(argv=None):
     parser.add_argument("--perturb", choices=list(PERTURBATIONS), default=None,
                         help="score harder versions of the photos: zoom_out (people at half size), "
                         "second_person (the person copied beside itself, mirrored, at 60%% height), "
+                        "square, landscape, widescreen (a 1:1, 4:3 or 16:9 frame of the photo, the head kept in), "
                         "low_resolution (downscaled to 35%% and back), noise (grey, 6%% of 255), dark (x 0.6 - 20), "
                         "jpeg (quality 15)")
     args = parser.parse_args(argv)

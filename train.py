@@ -14,7 +14,7 @@ from its last finished epoch.
 # ---------------------------------------------------------------------------
 # data
 DATA_DIR = "People_Segmentation"  # a folder with images/ (jpg/png/...) and masks/ (png, same stems)
-IMAGE_SIZE = 224                  # side of the square model input, a multiple of 32; photos are resized to it
+IMAGE_SIZE = 224                  # side of the square model input, a multiple of 32; photos are resized to it (wide ones letterboxed)
 VAL_FRACTION = 0.1                # share of the pairs held out for validation (model selection)
 TEST_FRACTION = 0.1               # share held out for the final test, evaluated once at the end
 AUGMENT = True                    # flips, scale/shift/rotate, colour, blur/downscale/noise on the training split

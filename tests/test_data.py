@@ -397,3 +397,31 @@ def test_paste_p_zero_leaves_the_seeded_augmentation_as_it_was():
     without, with_zero = data.make_augmentation(seed=1), data.make_augmentation(seed=1, paste_p=0.0)
     for _ in range(10):
         assert np.array_equal(without(image, mask)[0], with_zero(image, mask, (image, mask))[0])
+
+
+# Letterboxing: wide photos keep the proportions the model learned from portraits.
+
+def test_portrait_photos_are_only_resized_and_wide_ones_letterboxed_between_grey_bars():
+    portrait = np.full((80, 60, 3), 200, np.uint8)  # 3:4, the widest shown as it is
+    np.testing.assert_array_equal(data.preprocess_image(portrait, (32, 32)), np.full((32, 32, 3), 200, np.uint8))
+    assert data.letterbox_band((80, 60), (32, 32)) == (0, 32)
+    # 16:9 -> as tall as 16:9 of a 3:4 frame: 288 * (9/16) * (3/4) = 121.5 rows.
+    assert data.letterbox_band((900, 1600), (288, 288)) == (83, 122)
+    wide = np.full((90, 160, 3), 200, np.uint8)
+    model_input = data.preprocess_image(wide, (288, 288))
+    assert model_input.shape == (288, 288, 3)
+    assert (model_input[:83] == data.LETTERBOX_GREY).all() and (model_input[83 + 122:] == data.LETTERBOX_GREY).all()
+    assert (model_input[83:83 + 122] == 200).all()
+
+
+def test_a_wide_photos_mask_is_letterboxed_like_it_and_upsampled_back_without_the_bars():
+    mask = np.zeros((90, 160), np.uint8)
+    mask[20:80, 50:90] = 1
+    target = data.preprocess_mask(mask, (288, 288))
+    assert target.shape == (288, 288, 1)
+    assert not target[:83].any() and not target[83 + 122:].any()  # the bars are background
+    x, y, width, height = data.person_box(target)
+    assert (x, y, width, height) == (90, 110, 72, 81)  # 20/90 of the band down, 50/160 of the width across
+    back = data.upsample_mask(target.astype(np.float32), (90, 160))
+    assert back.shape == (90, 160)
+    np.testing.assert_array_equal(back >= 0.5, mask.astype(bool))

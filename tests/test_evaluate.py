@@ -109,6 +109,8 @@ def test_perturbations_keep_sizes_and_move_the_mask_only_with_the_geometry():
     mask[20:70, 25:45] = 1  # a 50x20 person in the middle
     for name, perturb in evaluate.PERTURBATIONS.items():
         changed_image, changed_mask = perturb(image, mask)
+        if name in ("square", "landscape", "widescreen"):  # frames cut from the photo: tested below
+            continue
         assert changed_image.shape == image.shape and changed_image.dtype == np.uint8, name
         assert not np.array_equal(changed_image, image), name
         assert np.array_equal(perturb(image, mask)[0], changed_image), name  # the same change every time
@@ -121,6 +123,22 @@ def test_perturbations_keep_sizes_and_move_the_mask_only_with_the_geometry():
     assert centre[35 - 22:55 - 22, 31 - 17:39 - 17].all() and centre.sum() == pytest.approx(mask.sum() / 4, rel=0.1)
     assert cv2.connectedComponents(small_mask)[0] - 1 > 1
     assert np.abs(evaluate.dark(image, mask)[0].astype(int) - np.clip(image * 0.6 - 20, 0, 255).astype(int)).max() <= 1
+
+
+def test_wider_frames_are_cut_around_the_upper_third_of_the_person():
+    image = np.arange(300 * 150 * 3, dtype=np.uint32).reshape(300, 150, 3).astype(np.uint8)
+    mask = np.zeros((300, 150), np.uint8)
+    mask[120:270, 50:100] = 1  # 150 tall: its upper third ends at row 170
+    for name, aspect in (("square", 1.0), ("landscape", 4 / 3), ("widescreen", 16 / 9)):
+        frame, frame_mask = evaluate.PERTURBATIONS[name](image, mask)
+        rows = round(150 / aspect)
+        start = round(170 - rows / 2)
+        assert frame.shape == (rows, 150, 3) and frame_mask.shape == (rows, 150), name
+        assert np.array_equal(frame, image[start:start + rows]) and np.array_equal(frame_mask, mask[start:start + rows]), name
+    # Near the photo's edge the frame stops there instead of leaving it.
+    top_mask = np.zeros((300, 150), np.uint8)
+    top_mask[0:60, 50:100] = 1
+    assert np.array_equal(evaluate.PERTURBATIONS["widescreen"](image, top_mask)[0], image[:84])
 
 
 def test_second_person_is_the_person_mirrored_at_60_percent_on_the_side_with_more_room():
@@ -148,5 +166,5 @@ def test_perturb_scores_the_changed_photos_against_the_changed_masks(tiny_model,
         soft = predict.predict_masks(tiny_model, [image])[0]
         ious.append(metrics.iou(truth, data.upsample_mask(soft, image.shape[:2])))
     assert results["iou"] == pytest.approx(np.mean(ious), abs=1e-6)
-    with pytest.raises(ValueError, match="perturb must be one of zoom_out, second_person, low_resolution"):
+    with pytest.raises(ValueError, match="perturb must be one of zoom_out, second_person, square, landscape, widescreen, low_resolution"):
         evaluate.evaluate(tiny_model, pairs, tmp_path / "out", perturb="fog")

@@ -298,3 +298,25 @@ def test_fully_transparent_pixels_carry_no_colour(rng):
     np.testing.assert_array_equal(rgba[..., 3], alpha)
     np.testing.assert_array_equal(rgba[alpha > 0][:, :3], rgb[alpha > 0])
     assert not rgba[alpha == 0].any()
+
+
+def test_a_landscape_photo_reaches_the_model_letterboxed_and_its_cutout_loses_the_bars():
+    class MarksWhatIsNotBar:
+        """A stand-in model: person wherever its input is not the letterbox's grey."""
+        input = type("Input", (), {"shape": (None, 64, 64, 3)})()
+        seen = []
+
+        def predict_on_batch(self, batch):
+            self.seen.append(batch)
+            return (batch[..., :1] != data.LETTERBOX_GREY).astype(np.float32)
+
+    model = MarksWhatIsNotBar()
+    landscape = np.full((90, 160, 3), 200, np.uint8)  # 16:9
+    cutout = predict.remove_background(landscape, model=model)
+    seen = model.seen[-1][0]
+    top, rows = data.letterbox_band((90, 160), (64, 64))
+    assert (top, rows) == (18, 27)  # 64 x (9/16) x (3/4) = 27 rows
+    assert (seen[:top] == data.LETTERBOX_GREY).all() and (seen[top + rows:] == data.LETTERBOX_GREY).all()
+    assert (seen[top:top + rows] == 200).all()
+    # Upsampled from the band alone: the whole photo is person, to its top and bottom edges.
+    assert cutout.shape == (90, 160, 4) and (cutout[..., 3] == 255).all()
