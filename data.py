@@ -385,38 +385,18 @@ def paste_person(image, mask, person_image, person_mask, height, centre_x, botto
     return image, mask
 
 
-def landscape_band(image, mask, rng, widest=2.4):
-    """A portrait photo as a landscape photo cut from it would reach the
-    model: a band of its rows, as tall as a frame of random aspect between
-    WIDEST_ASPECT and `widest` (width / height) cut from a 3:4 photo, moved to
-    the letterbox's place between grey bars (see preprocess_image); the mask
-    keeps only the band's people.
-
-    Without it no training photo shows a letterbox: every one is a portrait."""
-    height = image.shape[0]
-    rows = max(1, round(height * WIDEST_ASPECT / rng.uniform(WIDEST_ASPECT, widest)))
-    start = int(rng.integers(height - rows + 1))
-    top = (height - rows) // 2
-    return (letterbox(image[start:start + rows], top, height, LETTERBOX_GREY),
-            letterbox(mask[start:start + rows], top, height, 0))
-
-
-def make_augmentation(seed=None, low_quality_p=0.2, p=1.0, paste_p=0.0, landscape_p=0.0):
+def make_augmentation(seed=None, low_quality_p=0.2, p=1.0, paste_p=0.0):
     """augment(image, mask, companion=None) -> new (image, mask): for a share
     `paste_p` of the photos, the person of `companion` (another (image, mask)
     pair) pasted in, then random geometry moving image and mask together,
     random colours, then, for a fifth of the photos, one of three kinds of
-    low quality: soft focus, an upscaled small photo, sensor noise; last,
-    for a share `landscape_p`, a landscape frame cut out and letterboxed
-    (landscape_band).
+    low quality: soft focus, an upscaled small photo, sensor noise.
 
     `p` is the share of photos augmented at all; the others pass unchanged."""
     if not 0 <= p <= 1:
         raise ValueError(f"the share of photos to augment must be between 0 and 1, got {p}")
     if not 0 <= paste_p <= 1:
         raise ValueError(f"the share of photos given a second person must be between 0 and 1, got {paste_p}")
-    if not 0 <= landscape_p <= 1:
-        raise ValueError(f"the share of photos cut to a landscape frame must be between 0 and 1, got {landscape_p}")
     import albumentations as A
 
     rng = np.random.default_rng(seed)
@@ -450,13 +430,7 @@ def make_augmentation(seed=None, low_quality_p=0.2, p=1.0, paste_p=0.0, landscap
         image = random_colour(image, rng)
         # Drawn here rather than by albumentations' OneOf(p=0.2): its call costs
         # time even for the four photos in five it leaves alone.
-        if rng.random() < low_quality_p:
-            image = lower_quality(image)
-        # Last, as in a real photo: the letterbox's bars are added to the
-        # photo as it is, in the same grey every time.
-        if landscape_p > 0 and rng.random() < landscape_p:
-            image, mask = landscape_band(image, mask, rng)
-        return image, mask
+        return (lower_quality(image) if rng.random() < low_quality_p else image), mask
 
     return augment
 
@@ -472,13 +446,12 @@ def load_pair(image_path, mask_path, image_size):
 
 
 def make_dataset(pairs, image_size, batch_size, training=False, augment=True, cache=True, seed=42, augment_p=1.0,
-                 paste_p=0.0, landscape_p=0.0):
+                 paste_p=0.0):
     """tf.data pipeline of (image uint8 [0, 255] (B, H, W, 3), mask uint8 {0, 1} (B, H, W, 1)).
 
     `training` shuffles (and augments when `augment`, that share
     `augment_p` of the photos, pasting the person of the next photo in the
-    batch into a share `paste_p` of them and cutting a share `landscape_p`
-    to a letterboxed landscape frame, see make_augmentation); `cache` keeps the
+    batch into a share `paste_p` of them, see make_augmentation); `cache` keeps the
     decoded, resized pairs in memory after the first epoch (True), or in
     files with that path prefix (a string).
 
@@ -515,7 +488,7 @@ def make_dataset(pairs, image_size, batch_size, training=False, augment=True, ca
         dataset = dataset.shuffle(len(pairs), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size, drop_remainder=False)
     if training and augment:
-        augmentation = make_augmentation(seed, p=augment_p, paste_p=paste_p, landscape_p=landscape_p)
+        augmentation = make_augmentation(seed, p=augment_p, paste_p=paste_p)
 
         def augment_batch(images, masks):
             # Every element is overwritten: new arrays, not copies of the (read-only) inputs.

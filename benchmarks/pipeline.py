@@ -1,12 +1,12 @@
 """Training input pipeline throughput: data.py against the usual naive way.
 
-    python benchmarks/pipeline.py [--images 512] [--image-size 224] [--batch-size 16] [--paste-p 0.3] [--landscape-p 0.2]
+    python benchmarks/pipeline.py [--images 512] [--image-size 224] [--batch-size 16] [--paste-p 0.3]
 
 The naive pipeline is what most Keras segmentation repositories do:
 from_tensor_slices(paths).map(tf.numpy_function(cv2.imread + cv2.resize)),
 sequential, no cache, no prefetch, no augmentation. Ours (data.make_dataset)
 decodes in parallel, caches the resized pairs, augments (with train.py's
-default shares of pasted second people and letterboxed landscape frames) and prefetches. Both
+default share of pasted second people) and prefetches. Both
 read the same files in one run, epochs alternating, each with its own OpenCV
 threading (the naive one with OpenCV's default; make_dataset turns OpenCV's
 threads off); epoch 1 (cold) and later epochs are timed separately. For
@@ -29,7 +29,7 @@ from train_step import training_images_per_second
 import data  # noqa: E402  (photos puts the repository on sys.path)
 import metrics  # noqa: E402
 from model import build_model  # noqa: E402
-from train import LANDSCAPE_P, PASTE_P  # noqa: E402
+from train import PASTE_P  # noqa: E402
 
 
 def naive_dataset(pairs, image_size, batch_size):
@@ -78,15 +78,13 @@ def main():
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--paste-p", type=float, default=PASTE_P, help="share of augmented photos given a second person")
-    parser.add_argument("--landscape-p", type=float, default=LANDSCAPE_P, help="share of augmented photos cut to a landscape frame")
     args = parser.parse_args()
     size = (args.image_size, args.image_size)
     opencv_default_threads = cv2.getNumThreads()
     with tempfile.TemporaryDirectory() as scratch:
         pairs, source = benchmark_pairs(args.images, scratch)
         naive = naive_dataset(pairs, size, args.batch_size)
-        ours = data.make_dataset(pairs, size, args.batch_size, training=True, augment=True, seed=0, paste_p=args.paste_p,
-                                 landscape_p=args.landscape_p)
+        ours = data.make_dataset(pairs, size, args.batch_size, training=True, augment=True, seed=0, paste_p=args.paste_p)
         ours_opencv_threads = cv2.getNumThreads()  # make_dataset turns OpenCV's own threads off
         # Epochs alternate between the two pipelines, so that a slow spell of
         # this shared machine costs both alike instead of skewing the ratio.
@@ -102,8 +100,7 @@ def main():
     model_rate = model_training_throughput(size, args.batch_size)
     print(json.dumps({
         "benchmark": "pipeline", "images": len(pairs), "source": source, "image_size": args.image_size,
-        "batch_size": args.batch_size, "paste_p": args.paste_p, "landscape_p": args.landscape_p,
-        "cpu_threads": tf.config.threading.get_intra_op_parallelism_threads() or "default",
+        "batch_size": args.batch_size, "paste_p": args.paste_p, "cpu_threads": tf.config.threading.get_intra_op_parallelism_threads() or "default",
         "naive_images_per_s": {"epoch_1": round(naive_rate[0], 1), "later_epochs": round(later_naive, 1)},
         "ours_images_per_s": {"epoch_1": round(our_rate[0], 1), "later_epochs": round(later_ours, 1)},
         "speedup_later_epochs": round(later_ours / later_naive, 2),

@@ -425,39 +425,3 @@ def test_a_wide_photos_mask_is_letterboxed_like_it_and_upsampled_back_without_th
     back = data.upsample_mask(target.astype(np.float32), (90, 160))
     assert back.shape == (90, 160)
     np.testing.assert_array_equal(back >= 0.5, mask.astype(bool))
-
-
-def test_landscape_band_is_a_band_of_rows_moved_between_grey_bars():
-    rng = np.random.default_rng(3)
-    image = rng.integers(0, 256, (96, 64, 3), dtype=np.uint8)
-    mask = np.ones((96, 64, 1), np.uint8)
-    for _ in range(20):
-        band_image, band_mask = data.landscape_band(image, mask, rng)
-        rows = int(band_mask[:, 0, 0].sum())
-        top = (96 - rows) // 2
-        # 3:4 .. 2.4:1 frames of a 3:4 photo: 96 x 0.75 / aspect rows.
-        assert 30 <= rows <= 96
-        starts = [s for s in range(96 - rows + 1) if np.array_equal(image[s:s + rows], band_image[top:top + rows])]
-        assert starts, "the band is a run of the photo's own rows"
-        assert (band_image[:top] == data.LETTERBOX_GREY).all() and (band_image[top + rows:] == data.LETTERBOX_GREY).all()
-        assert band_mask.shape == mask.shape and band_mask[top:top + rows].all()
-
-
-def test_landscape_p_letterboxes_that_share_and_zero_leaves_the_seeded_augmentation_as_it_was():
-    rng = np.random.default_rng(5)
-    image = rng.integers(0, 256, (48, 48, 3), dtype=np.uint8)
-    mask = np.ones((48, 48, 1), np.uint8)
-    without, with_zero = data.make_augmentation(seed=1), data.make_augmentation(seed=1, landscape_p=0.0)
-    for _ in range(10):
-        assert np.array_equal(without(image, mask)[0], with_zero(image, mask)[0])
-
-    def letterboxed(augmentation):
-        """How many of 20 augmented noise photos have a top row of bar grey, with no person in it."""
-        outputs = [augmentation(image, mask) for _ in range(20)]
-        return sum(bool((out[0][0] == data.LETTERBOX_GREY).all() and not out[1][0].any()) for out in outputs)
-
-    assert letterboxed(data.make_augmentation(seed=1)) == 0
-    # All but the frames drawn nearly 3:4 (a band of all 48 rows, or 47).
-    assert letterboxed(data.make_augmentation(seed=1, landscape_p=1.0)) >= 17
-    with pytest.raises(ValueError, match="landscape frame"):
-        data.make_augmentation(landscape_p=1.5)
