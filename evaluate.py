@@ -5,9 +5,10 @@
 
 DIR holds images/ and masks/ (paired by stem); --split-list restricts the
 evaluation to the stems it lists. Every score is computed per image at the
-photo's ORIGINAL resolution, with the mask upsampled exactly as predict.py
-does, then averaged over images (and over each source, the stem prefix before
-the first "_", when there are several). Writes to --out:
+photo's ORIGINAL resolution, with the mask made exactly as predict.py makes
+it (upsampled, with a second look at small people unless --no-close-up),
+then averaged over images (and over each source, the stem prefix before the
+first "_", when there are several). Writes to --out:
 
     metrics.json     the means, per source too, and the files that failed
     per_image.csv    every image's scores
@@ -15,7 +16,8 @@ the first "_", when there are several). Writes to --out:
 
 --perturb NAME scores harder versions of the photos instead (people zoomed out
 to half size, a second person, a square, 4:3 or 16:9 frame cut from the photo,
-a low-resolution, noisy, dark or heavily compressed photo).
+the photo widened to 16:9 around its person, a low-resolution, noisy, dark or
+heavily compressed photo).
 """
 
 import argparse
@@ -75,6 +77,17 @@ def reframe(image, mask, aspect):
     return image[start:start + rows], mask[start:start + rows]
 
 
+def wide_shot(image, mask, aspect=16 / 9):
+    """A small person in a wide frame: the photo widened to `aspect` by
+    repeating its left and right edge columns (streaks, no people), the mask
+    by background."""
+    height, width = mask.shape
+    extra = max(0, round(height * aspect) - width)
+    left, right = extra // 2, extra - extra // 2
+    return (cv2.copyMakeBorder(image, 0, 0, left, right, cv2.BORDER_REPLICATE),
+            cv2.copyMakeBorder(mask, 0, 0, left, right, cv2.BORDER_CONSTANT, value=0))
+
+
 def low_resolution(image, mask, scale=0.35):
     """A small photo enlarged: downscaled to 35% and back."""
     small = data.resize(image, (max(1, round(image.shape[0] * scale)), max(1, round(image.shape[1] * scale))))
@@ -101,6 +114,7 @@ def jpeg(image, mask, quality=15):
 PERTURBATIONS = {
     "zoom_out": zoom_out, "second_person": second_person,
     "square": partial(reframe, aspect=1.0), "landscape": partial(reframe, aspect=4 / 3), "widescreen": partial(reframe, aspect=16 / 9),
+    "wide_shot": wide_shot,
     "low_resolution": low_resolution, "noise": noisy, "dark": dark, "jpeg": jpeg,
 }
 
@@ -109,9 +123,10 @@ def source_of(stem):
     return stem.split("_", 1)[0] if "_" in stem else "all"
 
 
-def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, perturb=None):
+def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, perturb=None, close_up=True):
     """(rows of per-image scores, failures [(path, reason)], worst images for the
-    contact sheet); `perturb` names one of PERTURBATIONS to apply to every pair."""
+    contact sheet); `perturb` names one of PERTURBATIONS to apply to every pair;
+    `close_up` as in predict.py (on by default there and here)."""
     rows, failures, worst = [], [], []
     with ThreadPoolExecutor(2) as readers:
         for start in range(0, len(pairs), batch_size):
@@ -128,9 +143,8 @@ def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, pertu
                 loaded.append((pair, image, mask))
             if not loaded:
                 continue
-            soft_masks = predict.predict_masks(model, [image for _, image, _ in loaded], flip_tta)
-            for (pair, image, mask), soft in zip(loaded, soft_masks):
-                prediction = data.upsample_mask(soft, image.shape[:2])
+            predictions = predict.predict_photo_masks(model, [image for _, image, _ in loaded], flip_tta, close_up)
+            for (pair, image, mask), prediction in zip(loaded, predictions):
                 scores = metrics.image_scores(mask, prediction, with_boundary=True)
                 rows.append({"stem": pair[0].stem, "source": source_of(pair[0].stem), **scores})
                 worst = sorted(worst + [(scores["iou"], pair[0].stem, image, mask, prediction)],
@@ -166,13 +180,13 @@ def contact_sheet(worst, height=200):
     return np.vstack(padded)
 
 
-def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None):
+def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, close_up=True):
     """Scores `pairs` and writes metrics.json, per_image.csv and worst.png to out_dir."""
     if perturb is not None and perturb not in PERTURBATIONS:
         raise ValueError(f"perturb must be one of {', '.join(PERTURBATIONS)}; got {perturb!r}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows, failures, worst = score_pairs(model, pairs, batch_size, flip_tta=flip_tta, perturb=perturb)
+    rows, failures, worst = score_pairs(model, pairs, batch_size, flip_tta=flip_tta, perturb=perturb, close_up=close_up)
     if not rows:
         raise data.DatasetError("no image could be evaluated: " + "; ".join(reason for _, reason in failures[:5]))
     results = {
@@ -180,6 +194,7 @@ def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None):
         "threshold": metrics.THRESHOLD,
         "boundary_band": "2% of the image diagonal",
         "flip_tta": flip_tta,
+        "close_up": close_up,
         "perturbation": perturb,
         **summarize(rows),
         "by_source": {source: summarize([r for r in rows if r["source"] == source])
@@ -216,10 +231,13 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--flip-tta", action="store_true", help="score masks averaged with the mirrored photo's, "
                         "as predict.py --flip-tta makes them")
+    parser.add_argument("--no-close-up", dest="close_up", action="store_false",
+                        help="score the masks without predict.py's second pass around small people")
     parser.add_argument("--perturb", choices=list(PERTURBATIONS), default=None,
                         help="score harder versions of the photos: zoom_out (people at half size), "
                         "second_person (the person copied beside itself, mirrored, at 60%% height), "
                         "square, landscape, widescreen (a 1:1, 4:3 or 16:9 frame of the photo, the head kept in), "
+                        "wide_shot (the photo widened to 16:9 by repeating its edge columns: a small person in a wide frame), "
                         "low_resolution (downscaled to 35%% and back), noise (grey, 6%% of 255), dark (x 0.6 - 20), "
                         "jpeg (quality 15)")
     args = parser.parse_args(argv)
@@ -229,7 +247,7 @@ def main(argv=None):
         images_dir, masks_dir = args.data / "images", args.data / "masks"
         pairs = (data.read_split_list(args.split_list, images_dir, masks_dir) if args.split_list
                  else data.find_pairs(images_dir, masks_dir))
-        results = evaluate(model, pairs, args.out, args.batch_size, args.flip_tta, args.perturb)
+        results = evaluate(model, pairs, args.out, args.batch_size, args.flip_tta, args.perturb, args.close_up)
     except (predict.PredictError, data.DatasetError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

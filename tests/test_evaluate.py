@@ -40,7 +40,7 @@ def test_scores_are_the_numpy_metrics_at_original_resolution(tiny_model, dataset
     reference = []
     for image_path, mask_path in pairs:
         image, truth = data.read_image(image_path), data.read_mask(mask_path)
-        soft = data.upsample_mask(predict.predict_masks(tiny_model, [image])[0], image.shape[:2])
+        soft = predict.predict_photo_masks(tiny_model, [image])[0]  # as predict.py makes it
         assert soft.shape == truth.shape  # original resolution
         reference.append({"iou": metrics.iou(truth, soft), "dice": metrics.dice(truth, soft),
                           "precision": metrics.precision(truth, soft), "recall": metrics.recall(truth, soft),
@@ -97,8 +97,7 @@ def test_flip_tta_scores_the_averaged_masks(tiny_model, dataset, tmp_path):
     ious = []
     for image_path, mask_path in data.find_pairs(dataset / "images", dataset / "masks"):
         image, truth = data.read_image(image_path), data.read_mask(mask_path)
-        soft = predict.predict_masks(tiny_model, [image], flip_tta=True)[0]
-        ious.append(metrics.iou(truth, data.upsample_mask(soft, image.shape[:2])))
+        ious.append(metrics.iou(truth, predict.predict_photo_masks(tiny_model, [image], flip_tta=True)[0]))
     assert results["iou"] == pytest.approx(np.mean(ious), abs=1e-6)
 
 
@@ -109,7 +108,7 @@ def test_perturbations_keep_sizes_and_move_the_mask_only_with_the_geometry():
     mask[20:70, 25:45] = 1  # a 50x20 person in the middle
     for name, perturb in evaluate.PERTURBATIONS.items():
         changed_image, changed_mask = perturb(image, mask)
-        if name in ("square", "landscape", "widescreen"):  # frames cut from the photo: tested below
+        if name in ("square", "landscape", "widescreen", "wide_shot"):  # new frames: tested below
             continue
         assert changed_image.shape == image.shape and changed_image.dtype == np.uint8, name
         assert not np.array_equal(changed_image, image), name
@@ -141,6 +140,18 @@ def test_wider_frames_are_cut_around_the_upper_third_of_the_person():
     assert np.array_equal(evaluate.PERTURBATIONS["widescreen"](image, top_mask)[0], image[:84])
 
 
+def test_wide_shot_widens_the_photo_to_16_by_9_with_its_edge_columns_and_background():
+    image = np.zeros((90, 60, 3), np.uint8)
+    image[:, 0], image[:, -1], image[:, 1:-1] = 10, 20, 200
+    mask = np.zeros((90, 60), np.uint8)
+    mask[30:90, 20:40] = 1
+    wide, wide_mask = evaluate.wide_shot(image, mask)
+    assert wide.shape == (90, 160, 3) and wide_mask.shape == (90, 160)  # 90 x 16/9 = 160 columns
+    assert np.array_equal(wide[:, 50:110], image) and np.array_equal(wide_mask[:, 50:110], mask)
+    assert (wide[:, :50] == 10).all() and (wide[:, 110:] == 20).all()
+    assert wide_mask.sum() == mask.sum()
+
+
 def test_second_person_is_the_person_mirrored_at_60_percent_on_the_side_with_more_room():
     image = np.zeros((100, 100, 3), np.uint8)
     image[20:100, 10:40] = 200
@@ -163,8 +174,7 @@ def test_perturb_scores_the_changed_photos_against_the_changed_masks(tiny_model,
     ious = []
     for image_path, mask_path in pairs:
         image, truth = evaluate.zoom_out(data.read_image(image_path), data.read_mask(mask_path))
-        soft = predict.predict_masks(tiny_model, [image])[0]
-        ious.append(metrics.iou(truth, data.upsample_mask(soft, image.shape[:2])))
+        ious.append(metrics.iou(truth, predict.predict_photo_masks(tiny_model, [image])[0]))
     assert results["iou"] == pytest.approx(np.mean(ious), abs=1e-6)
-    with pytest.raises(ValueError, match="perturb must be one of zoom_out, second_person, square, landscape, widescreen, low_resolution"):
+    with pytest.raises(ValueError, match="perturb must be one of zoom_out, second_person, square, landscape, widescreen, wide_shot, low_resolution"):
         evaluate.evaluate(tiny_model, pairs, tmp_path / "out", perturb="fog")

@@ -47,8 +47,7 @@ def read_output(path):
 
 
 def expected_alpha(model, rgb):
-    soft = predict.predict_masks(model, [rgb])[0]
-    return np.round(data.upsample_mask(soft, rgb.shape[:2]) * 255).astype(np.uint8)
+    return np.round(predict.predict_photo_masks(model, [rgb])[0] * 255).astype(np.uint8)
 
 
 def make_every_kind_of_photo(folder, rng):
@@ -320,3 +319,57 @@ def test_a_landscape_photo_reaches_the_model_letterboxed_and_its_cutout_loses_th
     assert (seen[top:top + rows] == 200).all()
     # Upsampled from the band alone: the whole photo is person, to its top and bottom edges.
     assert cutout.shape == (90, 160, 4) and (cutout[..., 3] == 255).all()
+
+
+class MarksRed:
+    """A stand-in model at 64x64: person wherever the input's red channel is above half."""
+    input = type("Input", (), {"shape": (None, 64, 64, 3)})()
+
+    def __init__(self):
+        self.batches = []
+
+    def predict_on_batch(self, batch):
+        self.batches.append(batch)
+        return (batch[..., :1] > 128).astype(np.float32)
+
+
+def test_close_up_box_is_a_3_by_4_crop_around_the_person_with_a_margin():
+    soft = np.zeros((64, 64, 1), np.float32)
+    # A 400x300 photo is letterboxed into rows 14..49; the person fills band rows 10..19, columns 30..33.
+    soft[14 + 10:14 + 20, 30:34] = 1
+    # In the photo: x 187.5..212.5, y 83.3..166.7; a margin of 10% of 83.3 on each side; then
+    # widened to 3:4 (75 of the 100 rows) about its centre.
+    assert predict.close_up_box(soft, (300, 400)) == (75, 175, 162, 238)
+    # A person filling most of the photo, or none at all: no second pass.
+    assert predict.close_up_box(np.ones((64, 64, 1), np.float32), (300, 400)) is None
+    assert predict.close_up_box(np.zeros((64, 64, 1), np.float32), (300, 400)) is None
+    # At the photo's edge the crop slides inside instead of leaving it.
+    edge = np.zeros((64, 64, 1), np.float32)
+    edge[14 + 10:14 + 20, 0:2] = 1
+    top, bottom, left, right = predict.close_up_box(edge, (300, 400))
+    assert left == 0 and right == 75 and (top, bottom) == (75, 175)
+
+
+def test_a_small_person_gets_a_second_sharper_look_unless_close_up_is_off():
+    photo = np.zeros((600, 800, 3), np.uint8)
+    photo[200:330, 390:421] = (255, 255, 255)  # a person 130 pixels tall in an 800-pixel-wide photo
+    truth = (photo[..., 0] > 0).astype(np.uint8)
+    model = MarksRed()
+    with_close_up = predict.remove_background(photo, model=model, mask_only=True)
+    assert len(model.batches) == 2 and model.batches[1].shape == (1, 64, 64, 3)  # the crop, a second call
+    model = MarksRed()
+    without = predict.remove_background(photo, model=model, mask_only=True, close_up=False)
+    assert len(model.batches) == 1
+    iou = lambda alpha: ((alpha >= 128) & (truth > 0)).sum() / ((alpha >= 128) | (truth > 0)).sum()  # noqa: E731
+    assert iou(without) < 0.85 and iou(with_close_up) > 0.9  # measured: 0.81 and 0.93
+    # Outside the crop the first pass's mask stands; the photo-size mask is what the files get too.
+    assert (with_close_up[:, :300] == without[:, :300]).all()
+
+
+def test_folders_get_the_same_close_up_as_single_photos(tmp_path):
+    photo = np.zeros((600, 800, 3), np.uint8)
+    photo[200:330, 390:421] = (255, 255, 255)
+    save(tmp_path / "in" / "small.png", photo)
+    predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=MarksRed(), mask_only=True)
+    expected = predict.remove_background(photo, model=MarksRed(), mask_only=True)
+    np.testing.assert_array_equal(read_output(tmp_path / "out" / "small.png"), expected)
