@@ -6,7 +6,8 @@
     python predict.py photos/ composites/ --background white      (or "#00ff00", "0,255,0", or a photo)
 
 Each output is a PNG at the photo's original size named after it
-(photos/a/b.jpg -> cutouts/a/b.png). Existing outputs are skipped unless
+(photos/a/b.jpg -> cutouts/a/b.png). People who fill little of the photo get a
+second, closer look (--no-close-up skips it). Existing outputs are skipped unless
 --overwrite, so an interrupted run continues where it stopped. A file that
 cannot be read is reported and skipped; the exit status is 1 if any failed.
 
@@ -117,8 +118,8 @@ def close_up_box(soft_mask, photo_size):
     person pixels of a model-resolution mask, or None where there are none or
     the crop would not be CLOSE_UP_MIN_ZOOM times smaller than the photo."""
     height, width = photo_size
-    top, rows = data.letterbox_band(photo_size, soft_mask.shape[:2])
-    band = np.asarray(soft_mask).reshape(soft_mask.shape[:2])[top:top + rows] >= 0.5
+    band_top, band_rows = data.letterbox_band(photo_size, soft_mask.shape[:2])
+    band = np.asarray(soft_mask).reshape(soft_mask.shape[:2])[band_top:band_top + band_rows] >= 0.5
     x, y, box_width, box_height = data.person_box(band)
     if box_width == 0:
         return None
