@@ -119,7 +119,7 @@ def close_up_box(soft_mask, photo_size):
     the crop would not be CLOSE_UP_MIN_ZOOM times smaller than the photo."""
     height, width = photo_size
     band_top, band_rows = data.letterbox_band(photo_size, soft_mask.shape[:2])
-    band = np.asarray(soft_mask).reshape(soft_mask.shape[:2])[band_top:band_top + band_rows] >= 0.5
+    band = np.asarray(soft_mask)[band_top:band_top + band_rows] >= 0.5
     x, y, box_width, box_height = data.person_box(band)
     if box_width == 0:
         return None
@@ -209,10 +209,9 @@ def cover(image, size):
     return resized[top:top + height, left:left + width]
 
 
-def alpha_from_mask(soft_mask, size, threshold=None, close_up=None):
-    """Model-resolution soft mask (and close-up, see close_ups) -> uint8
-    alpha at the photo's size; soft edges, or a hard 0/255 mask with `threshold`."""
-    mask = photo_mask(soft_mask, size, close_up)
+def alpha_from_mask(mask, threshold=None):
+    """Photo-size soft mask (see photo_mask) -> uint8 alpha; soft edges, or a
+    hard 0/255 mask with `threshold`."""
     if threshold is not None:
         return np.where(mask >= threshold, 255, 0).astype(np.uint8)
     return np.round(mask * 255).astype(np.uint8)
@@ -248,9 +247,7 @@ def remove_background(image, model=None, threshold=None, background=None, mask_o
         image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
     model = resolve_model(model)
     image = image[..., :3]
-    soft_mask = predict_masks(model, [image], flip_tta)[0]
-    extra = close_ups(model, [image], [soft_mask], flip_tta)[0] if close_up else None
-    alpha = alpha_from_mask(soft_mask, image.shape[:2], threshold, extra)
+    alpha = alpha_from_mask(predict_photo_masks(model, [image], flip_tta, close_up)[0], threshold)
     return compose(image, alpha, background, mask_only)
 
 
@@ -364,7 +361,7 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
         return photo, output, image, data.preprocess_image(image, size)
 
     def write(photo, output, image, soft_mask, extra):
-        alpha = alpha_from_mask(soft_mask, image.shape[:2], threshold, extra)
+        alpha = alpha_from_mask(photo_mask(soft_mask, image.shape[:2], extra), threshold)
         write_atomically(output, compose(image, alpha, background, mask_only))
 
     started = time.time()

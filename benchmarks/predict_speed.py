@@ -49,7 +49,7 @@ def per_photo_milliseconds(model, photos):
         t2 = time.perf_counter()
         soft = predict.infer(model, [model_input])[0]
         t3 = time.perf_counter()
-        pixels = predict.compose(image, predict.alpha_from_mask(soft, image.shape[:2]))
+        pixels = predict.compose(image, predict.alpha_from_mask(predict.photo_mask(soft, image.shape[:2])))
         t4 = time.perf_counter()
         cv2.imencode(".png", pixels, list(DEFAULT_PNG_PARAMS))
         t5 = time.perf_counter()
