@@ -16,8 +16,8 @@ first "_", when there are several). Writes to --out:
 
 --perturb NAME scores harder versions of the photos instead (people zoomed out
 to half size, a second person, a square, 4:3 or 16:9 frame cut from the photo,
-the photo widened to 16:9 around its person, a low-resolution, noisy, dark or
-heavily compressed photo).
+the photo widened to 16:9 around its person, the photo tilted 30 degrees or
+turned on its side, a low-resolution, noisy, dark or heavily compressed photo).
 """
 
 import argparse
@@ -88,6 +88,22 @@ def wide_shot(image, mask, aspect=16 / 9):
             cv2.copyMakeBorder(mask, 0, 0, left, right, cv2.BORDER_CONSTANT, value=0))
 
 
+def tilted(image, mask, degrees=30):
+    """A camera tilted 30 degrees: the photo turned about its centre,
+    enlarged just enough to fill the frame (for a 3:4 photo 1.53x, so a
+    full-body person may lose head or feet, as in a real tilted shot)."""
+    height, width = mask.shape
+    angle = np.radians(degrees)
+    zoom = np.cos(angle) + max(width / height, height / width) * np.sin(angle)
+    return data.warp_pair(image, mask, cv2.getRotationMatrix2D(((width - 1) / 2, (height - 1) / 2), degrees, zoom))
+
+
+def on_side(image, mask):
+    """A person lying down: the photo turned a quarter anticlockwise (a
+    portrait becomes a landscape photo, head on the left)."""
+    return np.ascontiguousarray(np.rot90(image)), np.ascontiguousarray(np.rot90(mask))
+
+
 def low_resolution(image, mask, scale=0.35):
     """A small photo enlarged: downscaled to 35% and back."""
     small = data.resize(image, (max(1, round(image.shape[0] * scale)), max(1, round(image.shape[1] * scale))))
@@ -114,7 +130,7 @@ def jpeg(image, mask, quality=15):
 PERTURBATIONS = {
     "zoom_out": zoom_out, "second_person": second_person,
     "square": partial(reframe, aspect=1.0), "landscape": partial(reframe, aspect=4 / 3), "widescreen": partial(reframe, aspect=16 / 9),
-    "wide_shot": wide_shot,
+    "wide_shot": wide_shot, "tilted": tilted, "on_side": on_side,
     "low_resolution": low_resolution, "noise": noisy, "dark": dark, "jpeg": jpeg,
 }
 

@@ -108,12 +108,12 @@ def test_perturbations_keep_sizes_and_move_the_mask_only_with_the_geometry():
     mask[20:70, 25:45] = 1  # a 50x20 person in the middle
     for name, perturb in evaluate.PERTURBATIONS.items():
         changed_image, changed_mask = perturb(image, mask)
-        if name in ("square", "landscape", "widescreen", "wide_shot"):  # new frames: tested below
+        if name in ("square", "landscape", "widescreen", "wide_shot", "on_side"):  # new frames: tested below
             continue
         assert changed_image.shape == image.shape and changed_image.dtype == np.uint8, name
         assert not np.array_equal(changed_image, image), name
         assert np.array_equal(perturb(image, mask)[0], changed_image), name  # the same change every time
-        if name not in ("zoom_out", "second_person"):
+        if name not in ("zoom_out", "second_person", "tilted"):
             assert changed_mask is mask, name
     small_image, small_mask = evaluate.zoom_out(image, mask)
     # The photo at half size fills the central 45x35 pixels, where the person keeps a quarter of its
@@ -152,6 +152,38 @@ def test_wide_shot_widens_the_photo_to_16_by_9_with_its_edge_columns_and_backgro
     assert wide_mask.sum() == mask.sum()
 
 
+def test_tilted_turns_the_person_30_degrees_anticlockwise_about_the_centre_and_fills_the_frame():
+    image = np.full((80, 60, 3), 90, np.uint8)
+    mask = np.zeros((80, 60), np.uint8)
+    mask[20:60, 27:33] = 1  # a 40x6 upright person, centred
+    image[mask == 1] = 200
+    tilted_image, tilted_mask = evaluate.tilted(image, mask)
+    assert tilted_image.shape == image.shape and tilted_mask.shape == mask.shape
+    moments = cv2.moments(tilted_mask, binaryImage=True)
+    # The long axis, 30 degrees from vertical, its top to the left; the centre stays put.
+    axis = np.degrees(0.5 * np.arctan2(2 * moments["mu11"], moments["mu20"] - moments["mu02"]))
+    assert axis == pytest.approx(60, abs=2)  # from the x axis, y pointing down
+    rows = np.nonzero(tilted_mask.any(axis=1))[0]
+    assert np.nonzero(tilted_mask[rows[0]])[0].mean() < np.nonzero(tilted_mask[rows[-1]])[0].mean()
+    assert moments["m10"] / moments["m00"] == pytest.approx(29.5, abs=0.5)
+    assert moments["m01"] / moments["m00"] == pytest.approx(39.5, abs=0.5)
+    zoom = np.cos(np.radians(30)) + 4 / 3 * np.sin(np.radians(30))  # 1.53: a 3:4 photo turned fills its frame
+    assert tilted_mask.sum() == pytest.approx(40 * 6 * zoom ** 2, rel=0.1)
+    # Every pixel is the photo's (background 90 or person 200, blended at edges), no invented border.
+    assert set(np.unique(tilted_image[tilted_mask == 0])) <= set(range(90, 201)) and (tilted_image[:3, :3] == 90).all()
+
+
+def test_on_side_turns_the_photo_a_quarter_anticlockwise():
+    image = np.arange(80 * 60 * 3, dtype=np.uint32).reshape(80, 60, 3).astype(np.uint8)
+    mask = np.zeros((80, 60), np.uint8)
+    mask[10:30, 20:40] = 1  # the head end, at the top
+    turned, turned_mask = evaluate.on_side(image, mask)
+    assert turned.shape == (60, 80, 3) and turned_mask.shape == (60, 80)
+    assert np.array_equal(turned, np.rot90(image)) and np.array_equal(turned_mask, np.rot90(mask))
+    assert turned_mask[:, :40].sum() == mask.sum()  # the head end now on the left
+    assert turned.flags["C_CONTIGUOUS"]
+
+
 def test_second_person_is_the_person_mirrored_at_60_percent_on_the_side_with_more_room():
     image = np.zeros((100, 100, 3), np.uint8)
     image[20:100, 10:40] = 200
@@ -176,5 +208,5 @@ def test_perturb_scores_the_changed_photos_against_the_changed_masks(tiny_model,
         image, truth = evaluate.zoom_out(data.read_image(image_path), data.read_mask(mask_path))
         ious.append(metrics.iou(truth, predict.predict_photo_masks(tiny_model, [image])[0]))
     assert results["iou"] == pytest.approx(np.mean(ious), abs=1e-6)
-    with pytest.raises(ValueError, match="perturb must be one of zoom_out, second_person, square, landscape, widescreen, wide_shot, low_resolution"):
+    with pytest.raises(ValueError, match="perturb must be one of zoom_out, second_person, .*, jpeg; got .fog."):
         evaluate.evaluate(tiny_model, pairs, tmp_path / "out", perturb="fog")
