@@ -20,6 +20,7 @@ TEST_FRACTION = 0.1               # share held out for the final test, evaluated
 AUGMENT = True                    # flips, scale/shift/rotate, colour, blur/downscale/noise on the training split
 AUGMENT_P = 1.0                   # share of training photos augmented; the rest are seen as they are (0.5: a last fine-tune)
 PASTE_P = 0.3                     # share of augmented photos given a second person pasted from another photo (keeps everyone in group photos)
+SIDEWAYS_P = 0.0                  # share of augmented photos turned on their side (people lying down)
 # model
 MODEL = "mobilenetv2_unet"        # "mobilenetv2_unet" (fast on CPU), "resnet50_unet" or "unet"
 ENCODER_WEIGHTS = "imagenet"      # "imagenet", a .weights.h5 path, or "none" (random); ignored by "unet"
@@ -278,7 +279,7 @@ def main(argv=None, extra_callbacks=()):
     # Batched by the global batch: MirroredStrategy splits each batch over the replicas.
     train_data = data.make_dataset(splits["train"], image_size, global_batch, training=True,
                                    augment=config["augment"], augment_p=config["augment_p"], paste_p=config["paste_p"],
-                                   seed=config["seed"])
+                                   sideways_p=config["sideways_p"], seed=config["seed"])
     val_data = data.make_dataset(splits["val"], image_size, global_batch) if splits["val"] else None
     steps_per_epoch = math.ceil(len(splits["train"]) / global_batch)
 

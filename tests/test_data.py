@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import data
+import metrics
 from conftest import draw_person
 
 
@@ -397,6 +398,43 @@ def test_paste_p_zero_leaves_the_seeded_augmentation_as_it_was():
     without, with_zero = data.make_augmentation(seed=1), data.make_augmentation(seed=1, paste_p=0.0)
     for _ in range(10):
         assert np.array_equal(without(image, mask)[0], with_zero(image, mask, (image, mask))[0])
+
+
+def test_turn_on_side_gives_the_model_input_of_the_photo_turned_a_quarter():
+    # A 3:4 photo: a person (head at the top, a brighter body) on a smooth background.
+    photo = np.dstack([*np.meshgrid(np.linspace(0, 255, 90), np.linspace(0, 255, 120)), np.full((120, 90), 60.0)])
+    photo_mask = np.zeros((120, 90), np.uint8)
+    photo_mask[20:40, 35:55] = 1  # head
+    photo_mask[40:110, 25:65] = 1  # body
+    photo[photo_mask == 1] = (250, 200, 30)
+    photo = photo.astype(np.uint8)
+    size = (96, 96)
+    model_input, target = data.preprocess_image(photo, size), data.preprocess_mask(photo_mask, size)
+    for clockwise, turns in ((True, 3), (False, 1)):  # np.rot90 turns anticlockwise
+        turned, turned_mask = data.turn_on_side(model_input, target, clockwise)
+        expected = data.preprocess_image(np.rot90(photo, turns), size)
+        expected_mask = data.preprocess_mask(np.rot90(photo_mask, turns), size)
+        assert turned.shape == (96, 96, 3) and turned_mask.shape == (96, 96, 1)
+        assert np.abs(turned.astype(int) - expected).mean() < 3
+        assert metrics.iou(expected_mask, turned_mask) > 0.95
+        # A 4:3 band of 54 rows between grey bars, the bars background.
+        assert (turned[:21] == data.LETTERBOX_GREY).all() and (turned[75:] == data.LETTERBOX_GREY).all()
+        assert turned_mask[:21].sum() == 0 and turned_mask[75:].sum() == 0
+
+
+def test_sideways_p_turns_that_share_of_photos_and_zero_changes_nothing():
+    rng = np.random.default_rng(5)
+    image = rng.integers(0, 256, (96, 96, 3), dtype=np.uint8)
+    mask = (rng.random((96, 96, 1)) < 0.5).astype(np.uint8)
+    always = data.make_augmentation(seed=1, sideways_p=1.0)
+    for _ in range(10):
+        turned, turned_mask = always(image, mask)
+        assert (turned[:21] == data.LETTERBOX_GREY).all() and turned_mask[:21].sum() == 0
+    without, with_zero = data.make_augmentation(seed=1), data.make_augmentation(seed=1, sideways_p=0.0)
+    for _ in range(10):
+        assert np.array_equal(without(image, mask)[0], with_zero(image, mask)[0])
+    with pytest.raises(ValueError, match="turned on their side must be between 0 and 1, got 1.5"):
+        data.make_augmentation(sideways_p=1.5)
 
 
 # Letterboxing: wide photos keep the proportions the model learned from portraits.
