@@ -392,8 +392,10 @@ def turn_on_side(image, mask, clockwise):
     preprocess_image places it. Taken as a 3:4 photo, most training photos'
     shape.
 
-    Without it every training photo shows a person upright, and a person
-    lying down scores 0.63 IoU (README, "People lying down")."""
+    Every training photo shows a person upright: a model trained on them
+    scores 0.62 IoU on people lying down, 0.88 after a fine-tune with a fifth
+    of the photos turned, which cost landscape photos 0.017 (README, "People
+    lying down")."""
     height, width = image.shape[:2]
     top, rows = letterbox_band((3, 4), (height, width))
     turns = 3 if clockwise else 1

@@ -20,7 +20,7 @@ TEST_FRACTION = 0.1               # share held out for the final test, evaluated
 AUGMENT = True                    # flips, scale/shift/rotate, colour, blur/downscale/noise on the training split
 AUGMENT_P = 1.0                   # share of training photos augmented; the rest are seen as they are (0.5: a last fine-tune)
 PASTE_P = 0.3                     # share of augmented photos given a second person pasted from another photo (keeps everyone in group photos)
-SIDEWAYS_P = 0.0                  # share of augmented photos turned on their side (people lying down)
+SIDEWAYS_P = 0.0                  # share of augmented photos turned on their side (people lying down; costs landscape photos, see README)
 # model
 MODEL = "mobilenetv2_unet"        # "mobilenetv2_unet" (fast on CPU), "resnet50_unet" or "unet"
 ENCODER_WEIGHTS = "imagenet"      # "imagenet", a .weights.h5 path, or "none" (random); ignored by "unet"
