@@ -113,15 +113,17 @@ def letterbox(array, top, height, fill):
                               value=(fill,) * 4).reshape((height,) + array.shape[1:])
 
 
-def preprocess_image(image, image_size):
+def preprocess_image(image, image_size, photo_size=None):
     """RGB uint8 photo -> model input (height, width, 3) uint8: resized, and
-    letterboxed if wider than WIDEST_ASPECT.
+    letterboxed if wider than WIDEST_ASPECT. `photo_size`: the (height, width)
+    of the photo the array stands for, where that is not the array's own (an
+    input already squeezed, see turn_on_side).
 
     Normalisation for the encoder is the model's first layer (see model.py),
     so this is all that stands between a photo and the model, in training,
     evaluation and prediction alike.
     """
-    top, rows = letterbox_band(image.shape[:2], image_size)
+    top, rows = letterbox_band(photo_size or image.shape[:2], image_size)
     return letterbox(resize(image, (rows, image_size[1])), top, image_size[0], LETTERBOX_GREY)
 
 
@@ -134,11 +136,12 @@ def upsample_mask(mask, size):
     return np.clip(resize(mask[top:top + rows], size, cv2.INTER_LINEAR), 0.0, 1.0)
 
 
-def preprocess_mask(mask, image_size):
+def preprocess_mask(mask, image_size, photo_size=None):
     """{0, 1} mask -> (height, width, 1) uint8 {0, 1} target at model resolution
     (area-averaged then re-thresholded: smoother than nearest-neighbour),
-    letterboxed like its photo, the bars background."""
-    top, rows = letterbox_band(mask.shape[:2], image_size)
+    letterboxed like its photo, the bars background; `photo_size` as in
+    preprocess_image."""
+    top, rows = letterbox_band(photo_size or mask.shape[:2], image_size)
     soft = resize(mask.astype(np.float32), (rows, image_size[1]))
     return letterbox((soft >= 0.5).astype(np.uint8), top, image_size[0], 0)[..., None]
 
@@ -389,20 +392,17 @@ def turn_on_side(image, mask, clockwise):
     """A model input of a portrait photo as the model is given that photo
     turned a quarter (a person lying down): rotated, then squeezed into the
     letterbox band of the turned, landscape photo between grey bars, as
-    preprocess_image places it. Taken as a 3:4 photo, most training photos'
-    shape.
+    preprocess_image places it. The photo is taken as 3:4, most training
+    photos' shape, so the turned one as 4:3: photo_size (3, 4).
 
     Every training photo shows a person upright: a model trained on them
     scores 0.62 IoU on people lying down, 0.86-0.88 after a fine-tune with
     7-20% of the augmented photos turned, which cost landscape photos
     0.007-0.017 (README, "People lying down")."""
-    height, width = image.shape[:2]
-    top, rows = letterbox_band((3, 4), (height, width))
+    size = image.shape[:2]
     turns = 3 if clockwise else 1
-    turned = resize(np.rot90(image, turns), (rows, width))
-    turned_mask = resize(np.rot90(mask.reshape(height, width), turns).astype(np.float32), (rows, width)) >= 0.5
-    return (letterbox(turned, top, height, LETTERBOX_GREY),
-            letterbox(turned_mask.astype(np.uint8), top, height, 0).reshape(mask.shape))
+    return (preprocess_image(np.rot90(image, turns), size, photo_size=(3, 4)),
+            preprocess_mask(np.rot90(mask.reshape(size), turns), size, photo_size=(3, 4)).reshape(mask.shape))
 
 
 def make_augmentation(seed=None, low_quality_p=0.2, p=1.0, paste_p=0.0, sideways_p=0.0):
