@@ -16,7 +16,7 @@ first "_", when there are several). Writes to --out:
 
 --perturb NAME scores harder versions of the photos instead (people zoomed out
 to half size, a second person, a square, 4:3 or 16:9 frame cut from the photo,
-the photo widened to 16:9 around its person, the photo tilted 30 degrees or
+the photo widened to 16:9 around its person, two people apart, the photo tilted 30 degrees or
 turned on its side, a low-resolution, noisy, dark or heavily compressed photo).
 """
 
@@ -88,6 +88,18 @@ def wide_shot(image, mask, aspect=16 / 9):
             cv2.copyMakeBorder(mask, 0, 0, left, right, cv2.BORDER_CONSTANT, value=0))
 
 
+def two_apart(image, mask, aspect=16 / 9):
+    """Two people standing apart: the photo and its mirror image at either
+    end of a 16:9 frame (wider where the two do not fit in one), the gap
+    between them filled by repeating their inner edge columns, the mask by
+    background."""
+    height, width = mask.shape
+    gap = max(2, round(height * aspect) - 2 * width)
+    left = cv2.copyMakeBorder(image, 0, 0, 0, gap // 2, cv2.BORDER_REPLICATE)
+    right = cv2.copyMakeBorder(image[:, ::-1], 0, 0, gap - gap // 2, 0, cv2.BORDER_REPLICATE)
+    return np.hstack([left, right]), np.hstack([mask, np.zeros((height, gap), mask.dtype), mask[:, ::-1]])
+
+
 def tilted(image, mask, degrees=30):
     """A camera tilted 30 degrees: the photo turned about its centre,
     enlarged just enough to fill the frame (for a 3:4 photo 1.53x, so a
@@ -130,7 +142,7 @@ def jpeg(image, mask, quality=15):
 PERTURBATIONS = {
     "zoom_out": zoom_out, "second_person": second_person,
     "square": partial(reframe, aspect=1.0), "landscape": partial(reframe, aspect=4 / 3), "widescreen": partial(reframe, aspect=16 / 9),
-    "wide_shot": wide_shot, "tilted": tilted, "on_side": on_side,
+    "wide_shot": wide_shot, "two_apart": two_apart, "tilted": tilted, "on_side": on_side,
     "low_resolution": low_resolution, "noise": noisy, "dark": dark, "jpeg": jpeg,
 }
 
@@ -254,6 +266,8 @@ def main(argv=None):
                         "second_person (the person copied beside itself, mirrored, at 60%% height), "
                         "square, landscape, widescreen (a 1:1, 4:3 or 16:9 frame of the photo, the head kept in), "
                         "wide_shot (the photo widened to 16:9 by repeating its edge columns: a small person in a wide frame), "
+                        "two_apart (the photo and its mirror image at either end of a 16:9 frame: two people apart), "
+                        "tilted (turned 30 degrees, enlarged to fill the frame), on_side (turned a quarter: a person lying down), "
                         "low_resolution (downscaled to 35%% and back), noise (grey, 6%% of 255), dark (x 0.6 - 20), "
                         "jpeg (quality 15)")
     args = parser.parse_args(argv)

@@ -108,7 +108,7 @@ def test_perturbations_keep_sizes_and_move_the_mask_only_with_the_geometry():
     mask[20:70, 25:45] = 1  # a 50x20 person in the middle
     for name, perturb in evaluate.PERTURBATIONS.items():
         changed_image, changed_mask = perturb(image, mask)
-        if name in ("square", "landscape", "widescreen", "wide_shot", "on_side"):  # new frames: tested below
+        if name in ("square", "landscape", "widescreen", "wide_shot", "two_apart", "on_side"):  # new frames: tested below
             continue
         assert changed_image.shape == image.shape and changed_image.dtype == np.uint8, name
         assert not np.array_equal(changed_image, image), name
@@ -150,6 +150,21 @@ def test_wide_shot_widens_the_photo_to_16_by_9_with_its_edge_columns_and_backgro
     assert np.array_equal(wide[:, 50:110], image) and np.array_equal(wide_mask[:, 50:110], mask)
     assert (wide[:, :50] == 10).all() and (wide[:, 110:] == 20).all()
     assert wide_mask.sum() == mask.sum()
+
+
+def test_two_apart_puts_the_photo_and_its_mirror_image_at_either_end_of_a_16_by_9_frame():
+    image = np.zeros((90, 60, 3), np.uint8)
+    image[:, 0], image[:, -1], image[:, 1:-1] = 10, 20, 200
+    mask = np.zeros((90, 60), np.uint8)
+    mask[30:90, 10:25] = 1  # left of centre
+    pair, pair_mask = evaluate.two_apart(image, mask)
+    assert pair.shape == (90, 160, 3) and pair_mask.shape == (90, 160)  # two 60-column photos and a 40-column gap
+    assert np.array_equal(pair[:, :60], image) and np.array_equal(pair[:, 100:], image[:, ::-1])
+    assert np.array_equal(pair_mask[:, :60], mask) and np.array_equal(pair_mask[:, 100:], mask[:, ::-1])
+    assert (pair[:, 60:100] == 20).all() and not pair_mask[:, 60:100].any()  # the inner edge columns, repeated
+    # Photos too wide for two in a 16:9 frame keep a gap of two columns.
+    wide, wide_mask = evaluate.two_apart(np.zeros((30, 40, 3), np.uint8), np.ones((30, 40), np.uint8))
+    assert wide.shape == (30, 82, 3) and wide_mask.sum() == 2 * 30 * 40
 
 
 def test_tilted_turns_the_person_30_degrees_anticlockwise_about_the_centre_and_fills_the_frame():

@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 import data
+import metrics
 import predict
 from conftest import REPO_DIR, draw_person
 from model import build_model
@@ -339,15 +340,53 @@ def test_close_up_box_is_a_3_by_4_crop_around_the_person_with_a_margin():
     soft[14 + 10:14 + 20, 30:34] = 1
     # In the photo: x 187.5..212.5, y 83.3..166.7; a margin of 10% of 83.3 on each side; then
     # widened to 3:4 (75 of the 100 rows) about its centre.
-    assert predict.close_up_box(soft, (300, 400)) == (75, 175, 162, 238)
+    assert predict.close_up_boxes(soft, (300, 400)) == [(75, 175, 162, 238)]
     # A person filling most of the photo, or none at all: no second pass.
-    assert predict.close_up_box(np.ones((64, 64, 1), np.float32), (300, 400)) is None
-    assert predict.close_up_box(np.zeros((64, 64, 1), np.float32), (300, 400)) is None
+    assert predict.close_up_boxes(np.ones((64, 64, 1), np.float32), (300, 400)) == []
+    assert predict.close_up_boxes(np.zeros((64, 64, 1), np.float32), (300, 400)) == []
     # At the photo's edge the crop slides inside instead of leaving it.
     edge = np.zeros((64, 64, 1), np.float32)
     edge[14 + 10:14 + 20, 0:2] = 1
-    top, bottom, left, right = predict.close_up_box(edge, (300, 400))
+    [(top, bottom, left, right)] = predict.close_up_boxes(edge, (300, 400))
     assert left == 0 and right == 75 and (top, bottom) == (75, 175)
+
+
+def band_mask(*columns, rows=(3, 15)):
+    """A 64x64 model mask of an 800x300 photo (letterboxed into rows 23..40)
+    with a person in band `rows` at each pair of `columns`."""
+    soft = np.zeros((64, 64, 1), np.float32)
+    for start, stop in columns:
+        soft[23 + rows[0]:23 + rows[1], start:stop] = 1
+    return soft
+
+
+def test_people_standing_apart_get_a_crop_each_and_people_together_one():
+    assert data.letterbox_band((300, 800), (64, 64)) == (23, 18)
+    # Each person x 50..75 / 725..750, y 50..250 in the photo; a margin of 20; widened to 3:4 (180 x 240).
+    # One crop around both would be the whole photo, too big for a second pass.
+    assert predict.close_up_boxes(band_mask((4, 6), (58, 60)), (300, 800)) == [(30, 270, 0, 180), (30, 270, 620, 800)]
+    # Close enough for their crops to overlap: one crop around both (x 250..350 with margins, widened).
+    assert predict.close_up_boxes(band_mask((20, 22), (26, 28)), (300, 800)) == [(30, 270, 210, 390)]
+    # A speck between two people apart is no person of its own and changes neither crop.
+    with_speck = band_mask((4, 6), (58, 60))
+    with_speck[23 + 8, 32] = 1
+    assert predict.close_up_boxes(with_speck, (300, 800)) == [(30, 270, 0, 180), (30, 270, 620, 800)]
+
+
+def test_two_small_people_apart_both_get_a_second_look():
+    photo = np.zeros((600, 1600, 3), np.uint8)
+    photo[200:330, 190:221] = (255, 255, 255)    # two people 130 pixels tall, 1,200 pixels apart
+    photo[200:330, 1390:1421] = (255, 255, 255)
+    truth = (photo[..., 0] > 0).astype(np.uint8)
+    model = MarksRed()
+    with_close_ups = predict.remove_background(photo, model=model, mask_only=True)
+    assert len(model.batches) == 2 and model.batches[1].shape == (2, 64, 64, 3)  # both crops in one call
+    without = predict.remove_background(photo, model=MarksRed(), mask_only=True, close_up=False)
+    iou = lambda alpha: ((alpha >= 128) & (truth > 0)).sum() / ((alpha >= 128) | (truth > 0)).sum()  # noqa: E731
+    assert iou(without) < 0.75 and iou(with_close_ups) > 0.9  # measured: 0.57 and 0.96
+    for left, right in ((190, 221), (1390, 1421)):  # each person as sharp as the other
+        person = slice(left - 20, right + 20)
+        assert metrics.iou(truth[:, person], with_close_ups[:, person] >= 128) > 0.9
 
 
 def test_a_small_person_gets_a_second_sharper_look_unless_close_up_is_off():
