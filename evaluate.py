@@ -16,8 +16,9 @@ first "_", when there are several). Writes to --out:
 
 --perturb NAME scores harder versions of the photos instead (people zoomed out
 to half size, a second person, a square, 4:3 or 16:9 frame cut from the photo,
-the photo widened to 16:9 around its person, two people apart, the photo tilted 30 degrees or
-turned on its side, a low-resolution, noisy, dark or heavily compressed photo).
+the photo widened to 16:9 around its person, two people apart, the photo
+tilted 30 degrees or turned on its side, a low-resolution, noisy, dark or
+heavily compressed photo).
 """
 
 import argparse
