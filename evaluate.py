@@ -6,7 +6,8 @@
 DIR holds images/ and masks/ (paired by stem); --split-list restricts the
 evaluation to the stems it lists. Every score is computed per image at the
 photo's ORIGINAL resolution, with the mask made exactly as predict.py makes
-it (upsampled, with a second look at small people unless --no-close-up),
+it (upsampled, with a second look at small people unless --no-close-up and
+a look turned on its side at unsure landscape photos unless --upright-only),
 then averaged over images (and over each source, the stem prefix before the
 first "_", when there are several). Writes to --out:
 
@@ -152,10 +153,11 @@ def source_of(stem):
     return stem.split("_", 1)[0] if "_" in stem else "all"
 
 
-def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, perturb=None, close_up=True):
+def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, perturb=None, close_up=True,
+                upright_only=False):
     """(rows of per-image scores, failures [(path, reason)], worst images for the
     contact sheet); `perturb` names one of PERTURBATIONS to apply to every pair;
-    `close_up` as in predict.py (on by default there and here)."""
+    `close_up` and `upright_only` as in predict.py (the defaults there and here)."""
     rows, failures, worst = [], [], []
     with ThreadPoolExecutor(2) as readers:
         for start in range(0, len(pairs), batch_size):
@@ -172,7 +174,8 @@ def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, pertu
                 loaded.append((pair, image, mask))
             if not loaded:
                 continue
-            predictions = predict.predict_photo_masks(model, [image for _, image, _ in loaded], flip_tta, close_up)
+            predictions = predict.predict_photo_masks(model, [image for _, image, _ in loaded], flip_tta, close_up,
+                                                      upright_only)
             for (pair, image, mask), prediction in zip(loaded, predictions):
                 scores = metrics.image_scores(mask, prediction, with_boundary=True)
                 rows.append({"stem": pair[0].stem, "source": source_of(pair[0].stem), **scores})
@@ -209,13 +212,14 @@ def contact_sheet(worst, height=200):
     return np.vstack(padded)
 
 
-def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, close_up=True):
+def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, close_up=True, upright_only=False):
     """Scores `pairs` and writes metrics.json, per_image.csv and worst.png to out_dir."""
     if perturb is not None and perturb not in PERTURBATIONS:
         raise ValueError(f"perturb must be one of {', '.join(PERTURBATIONS)}; got {perturb!r}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows, failures, worst = score_pairs(model, pairs, batch_size, flip_tta=flip_tta, perturb=perturb, close_up=close_up)
+    rows, failures, worst = score_pairs(model, pairs, batch_size, flip_tta=flip_tta, perturb=perturb, close_up=close_up,
+                                        upright_only=upright_only)
     if not rows:
         raise data.DatasetError("no image could be evaluated: " + "; ".join(reason for _, reason in failures[:5]))
     results = {
@@ -224,6 +228,7 @@ def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, 
         "boundary_band": "2% of the image diagonal",
         "flip_tta": flip_tta,
         "close_up": close_up,
+        "upright_only": upright_only,
         "perturbation": perturb,
         **summarize(rows),
         "by_source": {source: summarize([r for r in rows if r["source"] == source])
@@ -262,6 +267,8 @@ def main(argv=None):
                         "as predict.py --flip-tta makes them")
     parser.add_argument("--no-close-up", dest="close_up", action="store_false",
                         help="score the masks without predict.py's second pass around small people")
+    parser.add_argument("--upright-only", action="store_true",
+                        help="score the masks without predict.py's look at landscape photos turned on their side")
     parser.add_argument("--perturb", choices=list(PERTURBATIONS), default=None,
                         help="score harder versions of the photos: zoom_out (people at half size), "
                         "second_person (the person copied beside itself, mirrored, at 60%% height), "
@@ -278,7 +285,8 @@ def main(argv=None):
         images_dir, masks_dir = args.data / "images", args.data / "masks"
         pairs = (data.read_split_list(args.split_list, images_dir, masks_dir) if args.split_list
                  else data.find_pairs(images_dir, masks_dir))
-        results = evaluate(model, pairs, args.out, args.batch_size, args.flip_tta, args.perturb, args.close_up)
+        results = evaluate(model, pairs, args.out, args.batch_size, args.flip_tta, args.perturb, args.close_up,
+                           args.upright_only)
     except (predict.PredictError, data.DatasetError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

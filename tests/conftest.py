@@ -24,4 +24,34 @@ def rng():
     return np.random.default_rng(0)
 
 
-__all__ = ["REPO_DIR", "SHARED_DATA", "draw_person", "write_sample"]
+
+class SureOfUprightRed:
+    """A stand-in model at 64x64 that, like the real one, knows people upright
+    only: person wherever the input's red channel is above half, with
+    probability `upright` where the red patch stands taller than wide and
+    `lying` where it lies across the frame."""
+    input = type("Input", (), {"shape": (None, 64, 64, 3)})()
+
+    def __init__(self, upright=0.99, lying=0.6):
+        self.upright, self.lying = upright, lying
+        self.batches = []
+
+    def predict_on_batch(self, batch):
+        self.batches.append(batch)
+        red = batch[..., 0] > 128
+        masks = np.zeros(red.shape, np.float32)
+        for mask, person in zip(masks, red):
+            rows, columns = np.nonzero(person)
+            if rows.size:
+                mask[person] = self.upright if np.ptp(rows) > np.ptp(columns) else self.lying
+        return masks[..., None]
+
+
+def lying_person(height=300, width=400):
+    """A landscape photo of a person lying across it (a red bar) and its mask."""
+    photo = np.zeros((height, width, 3), np.uint8)
+    photo[120:180, 20:380] = (255, 0, 0)
+    return photo, (photo[..., 0] > 0).astype(np.uint8)
+
+
+__all__ = ["REPO_DIR", "SHARED_DATA", "SureOfUprightRed", "draw_person", "lying_person", "write_sample"]

@@ -9,7 +9,7 @@ import data
 import evaluate
 import metrics
 import predict
-from conftest import write_sample
+from conftest import SureOfUprightRed, lying_person, write_sample
 from model import build_model
 
 
@@ -225,3 +225,18 @@ def test_perturb_scores_the_changed_photos_against_the_changed_masks(tiny_model,
     assert results["iou"] == pytest.approx(np.mean(ious), abs=1e-6)
     with pytest.raises(ValueError, match="perturb must be one of zoom_out, second_person, .*, jpeg; got .fog."):
         evaluate.evaluate(tiny_model, pairs, tmp_path / "out", perturb="fog")
+
+
+def test_the_turned_look_is_scored_unless_upright_only(tmp_path):
+    photo, truth = lying_person()
+    for folder, pixels in (("images", cv2.cvtColor(photo, cv2.COLOR_RGB2BGR)), ("masks", truth * 255)):
+        (tmp_path / "data" / folder).mkdir(parents=True)
+        cv2.imwrite(str(tmp_path / "data" / folder / "lying.png"), pixels)
+    pairs = data.find_pairs(tmp_path / "data" / "images", tmp_path / "data" / "masks")
+    turned = evaluate.evaluate(SureOfUprightRed(), pairs, tmp_path / "turned")
+    upright = evaluate.evaluate(SureOfUprightRed(), pairs, tmp_path / "upright", upright_only=True)
+    assert (turned["upright_only"], upright["upright_only"]) == (False, True)
+    # The stand-in marks the same pixels either way, only surer of them turned: the soft mask's error tells.
+    assert turned["mae"] < upright["mae"]
+    expected = predict.predict_photo_masks(SureOfUprightRed(), [photo], upright_only=True)[0]
+    assert upright["mae"] == pytest.approx(np.abs(expected - truth).mean(), abs=1e-6)
