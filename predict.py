@@ -220,12 +220,17 @@ def predict_photo_masks(model, images, flip_tta=False, close_up=True, upright_on
     closer look at small people unless `close_up` is False, and a look at
     landscape photos turned on their side (people lying down) unless
     `upright_only`."""
-    soft_masks = predict_masks(model, images, flip_tta)
-    extra = close_ups(model, images, soft_masks, flip_tta) if close_up else [()] * len(images)
-    looked = ([None] * len(images) if upright_only
+    soft_masks, extra = first_looks(model, images, flip_tta, close_up)
+    turned = ([None] * len(images) if upright_only
               else lying_down_looks(model, images, soft_masks, extra, flip_tta, close_up))
     return [mask if mask is not None else photo_mask(soft, image.shape[:2], more)
-            for mask, soft, image, more in zip(looked, soft_masks, images, extra)]
+            for mask, soft, image, more in zip(turned, soft_masks, images, extra)]
+
+
+def first_looks(model, images, flip_tta=False, close_up=True):
+    """The model's masks of the photos as they are, and their close-ups."""
+    soft_masks = predict_masks(model, images, flip_tta)
+    return soft_masks, close_ups(model, images, soft_masks, flip_tta) if close_up else [()] * len(images)
 
 
 # People lying down. Every training photo shows its person upright, and the
@@ -266,28 +271,56 @@ def turned_look_wins(upright, turned):
 
 
 def lying_down_looks(model, images, soft_masks, close_up_masks, flip_tta=False, close_up=True):
-    """Per photo wider than the training photos, its photo-size soft mask: the
-    upright one, or where that is unsure (may_lie_down), the surest turned
-    look that wins over it (turned_look_wins); None for the other photos.
-    The turned photos go through the model in one batch, with close-ups."""
-    looks = [None] * len(images)
-    candidates = []
+    """Per photo, the photo-size soft mask of the look turned on its side that
+    replaces its upright mask, or None where the upright one stands: for photos
+    wider than the training photos whose upright mask is unsure (may_lie_down),
+    the surest turned look that wins over it (turned_look_wins). The turned
+    photos go through the model in one batch, with their close-ups."""
+    judged = {}  # photo index -> its upright mask at the judging size
     for index, (image, soft, more) in enumerate(zip(images, soft_masks, close_up_masks)):
         if image.shape[1] > image.shape[0] * data.WIDEST_ASPECT:
-            looks[index] = photo_mask(soft, image.shape[:2], more)
-            if may_lie_down(image, looks[index]):
-                candidates.append(index)
-    if not candidates:
+            mask = judging_mask(soft, image.shape[:2], more)
+            if may_lie_down(image, mask):
+                judged[index] = mask
+    looks = [None] * len(images)
+    if not judged:
         return looks
     turns = (-1, 1)  # clockwise, anticlockwise (np.rot90's quarter turns)
-    turned = [np.ascontiguousarray(np.rot90(images[index], turn)) for index in candidates for turn in turns]
-    turned_masks = iter(predict_photo_masks(model, turned, flip_tta, close_up, upright_only=True))
-    for index in candidates:
-        turned_back = [np.ascontiguousarray(np.rot90(next(turned_masks), -turn)) for turn in turns]
-        winners = [mask for mask in turned_back if turned_look_wins(looks[index], mask)]
+    turned = [np.ascontiguousarray(np.rot90(images[index], turn)) for index in judged for turn in turns]
+    turned_looks = iter(zip(turned, *first_looks(model, turned, flip_tta, close_up)))
+    for index, upright in judged.items():
+        winners = []
+        for turn in turns:
+            image, soft, more = next(turned_looks)
+            mask = np.rot90(judging_mask(soft, image.shape[:2], more), -turn)
+            if turned_look_wins(upright, mask):
+                winners.append((sureness(mask), turn, image, soft, more))
         if winners:
-            looks[index] = max(winners, key=sureness)
+            _, turn, image, soft, more = max(winners, key=lambda winner: winner[0])
+            looks[index] = np.ascontiguousarray(np.rot90(photo_mask(soft, image.shape[:2], more), -turn))
     return looks
+
+
+# Sureness is judged on masks at most this many pixels on their longer side:
+# the same judgement for the photos it was chosen on (at most 1,422 pixels
+# wide), and for a 12-megapixel photo a fifth of the pixels to upsample.
+JUDGING_SIDE = 1600
+
+
+def judging_mask(soft_mask, photo_size, close_ups=()):
+    """photo_mask at the photo's size, or scaled down to JUDGING_SIDE on its
+    longer side (the close-ups' boxes with it)."""
+    scale = min(1.0, JUDGING_SIDE / max(photo_size))
+    if scale == 1.0:
+        return photo_mask(soft_mask, photo_size, close_ups)
+    size = tuple(max(1, round(side * scale)) for side in photo_size)
+
+    def shrink(start, stop, length):  # at least one pixel, inside the mask
+        start = min(round(start * scale), length - 1)
+        return start, min(length, max(start + 1, round(stop * scale)))
+
+    return photo_mask(soft_mask, size, [((*shrink(top, bottom, size[0]), *shrink(left, right, size[1])), crop_mask)
+                                        for (top, bottom, left, right), crop_mask in close_ups])
 
 
 # ----------------------------------------------------------------------------

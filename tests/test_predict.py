@@ -499,3 +499,22 @@ def test_upright_only_reaches_the_folder_run_from_the_command_line(monkeypatch, 
     assert seen["upright_only"] is True and seen["close_up"] is True
     predict.main([str(tmp_path), str(tmp_path / "out"), "--quiet"])
     assert seen["upright_only"] is False
+
+
+def test_large_photos_are_judged_on_a_smaller_mask_with_the_same_outcome():
+    soft = np.zeros((64, 64, 1), np.float32)
+    soft[20:40, 10:50] = 0.8
+    crop = np.ones((64, 64, 1), np.float32)
+    close_up = [((1000, 2000, 1500, 2250), crop)]
+    small_close_up = [((500, 1000, 600, 975), crop)]
+    np.testing.assert_array_equal(predict.judging_mask(soft, (1200, 1600), small_close_up),
+                                  predict.photo_mask(soft, (1200, 1600), small_close_up))  # small enough: as it is
+    judged = predict.judging_mask(soft, (3000, 4000), close_up)
+    assert judged.shape == (1200, 1600)
+    assert (judged[400:800, 600:900] == 1).all() and judged[399, 600] != 1  # the close-up's box, scaled by 0.4
+    assert predict.sureness(judged) == pytest.approx(predict.sureness(predict.photo_mask(soft, (3000, 4000), close_up)),
+                                                     abs=0.002)
+    photo = cv2.resize(lying_person()[0], (4000, 3000), interpolation=cv2.INTER_NEAREST)
+    mask = predict.predict_photo_masks(SureOfUprightRed(), [photo])[0]
+    assert mask.shape == (3000, 4000) and mask.max() == pytest.approx(0.99)  # the turned look, at full size
+    assert metrics.iou(photo[..., 0] > 0, mask >= 0.5) > 0.9
