@@ -1,13 +1,15 @@
 """predict.py throughput: end to end on a folder of photos, the model alone,
 and where the time of one photo goes.
 
-    python benchmarks/predict_speed.py [--images 120] [--model PATH] [--batch-size 8]
+    python benchmarks/predict_speed.py [--images 120] [--model PATH] [--batch-size 8] [--landscape-rounds 2]
 
 Photos: the larger shared photos (eg16_ 600x800, ccp_ 550x830) when
 ../shared is present, else generated ones of mixed sizes around 600x800.
 Model: --model, else the shipped one, else an untrained mobilenetv2_unet at
 224 (same compute). End to end is timed with several PNG settings on the
-same photos; prints JSON.
+same photos, and on landscape versions of them (4:3 frames cut from them, and
+the photos turned on their side) with predict.py's turned look at unsure
+landscape photos and with --upright-only, alternating; prints JSON.
 """
 
 import argparse
@@ -21,6 +23,7 @@ import cv2
 from photos import benchmark_pairs
 
 import data  # noqa: E402  (photos puts the repository on sys.path)
+import evaluate  # noqa: E402
 import predict  # noqa: E402
 from model import build_model  # noqa: E402
 
@@ -68,11 +71,34 @@ def model_only_rate(model, photos, batch_size):
     return (len(inputs) // batch_size * batch_size) / (time.perf_counter() - started)
 
 
+def landscape_rates(model, pairs, scratch, batch_size, rounds):
+    """End-to-end images/s on landscape photos, with the turned look and
+    without (upright_only), in alternating runs: 4:3 frames cut from the
+    photos (upright people; the look turned runs only where the mask is
+    unsure) and the photos turned on their side (people lying down)."""
+    rates = {}
+    for shape in ("landscape", "on_side"):
+        folder = Path(scratch) / shape
+        folder.mkdir()
+        for image_path, mask_path in pairs:
+            image, _ = evaluate.PERTURBATIONS[shape](data.read_image(image_path), data.read_mask(mask_path))
+            cv2.imwrite(str(folder / f"{image_path.stem}.jpg"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR),
+                        [cv2.IMWRITE_JPEG_QUALITY, 90])
+        for attempt in range(rounds):
+            for upright_only in (False, True):
+                summary = predict.remove_background_files(folder, Path(scratch) / f"{shape}-{upright_only}-{attempt}",
+                                                          model=model, batch_size=batch_size, upright_only=upright_only)
+                name = "upright_only" if upright_only else "turned_look (default)"
+                rates.setdefault(shape, {}).setdefault(name, []).append(round(summary.images_per_second, 2))
+    return rates
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=120)
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--landscape-rounds", type=int, default=2, help="runs of each landscape setting (0: none)")
     args = parser.parse_args()
     if args.model or predict.DEFAULT_MODEL.exists():
         model, model_name = predict.load_model(args.model), str(args.model or predict.DEFAULT_MODEL)
@@ -102,6 +128,8 @@ def main():
             "end_to_end": end_to_end,
             "model_only_images_per_s": round(model_only_rate(model, photos, args.batch_size), 2),
             "single_thread_ms_per_photo": per_photo_milliseconds(model, photos[:30]),
+            "landscape_end_to_end_images_per_s": landscape_rates(model, pairs, scratch, args.batch_size,
+                                                                 args.landscape_rounds),
         }
     print(json.dumps(result, indent=2))
 
