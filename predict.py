@@ -254,13 +254,6 @@ def sureness(mask):
     return float(person.mean()) if person.size else 0.0
 
 
-def may_lie_down(image, mask):
-    """Whether a photo's upright mask leaves room for a person lying down:
-    wider than the training photos, something marked, and not sure of it."""
-    height, width = image.shape[:2]
-    return width > height * data.WIDEST_ASPECT and 0 < sureness(mask) < LYING_DOWN_SURE
-
-
 def turned_look_wins(upright, turned):
     """Whether a turned look's mask (turned back) replaces the upright one:
     sure of its person, clearly surer than the upright mask, and marking at
@@ -273,14 +266,15 @@ def turned_look_wins(upright, turned):
 def lying_down_looks(model, images, soft_masks, close_up_masks, flip_tta=False, close_up=True):
     """Per photo, the photo-size soft mask of the look turned on its side that
     replaces its upright mask, or None where the upright one stands: for photos
-    wider than the training photos whose upright mask is unsure (may_lie_down),
-    the surest turned look that wins over it (turned_look_wins). The turned
-    photos go through the model in one batch, with their close-ups."""
-    judged = {}  # photo index -> its upright mask at the judging size
+    wider than the training photos whose upright mask marks someone but is
+    less sure than LYING_DOWN_SURE, the surest turned look that wins over it
+    (turned_look_wins). The turned photos go through the model in one batch,
+    with their close-ups."""
+    judged = {}  # photo index -> its unsure upright mask at the judging size
     for index, (image, soft, more) in enumerate(zip(images, soft_masks, close_up_masks)):
         if image.shape[1] > image.shape[0] * data.WIDEST_ASPECT:
             mask = judging_mask(soft, image.shape[:2], more)
-            if may_lie_down(image, mask):
+            if 0 < sureness(mask) < LYING_DOWN_SURE:
                 judged[index] = mask
     looks = [None] * len(images)
     if not judged:
@@ -303,7 +297,7 @@ def lying_down_looks(model, images, soft_masks, close_up_masks, flip_tta=False, 
 
 # Sureness is judged on masks at most this many pixels on their longer side:
 # the same judgement for the photos it was chosen on (at most 1,422 pixels
-# wide), and for a 12-megapixel photo a fifth of the pixels to upsample.
+# wide), and for a 12-megapixel photo a sixth of the pixels to upsample.
 JUDGING_SIDE = 1600
 
 
