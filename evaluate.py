@@ -7,7 +7,7 @@ DIR holds images/ and masks/ (paired by stem); --split-list restricts the
 evaluation to the stems it lists. Every score is computed per image at the
 photo's ORIGINAL resolution, with the mask made exactly as predict.py makes
 it (upsampled, with a second look at small people unless --no-close-up and
-a look turned on its side at unsure landscape photos unless --upright-only),
+a look turned on its side at unsure photos unless --upright-only),
 then averaged over images (and over each source, the stem prefix before the
 first "_", when there are several). Writes to --out:
 
@@ -268,7 +268,7 @@ def main(argv=None):
     parser.add_argument("--no-close-up", dest="close_up", action="store_false",
                         help="score the masks without predict.py's second pass around small people")
     parser.add_argument("--upright-only", action="store_true",
-                        help="score the masks without predict.py's look at landscape photos turned on their side")
+                        help="score the masks without predict.py's look at unsure photos turned on their side")
     parser.add_argument("--perturb", choices=list(PERTURBATIONS), default=None,
                         help="score harder versions of the photos: zoom_out (people at half size), "
                         "second_person (the person copied beside itself, mirrored, at 60%% height), "

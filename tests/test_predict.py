@@ -435,18 +435,23 @@ def test_a_person_lying_across_a_landscape_photo_is_taken_from_a_look_turned_on_
     assert upright.max() == pytest.approx(0.6)
 
 
-def test_only_unsure_masks_of_photos_wider_than_3_by_4_get_a_turned_look():
+def test_only_unsure_masks_get_a_turned_look_whatever_the_photos_shape():
     photo, _ = lying_person()
     sure = SureOfUprightRed(lying=1.0)  # sure of the person as it lies
     predict.predict_photo_masks(sure, [photo])
     assert len(sure.batches) == 1
-    portrait = np.ascontiguousarray(photo[:, :225])  # 300x225: 3:4, the shape of the training photos
-    model = SureOfUprightRed()
-    predict.predict_photo_masks(model, [portrait])
-    assert len(model.batches) == 1
     model = SureOfUprightRed()
     predict.predict_photo_masks(model, [np.zeros_like(photo)])  # nobody marked: nothing to be unsure of
     assert len(model.batches) == 1
+    # A person lying across a portrait photo: turned, the photo is a landscape one, the person upright.
+    portrait = np.zeros((400, 300, 3), np.uint8)
+    portrait[170:230, 20:280] = (255, 0, 0)
+    model = SureOfUprightRed()
+    mask = predict.predict_photo_masks(model, [portrait])[0]
+    # The upright pass, the two turned photos, then the close-ups of the person standing in them.
+    assert [batch.shape[0] for batch in model.batches] == [1, 2, 2]
+    assert mask.shape == (400, 300) and mask.max() == pytest.approx(0.99)
+    assert metrics.iou(portrait[..., 0] > 0, mask >= 0.5) > 0.9
 
 
 def block_mask(value, rows=(10, 30)):
