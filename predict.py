@@ -220,17 +220,20 @@ def predict_photo_masks(model, images, flip_tta=False, close_up=True, upright_on
     closer look at small people unless `close_up` is False, and a look at
     unsure photos turned on their side (people lying down) unless
     `upright_only`."""
-    soft_masks, extra = first_looks(model, images, flip_tta, close_up)
-    turned = ([None] * len(images) if upright_only
-              else lying_down_looks(model, images, soft_masks, extra, flip_tta, close_up))
-    return [mask if mask is not None else photo_mask(soft, image.shape[:2], more)
-            for mask, soft, image, more in zip(turned, soft_masks, images, extra)]
-
-
-def first_looks(model, images, flip_tta=False, close_up=True):
-    """The model's masks of the photos as they are, and their close-ups."""
     soft_masks = predict_masks(model, images, flip_tta)
-    return soft_masks, close_ups(model, images, soft_masks, flip_tta) if close_up else [()] * len(images)
+    extra, made = more_looks(model, images, soft_masks, flip_tta, close_up, upright_only)
+    return [mask if mask is not None else photo_mask(soft, image.shape[:2], more)
+            for mask, soft, image, more in zip(made, soft_masks, images, extra)]
+
+
+def more_looks(model, images, soft_masks, flip_tta=False, close_up=True, upright_only=False):
+    """What follows the model's first pass over the photos, for single photos
+    and folders alike: per photo its close-ups (unless not `close_up`), and
+    its photo-size mask where the look for people lying down already made it
+    (unless `upright_only`; see lying_down_looks), else None."""
+    extra = close_ups(model, images, soft_masks, flip_tta) if close_up else [()] * len(images)
+    made = [None] * len(images) if upright_only else lying_down_looks(model, images, soft_masks, extra, flip_tta, close_up)
+    return extra, made
 
 
 # People lying down. Every training photo shows its person upright, and the
@@ -264,22 +267,27 @@ def turned_look_wins(upright, turned):
 
 
 def lying_down_looks(model, images, soft_masks, close_up_masks, flip_tta=False, close_up=True):
-    """Per photo, the photo-size soft mask of the look turned on its side that
-    replaces its upright mask, or None where the upright one stands: for photos
-    whose upright mask marks someone but is less sure than LYING_DOWN_SURE,
-    the surest turned look that wins over it (turned_look_wins). The turned
-    photos go through the model in one batch, with their close-ups."""
+    """Per photo, its photo-size soft mask where this made one, else None:
+    for photos whose upright mask marks someone but is less sure than
+    LYING_DOWN_SURE, the surest look turned on its side that wins over it
+    (turned_look_wins); otherwise the upright mask, where it was judged at
+    the photo's own size (judging_mask), so that it is not made twice. The
+    turned photos go through the model in one batch, with their close-ups."""
+    looks = [None] * len(images)
     judged = {}  # photo index -> its unsure upright mask at the judging size
     for index, (image, soft, more) in enumerate(zip(images, soft_masks, close_up_masks)):
         mask = judging_mask(soft, image.shape[:2], more)
+        if mask.shape == image.shape[:2]:
+            looks[index] = mask
         if 0 < sureness(mask) < LYING_DOWN_SURE:
             judged[index] = mask
-    looks = [None] * len(images)
     if not judged:
         return looks
     turns = (-1, 1)  # clockwise, anticlockwise (np.rot90's quarter turns)
     turned = [np.ascontiguousarray(np.rot90(images[index], turn)) for index in judged for turn in turns]
-    turned_looks = iter(zip(turned, *first_looks(model, turned, flip_tta, close_up)))
+    turned_soft = predict_masks(model, turned, flip_tta)
+    turned_close_ups, _ = more_looks(model, turned, turned_soft, flip_tta, close_up, upright_only=True)
+    turned_looks = iter(zip(turned, turned_soft, turned_close_ups))
     for index, upright in judged.items():
         winners = []
         for turn in turns:
@@ -504,8 +512,8 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
         image = data.read_image(photo)
         return photo, output, image, data.preprocess_image(image, size)
 
-    def write(photo, output, image, soft_mask, extra, looked):
-        mask = looked if looked is not None else photo_mask(soft_mask, image.shape[:2], extra)
+    def write(photo, output, image, soft_mask, extra, made):
+        mask = made if made is not None else photo_mask(soft_mask, image.shape[:2], extra)
         alpha = alpha_from_mask(mask, threshold)
         write_atomically(output, compose(image, alpha, background, mask_only))
 
@@ -533,10 +541,8 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
         def run_batch():
             masks = infer(model, [item[3] for item in batch], flip_tta)
             images = [item[2] for item in batch]
-            extras = close_ups(model, images, masks, flip_tta) if close_up else [()] * len(batch)
-            looked = ([None] * len(batch) if upright_only
-                      else lying_down_looks(model, images, masks, extras, flip_tta, close_up))
-            for (photo, output, image, _), soft_mask, extra, mask in zip(batch, masks, extras, looked):
+            extras, made = more_looks(model, images, masks, flip_tta, close_up, upright_only)
+            for (photo, output, image, _), soft_mask, extra, mask in zip(batch, masks, extras, made):
                 future = writers.submit(write, photo, output, image, soft_mask, extra, mask)
                 pending_writes.append((photo, image.shape[0] * image.shape[1], future))
             batch.clear()

@@ -24,7 +24,6 @@ def rng():
     return np.random.default_rng(0)
 
 
-
 class SureOfUprightRed:
     """A stand-in model at 64x64 that, like the real one, knows people upright
     only: person wherever the input's red channel is above half, with
@@ -47,9 +46,9 @@ class SureOfUprightRed:
         return masks[..., None]
 
 
-def lying_person(height=300, width=400):
-    """A landscape photo of a person lying across it (a red bar) and its mask."""
-    photo = np.zeros((height, width, 3), np.uint8)
+def lying_person():
+    """A 300x400 landscape photo of a person lying across it (a red bar) and its mask."""
+    photo = np.zeros((300, 400, 3), np.uint8)
     photo[120:180, 20:380] = (255, 0, 0)
     return photo, (photo[..., 0] > 0).astype(np.uint8)
 
