@@ -18,8 +18,8 @@ first "_", when there are several). Writes to --out:
 --perturb NAME scores harder versions of the photos instead (people zoomed out
 to half size, a second person, a square, 4:3 or 16:9 frame cut from the photo,
 the photo widened to 16:9 around its person, two people apart, the photo
-tilted 30 degrees or turned on its side, a low-resolution, noisy, dark or
-heavily compressed photo).
+tilted 30 degrees or turned on its side, a low-resolution, noisy, dark, bright,
+black-and-white or heavily compressed photo).
 """
 
 import argparse
@@ -135,6 +135,16 @@ def dark(image, mask):
     return np.clip(image * 0.6 - 20, 0, 255).astype(np.uint8), mask
 
 
+def bright(image, mask):
+    """An overexposed photo: x 1.4 + 40."""
+    return np.clip(image * 1.4 + 40, 0, 255).astype(np.uint8), mask
+
+
+def greyscale(image, mask):
+    """A black-and-white photo."""
+    return cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB), mask
+
+
 def jpeg(image, mask, quality=15):
     """Heavy JPEG compression (quality 15)."""
     _, encoded = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
@@ -145,7 +155,8 @@ PERTURBATIONS = {
     "zoom_out": zoom_out, "second_person": second_person,
     "square": partial(reframe, aspect=1.0), "landscape": partial(reframe, aspect=4 / 3), "widescreen": partial(reframe, aspect=16 / 9),
     "wide_shot": wide_shot, "two_apart": two_apart, "tilted": tilted, "on_side": on_side,
-    "low_resolution": low_resolution, "noise": noisy, "dark": dark, "jpeg": jpeg,
+    "low_resolution": low_resolution, "noise": noisy, "dark": dark, "bright": bright, "greyscale": greyscale,
+    "jpeg": jpeg,
 }
 
 
@@ -277,7 +288,7 @@ def main(argv=None):
                         "two_apart (the photo and its mirror image at either end of a 16:9 frame: two people apart), "
                         "tilted (turned 30 degrees, enlarged to fill the frame), on_side (turned a quarter: a person lying down), "
                         "low_resolution (downscaled to 35%% and back), noise (grey, 6%% of 255), dark (x 0.6 - 20), "
-                        "jpeg (quality 15)")
+                        "bright (x 1.4 + 40), greyscale (black and white), jpeg (quality 15)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:

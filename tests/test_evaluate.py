@@ -122,6 +122,10 @@ def test_perturbations_keep_sizes_and_move_the_mask_only_with_the_geometry():
     assert centre[35 - 22:55 - 22, 31 - 17:39 - 17].all() and centre.sum() == pytest.approx(mask.sum() / 4, rel=0.1)
     assert cv2.connectedComponents(small_mask)[0] - 1 > 1
     assert np.abs(evaluate.dark(image, mask)[0].astype(int) - np.clip(image * 0.6 - 20, 0, 255).astype(int)).max() <= 1
+    assert np.abs(evaluate.bright(image, mask)[0].astype(int) - np.clip(image * 1.4 + 40, 0, 255).astype(int)).max() <= 1
+    grey = evaluate.greyscale(image, mask)[0]
+    assert (grey == grey[..., :1]).all()
+    assert np.abs(grey[..., 0].astype(int) - image @ np.array([0.299, 0.587, 0.114])).max() <= 1
 
 
 def test_wider_frames_are_cut_around_the_upper_third_of_the_person():
