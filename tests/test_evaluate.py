@@ -52,6 +52,8 @@ def test_scores_are_the_numpy_metrics_at_original_resolution(tiny_model, dataset
         assert results["by_source"]["b"][name] == pytest.approx(
             np.mean([r[name] for r in reference if r["source"] == "b"]), abs=1e-6)
     assert results["by_source"]["a"]["images"] == 5 and results["by_source"]["b"]["images"] == 3
+    low, high = results["iou_interval_95"]
+    assert min(r["iou"] for r in reference) <= low <= results["iou"] <= high <= max(r["iou"] for r in reference)
 
     written = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert written["iou"] == pytest.approx(results["iou"])
@@ -61,6 +63,20 @@ def test_scores_are_the_numpy_metrics_at_original_resolution(tiny_model, dataset
     assert float(rows[0]["iou"]) == pytest.approx(reference[0]["iou"], abs=1e-6)
     sheet = cv2.imread(str(tmp_path / "out" / "worst.png"))
     assert sheet.shape[0] == 8 * (200 + 2)  # one row per image (fewer than 16 here)
+
+
+def test_the_mean_iou_interval_is_the_bootstrap_percentile_interval_over_photos():
+    scores = np.random.default_rng(0).normal(0.96, 0.04, 400)
+    low, high = evaluate.mean_interval(scores)
+    # For a mean of independent photos, the normal approximation: mean +- 1.96 sd / sqrt(n).
+    half_width = 1.96 * scores.std() / np.sqrt(len(scores))
+    assert low == pytest.approx(scores.mean() - half_width, abs=0.1 * half_width)
+    assert high == pytest.approx(scores.mean() + half_width, abs=0.1 * half_width)
+    assert evaluate.mean_interval(scores) == [low, high]  # seeded: the same scores, the same interval
+    narrower = evaluate.mean_interval(scores, confidence=0.5)
+    assert low < narrower[0] < narrower[1] < high
+    assert evaluate.mean_interval([0.9] * 10) == pytest.approx([0.9, 0.9])
+    assert evaluate.mean_interval([0.7]) == pytest.approx([0.7, 0.7])
 
 
 def test_missing_masks_and_corrupt_files_are_reported_not_fatal(tiny_model, dataset, tmp_path, capsys):
