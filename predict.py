@@ -261,8 +261,9 @@ def turned_look_wins(upright, turned):
     """Whether a turned look's mask (turned back) replaces the upright one:
     sure of its person, clearly surer than the upright mask, and marking at
     least LYING_DOWN_MIN_AREA as much."""
-    return (sureness(turned) >= LYING_DOWN_SURE
-            and sureness(turned) - sureness(upright) > LYING_DOWN_MIN_GAIN
+    turned_sureness = sureness(turned)
+    return (turned_sureness >= LYING_DOWN_SURE
+            and turned_sureness - sureness(upright) > LYING_DOWN_MIN_GAIN
             and np.count_nonzero(turned >= 0.5) >= LYING_DOWN_MIN_AREA * np.count_nonzero(upright >= 0.5))
 
 
