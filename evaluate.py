@@ -9,10 +9,12 @@ photo's ORIGINAL resolution, with the mask made exactly as predict.py makes
 it (upsampled, with a second look at small people unless --no-close-up and
 a look turned on its side at unsure photos unless --upright-only),
 then averaged over images (and over each source, the stem prefix before the
-first "_", when there are several). Writes to --out:
+first "_", when there are several). A pixel is person where the soft mask is
+at least --threshold (0.5). Writes to --out:
 
     metrics.json     the means, per source too, with the mean IoU's 95% interval
-                     (a bootstrap over the photos), and the files that failed
+                     (a bootstrap over the photos) and the mean IoU at thresholds
+                     from 0.3 to 0.7, and the files that failed
     per_image.csv    every image's scores
     worst.png        the 16 lowest-IoU images: photo | ground truth | prediction
 
@@ -40,6 +42,9 @@ import metrics
 import predict
 
 SCORES = ("iou", "dice", "precision", "recall", "boundary_iou", "mae")
+# The mean IoU is also reported at each of these thresholds, so that the
+# photos at hand say which `predict.py --threshold` suits them.
+THRESHOLD_SWEEP = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
 
 log = logging.getLogger("evaluate")
 
@@ -166,10 +171,12 @@ def source_of(stem):
 
 
 def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, perturb=None, close_up=True,
-                upright_only=False):
+                upright_only=False, threshold=metrics.THRESHOLD):
     """(rows of per-image scores, failures [(path, reason)], worst images for the
-    contact sheet); `perturb` names one of PERTURBATIONS to apply to every pair;
-    `close_up` and `upright_only` as in predict.py (the defaults there and here)."""
+    contact sheet); each row also holds the image's IoU at every threshold of
+    THRESHOLD_SWEEP ("iou_by_threshold"). `perturb` names one of PERTURBATIONS
+    to apply to every pair; `close_up` and `upright_only` as in predict.py (the
+    defaults there and here); `threshold` makes the mask's person pixels."""
     rows, failures, worst = [], [], []
     with ThreadPoolExecutor(2) as readers:
         for start in range(0, len(pairs), batch_size):
@@ -189,8 +196,10 @@ def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, pertu
             predictions = predict.predict_photo_masks(model, [image for _, image, _ in loaded], flip_tta, close_up,
                                                       upright_only)
             for (pair, image, mask), prediction in zip(loaded, predictions):
-                scores = metrics.image_scores(mask, prediction, with_boundary=True)
-                rows.append({"stem": pair[0].stem, "source": source_of(pair[0].stem), **scores})
+                scores = metrics.image_scores(mask, prediction, threshold, with_boundary=True)
+                by_threshold = [metrics.iou(mask, prediction, swept) for swept in THRESHOLD_SWEEP]
+                rows.append({"stem": pair[0].stem, "source": source_of(pair[0].stem), **scores,
+                             "iou_by_threshold": by_threshold})
                 worst = sorted(worst + [(scores["iou"], pair[0].stem, image, mask, prediction)],
                                key=lambda item: item[0])[:keep_worst]
     return rows, failures, worst
@@ -198,7 +207,9 @@ def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, pertu
 
 def summarize(rows):
     means = {name: float(np.mean([row[name] for row in rows])) for name in SCORES}
-    return {"images": len(rows), **means, "iou_interval_95": mean_interval([row["iou"] for row in rows])}
+    by_threshold = np.mean([row["iou_by_threshold"] for row in rows], axis=0)
+    return {"images": len(rows), **means, "iou_interval_95": mean_interval([row["iou"] for row in rows]),
+            "iou_by_threshold": {f"{swept:.2f}": float(mean) for swept, mean in zip(THRESHOLD_SWEEP, by_threshold)}}
 
 
 def mean_interval(scores, confidence=0.95, resamples=4000, seed=0):
@@ -239,19 +250,22 @@ def contact_sheet(worst, height=200):
     return np.vstack(padded)
 
 
-def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, close_up=True, upright_only=False):
+def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, close_up=True, upright_only=False,
+             threshold=metrics.THRESHOLD):
     """Scores `pairs` and writes metrics.json, per_image.csv and worst.png to out_dir."""
+    if not 0 < threshold <= 1:
+        raise ValueError(f"threshold must be in (0, 1]; got {threshold}")
     if perturb is not None and perturb not in PERTURBATIONS:
         raise ValueError(f"perturb must be one of {', '.join(PERTURBATIONS)}; got {perturb!r}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rows, failures, worst = score_pairs(model, pairs, batch_size, flip_tta=flip_tta, perturb=perturb, close_up=close_up,
-                                        upright_only=upright_only)
+                                        upright_only=upright_only, threshold=threshold)
     if not rows:
         raise data.DatasetError("no image could be evaluated: " + "; ".join(reason for _, reason in failures[:5]))
     results = {
         "resolution": "original",
-        "threshold": metrics.THRESHOLD,
+        "threshold": threshold,
         "boundary_band": "2% of the image diagonal",
         "flip_tta": flip_tta,
         "close_up": close_up,
@@ -264,7 +278,7 @@ def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, 
     }
     (out_dir / "metrics.json").write_text(json.dumps(results, indent=2))
     with (out_dir / "per_image.csv").open("w", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=["stem", "source", *SCORES])
+        writer = csv.DictWriter(file, fieldnames=["stem", "source", *SCORES], extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
     sheet = contact_sheet(worst)
@@ -281,6 +295,10 @@ def print_results(results):
         print(f"{source:<10} {summary['images']:>6} " + " ".join(f"{summary[name]:>12.4f}" for name in SCORES))
     low, high = results["iou_interval_95"]
     print(f"mean IoU {results['iou']:.4f}, 95% interval {low:.4f}-{high:.4f} (bootstrap over the {results['images']} images)")
+    by_threshold = results["iou_by_threshold"]
+    best = max(by_threshold, key=by_threshold.get)
+    print("mean IoU at each threshold (predict.py --threshold): "
+          + ", ".join(f"{swept} {mean:.4f}" for swept, mean in by_threshold.items()) + f"; best {best}")
     for failure in results["failed"]:
         print(f"failed: {failure['reason']}", file=sys.stderr)
 
@@ -292,6 +310,9 @@ def main(argv=None):
     parser.add_argument("--split-list", type=Path, default=None, help="only the stems listed in this file")
     parser.add_argument("--out", type=Path, default=Path("runs/evaluation"), help="folder for the results")
     parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--threshold", type=float, default=metrics.THRESHOLD,
+                        help="soft-mask value from which a pixel counts as person (default: %(default)s); "
+                        "the mean IoU at thresholds from 0.3 to 0.7 is reported either way")
     parser.add_argument("--flip-tta", action="store_true", help="score masks averaged with the mirrored photo's, "
                         "as predict.py --flip-tta makes them")
     parser.add_argument("--no-close-up", dest="close_up", action="store_false",
@@ -308,6 +329,8 @@ def main(argv=None):
                         "low_resolution (downscaled to 35%% and back), noise (grey, 6%% of 255), dark (x 0.6 - 20), "
                         "bright (x 1.4 + 40), greyscale (black and white), jpeg (quality 15)")
     args = parser.parse_args(argv)
+    if not 0 < args.threshold <= 1:
+        parser.error(f"--threshold must be in (0, 1]; got {args.threshold}")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         model = predict.load_model(args.model)
@@ -315,7 +338,7 @@ def main(argv=None):
         pairs = (data.read_split_list(args.split_list, images_dir, masks_dir) if args.split_list
                  else data.find_pairs(images_dir, masks_dir))
         results = evaluate(model, pairs, args.out, args.batch_size, args.flip_tta, args.perturb, args.close_up,
-                           args.upright_only)
+                           args.upright_only, args.threshold)
     except (predict.PredictError, data.DatasetError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -45,13 +45,20 @@ def test_scores_are_the_numpy_metrics_at_original_resolution(tiny_model, dataset
         reference.append({"iou": metrics.iou(truth, soft), "dice": metrics.dice(truth, soft),
                           "precision": metrics.precision(truth, soft), "recall": metrics.recall(truth, soft),
                           "boundary_iou": metrics.boundary_iou(truth, soft),
-                          "mae": metrics.mean_absolute_error(truth, soft), "source": image_path.stem[0]})
+                          "mae": metrics.mean_absolute_error(truth, soft), "source": image_path.stem[0],
+                          "sweep": [metrics.iou(truth, soft, threshold) for threshold in evaluate.THRESHOLD_SWEEP]})
     assert results["images"] == 8
     for name in evaluate.SCORES:
         assert results[name] == pytest.approx(np.mean([r[name] for r in reference]), abs=1e-6)
         assert results["by_source"]["b"][name] == pytest.approx(
             np.mean([r[name] for r in reference if r["source"] == "b"]), abs=1e-6)
     assert results["by_source"]["a"]["images"] == 5 and results["by_source"]["b"]["images"] == 3
+    swept = np.mean([r["sweep"] for r in reference], axis=0)
+    assert list(results["iou_by_threshold"].values()) == pytest.approx(swept, abs=1e-6)
+    assert results["iou_by_threshold"]["0.50"] == pytest.approx(results["iou"])
+    assert len(set(np.round(swept, 6))) > 1  # the thresholds do cut the soft masks differently
+    assert list(results["by_source"]["a"]["iou_by_threshold"].values()) == pytest.approx(
+        np.mean([r["sweep"] for r in reference if r["source"] == "a"], axis=0), abs=1e-6)
     low, high = results["iou_interval_95"]
     assert min(r["iou"] for r in reference) <= low <= results["iou"] <= high <= max(r["iou"] for r in reference)
 
@@ -91,6 +98,26 @@ def test_missing_masks_and_corrupt_files_are_reported_not_fatal(tiny_model, data
     assert results["images"] == 6
     assert results["failed"][0]["path"] == str(corrupt)
     assert "not a readable image" in capsys.readouterr().err
+
+
+def test_threshold_sets_which_pixels_count_as_person(tiny_model, dataset, tmp_path, capsys):
+    model_path = tmp_path / "tiny.keras"
+    tiny_model.save(model_path)
+    assert evaluate.main(["--model", str(model_path), "--data", str(dataset), "--out", str(tmp_path / "out"),
+                          "--threshold", "0.4"]) == 0
+    results = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert results["threshold"] == 0.4
+    truths, softs = [], []
+    for image_path, mask_path in data.find_pairs(dataset / "images", dataset / "masks"):
+        truths.append(data.read_mask(mask_path))
+        softs.append(predict.predict_photo_masks(tiny_model, [data.read_image(image_path)])[0])
+    for name, score in (("iou", metrics.iou), ("precision", metrics.precision), ("recall", metrics.recall)):
+        assert results[name] == pytest.approx(np.mean([score(t, s, 0.4) for t, s in zip(truths, softs)]), abs=1e-6)
+    assert results["iou"] == pytest.approx(results["iou_by_threshold"]["0.40"])
+    assert results["iou"] != pytest.approx(results["iou_by_threshold"]["0.50"])
+    assert "best " in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        evaluate.main(["--model", str(model_path), "--data", str(dataset), "--threshold", "1.5"])
 
 
 def test_split_list_restricts_the_evaluation(tiny_model, dataset, tmp_path):
