@@ -26,6 +26,7 @@ MODEL = "mobilenetv2_unet"        # "mobilenetv2_unet" (fast on CPU), "resnet50_
 ENCODER_WEIGHTS = "imagenet"      # "imagenet", a .weights.h5 path, or "none" (random); ignored by "unet"
 DECODER_WIDTH = 1.0               # multiplier of the decoder's channels: 2 doubles them (more capacity, ~1.3x slower to train)
 INIT_WEIGHTS = "none"             # fine-tune: a trained .keras model of the same MODEL to start from (any IMAGE_SIZE, same or narrower decoder)
+FREEZE_BATCH_NORM = False         # fine-tune: keep the batch-norm statistics and scales as trained (photos unlike the training photos)
 # optimisation
 LOSS = "bce"                      # "bce", "bce_dice", "dice", "lovasz" or "bce_lovasz" (Lovasz: a surrogate of per-image IoU)
 BATCH_SIZE = 16                   # per replica (GPU); the global batch is this x the number of GPUs used
@@ -233,6 +234,28 @@ def evaluate_on(model, pairs, config):
     return {"images": len(pairs), **{f"pooled_{k}": float(v) for k, v in pooled.items()}, **means}
 
 
+def set_batch_norm_frozen(model, frozen=True):
+    """Freezing keeps every batch-norm layer, nested ones included, as
+    trained: its statistics and scale stay, and it normalises in inference
+    mode while training (Keras: a layer with trainable=False). Fine-tuning on
+    photos of another kind (black and white, say) would otherwise re-estimate
+    the statistics on them, and a feature the new photos barely vary, colour
+    here, gets divided by its tiny spread: noise amplified into every layer
+    after it. Returns the number of batch-norm layers."""
+    import keras
+
+    def every_layer(parent):  # the encoder is a model nested in the model
+        for layer in parent.layers:
+            yield layer
+            if isinstance(layer, keras.Model):
+                yield from every_layer(layer)
+
+    batch_norms = [layer for layer in every_layer(model) if isinstance(layer, keras.layers.BatchNormalization)]
+    for layer in batch_norms:
+        layer.trainable = not frozen
+    return len(batch_norms)
+
+
 def inference_model(model):
     """The same layers and weights without the training set-up (loss, metrics,
     optimizer), so the saved file loads anywhere with plain load_model."""
@@ -298,6 +321,8 @@ def main(argv=None, extra_callbacks=()):
             raise
         if fine_tuning:
             load_initial_weights(model, config["init_weights"])
+        if config["freeze_batch_norm"]:
+            log.info("batch norm frozen in %d layers", set_batch_norm_frozen(model))
         optimizer = keras.optimizers.Adam(learning_rate(config, steps_per_epoch), clipnorm=config["clip_norm"] or None)
         model.compile(optimizer=optimizer, loss=metrics.get_loss(config["loss"]),
                       metrics=metrics.segmentation_metrics(), jit_compile=has_gpu)
@@ -328,6 +353,7 @@ def main(argv=None, extra_callbacks=()):
     if best_path.exists():
         model = keras.saving.load_model(best_path)
     final = inference_model(model)
+    set_batch_norm_frozen(final, False)  # an ordinary model file: whoever trains it next decides
     final.save(run_dir / "model.keras")
     results = {"train_seconds": round(train_seconds, 1), "epochs_run": len(history.history.get("loss", []))}
     for name in ("val", "test"):

@@ -30,6 +30,8 @@ CONFIGURATIONS = {
     "mobilenetv2_unet+onednn_off": ("mobilenetv2_unet", {}, {"env": {"TF_ENABLE_ONEDNN_OPTS": "0"}}),
     "mobilenetv2_unet+transpose_decoder": ("mobilenetv2_unet", {"upsampling": "transpose", "separable": False}, {}),
     "mobilenetv2_unet+decoder_width_2": ("mobilenetv2_unet", {"decoder_width": 2.0}, {}),
+    # train.py --freeze-batch-norm true: batch norm in inference mode, no statistics to compute.
+    "mobilenetv2_unet+frozen_batch_norm": ("mobilenetv2_unet", {}, {"freeze_batch_norm": True}),
     "unet": ("unet", {}, {}),
     "unet+bilinear_separable_decoder": ("unet", {"upsampling": "bilinear", "separable": True}, {}),
     "resnet50_unet": ("resnet50_unet", {}, {}),
@@ -102,6 +104,10 @@ def measure(name, image_size, batch_size, steps):
         model = decoder_stage(image_size, **options)
     else:
         model = build_model(model_name, image_size, **options)
+    if settings.get("freeze_batch_norm"):
+        import train
+
+        train.set_batch_norm_frozen(model)
     flops = forward_flops(model)
     model.compile(optimizer=keras.optimizers.Adam(1e-3, clipnorm=1.0), loss=metrics.get_loss("bce"),
                   metrics=metrics.segmentation_metrics(), jit_compile=settings.get("jit_compile", False))

@@ -168,6 +168,42 @@ def test_init_weights_start_a_run_from_a_trained_model_at_another_size(sample_di
                     "--init-weights", str(tmp_path / "missing.keras"), *FAST])
 
 
+def test_freeze_batch_norm_keeps_every_batch_norm_layer_as_trained_while_the_rest_learns(sample_dir, tmp_path):
+    import keras
+    import numpy as np
+
+    from model import build_model
+
+    keras.utils.set_random_seed(1)
+    trained = build_model("unet", (64, 64))  # what FAST trains
+    trained.save(tmp_path / "trained.keras")
+    run_dir = tmp_path / "run"
+    result = run_train(["--data-dir", str(sample_dir), "--epochs", "1", "--out-dir", str(run_dir), "--init-weights",
+                        str(tmp_path / "trained.keras"), "--freeze-batch-norm", "true", *FAST])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "batch norm frozen in 18 layers" in result.stderr  # two per block: 4 down, the bottleneck, 4 up
+    tuned = keras.saving.load_model(run_dir / "model.keras", compile=False)
+    for before, after in zip(trained.layers, tuned.layers):
+        unchanged = all(np.array_equal(a, b) for a, b in zip(before.get_weights(), after.get_weights()))
+        if isinstance(before, keras.layers.BatchNormalization):
+            assert unchanged, before.name  # statistics, scale and offset alike
+            assert after.trainable  # saved as an ordinary model
+        elif isinstance(before, keras.layers.Conv2D):
+            assert not unchanged, before.name
+
+
+def test_freeze_batch_norm_reaches_the_layers_of_a_nested_encoder():
+    from model import build_model
+
+    model = build_model("mobilenetv2_unet", (64, 64))
+    trainable = len(model.trainable_weights)
+    assert train.set_batch_norm_frozen(model) == 62  # 52 in the MobileNetV2 encoder, 10 in the decoder
+    assert len(model.trainable_weights) == trainable - 2 * 62  # each one's scale and offset
+    assert not any(variable.path.endswith(("gamma", "beta")) for variable in model.trainable_weights)
+    train.set_batch_norm_frozen(model, False)
+    assert len(model.trainable_weights) == trainable
+
+
 def test_fine_tuning_neither_loads_nor_downloads_the_encoder_weights(sample_dir, tmp_path, monkeypatch):
     import model
 
