@@ -253,8 +253,8 @@ def contact_sheet(worst, height=200):
 def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, close_up=True, upright_only=False,
              threshold=metrics.THRESHOLD):
     """Scores `pairs` and writes metrics.json, per_image.csv and worst.png to out_dir."""
-    if not 0 < threshold <= 1:
-        raise ValueError(f"threshold must be in (0, 1]; got {threshold}")
+    if not 0 < threshold < 1:  # the range predict.py --threshold accepts
+        raise ValueError(f"threshold must be between 0 and 1; got {threshold}")
     if perturb is not None and perturb not in PERTURBATIONS:
         raise ValueError(f"perturb must be one of {', '.join(PERTURBATIONS)}; got {perturb!r}")
     out_dir = Path(out_dir)
@@ -329,8 +329,8 @@ def main(argv=None):
                         "low_resolution (downscaled to 35%% and back), noise (grey, 6%% of 255), dark (x 0.6 - 20), "
                         "bright (x 1.4 + 40), greyscale (black and white), jpeg (quality 15)")
     args = parser.parse_args(argv)
-    if not 0 < args.threshold <= 1:
-        parser.error(f"--threshold must be in (0, 1]; got {args.threshold}")
+    if not 0 < args.threshold < 1:
+        parser.error("--threshold must be between 0 and 1")  # as predict.py says it
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         model = predict.load_model(args.model)

@@ -116,8 +116,9 @@ def test_threshold_sets_which_pixels_count_as_person(tiny_model, dataset, tmp_pa
     assert results["iou"] == pytest.approx(results["iou_by_threshold"]["0.40"])
     assert results["iou"] != pytest.approx(results["iou_by_threshold"]["0.50"])
     assert "best " in capsys.readouterr().out
-    with pytest.raises(SystemExit):
-        evaluate.main(["--model", str(model_path), "--data", str(dataset), "--threshold", "1.5"])
+    for outside in ("1.5", "1"):  # the range predict.py --threshold accepts: between 0 and 1
+        with pytest.raises(SystemExit):
+            evaluate.main(["--model", str(model_path), "--data", str(dataset), "--threshold", outside])
 
 
 def test_split_list_restricts_the_evaluation(tiny_model, dataset, tmp_path):
