@@ -31,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -250,21 +251,26 @@ LYING_DOWN_MIN_GAIN = 0.04   # ... and this much surer than the upright mask
 LYING_DOWN_MIN_AREA = 0.5    # ... marking at least this share of the upright mask's person pixels
 
 
-def sureness(mask):
-    """How sure a soft mask is of its person: the mean probability over the
-    pixels it marks (at least 0.5 each), or 0 where it marks none."""
+class Judgement(NamedTuple):
+    """How sure a soft mask is of its person, and how much it marks."""
+    sureness: float     # mean probability over the pixels it marks (at least 0.5 each); 0 where none
+    person_pixels: int  # how many pixels it marks
+
+
+def judge(mask):
+    """The Judgement of a soft mask. Neither figure changes when the mask is
+    turned, so a turned look is judged as it comes out of the model."""
     person = mask[mask >= 0.5]
-    return float(person.mean()) if person.size else 0.0
+    return Judgement(float(person.mean()) if person.size else 0.0, person.size)
 
 
 def turned_look_wins(upright, turned):
-    """Whether a turned look's mask (turned back) replaces the upright one:
-    sure of its person, clearly surer than the upright mask, and marking at
-    least LYING_DOWN_MIN_AREA as much."""
-    turned_sureness = sureness(turned)
-    return (turned_sureness >= LYING_DOWN_SURE
-            and turned_sureness - sureness(upright) > LYING_DOWN_MIN_GAIN
-            and np.count_nonzero(turned >= 0.5) >= LYING_DOWN_MIN_AREA * np.count_nonzero(upright >= 0.5))
+    """Whether a turned look replaces the upright one, given the Judgement of
+    each mask: sure of its person, clearly surer than the upright mask, and
+    marking at least LYING_DOWN_MIN_AREA as much."""
+    return (turned.sureness >= LYING_DOWN_SURE
+            and turned.sureness - upright.sureness > LYING_DOWN_MIN_GAIN
+            and turned.person_pixels >= LYING_DOWN_MIN_AREA * upright.person_pixels)
 
 
 def lying_down_looks(model, images, soft_masks, close_up_masks, flip_tta=False, close_up=True):
@@ -275,13 +281,13 @@ def lying_down_looks(model, images, soft_masks, close_up_masks, flip_tta=False, 
     the photo's own size (judging_mask), so that it is not made twice. The
     turned photos go through the model in one batch, with their close-ups."""
     looks = [None] * len(images)
-    judged = {}  # photo index -> its unsure upright mask at the judging size
+    judged = {}  # photo index -> the Judgement of its unsure upright mask
     for index, (image, soft, more) in enumerate(zip(images, soft_masks, close_up_masks)):
         mask = judging_mask(soft, image.shape[:2], more)
         if mask.shape == image.shape[:2]:
             looks[index] = mask
-        if 0 < sureness(mask) < LYING_DOWN_SURE:
-            judged[index] = mask
+        if 0 < (upright := judge(mask)).sureness < LYING_DOWN_SURE:
+            judged[index] = upright
     if not judged:
         return looks
     turns = (-1, 1)  # clockwise, anticlockwise (np.rot90's quarter turns)
@@ -293,9 +299,9 @@ def lying_down_looks(model, images, soft_masks, close_up_masks, flip_tta=False, 
         winners = []
         for turn in turns:
             image, soft, more = next(turned_looks)
-            mask = np.rot90(judging_mask(soft, image.shape[:2], more), -turn)
-            if turned_look_wins(upright, mask):
-                winners.append((sureness(mask), turn, image, soft, more))
+            turned_look = judge(judging_mask(soft, image.shape[:2], more))
+            if turned_look_wins(upright, turned_look):
+                winners.append((turned_look.sureness, turn, image, soft, more))
         if winners:
             _, turn, image, soft, more = max(winners, key=lambda winner: winner[0])
             looks[index] = np.ascontiguousarray(np.rot90(photo_mask(soft, image.shape[:2], more), -turn))

@@ -413,10 +413,12 @@ def test_folders_get_the_same_close_up_as_single_photos(tmp_path):
     np.testing.assert_array_equal(read_output(tmp_path / "out" / "small.png"), expected)
 
 
-def test_sureness_is_the_mean_probability_over_the_marked_pixels():
+def test_a_mask_is_judged_by_the_mean_probability_over_the_pixels_it_marks_and_their_number():
     mask = np.array([[0.2, 0.5, 0.9], [1.0, 0.0, 0.49]], np.float32)
-    assert predict.sureness(mask) == pytest.approx((0.5 + 0.9 + 1.0) / 3)
-    assert predict.sureness(np.full((4, 4), 0.3, np.float32)) == 0.0
+    judgement = predict.judge(mask)
+    assert judgement.sureness == pytest.approx((0.5 + 0.9 + 1.0) / 3) and judgement.person_pixels == 3
+    assert predict.judge(np.full((4, 4), 0.3, np.float32)) == (0.0, 0)
+    assert predict.judge(np.rot90(mask)) == judgement  # a turned look is judged without turning it back
 
 
 def test_a_person_lying_across_a_landscape_photo_is_taken_from_a_look_turned_on_its_side():
@@ -460,12 +462,15 @@ def block_mask(value, rows=(10, 30)):
 
 
 def test_a_turned_look_wins_only_if_sure_clearly_surer_and_marking_at_least_half_as_much():
+    def wins(upright, turned):
+        return predict.turned_look_wins(predict.judge(upright), predict.judge(turned))
+
     unsure = block_mask(0.9)
-    assert predict.turned_look_wins(unsure, block_mask(0.97))                  # sure, 0.07 surer
-    assert not predict.turned_look_wins(unsure, block_mask(0.95))              # 0.05 surer, but not sure
-    assert not predict.turned_look_wins(block_mask(0.93), block_mask(0.96))    # sure, but only 0.03 surer
-    assert predict.turned_look_wins(unsure, block_mask(0.97, rows=(10, 20)))   # half as much
-    assert not predict.turned_look_wins(unsure, block_mask(0.97, rows=(10, 19)))
+    assert wins(unsure, block_mask(0.97))                  # sure, 0.07 surer
+    assert not wins(unsure, block_mask(0.95))              # 0.05 surer, but not sure
+    assert not wins(block_mask(0.93), block_mask(0.96))    # sure, but only 0.03 surer
+    assert wins(unsure, block_mask(0.97, rows=(10, 20)))   # half as much
+    assert not wins(unsure, block_mask(0.97, rows=(10, 19)))
 
 
 def test_a_turned_look_that_loses_leaves_the_upright_mask():
@@ -516,8 +521,8 @@ def test_large_photos_are_judged_on_a_smaller_mask_with_the_same_outcome():
     judged = predict.judging_mask(soft, (3000, 4000), close_up)
     assert judged.shape == (1200, 1600)
     assert (judged[400:800, 600:900] == 1).all() and judged[399, 600] != 1  # the close-up's box, scaled by 0.4
-    assert predict.sureness(judged) == pytest.approx(predict.sureness(predict.photo_mask(soft, (3000, 4000), close_up)),
-                                                     abs=0.002)
+    full_size = predict.photo_mask(soft, (3000, 4000), close_up)
+    assert predict.judge(judged).sureness == pytest.approx(predict.judge(full_size).sureness, abs=0.002)
     photo = cv2.resize(lying_person()[0], (4000, 3000), interpolation=cv2.INTER_NEAREST)
     mask = predict.predict_photo_masks(SureOfUprightRed(), [photo])[0]
     assert mask.shape == (3000, 4000) and mask.max() == pytest.approx(0.99)  # the turned look, at full size
