@@ -14,6 +14,7 @@ into model input; training, evaluation and prediction all call them.
 """
 
 import logging
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -230,20 +231,41 @@ def check_pairs(pairs, workers=None):
     return good, bad
 
 
-def split_pairs(pairs, val_fraction=0.1, test_fraction=0.1, seed=42):
+def split_pairs(pairs, val_fraction=0.1, test_fraction=0.1, seed=42, earlier=None):
     """{"train", "val", "test"} -> pairs, split as pairs with scikit-learn
-    (fixed seed: the same files always land in the same split)."""
-    from sklearn.model_selection import train_test_split
+    (fixed seed: the same files always land in the same split).
 
+    A split drawn afresh from a folder with one photo more shares little
+    with the last one, so a model fine-tuned from an earlier run would be
+    validated and tested on photos it was trained on. `earlier` ({split
+    name: stems}, read_split_lists of that run's splits/) keeps each pair it
+    lists in its split; only the others, photos added since, are split, by
+    the fractions and among themselves."""
     if not 0 <= val_fraction < 1 or not 0 <= test_fraction < 1 or val_fraction + test_fraction >= 1:
         raise ValueError(f"need 0 <= val_fraction, test_fraction and their sum < 1; got {val_fraction}, {test_fraction}")
+    assigned = {stem: name for name, stems in (earlier or {}).items() for stem in stems}
     pairs = sorted(pairs, key=lambda pair: pair[0].stem)
-    rest, test = (pairs, []) if test_fraction == 0 else train_test_split(pairs, test_size=test_fraction, random_state=seed)
-    val_share = val_fraction / (1 - test_fraction)
-    train, val = (rest, []) if val_fraction == 0 else train_test_split(rest, test_size=val_share, random_state=seed)
-    if not train:
+    gone = sorted(assigned.keys() - {image.stem for image, _ in pairs})
+    if gone:
+        log.warning("listed in the earlier splits but no longer a pair here, left out: %s", describe(gone))
+    new = [pair for pair in pairs if pair[0].stem not in assigned]
+    rest, test = hold_out(new, test_fraction, seed)
+    train, val = hold_out(rest, val_fraction / (1 - test_fraction), seed)
+    splits = {name: [pair for pair in pairs if assigned.get(pair[0].stem) == name] + added
+              for name, added in zip(SPLIT_NAMES, (train, val, test))}
+    if not splits["train"]:
         raise DatasetError(f"{len(pairs)} pairs leave nothing to train on after the validation and test splits")
-    return {"train": train, "val": val, "test": test}
+    return splits
+
+
+def hold_out(pairs, fraction, seed):
+    """(rest, held out): a seeded random `fraction` of the pairs held out,
+    rounded up as scikit-learn does; none where that would leave no rest."""
+    from sklearn.model_selection import train_test_split
+
+    if fraction == 0 or math.ceil(fraction * len(pairs)) >= len(pairs):
+        return pairs, []
+    return train_test_split(pairs, test_size=fraction, random_state=seed)
 
 
 def write_split_lists(splits, folder):
@@ -255,9 +277,31 @@ def write_split_lists(splits, folder):
         (folder / f"{name}.txt").write_text("".join(f"{stem}\n" for stem in stems))
 
 
+def read_stems(path):
+    """The stems listed in a split file, one a line."""
+    return [line.strip() for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+def read_split_lists(folder):
+    """{split name: stems} from a folder written by write_split_lists (a
+    run's splits/), for split_pairs(earlier=...)."""
+    folder = Path(folder)
+    missing = [f"{name}.txt" for name in SPLIT_NAMES if not (folder / f"{name}.txt").is_file()]
+    if missing:
+        raise DatasetError(f"{folder} has no {', '.join(missing)}: expected the splits/ folder of a run "
+                           f"(train.txt, val.txt and test.txt)")
+    lists = {name: read_stems(folder / f"{name}.txt") for name in SPLIT_NAMES}
+    first_seen = {}
+    for name, stems in lists.items():
+        for stem in stems:
+            if first_seen.setdefault(stem, name) != name:
+                raise DatasetError(f"{folder}: {stem!r} is listed in both {first_seen[stem]}.txt and {name}.txt")
+    return lists
+
+
 def read_split_list(path, images_dir, masks_dir):
     """Pairs for the stems listed in a split file (as written by write_split_lists)."""
-    wanted = {line.strip() for line in Path(path).read_text().splitlines() if line.strip()}
+    wanted = set(read_stems(path))
     pairs = [pair for pair in find_pairs(images_dir, masks_dir) if pair[0].stem in wanted]
     missing = wanted - {image.stem for image, _ in pairs}
     if missing:

@@ -17,6 +17,7 @@ DATA_DIR = "People_Segmentation"  # a folder with images/ (jpg/png/...) and mask
 IMAGE_SIZE = 224                  # side of the square model input, a multiple of 32; photos are resized to it (wide ones letterboxed)
 VAL_FRACTION = 0.1                # share of the pairs held out for validation (model selection)
 TEST_FRACTION = 0.1               # share held out for the final test, evaluated once at the end
+SPLITS_FROM = "none"              # an earlier run's splits/ folder: its photos keep their split, photos added since are split anew
 AUGMENT = True                    # flips, scale/shift/rotate, colour, blur/downscale/noise on the training split
 AUGMENT_P = 1.0                   # share of training photos augmented; the rest are seen as they are (0.5: a last fine-tune)
 PASTE_P = 0.3                     # share of augmented photos given a second person pasted from another photo (keeps everyone in group photos)
@@ -138,6 +139,27 @@ def distribution_strategy(name):
     if name == "default":
         return tf.distribute.get_strategy()
     raise ValueError(f"strategy must be auto, default or mirrored; got {name!r}")
+
+
+def none_or_path(text):
+    return None if str(text).lower() in ("none", "") else Path(text)
+
+
+def warn_if_held_out_photos_were_trained_on(splits, init_weights):
+    """Fine-tuning a model whose run split these photos otherwise (its
+    splits/ folder beside it: a run's, or models/splits for the shipped
+    model) would validate and test it on photos it was trained on."""
+    import data
+
+    trained_on = init_weights.parent / "splits" / "train.txt"
+    if not trained_on.is_file():
+        return
+    stems = set(data.read_stems(trained_on))
+    seen = sorted(image.stem for name in ("val", "test") for image, _ in splits[name] if image.stem in stems)
+    if seen:
+        log.warning("%s of the validation and test photos were training photos of %s (%s): their scores would "
+                    "flatter it; pass --splits-from %s to keep that split", data.describe(seen), init_weights,
+                    trained_on, trained_on.parent)
 
 
 def load_initial_weights(model, path):
@@ -286,10 +308,18 @@ def main(argv=None, extra_callbacks=()):
              "resuming the" if resuming else "starting a new", run_dir, type(strategy).__name__, replicas,
              global_batch, config["batch_size"], replicas)
 
-    # 1. The data: pairs by stem, split, checked, streamed.
+    # 1. The data: pairs by stem, split, checked, streamed. A resumed run
+    # keeps the split it started with, whatever was added to the folder since.
     data_dir = Path(config["data_dir"])
     pairs = data.find_pairs(data_dir / "images", data_dir / "masks")
-    splits = data.split_pairs(pairs, config["val_fraction"], config["test_fraction"], config["seed"])
+    init_weights = none_or_path(config["init_weights"])
+    splits_from = run_dir / "splits" if resuming and (run_dir / "splits").is_dir() else none_or_path(config["splits_from"])
+    earlier = data.read_split_lists(splits_from) if splits_from else None
+    splits = data.split_pairs(pairs, config["val_fraction"], config["test_fraction"], config["seed"], earlier)
+    if earlier:
+        log.info("the split of %s kept; photos not listed there split anew", splits_from)
+    elif init_weights:
+        warn_if_held_out_photos_were_trained_on(splits, init_weights)
     data.write_split_lists(splits, run_dir / "splits")
     skipped = {}
     for name in data.SPLIT_NAMES:
@@ -307,9 +337,8 @@ def main(argv=None, extra_callbacks=()):
     steps_per_epoch = math.ceil(len(splits["train"]) / global_batch)
 
     # 2. The model, its variables mirrored on every replica.
-    fine_tuning = config["init_weights"].lower() != "none"
     # Fine-tuning overwrites every weight: the ImageNet encoder is neither loaded nor downloaded.
-    encoder_weights = None if fine_tuning else resolve_encoder_weights(config["model"], config["encoder_weights"])
+    encoder_weights = None if init_weights else resolve_encoder_weights(config["model"], config["encoder_weights"])
     with strategy.scope():
         try:
             model = build_model(config["model"], image_size, encoder_weights=encoder_weights,
@@ -319,8 +348,8 @@ def main(argv=None, extra_callbacks=()):
                 raise SystemExit(f"could not download the ImageNet encoder weights ({error}); without internet, "
                                  f"pass --encoder-weights PATH/TO/FILE.weights.h5 or --encoder-weights none") from error
             raise
-        if fine_tuning:
-            load_initial_weights(model, config["init_weights"])
+        if init_weights:
+            load_initial_weights(model, init_weights)
         if config["freeze_batch_norm"]:
             log.info("batch norm frozen in %d layers", set_batch_norm_frozen(model))
         optimizer = keras.optimizers.Adam(learning_rate(config, steps_per_epoch), clipnorm=config["clip_norm"] or None)

@@ -19,6 +19,11 @@ def sample_dir(tmp_path):
     return write_sample(tmp_path / "dataset", count=20, height=96, width=64, seed=1)
 
 
+def fake_pairs(count):
+    """(image, mask) paths of `count` pairs named 000, 001, ..., for splitting (no files)."""
+    return [(Path(f"images/{i:03d}.jpg"), Path(f"masks/{i:03d}.png")) for i in range(count)]
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)

@@ -6,7 +6,7 @@ import pytest
 
 import data
 import metrics
-from conftest import draw_person
+from conftest import draw_person, fake_pairs
 
 
 def write_png(path, array):
@@ -136,12 +136,6 @@ def test_all_pairs_bad_is_an_error(tmp_path):
 
 # --- splitting -------------------------------------------------------------
 
-def fake_pairs(count):
-    from pathlib import Path
-
-    return [(Path(f"images/{i:03d}.jpg"), Path(f"masks/{i:03d}.png")) for i in range(count)]
-
-
 def test_splits_are_disjoint_complete_and_sized_by_fraction():
     pairs = fake_pairs(100)
     splits = data.split_pairs(pairs, val_fraction=0.1, test_fraction=0.2, seed=3)
@@ -159,6 +153,46 @@ def test_splits_are_reproducible_with_the_seed_and_differ_without_it():
     first = data.split_pairs(pairs, seed=7)
     assert first == data.split_pairs(list(reversed(pairs)), seed=7)
     assert first["test"] != data.split_pairs(pairs, seed=8)["test"]
+
+
+def stems_by_split(splits):
+    return {name: {image.stem for image, _ in split} for name, split in splits.items()}
+
+
+def test_photos_of_an_earlier_split_keep_their_split_and_only_added_photos_are_split_anew(caplog):
+    earlier = stems_by_split(data.split_pairs(fake_pairs(100), seed=3))
+    # 20 photos added (100-119) and two removed; drawn afresh, the split would share little with the last one.
+    pairs = [pair for pair in fake_pairs(120) if pair[0].stem not in ("005", "050")]
+    afresh = stems_by_split(data.split_pairs(pairs, seed=3))
+    assert len(afresh["test"] & earlier["train"]) >= 3  # 6 of its 12 test photos
+    with caplog.at_level(logging.WARNING, logger="data"):
+        kept = stems_by_split(data.split_pairs(pairs, seed=3, earlier=earlier))
+    added = stems_by_split(data.split_pairs(pairs[-20:], seed=3))  # the added photos, split among themselves
+    assert {name: len(stems) for name, stems in added.items()} == {"train": 16, "val": 2, "test": 2}
+    for name in data.SPLIT_NAMES:
+        assert kept[name] == (earlier[name] - {"005", "050"}) | added[name]
+    assert "no longer a pair here, left out: 2 (005, 050)" in caplog.text
+
+
+def test_too_few_added_photos_to_hold_any_out_all_go_to_training():
+    earlier = stems_by_split(data.split_pairs(fake_pairs(20), seed=0))
+    splits = stems_by_split(data.split_pairs(fake_pairs(21), seed=0, earlier=earlier))
+    assert splits["train"] == earlier["train"] | {"020"} and splits["test"] == earlier["test"]
+    assert {name: len(stems) for name, stems in stems_by_split(data.split_pairs(fake_pairs(2))).items()} == \
+        {"train": 1, "val": 0, "test": 1}
+
+
+def test_split_lists_are_read_back_as_a_run_wrote_them_and_a_bad_folder_is_named(tmp_path):
+    splits = data.split_pairs(fake_pairs(30), seed=0)
+    data.write_split_lists(splits, tmp_path / "splits")
+    assert {name: set(stems) for name, stems in data.read_split_lists(tmp_path / "splits").items()} == \
+        stems_by_split(splits)
+    (tmp_path / "splits" / "test.txt").unlink()
+    with pytest.raises(data.DatasetError, match=r"splits has no test.txt: expected the splits/ folder of a run"):
+        data.read_split_lists(tmp_path / "splits")
+    (tmp_path / "splits" / "test.txt").write_text("000\n")  # also in train.txt or val.txt
+    with pytest.raises(data.DatasetError, match=r"'000' is listed in both (train|val).txt and test.txt"):
+        data.read_split_lists(tmp_path / "splits")
 
 
 def test_split_lists_round_trip_through_files(sample_dir, tmp_path):

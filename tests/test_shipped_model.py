@@ -30,3 +30,15 @@ def test_the_shipped_model_cuts_the_astronaut_out_of_her_background():
     assert alpha[250:450, 60:200].mean() > 0.7    # her suit
     assert alpha[0:60, 0:120].mean() < 0.1        # the flag behind her, top left
     assert alpha[0:80, 420:512].mean() < 0.1      # the dark background, top right
+
+
+def test_the_shipped_models_split_is_drawn_again_from_the_shared_data_so_no_test_photo_is_trained_on():
+    import data
+    from conftest import SHARED_DATA
+
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"{SHARED_DATA} is not on this machine")
+    pairs = data.find_pairs(SHARED_DATA / "images", SHARED_DATA / "masks")
+    shipped = data.read_split_lists(predict.DEFAULT_MODEL.parent / "splits")
+    for splits in (data.split_pairs(pairs), data.split_pairs(pairs, earlier=shipped)):  # train.py's defaults
+        assert {name: sorted(image.stem for image, _ in split) for name, split in splits.items()} == shipped

@@ -1,13 +1,16 @@
 import csv
 import json
+import logging
+import shutil
 import subprocess
 import sys
 import textwrap
 
 import pytest
 
+import data
 import train
-from conftest import REPO_DIR
+from conftest import REPO_DIR, fake_pairs
 
 # A tiny, fast configuration: the plain U-Net at 64x64 on 20 generated pairs.
 FAST = ["--model", "unet", "--image-size", "64", "--batch-size", "8", "--val-fraction", "0.2",
@@ -95,14 +98,60 @@ def test_a_killed_run_resumes_from_its_last_finished_epoch_and_point_of_its_sche
     assert killed.returncode == -9
     assert logged_epochs(run_dir) == [0, 1]
     assert (run_dir / "backup").is_dir() and not (run_dir / "model.keras").exists()
+    started_with = split_lists(run_dir / "splits")
+    add_photos(sample_dir, 1)  # a photo added before resuming must not reshuffle the split
 
     resumed = run_train(args)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "resuming the run" in resumed.stderr
+    assert split_lists(run_dir / "splits") == {**started_with, "train": started_with["train"] | {"added_0"}}
     assert logged_epochs(run_dir) == [0, 1, 2]  # epoch 2 only: nothing trained twice
     # Cosine decay over 3 epochs, read at each epoch's end: 1e-3 * (1 + cos(pi * epochs / 3)) / 2.
     assert logged(run_dir, "learning_rate") == pytest.approx([7.5e-4, 2.5e-4, 0.0], abs=1e-9)
     assert (run_dir / "model.keras").is_file()
+
+
+def split_lists(folder):
+    return {name: set(stems) for name, stems in data.read_split_lists(folder).items()}
+
+
+def add_photos(dataset_dir, count):
+    """Copies of the first pair under new stems, added_0, added_1, ..."""
+    for index in range(count):
+        for folder, suffix in (("images", ".jpg"), ("masks", ".png")):
+            source = sorted((dataset_dir / folder).glob(f"*{suffix}"))[0]
+            shutil.copy(source, dataset_dir / folder / f"added_{index}{suffix}")
+
+
+def test_splits_from_an_earlier_run_keep_its_photos_in_their_split_and_split_the_added_ones(sample_dir, tmp_path):
+    pairs = data.find_pairs(sample_dir / "images", sample_dir / "masks")
+    data.write_split_lists(data.split_pairs(pairs, 0.2, 0.2), tmp_path / "earlier")
+    add_photos(sample_dir, 5)
+    run_dir = tmp_path / "run"
+    result = run_train(["--data-dir", str(sample_dir), "--epochs", "1", "--out-dir", str(run_dir),
+                        "--splits-from", str(tmp_path / "earlier"), *FAST])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"the split of {tmp_path / 'earlier'} kept" in result.stderr
+    earlier, now = split_lists(tmp_path / "earlier"), split_lists(run_dir / "splits")
+    added = {f"added_{index}" for index in range(5)}
+    assert all(earlier[name] == now[name] - added for name in data.SPLIT_NAMES)
+    assert [len(now[name] & added) for name in data.SPLIT_NAMES] == [3, 1, 1]  # 0.2 and 0.2 of 5
+
+
+def test_fine_tuning_warns_when_photos_the_model_was_trained_on_are_held_out(tmp_path, caplog):
+    data.write_split_lists(data.split_pairs(fake_pairs(100), seed=1), tmp_path / "run" / "splits")
+    init_weights = tmp_path / "run" / "model.keras"  # only the splits/ beside it are read
+    more = fake_pairs(101)
+    with caplog.at_level(logging.WARNING, logger="train"):
+        train.warn_if_held_out_photos_were_trained_on(data.split_pairs(more, seed=1), init_weights)
+    assert "of the validation and test photos were training photos of" in caplog.text
+    assert f"pass --splits-from {tmp_path / 'run' / 'splits'} to keep that split" in caplog.text
+    caplog.clear()
+    earlier = data.read_split_lists(tmp_path / "run" / "splits")
+    with caplog.at_level(logging.WARNING, logger="train"):
+        train.warn_if_held_out_photos_were_trained_on(data.split_pairs(more, seed=1, earlier=earlier), init_weights)
+        train.warn_if_held_out_photos_were_trained_on(data.split_pairs(more, seed=1), tmp_path / "elsewhere.keras")
+    assert caplog.text == ""
 
 
 def test_a_nan_loss_stops_training_without_saving_a_model(sample_dir, tmp_path):
