@@ -146,9 +146,10 @@ def none_or_path(text):
 
 
 def warn_if_held_out_photos_were_trained_on(splits, init_weights):
-    """Fine-tuning a model whose run split these photos otherwise (its
-    splits/ folder beside it: a run's, or models/splits for the shipped
-    model) would validate and test it on photos it was trained on."""
+    """Warns where the validation or test split holds photos that the run of
+    the model fine-tuned from trained on (listed in the splits/ folder
+    beside it: a run's, or models/splits for the shipped model): their
+    scores would flatter the fine-tuned model."""
     import data
 
     trained_on = init_weights.parent / "splits" / "train.txt"
