@@ -195,14 +195,36 @@ def find_pairs(images_dir, masks_dir):
 
 
 def read_pair(pair):
-    """(RGB image, {0, 1} mask) of one pair, or DatasetError if either file is
-    unreadable or their sizes differ."""
+    """(RGB image, {0, 1} mask) of one pair, the photo as viewers show it
+    (EXIF orientation applied), or DatasetError if either file is unreadable
+    or their sizes differ. A mask drawn on the photo as stored, before its
+    EXIF orientation (as some annotation tools do), is turned with it where
+    the sizes tell: the mask fits the stored photo and not the one shown."""
     image_path, mask_path = pair
     image, mask = read_image(image_path), read_mask(mask_path)
+    if image.shape[:2] != mask.shape[:2]:
+        mask = oriented_as_shown(mask, image_path, image)
     if image.shape[:2] != mask.shape[:2]:
         raise DatasetError(f"{image_path} is {image.shape[1]}x{image.shape[0]} but its mask {mask_path} "
                            f"is {mask.shape[1]}x{mask.shape[0]}")
     return image, mask
+
+
+def oriented_as_shown(mask, image_path, shown):
+    """`mask` turned (and mirrored) as the photo's EXIF orientation turns the
+    stored photo into the one shown, where the mask has the stored photo's
+    size; else `mask` as it is. The turn is found by matching the pixels."""
+    stored = cv2.cvtColor(decode(image_path, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION), cv2.COLOR_BGR2RGB)
+    if stored.shape[:2] != mask.shape[:2]:
+        return mask
+    for mirrored in (False, True):
+        for quarter_turns in range(4):
+            def orient(array):
+                return np.rot90(array[:, ::-1] if mirrored else array, quarter_turns)
+
+            if np.array_equal(orient(stored), shown):
+                return np.ascontiguousarray(orient(mask))
+    return mask
 
 
 def check_pair(pair):
@@ -512,9 +534,8 @@ def make_augmentation(seed=None, low_quality_p=0.2, p=1.0, paste_p=0.0, sideways
 # ----------------------------------------------------------------------------
 
 def load_pair(image_path, mask_path, image_size):
-    image = preprocess_image(read_image(image_path), image_size)
-    mask = preprocess_mask(read_mask(mask_path), image_size)
-    return image, mask
+    image, mask = read_pair((image_path, mask_path))
+    return preprocess_image(image, image_size), preprocess_mask(mask, image_size)
 
 
 def make_dataset(pairs, image_size, batch_size, training=False, augment=True, cache=True, seed=42, augment_p=1.0,

@@ -125,6 +125,30 @@ def test_bad_pairs_are_listed_and_skipped_before_training(sample_dir, caplog):
     assert str(corrupt_image) in caplog.text
 
 
+@pytest.mark.parametrize("orientation", [6, 8, 5, 7])  # a quarter turn, either way; with a mirror (transposed)
+def test_a_mask_drawn_on_a_photo_as_stored_is_turned_with_its_exif_orientation(tmp_path, orientation):
+    from PIL import Image
+
+    stored = np.zeros((40, 60, 3), np.uint8)
+    stored[5:25, 10:20] = 255  # the person, off every axis of symmetry
+    drawn_on_stored = np.where(stored[..., 0] > 0, 255, 0).astype(np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    image_path = tmp_path / "images" / "phone.jpg"
+    image_path.parent.mkdir()
+    Image.fromarray(stored).save(image_path, exif=exif.tobytes(), quality=95)
+    mask_path = write_png(tmp_path / "masks" / "phone.png", drawn_on_stored)
+    image, mask = data.read_pair((image_path, mask_path))
+    assert image.shape == (60, 40, 3) and mask.shape == (60, 40)  # as viewers show the photo
+    np.testing.assert_array_equal(mask, image[..., 0] > 128)
+    # A mask drawn on the photo as shown is taken as it is.
+    write_png(mask_path, mask * 255)
+    np.testing.assert_array_equal(data.read_pair((image_path, mask_path))[1], mask)
+    # The training pipeline reads pairs the same way.
+    _, model_mask = data.load_pair(str(image_path), str(mask_path), (32, 32))
+    np.testing.assert_array_equal(model_mask[..., 0], data.preprocess_mask(mask, (32, 32))[..., 0])
+
+
 def test_all_pairs_bad_is_an_error(tmp_path):
     for folder in ("images", "masks"):
         (tmp_path / folder).mkdir()
