@@ -131,6 +131,36 @@ def test_split_list_restricts_the_evaluation(tiny_model, dataset, tmp_path):
         assert [row["stem"] for row in csv.DictReader(file)] == ["a_sample_002", "b_sample_001"]
 
 
+def test_compare_to_an_earlier_run_gives_the_paired_iou_difference_on_the_photos_in_both(tiny_model, dataset, tmp_path,
+                                                                                         capsys):
+    model_path = tmp_path / "tiny.keras"
+    tiny_model.save(model_path)
+    (tmp_path / "some.txt").write_text("a_sample_000\na_sample_001\na_sample_002\nb_sample_000\nb_sample_001\n")
+    run = ["--model", str(model_path), "--data", str(dataset)]
+    assert evaluate.main([*run, "--split-list", str(tmp_path / "some.txt"), "--out", str(tmp_path / "before")]) == 0
+    assert evaluate.main([*run, "--threshold", "0.3", "--out", str(tmp_path / "after"),
+                          "--compare-to", str(tmp_path / "before")]) == 0
+    before, after = (evaluate.read_per_image_iou(tmp_path / name) for name in ("before", "after"))
+    differences = [after[stem] - before[stem] for stem in before]  # the five photos in both
+    comparison = json.loads((tmp_path / "after" / "metrics.json").read_text())["compared_to"]
+    assert comparison["images"] == 5 and comparison["folder"] == str(tmp_path / "before")
+    assert comparison["iou_difference"] == pytest.approx(np.mean(differences))
+    assert comparison["iou_difference_interval_95"] == pytest.approx(evaluate.mean_interval(differences))
+    assert (comparison["better"], comparison["worse"]) == (sum(d > 0 for d in differences), sum(d < 0 for d in differences))
+    assert comparison["better"] + comparison["worse"] > 0  # the threshold changed some masks
+    assert f"against {tmp_path / 'before'} (5 photos in both): mean IoU {np.mean(differences):+.4f}" in capsys.readouterr().out
+
+    # A folder without an evaluation, or with none of the photos, is an error named before any scoring.
+    assert evaluate.main([*run, "--compare-to", str(tmp_path), "--out", str(tmp_path / "x")]) == 2
+    assert f"{tmp_path / 'per_image.csv'} does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+    (tmp_path / "none.txt").write_text("a_sample_003\n")
+    assert evaluate.main([*run, "--split-list", str(tmp_path / "none.txt"), "--compare-to", str(tmp_path / "before"),
+                          "--out", str(tmp_path / "y")]) == 2
+    assert "none of the photos to score is in" in capsys.readouterr().err
+    assert not (tmp_path / "y").exists()
+
+
 def test_flip_tta_scores_the_averaged_masks(tiny_model, dataset, tmp_path):
     model_path = tmp_path / "tiny.keras"
     tiny_model.save(model_path)
