@@ -302,6 +302,10 @@ def main(argv=None, extra_callbacks=()):
     has_gpu = use_gpu_speedups(config)
     run_dir = Path(config["out_dir"])
     resuming = (run_dir / "backup").is_dir()
+    if not resuming and (run_dir / "model.keras").exists():
+        # Hours of training are not replaced by a rerun with another setting.
+        raise SystemExit(f"{run_dir} holds a finished run ({run_dir / 'model.keras'}): pass another --out-dir, "
+                         f"or delete {run_dir} to train there again")
     run_dir.mkdir(parents=True, exist_ok=True)
     replicas = strategy.num_replicas_in_sync
     global_batch = config["batch_size"] * replicas

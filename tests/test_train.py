@@ -76,6 +76,13 @@ def test_one_epoch_run_writes_every_artefact(sample_dir, tmp_path):
     assert load.returncode == 0, load.stderr[-2000:]
     assert "(None, 64, 64, 3) (None, 64, 64, 1)" in load.stdout
 
+    # The same command again does not replace the finished run.
+    model_bytes = (run_dir / "model.keras").read_bytes()
+    again = run_train(["--data-dir", str(sample_dir), "--epochs", "1", "--out-dir", str(run_dir), *FAST])
+    assert again.returncode == 1
+    assert f"{run_dir} holds a finished run ({run_dir / 'model.keras'}): pass another --out-dir" in again.stderr
+    assert (run_dir / "model.keras").read_bytes() == model_bytes and logged_epochs(run_dir) == [0]
+
 
 def test_a_killed_run_resumes_from_its_last_finished_epoch_and_point_of_its_schedule(sample_dir, tmp_path):
     run_dir = tmp_path / "run"
