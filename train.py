@@ -6,7 +6,7 @@
 Edit the constants below, or override any of them on the command line
 (`--batch-size 8`, `--augment false`). Everything a run produces lands in
 OUT_DIR; starting again with the same OUT_DIR resumes an interrupted run
-from its last finished epoch.
+from its last finished epoch, and never replaces a finished one.
 """
 
 # ---------------------------------------------------------------------------
