@@ -418,7 +418,7 @@ def find_photos(inputs, output_dir, recursive=False):
     """[(photo path, output path)]: each input file, or the photos in each
     input folder, mirrored under output_dir as <relative path>.png."""
     output_dir = Path(output_dir).resolve()
-    jobs = []
+    jobs, left_out = [], []
     for given in map(Path, inputs):
         if given.is_file():
             jobs.append((given, output_dir / f"{given.stem}.png"))
@@ -427,12 +427,28 @@ def find_photos(inputs, output_dir, recursive=False):
             # An output folder nested in the input folder is not read back as input.
             output_is_nested = output_dir != given.resolve()
             for path in sorted(walk):
-                inside_output = output_is_nested and output_dir in path.resolve().parents
-                if path.is_file() and path.suffix.lower() in data.IMAGE_EXTENSIONS and not inside_output:
+                if not path.is_file() or (output_is_nested and output_dir in path.resolve().parents):
+                    continue
+                if path.suffix.lower() in data.IMAGE_EXTENSIONS:
                     jobs.append((path, output_dir / path.relative_to(given).with_suffix(".png")))
+                elif not path.name.startswith("."):  # hidden files (.DS_Store) are nobody's photos
+                    left_out.append(path)
         else:
             raise PredictError(f"input {given} does not exist")
+    report_left_out(left_out)
     return disambiguate(jobs)
+
+
+def report_left_out(paths):
+    """Says which files of the input folders are not read as photos, so that
+    a folder of iPhone photos does not end as "0 processed" and nothing else."""
+    if not paths:
+        return
+    log.warning("not read, not a photo format this tool reads (%s): %s", " ".join(data.IMAGE_EXTENSIONS),
+                data.describe(paths))
+    if any(path.suffix.lower() in (".heic", ".heif") for path in paths):
+        log.warning("HEIC/HEIF photos (iPhones' default) cannot be read by OpenCV: convert them to JPEG first "
+                    "(e.g. with pillow-heif, or export as JPEG from the phone)")
 
 
 def disambiguate(jobs):

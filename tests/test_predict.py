@@ -181,6 +181,23 @@ def test_recursive_mirrors_relative_paths_and_same_stems_do_not_collide(tmp_path
     assert written == ["sub/deeper/x.png", "top.png", "twin.jpg.png", "twin.png.png"]
 
 
+def test_files_of_a_folder_that_are_not_photos_are_reported_not_silently_dropped(tmp_path, tiny_model, rng, caplog):
+    save(tmp_path / "in" / "a.jpg", photo(rng))
+    (tmp_path / "in" / "IMG_0001.HEIC").write_bytes(b"ftypheic")
+    (tmp_path / "in" / "notes.txt").write_text("shot on a phone")
+    (tmp_path / "in" / ".DS_Store").write_bytes(b"")
+    with caplog.at_level("WARNING", logger="predict"):
+        summary = predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=tiny_model)
+    assert summary.processed == 1 and not summary.failed
+    assert "not a photo format this tool reads" in caplog.text
+    assert f"2 ({tmp_path / 'in' / 'IMG_0001.HEIC'}, {tmp_path / 'in' / 'notes.txt'})" in caplog.text
+    assert "HEIC/HEIF photos (iPhones' default) cannot be read by OpenCV: convert them to JPEG" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="predict"):  # a folder of photos only: nothing to say
+        predict.remove_background_files(tmp_path / "out", tmp_path / "again", model=tiny_model)
+    assert caplog.text == ""
+
+
 def test_output_folder_inside_the_input_folder_is_not_read_back(tmp_path, tiny_model, rng):
     save(tmp_path / "in" / "a.jpg", photo(rng))
     for _ in range(2):
