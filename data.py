@@ -155,12 +155,18 @@ def files_by_stem(folder, extensions, what):
     folder = Path(folder)
     if not folder.is_dir():
         raise DatasetError(f"{what} folder {folder} does not exist")
-    files = {}
+    files, others = {}, []
     for path in sorted(folder.iterdir()):
-        if path.is_file() and path.suffix.lower() in extensions:
-            if path.stem in files:
-                raise DatasetError(f"two {what} files share the stem {path.stem!r}: {files[path.stem].name} and {path.name}")
-            files[path.stem] = path
+        if not path.is_file() or path.name.startswith("."):  # hidden files (.DS_Store) are nobody's data
+            continue
+        if path.suffix.lower() not in extensions:
+            others.append(path)
+            continue
+        if path.stem in files:
+            raise DatasetError(f"two {what} files share the stem {path.stem!r}: {files[path.stem].name} and {path.name}")
+        files[path.stem] = path
+    if others:
+        log.warning("%s files not read, not %s: %s", what, "/".join(extensions), describe(others))
     if not files:
         raise DatasetError(f"{what} folder {folder} has no {'/'.join(extensions)} files")
     return files

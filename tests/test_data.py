@@ -40,6 +40,20 @@ def test_unmatched_files_are_reported_by_name_and_left_out(tmp_path, rng, caplog
     assert "masks without an image, left out: 1 (" in caplog.text and "lonely_mask.png" in caplog.text
 
 
+def test_files_of_other_formats_are_reported_not_silently_dropped(tmp_path, rng, caplog):
+    image, mask = draw_person(rng, 32, 32)
+    write_png(tmp_path / "images" / "x1.jpg", image)
+    (tmp_path / "images" / "x2.heic").write_bytes(b"ftypheic")
+    write_png(tmp_path / "masks" / "x1.png", mask)
+    write_png(tmp_path / "masks" / "x2.jpg", mask)  # masks must be lossless
+    (tmp_path / "masks" / ".DS_Store").write_bytes(b"")
+    with caplog.at_level(logging.WARNING):
+        assert [i.stem for i, _ in data.find_pairs(tmp_path / "images", tmp_path / "masks")] == ["x1"]
+    assert f"image files not read, not {'/'.join(data.IMAGE_EXTENSIONS)}: 1 ({tmp_path / 'images' / 'x2.heic'})" in caplog.text
+    assert f"mask files not read, not .png: 1 ({tmp_path / 'masks' / 'x2.jpg'})" in caplog.text
+    assert ".DS_Store" not in caplog.text
+
+
 def test_no_matching_stems_is_an_error_naming_both_folders(tmp_path, rng):
     image, mask = draw_person(rng, 32, 32)
     write_png(tmp_path / "images" / "photo.jpg", image)
