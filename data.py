@@ -47,7 +47,12 @@ def decode(path, flags):
         raise DatasetError(f"{path}: cannot read file ({error.strerror or error})") from error
     image = cv2.imdecode(data, flags) if data.size else None
     if image is None:
-        reason = "empty file" if data.size == 0 else "not a readable image (corrupt, truncated or unsupported format)"
+        if data.size == 0:
+            reason = "empty file"
+        elif path.suffix.lower() in (".heic", ".heif"):
+            reason = "a HEIC/HEIF photo, which OpenCV cannot read: convert it to JPEG first"
+        else:
+            reason = "not a readable image (corrupt, truncated or unsupported format)"
         raise DatasetError(f"{path}: {reason}")
     return image
 

@@ -121,6 +121,10 @@ def test_corrupt_files_are_named_in_the_error(tmp_path, rng):
         data.read_image(empty)
     with pytest.raises(data.DatasetError, match=r"notes\.jpg: not a readable image"):
         data.read_image(text)
+    heic = tmp_path / "IMG_0001.HEIC"
+    heic.write_bytes(b"\x00\x00\x00\x18ftypheic")
+    with pytest.raises(data.DatasetError, match=r"IMG_0001\.HEIC: a HEIC/HEIF photo, which OpenCV cannot read: convert"):
+        data.read_image(heic)
 
 
 def test_bad_pairs_are_listed_and_skipped_before_training(sample_dir, caplog):
