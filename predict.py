@@ -426,6 +426,7 @@ def find_photos(inputs, output_dir, recursive=False):
             walk = given.rglob("*") if recursive else given.iterdir()
             # An output folder nested in the input folder is not read back as input.
             output_is_nested = output_dir != given.resolve()
+            found = len(jobs)
             for path in sorted(walk):
                 if not path.is_file() or (output_is_nested and output_dir in path.resolve().parents):
                     continue
@@ -433,6 +434,10 @@ def find_photos(inputs, output_dir, recursive=False):
                     jobs.append((path, output_dir / path.relative_to(given).with_suffix(".png")))
                 elif not path.name.startswith("."):  # hidden files (.DS_Store) are nobody's photos
                     left_out.append(path)
+            if len(jobs) == found:
+                in_folders = not recursive and any(path.is_dir() for path in given.iterdir())
+                log.warning("no photos in %s%s", given, " (photos in its sub-folders are read with --recursive)"
+                            if in_folders else "")
         else:
             raise PredictError(f"input {given} does not exist")
     report_left_out(left_out)

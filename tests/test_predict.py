@@ -198,6 +198,18 @@ def test_files_of_a_folder_that_are_not_photos_are_reported_not_silently_dropped
     assert caplog.text == ""
 
 
+def test_a_folder_without_photos_says_so_and_where_they_may_be(tmp_path, tiny_model, rng, caplog):
+    save(tmp_path / "in" / "2024" / "a.jpg", photo(rng))
+    (tmp_path / "empty").mkdir()
+    with caplog.at_level("WARNING", logger="predict"):
+        assert predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=tiny_model).processed == 0
+        predict.remove_background_files(tmp_path / "empty", tmp_path / "out", model=tiny_model)
+    assert f"no photos in {tmp_path / 'in'} (photos in its sub-folders are read with --recursive)" in caplog.text
+    assert caplog.text.rstrip().endswith(f"no photos in {tmp_path / 'empty'}")
+    assert predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=tiny_model,
+                                           recursive=True).processed == 1
+
+
 def test_output_folder_inside_the_input_folder_is_not_read_back(tmp_path, tiny_model, rng):
     save(tmp_path / "in" / "a.jpg", photo(rng))
     for _ in range(2):
