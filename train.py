@@ -64,6 +64,10 @@ LOCAL_IMAGENET_WEIGHTS = {
     "mobilenetv2_unet": REPO_DIR.parent / "shared/weights/mobilenet_v2_1.0_imagenet_no_top.weights.h5",
 }
 
+# Settings that take one of a few words (MODEL and LOSS: model.py and metrics.py say which).
+CHOICES = {"lr_schedule": ("plateau", "cosine"), "mixed_precision": ("auto", "on", "off"),
+           "strategy": ("auto", "default", "mirrored")}
+
 log = logging.getLogger("train")
 
 
@@ -83,16 +87,45 @@ def constant_comments():
     return {match[1]: match[2] for match in matches if match}
 
 
+def flag(name):
+    """The command-line flag of a setting: image_size -> --image-size."""
+    return "--" + name.lower().replace("_", "-")
+
+
 def parse_config(argv=None):
-    """The hyperparameters above, with command-line overrides, as a dict of lower-case names."""
+    """The hyperparameters above, with command-line overrides, as a dict of
+    lower-case names; a usage error for settings check_settings refuses."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     comments = constant_comments()
     for name, default in HYPERPARAMETERS.items():
         kind = parse_bool if isinstance(default, bool) else type(default)
         explanation = f"{comments[name]} " if name in comments else ""
-        parser.add_argument("--" + name.lower().replace("_", "-"), type=kind, default=default,
+        parser.add_argument(flag(name), type=kind, default=default,
                             metavar=name, help=f"{explanation}(default: {default})".replace("%", "%%"))
-    return vars(parser.parse_args(argv))
+    config = vars(parser.parse_args(argv))
+    problems = check_settings(config)
+    if problems:
+        parser.error("; ".join(problems))
+    return config
+
+
+def check_settings(config):
+    """What is wrong with the settings, as messages: found here, a typo costs
+    a second, not the minutes of reading every photo that come first."""
+    import metrics
+    from model import MODEL_NAMES
+
+    problems = [f"{flag(name)} must be one of {', '.join(allowed)}; got {config[name]!r}"
+                for name, allowed in {**CHOICES, "model": MODEL_NAMES}.items() if config[name] not in allowed]
+    try:
+        metrics.get_loss(config["loss"])
+    except ValueError as error:
+        problems.append(f"--loss: {error}")
+    if config["image_size"] < 32 or config["image_size"] % 32:
+        problems.append(f"--image-size must be a multiple of 32; got {config['image_size']}")
+    problems += [f"{flag(name)} must be between 0 and 1; got {config[name]}"
+                 for name in ("augment_p", "paste_p", "sideways_p") if not 0 <= config[name] <= 1]
+    return problems
 
 
 def resolve_encoder_weights(model_name, weights):

@@ -42,6 +42,21 @@ def test_every_hyperparameter_can_be_overridden_from_the_command_line():
         train.parse_config(["--augment", "maybe"])
 
 
+def test_settings_that_cannot_work_are_a_usage_error_before_any_photo_is_read(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        train.parse_config(["--image-size", "250", "--loss", "bce-dice", "--lr-schedule", "step",
+                            "--mixed-precision", "true", "--model", "mobilenet", "--paste-p", "1.5"])
+    assert exit_info.value.code == 2
+    message = " ".join(capsys.readouterr().err.split())
+    assert "--image-size must be a multiple of 32; got 250" in message
+    assert "--loss: unknown loss 'bce-dice'; choose one of bce, dice, bce_dice" in message
+    assert "--lr-schedule must be one of plateau, cosine; got 'step'" in message
+    assert "--mixed-precision must be one of auto, on, off; got 'true'" in message
+    assert "--model must be one of unet, mobilenetv2_unet, resnet50_unet; got 'mobilenet'" in message
+    assert "--paste-p must be between 0 and 1; got 1.5" in message
+    assert train.check_settings(train.parse_config([])) == []  # the defaults at the top of train.py
+
+
 def test_encoder_weights_none_means_random_and_a_missing_file_is_an_error(tmp_path):
     assert train.resolve_encoder_weights("mobilenetv2_unet", "none") is None
     assert train.resolve_encoder_weights("unet", "imagenet") is None
