@@ -160,6 +160,23 @@ def test_splits_from_an_earlier_run_keep_its_photos_in_their_split_and_split_the
     assert [len(now[name] & added) for name in data.SPLIT_NAMES] == [3, 1, 1]  # 0.2 and 0.2 of 5
 
 
+def test_photos_without_a_person_train_with_all_black_masks(sample_dir, tmp_path):
+    import cv2
+    import numpy as np
+
+    for index, image in enumerate(sorted((sample_dir / "images").glob("*.jpg"))[:6]):
+        backdrop = cv2.imread(str(image))
+        backdrop[:] = backdrop[:8, :8].mean(axis=(0, 1))  # nobody: the photo's corner colour all over
+        cv2.imwrite(str(sample_dir / "images" / f"nobody_{index}.jpg"), backdrop)
+        cv2.imwrite(str(sample_dir / "masks" / f"nobody_{index}.png"), np.zeros(backdrop.shape[:2], np.uint8))
+    run_dir = tmp_path / "run"
+    result = run_train(["--data-dir", str(sample_dir), "--epochs", "1", "--out-dir", str(run_dir), "--loss", "bce_dice",
+                        "--paste-p", "1", *FAST])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "0 skipped as unreadable" in result.stderr
+    assert all(np.isfinite(logged(run_dir, column)).all() for column in ("loss", "val_loss", "val_iou"))
+
+
 def test_fine_tuning_warns_when_photos_the_model_was_trained_on_are_held_out(tmp_path, caplog):
     data.write_split_lists(data.split_pairs(fake_pairs(100), seed=1), tmp_path / "run" / "splits")
     init_weights = tmp_path / "run" / "model.keras"  # only the splits/ beside it are read
