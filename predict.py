@@ -432,8 +432,8 @@ def find_photos(inputs, output_dir, recursive=False):
                     continue
                 if path.suffix.lower() in data.IMAGE_EXTENSIONS:
                     jobs.append((path, output_dir / path.relative_to(given).with_suffix(".png")))
-                elif not path.name.startswith("."):  # hidden files (.DS_Store) are nobody's photos
-                    left_out.append(path)
+                elif not any(part.startswith(".") for part in path.relative_to(given).parts):
+                    left_out.append(path)  # hidden files and folders (.DS_Store, .git) are nobody's photos
             if len(jobs) == found:
                 in_folders = not recursive and any(path.is_dir() for path in given.iterdir())
                 log.warning("no photos in %s%s", given, " (photos in its sub-folders are read with --recursive)"

@@ -186,8 +186,10 @@ def test_files_of_a_folder_that_are_not_photos_are_reported_not_silently_dropped
     (tmp_path / "in" / "IMG_0001.HEIC").write_bytes(b"ftypheic")
     (tmp_path / "in" / "notes.txt").write_text("shot on a phone")
     (tmp_path / "in" / ".DS_Store").write_bytes(b"")
+    (tmp_path / "in" / ".git").mkdir()
+    (tmp_path / "in" / ".git" / "HEAD").write_text("ref: refs/heads/main")
     with caplog.at_level("WARNING", logger="predict"):
-        summary = predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=tiny_model)
+        summary = predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=tiny_model, recursive=True)
     assert summary.processed == 1 and not summary.failed
     assert "not a photo format this tool reads" in caplog.text
     assert f"2 ({tmp_path / 'in' / 'IMG_0001.HEIC'}, {tmp_path / 'in' / 'notes.txt'})" in caplog.text
