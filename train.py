@@ -433,9 +433,12 @@ def main(argv=None, extra_callbacks=()):
     print(f"model: {run_dir / 'model.keras'}  ({final.count_params() / 1e6:.2f}M parameters)")
     if summary:
         split = "test" if "test" in results else "validation"
-        print(f"{split} ({summary['images']} images): mean IoU {summary['mean_image_iou']:.4f}, "
+        print(f"{split} ({summary['images']} images, at model resolution): mean IoU {summary['mean_image_iou']:.4f}, "
               f"Dice {summary['mean_image_dice']:.4f}, precision {summary['mean_image_precision']:.4f}, "
               f"recall {summary['mean_image_recall']:.4f}")
+        split_file = "test" if split == "test" else "val"
+        print(f"at the photos' own resolution, masks made as predict.py makes them: python evaluate.py --model "
+              f"{run_dir / 'model.keras'} --data {data_dir} --split-list {run_dir / 'splits' / split_file}.txt")
     return 0
 
 

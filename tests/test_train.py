@@ -9,6 +9,7 @@ import textwrap
 import pytest
 
 import data
+import evaluate
 import train
 from conftest import REPO_DIR, fake_pairs
 
@@ -82,7 +83,12 @@ def test_one_epoch_run_writes_every_artefact(sample_dir, tmp_path):
     results = json.loads((run_dir / "metrics.json").read_text())
     assert results["test"]["images"] == 4 and 0 <= results["test"]["mean_image_iou"] <= 1
     assert results["epochs_run"] == 1
-    assert "test (4 images): mean IoU" in result.stdout
+    assert "test (4 images, at model resolution): mean IoU" in result.stdout
+    # The command that scores the run as predict.py makes its masks.
+    assert (f"python evaluate.py --model {run_dir / 'model.keras'} --data {sample_dir} "
+            f"--split-list {run_dir / 'splits' / 'test.txt'}") in result.stdout
+    command = result.stdout.split("python evaluate.py ")[1].split()
+    assert evaluate.main([*command, "--out", str(tmp_path / "evaluation")]) == 0
 
     # The saved model loads with plain Keras, without this repository's code.
     load = subprocess.run([sys.executable, "-c", "import keras, sys; m = keras.saving.load_model(sys.argv[1]); "
