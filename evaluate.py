@@ -243,6 +243,20 @@ def read_per_image_iou(folder):
             raise data.DatasetError(f"{path} is not a per_image.csv written by evaluate.py ({error!r})") from error
 
 
+# What an evaluation was run with: comparing runs that differ in these
+# compares different masks, or different photos, as well as the models.
+SETTINGS = ("threshold", "flip_tta", "close_up", "upright_only", "perturbation")
+
+
+def settings_that_differ(earlier_folder, results):
+    """{setting: [earlier, now]} for the SETTINGS in which this run differs
+    from the one in earlier_folder (as its metrics.json says, where it has one)."""
+    path = Path(earlier_folder) / "metrics.json"
+    earlier = json.loads(path.read_text()) if path.is_file() else {}
+    return {name: [earlier[name], results[name]] for name in SETTINGS
+            if name in earlier and earlier[name] != results[name]}
+
+
 def compare(rows, earlier, earlier_folder):
     """This run's per-image IoU against an earlier run's ({stem: IoU}), on the
     photos both scored. Two models a few thousandths apart on one split may
@@ -312,7 +326,8 @@ def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, 
         "failed": [{"path": path, "reason": reason} for path, reason in failures],
     }
     if earlier is not None:
-        results["compared_to"] = compare(rows, earlier, compare_to)
+        results["compared_to"] = {**compare(rows, earlier, compare_to),
+                                  "settings_that_differ": settings_that_differ(compare_to, results)}
     (out_dir / "metrics.json").write_text(json.dumps(results, indent=2))
     with (out_dir / "per_image.csv").open("w", newline="") as file:
         writer = csv.DictWriter(file, fieldnames=["stem", "source", *SCORES], extrasaction="ignore")
@@ -342,6 +357,8 @@ def print_results(results):
         print(f"against {comparison['folder']} ({comparison['images']} photos in both): mean IoU "
               f"{comparison['iou_difference']:+.4f}, 95% interval {low:+.4f} to {high:+.4f} (paired bootstrap); "
               f"better on {comparison['better']}, worse on {comparison['worse']}")
+        for name, (before, now) in comparison["settings_that_differ"].items():
+            print(f"  note: the runs differ in {name}: {before} there, {now} here")
     for failure in results["failed"]:
         print(f"failed: {failure['reason']}", file=sys.stderr)
 

@@ -148,7 +148,10 @@ def test_compare_to_an_earlier_run_gives_the_paired_iou_difference_on_the_photos
     assert comparison["iou_difference_interval_95"] == pytest.approx(evaluate.mean_interval(differences))
     assert (comparison["better"], comparison["worse"]) == (sum(d > 0 for d in differences), sum(d < 0 for d in differences))
     assert comparison["better"] + comparison["worse"] > 0  # the threshold changed some masks
-    assert f"against {tmp_path / 'before'} (5 photos in both): mean IoU {np.mean(differences):+.4f}" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert f"against {tmp_path / 'before'} (5 photos in both): mean IoU {np.mean(differences):+.4f}" in printed
+    assert comparison["settings_that_differ"] == {"threshold": [0.5, 0.3]}  # said, so it is not mistaken for the model
+    assert "note: the runs differ in threshold: 0.5 there, 0.3 here" in printed
 
     # A folder without an evaluation, or with none of the photos, is an error named before any scoring.
     assert evaluate.main([*run, "--compare-to", str(tmp_path), "--out", str(tmp_path / "x")]) == 2
