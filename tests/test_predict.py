@@ -449,7 +449,8 @@ def test_a_mask_is_judged_by_the_mean_probability_over_the_pixels_it_marks_and_t
     judgement = predict.judge(mask)
     assert judgement.sureness == pytest.approx((0.5 + 0.9 + 1.0) / 3) and judgement.person_pixels == 3
     assert predict.judge(np.full((4, 4), 0.3, np.float32)) == (0.0, 0)
-    assert predict.judge(np.rot90(mask)) == judgement  # a turned look is judged without turning it back
+    turned = predict.judge(np.rot90(mask))  # a turned look is judged without turning it back
+    assert turned.sureness == pytest.approx(judgement.sureness) and turned.person_pixels == 3
 
 
 def test_a_person_lying_across_a_landscape_photo_is_taken_from_a_look_turned_on_its_side():
