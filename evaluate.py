@@ -259,17 +259,25 @@ def settings_that_differ(earlier_folder, results):
 
 def compare(rows, earlier, earlier_folder):
     """This run's per-image IoU against an earlier run's ({stem: IoU}), on the
-    photos both scored. Two models a few thousandths apart on one split may
-    not differ at all (see mean_interval), but much of that spread is in the
-    photos, which both runs share: photo by photo, the interval is narrower
-    (the shipped model and a fine-tune of it on the 373 validation photos:
-    0.0033 wide, against 0.0088 for the fine-tune's mean)."""
-    differences = [row["iou"] - earlier[row["stem"]] for row in rows if row["stem"] in earlier]
-    if not differences:
+    photos both scored, overall and per source where there are several. Two
+    models a few thousandths apart on one split may not differ at all (see
+    mean_interval), but much of that spread is in the photos, which both runs
+    share: photo by photo, the interval is narrower (the shipped model and a
+    fine-tune of it on the 373 validation photos: 0.0033 wide, against 0.0088
+    for the fine-tune's mean)."""
+    shared = [row for row in rows if row["stem"] in earlier]
+    if not shared:
         raise data.DatasetError(f"none of the photos scored is in {Path(earlier_folder) / 'per_image.csv'}")
-    return {"folder": str(earlier_folder), "images": len(differences),
-            "iou_difference": float(np.mean(differences)), "iou_difference_interval_95": mean_interval(differences),
-            "better": int(np.sum(np.greater(differences, 0))), "worse": int(np.sum(np.less(differences, 0)))}
+
+    def paired(group):
+        differences = [row["iou"] - earlier[row["stem"]] for row in group]
+        return {"images": len(differences), "iou_difference": float(np.mean(differences)),
+                "iou_difference_interval_95": mean_interval(differences),
+                "better": int(np.sum(np.greater(differences, 0))), "worse": int(np.sum(np.less(differences, 0)))}
+
+    sources = sorted({row["source"] for row in shared})
+    by_source = {source: paired([row for row in shared if row["source"] == source]) for source in sources}
+    return {"folder": str(earlier_folder), **paired(shared), "by_source": by_source if len(sources) > 1 else {}}
 
 
 def contact_sheet(worst, height=200):
@@ -357,6 +365,10 @@ def print_results(results):
         print(f"against {comparison['folder']} ({comparison['images']} photos in both): mean IoU "
               f"{comparison['iou_difference']:+.4f}, 95% interval {low:+.4f} to {high:+.4f} (paired bootstrap); "
               f"better on {comparison['better']}, worse on {comparison['worse']}")
+        for source, paired in comparison["by_source"].items():
+            low, high = paired["iou_difference_interval_95"]
+            print(f"  {source:<10} {paired['images']:>6} photos: {paired['iou_difference']:+.4f}, "
+                  f"95% {low:+.4f} to {high:+.4f}; better on {paired['better']}, worse on {paired['worse']}")
         for name, (before, now) in comparison["settings_that_differ"].items():
             print(f"  note: the runs differ in {name}: {before} there, {now} here")
     for failure in results["failed"]:

@@ -148,6 +148,11 @@ def test_compare_to_an_earlier_run_gives_the_paired_iou_difference_on_the_photos
     assert comparison["iou_difference_interval_95"] == pytest.approx(evaluate.mean_interval(differences))
     assert (comparison["better"], comparison["worse"]) == (sum(d > 0 for d in differences), sum(d < 0 for d in differences))
     assert comparison["better"] + comparison["worse"] > 0  # the threshold changed some masks
+    sources = {"a": ["a_sample_000", "a_sample_001", "a_sample_002"], "b": ["b_sample_000", "b_sample_001"]}
+    for source, stems in sources.items():  # per source too
+        source_differences = [after[stem] - before[stem] for stem in stems]
+        assert comparison["by_source"][source]["images"] == len(stems)
+        assert comparison["by_source"][source]["iou_difference"] == pytest.approx(np.mean(source_differences))
     printed = capsys.readouterr().out
     assert f"against {tmp_path / 'before'} (5 photos in both): mean IoU {np.mean(differences):+.4f}" in printed
     assert comparison["settings_that_differ"] == {"threshold": [0.5, 0.3]}  # said, so it is not mistaken for the model
