@@ -24,6 +24,8 @@ import numpy as np
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 MASK_EXTENSIONS = (".png",)
+# iPhones' default photo format, which OpenCV cannot decode: said by name where met.
+HEIC_EXTENSIONS = (".heic", ".heif")
 SPLIT_NAMES = ("train", "val", "test")
 
 log = logging.getLogger(__name__)
@@ -49,7 +51,7 @@ def decode(path, flags):
     if image is None:
         if data.size == 0:
             reason = "empty file"
-        elif path.suffix.lower() in (".heic", ".heif"):
+        elif path.suffix.lower() in HEIC_EXTENSIONS:
             reason = "a HEIC/HEIF photo, which OpenCV cannot read: convert it to JPEG first"
         else:
             reason = "not a readable image (corrupt, truncated or unsupported format)"

@@ -454,7 +454,7 @@ def report_left_out(paths):
         return
     log.warning("not read, not a photo format this tool reads (%s): %s", " ".join(data.IMAGE_EXTENSIONS),
                 data.describe(paths))
-    if any(path.suffix.lower() in (".heic", ".heif") for path in paths):
+    if any(path.suffix.lower() in data.HEIC_EXTENSIONS for path in paths):
         log.warning("HEIC/HEIF photos (iPhones' default) cannot be read by OpenCV: convert them to JPEG first "
                     "(e.g. with pillow-heif, or export as JPEG from the phone)")
 

@@ -130,7 +130,7 @@ def check_settings(config):
 
 def resolve_encoder_weights(model_name, weights):
     """None, or what keras.applications accepts: a file path or "imagenet"."""
-    if model_name == "unet" or str(weights).lower() in ("none", ""):
+    if model_name == "unet" or none_or_path(weights) is None:
         return None
     if weights == "imagenet" and model_name in LOCAL_IMAGENET_WEIGHTS and LOCAL_IMAGENET_WEIGHTS[model_name].exists():
         return str(LOCAL_IMAGENET_WEIGHTS[model_name])
@@ -175,6 +175,7 @@ def distribution_strategy(name):
 
 
 def none_or_path(text):
+    """None for a setting of "none" (or empty), else the path it names."""
     return None if str(text).lower() in ("none", "") else Path(text)
 
 
