@@ -61,6 +61,10 @@ def test_scores_are_the_numpy_metrics_at_original_resolution(tiny_model, dataset
         np.mean([r["sweep"] for r in reference if r["source"] == "a"], axis=0), abs=1e-6)
     low, high = results["iou_interval_95"]
     assert min(r["iou"] for r in reference) <= low <= results["iou"] <= high <= max(r["iou"] for r in reference)
+    ious = np.array([r["iou"] for r in reference])
+    assert results["iou_median"] == pytest.approx(np.median(ious), abs=1e-6)
+    assert results["images_below"] == {f"{level:.2f}": int((ious < level).sum()) for level in evaluate.FAILURE_LEVELS}
+    assert results["by_source"]["a"]["iou_median"] == pytest.approx(np.median(ious[:5]), abs=1e-6)
 
     written = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert written["iou"] == pytest.approx(results["iou"])
@@ -84,6 +88,13 @@ def test_the_mean_iou_interval_is_the_bootstrap_percentile_interval_over_photos(
     assert low < narrower[0] < narrower[1] < high
     assert evaluate.mean_interval([0.9] * 10) == pytest.approx([0.9, 0.9])
     assert evaluate.mean_interval([0.7]) == pytest.approx([0.7, 0.7])
+
+
+def test_the_median_and_the_photos_below_each_level_show_how_often_a_mask_fails():
+    spread = evaluate.iou_spread([0.99, 0.97, 0.95, 0.85, 0.4])
+    assert spread == {"iou_median": 0.95, "images_below": {"0.90": 2, "0.80": 1, "0.50": 1}}
+    assert evaluate.iou_spread([0.9, 0.8])["images_below"] == {"0.90": 1, "0.80": 0, "0.50": 0}  # strictly below
+    assert evaluate.iou_spread([0.2, 0.4])["iou_median"] == pytest.approx(0.3)
 
 
 def test_missing_masks_and_corrupt_files_are_reported_not_fatal(tiny_model, dataset, tmp_path, capsys):
