@@ -1,3 +1,4 @@
+import csv
 import subprocess
 import sys
 
@@ -145,7 +146,7 @@ def test_bad_files_are_reported_skipped_and_make_the_exit_status_non_zero(tmp_pa
     assert f"{tmp_path / 'in' / 'empty.jpg'}: empty file" in errors
     assert f"{tmp_path / 'in' / 'notes.jpg'}: not a readable image" in errors
     assert "1 processed, 0 skipped (output exists), 3 failed" in errors
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.png"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.png", predict.SURENESS_FILE]
 
 
 def test_refuses_to_write_over_input_photos(tmp_path, tiny_model_path, rng, capsys):
@@ -179,6 +180,58 @@ def test_recursive_mirrors_relative_paths_and_same_stems_do_not_collide(tmp_path
     predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=tiny_model, recursive=True)
     written = sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*.png"))
     assert written == ["sub/deeper/x.png", "top.png", "twin.jpg.png", "twin.png.png"]
+
+
+class SureAsGreen:
+    """A stand-in model: person wherever the input is red, with the green
+    channel's value (/255) as its probability."""
+    input = type("Input", (), {"shape": (None, 64, 64, 3)})()
+
+    def predict_on_batch(self, batch):
+        return np.where(batch[..., 0] > 128, batch[..., 1] / 255, 0.0)[..., None].astype(np.float32)
+
+
+def red_photo(green, red_columns=slice(None)):
+    """An 80x60 portrait photo, red (with `green`) in `red_columns`, black elsewhere."""
+    pixels = np.zeros((80, 60, 3), np.uint8)
+    pixels[:, red_columns] = (255, green, 0)
+    return pixels
+
+
+def test_outputs_are_listed_least_sure_first_in_the_output_folder_and_a_resumed_run_keeps_the_list(tmp_path, caplog):
+    folder, out = tmp_path / "in", tmp_path / "out"
+    for name, pixels in {"sure": red_photo(250), "unsure": red_photo(230), "nobody": np.zeros((80, 60, 3), np.uint8),
+                         "half": red_photo(200, slice(0, 30))}.items():
+        save(folder / f"{name}.png", pixels)
+    options = dict(model=SureAsGreen(), close_up=False, upright_only=True)
+    summary = predict.remove_background_files(folder, out, **options)
+    assert [judged.output for judged in summary.judged] == ["nobody.png", "half.png", "unsure.png", "sure.png"]
+    sureness = {judged.output: judged.sureness for judged in summary.judged}
+    assert sureness == pytest.approx({"nobody.png": 0.0, "half.png": 200 / 255, "unsure.png": 230 / 255,
+                                      "sure.png": 250 / 255}, abs=0.005)
+    share = {judged.output: judged.person_share for judged in summary.judged}
+    assert share == pytest.approx({"nobody.png": 0.0, "half.png": 0.5, "unsure.png": 1.0, "sure.png": 1.0}, abs=0.02)
+    assert summary.judged[1].photo == str(folder / "half.png")
+    said = str(summary)
+    assert "no person found in 1: nobody.png" in said
+    assert "least sure, to check first (all in sureness.csv): half.png 0.784, unsure.png 0.902, sure.png 0.980" in said
+
+    def recorded():
+        with (out / predict.SURENESS_FILE).open(newline="") as file:
+            return [(row["output"], float(row["sureness"])) for row in csv.DictReader(file)]
+
+    assert recorded() == [(judged.output, pytest.approx(judged.sureness, abs=1e-4)) for judged in summary.judged]
+    save(folder / "later.png", red_photo(240))  # added after the first run
+    again = predict.remove_background_files(folder, out, **options)
+    assert (again.processed, again.skipped, [judged.output for judged in again.judged]) == (1, 4, ["later.png"])
+    assert [output for output, _ in recorded()] == ["nobody.png", "half.png", "unsure.png", "later.png", "sure.png"]
+
+    (out / predict.SURENESS_FILE).unlink()
+    (out / predict.SURENESS_FILE).mkdir()  # cannot be written: the cutouts are still made
+    with caplog.at_level("ERROR", logger="predict"):
+        last = predict.remove_background_files(folder, out, overwrite=True, **options)
+    assert last.processed == 5 and not last.failed
+    assert f"could not record the sureness of the outputs in {out.resolve() / predict.SURENESS_FILE}" in caplog.text
 
 
 def test_files_of_a_folder_that_are_not_photos_are_reported_not_silently_dropped(tmp_path, tiny_model, rng, caplog):
