@@ -15,8 +15,10 @@ at least --threshold (0.5). Writes to --out:
     metrics.json     the means, per source too, with the mean IoU's 95% interval
                      (a bootstrap over the photos), the median IoU and how many
                      photos score below 0.9, 0.8 and 0.5, the mean IoU at
-                     thresholds from 0.3 to 0.7, and the files that failed
-    per_image.csv    every image's scores
+                     thresholds from 0.3 to 0.7, how well the masks' sureness
+                     (as predict.py writes it to sureness.csv) points at the
+                     low-scoring ones, and the files that failed
+    per_image.csv    every image's scores and sureness
     worst.png        the 16 lowest-IoU images: photo | ground truth | prediction
 
 --compare-to DIR compares the per-image IoU with an earlier run's (its --out
@@ -204,7 +206,7 @@ def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, pertu
                 scores = metrics.image_scores(mask, prediction, threshold, with_boundary=True)
                 by_threshold = [metrics.iou(mask, prediction, swept) for swept in THRESHOLD_SWEEP]
                 rows.append({"stem": pair[0].stem, "source": source_of(pair[0].stem), **scores,
-                             "iou_by_threshold": by_threshold})
+                             "sureness": predict.judge(prediction).sureness, "iou_by_threshold": by_threshold})
                 worst = sorted(worst + [(scores["iou"], pair[0].stem, image, mask, prediction)],
                                key=lambda item: item[0])[:keep_worst]
     return rows, failures, worst
@@ -230,6 +232,40 @@ def iou_spread(ious):
     ious = np.asarray(ious, np.float64)
     return {"iou_median": float(np.median(ious)),
             "images_below": {f"{level:.2f}": int(np.count_nonzero(ious < level)) for level in FAILURE_LEVELS}}
+
+
+# predict.py writes each output's sureness so that the least sure cutouts are
+# checked first; this says how well that would have found the bad masks here.
+CHECKED_SHARE = 0.1  # the least sure tenth of the photos
+
+
+def sureness_check(rows, share=CHECKED_SHARE, level=FAILURE_LEVELS[0]):
+    """How well the sureness of the masks (predict.judge) points at the ones
+    that scored low: its rank correlation with IoU over the photos, and how
+    many of the photos below `level` IoU are among the least sure `share`."""
+    sureness = np.array([row["sureness"] for row in rows], np.float64)
+    ious = np.array([row["iou"] for row in rows], np.float64)
+    checked = np.argsort(sureness, kind="stable")[:max(1, int(share * len(rows)))]
+    return {"iou_rank_correlation": rank_correlation(sureness, ious), "least_sure_checked": len(checked),
+            "level": level, "below_level": int(np.count_nonzero(ious < level)),
+            "below_level_found": int(np.count_nonzero(ious[checked] < level))}
+
+
+def rank_correlation(values, others):
+    """Spearman's rank correlation (ties share their mean rank); None where
+    either set of values has no spread to rank."""
+    ranks, other_ranks = average_ranks(values), average_ranks(others)
+    if np.ptp(ranks) == 0 or np.ptp(other_ranks) == 0:
+        return None
+    return float(np.corrcoef(ranks, other_ranks)[0, 1])
+
+
+def average_ranks(values):
+    """0-based ranks of `values`, tied values given the mean of their ranks."""
+    positions = np.empty(len(values))
+    positions[np.argsort(values, kind="stable")] = np.arange(len(values))
+    _, tie_group, group_sizes = np.unique(values, return_inverse=True, return_counts=True)
+    return (np.bincount(tie_group, weights=positions) / group_sizes)[tie_group]
 
 
 def mean_interval(scores, confidence=0.95, resamples=4000, seed=0):
@@ -347,6 +383,7 @@ def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, 
         **summarize(rows),
         "by_source": {source: summarize([r for r in rows if r["source"] == source])
                       for source in sorted({row["source"] for row in rows})},
+        "sureness_check": sureness_check(rows),
         "failed": [{"path": path, "reason": reason} for path, reason in failures],
     }
     if earlier is not None:
@@ -354,7 +391,7 @@ def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, 
                                   "settings_that_differ": settings_that_differ(compare_to, results)}
     (out_dir / "metrics.json").write_text(json.dumps(results, indent=2))
     with (out_dir / "per_image.csv").open("w", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=["stem", "source", *SCORES], extrasaction="ignore")
+        writer = csv.DictWriter(file, fieldnames=["stem", "source", *SCORES, "sureness"], extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
     sheet = contact_sheet(worst)
@@ -374,6 +411,11 @@ def print_results(results):
     below = results["images_below"]
     print(f"median IoU {results['iou_median']:.4f}; images below IoU "
           + ", ".join(f"{level}: {count} ({count / results['images']:.1%})" for level, count in below.items()))
+    check = results["sureness_check"]
+    if check["iou_rank_correlation"] is not None:
+        print(f"sureness (predict.py's sureness.csv) against IoU: rank correlation {check['iou_rank_correlation']:.2f}; "
+              f"the {check['least_sure_checked']} least sure images hold {check['below_level_found']} of the "
+              f"{check['below_level']} below IoU {check['level']:.2f}")
     by_threshold = results["iou_by_threshold"]
     best = max(by_threshold, key=by_threshold.get)
     print("mean IoU at each threshold (predict.py --threshold): "

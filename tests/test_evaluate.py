@@ -46,6 +46,7 @@ def test_scores_are_the_numpy_metrics_at_original_resolution(tiny_model, dataset
                           "precision": metrics.precision(truth, soft), "recall": metrics.recall(truth, soft),
                           "boundary_iou": metrics.boundary_iou(truth, soft),
                           "mae": metrics.mean_absolute_error(truth, soft), "source": image_path.stem[0],
+                          "sureness": predict.judge(soft).sureness,
                           "sweep": [metrics.iou(truth, soft, threshold) for threshold in evaluate.THRESHOLD_SWEEP]})
     assert results["images"] == 8
     for name in evaluate.SCORES:
@@ -72,6 +73,8 @@ def test_scores_are_the_numpy_metrics_at_original_resolution(tiny_model, dataset
         rows = list(csv.DictReader(file))
     assert [row["stem"] for row in rows] == [image.stem for image, _ in pairs]
     assert float(rows[0]["iou"]) == pytest.approx(reference[0]["iou"], abs=1e-6)
+    assert [float(row["sureness"]) for row in rows] == pytest.approx([r["sureness"] for r in reference], abs=1e-6)
+    assert written["sureness_check"]["least_sure_checked"] == 1  # a tenth of 8 photos, at least one
     sheet = cv2.imread(str(tmp_path / "out" / "worst.png"))
     assert sheet.shape[0] == 8 * (200 + 2)  # one row per image (fewer than 16 here)
 
@@ -95,6 +98,27 @@ def test_the_median_and_the_photos_below_each_level_show_how_often_a_mask_fails(
     assert spread == {"iou_median": 0.95, "images_below": {"0.90": 2, "0.80": 1, "0.50": 1}}
     assert evaluate.iou_spread([0.9, 0.8])["images_below"] == {"0.90": 1, "0.80": 0, "0.50": 0}  # strictly below
     assert evaluate.iou_spread([0.2, 0.4])["iou_median"] == pytest.approx(0.3)
+
+
+def test_the_sureness_check_counts_the_low_scores_among_the_least_sure_photos():
+    # Ten photos: the two least sure scored 0.7 and 0.95; the other low one (0.85) was sure.
+    sureness = [0.90, 0.92, 0.99, 0.97, 0.98, 0.96, 0.985, 0.975, 0.995, 0.965]
+    ious = [0.70, 0.95, 0.85, 0.96, 0.97, 0.94, 0.975, 0.965, 0.98, 0.93]
+    check = evaluate.sureness_check([{"sureness": s, "iou": i} for s, i in zip(sureness, ious)], share=0.2)
+    assert (check["least_sure_checked"], check["below_level"], check["below_level_found"]) == (2, 2, 1)
+    assert check["level"] == 0.9
+    ranks = lambda values: np.argsort(np.argsort(values))  # noqa: E731 (no ties here)
+    assert check["iou_rank_correlation"] == pytest.approx(np.corrcoef(ranks(sureness), ranks(ious))[0, 1])
+
+
+def test_rank_correlation_gives_tied_values_their_mean_rank():
+    assert list(evaluate.average_ranks([0.5, 0.0, 0.5, 0.2])) == [2.5, 0.0, 2.5, 1.0]
+    assert evaluate.rank_correlation([1, 2, 3, 4], [10, 20, 30, 400]) == pytest.approx(1.0)
+    assert evaluate.rank_correlation([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    # Ties: the Pearson correlation of the mean ranks [0.5, 0.5, 2, 3] and [0, 1, 2, 3].
+    assert evaluate.rank_correlation([0, 0, 1, 2], [1, 2, 3, 4]) == pytest.approx(
+        np.corrcoef([0.5, 0.5, 2, 3], [0, 1, 2, 3])[0, 1])
+    assert evaluate.rank_correlation([0.9, 0.9], [0.5, 0.7]) is None  # nothing to rank
 
 
 def test_missing_masks_and_corrupt_files_are_reported_not_fatal(tiny_model, dataset, tmp_path, capsys):
