@@ -23,6 +23,7 @@ From Python:
 """
 
 import argparse
+import csv
 import itertools
 import logging
 import os
@@ -651,26 +652,33 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
 def record_sureness(path, judged):
     """Writes the Judged rows to the CSV at `path`, least sure first, keeping
     the rows of outputs an earlier run wrote there and this one did not
-    (a resumed run, a second input folder). A file that cannot be written
-    costs the list, not the cutouts: it is reported and the run goes on."""
-    import csv
-
+    (a resumed run, a second input folder). A file that cannot be read or
+    written costs the list, not the cutouts: it is reported, left as it
+    was, and the run goes on."""
     rows = {row.output: row for row in judged}
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
-        if path.exists():
-            with path.open(newline="") as file:
-                for row in csv.DictReader(file):
-                    rows.setdefault(row["output"], Judged(row["output"], row["photo"], float(row["sureness"]),
-                                                          float(row["person_share"])))
-        ordered = sorted(rows.values(), key=lambda row: (row.sureness, row.output))
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        for row in read_sureness(path) if path.exists() else ():
+            rows.setdefault(row.output, row)
         with temporary.open("w", newline="") as file:
             writer = csv.writer(file)
             writer.writerow(Judged._fields)
-            writer.writerows((row.output, row.photo, f"{row.sureness:.4f}", f"{row.person_share:.4f}") for row in ordered)
+            writer.writerows((row.output, row.photo, f"{row.sureness:.4f}", f"{row.person_share:.4f}")
+                             for row in sorted(rows.values(), key=lambda row: (row.sureness, row.output)))
         os.replace(temporary, path)
-    except (OSError, ValueError, KeyError) as error:
+    except (OSError, ValueError) as error:
         log.error("could not record the sureness of the outputs in %s: %s", path, error)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def read_sureness(path):
+    """The Judged rows of a SURENESS_FILE."""
+    with path.open(newline="") as file:
+        reader = csv.DictReader(file)
+        if reader.fieldnames != list(Judged._fields):
+            raise ValueError(f"not a list this tool wrote (columns {reader.fieldnames}, not {list(Judged._fields)})")
+        return [Judged(row["output"], row["photo"], float(row["sureness"]), float(row["person_share"])) for row in reader]
 
 
 def parse_args(argv=None):

@@ -232,6 +232,15 @@ def test_outputs_are_listed_least_sure_first_in_the_output_folder_and_a_resumed_
         last = predict.remove_background_files(folder, out, overwrite=True, **options)
     assert last.processed == 5 and not last.failed
     assert f"could not record the sureness of the outputs in {out.resolve() / predict.SURENESS_FILE}" in caplog.text
+    assert not list(out.glob(".*partial"))  # no half-written list left behind
+
+    (out / predict.SURENESS_FILE).rmdir()
+    (out / predict.SURENESS_FILE).write_text("name,score\nmine.png,3\n")  # someone else's file of that name
+    caplog.clear()
+    with caplog.at_level("ERROR", logger="predict"):
+        predict.remove_background_files(folder, out, overwrite=True, **options)
+    assert "not a list this tool wrote" in caplog.text
+    assert (out / predict.SURENESS_FILE).read_text() == "name,score\nmine.png,3\n"  # left as it was
 
 
 def test_files_of_a_folder_that_are_not_photos_are_reported_not_silently_dropped(tmp_path, tiny_model, rng, caplog):
