@@ -243,6 +243,19 @@ def test_outputs_are_listed_least_sure_first_in_the_output_folder_and_a_resumed_
     assert (out / predict.SURENESS_FILE).read_text() == "name,score\nmine.png,3\n"  # left as it was
 
 
+def test_masks_written_with_mask_only_pair_with_their_photos_as_training_masks(tmp_path):
+    folder = tmp_path / "mine"
+    save(folder / "images" / "all.png", red_photo(250))
+    save(folder / "images" / "half.png", red_photo(200, slice(0, 30)))
+    save(folder / "images" / "faint.png", red_photo(100))  # marked below half: not person
+    predict.remove_background_files(folder / "images", folder / "masks", model=SureAsGreen(), mask_only=True,
+                                    close_up=False, upright_only=True)
+    pairs = data.find_pairs(folder / "images", folder / "masks")
+    assert [image.stem for image, _ in pairs] == ["all", "faint", "half"]
+    shares = {image.stem: data.read_pair((image, mask))[1].mean() for image, mask in pairs}
+    assert shares == pytest.approx({"all": 1.0, "faint": 0.0, "half": 0.5}, abs=0.02)
+
+
 def test_files_of_a_folder_that_are_not_photos_are_reported_not_silently_dropped(tmp_path, tiny_model, rng, caplog):
     save(tmp_path / "in" / "a.jpg", photo(rng))
     (tmp_path / "in" / "IMG_0001.HEIC").write_bytes(b"ftypheic")
