@@ -24,6 +24,7 @@ From Python:
 
 import argparse
 import csv
+import io
 import itertools
 import logging
 import os
@@ -489,9 +490,15 @@ def write_atomically(path, pixels, png_params=None):
     if not ok:
         raise OSError(f"could not encode {path}")
     path.parent.mkdir(parents=True, exist_ok=True)
+    replace_atomically(path, encoded.tobytes())
+
+
+def replace_atomically(path, content):
+    """Writes `content` (bytes) to a temporary file beside `path`, then renames
+    it into place: `path` is either as it was or whole, never half-written."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
-        temporary.write_bytes(encoded.tobytes())
+        temporary.write_bytes(content)
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
@@ -512,6 +519,11 @@ class Judged(NamedTuple):
     photo: str
     sureness: float      # see Judgement; 0 where the model found nobody
     person_share: float  # share of the photo's pixels marked as person
+
+
+def least_sure_first(judged):
+    """Sort key of Judged rows: by sureness, ties by output name."""
+    return judged.sureness, judged.output
 
 
 @dataclass
@@ -643,7 +655,7 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
             finish_oldest_write()
     bar.close()
     summary.seconds = time.time() - started
-    summary.judged.sort(key=lambda judged: judged.sureness)
+    summary.judged.sort(key=least_sure_first)
     if summary.judged:
         record_sureness(output_root / SURENESS_FILE, summary.judged)
     return summary
@@ -656,20 +668,17 @@ def record_sureness(path, judged):
     written costs the list, not the cutouts: it is reported, left as it
     was, and the run goes on."""
     rows = {row.output: row for row in judged}
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
         for row in read_sureness(path) if path.exists() else ():
             rows.setdefault(row.output, row)
-        with temporary.open("w", newline="") as file:
-            writer = csv.writer(file)
-            writer.writerow(Judged._fields)
-            writer.writerows((row.output, row.photo, f"{row.sureness:.4f}", f"{row.person_share:.4f}")
-                             for row in sorted(rows.values(), key=lambda row: (row.sureness, row.output)))
-        os.replace(temporary, path)
+        text = io.StringIO()
+        writer = csv.writer(text)
+        writer.writerow(Judged._fields)
+        writer.writerows((row.output, row.photo, f"{row.sureness:.4f}", f"{row.person_share:.4f}")
+                         for row in sorted(rows.values(), key=least_sure_first))
+        replace_atomically(path, text.getvalue().encode())
     except (OSError, ValueError) as error:
         log.error("could not record the sureness of the outputs in %s: %s", path, error)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def read_sureness(path):
