@@ -158,13 +158,19 @@ def preprocess_mask(mask, image_size, photo_size=None):
 # Finding, checking and splitting pairs
 # ----------------------------------------------------------------------------
 
+def is_hidden(relative_path):
+    """Whether a path, relative to the folder being read, is a hidden file or
+    lies in a hidden folder (.DS_Store, .git/...): nobody's photos or masks."""
+    return any(part.startswith(".") for part in Path(relative_path).parts)
+
+
 def files_by_stem(folder, extensions, what):
     folder = Path(folder)
     if not folder.is_dir():
         raise DatasetError(f"{what} folder {folder} does not exist")
     files, others = {}, []
     for path in sorted(folder.iterdir()):
-        if not path.is_file() or path.name.startswith("."):  # hidden files (.DS_Store) are nobody's data
+        if not path.is_file() or is_hidden(path.name):
             continue
         if path.suffix.lower() not in extensions:
             others.append(path)

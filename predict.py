@@ -439,8 +439,7 @@ def find_photos(inputs, output_dir, recursive=False):
                     continue
                 if path.suffix.lower() in data.IMAGE_EXTENSIONS:
                     jobs.append((path, output_dir / path.relative_to(given).with_suffix(".png")))
-                elif path.name != SURENESS_FILE and not any(part.startswith(".") for part in path.relative_to(given).parts):
-                    # Hidden files and folders (.DS_Store, .git) are nobody's photos, and
+                elif path.name != SURENESS_FILE and not data.is_hidden(path.relative_to(given)):
                     # SURENESS_FILE is this tool's own, in a folder of cutouts read again.
                     left_out.append(path)
             if len(jobs) == found:
