@@ -6,8 +6,9 @@
 DIR holds images/ and masks/ (paired by stem); --split-list restricts the
 evaluation to the stems it lists. Every score is computed per image at the
 photo's ORIGINAL resolution, with the mask made exactly as predict.py makes
-it (upsampled, with a second look at small people unless --no-close-up and
-a look turned on its side at unsure photos unless --upright-only),
+it (upsampled, with a second look at small people unless --no-close-up,
+a look turned on its side at unsure photos unless --upright-only, and
+specks apart from the people left out unless --keep-specks),
 then averaged over images (and over each source, the stem prefix before the
 first "_", when there are several). A pixel is person where the soft mask is
 at least --threshold (0.5). Writes to --out:
@@ -178,12 +179,12 @@ def source_of(stem):
 
 
 def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, perturb=None, close_up=True,
-                upright_only=False, threshold=metrics.THRESHOLD):
+                upright_only=False, keep_specks=False, threshold=metrics.THRESHOLD):
     """(rows of per-image scores, failures [(path, reason)], worst images for the
     contact sheet); each row also holds the image's IoU at every threshold of
     THRESHOLD_SWEEP ("iou_by_threshold"). `perturb` names one of PERTURBATIONS
-    to apply to every pair; `close_up` and `upright_only` as in predict.py (the
-    defaults there and here); `threshold` makes the mask's person pixels."""
+    to apply to every pair; `close_up`, `upright_only` and `keep_specks` as in
+    predict.py (the defaults there and here); `threshold` makes the mask's person pixels."""
     rows, failures, worst = [], [], []
     with ThreadPoolExecutor(2) as readers:
         for start in range(0, len(pairs), batch_size):
@@ -200,13 +201,15 @@ def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, pertu
                 loaded.append((pair, image, mask))
             if not loaded:
                 continue
-            predictions = predict.predict_photo_masks(model, [image for _, image, _ in loaded], flip_tta, close_up,
-                                                      upright_only)
-            for (pair, image, mask), prediction in zip(loaded, predictions):
+            models_masks = predict.predict_photo_masks(model, [image for _, image, _ in loaded], flip_tta, close_up,
+                                                       upright_only, keep_specks=True)
+            for (pair, image, mask), models_mask in zip(loaded, models_masks):
+                prediction = models_mask if keep_specks else predict.without_specks(models_mask)
                 scores = metrics.image_scores(mask, prediction, threshold, with_boundary=True)
                 by_threshold = [metrics.iou(mask, prediction, swept) for swept in THRESHOLD_SWEEP]
+                # Judged as predict.py judges it for sureness.csv: the model's mask, specks and all.
                 rows.append({"stem": pair[0].stem, "source": source_of(pair[0].stem), **scores,
-                             "sureness": predict.judge(prediction).sureness, "iou_by_threshold": by_threshold})
+                             "sureness": predict.judge(models_mask).sureness, "iou_by_threshold": by_threshold})
                 worst = sorted(worst + [(scores["iou"], pair[0].stem, image, mask, prediction)],
                                key=lambda item: item[0])[:keep_worst]
     return rows, failures, worst
@@ -297,7 +300,7 @@ def read_per_image_iou(folder):
 
 # What an evaluation was run with: comparing runs that differ in these
 # compares different masks, or different photos, as well as the models.
-SETTINGS = ("threshold", "flip_tta", "close_up", "upright_only", "perturbation")
+SETTINGS = ("threshold", "flip_tta", "close_up", "upright_only", "keep_specks", "perturbation")
 
 
 def settings_that_differ(earlier_folder, results):
@@ -356,7 +359,7 @@ def contact_sheet(worst, height=200):
 
 
 def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, close_up=True, upright_only=False,
-             threshold=metrics.THRESHOLD, compare_to=None):
+             keep_specks=False, threshold=metrics.THRESHOLD, compare_to=None):
     """Scores `pairs` and writes metrics.json, per_image.csv and worst.png to
     out_dir; with `compare_to` (an earlier run's out_dir) the comparison too."""
     if not 0 < threshold < 1:  # the range predict.py --threshold accepts
@@ -369,7 +372,7 @@ def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rows, failures, worst = score_pairs(model, pairs, batch_size, flip_tta=flip_tta, perturb=perturb, close_up=close_up,
-                                        upright_only=upright_only, threshold=threshold)
+                                        upright_only=upright_only, keep_specks=keep_specks, threshold=threshold)
     if not rows:
         raise data.DatasetError("no image could be evaluated: " + "; ".join(reason for _, reason in failures[:5]))
     results = {
@@ -379,6 +382,7 @@ def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, 
         "flip_tta": flip_tta,
         "close_up": close_up,
         "upright_only": upright_only,
+        "keep_specks": keep_specks,
         "perturbation": perturb,
         **summarize(rows),
         "by_source": {source: summarize([r for r in rows if r["source"] == source])
@@ -454,6 +458,8 @@ def main(argv=None):
                         help="score the masks without predict.py's second pass around small people")
     parser.add_argument("--upright-only", action="store_true",
                         help="score the masks without predict.py's look at unsure photos turned on their side")
+    parser.add_argument("--keep-specks", action="store_true",
+                        help="score the masks with the specks apart from the people that predict.py leaves out")
     parser.add_argument("--perturb", choices=list(PERTURBATIONS), default=None,
                         help="score harder versions of the photos: zoom_out (people at half size), "
                         "second_person (the person copied beside itself, mirrored, at 60%% height), "
@@ -472,8 +478,9 @@ def main(argv=None):
         images_dir, masks_dir = args.data / "images", args.data / "masks"
         pairs = (data.read_split_list(args.split_list, images_dir, masks_dir) if args.split_list
                  else data.find_pairs(images_dir, masks_dir))
-        results = evaluate(model, pairs, args.out, args.batch_size, args.flip_tta, args.perturb, args.close_up,
-                           args.upright_only, args.threshold, args.compare_to)
+        results = evaluate(model, pairs, args.out, args.batch_size, flip_tta=args.flip_tta, perturb=args.perturb,
+                           close_up=args.close_up, upright_only=args.upright_only, keep_specks=args.keep_specks,
+                           threshold=args.threshold, compare_to=args.compare_to)
     except (predict.PredictError, data.DatasetError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -8,7 +8,8 @@
 Each output is a PNG at the photo's original size named after it
 (photos/a/b.jpg -> cutouts/a/b.png). People who fill little of the photo get a
 second, closer look (--no-close-up skips it), and photos the model is unsure of
-a look turned on their side, for people lying down (--upright-only skips it).
+a look turned on their side, for people lying down (--upright-only skips it);
+small specks of mask apart from the people are left out (--keep-specks keeps them).
 Existing outputs are skipped unless
 --overwrite, so an interrupted run continues where it stopped. A file that
 cannot be read is reported and skipped; the exit status is 1 if any failed.
@@ -220,15 +221,51 @@ def photo_mask(soft_mask, size, close_ups=()):
     return mask
 
 
-def predict_photo_masks(model, images, flip_tta=False, close_up=True, upright_only=False):
+# Specks apart from the people. The masks hold stray patches, most of them
+# background (a blob the model half took for a person, a bystander at the
+# edge of a street photo that the labels call background). A patch that
+# stands apart from the people even where the faintest pixels count, and is
+# under SPECK_SHARE of the largest, is left out: on validation that raised
+# the mean IoU of all eight sets of photos measured by 0.0001-0.0002, and
+# lowered it on at most 3 photos of 373, each by at most 0.002. A rule on the
+# patches of the 0.5 mask alone also dropped hands it had barely joined to
+# their person (31 photos worse), and 5% of the largest a hand whose arm it
+# missed (README, "Specks").
+SPECK_SHARE = 0.02  # ... as a share of the largest patch's person pixels (a person a seventh as tall)
+SPECK_JOIN = 0.1    # patches joined through pixels at least this probable are one
+# Bilinear upsampling leaves a faint rim (below SPECK_JOIN) around a patch, one
+# model pixel wide: up to 0.4% of the photo's longer side at 288 pixels.
+SPECK_RIM = 0.01    # ... cleared with the speck, this share of the longer side around it
+
+
+def without_specks(mask):
+    """A photo-size soft mask less its specks: the patches (pixels of at least
+    SPECK_JOIN, joined) whose person pixels (at least 0.5) number less than
+    SPECK_SHARE of the largest patch's, set to 0 with their faint rim."""
+    count, patches = cv2.connectedComponents((mask >= SPECK_JOIN).view(np.uint8), connectivity=8)
+    if count <= 2:  # the background and at most one patch: most photos
+        return mask
+    person_pixels = np.bincount(patches[mask >= 0.5], minlength=count)
+    specks = person_pixels < SPECK_SHARE * person_pixels[1:].max()
+    specks[0] = False  # label 0: the pixels below SPECK_JOIN
+    if not specks.any():
+        return mask
+    rim = max(1, round(SPECK_RIM * max(mask.shape)))
+    near_specks = cv2.dilate(specks[patches].view(np.uint8), np.ones((2 * rim + 1,) * 2, np.uint8)).view(bool)
+    return np.where(near_specks & ((patches == 0) | specks[patches]), np.float32(0), mask)
+
+
+def predict_photo_masks(model, images, flip_tta=False, close_up=True, upright_only=False, keep_specks=False):
     """Soft masks (float32 [0, 1]) at each RGB photo's own size, with a
-    closer look at small people unless `close_up` is False, and a look at
+    closer look at small people unless `close_up` is False, a look at
     unsure photos turned on their side (people lying down) unless
-    `upright_only`."""
+    `upright_only`, and specks apart from the people left out unless
+    `keep_specks`."""
     soft_masks = predict_masks(model, images, flip_tta)
     extra, made = more_looks(model, images, soft_masks, flip_tta, close_up, upright_only)
-    return [mask if mask is not None else photo_mask(soft, image.shape[:2], more)
-            for mask, soft, image, more in zip(made, soft_masks, images, extra)]
+    masks = [mask if mask is not None else photo_mask(soft, image.shape[:2], more)
+             for mask, soft, image, more in zip(made, soft_masks, images, extra)]
+    return masks if keep_specks else [without_specks(mask) for mask in masks]
 
 
 def more_looks(model, images, soft_masks, flip_tta=False, close_up=True, upright_only=False):
@@ -399,13 +436,14 @@ def compose(image, alpha, background=None, mask_only=False):
 
 
 def remove_background(image, model=None, threshold=None, background=None, mask_only=False, flip_tta=False,
-                      close_up=True, upright_only=False):
+                      close_up=True, upright_only=False, keep_specks=False):
     """One photo (RGB uint8 array, or a file path) -> RGBA uint8 cutout at its
     own size (or RGB over `background`: a colour tuple, an RGB image, or the
     --background text; or the uint8 mask with `mask_only`). `model`: a loaded
     model or a path; `flip_tta`: average with the mirrored photo's mask;
     `close_up`: a second pass on a crop around small people; `upright_only`:
-    no look at an unsure photo turned on its side (people lying down)."""
+    no look at an unsure photo turned on its side (people lying down);
+    `keep_specks`: keep small patches of mask apart from the people."""
     if not isinstance(image, np.ndarray):
         image = data.read_image(image)
     background = parse_background(background) if isinstance(background, str) else background
@@ -413,7 +451,8 @@ def remove_background(image, model=None, threshold=None, background=None, mask_o
         image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
     model = resolve_model(model)
     image = image[..., :3]
-    alpha = alpha_from_mask(predict_photo_masks(model, [image], flip_tta, close_up, upright_only)[0], threshold)
+    alpha = alpha_from_mask(predict_photo_masks(model, [image], flip_tta, close_up, upright_only, keep_specks)[0],
+                            threshold)
     return compose(image, alpha, background, mask_only)
 
 
@@ -553,7 +592,8 @@ class Summary:
 
 def remove_background_files(inputs, output_dir, model=None, recursive=False, threshold=None, background=None,
                             mask_only=False, batch_size=8, overwrite=False, progress=False, workers=2,
-                            pixel_budget=PIXEL_BUDGET, flip_tta=False, close_up=True, upright_only=False):
+                            pixel_budget=PIXEL_BUDGET, flip_tta=False, close_up=True, upright_only=False,
+                            keep_specks=False):
     """Writes a PNG per photo under `output_dir`; returns a Summary.
 
     Reading, the model and writing overlap: a thread pool decodes and resizes
@@ -589,9 +629,11 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
 
     def write(photo, output, image, soft_mask, extra, made):
         mask = made if made is not None else photo_mask(soft_mask, image.shape[:2], extra)
+        judgement = judge(mask)  # specks and all: they are a sign of the model's doubt too
+        if not keep_specks:
+            mask = without_specks(mask)
         alpha = alpha_from_mask(mask, threshold)
         write_atomically(output, compose(image, alpha, background, mask_only))
-        judgement = judge(mask)
         return Judged(output.relative_to(output_root).as_posix(), str(photo), judgement.sureness,
                       judgement.person_pixels / mask.size)
 
@@ -706,6 +748,8 @@ def parse_args(argv=None):
                         help="skip the second pass on a crop around people who fill little of the photo")
     parser.add_argument("--upright-only", action="store_true",
                         help="skip the look at unsure photos turned a quarter either way (people lying down)")
+    parser.add_argument("--keep-specks", action="store_true",
+                        help="keep patches of mask apart from the people and under 2%% of the largest one's size")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs (default: skip them)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
@@ -727,7 +771,7 @@ def main(argv=None):
             [args.input], args.output, model=args.model, recursive=args.recursive, threshold=args.threshold,
             background=args.background, mask_only=args.mask_only, batch_size=args.batch_size,
             overwrite=args.overwrite, progress=not args.quiet, flip_tta=args.flip_tta, close_up=args.close_up,
-            upright_only=args.upright_only,
+            upright_only=args.upright_only, keep_specks=args.keep_specks,
         )
     except (PredictError, data.DatasetError) as error:
         print(f"error: {error}", file=sys.stderr)

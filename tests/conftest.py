@@ -58,4 +58,15 @@ def lying_person():
     return photo, (photo[..., 0] > 0).astype(np.uint8)
 
 
-__all__ = ["REPO_DIR", "SHARED_DATA", "SureOfUprightRed", "draw_person", "lying_person", "write_sample"]
+def person_with_a_speck():
+    """A 320x240 photo: a red person 200 pixels tall, and far from them a red
+    speck 1.2% of their size; (photo, the person's mask)."""
+    photo = np.zeros((320, 240, 3), np.uint8)
+    photo[60:260, 40:120] = (255, 0, 0)
+    truth = (photo[..., 0] > 0).astype(np.uint8)
+    photo[20:34, 190:204] = (255, 0, 0)
+    return photo, truth
+
+
+__all__ = ["REPO_DIR", "SHARED_DATA", "SureOfUprightRed", "draw_person", "lying_person", "person_with_a_speck",
+           "write_sample"]

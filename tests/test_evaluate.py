@@ -9,7 +9,7 @@ import data
 import evaluate
 import metrics
 import predict
-from conftest import SureOfUprightRed, lying_person, write_sample
+from conftest import SureOfUprightRed, lying_person, person_with_a_speck, write_sample
 from model import build_model
 
 
@@ -361,3 +361,21 @@ def test_the_turned_look_is_scored_unless_upright_only(tmp_path):
     assert turned["mae"] < upright["mae"]
     expected = predict.predict_photo_masks(SureOfUprightRed(), [photo], upright_only=True)[0]
     assert upright["mae"] == pytest.approx(np.abs(expected - truth).mean(), abs=1e-6)
+
+
+def test_specks_are_scored_left_out_unless_keep_specks_and_sureness_judges_the_models_mask(tmp_path):
+    photo, truth = person_with_a_speck()
+    for folder, pixels in (("images", cv2.cvtColor(photo, cv2.COLOR_RGB2BGR)), ("masks", truth * 255)):
+        (tmp_path / "data" / folder).mkdir(parents=True)
+        cv2.imwrite(str(tmp_path / "data" / folder / "speck.png"), pixels)
+    pairs = data.find_pairs(tmp_path / "data" / "images", tmp_path / "data" / "masks")
+    dropped = evaluate.evaluate(SureOfUprightRed(), pairs, tmp_path / "dropped")
+    kept = evaluate.evaluate(SureOfUprightRed(), pairs, tmp_path / "kept", keep_specks=True)
+    assert (dropped["keep_specks"], kept["keep_specks"]) == (False, True)
+    models_mask = predict.predict_photo_masks(SureOfUprightRed(), [photo], keep_specks=True)[0]
+    assert kept["iou"] == pytest.approx(metrics.iou(truth, models_mask))
+    assert dropped["iou"] == pytest.approx(metrics.iou(truth, predict.without_specks(models_mask)))
+    assert dropped["iou"] > kept["iou"]
+    for run in ("dropped", "kept"):
+        with (tmp_path / run / "per_image.csv").open() as file:
+            assert float(next(csv.DictReader(file))["sureness"]) == pytest.approx(predict.judge(models_mask).sureness)

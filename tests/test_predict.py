@@ -10,7 +10,7 @@ from PIL import Image
 import data
 import metrics
 import predict
-from conftest import REPO_DIR, SureOfUprightRed, draw_person, lying_person
+from conftest import REPO_DIR, SureOfUprightRed, draw_person, lying_person, person_with_a_speck
 from model import build_model
 
 SIZE = (32, 32)
@@ -634,3 +634,52 @@ def test_large_photos_are_judged_on_a_smaller_mask_with_the_same_outcome():
     mask = predict.predict_photo_masks(SureOfUprightRed(), [photo])[0]
     assert mask.shape == (3000, 4000) and mask.max() == pytest.approx(0.99)  # the turned look, at full size
     assert metrics.iou(photo[..., 0] > 0, mask >= 0.5) > 0.9
+
+
+def test_a_speck_apart_from_the_people_is_left_out_and_a_part_joined_by_faint_pixels_kept():
+    mask = np.zeros((100, 100), np.float32)
+    mask[10:90, 20:50] = 0.9               # the person: 2,400 pixels
+    mask[10:16, 80:87] = 0.8               # a speck apart: 42 pixels, 1.7% of the person's
+    mask[60:75, 70:90] = 0.7               # a second person: 300 pixels, 12.5%
+    mask[50:54, 60:64] = 0.95              # a hand the model barely joins to the person ...
+    mask[51, 50:60] = 0.15                 # ... through pixels of 0.15
+    mask[0, :] = 0.05                      # faint pixels below SPECK_JOIN belong to no patch
+    assert 42 < predict.SPECK_SHARE * (2400 + 16) < 2 * 42
+    cleaned = predict.without_specks(mask)
+    assert (cleaned[10:16, 80:87] == 0).all()
+    np.testing.assert_array_equal(np.delete(cleaned, np.s_[80:90], axis=1), np.delete(mask, np.s_[80:90], axis=1))
+    assert (cleaned[0, 80:90] == 0.05).all()
+    # One patch, or none: the mask as it is.
+    single = np.zeros((50, 50), np.float32)
+    single[10:40, 10:20] = 0.9
+    assert predict.without_specks(single) is single
+    assert predict.without_specks(np.zeros((50, 50), np.float32)).max() == 0
+
+
+def test_photos_and_folders_lose_the_specks_unless_keep_specks(tmp_path):
+    photo, truth = person_with_a_speck()
+    mask = predict.remove_background(photo, model=MarksRed(), mask_only=True)
+    assert (mask[15:45, 185:215] == 0).all() and metrics.iou(truth, mask >= 128) > 0.95
+    kept = predict.remove_background(photo, model=MarksRed(), mask_only=True, keep_specks=True)
+    assert (kept[23:31, 193:201] > 128).all()
+    np.testing.assert_array_equal(np.where(mask[15:45, 185:215] == 0, kept[15:45, 185:215], 0), kept[15:45, 185:215])
+    save(tmp_path / "in" / "speck.png", photo)
+    summary = predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=MarksRed(), mask_only=True)
+    np.testing.assert_array_equal(read_output(tmp_path / "out" / "speck.png"), mask)
+    # The sureness listed is that of the model's mask, specks and all.
+    models_mask = predict.predict_photo_masks(MarksRed(), [photo], keep_specks=True)[0]
+    without = predict.predict_photo_masks(MarksRed(), [photo])[0]
+    assert predict.judge(models_mask).sureness < predict.judge(without).sureness
+    assert summary.judged[0].sureness == pytest.approx(predict.judge(models_mask).sureness)
+    predict.remove_background_files(tmp_path / "in", tmp_path / "kept", model=MarksRed(), mask_only=True,
+                                    keep_specks=True)
+    np.testing.assert_array_equal(read_output(tmp_path / "kept" / "speck.png"), kept)
+
+
+def test_keep_specks_reaches_the_folder_run_from_the_command_line(monkeypatch, tmp_path):
+    seen = {}
+    monkeypatch.setattr(predict, "remove_background_files", lambda *args, **options: seen.update(options) or predict.Summary())
+    assert predict.main([str(tmp_path), str(tmp_path / "out"), "--keep-specks", "--quiet"]) == 0
+    assert seen["keep_specks"] is True
+    predict.main([str(tmp_path), str(tmp_path / "out"), "--quiet"])
+    assert seen["keep_specks"] is False
