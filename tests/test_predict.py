@@ -636,7 +636,7 @@ def test_large_photos_are_judged_on_a_smaller_mask_with_the_same_outcome():
     assert metrics.iou(photo[..., 0] > 0, mask >= 0.5) > 0.9
 
 
-def test_a_speck_apart_from_the_people_is_left_out_and_a_part_joined_by_faint_pixels_kept():
+def test_a_speck_apart_from_the_people_is_left_out_but_not_a_part_joined_by_faint_pixels_or_at_the_edge():
     mask = np.zeros((100, 100), np.float32)
     mask[10:90, 20:50] = 0.9               # the person: 2,400 pixels
     mask[10:16, 80:87] = 0.8               # a speck apart: 42 pixels, 1.7% of the person's
@@ -644,9 +644,10 @@ def test_a_speck_apart_from_the_people_is_left_out_and_a_part_joined_by_faint_pi
     mask[50:54, 60:64] = 0.95              # a hand the model barely joins to the person ...
     mask[51, 50:60] = 0.15                 # ... through pixels of 0.15
     mask[0, :] = 0.05                      # faint pixels below SPECK_JOIN belong to no patch
+    mask[94:100, 93:100] = 0.8             # a patch as small at the photo's edge: a person cut by the frame
     assert 42 < predict.SPECK_SHARE * (2400 + 16) < 2 * 42
     cleaned = predict.without_specks(mask)
-    assert (cleaned[10:16, 80:87] == 0).all()
+    assert (cleaned[10:16, 80:87] == 0).all() and (cleaned[94:100, 93:100] == 0.8).all()
     np.testing.assert_array_equal(np.delete(cleaned, np.s_[80:90], axis=1), np.delete(mask, np.s_[80:90], axis=1))
     assert (cleaned[0, 80:90] == 0.05).all()
     # One patch, or none: the mask as it is.
