@@ -348,12 +348,17 @@ def test_perturb_scores_the_changed_photos_against_the_changed_masks(tiny_model,
         evaluate.evaluate(tiny_model, pairs, tmp_path / "out", perturb="fog")
 
 
+def one_pair(folder, name, photo, truth):
+    """The pairs of a dataset in `folder` that holds one photo and its mask."""
+    for kind, pixels in (("images", cv2.cvtColor(photo, cv2.COLOR_RGB2BGR)), ("masks", truth * 255)):
+        (folder / kind).mkdir(parents=True)
+        cv2.imwrite(str(folder / kind / f"{name}.png"), pixels)
+    return data.find_pairs(folder / "images", folder / "masks")
+
+
 def test_the_turned_look_is_scored_unless_upright_only(tmp_path):
     photo, truth = lying_person()
-    for folder, pixels in (("images", cv2.cvtColor(photo, cv2.COLOR_RGB2BGR)), ("masks", truth * 255)):
-        (tmp_path / "data" / folder).mkdir(parents=True)
-        cv2.imwrite(str(tmp_path / "data" / folder / "lying.png"), pixels)
-    pairs = data.find_pairs(tmp_path / "data" / "images", tmp_path / "data" / "masks")
+    pairs = one_pair(tmp_path / "data", "lying", photo, truth)
     turned = evaluate.evaluate(SureOfUprightRed(), pairs, tmp_path / "turned")
     upright = evaluate.evaluate(SureOfUprightRed(), pairs, tmp_path / "upright", upright_only=True)
     assert (turned["upright_only"], upright["upright_only"]) == (False, True)
@@ -365,10 +370,7 @@ def test_the_turned_look_is_scored_unless_upright_only(tmp_path):
 
 def test_specks_are_scored_left_out_unless_keep_specks_and_sureness_judges_the_models_mask(tmp_path):
     photo, truth = person_with_a_speck()
-    for folder, pixels in (("images", cv2.cvtColor(photo, cv2.COLOR_RGB2BGR)), ("masks", truth * 255)):
-        (tmp_path / "data" / folder).mkdir(parents=True)
-        cv2.imwrite(str(tmp_path / "data" / folder / "speck.png"), pixels)
-    pairs = data.find_pairs(tmp_path / "data" / "images", tmp_path / "data" / "masks")
+    pairs = one_pair(tmp_path / "data", "speck", photo, truth)
     dropped = evaluate.evaluate(SureOfUprightRed(), pairs, tmp_path / "dropped")
     kept = evaluate.evaluate(SureOfUprightRed(), pairs, tmp_path / "kept", keep_specks=True)
     assert (dropped["keep_specks"], kept["keep_specks"]) == (False, True)
