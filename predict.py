@@ -243,8 +243,8 @@ def without_specks(mask):
     SPECK_JOIN, joined) that touch no edge of the photo and whose person
     pixels (at least 0.5) number less than SPECK_SHARE of the largest
     patch's, set to 0 with their faint rim."""
-    count, patches, boxes, _ = cv2.connectedComponentsWithStats((mask >= SPECK_JOIN).view(np.uint8), connectivity=8)
-    if count <= 2:  # the background and at most one patch: most photos
+    count, patches = cv2.connectedComponents((mask >= SPECK_JOIN).view(np.uint8), connectivity=8)
+    if count <= 2:  # the background and at most one patch
         return mask
     person_pixels = np.bincount(patches[mask >= 0.5], minlength=count)
     specks = person_pixels < SPECK_SHARE * person_pixels[1:].max()
@@ -256,7 +256,9 @@ def without_specks(mask):
     rim = max(1, round(SPECK_RIM * max(mask.shape)))
     grow = np.ones((2 * rim + 1,) * 2, np.uint8)
     for speck in np.flatnonzero(specks):  # each within its box and rim: specks are small, photos large
-        x, y, width, height = boxes[speck, :4]
+        # (Boxes for the few specks, not stats for every patch: the faint patches
+        # at the edges make most masks several patches, and the stats doubled the time.)
+        x, y, width, height = cv2.boundingRect((patches == speck).view(np.uint8))
         around = np.s_[max(0, y - rim):y + height + rim, max(0, x - rim):x + width + rim]
         labels = patches[around]
         near = cv2.dilate((labels == speck).view(np.uint8), grow).view(bool)
