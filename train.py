@@ -113,7 +113,7 @@ def check_settings(config):
     """What is wrong with the settings, as messages: found here, a typo costs
     a second, not the minutes of reading every photo that come first."""
     import metrics
-    from model import MODEL_NAMES
+    from model import ENCODER_STRIDE, MODEL_NAMES
 
     problems = [f"{flag(name)} must be one of {', '.join(allowed)}; got {config[name]!r}"
                 for name, allowed in {**CHOICES, "model": MODEL_NAMES}.items() if config[name] not in allowed]
@@ -121,8 +121,8 @@ def check_settings(config):
         metrics.get_loss(config["loss"])
     except ValueError as error:
         problems.append(f"--loss: {error}")
-    if config["image_size"] < 32 or config["image_size"] % 32:
-        problems.append(f"--image-size must be a multiple of 32; got {config['image_size']}")
+    if config["image_size"] < ENCODER_STRIDE or config["image_size"] % ENCODER_STRIDE:
+        problems.append(f"--image-size must be a multiple of {ENCODER_STRIDE}; got {config['image_size']}")
     problems += [f"{flag(name)} must be between 0 and 1; got {config[name]}"
                  for name in ("augment_p", "paste_p", "sideways_p") if not 0 <= config[name] <= 1]
     return problems
