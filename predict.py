@@ -68,17 +68,26 @@ class PredictError(Exception):
 # Model
 # ----------------------------------------------------------------------------
 
-@lru_cache(maxsize=4)
 def load_model(path=None):
-    """The segmentation model at `path`, by default the shipped one."""
-    import keras
-
+    """The segmentation model at `path`, by default the shipped one. Loaded
+    once per file, and again once the file changes: a model retrained in the
+    same notebook session is the new one, not the one loaded before."""
     path = Path(path) if path else DEFAULT_MODEL
     if not path.is_file():
         if path == DEFAULT_MODEL:
             raise PredictError(f"no model at {path}: train one with `python train.py` and pass "
                                f"--model runs/person/model.keras")
         raise PredictError(f"model file {path} does not exist")
+    written = path.stat()
+    return load_model_file(path.resolve(), written.st_mtime_ns, written.st_size)
+
+
+@lru_cache(maxsize=4)
+def load_model_file(path, modified_ns, size):
+    """The model in the file at `path`; its modification time and size are
+    part of the cache's key, so that a file written anew is read anew."""
+    import keras
+
     try:
         return keras.saving.load_model(path, compile=False)
     except Exception as error:  # Keras raises many kinds for a bad file

@@ -1,4 +1,5 @@
 import csv
+import os
 import subprocess
 import sys
 
@@ -342,9 +343,27 @@ def test_a_failed_write_leaves_no_partial_file_and_keeps_the_old_output(tmp_path
 
 def test_missing_default_model_says_how_to_get_one(tmp_path, monkeypatch):
     monkeypatch.setattr(predict, "DEFAULT_MODEL", tmp_path / "models" / "none.keras")
-    predict.load_model.cache_clear()
     with pytest.raises(predict.PredictError, match="train one with `python train.py`"):
         predict.load_model()
+
+
+def test_a_model_file_written_anew_is_loaded_anew_and_an_unchanged_one_once(tmp_path, rng):
+    import keras
+
+    path = tmp_path / "model.keras"
+    keras.utils.set_random_seed(1)
+    build_model("unet", SIZE, base_filters=4, depth=2).save(path)
+    first = predict.load_model(path)
+    assert predict.load_model(str(path)) is first
+    keras.utils.set_random_seed(2)
+    retrained = build_model("unet", SIZE, base_filters=4, depth=2)
+    retrained.save(path)
+    written = path.stat()
+    os.utime(path, ns=(written.st_atime_ns, written.st_mtime_ns + 60 * 10**9))  # as a retrain minutes later
+    reloaded = predict.load_model(path)
+    batch = np.stack([data.preprocess_image(photo(rng), SIZE)]).astype(np.float32)
+    np.testing.assert_allclose(reloaded.predict_on_batch(batch), retrained.predict_on_batch(batch), atol=1e-6)
+    assert not np.allclose(first.predict_on_batch(batch), reloaded.predict_on_batch(batch), atol=1e-3)
 
 
 def test_command_line_end_to_end(tmp_path, tiny_model_path, rng):
