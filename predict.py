@@ -1,20 +1,21 @@
 """Remove the background of photos: transparent PNG cutouts of the people in them.
 
     python predict.py photo.jpg cutouts/
+    python predict.py photo.jpg cutout.png
     python predict.py photos/ cutouts/ --recursive
     python predict.py photos/ masks/ --mask-only
     python predict.py photos/ composites/ --background white      (or "#00ff00", "0,255,0", or a photo)
 
 Each output is a PNG at the photo's original size named after it
-(photos/a/b.jpg -> cutouts/a/b.png). People who fill little of the photo get a
-second, closer look (--no-close-up skips it), and photos the model is unsure of
-a look turned on their side, for people lying down (--upright-only skips it);
-small specks of mask apart from the people are left out (--keep-specks keeps them).
-Existing outputs are skipped unless
---overwrite, so an interrupted run continues where it stopped. A file that
-cannot be read is reported and skipped; the exit status is 1 if any failed.
-The output folder also gets sureness.csv, how sure the model was of each
-mask, least sure first: the cutouts to check first.
+(photos/a/b.jpg -> cutouts/a/b.png), or for one photo the .png named.
+People who fill little of the photo get a second, closer look (--no-close-up
+skips it), and photos the model is unsure of a look turned on their side,
+for people lying down (--upright-only skips it); small specks of mask apart
+from the people are left out (--keep-specks keeps them). Existing outputs
+are skipped unless --overwrite, so an interrupted run continues where it
+stopped. A file that cannot be read is reported and skipped; the exit status
+is 1 if any failed. An output folder also gets sureness.csv, how sure the
+model was of each mask, least sure first: the cutouts to check first.
 
 From Python:
 
@@ -480,6 +481,30 @@ def remove_background(image, model=None, threshold=None, background=None, mask_o
 # Files
 # ----------------------------------------------------------------------------
 
+def output_file_for_one_photo(inputs, output):
+    """`output` as the file to write where one photo is given and `output`
+    names a .png that is not a folder (predict.py photo.jpg cutout.png), else
+    None: `output` is the output folder. Names that can be neither (another
+    image format, a file name for a folder of photos, an existing file that
+    is not a folder) are a PredictError, said before any photo is read."""
+    output = Path(output)
+    if output.is_dir():
+        return None
+    one_photo = len(inputs) == 1 and Path(inputs[0]).is_file()
+    suffix = output.suffix.lower()
+    if one_photo and suffix == ".png":
+        return output.resolve()
+    if suffix in data.IMAGE_EXTENSIONS:
+        if one_photo:
+            raise PredictError(f"output {output}: outputs are PNG files (they keep the transparency); "
+                               f"name it {output.with_suffix('.png')}, or give a folder")
+        raise PredictError(f"output {output} names a file, but a folder of photos or several photos are given: "
+                           f"give a folder for the outputs")
+    if output.exists():
+        raise PredictError(f"output {output} is a file, not a folder")
+    return None
+
+
 def find_photos(inputs, output_dir, recursive=False):
     """[(photo path, output path)]: each input file, or the photos in each
     input folder, mirrored under output_dir as <relative path>.png."""
@@ -614,7 +639,9 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
                             mask_only=False, batch_size=8, overwrite=False, progress=False, workers=2,
                             pixel_budget=PIXEL_BUDGET, flip_tta=False, close_up=True, upright_only=False,
                             keep_specks=False):
-    """Writes a PNG per photo under `output_dir`; returns a Summary.
+    """Writes a PNG per photo under `output_dir` (for one photo, `output_dir`
+    may instead name the .png to write; see output_file_for_one_photo);
+    returns a Summary.
 
     Reading, the model and writing overlap: a thread pool decodes and resizes
     photos ahead of the model (at most two batches and about `pixel_budget`
@@ -624,11 +651,14 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
 
     if isinstance(inputs, (str, Path)):
         inputs = [inputs]
+    jobs = find_photos(inputs, output_dir, recursive)  # a missing input is named here
+    output_file = output_file_for_one_photo(inputs, output_dir)
+    if output_file:
+        jobs = [(jobs[0][0], output_file)]
+    refuse_to_overwrite_inputs(jobs)
     model = resolve_model(model)
     background = parse_background(background) if isinstance(background, str) else background
-    jobs = find_photos(inputs, output_dir, recursive)
-    refuse_to_overwrite_inputs(jobs)
-    output_root = Path(output_dir).resolve()
+    output_root = output_file.parent if output_file else Path(output_dir).resolve()
     summary = Summary()
     todo = [(photo, output) for photo, output in jobs if overwrite or not output.exists()]
     summary.skipped = len(jobs) - len(todo)
@@ -717,7 +747,7 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
     bar.close()
     summary.seconds = time.time() - started
     summary.judged.sort(key=least_sure_first)
-    if summary.judged:
+    if summary.judged and not output_file:  # one cutout named by the user: no list beside it
         record_sureness(output_root / SURENESS_FILE, summary.judged)
     return summary
 
@@ -754,7 +784,7 @@ def read_sureness(path):
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("input", type=Path, help="a photo or a folder of photos")
-    parser.add_argument("output", type=Path, help="folder for the PNG outputs (created if needed)")
+    parser.add_argument("output", type=Path, help="folder for the PNG outputs (created if needed); for one photo, a .png file name will do")
     parser.add_argument("--model", type=Path, default=None, help=f"a .keras model (default: {DEFAULT_MODEL.relative_to(REPO_DIR)})")
     parser.add_argument("--recursive", action="store_true", help="also process photos in sub-folders")
     parser.add_argument("--threshold", type=float, default=None, metavar="T",

@@ -158,6 +158,50 @@ def test_refuses_to_write_over_input_photos(tmp_path, tiny_model_path, rng, caps
     assert (tmp_path / "photos" / "a.png").read_bytes() == original
 
 
+def test_one_photo_may_be_written_to_the_png_file_named_with_no_list_beside_it(tmp_path, tiny_model_path, rng):
+    save(tmp_path / "in" / "a.jpg", photo(rng))
+    predict.remove_background_files(tmp_path / "in" / "a.jpg", tmp_path / "folder", model=tiny_model_path)
+    status = predict.main([str(tmp_path / "in" / "a.jpg"), str(tmp_path / "named" / "cutout.png"),
+                           "--model", str(tiny_model_path), "--quiet"])
+    assert status == 0
+    assert sorted(path.name for path in (tmp_path / "named").iterdir()) == ["cutout.png"]
+    np.testing.assert_array_equal(read_output(tmp_path / "named" / "cutout.png"), read_output(tmp_path / "folder" / "a.png"))
+    # Named or not, an existing output is kept unless --overwrite.
+    (tmp_path / "named" / "cutout.png").write_bytes(b"from an earlier run")
+    summary = predict.remove_background_files(tmp_path / "in" / "a.jpg", tmp_path / "named" / "cutout.png",
+                                              model=tiny_model_path)
+    assert (summary.processed, summary.skipped) == (0, 1)
+    assert (tmp_path / "named" / "cutout.png").read_bytes() == b"from an earlier run"
+
+
+@pytest.mark.parametrize("output, says", [
+    ("cutout.jpg", "outputs are PNG files (they keep the transparency); name it {tmp}/cutout.png, or give a folder"),
+    ("notes.txt", "output {tmp}/notes.txt is a file, not a folder"),
+])
+def test_an_output_that_can_be_neither_file_nor_folder_is_refused_before_any_photo_is_read(
+        tmp_path, tiny_model_path, rng, capsys, monkeypatch, output, says):
+    save(tmp_path / "in" / "a.jpg", photo(rng))
+    (tmp_path / "notes.txt").write_text("mine")
+    monkeypatch.setattr(predict.data, "read_image", lambda path: pytest.fail("a photo was read"))
+    status = predict.main([str(tmp_path / "in" / "a.jpg"), str(tmp_path / output), "--model", str(tiny_model_path)])
+    assert status == 2
+    assert says.format(tmp=tmp_path) in capsys.readouterr().err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["in", "notes.txt"]
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_a_file_name_as_the_output_of_a_folder_is_refused_and_a_missing_photo_named(tmp_path, tiny_model_path, rng, capsys):
+    save(tmp_path / "in" / "a.jpg", photo(rng))
+    status = predict.main([str(tmp_path / "in"), str(tmp_path / "cutout.png"), "--model", str(tiny_model_path)])
+    assert status == 2
+    assert "names a file, but a folder of photos or several photos are given: give a folder for the outputs" \
+        in capsys.readouterr().err
+    assert not (tmp_path / "cutout.png").exists()
+    status = predict.main([str(tmp_path / "in" / "typo.jpg"), str(tmp_path / "cutout.png"), "--model", str(tiny_model_path)])
+    assert status == 2
+    assert f"input {tmp_path / 'in' / 'typo.jpg'} does not exist" in capsys.readouterr().err
+
+
 def test_existing_outputs_are_skipped_unless_overwrite(tmp_path, tiny_model, rng):
     for name in ("a.jpg", "b.jpg"):
         save(tmp_path / "in" / name, photo(rng))
