@@ -32,6 +32,7 @@ import logging
 import os
 import sys
 import time
+import zipfile
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -74,6 +75,8 @@ def load_model(path=None):
     once per file, and again once the file changes: a model retrained in the
     same notebook session is the new one, not the one loaded before."""
     path = Path(path) if path else DEFAULT_MODEL
+    if path.is_dir():
+        raise PredictError(f"model {path} is a folder, not a model file (a .keras file, as train.py writes)")
     if not path.is_file():
         if path == DEFAULT_MODEL:
             raise PredictError(f"no model at {path}: train one with `python train.py` and pass "
@@ -92,6 +95,9 @@ def load_model_file(path, modified_ns, size):
     try:
         return keras.saving.load_model(path, compile=False)
     except Exception as error:  # Keras raises many kinds for a bad file
+        if path.suffix == ".keras" and not zipfile.is_zipfile(path):  # Keras says "File not found" then
+            raise PredictError(f"cannot load model {path}: not a .keras file (those are zip archives): "
+                               f"corrupt, cut short, or another format") from error
         raise PredictError(f"cannot load model {path}: {error}") from error
 
 

@@ -1,5 +1,6 @@
 import csv
 import os
+import re
 import subprocess
 import sys
 
@@ -389,6 +390,23 @@ def test_missing_default_model_says_how_to_get_one(tmp_path, monkeypatch):
     monkeypatch.setattr(predict, "DEFAULT_MODEL", tmp_path / "models" / "none.keras")
     with pytest.raises(predict.PredictError, match="train one with `python train.py`"):
         predict.load_model()
+
+
+def test_a_model_that_cannot_be_loaded_is_named_with_the_reason(tmp_path, tiny_model_path):
+    cut_short = tmp_path / "cut_short.keras"
+    cut_short.write_bytes(tiny_model_path.read_bytes()[:2000])
+    (tmp_path / "text.keras").write_text("not a model")
+    (tmp_path / "saved_model").mkdir()
+    expected = {
+        cut_short: "not a .keras file (those are zip archives): corrupt, cut short, or another format",
+        tmp_path / "text.keras": "not a .keras file (those are zip archives)",
+        tmp_path / "saved_model": "is a folder, not a model file",
+        tmp_path / "none.keras": "does not exist",
+    }
+    for path, reason in expected.items():
+        with pytest.raises(predict.PredictError, match=re.escape(str(path))) as raised:
+            predict.load_model(path)
+        assert reason in str(raised.value)
 
 
 def test_a_model_file_written_anew_is_loaded_anew_and_an_unchanged_one_once(tmp_path, rng):
