@@ -10,6 +10,9 @@ There is deliberately no `import tensorflow` here: the models also run under
 the JAX and PyTorch backends.
 """
 
+import zipfile
+from pathlib import Path
+
 import keras
 import numpy as np
 from keras import layers
@@ -194,6 +197,24 @@ def build_model(name, image_size=(256, 256), encoder_weights=None, decoder_width
         options["decoder_filters"] = tuple(map(widened, options.get("decoder_filters", default_filters)))
         return builder(input_shape, encoder_weights=encoder_weights, **options)
     raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
+
+
+def load_trained_model(path):
+    """The model in a .keras file (as train.py writes), without its training
+    set-up; FileNotFoundError or ValueError naming the file and the problem
+    where there is none or it cannot be loaded."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"model {path} is a folder, not a model file (a .keras file, as train.py writes)")
+    if not path.is_file():
+        raise FileNotFoundError(f"model file {path} does not exist")
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except Exception as error:  # Keras raises many kinds for a bad file
+        if path.suffix == ".keras" and not zipfile.is_zipfile(path):  # Keras says "File not found" then
+            raise ValueError(f"cannot load model {path}: not a .keras file (those are zip archives): "
+                             f"corrupt, cut short, or another format") from error
+        raise ValueError(f"cannot load model {path}: {error}") from error
 
 
 def grow_weights(source, target):

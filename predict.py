@@ -32,7 +32,6 @@ import logging
 import os
 import sys
 import time
-import zipfile
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -75,30 +74,24 @@ def load_model(path=None):
     once per file, and again once the file changes: a model retrained in the
     same notebook session is the new one, not the one loaded before."""
     path = Path(path) if path else DEFAULT_MODEL
-    if path.is_dir():
-        raise PredictError(f"model {path} is a folder, not a model file (a .keras file, as train.py writes)")
-    if not path.is_file():
-        if path == DEFAULT_MODEL:
-            raise PredictError(f"no model at {path}: train one with `python train.py` and pass "
-                               f"--model runs/person/model.keras")
-        raise PredictError(f"model file {path} does not exist")
-    written = path.stat()
-    return load_model_file(path.resolve(), written.st_mtime_ns, written.st_size)
+    if path == DEFAULT_MODEL and not path.exists():
+        raise PredictError(f"no model at {path}: train one with `python train.py` and pass "
+                           f"--model runs/person/model.keras")
+    written = path.stat() if path.is_file() else None
+    return load_model_file(path.resolve(), (written.st_mtime_ns, written.st_size) if written else None)
 
 
 @lru_cache(maxsize=4)
-def load_model_file(path, modified_ns, size):
-    """The model in the file at `path`; its modification time and size are
-    part of the cache's key, so that a file written anew is read anew."""
-    import keras
+def load_model_file(path, version):
+    """model.load_trained_model, its errors a PredictError. `version`, the
+    file's modification time and size, is part of the cache's key, so that a
+    file written anew is read anew."""
+    from model import load_trained_model
 
     try:
-        return keras.saving.load_model(path, compile=False)
-    except Exception as error:  # Keras raises many kinds for a bad file
-        if path.suffix == ".keras" and not zipfile.is_zipfile(path):  # Keras says "File not found" then
-            raise PredictError(f"cannot load model {path}: not a .keras file (those are zip archives): "
-                               f"corrupt, cut short, or another format") from error
-        raise PredictError(f"cannot load model {path}: {error}") from error
+        return load_trained_model(path)
+    except (OSError, ValueError) as error:
+        raise PredictError(str(error)) from error
 
 
 def model_input_size(model):

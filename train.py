@@ -125,6 +125,9 @@ def check_settings(config):
         problems.append(f"--image-size must be a multiple of {ENCODER_STRIDE}; got {config['image_size']}")
     problems += [f"{flag(name)} must be between 0 and 1; got {config[name]}"
                  for name in ("augment_p", "paste_p", "sideways_p") if not 0 <= config[name] <= 1]
+    init_weights = none_or_path(config["init_weights"])
+    if init_weights and not init_weights.is_file():
+        problems.append(f"--init-weights: there is no file {init_weights} (a trained .keras model to start from)")
     return problems
 
 
@@ -202,14 +205,11 @@ def load_initial_weights(model, path):
     convolutional, so a model trained at one input size fine-tunes at another,
     and a trained decoder can grow wider (--decoder-width) without changing
     what the model computes at the start."""
-    import keras
+    from model import grow_weights, load_trained_model
 
-    from model import grow_weights
-
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"initial weights {path} do not exist")
+    trained = load_trained_model(path)
     try:
-        grow_weights(keras.saving.load_model(path, compile=False), model)
+        grow_weights(trained, model)
     except ValueError as error:
         raise ValueError(f"{path}: its weights do not fit a {model.name} ({error}); "
                          f"pass the --model and a --decoder-width at least as large as it was trained with") from error

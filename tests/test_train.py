@@ -55,6 +55,9 @@ def test_settings_that_cannot_work_are_a_usage_error_before_any_photo_is_read(ca
     assert "--mixed-precision must be one of auto, on, off; got 'true'" in message
     assert "--model must be one of unet, mobilenetv2_unet, resnet50_unet; got 'mobilenet'" in message
     assert "--paste-p must be between 0 and 1; got 1.5" in message
+    with pytest.raises(SystemExit):
+        train.parse_config(["--init-weights", "runs/no_such_run/model.keras"])
+    assert "--init-weights: there is no file runs/no_such_run/model.keras" in capsys.readouterr().err
     assert train.check_settings(train.parse_config([])) == []  # the defaults at the top of train.py
 
 
@@ -235,7 +238,7 @@ def test_imagenet_weights_that_cannot_be_downloaded_give_a_clear_way_out(sample_
                     "--out-dir", str(tmp_path / "run")])
 
 
-def test_init_weights_start_a_run_from_a_trained_model_at_another_size(sample_dir, tmp_path):
+def test_init_weights_start_a_run_from_a_trained_model_at_another_size(tmp_path):
     import keras
     import numpy as np
 
@@ -257,9 +260,9 @@ def test_init_weights_start_a_run_from_a_trained_model_at_another_size(sample_di
     other = build_model("unet", (64, 64), base_filters=4, depth=2)
     with pytest.raises(ValueError, match="trained.keras: its weights do not fit"):
         train.load_initial_weights(other, str(tmp_path / "trained.keras"))
-    with pytest.raises(FileNotFoundError, match="missing.keras do not exist"):
-        train.main(["--data-dir", str(sample_dir), "--epochs", "1", "--out-dir", str(tmp_path / "run"),
-                    "--init-weights", str(tmp_path / "missing.keras"), *FAST])
+    (tmp_path / "cut_short.keras").write_bytes((tmp_path / "trained.keras").read_bytes()[:2000])
+    with pytest.raises(ValueError, match="cut_short.keras: not a .keras file .*: corrupt, cut short, or another format"):
+        train.load_initial_weights(other, str(tmp_path / "cut_short.keras"))
 
 
 def test_freeze_batch_norm_keeps_every_batch_norm_layer_as_trained_while_the_rest_learns(sample_dir, tmp_path):
