@@ -320,7 +320,11 @@ def write_split_lists(splits, folder):
 
 def read_stems(path):
     """The stems listed in a split file, one a line."""
-    return [line.strip() for line in Path(path).read_text().splitlines() if line.strip()]
+    try:
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as error:
+        raise DatasetError(f"{path}: cannot read the list of stems ({getattr(error, 'strerror', None) or error})") from error
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 def read_split_lists(folder):
@@ -343,6 +347,8 @@ def read_split_lists(folder):
 def read_split_list(path, images_dir, masks_dir):
     """Pairs for the stems listed in a split file (as written by write_split_lists)."""
     wanted = set(read_stems(path))
+    if not wanted:
+        raise DatasetError(f"{path} lists no stems (one a line, as in a run's splits/test.txt)")
     pairs = [pair for pair in find_pairs(images_dir, masks_dir) if pair[0].stem in wanted]
     missing = wanted - {image.stem for image, _ in pairs}
     if missing:

@@ -246,6 +246,18 @@ def test_split_lists_round_trip_through_files(sample_dir, tmp_path):
         assert reread == sorted(splits[name])
 
 
+def test_a_split_list_that_is_missing_unreadable_or_empty_is_named(sample_dir, tmp_path):
+    folders = sample_dir / "images", sample_dir / "masks"
+    with pytest.raises(data.DatasetError, match=r"missing.txt: cannot read the list of stems \(No such file or directory\)"):
+        data.read_split_list(tmp_path / "missing.txt", *folders)
+    (tmp_path / "photo.txt").write_bytes(b"\xff\xd8\xff\xe0 a JPEG, not a list")
+    with pytest.raises(data.DatasetError, match=r"photo.txt: cannot read the list of stems \('utf-8' codec"):
+        data.read_split_list(tmp_path / "photo.txt", *folders)
+    (tmp_path / "empty.txt").write_text("\n\n")
+    with pytest.raises(data.DatasetError, match=r"empty.txt lists no stems"):
+        data.read_split_list(tmp_path / "empty.txt", *folders)
+
+
 # --- pipeline --------------------------------------------------------------
 
 def test_pipeline_yields_batches_of_the_right_shape_dtype_and_range(sample_dir):
