@@ -128,6 +128,8 @@ def check_settings(config):
     init_weights = none_or_path(config["init_weights"])
     if init_weights and not init_weights.is_file():
         problems.append(f"--init-weights: there is no file {init_weights} (a trained .keras model to start from)")
+    if Path(config["out_dir"]).is_file():
+        problems.append(f"--out-dir: {config['out_dir']} is a file, not a folder for the run")
     return problems
 
 
