@@ -108,6 +108,20 @@ def test_the_python_api_returns_the_same_cutout(tiny_model, rng, tiny_model_path
     np.testing.assert_array_equal(on_white, np.round(rgb * weight + 255 * (1 - weight)).astype(np.uint8))
 
 
+def test_the_python_api_takes_pil_images_and_names_what_is_wrong_with_an_array(tiny_model, rng):
+    rgb = photo(rng)
+    rgba = predict.remove_background(rgb, model=tiny_model)
+    for pil_image in (Image.fromarray(rgb), Image.fromarray(rgb).convert("RGBA")):
+        np.testing.assert_array_equal(predict.remove_background(pil_image, model=tiny_model), rgba)
+    grey = Image.fromarray(rgb).convert("L")
+    np.testing.assert_array_equal(predict.remove_background(grey, model=tiny_model),
+                                  predict.remove_background(np.asarray(grey), model=tiny_model))
+    with pytest.raises(ValueError, match=r"8-bit pixels \(uint8, 0-255\), not float32: for floats in \[0, 1\], pass"):
+        predict.remove_background(rgb.astype(np.float32) / 255, model=tiny_model)
+    with pytest.raises(ValueError, match=r"not shape \(1, 60, 40, 3\)"):
+        predict.remove_background(rgb[None], model=tiny_model)
+
+
 def test_exif_rotated_jpeg_comes_out_upright(tmp_path, tiny_model):
     stored = np.zeros((20, 40, 3), np.uint8)
     stored[:6, :6] = (255, 0, 0)  # red in the stored top-left corner
