@@ -472,6 +472,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not 0 < args.threshold < 1:
         parser.error("--threshold must be between 0 and 1")  # as predict.py says it
+    if args.out.is_file():
+        parser.error(f"--out {args.out} is a file, not a folder for the results")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         model = predict.load_model(args.model)

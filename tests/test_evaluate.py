@@ -156,6 +156,15 @@ def test_threshold_sets_which_pixels_count_as_person(tiny_model, dataset, tmp_pa
             evaluate.main(["--model", str(model_path), "--data", str(dataset), "--threshold", outside])
 
 
+def test_an_out_that_is_a_file_is_a_usage_error_and_the_file_is_kept(dataset, tmp_path, capsys):
+    (tmp_path / "results.json").write_text("mine")
+    with pytest.raises(SystemExit) as exit_info:
+        evaluate.main(["--data", str(dataset), "--out", str(tmp_path / "results.json")])
+    assert exit_info.value.code == 2
+    assert f"--out {tmp_path / 'results.json'} is a file, not a folder for the results" in capsys.readouterr().err
+    assert (tmp_path / "results.json").read_text() == "mine"
+
+
 def test_split_list_restricts_the_evaluation(tiny_model, dataset, tmp_path):
     (tmp_path / "test.txt").write_text("a_sample_002\nb_sample_001\n")
     model_path = tmp_path / "tiny.keras"
