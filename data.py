@@ -572,7 +572,8 @@ def make_dataset(pairs, image_size, batch_size, training=False, augment=True, ca
     batch into a share `paste_p` of them and turning a share `sideways_p`
     on their side, see make_augmentation); `cache` keeps the
     decoded, resized pairs in memory after the first epoch (True), or in
-    files with that path prefix (a string).
+    files with that path prefix (a string); without it (False) they are
+    decoded anew every epoch and memory holds only the batches in flight.
 
     The batches stay uint8: Keras casts them to the model's float32 input
     inside the training step (on the GPU, when there is one), so the pipeline
@@ -600,11 +601,17 @@ def make_dataset(pairs, image_size, batch_size, training=False, augment=True, ca
         return tf.ensure_shape(image, (height, width, 3)), tf.ensure_shape(mask, (height, width, 1))
 
     dataset = tf.data.Dataset.from_tensor_slices((image_paths, mask_paths))
-    dataset = dataset.map(decode_resize, num_parallel_calls=tf.data.AUTOTUNE)
+
+    def shuffled(elements):
+        return elements.shuffle(len(pairs), seed=seed, reshuffle_each_iteration=True) if training else elements
+
     if cache:
-        dataset = dataset.cache("" if cache is True else str(cache))
-    if training:
-        dataset = dataset.shuffle(len(pairs), seed=seed, reshuffle_each_iteration=True)
+        dataset = dataset.map(decode_resize, num_parallel_calls=tf.data.AUTOTUNE)
+        dataset = shuffled(dataset.cache("" if cache is True else str(cache)))
+    else:
+        # The paths are shuffled, not the photos: a shuffle buffer of decoded
+        # photos would hold every one of them in memory, as a cache does.
+        dataset = shuffled(dataset).map(decode_resize, num_parallel_calls=tf.data.AUTOTUNE)
     dataset = dataset.batch(batch_size, drop_remainder=False)
     if training and augment:
         augmentation = make_augmentation(seed, p=augment_p, paste_p=paste_p, sideways_p=sideways_p)

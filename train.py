@@ -22,6 +22,7 @@ AUGMENT = True                    # flips, scale/shift/rotate, colour, blur/down
 AUGMENT_P = 1.0                   # share of training photos augmented; the rest are seen as they are (0.5: a last fine-tune)
 PASTE_P = 0.3                     # share of augmented photos given a second person pasted from another photo (keeps everyone in group photos)
 SIDEWAYS_P = 0.0                  # share of augmented photos turned on their side (people lying down; costs landscape photos, see README)
+CACHE = "auto"                    # keep the decoded, resized photos in memory after the first epoch: "auto" (if they fit in half of it), "on" or "off"
 # model
 MODEL = "mobilenetv2_unet"        # "mobilenetv2_unet" (fast on CPU), "resnet50_unet" or "unet"
 ENCODER_WEIGHTS = "imagenet"      # "imagenet", a .weights.h5 path, or "none" (random); ignored by "unet"
@@ -66,7 +67,7 @@ LOCAL_IMAGENET_WEIGHTS = {
 
 # Settings that take one of a few words (MODEL and LOSS: model.py and metrics.py say which).
 CHOICES = {"lr_schedule": ("plateau", "cosine"), "mixed_precision": ("auto", "on", "off"),
-           "strategy": ("auto", "default", "mirrored")}
+           "strategy": ("auto", "default", "mirrored"), "cache": ("auto", "on", "off")}
 
 log = logging.getLogger("train")
 
@@ -142,6 +143,43 @@ def resolve_encoder_weights(model_name, weights):
     if weights != "imagenet" and not Path(weights).is_file():
         raise FileNotFoundError(f"encoder weights file {weights} does not exist")
     return weights
+
+
+# CACHE = "auto" keeps the photos in memory where they take at most this
+# share of it: the rest is for the model, the batches and the system. The
+# cache fills during the first epoch, so a set of photos too large for it
+# would end the run with an out-of-memory error an epoch in.
+CACHE_MEMORY_SHARE = 0.5
+
+
+def memory_bytes():
+    """The memory this process may use: the machine's, or its container's
+    limit (cgroup v2) where that is lower; None where neither can be read."""
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):  # no sysconf on Windows
+        return None
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+    except OSError:
+        return memory
+    return min(memory, int(limit)) if limit.isdigit() else memory
+
+
+def cache_in_memory(setting, photo_count, image_size, memory=None):
+    """Whether data.make_dataset keeps the decoded photos in memory, said in
+    the log: `setting` "on" or "off", or "auto", where they (an RGB photo and
+    its mask, a byte a pixel each channel) take at most CACHE_MEMORY_SHARE of
+    `memory` (bytes; None, unknown: kept)."""
+    needed = photo_count * image_size * image_size * 4
+    cache = setting == "on" if setting != "auto" else memory is None or needed <= CACHE_MEMORY_SHARE * memory
+    of_memory = f"of {memory / 2**30:.1f} GiB of memory" if memory else "(memory unknown)"
+    if cache:
+        log.info("photos kept in memory after the first epoch: %.2f GiB %s", needed / 2**30, of_memory)
+    else:
+        log.info("photos decoded anew every epoch, not kept in memory (%.2f GiB %s; --cache on keeps them)",
+                 needed / 2**30, of_memory)
+    return cache
 
 
 def use_gpu_speedups(config):
@@ -283,7 +321,8 @@ def evaluate_on(model, pairs, config):
     import data
     import metrics
 
-    dataset = data.make_dataset(pairs, (config["image_size"],) * 2, config["batch_size"])
+    # Read twice (evaluate, then per image) rather than cached beside the training photos' cache.
+    dataset = data.make_dataset(pairs, (config["image_size"],) * 2, config["batch_size"], cache=False)
     pooled = model.evaluate(dataset, verbose=0, return_dict=True)
     per_image = []
     for images, masks in dataset:
@@ -370,11 +409,13 @@ def main(argv=None, extra_callbacks=()):
     log.info("pairs: %d train, %d validation, %d test, %d skipped as unreadable",
              *(len(splits[name]) for name in data.SPLIT_NAMES), len(skipped))
     image_size = (config["image_size"],) * 2
+    cache = cache_in_memory(config["cache"], len(splits["train"]) + len(splits["val"]), config["image_size"],
+                            memory_bytes())
     # Batched by the global batch: MirroredStrategy splits each batch over the replicas.
     train_data = data.make_dataset(splits["train"], image_size, global_batch, training=True,
                                    augment=config["augment"], augment_p=config["augment_p"], paste_p=config["paste_p"],
-                                   sideways_p=config["sideways_p"], seed=config["seed"])
-    val_data = data.make_dataset(splits["val"], image_size, global_batch) if splits["val"] else None
+                                   sideways_p=config["sideways_p"], seed=config["seed"], cache=cache)
+    val_data = data.make_dataset(splits["val"], image_size, global_batch, cache=cache) if splits["val"] else None
     steps_per_epoch = math.ceil(len(splits["train"]) / global_batch)
 
     # 2. The model, its variables mirrored on every replica.
@@ -398,8 +439,8 @@ def main(argv=None, extra_callbacks=()):
                       metrics=metrics.segmentation_metrics(), jit_compile=has_gpu)
     log.info("%s: %.2fM parameters, input %dx%d, encoder weights: %s", model.name, model.count_params() / 1e6,
              *image_size, encoder_weights)
-    resolved = {**config, "encoder_weights": encoder_weights, "skipped": skipped, "replicas": replicas,
-                "global_batch_size": global_batch, "strategy_class": type(strategy).__name__,
+    resolved = {**config, "encoder_weights": encoder_weights, "cache": "on" if cache else "off", "skipped": skipped,
+                "replicas": replicas, "global_batch_size": global_batch, "strategy_class": type(strategy).__name__,
                 "mixed_precision_policy": keras.mixed_precision.global_policy().name, "backend": keras.backend.backend()}
     (run_dir / "config.json").write_text(json.dumps(resolved, indent=2))
 

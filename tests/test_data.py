@@ -302,6 +302,24 @@ def test_training_pipeline_pastes_people_from_the_same_batch_when_asked(sample_d
     assert with_people > without + 0.05, (without, with_people)
 
 
+def test_a_pipeline_without_a_cache_yields_the_same_batches_without_decoding_every_photo_first(sample_dir, monkeypatch):
+    pairs = data.find_pairs(sample_dir / "images", sample_dir / "masks")
+    for training in (True, False):
+        cached, uncached = (list(data.make_dataset(pairs, (48, 32), batch_size=8, training=training, augment=False,
+                                                   seed=3, cache=cache).take(4)) for cache in (True, False))
+        for (image, mask), (same_image, same_mask) in zip(cached, uncached, strict=True):
+            np.testing.assert_array_equal(image.numpy(), same_image.numpy())
+            np.testing.assert_array_equal(mask.numpy(), same_mask.numpy())
+    # A shuffle buffer of decoded photos would hold all of them before the first batch.
+    decoded = []
+    load_pair = data.load_pair
+    monkeypatch.setattr(data, "load_pair", lambda *pair: decoded.append(pair) or load_pair(*pair))
+    for cache, first_batch_decodes_all in ((True, True), (False, False)):
+        decoded.clear()
+        next(iter(data.make_dataset(pairs, (48, 32), batch_size=4, training=True, augment=False, cache=cache)))
+        assert (len(decoded) == len(pairs)) == first_batch_decodes_all
+
+
 def test_evaluation_pipeline_matches_the_shared_preprocessing(sample_dir):
     pairs = data.find_pairs(sample_dir / "images", sample_dir / "masks")[:3]
     images, masks = next(iter(data.make_dataset(pairs, (48, 32), batch_size=3)))

@@ -64,6 +64,21 @@ def test_settings_that_cannot_work_are_a_usage_error_before_any_photo_is_read(ca
     assert train.check_settings(train.parse_config([])) == []  # the defaults at the top of train.py
 
 
+def test_photos_are_kept_in_memory_where_they_fit_in_half_of_it_and_the_log_says_which(caplog):
+    gib = 2**30
+    photos_at_512 = 30_000  # 30,000 photos and masks at 512 pixels: 29.3 GiB
+    with caplog.at_level(logging.INFO, logger="train"):
+        assert train.cache_in_memory("auto", photos_at_512, 512, memory=64 * gib)
+        assert "photos kept in memory after the first epoch: 29.30 GiB of 64.0 GiB of memory" in caplog.text
+        assert not train.cache_in_memory("auto", photos_at_512, 512, memory=32 * gib)
+        assert "photos decoded anew every epoch, not kept in memory (29.30 GiB of 32.0 GiB of memory; " \
+               "--cache on keeps them)" in caplog.text
+    assert train.cache_in_memory("auto", photos_at_512, 512, memory=None)  # unknown: as before there was a choice
+    assert train.cache_in_memory("on", photos_at_512, 512, memory=32 * gib)
+    assert not train.cache_in_memory("off", 10, 64, memory=64 * gib)
+    assert 0 < train.memory_bytes() < 2**50
+
+
 def test_encoder_weights_none_means_random_and_a_missing_file_is_an_error(tmp_path):
     assert train.resolve_encoder_weights("mobilenetv2_unet", "none") is None
     assert train.resolve_encoder_weights("unet", "imagenet") is None
