@@ -5,7 +5,8 @@
 Pairs are matched by file stem, checked (every file decoded once, before
 training starts), split into train/validation/test with a fixed seed, then
 streamed: parallel decode + resize, an in-memory cache of the resized pairs
-(later epochs do no JPEG work), shuffle, batch, augmentation (training split
+(later epochs do no JPEG work; train.py's CACHE leaves it out where the
+photos would not fit), shuffle, batch, augmentation (training split
 only, a batch per Python call), prefetch. Batches stay uint8 until the model,
 which casts and normalises them in its first layers.
 
