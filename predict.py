@@ -458,7 +458,7 @@ def compose(image, alpha, background=None, mask_only=False):
 def photo_pixels(image):
     """The photo given to remove_background as uint8 RGB (H, W, 3): a file
     path is read as predict.py reads photos; a PIL image is converted to RGB;
-    an array must hold 8-bit grey (H, W) or RGB(A) (H, W, 3 or 4) pixels,
+    an array must hold 8-bit grey (H, W or H, W, 1) or RGB(A) (H, W, 3 or 4) pixels,
     else a ValueError says what it holds (a float array in [0, 1] would
     otherwise pass for a black photo)."""
     if isinstance(image, (str, Path)):
@@ -469,8 +469,8 @@ def photo_pixels(image):
     if pixels.dtype != np.uint8:
         hint = ": for floats in [0, 1], pass (image * 255).round().astype(np.uint8)" if pixels.dtype.kind == "f" else ""
         raise ValueError(f"the photo must have 8-bit pixels (uint8, 0-255), not {pixels.dtype}{hint}")
-    if pixels.ndim == 2:
-        return cv2.cvtColor(pixels, cv2.COLOR_GRAY2RGB)
+    if pixels.ndim == 2 or pixels.ndim == 3 and pixels.shape[2] == 1:
+        return cv2.cvtColor(pixels.reshape(pixels.shape[:2]), cv2.COLOR_GRAY2RGB)
     if pixels.ndim == 3 and pixels.shape[2] in (3, 4):
         return pixels[..., :3]
     raise ValueError(f"the photo must be grey (height, width) or RGB(A) (height, width, 3 or 4) pixels, not shape {pixels.shape}")
@@ -479,9 +479,9 @@ def photo_pixels(image):
 def remove_background(image, model=None, threshold=None, background=None, mask_only=False, flip_tta=False,
                       close_up=True, upright_only=False, keep_specks=False):
     """One photo (see photo_pixels: an RGB uint8 array, a PIL image or a file
-    path) -> RGBA uint8 cutout at its own size (or RGB over `background`: a colour tuple, an RGB image, or the
-    --background text; or the uint8 mask with `mask_only`). `model`: a loaded
-    model or a path; `flip_tta`: average with the mirrored photo's mask;
+    path) -> RGBA uint8 cutout at its own size (or RGB over `background`: a
+    colour tuple, an RGB image, or the --background text; or the uint8 mask
+    with `mask_only`). `model`: a loaded model or a path; `flip_tta`: average with the mirrored photo's mask;
     `close_up`: a second pass on a crop around small people; `upright_only`:
     no look at an unsure photo turned on its side (people lying down);
     `keep_specks`: keep small patches of mask apart from the people."""

@@ -116,6 +116,8 @@ def test_the_python_api_takes_pil_images_and_names_what_is_wrong_with_an_array(t
     grey = Image.fromarray(rgb).convert("L")
     np.testing.assert_array_equal(predict.remove_background(grey, model=tiny_model),
                                   predict.remove_background(np.asarray(grey), model=tiny_model))
+    np.testing.assert_array_equal(predict.remove_background(np.asarray(grey)[..., None], model=tiny_model),
+                                  predict.remove_background(np.asarray(grey), model=tiny_model))
     with pytest.raises(ValueError, match=r"8-bit pixels \(uint8, 0-255\), not float32: for floats in \[0, 1\], pass"):
         predict.remove_background(rgb.astype(np.float32) / 255, model=tiny_model)
     with pytest.raises(ValueError, match=r"not shape \(1, 60, 40, 3\)"):
