@@ -672,9 +672,13 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
     if output_file:
         jobs = [(jobs[0][0], output_file)]
     refuse_to_overwrite_inputs(jobs)
+    output_root = output_file.parent if output_file else Path(output_dir).resolve()
+    try:  # here, rather than as every photo's failure once the model has run on it
+        output_root.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise PredictError(f"cannot make the output folder {output_root}: {error.strerror or error}") from error
     model = resolve_model(model)
     background = parse_background(background) if isinstance(background, str) else background
-    output_root = output_file.parent if output_file else Path(output_dir).resolve()
     summary = Summary()
     todo = [(photo, output) for photo, output in jobs if overwrite or not output.exists()]
     summary.skipped = len(jobs) - len(todo)

@@ -194,6 +194,7 @@ def test_one_photo_may_be_written_to_the_png_file_named_with_no_list_beside_it(t
 @pytest.mark.parametrize("output, says", [
     ("cutout.jpg", "outputs are PNG files (they keep the transparency); name it {tmp}/cutout.png, or give a folder"),
     ("notes.txt", "output {tmp}/notes.txt is a file, not a folder"),
+    ("notes.txt/cutouts", "cannot make the output folder {tmp}/notes.txt/cutouts: Not a directory"),
 ])
 def test_an_output_that_can_be_neither_file_nor_folder_is_refused_before_any_photo_is_read(
         tmp_path, tiny_model_path, rng, capsys, monkeypatch, output, says):
