@@ -609,6 +609,10 @@ def replace_atomically(path, content):
 # least sure of hold 16 of the 18 masks below 0.9 IoU (test: 15 of 20), and
 # 5 of the 6 below 0.8 (test: 4 of 5) (README, "Which cutouts to check").
 SURENESS_FILE = "sureness.csv"
+# A long run records the sureness of its outputs so far this often (seconds),
+# as well as at its end, so that a run killed part-way keeps nearly all of it.
+# Rewriting the list took 0.04 s for 10,000 outputs, 0.6 s for 100,000.
+SURENESS_EVERY_SECONDS = 30
 LEAST_SURE_SHOWN = 5  # how many of the least sure outputs the summary names
 
 
@@ -707,68 +711,78 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
         return Judged(output.relative_to(output_root).as_posix(), str(photo), judgement.sureness,
                       judgement.person_pixels / mask.size)
 
+    def record_judged():
+        nonlocal last_recorded
+        last_recorded = time.time()
+        if summary.judged and not output_file:  # one cutout named by the user: no list beside it
+            record_sureness(output_root / SURENESS_FILE, summary.judged)
+
     started = time.time()
-    with ThreadPoolExecutor(workers) as readers, ThreadPoolExecutor(workers) as writers:
-        pending_reads = deque()   # (photo, future of a decoded photo)
-        pending_writes = deque()  # (photo, pixels, future of a written output)
-        queued = iter(todo)
-        batch = []
-        # Pixels of the photos decoded and not yet written, and the largest
-        # photo seen: reading ahead stops at the budget, so a folder of
-        # 8000x6000 photos holds a few of them in memory, not dozens.
-        in_flight = {"pixels": 0, "largest": 0}
+    last_recorded = started
+    try:
+        with ThreadPoolExecutor(workers) as readers, ThreadPoolExecutor(workers) as writers:
+            pending_reads = deque()   # (photo, future of a decoded photo)
+            pending_writes = deque()  # (photo, pixels, future of a written output)
+            queued = iter(todo)
+            batch = []
+            # Pixels of the photos decoded and not yet written, and the largest
+            # photo seen: reading ahead stops at the budget, so a folder of
+            # 8000x6000 photos holds a few of them in memory, not dozens.
+            in_flight = {"pixels": 0, "largest": 0}
 
-        def finish_oldest_write():
-            photo, pixels, future = pending_writes.popleft()
-            try:
-                summary.judged.append(future.result())
-                summary.processed += 1
-            except Exception as error:
-                fail(photo, f"{photo}: cannot write output ({error})")
-            in_flight["pixels"] -= pixels
-            bar.update()
-
-        def run_batch():
-            masks = infer(model, [item[3] for item in batch], flip_tta)
-            images = [item[2] for item in batch]
-            extras, made = more_looks(model, images, masks, flip_tta, close_up, upright_only)
-            for (photo, output, image, _), soft_mask, extra, mask in zip(batch, masks, extras, made):
-                future = writers.submit(write, photo, output, image, soft_mask, extra, mask)
-                pending_writes.append((photo, image.shape[0] * image.shape[1], future))
-            batch.clear()
-            while pending_writes and (len(pending_writes) > 2 * batch_size or in_flight["pixels"] > pixel_budget):
-                finish_oldest_write()
-
-        def room_to_read_ahead():
-            expected = in_flight["pixels"] + len(pending_reads) * in_flight["largest"]
-            return len(pending_reads) < 2 * batch_size and (not pending_reads or expected < pixel_budget)
-
-        while True:
-            while room_to_read_ahead() and (job := next(queued, None)) is not None:
-                pending_reads.append((job[0], readers.submit(read, job)))
-            if not pending_reads:
-                break
-            photo, future = pending_reads.popleft()
-            try:
-                item = future.result()
-                batch.append(item)
-                pixels = item[2].shape[0] * item[2].shape[1]
-                in_flight["pixels"] += pixels
-                in_flight["largest"] = max(in_flight["largest"], pixels)
-            except Exception as error:
-                fail(photo, str(error) if isinstance(error, data.DatasetError) else f"{photo}: {error}")
+            def finish_oldest_write():
+                photo, pixels, future = pending_writes.popleft()
+                try:
+                    summary.judged.append(future.result())
+                    summary.processed += 1
+                except Exception as error:
+                    fail(photo, f"{photo}: cannot write output ({error})")
+                in_flight["pixels"] -= pixels
                 bar.update()
-            if len(batch) == batch_size or (batch and in_flight["pixels"] > pixel_budget):
+                if time.time() - last_recorded > SURENESS_EVERY_SECONDS:
+                    record_judged()
+
+            def run_batch():
+                masks = infer(model, [item[3] for item in batch], flip_tta)
+                images = [item[2] for item in batch]
+                extras, made = more_looks(model, images, masks, flip_tta, close_up, upright_only)
+                for (photo, output, image, _), soft_mask, extra, mask in zip(batch, masks, extras, made):
+                    future = writers.submit(write, photo, output, image, soft_mask, extra, mask)
+                    pending_writes.append((photo, image.shape[0] * image.shape[1], future))
+                batch.clear()
+                while pending_writes and (len(pending_writes) > 2 * batch_size or in_flight["pixels"] > pixel_budget):
+                    finish_oldest_write()
+
+            def room_to_read_ahead():
+                expected = in_flight["pixels"] + len(pending_reads) * in_flight["largest"]
+                return len(pending_reads) < 2 * batch_size and (not pending_reads or expected < pixel_budget)
+
+            while True:
+                while room_to_read_ahead() and (job := next(queued, None)) is not None:
+                    pending_reads.append((job[0], readers.submit(read, job)))
+                if not pending_reads:
+                    break
+                photo, future = pending_reads.popleft()
+                try:
+                    item = future.result()
+                    batch.append(item)
+                    pixels = item[2].shape[0] * item[2].shape[1]
+                    in_flight["pixels"] += pixels
+                    in_flight["largest"] = max(in_flight["largest"], pixels)
+                except Exception as error:
+                    fail(photo, str(error) if isinstance(error, data.DatasetError) else f"{photo}: {error}")
+                    bar.update()
+                if len(batch) == batch_size or (batch and in_flight["pixels"] > pixel_budget):
+                    run_batch()
+            if batch:
                 run_batch()
-        if batch:
-            run_batch()
-        while pending_writes:
-            finish_oldest_write()
-    bar.close()
+            while pending_writes:
+                finish_oldest_write()
+    finally:  # also when interrupted: the outputs written so far keep their lines
+        bar.close()
+        record_judged()
     summary.seconds = time.time() - started
     summary.judged.sort(key=least_sure_first)
-    if summary.judged and not output_file:  # one cutout named by the user: no list beside it
-        record_sureness(output_root / SURENESS_FILE, summary.judged)
     return summary
 
 

@@ -1,6 +1,7 @@
 import csv
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -304,6 +305,38 @@ def test_outputs_are_listed_least_sure_first_in_the_output_folder_and_a_resumed_
         predict.remove_background_files(folder, out, overwrite=True, **options)
     assert "not a list this tool wrote" in caplog.text
     assert (out / predict.SURENESS_FILE).read_text() == "name,score\nmine.png,3\n"  # left as it was
+
+
+def test_a_long_run_records_the_sureness_as_it_goes_and_an_interrupted_one_keeps_it(tmp_path, monkeypatch):
+    folder, out = tmp_path / "in", tmp_path / "out"
+    for index, green in enumerate((250, 230, 210, 190)):
+        save(folder / f"{index}.png", red_photo(green))
+    listed_at_each_call = []
+
+    class InterruptedAtTheThirdBatch(SureAsGreen):
+        def predict_on_batch(self, batch):
+            path = out / predict.SURENESS_FILE
+            listed_at_each_call.append([row.output for row in predict.read_sureness(path)] if path.exists() else [])
+            if len(listed_at_each_call) == 3:
+                raise KeyboardInterrupt
+            return super().predict_on_batch(batch)
+
+    def interrupted_run():
+        listed_at_each_call.clear()
+        # One photo a batch, each written before the next is read: outputs finish in order.
+        with pytest.raises(KeyboardInterrupt):
+            predict.remove_background_files(folder, out, model=InterruptedAtTheThirdBatch(), batch_size=1,
+                                            pixel_budget=1, close_up=False, upright_only=True)
+        assert sorted(path.name for path in out.glob("*.png")) == ["0.png", "1.png"]
+        return [row.output for row in predict.read_sureness(out / predict.SURENESS_FILE)]
+
+    monkeypatch.setattr(predict, "SURENESS_EVERY_SECONDS", 0)  # record after every output
+    assert interrupted_run() == ["1.png", "0.png"]  # least sure first
+    assert listed_at_each_call == [[], ["0.png"], ["1.png", "0.png"]]
+    shutil.rmtree(out)
+    monkeypatch.setattr(predict, "SURENESS_EVERY_SECONDS", 3600)  # recorded only as the run ends, interrupted
+    assert interrupted_run() == ["1.png", "0.png"]
+    assert listed_at_each_call == [[], [], []]
 
 
 def test_masks_written_with_mask_only_pair_with_their_photos_as_training_masks(tmp_path):
