@@ -3,6 +3,7 @@
     python predict.py photo.jpg cutouts/
     python predict.py photo.jpg cutout.png
     python predict.py photos/ cutouts/ --recursive
+    python predict.py photos/*.jpg more/ cutouts/
     python predict.py photos/ masks/ --mask-only
     python predict.py photos/ composites/ --background white      (or "#00ff00", "0,255,0", or a photo)
 
@@ -32,7 +33,7 @@ import logging
 import os
 import sys
 import time
-from collections import deque
+from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -566,11 +567,21 @@ def report_left_out(paths):
 
 def disambiguate(jobs):
     """photo.jpg and photo.png in one folder would both become photo.png:
-    those keep their full name (photo.jpg.png, photo.png.png)."""
-    counts = {}
-    for _, output in jobs:
-        counts[output] = counts.get(output, 0) + 1
-    return [(photo, output.with_name(photo.name + ".png") if counts[output] > 1 else output) for photo, output in jobs]
+    those keep their full name (photo.jpg.png, photo.png.png). Photos of
+    the same name from different folders given as inputs still clash: a
+    PredictError names them."""
+    counts = Counter(output for _, output in jobs)
+    jobs = [(photo, output.with_name(photo.name + ".png") if counts[output] > 1 else output) for photo, output in jobs]
+    photos_by_output = {}
+    for photo, output in jobs:
+        photos_by_output.setdefault(output, []).append(photo)
+    clashes = [(output, photos) for output, photos in photos_by_output.items() if len(photos) > 1]
+    if clashes:
+        output, photos = clashes[0]
+        raise PredictError(f"photos {', '.join(map(str, photos))} would be written to one file, {output}"
+                           f"{f' (and {len(clashes) - 1} more such clashes)' if len(clashes) > 1 else ''}: "
+                           f"give them separate output folders")
+    return jobs
 
 
 def refuse_to_overwrite_inputs(jobs):
@@ -817,7 +828,8 @@ def read_sureness(path):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("input", type=Path, help="a photo or a folder of photos")
+    parser.add_argument("inputs", type=Path, nargs="+", metavar="input",
+                        help="photos or folders of photos (photos/*.jpg will do)")
     parser.add_argument("output", type=Path, help="folder for the PNG outputs (created if needed); for one photo, a .png file name will do")
     parser.add_argument("--model", type=Path, default=None, help=f"a .keras model (default: {DEFAULT_MODEL.relative_to(REPO_DIR)})")
     parser.add_argument("--recursive", action="store_true", help="also process photos in sub-folders")
@@ -852,7 +864,7 @@ def main(argv=None):
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
     try:
         summary = remove_background_files(
-            [args.input], args.output, model=args.model, recursive=args.recursive, threshold=args.threshold,
+            args.inputs, args.output, model=args.model, recursive=args.recursive, threshold=args.threshold,
             background=args.background, mask_only=args.mask_only, batch_size=args.batch_size,
             overwrite=args.overwrite, progress=not args.quiet, flip_tta=args.flip_tta, close_up=args.close_up,
             upright_only=args.upright_only, keep_specks=args.keep_specks,

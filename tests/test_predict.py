@@ -246,6 +246,22 @@ def test_recursive_mirrors_relative_paths_and_same_stems_do_not_collide(tmp_path
     assert written == ["sub/deeper/x.png", "top.png", "twin.jpg.png", "twin.png.png"]
 
 
+def test_several_inputs_on_the_command_line_and_photos_of_one_name_from_two_folders_are_refused(
+        tmp_path, tiny_model_path, rng, capsys):
+    for path in ("in/a.jpg", "in/b.jpg", "in/notes.txt", "more/c.png", "other/a.jpg"):
+        save(tmp_path / path, photo(rng)) if path.endswith(("jpg", "png")) else (tmp_path / path).write_text("x")
+    status = predict.main([str(tmp_path / "in" / "a.jpg"), str(tmp_path / "in" / "b.jpg"), str(tmp_path / "more"),
+                           str(tmp_path / "out"), "--model", str(tiny_model_path), "--quiet"])
+    assert status == 0
+    assert sorted(path.name for path in (tmp_path / "out").glob("*.png")) == ["a.png", "b.png", "c.png"]
+    status = predict.main([str(tmp_path / "in"), str(tmp_path / "other"), str(tmp_path / "clash"),
+                           "--model", str(tiny_model_path), "--quiet"])
+    assert status == 2
+    assert (f"photos {tmp_path / 'in' / 'a.jpg'}, {tmp_path / 'other' / 'a.jpg'} would be written to one file, "
+            f"{tmp_path / 'clash' / 'a.jpg.png'}: give them separate output folders") in capsys.readouterr().err
+    assert not (tmp_path / "clash").exists()
+
+
 class SureAsGreen:
     """A stand-in model: person wherever the input is red, with the green
     channel's value (/255) as its probability."""
