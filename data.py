@@ -261,9 +261,15 @@ def check_pairs(pairs, workers=None):
 
     Returns (good pairs, [(pair, reason)]). Bad pairs are logged and left out;
     if none is good, raises DatasetError listing the problems."""
+    from tqdm import tqdm
+
     workers = workers or min(8, os.cpu_count() or 1)
     with ThreadPoolExecutor(workers) as pool:
-        reasons = list(pool.map(check_pair, pairs))
+        # A progress bar in a terminal (none in a log file): the 3,724 shared
+        # pairs of about 600x800 took 4.6 s on 2 cores, but a 12-megapixel
+        # photo and its mask take 0.13 s each, so 30,000 take half an hour.
+        reasons = list(tqdm(pool.map(check_pair, pairs), total=len(pairs), desc="checking pairs", unit="pair",
+                            disable=None, leave=False))
     good = [pair for pair, reason in zip(pairs, reasons) if reason is None]
     bad = [(pair, reason) for pair, reason in zip(pairs, reasons) if reason is not None]
     for _, reason in bad:
