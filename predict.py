@@ -36,7 +36,7 @@ import time
 from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import NamedTuple
 
@@ -282,21 +282,30 @@ def predict_photo_masks(model, images, flip_tta=False, close_up=True, upright_on
     unsure photos turned on their side (people lying down) unless
     `upright_only`, and specks apart from the people left out unless
     `keep_specks`."""
-    soft_masks = predict_masks(model, images, flip_tta)
-    extra, made = more_looks(model, images, soft_masks, flip_tta, close_up, upright_only)
-    masks = [mask if mask is not None else photo_mask(soft, image.shape[:2], more)
-             for mask, soft, image, more in zip(made, soft_masks, images, extra)]
+    looks = photo_looks(model, images, predict_masks(model, images, flip_tta), flip_tta, close_up, upright_only)
+    masks = [look.mask_at(image.shape[:2]) for look, image in zip(looks, images)]
     return masks if keep_specks else [without_specks(mask) for mask in masks]
 
 
-def more_looks(model, images, soft_masks, flip_tta=False, close_up=True, upright_only=False):
-    """What follows the model's first pass over the photos, for single photos
-    and folders alike: per photo its close-ups (unless not `close_up`), and
-    its photo-size mask where the look for people lying down already made it
-    (unless `upright_only`; see lying_down_looks), else None."""
+class Looks(NamedTuple):
+    """What the model made of one photo, before its mask is brought to the photo's size."""
+    soft_mask: np.ndarray         # the first pass, at model resolution
+    close_ups: list               # [(box, soft mask of the crop)]: see close_ups
+    made: np.ndarray | None       # the photo-size mask where the look for people lying down made it
+
+    def mask_at(self, photo_size):
+        """The soft mask at the photo's size=(height, width), specks and all."""
+        return self.made if self.made is not None else photo_mask(self.soft_mask, photo_size, self.close_ups)
+
+
+def photo_looks(model, images, soft_masks, flip_tta=False, close_up=True, upright_only=False):
+    """The Looks of each photo after the model's first pass (`soft_masks`),
+    for single photos and folders alike: its close-ups (unless not
+    `close_up`), and its mask where the look for people lying down made it
+    (unless `upright_only`; see lying_down_looks)."""
     extra = close_ups(model, images, soft_masks, flip_tta) if close_up else [()] * len(images)
     made = [None] * len(images) if upright_only else lying_down_looks(model, images, soft_masks, extra, flip_tta, close_up)
-    return extra, made
+    return [Looks(*look) for look in zip(soft_masks, extra, made)]
 
 
 # People lying down. Every training photo shows its person upright, and the
@@ -345,32 +354,31 @@ def lying_down_looks(model, images, soft_masks, close_up_masks, flip_tta=False, 
     (turned_look_wins); otherwise the upright mask, where it was judged at
     the photo's own size (judging_mask), so that it is not made twice. The
     turned photos go through the model in one batch, with their close-ups."""
-    looks = [None] * len(images)
+    made = [None] * len(images)
     judged = {}  # photo index -> the Judgement of its unsure upright mask
     for index, (image, soft, more) in enumerate(zip(images, soft_masks, close_up_masks)):
         mask = judging_mask(soft, image.shape[:2], more)
         if mask.shape == image.shape[:2]:
-            looks[index] = mask
+            made[index] = mask
         if 0 < (upright := judge(mask)).sureness < LYING_DOWN_SURE:
             judged[index] = upright
     if not judged:
-        return looks
+        return made
     turns = (-1, 1)  # clockwise, anticlockwise (np.rot90's quarter turns)
     turned = [np.ascontiguousarray(np.rot90(images[index], turn)) for index in judged for turn in turns]
     turned_soft = predict_masks(model, turned, flip_tta)
-    turned_close_ups, _ = more_looks(model, turned, turned_soft, flip_tta, close_up, upright_only=True)
-    turned_looks = iter(zip(turned, turned_soft, turned_close_ups))
+    turned_looks = iter(zip(turned, photo_looks(model, turned, turned_soft, flip_tta, close_up, upright_only=True)))
     for index, upright in judged.items():
         winners = []
         for turn in turns:
-            image, soft, more = next(turned_looks)
-            turned_look = judge(judging_mask(soft, image.shape[:2], more))
-            if turned_look_wins(upright, turned_look):
-                winners.append((turned_look.sureness, turn, image, soft, more))
+            image, look = next(turned_looks)
+            judgement = judge(judging_mask(look.soft_mask, image.shape[:2], look.close_ups))
+            if turned_look_wins(upright, judgement):
+                winners.append((judgement.sureness, turn, image, look))
         if winners:
-            _, turn, image, soft, more = max(winners, key=lambda winner: winner[0])
-            looks[index] = np.ascontiguousarray(np.rot90(photo_mask(soft, image.shape[:2], more), -turn))
-    return looks
+            _, turn, image, look = max(winners, key=lambda winner: winner[0])
+            made[index] = np.ascontiguousarray(np.rot90(look.mask_at(image.shape[:2]), -turn))
+    return made
 
 
 # Sureness is judged on masks at most this many pixels on their longer side:
@@ -671,130 +679,144 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
                             pixel_budget=PIXEL_BUDGET, flip_tta=False, close_up=True, upright_only=False,
                             keep_specks=False):
     """Writes a PNG per photo under `output_dir` (for one photo, `output_dir`
-    may instead name the .png to write; see output_file_for_one_photo);
-    returns a Summary.
-
-    Reading, the model and writing overlap: a thread pool decodes and resizes
-    photos ahead of the model (at most two batches and about `pixel_budget`
-    pixels, so memory stays bounded however large the photos), the model runs
-    on batches, and another pool upsamples masks, composes and encodes PNGs."""
+    may instead name the .png to write; see output_file_for_one_photo),
+    skipping existing outputs unless `overwrite`, and records how sure the
+    model was of each in the folder's SURENESS_FILE; returns a Summary. The
+    photos are read, segmented and written overlapped (see cutouts)."""
     from tqdm import tqdm
 
-    if isinstance(inputs, (str, Path)):
-        inputs = [inputs]
-    jobs = find_photos(inputs, output_dir, recursive)  # a missing input is named here
-    output_file = output_file_for_one_photo(inputs, output_dir)
-    if output_file:
-        jobs = [(jobs[0][0], output_file)]
-    refuse_to_overwrite_inputs(jobs)
-    output_root = output_file.parent if output_file else Path(output_dir).resolve()
-    try:  # here, rather than as every photo's failure once the model has run on it
-        output_root.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise PredictError(f"cannot make the output folder {output_root}: {error.strerror or error}") from error
+    jobs, output_root, output_file = plan_outputs([inputs] if isinstance(inputs, (str, Path)) else inputs,
+                                                  output_dir, recursive)
     model = resolve_model(model)
     background = parse_background(background) if isinstance(background, str) else background
-    summary = Summary()
     todo = [(photo, output) for photo, output in jobs if overwrite or not output.exists()]
-    summary.skipped = len(jobs) - len(todo)
-    size = model_input_size(model)
+    summary = Summary(skipped=len(jobs) - len(todo))
+    sureness_file = None if output_file else output_root / SURENESS_FILE  # one cutout named by the user: no list beside it
+    write = partial(write_cutout, output_root=output_root, threshold=threshold, background=background,
+                    mask_only=mask_only, keep_specks=keep_specks)
+    look = partial(look_at_batch, model, flip_tta=flip_tta, close_up=close_up, upright_only=upright_only)
     bar = tqdm(total=len(todo), unit="img", disable=not progress, file=sys.stderr)
-
-    def fail(photo, reason):
-        summary.failed.append((photo, reason))
-        if progress:
-            bar.write(f"failed: {reason}", file=sys.stderr)
-        else:
-            log.error("failed: %s", reason)
-
-    def read(job):
-        photo, output = job
-        image = data.read_image(photo)
-        return photo, output, image, data.preprocess_image(image, size)
-
-    def write(photo, output, image, soft_mask, extra, made):
-        mask = made if made is not None else photo_mask(soft_mask, image.shape[:2], extra)
-        judgement = judge(mask)  # specks and all: they are a sign of the model's doubt too
-        if not keep_specks:
-            mask = without_specks(mask)
-        alpha = alpha_from_mask(mask, threshold)
-        write_atomically(output, compose(image, alpha, background, mask_only))
-        return Judged(output.relative_to(output_root).as_posix(), str(photo), judgement.sureness,
-                      judgement.person_pixels / mask.size)
-
-    def record_judged():
-        nonlocal last_recorded
-        last_recorded = time.time()
-        if summary.judged and not output_file:  # one cutout named by the user: no list beside it
-            record_sureness(output_root / SURENESS_FILE, summary.judged)
-
-    started = time.time()
-    last_recorded = started
+    started = last_recorded = time.time()
     try:
-        with ThreadPoolExecutor(workers) as readers, ThreadPoolExecutor(workers) as writers:
-            pending_reads = deque()   # (photo, future of a decoded photo)
-            pending_writes = deque()  # (photo, pixels, future of a written output)
-            queued = iter(todo)
-            batch = []
-            # Pixels of the photos decoded and not yet written, and the largest
-            # photo seen: reading ahead stops at the budget, so a folder of
-            # 8000x6000 photos holds a few of them in memory, not dozens.
-            in_flight = {"pixels": 0, "largest": 0}
-
-            def finish_oldest_write():
-                photo, pixels, future = pending_writes.popleft()
-                try:
-                    summary.judged.append(future.result())
-                    summary.processed += 1
-                except Exception as error:
-                    fail(photo, f"{photo}: cannot write output ({error})")
-                in_flight["pixels"] -= pixels
-                bar.update()
-                if time.time() - last_recorded > SURENESS_EVERY_SECONDS:
-                    record_judged()
-
-            def run_batch():
-                masks = infer(model, [item[3] for item in batch], flip_tta)
-                images = [item[2] for item in batch]
-                extras, made = more_looks(model, images, masks, flip_tta, close_up, upright_only)
-                for (photo, output, image, _), soft_mask, extra, mask in zip(batch, masks, extras, made):
-                    future = writers.submit(write, photo, output, image, soft_mask, extra, mask)
-                    pending_writes.append((photo, image.shape[0] * image.shape[1], future))
-                batch.clear()
-                while pending_writes and (len(pending_writes) > 2 * batch_size or in_flight["pixels"] > pixel_budget):
-                    finish_oldest_write()
-
-            def room_to_read_ahead():
-                expected = in_flight["pixels"] + len(pending_reads) * in_flight["largest"]
-                return len(pending_reads) < 2 * batch_size and (not pending_reads or expected < pixel_budget)
-
-            while True:
-                while room_to_read_ahead() and (job := next(queued, None)) is not None:
-                    pending_reads.append((job[0], readers.submit(read, job)))
-                if not pending_reads:
-                    break
-                photo, future = pending_reads.popleft()
-                try:
-                    item = future.result()
-                    batch.append(item)
-                    pixels = item[2].shape[0] * item[2].shape[1]
-                    in_flight["pixels"] += pixels
-                    in_flight["largest"] = max(in_flight["largest"], pixels)
-                except Exception as error:
-                    fail(photo, str(error) if isinstance(error, data.DatasetError) else f"{photo}: {error}")
-                    bar.update()
-                if len(batch) == batch_size or (batch and in_flight["pixels"] > pixel_budget):
-                    run_batch()
-            if batch:
-                run_batch()
-            while pending_writes:
-                finish_oldest_write()
+        for photo, judged, failure in cutouts(todo, partial(read_photo, size=model_input_size(model)), look, write,
+                                              batch_size, workers, pixel_budget):
+            if failure:
+                summary.failed.append((photo, failure))
+                if progress:
+                    bar.write(f"failed: {failure}", file=sys.stderr)
+                else:
+                    log.error("failed: %s", failure)
+            else:
+                summary.judged.append(judged)
+                summary.processed += 1
+            bar.update()
+            if sureness_file and time.time() - last_recorded > SURENESS_EVERY_SECONDS:
+                record_sureness(sureness_file, summary.judged)
+                last_recorded = time.time()
     finally:  # also when interrupted: the outputs written so far keep their lines
         bar.close()
-        record_judged()
+        if sureness_file and summary.judged:
+            record_sureness(sureness_file, summary.judged)
     summary.seconds = time.time() - started
     summary.judged.sort(key=least_sure_first)
     return summary
+
+
+def plan_outputs(inputs, output, recursive=False):
+    """For the photos and folders `inputs`: the (photo, output path) pairs,
+    the folder the outputs go under (made here, rather than failing each
+    photo once the model has run on it), and the .png to write where
+    `output` names one (see output_file_for_one_photo), else None."""
+    jobs = find_photos(inputs, output, recursive)  # a missing input is named here
+    output_file = output_file_for_one_photo(inputs, output)
+    if output_file:
+        jobs = [(jobs[0][0], output_file)]
+    refuse_to_overwrite_inputs(jobs)
+    output_root = output_file.parent if output_file else Path(output).resolve()
+    try:
+        output_root.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise PredictError(f"cannot make the output folder {output_root}: {error.strerror or error}") from error
+    return jobs, output_root, output_file
+
+
+def read_photo(job, size):
+    """A (photo, output) job's RGB pixels and the model's input made from them."""
+    image = data.read_image(job[0])
+    return image, data.preprocess_image(image, size)
+
+
+def look_at_batch(model, images, model_inputs, flip_tta=False, close_up=True, upright_only=False):
+    """The Looks of a batch of photos, given their model inputs."""
+    return photo_looks(model, images, infer(model, model_inputs, flip_tta), flip_tta, close_up, upright_only)
+
+
+def write_cutout(job, image, look, output_root, threshold=None, background=None, mask_only=False, keep_specks=False):
+    """Writes a (photo, output) job's output from the photo's pixels and Looks;
+    returns its Judged line, relative to `output_root`."""
+    photo, output = job
+    mask = look.mask_at(image.shape[:2])
+    judgement = judge(mask)  # specks and all: they are a sign of the model's doubt too
+    if not keep_specks:
+        mask = without_specks(mask)
+    write_atomically(output, compose(image, alpha_from_mask(mask, threshold), background, mask_only))
+    return Judged(output.relative_to(output_root).as_posix(), str(photo), judgement.sureness,
+                  judgement.person_pixels / mask.size)
+
+
+def cutouts(jobs, read, look, write, batch_size=8, workers=2, pixel_budget=PIXEL_BUDGET):
+    """Yields (photo, what `write` returned, None), or (photo, None, why it
+    failed), for each (photo, output) job, as each is done.
+
+    Reading, the model and writing overlap: `read` (job -> the photo's
+    pixels and model input) runs in a pool of `workers` threads ahead of the
+    model, `look` (the photos and model inputs of a batch -> per photo what
+    `write` takes) runs the model on batches of `batch_size` in this thread,
+    and `write` (job, pixels, that) runs in another pool. Reading ahead stops
+    at two batches and, beyond the next photo, at about `pixel_budget` pixels
+    held (read and not yet written), so that a folder of 8000x6000 photos
+    holds a few of them in memory, not dozens."""
+    queued, more_queued = iter(jobs), True
+    reads = deque()    # (job, future of its read)
+    batch = []         # (job, the photo's pixels, model input)
+    writes = deque()   # (job, pixel count, future of its write)
+    held = largest = 0  # pixels of the photos read and not yet written; of the largest photo
+
+    def room_to_read_ahead():
+        return len(reads) < 2 * batch_size and (not reads or held + len(reads) * largest < pixel_budget)
+
+    with ThreadPoolExecutor(workers) as readers, ThreadPoolExecutor(workers) as writers:
+        while more_queued or reads or batch or writes:
+            while more_queued and room_to_read_ahead():
+                job = next(queued, None)
+                more_queued = job is not None
+                if more_queued:
+                    reads.append((job, readers.submit(read, job)))
+            if reads:
+                job, future = reads.popleft()
+                try:
+                    image, model_input = future.result()
+                except Exception as error:
+                    yield job[0], None, str(error) if isinstance(error, data.DatasetError) else f"{job[0]}: {error}"
+                else:
+                    batch.append((job, image, model_input))
+                    held += image.shape[0] * image.shape[1]
+                    largest = max(largest, image.shape[0] * image.shape[1])
+            all_read = not (more_queued or reads)
+            if batch and (len(batch) == batch_size or held > pixel_budget or all_read):
+                looks = look([image for _, image, _ in batch], [model_input for _, _, model_input in batch])
+                for (job, image, _), photo_look in zip(batch, looks):
+                    writes.append((job, image.shape[0] * image.shape[1], writers.submit(write, job, image, photo_look)))
+                batch = []
+            while writes and (len(writes) > 2 * batch_size or held > pixel_budget or all_read and not batch):
+                job, pixels, future = writes.popleft()
+                held -= pixels
+                try:
+                    written = future.result()
+                except Exception as error:
+                    yield job[0], None, f"{job[0]}: cannot write output ({error})"
+                else:
+                    yield job[0], written, None
 
 
 def record_sureness(path, judged):
