@@ -222,6 +222,34 @@ def none_or_path(text):
     return None if str(text).lower() in ("none", "") else Path(text)
 
 
+def split_data(config, run_dir, resuming):
+    """The pairs of DATA_DIR by split ({"train", "val", "test"} -> pairs),
+    written to the run's splits/, with every pair decoded once and the
+    unreadable left out; and {photo: why it was left out}. A resumed run
+    keeps the split it started with, whatever was added to the folder since;
+    SPLITS_FROM keeps an earlier run's."""
+    import data
+
+    data_dir = Path(config["data_dir"])
+    pairs = data.find_pairs(data_dir / "images", data_dir / "masks")
+    init_weights = none_or_path(config["init_weights"])
+    splits_from = run_dir / "splits" if resuming and (run_dir / "splits").is_dir() else none_or_path(config["splits_from"])
+    earlier = data.read_split_lists(splits_from) if splits_from else None
+    splits = data.split_pairs(pairs, config["val_fraction"], config["test_fraction"], config["seed"], earlier)
+    if earlier:
+        log.info("the split of %s kept; photos not listed there split anew", splits_from)
+    elif init_weights:
+        warn_if_held_out_photos_were_trained_on(splits, init_weights)
+    data.write_split_lists(splits, run_dir / "splits")
+    # Checked after the split, so that an unreadable photo moves no other between splits.
+    _, bad = data.check_pairs([pair for name in data.SPLIT_NAMES for pair in splits[name]])
+    skipped = {str(image): reason for (image, _), reason in bad}
+    splits = {name: [pair for pair in splits[name] if str(pair[0]) not in skipped] for name in data.SPLIT_NAMES}
+    if not splits["train"]:
+        raise data.DatasetError("none of the training photos is usable: " + "; ".join(list(skipped.values())[:5]))
+    return splits, skipped
+
+
 def warn_if_held_out_photos_were_trained_on(splits, init_weights):
     """Warns where the validation or test split holds photos that the run of
     the model fine-tuned from trained on (listed in the splits/ folder
@@ -381,31 +409,19 @@ def main(argv=None, extra_callbacks=()):
         # Hours of training are not replaced by a rerun with another setting.
         raise SystemExit(f"{run_dir} holds a finished run ({run_dir / 'model.keras'}): pass another --out-dir, "
                          f"or delete {run_dir} to train there again")
-    run_dir.mkdir(parents=True, exist_ok=True)
     replicas = strategy.num_replicas_in_sync
     global_batch = config["batch_size"] * replicas
     log.info("%s run in %s; %s with %d replica(s): global batch %d = %d per replica x %d",
              "resuming the" if resuming else "starting a new", run_dir, type(strategy).__name__, replicas,
              global_batch, config["batch_size"], replicas)
 
-    # 1. The data: pairs by stem, split, checked, streamed. A resumed run
-    # keeps the split it started with, whatever was added to the folder since.
-    data_dir = Path(config["data_dir"])
-    pairs = data.find_pairs(data_dir / "images", data_dir / "masks")
-    init_weights = none_or_path(config["init_weights"])
-    splits_from = run_dir / "splits" if resuming and (run_dir / "splits").is_dir() else none_or_path(config["splits_from"])
-    earlier = data.read_split_lists(splits_from) if splits_from else None
-    splits = data.split_pairs(pairs, config["val_fraction"], config["test_fraction"], config["seed"], earlier)
-    if earlier:
-        log.info("the split of %s kept; photos not listed there split anew", splits_from)
-    elif init_weights:
-        warn_if_held_out_photos_were_trained_on(splits, init_weights)
-    data.write_split_lists(splits, run_dir / "splits")
-    skipped = {}
-    for name in data.SPLIT_NAMES:
-        if splits[name]:
-            splits[name], bad = data.check_pairs(splits[name])
-            skipped.update({str(image): reason for (image, _), reason in bad})
+    # 1. The data: pairs by stem, split, checked, streamed.
+    try:
+        splits, skipped = split_data(config, run_dir, resuming)
+    except data.DatasetError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    run_dir.mkdir(parents=True, exist_ok=True)
     log.info("pairs: %d train, %d validation, %d test, %d skipped as unreadable",
              *(len(splits[name]) for name in data.SPLIT_NAMES), len(skipped))
     image_size = (config["image_size"],) * 2
@@ -420,6 +436,7 @@ def main(argv=None, extra_callbacks=()):
 
     # 2. The model, its variables mirrored on every replica.
     # Fine-tuning overwrites every weight: the ImageNet encoder is neither loaded nor downloaded.
+    init_weights = none_or_path(config["init_weights"])
     encoder_weights = None if init_weights else resolve_encoder_weights(config["model"], config["encoder_weights"])
     with strategy.scope():
         try:
@@ -482,7 +499,7 @@ def main(argv=None, extra_callbacks=()):
               f"recall {summary['mean_image_recall']:.4f}")
         split_file = "test" if split == "test" else "val"
         print(f"at the photos' own resolution, masks made as predict.py makes them: python evaluate.py --model "
-              f"{run_dir / 'model.keras'} --data {data_dir} --split-list {run_dir / 'splits' / split_file}.txt")
+              f"{run_dir / 'model.keras'} --data {config['data_dir']} --split-list {run_dir / 'splits' / split_file}.txt")
     return 0
 
 

@@ -230,10 +230,36 @@ def test_a_nan_loss_stops_training_without_saving_a_model(sample_dir, tmp_path):
     assert len(logged_epochs(run_dir)) < 5
 
 
-def test_a_missing_dataset_folder_fails_with_its_name(tmp_path):
+def test_a_missing_dataset_folder_is_an_error_naming_it_and_leaves_no_run_folder(tmp_path):
     result = run_train(["--data-dir", str(tmp_path / "no_such_data"), "--out-dir", str(tmp_path / "run"), *FAST])
-    assert result.returncode != 0
-    assert "no_such_data/images does not exist" in result.stderr
+    assert result.returncode == 2
+    assert f"error: image folder {tmp_path / 'no_such_data' / 'images'} does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_an_unreadable_photo_costs_that_photo_and_moves_no_other_between_splits(sample_dir, tmp_path):
+    intact = data.split_pairs(data.find_pairs(sample_dir / "images", sample_dir / "masks"), 0.2, 0.2)
+    broken = intact["val"][0][0]
+    broken.write_bytes(b"not a jpeg")
+    run_dir = tmp_path / "run"
+    result = run_train(["--data-dir", str(sample_dir), "--epochs", "1", "--out-dir", str(run_dir), *FAST])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "pairs: 12 train, 3 validation, 4 test, 1 skipped as unreadable" in result.stderr
+    assert list(json.loads((run_dir / "config.json").read_text())["skipped"]) == [str(broken)]
+    assert split_lists(run_dir / "splits") == {name: {image.stem for image, _ in pairs} for name, pairs in intact.items()}
+    assert json.loads((run_dir / "metrics.json").read_text())["val"]["images"] == 3
+
+
+def test_a_dataset_whose_training_photos_are_all_unreadable_is_an_error_naming_them(sample_dir, tmp_path):
+    intact = data.split_pairs(data.find_pairs(sample_dir / "images", sample_dir / "masks"), 0.2, 0.2)
+    for image, _ in intact["train"]:
+        image.write_bytes(b"")
+    result = run_train(["--data-dir", str(sample_dir), "--out-dir", str(tmp_path / "run"), *FAST])
+    assert result.returncode == 2
+    assert "error: none of the training photos is usable: " in result.stderr
+    assert f"{intact['train'][0][0]}: " in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_help_explains_each_flag_with_the_comment_beside_its_constant(capsys):
