@@ -448,7 +448,11 @@ def main(argv=None, extra_callbacks=()):
                                  f"pass --encoder-weights PATH/TO/FILE.weights.h5 or --encoder-weights none") from error
             raise
         if init_weights:
-            load_initial_weights(model, init_weights)
+            try:
+                load_initial_weights(model, init_weights)
+            except ValueError as error:  # not a model file, or another network's
+                print(f"error: {error}", file=sys.stderr)
+                return 2
         if config["freeze_batch_norm"]:
             log.info("batch norm frozen in %d layers", set_batch_norm_frozen(model))
         optimizer = keras.optimizers.Adam(learning_rate(config, steps_per_epoch), clipnorm=config["clip_norm"] or None)

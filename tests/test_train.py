@@ -251,6 +251,15 @@ def test_an_unreadable_photo_costs_that_photo_and_moves_no_other_between_splits(
     assert json.loads((run_dir / "metrics.json").read_text())["val"]["images"] == 3
 
 
+def test_init_weights_that_are_not_a_model_file_are_an_error_naming_it(sample_dir, tmp_path):
+    (tmp_path / "notes.keras").write_text("not a model")
+    result = run_train(["--data-dir", str(sample_dir), "--init-weights", str(tmp_path / "notes.keras"),
+                        "--out-dir", str(tmp_path / "run"), *FAST])
+    assert result.returncode == 2
+    assert f"error: cannot load model {tmp_path / 'notes.keras'}: not a .keras file" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_a_dataset_whose_training_photos_are_all_unreadable_is_an_error_naming_them(sample_dir, tmp_path):
     intact = data.split_pairs(data.find_pairs(sample_dir / "images", sample_dir / "masks"), 0.2, 0.2)
     for image, _ in intact["train"]:
