@@ -452,14 +452,7 @@ def main(argv=None):
     parser.add_argument("--threshold", type=float, default=metrics.THRESHOLD,
                         help="soft-mask value from which a pixel counts as person (default: %(default)s); "
                         "the mean IoU at thresholds from 0.3 to 0.7 is reported either way")
-    parser.add_argument("--flip-tta", action="store_true", help="score masks averaged with the mirrored photo's, "
-                        "as predict.py --flip-tta makes them")
-    parser.add_argument("--no-close-up", dest="close_up", action="store_false",
-                        help="score the masks without predict.py's second pass around small people")
-    parser.add_argument("--upright-only", action="store_true",
-                        help="score the masks without predict.py's look at unsure photos turned on their side")
-    parser.add_argument("--keep-specks", action="store_true",
-                        help="score the masks with the specks apart from the people that predict.py leaves out")
+    predict.add_mask_flags(parser)  # the masks scored are made as predict.py makes them, with its flags
     parser.add_argument("--perturb", choices=list(PERTURBATIONS), default=None,
                         help="score harder versions of the photos: zoom_out (people at half size), "
                         "second_person (the person copied beside itself, mirrored, at 60%% height), "

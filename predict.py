@@ -848,6 +848,19 @@ def read_sureness(path):
         return [Judged(row["output"], row["photo"], float(row["sureness"]), float(row["person_share"])) for row in reader]
 
 
+def add_mask_flags(parser):
+    """The flags that choose how masks are made, for predict.py and for
+    evaluate.py, which scores masks as predict.py makes them."""
+    parser.add_argument("--flip-tta", action="store_true",
+                        help="also segment the mirrored photo and average the masks: slightly better edges, half the speed")
+    parser.add_argument("--no-close-up", dest="close_up", action="store_false",
+                        help="skip the second pass on a crop around people who fill little of the photo")
+    parser.add_argument("--upright-only", action="store_true",
+                        help="skip the look at unsure photos turned a quarter either way (people lying down)")
+    parser.add_argument("--keep-specks", action="store_true",
+                        help="keep the small patches of mask that float apart from the people (specks)")
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("inputs", type=Path, nargs="+", metavar="input",
@@ -860,14 +873,7 @@ def parse_args(argv=None):
     parser.add_argument("--mask-only", action="store_true", help="write the grey mask instead of the cutout")
     parser.add_argument("--background", default=None, metavar="COLOR|IMAGE",
                         help="compose onto a colour (white, #00ff00, 0,255,0) or a photo instead of transparency")
-    parser.add_argument("--flip-tta", action="store_true",
-                        help="also segment the mirrored photo and average the masks: slightly better edges, half the speed")
-    parser.add_argument("--no-close-up", dest="close_up", action="store_false",
-                        help="skip the second pass on a crop around people who fill little of the photo")
-    parser.add_argument("--upright-only", action="store_true",
-                        help="skip the look at unsure photos turned a quarter either way (people lying down)")
-    parser.add_argument("--keep-specks", action="store_true",
-                        help="keep the small patches of mask that float apart from the people (specks)")
+    add_mask_flags(parser)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs (default: skip them)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
