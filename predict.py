@@ -775,15 +775,17 @@ def cutouts(jobs, read, look, write, batch_size=8, workers=2, pixel_budget=PIXEL
     and `write` (job, pixels, that) runs in another pool. Reading ahead stops
     at two batches and, beyond the next photo, at about `pixel_budget` pixels
     held (read and not yet written), so that a folder of 8000x6000 photos
-    holds a few of them in memory, not dozens."""
+    holds a few of them in memory, not dozens; until a first photo is read
+    and their size known, it reads one at a time (else a folder of them
+    would start with two batches in memory whatever the budget)."""
     queued, more_queued = iter(jobs), True
     reads = deque()    # (job, future of its read)
     batch = []         # (job, the photo's pixels, model input)
     writes = deque()   # (job, pixel count, future of its write)
     held = largest = 0  # pixels of the photos read and not yet written; of the largest photo
 
-    def room_to_read_ahead():
-        return len(reads) < 2 * batch_size and (not reads or held + len(reads) * largest < pixel_budget)
+    def room_to_read_ahead():  # one photo at a time until one is read and the size of photos is known
+        return len(reads) < 2 * batch_size and (not reads or largest > 0 and held + len(reads) * largest < pixel_budget)
 
     with ThreadPoolExecutor(workers) as readers, ThreadPoolExecutor(workers) as writers:
         while more_queued or reads or batch or writes:

@@ -4,6 +4,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 
 import cv2
 import numpy as np
@@ -516,6 +517,57 @@ def test_a_tiny_memory_budget_still_processes_every_photo_identically(tmp_path, 
         normal_pixels = read_output(tmp_path / "normal" / f"{index}.png").astype(int)
         tight_pixels = read_output(tmp_path / "tight" / f"{index}.png").astype(int)
         assert np.abs(normal_pixels - tight_pixels).max() <= 1  # batch size may move the last bit of the alpha
+
+
+class PixelsHeld:
+    """Stand-ins for cutouts' read and write that count the pixels of the
+    photos decoded and not yet written, and the most held at once."""
+
+    def __init__(self, sizes, unreadable=(), unwritable=()):
+        self.sizes, self.unreadable, self.unwritable = sizes, unreadable, unwritable
+        self.lock, self.now, self.most = threading.Lock(), 0, 0
+
+    def read(self, job):
+        if job[0] in self.unreadable:
+            raise data.DatasetError(f"{job[0]}: not a readable image")
+        image = np.zeros((*self.sizes[job[0]], 3), np.uint8)
+        with self.lock:
+            self.now += image.shape[0] * image.shape[1]
+            self.most = max(self.most, self.now)
+        return image, None
+
+    def write(self, job, image, look):
+        with self.lock:
+            self.now -= image.shape[0] * image.shape[1]
+        if job[0] in self.unwritable:
+            raise OSError("disk full")
+        return f"{job[1]} {look}"
+
+
+def test_cutouts_decode_photos_only_within_the_pixel_budget_from_the_first_batch_on():
+    sizes = {f"{index}.jpg": (1000, 1000) for index in range(60)}  # a megapixel each
+    for budget, most_photos in ((1, 1), (3_500_000, 4), (10**9, 40)):
+        held = PixelsHeld(sizes)
+        jobs = [(name, name.replace(".jpg", ".png")) for name in sizes]
+        outcomes = list(predict.cutouts(jobs, held.read, lambda images, inputs: ["look"] * len(images), held.write,
+                                        batch_size=8, pixel_budget=budget))
+        assert outcomes == [(name, f"{output} look", None) for name, output in jobs]
+        # Beyond the budget, one photo more at most; and never more than five batches: two
+        # read ahead, one at the model, two being written.
+        assert held.most <= most_photos * 1_000_000, budget
+
+
+def test_cutouts_report_each_failure_by_photo_and_go_on():
+    sizes = {f"{index}.jpg": (100 + index, 50) for index in range(7)}
+    held = PixelsHeld(sizes, unreadable={"2.jpg"}, unwritable={"5.jpg"})
+    jobs = [(name, name.replace(".jpg", ".png")) for name in sizes]
+    outcomes = list(predict.cutouts(jobs, held.read, lambda images, inputs: [image.shape[0] for image in images],
+                                    held.write, batch_size=3))
+    assert sorted(outcomes) == sorted([("2.jpg", None, "2.jpg: not a readable image"),
+                                       ("5.jpg", None, "5.jpg: cannot write output (disk full)")]
+                                      + [(name, f"{output} {100 + index}", None) for index, (name, output) in enumerate(jobs)
+                                         if name not in ("2.jpg", "5.jpg")])
+    assert held.now == 0
 
 
 def test_flip_tta_averages_the_masks_of_the_photo_and_its_mirror(tiny_model, rng):
