@@ -69,10 +69,14 @@ def read_image(path):
 def read_mask(path):
     """A mask as uint8 {0, 1} (H, W): 0/1, 0/255 (or 16-bit), grayscale or
     colour masks all work; a pixel is person where it is at least half of the
-    format's full value (1 for 0/1 masks)."""
+    format's full value (1 for 0/1 masks). A PNG with transparency is a
+    cutout (predict.py's, or another tool's, corrected in an editor): its
+    alpha channel is the mask."""
     mask = decode(path, cv2.IMREAD_UNCHANGED)
-    if mask.ndim == 3:
-        # Colour masks: a pixel is person if any colour channel is on (alpha ignored).
+    if mask.ndim == 3 and mask.shape[2] == 4 and mask[..., 3].min() < np.iinfo(mask.dtype).max:
+        mask = mask[..., 3]
+    elif mask.ndim == 3:
+        # Colour masks: a pixel is person if any colour channel is on (an opaque alpha says nothing).
         mask = mask[..., :3].max(axis=2)
     full_value = 1 if mask.max() <= 1 else np.iinfo(mask.dtype).max if mask.dtype.kind == "u" else 255
     return (mask >= full_value / 2).astype(np.uint8)

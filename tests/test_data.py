@@ -3,6 +3,7 @@ import logging
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 
 import data
 import metrics
@@ -76,17 +77,33 @@ def test_empty_mask_folder_is_a_clear_error(tmp_path, rng):
 
 # --- reading ---------------------------------------------------------------
 
-@pytest.mark.parametrize("encoding", ["0/1", "0/255", "3-channel 0/255", "16-bit 0/65535"])
+@pytest.mark.parametrize("encoding", ["0/1", "0/255", "3-channel 0/255", "16-bit 0/65535", "opaque RGBA 0/255",
+                                      "RGBA cutout", "16-bit RGBA cutout", "grey+alpha cutout"])
 def test_mask_formats_all_become_the_same_binary_target(tmp_path, encoding):
     truth = np.zeros((20, 30), np.uint8)
     truth[5:15, 10:25] = 1
+    # A cutout: the person's own colours (dark hair, a white shirt) opaque, the background
+    # transparent whatever colour its pixels keep, and a soft edge half on either side of 50%.
+    colours = np.random.default_rng(0).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    alpha = truth * 255
+    alpha[5:15, 10] = 140  # soft edge inside the person: >= half
+    alpha[5:15, 9] = 110   # ... and outside: < half
     stored = {
         "0/1": truth,
         "0/255": truth * 255,
         "3-channel 0/255": np.dstack([truth * 255] * 3),
         "16-bit 0/65535": truth.astype(np.uint16) * 65535,
+        "opaque RGBA 0/255": np.dstack([truth * 255] * 3 + [np.full_like(truth, 255)]),
+        "RGBA cutout": np.dstack([colours, alpha]),
+        "16-bit RGBA cutout": np.dstack([colours, alpha]).astype(np.uint16) * 257,
+        "grey+alpha cutout": np.dstack([colours[..., 0], alpha]),
     }[encoding]
-    mask = data.read_mask(write_png(tmp_path / "m.png", stored))
+    if encoding == "grey+alpha cutout":  # OpenCV cannot write a 2-channel PNG
+        path = tmp_path / "m.png"
+        Image.fromarray(stored, "LA").save(path)
+        mask = data.read_mask(path)
+    else:
+        mask = data.read_mask(write_png(tmp_path / "m.png", stored))
     assert mask.dtype == np.uint8 and mask.shape == (20, 30)
     np.testing.assert_array_equal(mask, truth)
 
