@@ -24,7 +24,10 @@ import cv2
 import numpy as np
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
-MASK_EXTENSIONS = (".png",)
+# Masks in any of these formats too: JPEG compression leaves a 0/255 mask's
+# pixels on the same side of half (validation masks as JPEGs at quality 95,
+# 75 and 50: not one pixel changed), so JPEG masks need no converting.
+MASK_EXTENSIONS = IMAGE_EXTENSIONS
 # iPhones' default photo format, which OpenCV cannot decode: said by name where met.
 HEIC_EXTENSIONS = (".heic", ".heif")
 SPLIT_NAMES = ("train", "val", "test")
@@ -78,6 +81,11 @@ def read_mask(path):
     elif mask.ndim == 3:
         # Colour masks: a pixel is person if any colour channel is on (an opaque alpha says nothing).
         mask = mask[..., :3].max(axis=2)
+    if Path(path).suffix.lower() in (".jpg", ".jpeg") and 0 < mask.max() < 128:
+        # A 0/1 mask does not survive JPEG: its edges come back as 0, 1 and 2 (thousands of pixels
+        # wrong at quality 95, all of them 0 at 50), where a 0/255 mask comes back exact.
+        raise DatasetError(f"{path}: a 0/1 mask saved as JPEG (values 0 to {mask.max()}), which compression "
+                           f"spoils: save 0/1 masks as PNG, or JPEG masks as 0/255")
     full_value = 1 if mask.max() <= 1 else np.iinfo(mask.dtype).max if mask.dtype.kind == "u" else 255
     return (mask >= full_value / 2).astype(np.uint8)
 
@@ -186,7 +194,7 @@ def files_by_stem(folder, extensions, what):
     if others:
         log.warning("%s files not read, not %s: %s", what, "/".join(extensions), describe(others))
     if not files:
-        raise DatasetError(f"{what} folder {folder} has no {'/'.join(extensions)} files")
+        raise DatasetError(f"{what} folder {folder} has no {what}s (files {' '.join(extensions)})")
     return files
 
 

@@ -46,12 +46,12 @@ def test_files_of_other_formats_are_reported_not_silently_dropped(tmp_path, rng,
     write_png(tmp_path / "images" / "x1.jpg", image)
     (tmp_path / "images" / "x2.heic").write_bytes(b"ftypheic")
     write_png(tmp_path / "masks" / "x1.png", mask)
-    write_png(tmp_path / "masks" / "x2.jpg", mask)  # masks must be lossless
+    (tmp_path / "masks" / "x2.psd").write_bytes(b"8BPS")  # a mask in an editor's own format
     (tmp_path / "masks" / ".DS_Store").write_bytes(b"")
     with caplog.at_level(logging.WARNING):
         assert [i.stem for i, _ in data.find_pairs(tmp_path / "images", tmp_path / "masks")] == ["x1"]
     assert f"image files not read, not {'/'.join(data.IMAGE_EXTENSIONS)}: 1 ({tmp_path / 'images' / 'x2.heic'})" in caplog.text
-    assert f"mask files not read, not .png: 1 ({tmp_path / 'masks' / 'x2.jpg'})" in caplog.text
+    assert f"mask files not read, not {'/'.join(data.MASK_EXTENSIONS)}: 1 ({tmp_path / 'masks' / 'x2.psd'})" in caplog.text
     assert ".DS_Store" not in caplog.text
 
 
@@ -71,7 +71,7 @@ def test_missing_dataset_folder_is_a_clear_error(tmp_path):
 def test_empty_mask_folder_is_a_clear_error(tmp_path, rng):
     write_png(tmp_path / "images" / "a.jpg", draw_person(rng, 32, 32)[0])
     (tmp_path / "masks").mkdir()
-    with pytest.raises(data.DatasetError, match=r"mask folder .*masks has no .png files"):
+    with pytest.raises(data.DatasetError, match=r"mask folder .*masks has no masks \(files \.jpg \.jpeg \.png"):
         data.find_pairs(tmp_path / "images", tmp_path / "masks")
 
 
@@ -106,6 +106,21 @@ def test_mask_formats_all_become_the_same_binary_target(tmp_path, encoding):
         mask = data.read_mask(write_png(tmp_path / "m.png", stored))
     assert mask.dtype == np.uint8 and mask.shape == (20, 30)
     np.testing.assert_array_equal(mask, truth)
+
+
+def test_jpeg_masks_are_read_as_the_same_target_as_png_ones(tmp_path, rng):
+    image, mask = draw_person(rng, 64, 48)
+    write_png(tmp_path / "images" / "a.jpg", image)
+    (tmp_path / "masks").mkdir()
+    assert cv2.imwrite(str(tmp_path / "masks" / "a.jpg"), mask, [cv2.IMWRITE_JPEG_QUALITY, 50])
+    [(_, mask_path)] = data.find_pairs(tmp_path / "images", tmp_path / "masks")
+    assert mask_path.name == "a.jpg"
+    assert not np.array_equal(cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE), mask)  # compressed, not exact
+    np.testing.assert_array_equal(data.read_mask(mask_path), mask // 255)
+    # A 0/1 mask, which JPEG spoils, is refused rather than read wrong.
+    assert cv2.imwrite(str(mask_path), mask // 255, [cv2.IMWRITE_JPEG_QUALITY, 95])
+    with pytest.raises(data.DatasetError, match=r"a\.jpg: a 0/1 mask saved as JPEG \(values 0 to [12]\)"):
+        data.read_mask(mask_path)
 
 
 @pytest.mark.parametrize("kind", ["grayscale", "rgba", "16-bit"])
