@@ -466,14 +466,19 @@ def compose(image, alpha, background=None, mask_only=False):
 
 def photo_pixels(image):
     """The photo given to remove_background as uint8 RGB (H, W, 3): a file
-    path is read as predict.py reads photos; a PIL image is converted to RGB;
-    an array must hold 8-bit grey (H, W or H, W, 1) or RGB(A) (H, W, 3 or 4) pixels,
+    path is read as predict.py reads photos; a PIL image is turned upright
+    by its EXIF orientation, as a path is, and converted to RGB; an array
+    must hold 8-bit grey (H, W or H, W, 1) or RGB(A) (H, W, 3 or 4) pixels,
     else a ValueError says what it holds (a float array in [0, 1] would
     otherwise pass for a black photo)."""
     if isinstance(image, (str, Path)):
         return data.read_image(image)
     if hasattr(image, "convert") and hasattr(image, "mode"):  # a PIL image, in any mode (palette, 16-bit, CMYK)
-        image = image.convert("RGB")
+        from PIL import ImageOps
+
+        # Image.open keeps a phone photo as stored, often on its side, where the model
+        # would see a person lying down. (An image already turned has no orientation left.)
+        image = ImageOps.exif_transpose(image).convert("RGB")
     pixels = np.asarray(image)
     if pixels.dtype != np.uint8:
         hint = ": for floats in [0, 1], pass (image * 255).round().astype(np.uint8)" if pixels.dtype.kind == "f" else ""

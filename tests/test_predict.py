@@ -9,7 +9,7 @@ import threading
 import cv2
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
 import data
 import metrics
@@ -136,6 +136,14 @@ def test_exif_rotated_jpeg_comes_out_upright(tmp_path, tiny_model):
     out = read_output(tmp_path / "out" / "rotated.png")
     assert out.shape == (40, 20, 4)  # upright: as tall as the stored photo is wide
     assert out[:6, -6:, 0].mean() > 200 and out[:6, -6:, 2].mean() < 50  # red is now top-right
+    # The Python API alike, given the path or the photo as PIL opens it (as stored), turned or not.
+    by_path = predict.remove_background(tmp_path / "in" / "rotated.jpg", model=tiny_model)
+    np.testing.assert_array_equal(by_path, out)
+    with Image.open(tmp_path / "in" / "rotated.jpg") as opened:
+        assert opened.size == (40, 20)  # width, height: as stored
+        np.testing.assert_array_equal(predict.remove_background(opened, model=tiny_model), by_path)
+        upright = ImageOps.exif_transpose(opened)
+        np.testing.assert_array_equal(predict.remove_background(upright, model=tiny_model), by_path)
 
 
 def test_large_photo_is_processed_at_model_resolution_and_written_full_size(tmp_path, tiny_model):
