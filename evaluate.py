@@ -442,7 +442,7 @@ def print_results(results):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", type=Path, default=None, help="a .keras model (default: the shipped one)")
+    parser.add_argument("--model", type=Path, default=None, help="a .keras model, or a train.py run folder (default: the shipped one)")
     parser.add_argument("--data", type=Path, required=True, help="folder with images/ and masks/")
     parser.add_argument("--split-list", type=Path, default=None, help="only the stems listed in this file")
     parser.add_argument("--out", type=Path, default=Path("runs/evaluation"), help="folder for the results")

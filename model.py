@@ -199,13 +199,25 @@ def build_model(name, image_size=(256, 256), encoder_weights=None, decoder_width
     raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
 
 
+def model_file(path):
+    """The .keras file at `path`; for a train.py run folder, its model.keras.
+    A folder without one is a ValueError that names the models it holds
+    (best.keras, the best epoch so far, while the run goes on)."""
+    path = Path(path)
+    if not path.is_dir():
+        return path
+    if (path / "model.keras").is_file():
+        return path / "model.keras"
+    held = sorted(file.name for file in path.glob("*.keras"))
+    raise ValueError(f"model {path} is a folder without a model.keras, not a model file (a .keras file, as train.py "
+                     f"writes)" + (f"; it holds {', '.join(held)}: pass {path / held[0]}" if held else ""))
+
+
 def load_trained_model(path):
     """The model in a .keras file (as train.py writes), without its training
     set-up; FileNotFoundError or ValueError naming the file and the problem
     where there is none or it cannot be loaded."""
-    path = Path(path)
-    if path.is_dir():
-        raise ValueError(f"model {path} is a folder, not a model file (a .keras file, as train.py writes)")
+    path = model_file(path)
     if not path.is_file():
         raise FileNotFoundError(f"model file {path} does not exist")
     try:

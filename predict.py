@@ -71,13 +71,20 @@ class PredictError(Exception):
 # ----------------------------------------------------------------------------
 
 def load_model(path=None):
-    """The segmentation model at `path`, by default the shipped one. Loaded
+    """The segmentation model at `path` (a .keras file, or a train.py run
+    folder), by default the shipped one. Loaded
     once per file, and again once the file changes: a model retrained in the
     same notebook session is the new one, not the one loaded before."""
+    from model import model_file
+
     path = Path(path) if path else DEFAULT_MODEL
     if path == DEFAULT_MODEL and not path.exists():
         raise PredictError(f"no model at {path}: train one with `python train.py` and pass "
                            f"--model runs/person/model.keras")
+    try:
+        path = model_file(path)  # a run folder: its model.keras
+    except ValueError as error:
+        raise PredictError(str(error)) from error
     written = path.stat() if path.is_file() else None
     return load_model_file(path.resolve(), (written.st_mtime_ns, written.st_size) if written else None)
 
@@ -873,7 +880,8 @@ def parse_args(argv=None):
     parser.add_argument("inputs", type=Path, nargs="+", metavar="input",
                         help="photos or folders of photos (photos/*.jpg will do)")
     parser.add_argument("output", type=Path, help="folder for the PNG outputs (created if needed); for one photo, a .png file name will do")
-    parser.add_argument("--model", type=Path, default=None, help=f"a .keras model (default: {DEFAULT_MODEL.relative_to(REPO_DIR)})")
+    parser.add_argument("--model", type=Path, default=None, help=f"a .keras model, or a train.py run folder (its model.keras) "
+                        f"(default: {DEFAULT_MODEL.relative_to(REPO_DIR)})")
     parser.add_argument("--recursive", action="store_true", help="also process photos in sub-folders")
     parser.add_argument("--threshold", type=float, default=None, metavar="T",
                         help="hard mask: person where the model's probability >= T (default: soft edges)")

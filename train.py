@@ -127,7 +127,11 @@ def check_settings(config):
     problems += [f"{flag(name)} must be between 0 and 1; got {config[name]}"
                  for name in ("augment_p", "paste_p", "sideways_p") if not 0 <= config[name] <= 1]
     init_weights = none_or_path(config["init_weights"])
-    if init_weights and not init_weights.is_file():
+    if init_weights and init_weights.is_dir():
+        run_model = init_weights / "model.keras"
+        problems.append(f"--init-weights: {init_weights} is a folder, not a trained .keras model to start from"
+                        + (f"; pass {run_model}" if run_model.is_file() else ""))
+    elif init_weights and not init_weights.is_file():
         problems.append(f"--init-weights: there is no file {init_weights} (a trained .keras model to start from)")
     if Path(config["out_dir"]).is_file():
         problems.append(f"--out-dir: {config['out_dir']} is a file, not a folder for the run")

@@ -475,13 +475,23 @@ def test_a_model_that_cannot_be_loaded_is_named_with_the_reason(tmp_path, tiny_m
     expected = {
         cut_short: "not a .keras file (those are zip archives): corrupt, cut short, or another format",
         tmp_path / "text.keras": "not a .keras file (those are zip archives)",
-        tmp_path / "saved_model": "is a folder, not a model file",
+        tmp_path / "saved_model": "is a folder without a model.keras, not a model file",
         tmp_path / "none.keras": "does not exist",
     }
     for path, reason in expected.items():
         with pytest.raises(predict.PredictError, match=re.escape(str(path))) as raised:
             predict.load_model(path)
         assert reason in str(raised.value)
+
+
+def test_a_run_folder_given_as_the_model_is_its_model_keras_or_names_the_models_it_holds(tmp_path, tiny_model_path):
+    run = tmp_path / "runs" / "person"
+    run.mkdir(parents=True)
+    shutil.copy(tiny_model_path, run / "best.keras")  # a run still going: its best epoch so far
+    with pytest.raises(predict.PredictError, match=re.escape(f"it holds best.keras: pass {run / 'best.keras'}")):
+        predict.load_model(run)
+    shutil.copy(tiny_model_path, run / "model.keras")  # the run finished
+    assert predict.load_model(run) is predict.load_model(run / "model.keras")
 
 
 def test_a_model_file_written_anew_is_loaded_anew_and_an_unchanged_one_once(tmp_path, rng):

@@ -59,6 +59,9 @@ def test_settings_that_cannot_work_are_a_usage_error_before_any_photo_is_read(ca
         train.parse_config(["--init-weights", "runs/no_such_run/model.keras"])
     assert "--init-weights: there is no file runs/no_such_run/model.keras" in capsys.readouterr().err
     with pytest.raises(SystemExit):
+        train.parse_config(["--init-weights", str(REPO_DIR / "models")])  # a folder of models
+    assert f"--init-weights: {REPO_DIR / 'models'} is a folder, not a trained .keras model" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
         train.parse_config(["--out-dir", __file__])
     assert f"--out-dir: {__file__} is a file, not a folder for the run" in capsys.readouterr().err
     assert train.check_settings(train.parse_config([])) == []  # the defaults at the top of train.py
