@@ -75,19 +75,36 @@ def read_mask(path):
     format's full value (1 for 0/1 masks). A PNG with transparency is a
     cutout (predict.py's, or another tool's, corrected in an editor): its
     alpha channel is the mask."""
-    mask = decode(path, cv2.IMREAD_UNCHANGED)
-    if mask.ndim == 3 and mask.shape[2] == 4 and mask[..., 3].min() < np.iinfo(mask.dtype).max:
-        mask = mask[..., 3]
-    elif mask.ndim == 3:
-        # Colour masks: a pixel is person if any colour channel is on (an opaque alpha says nothing).
-        mask = mask[..., :3].max(axis=2)
+    mask = mask_channel(path)
     if Path(path).suffix.lower() in (".jpg", ".jpeg") and 0 < mask.max() < 128:
         # A 0/1 mask does not survive JPEG: its edges come back as 0, 1 and 2 (thousands of pixels
         # wrong at quality 95, all of them 0 at 50), where a 0/255 mask comes back exact.
         raise DatasetError(f"{path}: a 0/1 mask saved as JPEG (values 0 to {mask.max()}), which compression "
                            f"spoils: save 0/1 masks as PNG, or JPEG masks as 0/255")
-    full_value = 1 if mask.max() <= 1 else np.iinfo(mask.dtype).max if mask.dtype.kind == "u" else 255
-    return (mask >= full_value / 2).astype(np.uint8)
+    return (mask >= full_value(mask) / 2).astype(np.uint8)
+
+
+def read_soft_mask(path):
+    """A mask made by a tool, as float32 [0, 1] (H, W): its values as shares
+    of the format's full value, read as read_mask reads masks (a cutout's
+    alpha channel; the brightest colour channel)."""
+    mask = mask_channel(path)
+    return mask.astype(np.float32) / full_value(mask)
+
+
+def mask_channel(path):
+    """The (H, W) channel of a mask file that marks the person, as stored:
+    a cutout's alpha (a PNG with transparency), else the file's grey, or
+    its brightest colour channel (an opaque alpha says nothing)."""
+    mask = decode(path, cv2.IMREAD_UNCHANGED)
+    if mask.ndim == 3 and mask.shape[2] == 4 and mask[..., 3].min() < np.iinfo(mask.dtype).max:
+        return mask[..., 3]
+    return mask[..., :3].max(axis=2) if mask.ndim == 3 else mask
+
+
+def full_value(mask):
+    """What a mask's values are shares of: 1 for 0/1 masks, else its type's maximum."""
+    return 1 if mask.max() <= 1 else np.iinfo(mask.dtype).max if mask.dtype.kind == "u" else 255
 
 
 def resize(image, size, interpolation=None):
@@ -177,13 +194,16 @@ def is_hidden(relative_path):
     return any(part.startswith(".") for part in Path(relative_path).parts)
 
 
-def files_by_stem(folder, extensions, what):
+def files_by_stem(folder, extensions, what, expected_others=()):
+    """{stem: path} of the files in `folder` with these extensions; the
+    others are reported (`what` names the files), save hidden ones and those
+    named in expected_others."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DatasetError(f"{what} folder {folder} does not exist")
     files, others = {}, []
     for path in sorted(folder.iterdir()):
-        if not path.is_file() or is_hidden(path.name):
+        if not path.is_file() or is_hidden(path.name) or path.name in expected_others:
             continue
         if path.suffix.lower() not in extensions:
             others.append(path)

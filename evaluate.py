@@ -26,6 +26,10 @@ at least --threshold (0.5). Writes to --out:
 folder), photo by photo: the mean difference with its 95% interval (a paired
 bootstrap over the photos in both) and how many photos did better or worse.
 
+--predictions DIR scores the masks or cutouts in DIR, made already by
+predict.py or another tool (one per photo, named after it), instead of a
+model's: a cutout by its alpha channel, any other file by its grey.
+
 --perturb NAME scores harder versions of the photos instead (people zoomed out
 to half size, a second person, a square, 4:3 or 16:9 frame cut from the photo,
 the photo widened to 16:9 around its person, two people apart, the photo
@@ -179,12 +183,14 @@ def source_of(stem):
 
 
 def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, perturb=None, close_up=True,
-                upright_only=False, keep_specks=False, threshold=metrics.THRESHOLD):
+                upright_only=False, keep_specks=False, threshold=metrics.THRESHOLD, predictions=None):
     """(rows of per-image scores, failures [(path, reason)], worst images for the
     contact sheet); each row also holds the image's IoU at every threshold of
     THRESHOLD_SWEEP ("iou_by_threshold"). `perturb` names one of PERTURBATIONS
     to apply to every pair; `close_up`, `upright_only` and `keep_specks` as in
-    predict.py (the defaults there and here); `threshold` makes the mask's person pixels."""
+    predict.py (the defaults there and here); `threshold` makes the mask's person pixels.
+    With `predictions` ({stem: path}, find_predictions) the masks scored are
+    those files, as they are, and `model` is not used."""
     rows, failures, worst = [], [], []
     with ThreadPoolExecutor(2) as readers:
         for start in range(0, len(pairs), batch_size):
@@ -193,18 +199,23 @@ def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, pertu
             for pair, future in zip(chunk, [readers.submit(data.read_pair, pair) for pair in chunk]):
                 try:
                     image, mask = future.result()
-                except data.DatasetError as error:  # unreadable, or image and mask sizes differ
+                    made = prediction_of(pair[0], image, predictions) if predictions is not None else None
+                except data.DatasetError as error:  # unreadable, sizes that differ, no prediction
                     failures.append((str(pair[0]), str(error)))
                     continue
                 if perturb:
                     image, mask = PERTURBATIONS[perturb](image, mask)
-                loaded.append((pair, image, mask))
+                loaded.append((pair, image, mask, made))
             if not loaded:
                 continue
-            models_masks = predict.predict_photo_masks(model, [image for _, image, _ in loaded], flip_tta, close_up,
-                                                       upright_only, keep_specks=True)
-            for (pair, image, mask), models_mask in zip(loaded, models_masks):
-                prediction = models_mask if keep_specks else predict.without_specks(models_mask)
+            if predictions is None:
+                models_masks = predict.predict_photo_masks(model, [image for _, image, _, _ in loaded], flip_tta,
+                                                           close_up, upright_only, keep_specks=True)
+            else:
+                models_masks = [made for *_, made in loaded]
+            for (pair, image, mask, _), models_mask in zip(loaded, models_masks):
+                keep = keep_specks or predictions is not None  # another tool's masks are scored as it made them
+                prediction = models_mask if keep else predict.without_specks(models_mask)
                 scores = metrics.image_scores(mask, prediction, threshold, with_boundary=True)
                 by_threshold = [metrics.iou(mask, prediction, swept) for swept in THRESHOLD_SWEEP]
                 # Judged as predict.py judges it for sureness.csv: the model's mask, specks and all.
@@ -213,6 +224,26 @@ def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, pertu
                 worst = sorted(worst + [(scores["iou"], pair[0].stem, image, mask, prediction)],
                                key=lambda item: item[0])[:keep_worst]
     return rows, failures, worst
+
+
+def find_predictions(folder):
+    """{stem: path} of the masks or cutouts in `folder` (predict.py's, with
+    --mask-only or not, or another tool's), named after the photos."""
+    return data.files_by_stem(folder, data.MASK_EXTENSIONS, "prediction", expected_others=(predict.SURENESS_FILE,))
+
+
+def prediction_of(image_path, image, predictions):
+    """The soft mask (float32 [0, 1]) in `predictions` ({stem: path}) of the
+    photo at image_path, whose pixels are `image`; DatasetError where there
+    is none, or its size is not the photo's."""
+    path = predictions.get(image_path.stem)
+    if path is None:
+        raise data.DatasetError(f"{image_path}: no prediction of that name among the predictions")
+    soft = data.read_soft_mask(path)
+    if soft.shape != image.shape[:2]:
+        raise data.DatasetError(f"{image_path} is {image.shape[1]}x{image.shape[0]} but its prediction {path} "
+                                f"is {soft.shape[1]}x{soft.shape[0]}")
+    return soft
 
 
 def summarize(rows):
@@ -300,7 +331,9 @@ def read_per_image_iou(folder):
 
 # What an evaluation was run with: comparing runs that differ in these
 # compares different masks, or different photos, as well as the models.
-SETTINGS = ("threshold", "flip_tta", "close_up", "upright_only", "keep_specks", "perturbation")
+SETTINGS = ("threshold", "predictions", "flip_tta", "close_up", "upright_only", "keep_specks", "perturbation")
+# predict.py's settings, None in a run of --predictions: there, the folder's difference says it all.
+MASK_SETTINGS = ("flip_tta", "close_up", "upright_only", "keep_specks")
 
 
 def settings_that_differ(earlier_folder, results):
@@ -309,7 +342,8 @@ def settings_that_differ(earlier_folder, results):
     path = Path(earlier_folder) / "metrics.json"
     earlier = json.loads(path.read_text()) if path.is_file() else {}
     return {name: [earlier[name], results[name]] for name in SETTINGS
-            if name in earlier and earlier[name] != results[name]}
+            if name in earlier and earlier[name] != results[name]
+            and not (name in MASK_SETTINGS and None in (earlier[name], results[name]))}
 
 
 def compare(rows, earlier, earlier_folder):
@@ -359,30 +393,36 @@ def contact_sheet(worst, height=200):
 
 
 def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, close_up=True, upright_only=False,
-             keep_specks=False, threshold=metrics.THRESHOLD, compare_to=None):
+             keep_specks=False, threshold=metrics.THRESHOLD, compare_to=None, predictions=None):
     """Scores `pairs` and writes metrics.json, per_image.csv and worst.png to
-    out_dir; with `compare_to` (an earlier run's out_dir) the comparison too."""
+    out_dir; with `compare_to` (an earlier run's out_dir) the comparison too.
+    With `predictions`, a folder of masks or cutouts made already (by
+    predict.py or another tool), those are scored instead of the model's."""
     if not 0 < threshold < 1:  # the range predict.py --threshold accepts
         raise ValueError(f"threshold must be between 0 and 1; got {threshold}")
     if perturb is not None and perturb not in PERTURBATIONS:
         raise ValueError(f"perturb must be one of {', '.join(PERTURBATIONS)}; got {perturb!r}")
+    if predictions is not None and perturb is not None:
+        raise ValueError("the predictions made already are of the photos as they are: no perturb with them")
+    predicted = find_predictions(predictions) if predictions is not None else None
     earlier = read_per_image_iou(compare_to) if compare_to is not None else None  # read before out_dir is written
     if earlier is not None and not any(image.stem in earlier for image, _ in pairs):
         raise data.DatasetError(f"none of the photos to score is in {Path(compare_to) / 'per_image.csv'}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rows, failures, worst = score_pairs(model, pairs, batch_size, flip_tta=flip_tta, perturb=perturb, close_up=close_up,
-                                        upright_only=upright_only, keep_specks=keep_specks, threshold=threshold)
+                                        upright_only=upright_only, keep_specks=keep_specks, threshold=threshold,
+                                        predictions=predicted)
     if not rows:
         raise data.DatasetError("no image could be evaluated: " + "; ".join(reason for _, reason in failures[:5]))
     results = {
         "resolution": "original",
         "threshold": threshold,
         "boundary_band": "2% of the image diagonal",
-        "flip_tta": flip_tta,
-        "close_up": close_up,
-        "upright_only": upright_only,
-        "keep_specks": keep_specks,
+        # How the masks were made: a folder of them made already, or predict.py with these settings.
+        "predictions": str(predictions) if predictions is not None else None,
+        **{name: None if predictions is not None else value for name, value in (
+            ("flip_tta", flip_tta), ("close_up", close_up), ("upright_only", upright_only), ("keep_specks", keep_specks))},
         "perturbation": perturb,
         **summarize(rows),
         "by_source": {source: summarize([r for r in rows if r["source"] == source])
@@ -443,6 +483,9 @@ def print_results(results):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=None, help="a .keras model, or a train.py run folder (default: the shipped one)")
+    parser.add_argument("--predictions", type=Path, default=None, metavar="DIR",
+                        help="score the masks or cutouts in DIR instead of a model's, one per photo and named after it "
+                        "(predict.py's, or another tool's: a cutout's alpha, else its grey, as shares of full scale)")
     parser.add_argument("--data", type=Path, required=True, help="folder with images/ and masks/")
     parser.add_argument("--split-list", type=Path, default=None, help="only the stems listed in this file")
     parser.add_argument("--out", type=Path, default=Path("runs/evaluation"), help="folder for the results")
@@ -467,15 +510,22 @@ def main(argv=None):
         parser.error("--threshold must be between 0 and 1")  # as predict.py says it
     if args.out.is_file():
         parser.error(f"--out {args.out} is a file, not a folder for the results")
+    if args.predictions is not None:
+        made_by_model = [flag for flag, given in (
+            ("--model", args.model is not None), ("--perturb", args.perturb is not None), ("--flip-tta", args.flip_tta),
+            ("--no-close-up", not args.close_up), ("--upright-only", args.upright_only),
+            ("--keep-specks", args.keep_specks)) if given]
+        if made_by_model:
+            parser.error(f"--predictions scores masks made already: {', '.join(made_by_model)} would make them anew")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        model = predict.load_model(args.model)
+        model = predict.load_model(args.model) if args.predictions is None else None
         images_dir, masks_dir = args.data / "images", args.data / "masks"
         pairs = (data.read_split_list(args.split_list, images_dir, masks_dir) if args.split_list
                  else data.find_pairs(images_dir, masks_dir))
         results = evaluate(model, pairs, args.out, args.batch_size, flip_tta=args.flip_tta, perturb=args.perturb,
                            close_up=args.close_up, upright_only=args.upright_only, keep_specks=args.keep_specks,
-                           threshold=args.threshold, compare_to=args.compare_to)
+                           threshold=args.threshold, compare_to=args.compare_to, predictions=args.predictions)
     except (predict.PredictError, data.DatasetError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -1,5 +1,6 @@
 import csv
 import json
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -390,3 +391,54 @@ def test_specks_are_scored_left_out_unless_keep_specks_and_sureness_judges_the_m
     for run in ("dropped", "kept"):
         with (tmp_path / run / "per_image.csv").open() as file:
             assert float(next(csv.DictReader(file))["sureness"]) == pytest.approx(predict.judge(models_mask).sureness)
+
+
+def test_predictions_made_by_predict_py_score_as_the_model_itself_and_name_what_is_missing(tiny_model, dataset,
+                                                                                           tmp_path, capsys):
+    pairs = data.find_pairs(dataset / "images", dataset / "masks")
+    by_model = evaluate.evaluate(tiny_model, pairs, tmp_path / "model")
+    predict.remove_background_files(dataset / "images", tmp_path / "cutouts", model=tiny_model)
+    assert (tmp_path / "cutouts" / predict.SURENESS_FILE).is_file()  # not reported as a file left out (below)
+    by_cutouts = evaluate.evaluate(None, pairs, tmp_path / "cutouts_scored", predictions=tmp_path / "cutouts",
+                                   compare_to=tmp_path / "model")
+    assert by_cutouts["predictions"] == str(tmp_path / "cutouts") and by_cutouts["flip_tta"] is None
+    assert by_cutouts["compared_to"]["settings_that_differ"] == {"predictions": [None, str(tmp_path / "cutouts")]}
+    # The same masks, through 8-bit alpha: the same person pixels at 0.5, the soft error within rounding.
+    for name in ("iou", "dice", "precision", "recall", "boundary_iou"):
+        assert by_cutouts[name] == pytest.approx(by_model[name], abs=1e-9), name
+    assert by_cutouts["mae"] == pytest.approx(by_model["mae"], abs=1 / 255)
+
+    (tmp_path / "cutouts" / "a_sample_001.png").unlink()  # a photo the tool left out
+    small = cv2.imread(str(tmp_path / "cutouts" / "b_sample_000.png"), cv2.IMREAD_UNCHANGED)[:20]
+    cv2.imwrite(str(tmp_path / "cutouts" / "b_sample_000.png"), small)  # a cutout of another size
+    assert evaluate.main(["--data", str(dataset), "--predictions", str(tmp_path / "cutouts"),
+                          "--out", str(tmp_path / "left_out")]) == 0
+    results = json.loads((tmp_path / "left_out" / "metrics.json").read_text())
+    assert results["images"] == 6
+    reasons = {Path(failure["path"]).stem: failure["reason"] for failure in results["failed"]}
+    assert reasons["a_sample_001"].endswith("a_sample_001.jpg: no prediction of that name among the predictions")
+    assert reasons["b_sample_000"].endswith(f"is 70x50 but its prediction {tmp_path / 'cutouts' / 'b_sample_000.png'} "
+                                            f"is 70x20")
+    assert "not read" not in capsys.readouterr().err
+
+
+def test_predictions_of_another_tool_are_read_by_their_alpha_or_grey(dataset, tmp_path):
+    pairs = data.find_pairs(dataset / "images", dataset / "masks")[:2]
+    for form, (image_path, mask_path) in zip(("cutout", "grey"), pairs):
+        truth = data.read_mask(mask_path)
+        soft = np.where(truth == 1, 230, 20).astype(np.uint8)  # sure of the person, a faint ghost elsewhere
+        colours = np.full((*truth.shape, 3), 255, np.uint8)  # white where transparent, as some tools store it
+        pixels = np.dstack([colours, soft]) if form == "cutout" else soft
+        (tmp_path / "tool").mkdir(exist_ok=True)
+        cv2.imwrite(str(tmp_path / "tool" / f"{image_path.stem}.png"), pixels)
+    results = evaluate.evaluate(None, pairs, tmp_path / "out", predictions=tmp_path / "tool")
+    assert results["images"] == 2 and results["iou"] == 1.0
+    assert results["mae"] == pytest.approx(np.mean([(255 - 230) / 255 * share + 20 / 255 * (1 - share) for share in
+                                                    [data.read_mask(mask).mean() for _, mask in pairs]]), abs=1e-6)
+
+
+def test_predictions_with_settings_that_make_masks_are_a_usage_error(dataset, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        evaluate.main(["--data", str(dataset), "--predictions", str(tmp_path), "--flip-tta", "--perturb", "tilted"])
+    assert exit_info.value.code == 2
+    assert "--predictions scores masks made already: --perturb, --flip-tta would make them anew" in capsys.readouterr().err
