@@ -366,12 +366,19 @@ def one_pair(folder, name, photo, truth):
     return data.find_pairs(folder / "images", folder / "masks")
 
 
+def scored_with_and_without(tmp_path, photo, truth, setting):
+    """The results of evaluate.evaluate for one photo, masked by SureOfUprightRed,
+    with the boolean `setting` off (written to tmp_path/off) and on (tmp_path/on)."""
+    pairs = one_pair(tmp_path / "data", "photo", photo, truth)
+    off = evaluate.evaluate(SureOfUprightRed(), pairs, tmp_path / "off")
+    on = evaluate.evaluate(SureOfUprightRed(), pairs, tmp_path / "on", **{setting: True})
+    assert (off[setting], on[setting]) == (False, True)
+    return off, on
+
+
 def test_the_turned_look_is_scored_unless_upright_only(tmp_path):
     photo, truth = lying_person()
-    pairs = one_pair(tmp_path / "data", "lying", photo, truth)
-    turned = evaluate.evaluate(SureOfUprightRed(), pairs, tmp_path / "turned")
-    upright = evaluate.evaluate(SureOfUprightRed(), pairs, tmp_path / "upright", upright_only=True)
-    assert (turned["upright_only"], upright["upright_only"]) == (False, True)
+    turned, upright = scored_with_and_without(tmp_path, photo, truth, "upright_only")
     # The stand-in marks the same pixels either way, only surer of them turned: the soft mask's error tells.
     assert turned["mae"] < upright["mae"]
     expected = predict.predict_photo_masks(SureOfUprightRed(), [photo], upright_only=True)[0]
@@ -380,15 +387,12 @@ def test_the_turned_look_is_scored_unless_upright_only(tmp_path):
 
 def test_specks_are_scored_left_out_unless_keep_specks_and_sureness_judges_the_models_mask(tmp_path):
     photo, truth = person_with_a_speck()
-    pairs = one_pair(tmp_path / "data", "speck", photo, truth)
-    dropped = evaluate.evaluate(SureOfUprightRed(), pairs, tmp_path / "dropped")
-    kept = evaluate.evaluate(SureOfUprightRed(), pairs, tmp_path / "kept", keep_specks=True)
-    assert (dropped["keep_specks"], kept["keep_specks"]) == (False, True)
+    dropped, kept = scored_with_and_without(tmp_path, photo, truth, "keep_specks")
     models_mask = predict.predict_photo_masks(SureOfUprightRed(), [photo], keep_specks=True)[0]
     assert kept["iou"] == pytest.approx(metrics.iou(truth, models_mask))
     assert dropped["iou"] == pytest.approx(metrics.iou(truth, predict.without_specks(models_mask)))
     assert dropped["iou"] > kept["iou"]
-    for run in ("dropped", "kept"):
+    for run in ("off", "on"):
         with (tmp_path / run / "per_image.csv").open() as file:
             assert float(next(csv.DictReader(file))["sureness"]) == pytest.approx(predict.judge(models_mask).sureness)
 
