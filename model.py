@@ -209,8 +209,8 @@ def model_file(path):
     if (path / "model.keras").is_file():
         return path / "model.keras"
     held = sorted(file.name for file in path.glob("*.keras"))
-    raise ValueError(f"model {path} is a folder without a model.keras, not a model file (a .keras file, as train.py "
-                     f"writes)" + (f"; it holds {', '.join(held)}: pass {path / held[0]}" if held else ""))
+    raise ValueError(f"model {path} is a folder with no model.keras in it (a train.py run folder has one once "
+                     f"its run has finished)" + (f"; it holds {', '.join(held)}: pass {path / held[0]}" if held else ""))
 
 
 def load_trained_model(path):

@@ -475,7 +475,7 @@ def test_a_model_that_cannot_be_loaded_is_named_with_the_reason(tmp_path, tiny_m
     expected = {
         cut_short: "not a .keras file (those are zip archives): corrupt, cut short, or another format",
         tmp_path / "text.keras": "not a .keras file (those are zip archives)",
-        tmp_path / "saved_model": "is a folder without a model.keras, not a model file",
+        tmp_path / "saved_model": "is a folder with no model.keras in it",
         tmp_path / "none.keras": "does not exist",
     }
     for path, reason in expected.items():
