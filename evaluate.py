@@ -192,6 +192,7 @@ def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, pertu
     With `predictions` ({stem: path}, find_predictions) the masks scored are
     those files, as they are, and `model` is not used."""
     rows, failures, worst = [], [], []
+    keep_specks = keep_specks or predictions is not None  # masks made already are scored as they were made
     with ThreadPoolExecutor(2) as readers:
         for start in range(0, len(pairs), batch_size):
             chunk = pairs[start:start + batch_size]
@@ -214,8 +215,7 @@ def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, pertu
             else:
                 models_masks = [made for *_, made in loaded]
             for (pair, image, mask, _), models_mask in zip(loaded, models_masks):
-                keep = keep_specks or predictions is not None  # another tool's masks are scored as it made them
-                prediction = models_mask if keep else predict.without_specks(models_mask)
+                prediction = models_mask if keep_specks else predict.without_specks(models_mask)
                 scores = metrics.image_scores(mask, prediction, threshold, with_boundary=True)
                 by_threshold = [metrics.iou(mask, prediction, swept) for swept in THRESHOLD_SWEEP]
                 # Judged as predict.py judges it for sureness.csv: the model's mask, specks and all.
@@ -238,7 +238,8 @@ def prediction_of(image_path, image, predictions):
     is none, or its size is not the photo's."""
     path = predictions.get(image_path.stem)
     if path is None:
-        raise data.DatasetError(f"{image_path}: no prediction of that name among the predictions")
+        raise data.DatasetError(f"{image_path}: no prediction of that name ({image_path.stem}.png, .jpg, ...) "
+                                f"among the predictions")
     soft = data.read_soft_mask(path)
     if soft.shape != image.shape[:2]:
         raise data.DatasetError(f"{image_path} is {image.shape[1]}x{image.shape[0]} but its prediction {path} "

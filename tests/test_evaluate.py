@@ -420,7 +420,8 @@ def test_predictions_made_by_predict_py_score_as_the_model_itself_and_name_what_
     results = json.loads((tmp_path / "left_out" / "metrics.json").read_text())
     assert results["images"] == 6
     reasons = {Path(failure["path"]).stem: failure["reason"] for failure in results["failed"]}
-    assert reasons["a_sample_001"].endswith("a_sample_001.jpg: no prediction of that name among the predictions")
+    assert reasons["a_sample_001"].endswith("a_sample_001.jpg: no prediction of that name (a_sample_001.png, .jpg, "
+                                            "...) among the predictions")
     assert reasons["b_sample_000"].endswith(f"is 70x50 but its prediction {tmp_path / 'cutouts' / 'b_sample_000.png'} "
                                             f"is 70x20")
     assert "not read" not in capsys.readouterr().err
