@@ -240,7 +240,7 @@ def test_perturbations_keep_sizes_and_move_the_mask_only_with_the_geometry():
         assert changed_image.shape == image.shape and changed_image.dtype == np.uint8, name
         assert not np.array_equal(changed_image, image), name
         assert np.array_equal(perturb(image, mask)[0], changed_image), name  # the same change every time
-        if name not in ("zoom_out", "second_person", "tilted"):
+        if name not in ("zoom_out", "second_person", "tilted", "upside_down"):
             assert changed_mask is mask, name
     small_image, small_mask = evaluate.zoom_out(image, mask)
     # The photo at half size fills the central 45x35 pixels, where the person keeps a quarter of its
@@ -328,6 +328,16 @@ def test_on_side_turns_the_photo_a_quarter_anticlockwise():
     assert np.array_equal(turned, np.rot90(image)) and np.array_equal(turned_mask, np.rot90(mask))
     assert turned_mask[:, :40].sum() == mask.sum()  # the head end now on the left
     assert turned.flags["C_CONTIGUOUS"]
+
+
+def test_upside_down_turns_the_photo_and_its_mask_half_a_turn():
+    image = np.arange(80 * 60 * 3, dtype=np.uint32).reshape(80, 60, 3).astype(np.uint8)
+    mask = np.zeros((80, 60), np.uint8)
+    mask[10:30, 5:25] = 1  # the head end, top left
+    turned, turned_mask = evaluate.upside_down(image, mask)
+    assert np.array_equal(turned, np.rot90(image, 2)) and np.array_equal(turned_mask, np.rot90(mask, 2))
+    assert turned_mask[50:70, 35:55].all() and turned_mask.sum() == mask.sum()  # now bottom right
+    assert turned.flags["C_CONTIGUOUS"] and turned_mask.flags["C_CONTIGUOUS"]
 
 
 def test_second_person_is_the_person_mirrored_at_60_percent_on_the_side_with_more_room():
