@@ -10,8 +10,9 @@
 Each output is a PNG at the photo's original size named after it
 (photos/a/b.jpg -> cutouts/a/b.png), or for one photo the .png named.
 People who fill little of the photo get a second, closer look (--no-close-up
-skips it), and photos the model is unsure of a look turned on their side,
-for people lying down (--upright-only skips it); small specks of mask apart
+skips it), and photos the model is unsure of a look turned on their side
+and upside down, for people lying down or upside down (--upright-only
+skips it); small specks of mask apart
 from the people are left out (--keep-specks keeps them). Existing outputs
 are skipped unless --overwrite, so an interrupted run continues where it
 stopped. A file that cannot be read is reported and skipped; the exit status
@@ -286,7 +287,7 @@ def without_specks(mask):
 def predict_photo_masks(model, images, flip_tta=False, close_up=True, upright_only=False, keep_specks=False):
     """Soft masks (float32 [0, 1]) at each RGB photo's own size, with a
     closer look at small people unless `close_up` is False, a look at
-    unsure photos turned on their side (people lying down) unless
+    unsure photos turned on their side and upside down unless
     `upright_only`, and specks apart from the people left out unless
     `keep_specks`."""
     looks = photo_looks(model, images, predict_masks(model, images, flip_tta), flip_tta, close_up, upright_only)
@@ -317,13 +318,16 @@ def photo_looks(model, images, soft_masks, flip_tta=False, close_up=True, uprigh
 
 # People lying down. Every training photo shows its person upright, and the
 # model leaves out most people lying down (validation photos turned a
-# quarter: 0.63 IoU). So a photo whose mask the model is unsure of also goes
-# through the model turned a quarter each way, and a turned look that is sure
+# quarter: 0.63 IoU) and many upside down (turned half a turn: 0.78). So a
+# photo whose mask the model is unsure of also goes through the model
+# turned a quarter each way and half a turn, and a turned look that is sure
 # of its person replaces the upright one. Chosen on validation (README,
-# "People lying down"): photos turned on their side 0.63 -> 0.88, while in
-# nine sets of photos of upright people (as they are, frames, small people,
-# several people, tilted, ...) one upright mask of 3,357 was replaced; the
-# extra passes cost time on the 2-20% of those photos whose masks are unsure.
+# "People lying down"): photos turned on their side 0.63 -> 0.88, upside
+# down 0.78 -> 0.86, while in nine sets of photos of upright people (as they
+# are, frames, small people, several people, tilted, ...) one upright mask
+# of 3,357 was replaced by a quarter turn and three, each for the better, by
+# the half turn; the extra passes cost time on the 2-20% of those photos
+# whose masks are unsure.
 LYING_DOWN_SURE = 0.96       # upright masks less sure than this get a turned look, which must be at least this sure
 LYING_DOWN_MIN_GAIN = 0.04   # ... and this much surer than the upright mask
 LYING_DOWN_MIN_AREA = 0.5    # ... marking at least this share of the upright mask's person pixels
@@ -357,7 +361,7 @@ def turned_look_wins(upright, turned):
 def lying_down_looks(model, images, soft_masks, close_up_masks, flip_tta=False, close_up=True):
     """Per photo, its photo-size soft mask where this made one, else None:
     for photos whose upright mask marks someone but is less sure than
-    LYING_DOWN_SURE, the surest look turned on its side that wins over it
+    LYING_DOWN_SURE, the surest look turned on its side or upside down that wins over it
     (turned_look_wins); otherwise the upright mask, where it was judged at
     the photo's own size (judging_mask), so that it is not made twice. The
     turned photos go through the model in one batch, with their close-ups."""
@@ -371,7 +375,7 @@ def lying_down_looks(model, images, soft_masks, close_up_masks, flip_tta=False, 
             judged[index] = upright
     if not judged:
         return made
-    turns = (-1, 1)  # clockwise, anticlockwise (np.rot90's quarter turns)
+    turns = (-1, 1, 2)  # a quarter clockwise, anticlockwise, half a turn (np.rot90's quarter turns)
     turned = [np.ascontiguousarray(np.rot90(images[index], turn)) for index in judged for turn in turns]
     turned_soft = predict_masks(model, turned, flip_tta)
     turned_looks = iter(zip(turned, photo_looks(model, turned, turned_soft, flip_tta, close_up, upright_only=True)))
@@ -504,7 +508,7 @@ def remove_background(image, model=None, threshold=None, background=None, mask_o
     colour tuple, an RGB image, or the --background text; or the uint8 mask
     with `mask_only`). `model`: a loaded model or a path; `flip_tta`: average with the mirrored photo's mask;
     `close_up`: a second pass on a crop around small people; `upright_only`:
-    no look at an unsure photo turned on its side (people lying down);
+    no look at an unsure photo turned on its side or upside down;
     `keep_specks`: keep small patches of mask apart from the people."""
     image = photo_pixels(image)
     background = parse_background(background) if isinstance(background, str) else background
@@ -870,7 +874,8 @@ def add_mask_flags(parser):
     parser.add_argument("--no-close-up", dest="close_up", action="store_false",
                         help="skip the second pass on a crop around people who fill little of the photo")
     parser.add_argument("--upright-only", action="store_true",
-                        help="skip the look at unsure photos turned a quarter either way (people lying down)")
+                        help="skip the look at unsure photos turned a quarter either way and half a turn "
+                        "(people lying down or upside down)")
     parser.add_argument("--keep-specks", action="store_true",
                         help="keep the small patches of mask that float apart from the people (specks)")
 

@@ -8,8 +8,8 @@ Photos: the larger shared photos (eg16_ 600x800, ccp_ 550x830) when
 Model: --model, else the shipped one, else an untrained mobilenetv2_unet at
 224 (same compute). End to end is timed with several PNG settings on the
 same photos, and on them as they are, on 4:3 frames cut from them and on them
-turned on their side, with predict.py's turned look at unsure photos and with
---upright-only, alternating; prints JSON.
+turned on their side and upside down, with predict.py's turned look at unsure
+photos and with --upright-only, alternating; prints JSON.
 """
 
 import argparse
@@ -79,9 +79,9 @@ def turned_look_rates(model, pairs, scratch, batch_size, rounds):
     """End-to-end images/s with the turned look and without (upright_only), in
     alternating runs, on the photos as they are and on 4:3 frames cut from
     them (upright people: the turned look runs only where the mask is unsure),
-    and on the photos turned on their side (people lying down)."""
+    and on the photos turned on their side and upside down."""
     rates = {}
-    for shape in ("as_they_are", "landscape", "on_side"):
+    for shape in ("as_they_are", "landscape", "on_side", "upside_down"):
         folder = Path(scratch) / shape
         folder.mkdir()
         for image_path, mask_path in pairs:

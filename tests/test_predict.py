@@ -749,11 +749,11 @@ def test_a_person_lying_across_a_landscape_photo_is_taken_from_a_look_turned_on_
     photo, truth = lying_person()
     model = SureOfUprightRed()
     mask = predict.predict_photo_masks(model, [photo])[0]
-    # The upright pass, then the photo turned clockwise and anticlockwise in one call, each a 3:4
-    # portrait that fills the square input, with the person standing.
-    assert [batch.shape for batch in model.batches] == [(1, 64, 64, 3), (2, 64, 64, 3)]
-    np.testing.assert_array_equal(model.batches[1][0], data.preprocess_image(np.rot90(photo, -1), (64, 64)))
-    np.testing.assert_array_equal(model.batches[1][1], data.preprocess_image(np.rot90(photo, 1), (64, 64)))
+    # The upright pass, then the photo turned clockwise, anticlockwise and half a turn in one call;
+    # the quarter turns each a 3:4 portrait that fills the square input, with the person standing.
+    assert [batch.shape for batch in model.batches] == [(1, 64, 64, 3), (3, 64, 64, 3)]
+    for turned, turn in zip(model.batches[1], (-1, 1, 2)):
+        np.testing.assert_array_equal(turned, data.preprocess_image(np.rot90(photo, turn), (64, 64)))
     assert mask.shape == (300, 400) and mask.max() == pytest.approx(0.99)
     assert metrics.iou(truth, mask >= 0.5) > 0.9
     upright = predict.predict_photo_masks(SureOfUprightRed(), [photo], upright_only=True)[0]
@@ -773,10 +773,38 @@ def test_only_unsure_masks_get_a_turned_look_whatever_the_photos_shape():
     portrait[170:230, 20:280] = (255, 0, 0)
     model = SureOfUprightRed()
     mask = predict.predict_photo_masks(model, [portrait])[0]
-    # The upright pass, the two turned photos, then the close-ups of the person standing in them.
-    assert [batch.shape[0] for batch in model.batches] == [1, 2, 2]
+    # The upright pass, the three turned photos, then the close-ups of the person standing in two of them.
+    assert [batch.shape[0] for batch in model.batches] == [1, 3, 2]
     assert mask.shape == (400, 300) and mask.max() == pytest.approx(0.99)
     assert metrics.iou(portrait[..., 0] > 0, mask >= 0.5) > 0.9
+
+
+class SureOfHeadUp:
+    """A stand-in model at 64x64 that knows people head up only: person wherever
+    the input's red or green channel is above half, with probability 0.99 where
+    the green (the head) lies above the red (the body), else 0.7."""
+    input = SureOfUprightRed.input
+
+    def predict_on_batch(self, batch):
+        masks = np.zeros(batch.shape[:3], np.float32)
+        for mask, pixels in zip(masks, batch):
+            body, head = pixels[..., 0] > 128, pixels[..., 1] > 128
+            if body.any() and head.any():
+                mask[body | head] = 0.99 if np.nonzero(head)[0].mean() < np.nonzero(body)[0].mean() else 0.7
+        return masks[..., None]
+
+
+def test_a_person_upside_down_is_taken_from_the_look_turned_half_a_turn():
+    photo = np.zeros((400, 300, 3), np.uint8)  # a portrait photo of someone standing on their hands
+    photo[40:300, 110:190] = (255, 0, 0)
+    photo[300:360, 120:180] = (0, 255, 0)
+    person = photo.max(axis=2) > 0
+    upright = predict.predict_photo_masks(SureOfHeadUp(), [photo], upright_only=True)[0]
+    assert upright.max() == pytest.approx(0.7)
+    mask = predict.predict_photo_masks(SureOfHeadUp(), [photo])[0]
+    assert mask.max() == pytest.approx(0.99) and metrics.iou(person, mask >= 0.5) > 0.9
+    head_up = np.ascontiguousarray(photo[::-1, ::-1])  # the same person standing: no turned look needed
+    assert predict.predict_photo_masks(SureOfHeadUp(), [head_up])[0].max() == pytest.approx(0.99)
 
 
 def block_mask(value, rows=(10, 30)):
