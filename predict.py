@@ -679,6 +679,9 @@ class Summary:
     def __str__(self):
         lines = [f"{self.processed} processed, {self.skipped} skipped (output exists), {len(self.failed)} failed "
                  f"in {self.seconds:.1f} s ({self.images_per_second:.1f} images/s)"]
+        if self.skipped and not self.processed and not self.failed:
+            # A run again with other options (a --background, --flip-tta) changes nothing without it.
+            lines.append("every output was there already: --overwrite makes them again")
         nobody = [judged.output for judged in self.judged if judged.sureness == 0]
         if nobody:
             lines.append(f"no person found in {len(nobody)}: {', '.join(nobody[:LEAST_SURE_SHOWN])}"

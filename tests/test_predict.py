@@ -238,6 +238,10 @@ def test_existing_outputs_are_skipped_unless_overwrite(tmp_path, tiny_model, rng
     summary = predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=tiny_model)
     assert (summary.processed, summary.skipped) == (1, 1)
     assert (tmp_path / "out" / "a.png").read_bytes() == b"from an earlier run"
+    assert "--overwrite" not in str(summary)  # one was made: the run did something
+    again = predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=tiny_model, background="white")
+    assert (again.processed, again.skipped) == (0, 2)
+    assert "every output was there already: --overwrite makes them again" in str(again)
     summary = predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=tiny_model, overwrite=True)
     assert (summary.processed, summary.skipped) == (2, 0)
     assert read_output(tmp_path / "out" / "a.png").shape[2] == 4
