@@ -6,14 +6,16 @@
     python predict.py photos/*.jpg more/ cutouts/
     python predict.py photos/ masks/ --mask-only
     python predict.py photos/ composites/ --background white      (or "#00ff00", "0,255,0", or a photo)
+    python predict.py photos/ composites/ --background white --jpeg
 
 Each output is a PNG at the photo's original size named after it
-(photos/a/b.jpg -> cutouts/a/b.png), or for one photo the .png named.
+(photos/a/b.jpg -> cutouts/a/b.png), or for one photo the .png named;
+composed onto a --background, it may be a JPEG (--jpeg, or a .jpg named).
 People who fill little of the photo get a second, closer look (--no-close-up
 skips it), and photos the model is unsure of a look turned on their side
 and upside down, for people lying down or upside down (--upright-only
-skips it); small specks of mask apart
-from the people are left out (--keep-specks keeps them). Existing outputs
+skips it); small specks of mask apart from the people are left out
+(--keep-specks keeps them). Existing outputs
 are skipped unless --overwrite, so an interrupted run continues where it
 stopped. A file that cannot be read is reported and skipped; the exit status
 is 1 if any failed. An output folder also gets sureness.csv, how sure the
@@ -52,6 +54,10 @@ DEFAULT_MODEL = REPO_DIR / "models" / "person_mobilenetv2_unet.keras"
 # zlib level 1 with the "up" row filter was the fastest sound setting measured
 # (benchmarks/predict_speed.py; README "Benchmarks").
 PNG_PARAMS = (cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP)
+# Photos composed onto a --background have no transparency to keep: they may
+# be JPEGs instead (--jpeg, or a .jpg named for one photo), at this quality.
+JPEG_QUALITY = 95
+JPEG_SUFFIXES = (".jpg", ".jpeg")
 # Photos held in memory at once (decoded, waiting for the model or the PNG
 # writer), in pixels: 100 megapixels is about 1 GB with the cutouts.
 PIXEL_BUDGET = 100_000_000
@@ -522,23 +528,27 @@ def remove_background(image, model=None, threshold=None, background=None, mask_o
 # Files
 # ----------------------------------------------------------------------------
 
-def output_file_for_one_photo(inputs, output):
+def output_file_for_one_photo(inputs, output, composed=False):
     """`output` as the file to write where one photo is given and `output`
-    names a .png that is not a folder (predict.py photo.jpg cutout.png), else
-    None: `output` is the output folder. Names that can be neither (another
-    image format, a file name for a folder of photos, an existing file that
-    is not a folder) are a PredictError, said before any photo is read."""
+    names a .png that is not a folder (predict.py photo.jpg cutout.png), or
+    a .jpg where the person is `composed` onto a background, which leaves no
+    transparency to keep; else None: `output` is the output folder. Names
+    that can be neither (another image format, a file name for a folder of
+    photos, an existing file that is not a folder) are a PredictError, said
+    before any photo is read."""
     output = Path(output)
     if output.is_dir():
         return None
     one_photo = len(inputs) == 1 and Path(inputs[0]).is_file()
     suffix = output.suffix.lower()
-    if one_photo and suffix == ".png":
+    if one_photo and (suffix == ".png" or composed and suffix in JPEG_SUFFIXES):
         return output.resolve()
     if suffix in data.IMAGE_EXTENSIONS:
         if one_photo:
             raise PredictError(f"output {output}: outputs are PNG files (they keep the transparency); "
-                               f"name it {output.with_suffix('.png')}, or give a folder")
+                               f"name it {output.with_suffix('.png')}, or give a folder"
+                               + (" (a JPEG holds the person composed onto a --background)"
+                                  if suffix in JPEG_SUFFIXES else ""))
         raise PredictError(f"output {output} names a file, but a folder of photos or several photos are given: "
                            f"give a folder for the outputs")
     if output.exists():
@@ -546,14 +556,14 @@ def output_file_for_one_photo(inputs, output):
     return None
 
 
-def find_photos(inputs, output_dir, recursive=False):
+def find_photos(inputs, output_dir, recursive=False, suffix=".png"):
     """[(photo path, output path)]: each input file, or the photos in each
-    input folder, mirrored under output_dir as <relative path>.png."""
+    input folder, mirrored under output_dir as <relative path><suffix>."""
     output_dir = Path(output_dir).resolve()
     jobs, left_out = [], []
     for given in map(Path, inputs):
         if given.is_file():
-            jobs.append((given, output_dir / f"{given.stem}.png"))
+            jobs.append((given, output_dir / f"{given.stem}{suffix}"))
         elif given.is_dir():
             walk = given.rglob("*") if recursive else given.iterdir()
             # An output folder nested in the input folder is not read back as input.
@@ -563,7 +573,7 @@ def find_photos(inputs, output_dir, recursive=False):
                 if not path.is_file() or (output_is_nested and output_dir in path.resolve().parents):
                     continue
                 if path.suffix.lower() in data.IMAGE_EXTENSIONS:
-                    jobs.append((path, output_dir / path.relative_to(given).with_suffix(".png")))
+                    jobs.append((path, output_dir / path.relative_to(given).with_suffix(suffix)))
                 elif path.name != SURENESS_FILE and not data.is_hidden(path.relative_to(given)):
                     # SURENESS_FILE is this tool's own, in a folder of cutouts read again.
                     left_out.append(path)
@@ -574,7 +584,7 @@ def find_photos(inputs, output_dir, recursive=False):
         else:
             raise PredictError(f"input {given} does not exist")
     report_left_out(left_out)
-    return disambiguate(jobs)
+    return disambiguate(jobs, suffix)
 
 
 def report_left_out(paths):
@@ -589,13 +599,13 @@ def report_left_out(paths):
                     "(e.g. with pillow-heif, or export as JPEG from the phone)")
 
 
-def disambiguate(jobs):
+def disambiguate(jobs, suffix=".png"):
     """photo.jpg and photo.png in one folder would both become photo.png:
     those keep their full name (photo.jpg.png, photo.png.png). Photos of
     the same name from different folders given as inputs still clash: a
     PredictError names them."""
     counts = Counter(output for _, output in jobs)
-    jobs = [(photo, output.with_name(photo.name + ".png") if counts[output] > 1 else output) for photo, output in jobs]
+    jobs = [(photo, output.with_name(photo.name + suffix) if counts[output] > 1 else output) for photo, output in jobs]
     photos_by_output = {}
     for photo, output in jobs:
         photos_by_output.setdefault(output, []).append(photo)
@@ -617,10 +627,14 @@ def refuse_to_overwrite_inputs(jobs):
 
 
 def write_atomically(path, pixels, png_params=None):
-    """PNG-encodes then renames into place: a killed run never leaves a half-written file."""
+    """Encodes as PNG (as JPEG for a .jpg path) then renames into place: a
+    killed run never leaves a half-written file."""
     if pixels.ndim == 3:  # OpenCV writes BGR(A)
         pixels = cv2.cvtColor(pixels, cv2.COLOR_RGBA2BGRA if pixels.shape[2] == 4 else cv2.COLOR_RGB2BGR)
-    ok, encoded = cv2.imencode(".png", pixels, list(PNG_PARAMS if png_params is None else png_params))
+    if path.suffix.lower() in JPEG_SUFFIXES:
+        ok, encoded = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    else:
+        ok, encoded = cv2.imencode(".png", pixels, list(PNG_PARAMS if png_params is None else png_params))
     if not ok:
         raise OSError(f"could not encode {path}")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -696,16 +710,20 @@ class Summary:
 def remove_background_files(inputs, output_dir, model=None, recursive=False, threshold=None, background=None,
                             mask_only=False, batch_size=8, overwrite=False, progress=False, workers=2,
                             pixel_budget=PIXEL_BUDGET, flip_tta=False, close_up=True, upright_only=False,
-                            keep_specks=False):
-    """Writes a PNG per photo under `output_dir` (for one photo, `output_dir`
-    may instead name the .png to write; see output_file_for_one_photo),
+                            keep_specks=False, jpeg=False):
+    """Writes a PNG per photo under `output_dir`, or with `jpeg` a JPEG of
+    the person composed onto `background` (for one photo, `output_dir` may
+    instead name the file to write; see output_file_for_one_photo),
     skipping existing outputs unless `overwrite`, and records how sure the
     model was of each in the folder's SURENESS_FILE; returns a Summary. The
     photos are read, segmented and written overlapped (see cutouts)."""
     from tqdm import tqdm
 
+    composed = background is not None and not mask_only
+    if jpeg and not composed:
+        raise PredictError("JPEG outputs hold the person composed onto a --background (JPEG has no transparency)")
     jobs, output_root, output_file = plan_outputs([inputs] if isinstance(inputs, (str, Path)) else inputs,
-                                                  output_dir, recursive)
+                                                  output_dir, recursive, jpeg, composed)
     model = resolve_model(model)
     background = parse_background(background) if isinstance(background, str) else background
     todo = [(photo, output) for photo, output in jobs if overwrite or not output.exists()]
@@ -741,13 +759,14 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
     return summary
 
 
-def plan_outputs(inputs, output, recursive=False):
-    """For the photos and folders `inputs`: the (photo, output path) pairs,
-    the folder the outputs go under (made here, rather than failing each
-    photo once the model has run on it), and the .png to write where
-    `output` names one (see output_file_for_one_photo), else None."""
-    jobs = find_photos(inputs, output, recursive)  # a missing input is named here
-    output_file = output_file_for_one_photo(inputs, output)
+def plan_outputs(inputs, output, recursive=False, jpeg=False, composed=False):
+    """For the photos and folders `inputs`: the (photo, output path) pairs
+    (.png files, or .jpg with `jpeg`), the folder the outputs go under (made
+    here, rather than failing each photo once the model has run on it), and
+    the file to write where `output` names one (see
+    output_file_for_one_photo; `composed`: onto a background), else None."""
+    jobs = find_photos(inputs, output, recursive, ".jpg" if jpeg else ".png")  # a missing input is named here
+    output_file = output_file_for_one_photo(inputs, output, composed)
     if output_file:
         jobs = [(jobs[0][0], output_file)]
     refuse_to_overwrite_inputs(jobs)
@@ -887,7 +906,8 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("inputs", type=Path, nargs="+", metavar="input",
                         help="photos or folders of photos (photos/*.jpg will do)")
-    parser.add_argument("output", type=Path, help="folder for the PNG outputs (created if needed); for one photo, a .png file name will do")
+    parser.add_argument("output", type=Path, help="folder for the PNG outputs (created if needed); for one photo, a .png "
+                        "file name will do (a .jpg with --background)")
     parser.add_argument("--model", type=Path, default=None, help=f"a .keras model, or a train.py run folder (its model.keras) "
                         f"(default: {DEFAULT_MODEL.relative_to(REPO_DIR)})")
     parser.add_argument("--recursive", action="store_true", help="also process photos in sub-folders")
@@ -896,6 +916,9 @@ def parse_args(argv=None):
     parser.add_argument("--mask-only", action="store_true", help="write the grey mask instead of the cutout")
     parser.add_argument("--background", default=None, metavar="COLOR|IMAGE",
                         help="compose onto a colour (white, #00ff00, 0,255,0) or a photo instead of transparency")
+    parser.add_argument("--jpeg", action="store_true",
+                        help=f"with --background: write JPEG files (quality {JPEG_QUALITY}), a fraction of the PNGs' size "
+                        "(for one photo, naming a .jpg output does the same)")
     add_mask_flags(parser)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs (default: skip them)")
@@ -907,6 +930,8 @@ def parse_args(argv=None):
         parser.error("--batch-size must be at least 1")
     if args.mask_only and args.background:
         parser.error("--mask-only and --background exclude each other")
+    if args.jpeg and not args.background:
+        parser.error("--jpeg needs a --background: JPEG has no transparency to hold a cutout")
     return args
 
 
@@ -918,7 +943,7 @@ def main(argv=None):
             args.inputs, args.output, model=args.model, recursive=args.recursive, threshold=args.threshold,
             background=args.background, mask_only=args.mask_only, batch_size=args.batch_size,
             overwrite=args.overwrite, progress=not args.quiet, flip_tta=args.flip_tta, close_up=args.close_up,
-            upright_only=args.upright_only, keep_specks=args.keep_specks,
+            upright_only=args.upright_only, keep_specks=args.keep_specks, jpeg=args.jpeg,
         )
     except (PredictError, data.DatasetError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -247,6 +247,40 @@ def test_existing_outputs_are_skipped_unless_overwrite(tmp_path, tiny_model, rng
     assert read_output(tmp_path / "out" / "a.png").shape[2] == 4
 
 
+def test_photos_composed_onto_a_background_can_be_written_as_jpeg(tmp_path, tiny_model, rng, capsys):
+    for name in ("a.jpg", "b.png"):
+        save(tmp_path / "in" / name, photo(rng))
+    summary = predict.remove_background_files(tmp_path / "in", tmp_path / "jpeg", model=tiny_model,
+                                              background="white", jpeg=True)
+    assert summary.processed == 2 and sorted(p.name for p in (tmp_path / "jpeg").iterdir()) == \
+        ["a.jpg", "b.jpg", predict.SURENESS_FILE]
+    assert sorted(row.output for row in predict.read_sureness(tmp_path / "jpeg" / predict.SURENESS_FILE)) == \
+        ["a.jpg", "b.jpg"]
+    predict.remove_background_files(tmp_path / "in", tmp_path / "png", model=tiny_model, background="white")
+    for name in ("a", "b"):
+        written = tmp_path / "jpeg" / f"{name}.jpg"
+        assert written.read_bytes()[:2] == b"\xff\xd8"  # a JPEG, whatever the name
+        as_png = read_output(tmp_path / "png" / f"{name}.png").astype(int)
+        as_jpeg = read_output(written).astype(int)
+        # The same composite, give or take JPEG's loss (a photo of noise, its worst case: 3.7 of 255 on average).
+        assert as_jpeg.shape == as_png.shape == (60, 40, 3) and 0 < np.abs(as_jpeg - as_png).mean() < 6
+    # One photo: a .jpg named will do where the person is composed, and only there.
+    single = predict.remove_background_files(tmp_path / "in" / "a.jpg", tmp_path / "named.jpg", model=tiny_model,
+                                             background="white")
+    assert single.processed == 1 and (tmp_path / "named.jpg").read_bytes()[:2] == b"\xff\xd8"
+    with pytest.raises(predict.PredictError, match=r"name it .*named\.png, or give a folder \(a JPEG holds the person "
+                                                   r"composed onto a --background\)"):
+        predict.remove_background_files(tmp_path / "in" / "a.jpg", tmp_path / "named.jpg", model=tiny_model)
+    with pytest.raises(predict.PredictError, match="JPEG outputs hold the person composed onto a --background"):
+        predict.remove_background_files(tmp_path / "in", tmp_path / "cutouts", model=tiny_model, jpeg=True)
+    with pytest.raises(predict.PredictError, match="refusing to write over input photos"):  # in/a.jpg -> in/a.jpg
+        predict.remove_background_files(tmp_path / "in", tmp_path / "in", model=tiny_model, background="white",
+                                        jpeg=True)
+    with pytest.raises(SystemExit):
+        predict.parse_args([str(tmp_path / "in"), str(tmp_path / "out"), "--jpeg"])
+    assert "--jpeg needs a --background" in capsys.readouterr().err
+
+
 def test_recursive_mirrors_relative_paths_and_same_stems_do_not_collide(tmp_path, tiny_model, rng):
     save(tmp_path / "in" / "top.jpg", photo(rng))
     save(tmp_path / "in" / "sub" / "deeper" / "x.jpg", photo(rng))
