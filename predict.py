@@ -7,6 +7,7 @@
     python predict.py photos/ masks/ --mask-only
     python predict.py photos/ composites/ --background white      (or "#00ff00", "0,255,0", or a photo)
     python predict.py photos/ composites/ --background white --jpeg
+    python predict.py photos/ portraits/ --background blur --jpeg
 
 Each output is a PNG at the photo's original size named after it
 (photos/a/b.jpg -> cutouts/a/b.png), or for one photo the .png named;
@@ -425,10 +426,12 @@ def judging_mask(soft_mask, photo_size, close_ups=()):
 # ----------------------------------------------------------------------------
 
 def parse_background(value):
-    """None (transparent), an RGB colour tuple, or an RGB photo, from the --background text."""
+    """None (transparent), an RGB colour tuple, an RGB photo, or BLUR, from the --background text."""
     if value is None:
         return None
     text = value.strip().lower()
+    if text == BLUR:
+        return BLUR
     if text in NAMED_COLORS:
         return NAMED_COLORS[text]
     hex_digits = text.lstrip("#")
@@ -445,7 +448,29 @@ def parse_background(value):
             return data.read_image(value)
         except data.DatasetError as error:
             raise PredictError(f"background image {error}") from error
-    raise PredictError(f"--background {value!r} is neither a colour (a name, #rrggbb or r,g,b) nor an image file")
+    raise PredictError(f"--background {value!r} is neither a colour (a name, #rrggbb or r,g,b), {BLUR!r}, "
+                       f"nor an image file")
+
+
+# --background blur: the photo's own background, blurred, as a phone's
+# portrait mode does; the blur's sigma is this share of the photo's longer side.
+BLUR = "blur"
+BLUR_SIGMA = 0.015
+
+
+def blurred_background(image, alpha):
+    """The photo blurred with the person left out of the average (a
+    normalised convolution), so that the person's colours do not bleed
+    into the background around them as a halo. Computed at a size where
+    the blur's sigma is a few pixels, then enlarged: a 12-megapixel photo
+    costs about what a small one does."""
+    sigma = BLUR_SIGMA * max(image.shape[:2])
+    scale = min(1.0, 4.0 / sigma)
+    size = tuple(max(1, round(side * scale)) for side in image.shape[:2])
+    background = 1.0 - data.resize(alpha, size).astype(np.float32) / 255.0
+    blurred = cv2.GaussianBlur(data.resize(image, size).astype(np.float32) * background[..., None], (0, 0), sigma * scale)
+    weight = cv2.GaussianBlur(background, (0, 0), sigma * scale)
+    return data.resize(blurred / np.maximum(weight, 1e-3)[..., None], image.shape[:2])
 
 
 def cover(image, size):
@@ -466,7 +491,8 @@ def alpha_from_mask(mask, threshold=None):
 
 
 def compose(image, alpha, background=None, mask_only=False):
-    """The output pixels: grey mask, RGBA cutout, or the person over a background."""
+    """The output pixels: grey mask, RGBA cutout, or the person over a background
+    (a colour, a photo, or BLUR: the photo's own, blurred)."""
     if mask_only:
         return alpha
     if background is None:
@@ -476,7 +502,12 @@ def compose(image, alpha, background=None, mask_only=False):
         rgba = cv2.cvtColor(cv2.bitwise_and(image, image, mask=alpha), cv2.COLOR_RGB2RGBA)
         rgba[..., 3] = alpha
         return rgba
-    backdrop = cover(background, image.shape[:2]) if isinstance(background, np.ndarray) else np.array(background, np.float32)
+    if isinstance(background, str) and background == BLUR:
+        backdrop = blurred_background(image, alpha)
+    elif isinstance(background, np.ndarray):
+        backdrop = cover(background, image.shape[:2])
+    else:
+        backdrop = np.array(background, np.float32)
     weight = alpha[..., None].astype(np.float32) / 255.0
     return np.round(image * weight + backdrop * (1.0 - weight)).astype(np.uint8)
 
@@ -915,7 +946,8 @@ def parse_args(argv=None):
                         help="hard mask: person where the model's probability >= T (default: soft edges)")
     parser.add_argument("--mask-only", action="store_true", help="write the grey mask instead of the cutout")
     parser.add_argument("--background", default=None, metavar="COLOR|IMAGE",
-                        help="compose onto a colour (white, #00ff00, 0,255,0) or a photo instead of transparency")
+                        help="compose onto a colour (white, #00ff00, 0,255,0), a photo, or 'blur' (the photo's own "
+                        "background blurred, a portrait mode) instead of transparency")
     parser.add_argument("--jpeg", action="store_true",
                         help=f"with --background: write JPEG files (quality {JPEG_QUALITY}), a fraction of the PNGs' size "
                         "(for one photo, naming a .jpg output does the same)")

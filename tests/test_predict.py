@@ -481,8 +481,28 @@ def test_background_colour_forms():
     assert predict.parse_background("#FF8000") == (255, 128, 0)
     assert predict.parse_background("0, 128,255") == (0, 128, 255)
     assert predict.parse_background("white") == (255, 255, 255)
-    with pytest.raises(predict.PredictError, match="neither a colour"):
+    assert predict.parse_background("blur") == predict.BLUR
+    with pytest.raises(predict.PredictError, match="neither a colour .*'blur', nor an image file"):
         predict.parse_background("not-a-colour")
+
+
+def test_background_blur_blurs_the_photos_own_background_without_a_halo_of_the_person(tiny_model, rng):
+    image = np.zeros((600, 400, 3), np.uint8)
+    image[:, :200] = (0, 255, 0)          # a green wall on the left, a blue one on the right
+    image[:, 200:] = (0, 0, 255)
+    image[200:500, 160:240] = (255, 0, 0)  # the person, red
+    alpha = np.zeros((600, 400), np.uint8)
+    alpha[200:500, 160:240] = 255
+    out = predict.compose(image, alpha, predict.parse_background(" Blur "))
+    assert out.shape == image.shape and (out[alpha == 255] == (255, 0, 0)).all()  # the person as they are
+    edge = out[60, 195:205].astype(int)  # across the walls' edge, far above the person: softened
+    assert (edge[:, 1] > 40).all() and (edge[:, 2] > 40).all() and (out[60, 20] == (0, 255, 0)).all()
+    beside = (350, 155)  # the green wall 5 pixels left of the person: hardly any red bled into it
+    assert out[beside][0] <= 8
+    naive = cv2.GaussianBlur(image.astype(np.float32), (0, 0), predict.BLUR_SIGMA * 600)
+    assert naive[beside][0] > 60  # as the whole photo blurred would have it
+    composite = predict.remove_background(photo(rng), model=tiny_model, background="blur")
+    assert composite.shape == (60, 40, 3) and composite.dtype == np.uint8
 
 
 def test_a_failed_write_leaves_no_partial_file_and_keeps_the_old_output(tmp_path, monkeypatch):
