@@ -750,13 +750,13 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
     photos are read, segmented and written overlapped (see cutouts)."""
     from tqdm import tqdm
 
+    background = parse_background(background) if isinstance(background, str) else background
     composed = background is not None and not mask_only
     if jpeg and not composed:
         raise PredictError("JPEG outputs hold the person composed onto a --background (JPEG has no transparency)")
     jobs, output_root, output_file = plan_outputs([inputs] if isinstance(inputs, (str, Path)) else inputs,
                                                   output_dir, recursive, jpeg, composed)
     model = resolve_model(model)
-    background = parse_background(background) if isinstance(background, str) else background
     todo = [(photo, output) for photo, output in jobs if overwrite or not output.exists()]
     summary = Summary(skipped=len(jobs) - len(todo))
     sureness_file = None if output_file else output_root / SURENESS_FILE  # one cutout named by the user: no list beside it

@@ -475,6 +475,9 @@ def test_mask_only_threshold_and_backgrounds(tmp_path, tiny_model, rng):
     backdrop = save(tmp_path / "backdrop.jpg", photo(rng, 120, 200))
     predict.remove_background_files(tmp_path / "in", tmp_path / "scene", model=tiny_model, background=str(backdrop))
     assert read_output(tmp_path / "scene" / "a.png").shape == (*rgb.shape[:2], 3)
+    with pytest.raises(predict.PredictError, match="neither a colour"):  # said before anything is made
+        predict.remove_background_files(tmp_path / "in", tmp_path / "typo", model=tiny_model, background="whte")
+    assert not (tmp_path / "typo").exists()
 
 
 def test_background_colour_forms():
