@@ -23,7 +23,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+JPEG_EXTENSIONS = (".jpg", ".jpeg")
+IMAGE_EXTENSIONS = (*JPEG_EXTENSIONS, ".png", ".bmp", ".webp", ".tif", ".tiff")
 # Masks in any of these formats too: JPEG compression leaves a 0/255 mask's
 # pixels on the same side of half (validation masks as JPEGs at quality 95,
 # 75 and 50: not one pixel changed), so JPEG masks need no converting.
@@ -76,7 +77,7 @@ def read_mask(path):
     cutout (predict.py's, or another tool's, corrected in an editor): its
     alpha channel is the mask."""
     mask = mask_channel(path)
-    if Path(path).suffix.lower() in (".jpg", ".jpeg") and 0 < mask.max() < 128:
+    if Path(path).suffix.lower() in JPEG_EXTENSIONS and 0 < mask.max() < 128:
         # A 0/1 mask does not survive JPEG: its edges come back as 0, 1 and 2 (thousands of pixels
         # wrong at quality 95, all of them 0 at 50), where a 0/255 mask comes back exact.
         raise DatasetError(f"{path}: a 0/1 mask saved as JPEG (values 0 to {mask.max()}), which compression "

@@ -58,7 +58,6 @@ PNG_PARAMS = (cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_FILTER, cv2.IMWRIT
 # Photos composed onto a --background have no transparency to keep: they may
 # be JPEGs instead (--jpeg, or a .jpg named for one photo), at this quality.
 JPEG_QUALITY = 95
-JPEG_SUFFIXES = (".jpg", ".jpeg")
 # Photos held in memory at once (decoded, waiting for the model or the PNG
 # writer), in pixels: 100 megapixels is about 1 GB with the cutouts.
 PIXEL_BUDGET = 100_000_000
@@ -390,12 +389,15 @@ def lying_down_looks(model, images, soft_masks, close_up_masks, flip_tta=False, 
         winners = []
         for turn in turns:
             image, look = next(turned_looks)
-            judgement = judge(judging_mask(look.soft_mask, image.shape[:2], look.close_ups))
+            mask = judging_mask(look.soft_mask, image.shape[:2], look.close_ups)
+            judgement = judge(mask)
             if turned_look_wins(upright, judgement):
-                winners.append((judgement.sureness, turn, image, look))
+                winners.append((judgement.sureness, turn, image, look, mask))
         if winners:
-            _, turn, image, look = max(winners, key=lambda winner: winner[0])
-            made[index] = np.ascontiguousarray(np.rot90(look.mask_at(image.shape[:2]), -turn))
+            _, turn, image, look, mask = max(winners, key=lambda winner: winner[0])
+            if mask.shape != image.shape[:2]:  # judged scaled down: made at the photo's size now
+                mask = look.mask_at(image.shape[:2])
+            made[index] = np.ascontiguousarray(np.rot90(mask, -turn))
     return made
 
 
@@ -572,14 +574,14 @@ def output_file_for_one_photo(inputs, output, composed=False):
         return None
     one_photo = len(inputs) == 1 and Path(inputs[0]).is_file()
     suffix = output.suffix.lower()
-    if one_photo and (suffix == ".png" or composed and suffix in JPEG_SUFFIXES):
+    if one_photo and (suffix == ".png" or composed and suffix in data.JPEG_EXTENSIONS):
         return output.resolve()
     if suffix in data.IMAGE_EXTENSIONS:
         if one_photo:
             raise PredictError(f"output {output}: outputs are PNG files (they keep the transparency); "
                                f"name it {output.with_suffix('.png')}, or give a folder"
                                + (" (a JPEG holds the person composed onto a --background)"
-                                  if suffix in JPEG_SUFFIXES else ""))
+                                  if suffix in data.JPEG_EXTENSIONS else ""))
         raise PredictError(f"output {output} names a file, but a folder of photos or several photos are given: "
                            f"give a folder for the outputs")
     if output.exists():
@@ -662,7 +664,7 @@ def write_atomically(path, pixels, png_params=None):
     killed run never leaves a half-written file."""
     if pixels.ndim == 3:  # OpenCV writes BGR(A)
         pixels = cv2.cvtColor(pixels, cv2.COLOR_RGBA2BGRA if pixels.shape[2] == 4 else cv2.COLOR_RGB2BGR)
-    if path.suffix.lower() in JPEG_SUFFIXES:
+    if path.suffix.lower() in data.JPEG_EXTENSIONS:
         ok, encoded = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     else:
         ok, encoded = cv2.imencode(".png", pixels, list(PNG_PARAMS if png_params is None else png_params))
