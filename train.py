@@ -226,17 +226,17 @@ def none_or_path(text):
     return None if str(text).lower() in ("none", "") else Path(text)
 
 
-def split_data(config, run_dir, resuming):
+def split_data(config, run_dir, resuming, init_weights=None):
     """The pairs of DATA_DIR by split ({"train", "val", "test"} -> pairs),
     written to the run's splits/, with every pair decoded once and the
     unreadable left out; and {photo: why it was left out}. A resumed run
     keeps the split it started with, whatever was added to the folder since;
-    SPLITS_FROM keeps an earlier run's."""
+    SPLITS_FROM keeps an earlier run's; a fine-tune from `init_weights`
+    warns where it would test on that model's training photos."""
     import data
 
     data_dir = Path(config["data_dir"])
     pairs = data.find_pairs(data_dir / "images", data_dir / "masks")
-    init_weights = none_or_path(config["init_weights"])
     splits_from = run_dir / "splits" if resuming and (run_dir / "splits").is_dir() else none_or_path(config["splits_from"])
     earlier = data.read_split_lists(splits_from) if splits_from else None
     splits = data.split_pairs(pairs, config["val_fraction"], config["test_fraction"], config["seed"], earlier)
@@ -420,8 +420,9 @@ def main(argv=None, extra_callbacks=()):
              global_batch, config["batch_size"], replicas)
 
     # 1. The data: pairs by stem, split, checked, streamed.
+    init_weights = none_or_path(config["init_weights"])
     try:
-        splits, skipped = split_data(config, run_dir, resuming)
+        splits, skipped = split_data(config, run_dir, resuming, init_weights)
     except data.DatasetError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -440,7 +441,6 @@ def main(argv=None, extra_callbacks=()):
 
     # 2. The model, its variables mirrored on every replica.
     # Fine-tuning overwrites every weight: the ImageNet encoder is neither loaded nor downloaded.
-    init_weights = none_or_path(config["init_weights"])
     encoder_weights = None if init_weights else resolve_encoder_weights(config["model"], config["encoder_weights"])
     with strategy.scope():
         try:
