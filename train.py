@@ -27,7 +27,7 @@ CACHE = "auto"                    # keep the decoded, resized photos in memory a
 MODEL = "mobilenetv2_unet"        # "mobilenetv2_unet" (fast on CPU), "resnet50_unet" or "unet"
 ENCODER_WEIGHTS = "imagenet"      # "imagenet", a .weights.h5 path, or "none" (random); ignored by "unet"
 DECODER_WIDTH = 1.0               # multiplier of the decoder's channels: 2 doubles them (more capacity, ~1.3x slower to train)
-INIT_WEIGHTS = "none"             # fine-tune: a trained .keras model of the same MODEL to start from (any IMAGE_SIZE, same or narrower decoder)
+INIT_WEIGHTS = "none"             # fine-tune: a trained .keras model (or run folder) of the same MODEL to start from (any IMAGE_SIZE, same or narrower decoder)
 FREEZE_BATCH_NORM = False         # fine-tune: keep the batch-norm statistics and scales as trained (photos unlike the training photos)
 # optimisation
 LOSS = "bce"                      # "bce", "bce_dice", "dice", "lovasz" or "bce_lovasz" (Lovasz: a surrogate of per-image IoU)
@@ -126,13 +126,13 @@ def check_settings(config):
         problems.append(f"--image-size must be a multiple of {ENCODER_STRIDE}; got {config['image_size']}")
     problems += [f"{flag(name)} must be between 0 and 1; got {config[name]}"
                  for name in ("augment_p", "paste_p", "sideways_p") if not 0 <= config[name] <= 1]
-    init_weights = none_or_path(config["init_weights"])
-    if init_weights and init_weights.is_dir():
-        run_model = init_weights / "model.keras"
-        problems.append(f"--init-weights: {init_weights} is a folder, not a trained .keras model to start from"
-                        + (f"; pass {run_model}" if run_model.is_file() else ""))
-    elif init_weights and not init_weights.is_file():
-        problems.append(f"--init-weights: there is no file {init_weights} (a trained .keras model to start from)")
+    try:
+        init_weights = initial_weights_file(config)
+    except ValueError as error:  # a folder without a finished run's model in it
+        problems.append(f"--init-weights: {error}")
+    else:
+        if init_weights and not init_weights.is_file():
+            problems.append(f"--init-weights: there is no file {init_weights} (a trained .keras model to start from)")
     if Path(config["out_dir"]).is_file():
         problems.append(f"--out-dir: {config['out_dir']} is a file, not a folder for the run")
     return problems
@@ -224,6 +224,15 @@ def distribution_strategy(name):
 def none_or_path(text):
     """None for a setting of "none" (or empty), else the path it names."""
     return None if str(text).lower() in ("none", "") else Path(text)
+
+
+def initial_weights_file(config):
+    """The .keras file INIT_WEIGHTS names (a train.py run folder names its
+    model.keras, as for predict.py), or None to start afresh."""
+    from model import model_file
+
+    init_weights = none_or_path(config["init_weights"])
+    return model_file(init_weights) if init_weights else None
 
 
 def split_data(config, run_dir, resuming, init_weights=None):
@@ -420,7 +429,7 @@ def main(argv=None, extra_callbacks=()):
              global_batch, config["batch_size"], replicas)
 
     # 1. The data: pairs by stem, split, checked, streamed.
-    init_weights = none_or_path(config["init_weights"])
+    init_weights = initial_weights_file(config)
     try:
         splits, skipped = split_data(config, run_dir, resuming, init_weights)
     except data.DatasetError as error:

@@ -60,7 +60,8 @@ def test_settings_that_cannot_work_are_a_usage_error_before_any_photo_is_read(ca
     assert "--init-weights: there is no file runs/no_such_run/model.keras" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         train.parse_config(["--init-weights", str(REPO_DIR / "models")])  # a folder of models
-    assert f"--init-weights: {REPO_DIR / 'models'} is a folder, not a trained .keras model" in capsys.readouterr().err
+    assert (f"--init-weights: model {REPO_DIR / 'models'} is a folder with no model.keras in it"
+            in " ".join(capsys.readouterr().err.split()))
     with pytest.raises(SystemExit):
         train.parse_config(["--out-dir", __file__])
     assert f"--out-dir: {__file__} is a file, not a folder for the run" in capsys.readouterr().err
@@ -205,6 +206,15 @@ def test_photos_without_a_person_train_with_all_black_masks(sample_dir, tmp_path
     assert result.returncode == 0, result.stderr[-3000:]
     assert "0 skipped as unreadable" in result.stderr
     assert all(np.isfinite(logged(run_dir, column)).all() for column in ("loss", "val_loss", "val_iou"))
+
+
+def test_a_run_folder_as_init_weights_starts_from_its_model_and_reads_its_splits(tmp_path):
+    run_dir = tmp_path / "run"
+    (run_dir / "splits").mkdir(parents=True)
+    (run_dir / "model.keras").write_bytes(b"")  # only its name matters here
+    config = train.parse_config(["--init-weights", str(run_dir)])
+    assert train.initial_weights_file(config) == run_dir / "model.keras"  # whose splits/ lie beside it
+    assert train.initial_weights_file(train.parse_config([])) is None
 
 
 def test_fine_tuning_warns_when_photos_the_model_was_trained_on_are_held_out(tmp_path, caplog):
