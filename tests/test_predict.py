@@ -993,3 +993,47 @@ def test_keep_specks_reaches_the_folder_run_from_the_command_line(monkeypatch, t
     assert seen["keep_specks"] is True
     predict.main([str(tmp_path), str(tmp_path / "out"), "--quiet"])
     assert seen["keep_specks"] is False
+
+
+def test_crop_cuts_an_output_to_the_people_with_room_for_the_soft_edge():
+    alpha = np.zeros((400, 300), np.uint8)
+    alpha[100:300, 50:150] = 255           # the person: 200 rows by 100 columns
+    alpha[98:100, 50:150] = 60             # their soft edge, under half opaque
+    alpha[380:390, 280:290] = 20           # a faint haze far from them
+    pixels = np.dstack([np.full((400, 300, 3), 7, np.uint8), alpha])
+    cropped = predict.crop_to_people(pixels, alpha, margin=0.02)  # 2% of 200 rows: 4 pixels of room
+    np.testing.assert_array_equal(cropped, pixels[96:304, 46:154])
+    np.testing.assert_array_equal(predict.crop_to_people(alpha, alpha, margin=0), alpha[100:300, 50:150])
+    corner = np.zeros((400, 300), np.uint8)
+    corner[:50, :30] = 200  # at the photo's corner: the room stops at its edges
+    assert predict.crop_to_people(corner, corner, margin=0.5).shape == (75, 55)
+    nobody = np.zeros((400, 300), np.uint8)
+    assert predict.crop_to_people(nobody, nobody).shape == (400, 300)  # nothing to cut to: the whole frame
+
+
+def test_crop_reaches_cutouts_composites_and_folder_runs(tmp_path, monkeypatch):
+    photo = np.zeros((600, 400, 3), np.uint8)
+    photo[200:500, 100:200] = (255, 255, 255)  # the person, 300 rows tall
+    whole = predict.remove_background(photo, model=MarksRed())
+    cutout = predict.remove_background(photo, model=MarksRed(), crop=True)
+    np.testing.assert_array_equal(cutout, predict.crop_to_people(whole, whole[..., 3]))
+    # The mask, upsampled from the model's 64 pixels, is about the person's 300x100; 2% of 300: 6 pixels of room.
+    assert 306 <= cutout.shape[0] <= 316 and 106 <= cutout.shape[1] <= 118
+    assert cutout[..., 3].sum(dtype=int) > 0.999 * whole[..., 3].sum(dtype=int)  # all of the person, soft edge and all
+    assert (cutout[[0, -1], :, 3] < 128).all() and (cutout[:, [0, -1], 3] < 128).all()  # room all round
+    wider = predict.remove_background(photo, model=MarksRed(), crop=True, crop_margin=0.1)
+    assert wider.shape[0] - cutout.shape[0] == wider.shape[1] - cutout.shape[1] == 2 * (30 - 6)
+    composite = predict.remove_background(photo, model=MarksRed(), background="black", crop=True)
+    np.testing.assert_array_equal(composite, predict.crop_to_people(predict.remove_background(
+        photo, model=MarksRed(), background="black"), whole[..., 3]))
+    save(tmp_path / "in" / "tall.png", photo)
+    predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=MarksRed(), crop=True)
+    np.testing.assert_array_equal(read_output(tmp_path / "out" / "tall.png"), cutout)
+    seen = {}
+    monkeypatch.setattr(predict, "remove_background_files", lambda *args, **options: seen.update(options) or predict.Summary())
+    assert predict.main([str(tmp_path), str(tmp_path / "cli"), "--crop", "--crop-margin", "0.1", "--quiet"]) == 0
+    assert (seen["crop"], seen["crop_margin"]) == (True, 0.1)
+    predict.main([str(tmp_path), str(tmp_path / "cli"), "--quiet"])
+    assert seen["crop"] is False
+    with pytest.raises(SystemExit):
+        predict.parse_args([str(tmp_path), str(tmp_path / "cli"), "--crop", "--crop-margin", "-0.1"])
