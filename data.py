@@ -232,6 +232,7 @@ def find_pairs(images_dir, masks_dir):
     out; they are never paired by sort order."""
     images = files_by_stem(images_dir, IMAGE_EXTENSIONS, "image")
     masks = files_by_stem(masks_dir, MASK_EXTENSIONS, "mask")
+    images, masks = by_shared_name(images, masks)
     stems = sorted(images.keys() & masks.keys())
     images_alone = [images[s] for s in sorted(images.keys() - masks.keys())]
     masks_alone = [masks[s] for s in sorted(masks.keys() - images.keys())]
@@ -245,6 +246,40 @@ def find_pairs(images_dir, masks_dir):
             f"(images: {describe(images.values())}; masks: {describe(masks.values())})"
         )
     return [(images[s], masks[s]) for s in stems]
+
+
+# Where every mask's name (or photo's) adds a suffix to its partner's, it
+# starts with one of these: a_mask.png for a.jpg, a-matte.png, a.label.png.
+NAME_SEPARATORS = "_-. "
+
+
+def by_shared_name(images, masks):
+    """The {stem: path} of the photos and of the masks, keyed so that a pair
+    shares a key: as they are, or, where no mask is named as a photo but
+    every mask's name (or photo's, or both) ends in one suffix (a_mask.png
+    for a.jpg, as many datasets name them), without it; said in the log."""
+    if images.keys() & masks.keys():
+        return images, masks
+    named = {(image_suffix, mask_suffix): (without_suffix(images, image_suffix), without_suffix(masks, mask_suffix))
+             for image_suffix in name_suffixes(images) for mask_suffix in name_suffixes(masks)}
+    suffixes = max(named, key=lambda choice: len(named[choice][0].keys() & named[choice][1].keys()))
+    if any(suffixes):
+        log.info("no mask is named as its photo: paired by the name before the %s", " and the ".join(
+            f"{whose} suffix {suffix!r}" for whose, suffix in zip(("photos'", "masks'"), suffixes) if suffix))
+    return named[suffixes]
+
+
+def name_suffixes(files):
+    """"" and the suffixes that every stem of `files` ({stem: path}) ends
+    in, each starting with a NAME_SEPARATORS character and leaving a name."""
+    common = os.path.commonprefix([stem[::-1] for stem in files])[::-1]
+    if len(common) == min(map(len, files)):  # one stem is all suffix: a name must stay
+        common = common[1:]
+    return [""] + [common[start:] for start in range(len(common)) if common[start] in NAME_SEPARATORS]
+
+
+def without_suffix(files, suffix):
+    return {stem[:len(stem) - len(suffix)]: path for stem, path in files.items()}
 
 
 def read_pair(pair):

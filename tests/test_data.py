@@ -55,6 +55,33 @@ def test_files_of_other_formats_are_reported_not_silently_dropped(tmp_path, rng,
     assert ".DS_Store" not in caplog.text
 
 
+@pytest.mark.parametrize("image_suffix, mask_suffix", [("", "_mask"), ("", "-matte"), ("_img", "_mask"), ("", " mask")])
+def test_masks_named_after_their_photo_plus_a_suffix_are_paired_by_the_name_before_it(
+        tmp_path, rng, caplog, image_suffix, mask_suffix):
+    image, mask = draw_person(rng, 32, 32)
+    for stem in ("a_b", "cb", "lonely"):  # "b" ends two names: only the suffix after a separator goes
+        write_png(tmp_path / "images" / f"{stem}{image_suffix}.jpg", image)
+    for stem in ("a_b", "cb"):
+        write_png(tmp_path / "masks" / f"{stem}{mask_suffix}.png", mask)
+    with caplog.at_level(logging.INFO, logger="data"):
+        pairs = data.find_pairs(tmp_path / "images", tmp_path / "masks")
+    assert [(i.name, m.name) for i, m in pairs] == [(f"{stem}{image_suffix}.jpg", f"{stem}{mask_suffix}.png")
+                                                    for stem in ("a_b", "cb")]
+    assert f"paired by the name before the {'photos' if image_suffix else 'masks'}' suffix" in caplog.text
+    assert f"images without a mask, left out: 1 ({tmp_path / 'images' / f'lonely{image_suffix}.jpg'})" in caplog.text
+
+
+def test_masks_are_paired_by_suffix_only_where_none_is_named_as_its_photo(tmp_path, rng, caplog):
+    image, mask = draw_person(rng, 32, 32)
+    for stem in ("a", "b"):
+        write_png(tmp_path / "images" / f"{stem}.jpg", image)
+    for stem in ("a", "b_mask"):  # one named as its photo: the other is not guessed at
+        write_png(tmp_path / "masks" / f"{stem}.png", mask)
+    with caplog.at_level(logging.INFO, logger="data"):
+        assert [i.stem for i, _ in data.find_pairs(tmp_path / "images", tmp_path / "masks")] == ["a"]
+    assert "masks without an image, left out: 1" in caplog.text and "paired by the name" not in caplog.text
+
+
 def test_no_matching_stems_is_an_error_naming_both_folders(tmp_path, rng):
     image, mask = draw_person(rng, 32, 32)
     write_png(tmp_path / "images" / "photo.jpg", image)
