@@ -33,6 +33,7 @@ From Python:
 
 import argparse
 import csv
+import glob
 import io
 import itertools
 import logging
@@ -611,6 +612,24 @@ def output_file_for_one_photo(inputs, output, composed=False):
     return None
 
 
+def expand_patterns(inputs):
+    """The inputs as paths, each one that does not exist but holds a
+    wildcard (photos/*.jpg, which Windows' shells pass on as typed, as
+    bash does one that matches nothing) replaced by the paths it matches,
+    sorted (** matches folders at any depth); a pattern that matches nothing
+    is a PredictError."""
+    expanded = []
+    for given in map(Path, inputs):
+        if given.exists() or not any(character in str(given) for character in "*?["):
+            expanded.append(given)
+            continue
+        matches = sorted(glob.glob(str(given), recursive=True))
+        if not matches:
+            raise PredictError(f"input {given} matches no file")
+        expanded += map(Path, matches)
+    return expanded
+
+
 def find_photos(inputs, output_dir, recursive=False, suffix=".png"):
     """[(photo path, output path)]: each input file, or the photos in each
     input folder, mirrored under output_dir as <relative path><suffix>."""
@@ -821,6 +840,7 @@ def plan_outputs(inputs, output, recursive=False, jpeg=False, composed=False):
     here, rather than failing each photo once the model has run on it), and
     the file to write where `output` names one (see
     output_file_for_one_photo; `composed`: onto a background), else None."""
+    inputs = expand_patterns(inputs)
     jobs = find_photos(inputs, output, recursive, ".jpg" if jpeg else ".png")  # a missing input is named here
     output_file = output_file_for_one_photo(inputs, output, composed)
     if output_file:
@@ -965,7 +985,7 @@ def add_mask_flags(parser):
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("inputs", type=Path, nargs="+", metavar="input",
-                        help="photos or folders of photos (photos/*.jpg will do)")
+                        help="photos or folders of photos (photos/*.jpg will do, quoted or not)")
     parser.add_argument("output", type=Path, help="folder for the PNG outputs (created if needed); for one photo, a .png "
                         "file name will do (a .jpg with --background)")
     parser.add_argument("--model", type=Path, default=None, help=f"a .keras model, or a train.py run folder (its model.keras) "
