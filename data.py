@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 JPEG_EXTENSIONS = (".jpg", ".jpeg")
-IMAGE_EXTENSIONS = (*JPEG_EXTENSIONS, ".png", ".bmp", ".webp", ".tif", ".tiff")
+IMAGE_EXTENSIONS = (*JPEG_EXTENSIONS, ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")  # a GIF: its first frame
 # Masks in any of these formats too: JPEG compression leaves a 0/255 mask's
 # pixels on the same side of half (validation masks as JPEGs at quality 95,
 # 75 and 50: not one pixel changed), so JPEG masks need no converting.

@@ -105,7 +105,8 @@ def test_empty_mask_folder_is_a_clear_error(tmp_path, rng):
 # --- reading ---------------------------------------------------------------
 
 @pytest.mark.parametrize("encoding", ["0/1", "0/255", "3-channel 0/255", "16-bit 0/65535", "opaque RGBA 0/255",
-                                      "RGBA cutout", "16-bit RGBA cutout", "grey+alpha cutout"])
+                                      "RGBA cutout", "16-bit RGBA cutout", "grey+alpha cutout",
+                                      "GIF, palette 0/1", "GIF, background transparent"])
 def test_mask_formats_all_become_the_same_binary_target(tmp_path, encoding):
     truth = np.zeros((20, 30), np.uint8)
     truth[5:15, 10:25] = 1
@@ -124,11 +125,16 @@ def test_mask_formats_all_become_the_same_binary_target(tmp_path, encoding):
         "RGBA cutout": np.dstack([colours, alpha]),
         "16-bit RGBA cutout": np.dstack([colours, alpha]).astype(np.uint16) * 257,
         "grey+alpha cutout": np.dstack([colours[..., 0], alpha]),
-    }[encoding]
+    }.get(encoding)
     if encoding == "grey+alpha cutout":  # OpenCV cannot write a 2-channel PNG
         path = tmp_path / "m.png"
         Image.fromarray(stored, "LA").save(path)
         mask = data.read_mask(path)
+    elif encoding.startswith("GIF"):  # as some datasets ship masks: palette index 1, shown white, is the person
+        gif = Image.fromarray(truth, "P")
+        gif.putpalette([0, 0, 0, 255, 255, 255])
+        gif.save(tmp_path / "m.gif", **({"transparency": 0} if "transparent" in encoding else {}))
+        mask = data.read_mask(tmp_path / "m.gif")
     else:
         mask = data.read_mask(write_png(tmp_path / "m.png", stored))
     assert mask.dtype == np.uint8 and mask.shape == (20, 30)

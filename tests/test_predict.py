@@ -68,6 +68,7 @@ def make_every_kind_of_photo(folder, rng):
         "webp.webp": save(folder / "webp.webp", rgb),
         "bmp.bmp": save(folder / "bmp.bmp", rgb),
         "tiff.tiff": save(folder / "tiff.tiff", rgb),
+        "gif.gif": save(folder / "gif.gif", rgb),
         "tiny.png": save(folder / "tiny.png", photo(rng, 16, 16)),
         "with space ünïcödé 写真.jpg": save(folder / "with space ünïcödé 写真.jpg", rgb),
     }
