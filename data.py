@@ -202,8 +202,10 @@ def files_by_stem(folder, extensions, what, expected_others=()):
     folder = Path(folder)
     if not folder.is_dir():
         raise DatasetError(f"{what} folder {folder} does not exist")
-    files, others = {}, []
+    files, others, folders = {}, [], []
     for path in sorted(folder.iterdir()):
+        if path.is_dir() and not is_hidden(path.name):
+            folders.append(path)
         if not path.is_file() or is_hidden(path.name) or path.name in expected_others:
             continue
         if path.suffix.lower() not in extensions:
@@ -214,8 +216,12 @@ def files_by_stem(folder, extensions, what, expected_others=()):
         files[path.stem] = path
     if others:
         log.warning("%s files not read, not %s: %s", what, "/".join(extensions), describe(others))
+    not_read = f"its sub-folders are not read: {describe(folders)}" if folders else ""
     if not files:
-        raise DatasetError(f"{what} folder {folder} has no {what}s (files {' '.join(extensions)})")
+        raise DatasetError(f"{what} folder {folder} has no {what}s (files {' '.join(extensions)})"
+                           + (f"; {not_read} (the {what}s must lie in {folder} itself)" if folders else ""))
+    if folders:
+        log.warning("%s folder %s: %s", what, folder, not_read)
     return files
 
 

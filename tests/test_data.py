@@ -90,6 +90,20 @@ def test_no_matching_stems_is_an_error_naming_both_folders(tmp_path, rng):
         data.find_pairs(tmp_path / "images", tmp_path / "masks")
 
 
+def test_photos_in_sub_folders_are_said_not_to_be_read(tmp_path, rng, caplog):
+    image, mask = draw_person(rng, 32, 32)
+    write_png(tmp_path / "images" / "shoot1" / "a.jpg", image)
+    write_png(tmp_path / "masks" / "a.png", mask)
+    with pytest.raises(data.DatasetError, match=r"image folder .*images has no images .*; its sub-folders are not "
+                                                r"read: 1 \(.*shoot1\) \(the images must lie in .*images itself\)"):
+        data.find_pairs(tmp_path / "images", tmp_path / "masks")
+    write_png(tmp_path / "images" / "a.jpg", image)
+    with caplog.at_level(logging.WARNING, logger="data"):
+        assert [i.name for i, _ in data.find_pairs(tmp_path / "images", tmp_path / "masks")] == ["a.jpg"]
+    assert f"image folder {tmp_path / 'images'}: its sub-folders are not read: 1 ({tmp_path / 'images' / 'shoot1'})" \
+        in caplog.text
+
+
 def test_missing_dataset_folder_is_a_clear_error(tmp_path):
     with pytest.raises(data.DatasetError, match=r"image folder .*nowhere.* does not exist"):
         data.find_pairs(tmp_path / "nowhere", tmp_path / "masks")
