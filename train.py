@@ -13,7 +13,7 @@ from its last finished epoch, and never replaces a finished one.
 # Hyperparameters (each one is also a command-line flag: BATCH_SIZE -> --batch-size)
 # ---------------------------------------------------------------------------
 # data
-DATA_DIR = "People_Segmentation"  # a folder with images/ (jpg/png/...) and masks/ (png, same stems)
+DATA_DIR = "People_Segmentation"  # a folder with images/ (jpg/png/...) and masks/ (png/..., same names, or <name>_mask and the like)
 IMAGE_SIZE = 224                  # side of the square model input, a multiple of 32; photos are resized to it (wide ones letterboxed)
 VAL_FRACTION = 0.1                # share of the pairs held out for validation (model selection)
 TEST_FRACTION = 0.1               # share held out for the final test, evaluated once at the end
