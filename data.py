@@ -515,6 +515,17 @@ def add_grey_noise(image, rng, std=(0.02, 0.08)):
     return cv2.add(image, cv2.cvtColor(noise, cv2.COLOR_GRAY2RGB), dtype=cv2.CV_8U)
 
 
+def motion_blur(image, length, angle):
+    """The photo as a camera sees a person moving during the exposure: each
+    pixel the mean of a line of `length` pixels through it at `angle`
+    degrees (0: across), borders mirrored."""
+    side = max(3, round(length) | 1)  # odd, so that the line is centred on the pixel
+    kernel = np.zeros((side, side), np.float32)
+    kernel[side // 2] = 1
+    kernel = cv2.warpAffine(kernel, cv2.getRotationMatrix2D(((side - 1) / 2, (side - 1) / 2), angle, 1.0), (side, side))
+    return cv2.filter2D(image, -1, kernel / kernel.sum(), borderType=cv2.BORDER_REFLECT_101)
+
+
 def person_box(mask):
     """(x, y, width, height) of the box around a mask's person pixels
     ((H, W) or (H, W, 1), any non-zero value); width 0 when there are none."""
@@ -577,11 +588,12 @@ def turn_on_side(image, mask, clockwise):
             preprocess_mask(np.rot90(mask.reshape(size), turns), size, photo_size=(3, 4)).reshape(mask.shape))
 
 
-def make_augmentation(seed=None, low_quality_p=0.2, p=1.0, paste_p=0.0, sideways_p=0.0):
+def make_augmentation(seed=None, low_quality_p=0.2, p=1.0, paste_p=0.0, sideways_p=0.0, motion_blur_p=0.0):
     """augment(image, mask, companion=None) -> new (image, mask): for a share
     `paste_p` of the photos, the person of `companion` (another (image, mask)
     pair) pasted in, then random geometry moving image and mask together,
-    random colours, then, for a fifth of the photos, one of three kinds of
+    random colours, for a share `motion_blur_p` motion blur (1-3% of the
+    longer side, any direction), then, for a fifth of the photos, one of three kinds of
     low quality: soft focus, an upscaled small photo, sensor noise; last, for
     a share `sideways_p`, the photo turned on its side (turn_on_side).
 
@@ -592,6 +604,8 @@ def make_augmentation(seed=None, low_quality_p=0.2, p=1.0, paste_p=0.0, sideways
         raise ValueError(f"the share of photos given a second person must be between 0 and 1, got {paste_p}")
     if not 0 <= sideways_p <= 1:
         raise ValueError(f"the share of photos turned on their side must be between 0 and 1, got {sideways_p}")
+    if not 0 <= motion_blur_p <= 1:
+        raise ValueError(f"the share of photos blurred by motion must be between 0 and 1, got {motion_blur_p}")
     import albumentations as A
 
     rng = np.random.default_rng(seed)
@@ -623,6 +637,8 @@ def make_augmentation(seed=None, low_quality_p=0.2, p=1.0, paste_p=0.0, sideways
             image, mask = paste_companion(image, mask, companion)
         image, mask = random_geometry(image, mask, rng)
         image = random_colour(image, rng)
+        if motion_blur_p > 0 and rng.random() < motion_blur_p:  # (no draw at 0: seeded runs as they were)
+            image = motion_blur(image, rng.uniform(0.01, 0.03) * max(image.shape[:2]), rng.uniform(0, 180))
         # Drawn here rather than by albumentations' OneOf(p=0.2): its call costs
         # time even for the four photos in five it leaves alone.
         if rng.random() < low_quality_p:
@@ -645,13 +661,14 @@ def load_pair(image_path, mask_path, image_size):
 
 
 def make_dataset(pairs, image_size, batch_size, training=False, augment=True, cache=True, seed=42, augment_p=1.0,
-                 paste_p=0.0, sideways_p=0.0):
+                 paste_p=0.0, sideways_p=0.0, motion_blur_p=0.0):
     """tf.data pipeline of (image uint8 [0, 255] (B, H, W, 3), mask uint8 {0, 1} (B, H, W, 1)).
 
     `training` shuffles (and augments when `augment`, that share
     `augment_p` of the photos, pasting the person of the next photo in the
-    batch into a share `paste_p` of them and turning a share `sideways_p`
-    on their side, see make_augmentation); `cache` keeps the
+    batch into a share `paste_p` of them, blurring a share `motion_blur_p`
+    by motion and turning a share `sideways_p` on their side, see
+    make_augmentation); `cache` keeps the
     decoded, resized pairs in memory after the first epoch (True), or in
     files with that path prefix (a string); without it (False) they are
     decoded anew every epoch and memory holds only the batches in flight.
@@ -695,7 +712,8 @@ def make_dataset(pairs, image_size, batch_size, training=False, augment=True, ca
         dataset = shuffled(dataset).map(decode_resize, num_parallel_calls=tf.data.AUTOTUNE)
     dataset = dataset.batch(batch_size, drop_remainder=False)
     if training and augment:
-        augmentation = make_augmentation(seed, p=augment_p, paste_p=paste_p, sideways_p=sideways_p)
+        augmentation = make_augmentation(seed, p=augment_p, paste_p=paste_p, sideways_p=sideways_p,
+                                         motion_blur_p=motion_blur_p)
 
         def augment_batch(images, masks):
             # Every element is overwritten: new arrays, not copies of the (read-only) inputs.

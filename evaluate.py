@@ -33,7 +33,7 @@ model's: a cutout by its alpha channel, any other file by its grey.
 --perturb NAME scores harder versions of the photos instead (people zoomed out
 to half size, a second person, a square, 4:3 or 16:9 frame cut from the photo,
 the photo widened to 16:9 around its person, two people apart, the photo
-tilted 30 degrees, turned on its side or upside down, a low-resolution, noisy, dark, bright,
+tilted 30 degrees, turned on its side or upside down, blurred by motion, a low-resolution, noisy, dark, bright,
 black-and-white or heavily compressed photo).
 """
 
@@ -142,6 +142,12 @@ def upside_down(image, mask):
     return np.ascontiguousarray(image[::-1, ::-1]), np.ascontiguousarray(mask[::-1, ::-1])
 
 
+def motion_blur(image, mask, length=0.02):
+    """A person moving across the frame during the exposure (an action
+    photo): blurred along a horizontal line of 2% of the photo's longer side."""
+    return data.motion_blur(image, length * max(image.shape[:2]), angle=0), mask
+
+
 def low_resolution(image, mask, scale=0.35):
     """A small photo enlarged: downscaled to 35% and back."""
     small = data.resize(image, (max(1, round(image.shape[0] * scale)), max(1, round(image.shape[1] * scale))))
@@ -179,7 +185,7 @@ PERTURBATIONS = {
     "zoom_out": zoom_out, "second_person": second_person,
     "square": partial(reframe, aspect=1.0), "landscape": partial(reframe, aspect=4 / 3), "widescreen": partial(reframe, aspect=16 / 9),
     "wide_shot": wide_shot, "two_apart": two_apart, "tilted": tilted, "on_side": on_side,
-    "upside_down": upside_down,
+    "upside_down": upside_down, "motion_blur": motion_blur,
     "low_resolution": low_resolution, "noise": noisy, "dark": dark, "bright": bright, "greyscale": greyscale,
     "jpeg": jpeg,
 }
@@ -511,7 +517,7 @@ def main(argv=None):
                         "wide_shot (the photo widened to 16:9 by repeating its edge columns: a small person in a wide frame), "
                         "two_apart (the photo and its mirror image at either end of a 16:9 frame: two people apart), "
                         "tilted (turned 30 degrees, enlarged to fill the frame), on_side (turned a quarter: a person lying down), "
-                        "upside_down (turned half a turn), "
+                        "upside_down (turned half a turn), motion_blur (2%% of the longer side, across: an action photo), "
                         "low_resolution (downscaled to 35%% and back), noise (grey, 6%% of 255), dark (x 0.6 - 20), "
                         "bright (x 1.4 + 40), greyscale (black and white), jpeg (quality 15)")
     args = parser.parse_args(argv)

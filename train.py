@@ -22,6 +22,7 @@ AUGMENT = True                    # flips, scale/shift/rotate, colour, blur/down
 AUGMENT_P = 1.0                   # share of training photos augmented; the rest are seen as they are (0.5: a last fine-tune)
 PASTE_P = 0.3                     # share of augmented photos given a second person pasted from another photo (keeps everyone in group photos)
 SIDEWAYS_P = 0.0                  # share of augmented photos turned on their side (people lying down; costs landscape photos, see README)
+MOTION_BLUR_P = 0.0               # share of augmented photos blurred by motion, 1-3% of their side in any direction (action photos)
 CACHE = "auto"                    # keep the decoded, resized photos in memory after the first epoch: "auto" (if they fit in half of it), "on" or "off"
 # model
 MODEL = "mobilenetv2_unet"        # "mobilenetv2_unet" (fast on CPU), "resnet50_unet" or "unet"
@@ -125,7 +126,7 @@ def check_settings(config):
     if config["image_size"] < ENCODER_STRIDE or config["image_size"] % ENCODER_STRIDE:
         problems.append(f"--image-size must be a multiple of {ENCODER_STRIDE}; got {config['image_size']}")
     problems += [f"{flag(name)} must be between 0 and 1; got {config[name]}"
-                 for name in ("augment_p", "paste_p", "sideways_p") if not 0 <= config[name] <= 1]
+                 for name in ("augment_p", "paste_p", "sideways_p", "motion_blur_p") if not 0 <= config[name] <= 1]
     try:
         init_weights = initial_weights_file(config)
     except ValueError as error:  # a folder without a finished run's model in it
@@ -444,7 +445,8 @@ def main(argv=None, extra_callbacks=()):
     # Batched by the global batch: MirroredStrategy splits each batch over the replicas.
     train_data = data.make_dataset(splits["train"], image_size, global_batch, training=True,
                                    augment=config["augment"], augment_p=config["augment_p"], paste_p=config["paste_p"],
-                                   sideways_p=config["sideways_p"], seed=config["seed"], cache=cache)
+                                   sideways_p=config["sideways_p"], motion_blur_p=config["motion_blur_p"],
+                                   seed=config["seed"], cache=cache)
     val_data = data.make_dataset(splits["val"], image_size, global_batch, cache=cache) if splits["val"] else None
     steps_per_epoch = math.ceil(len(splits["train"]) / global_batch)
 

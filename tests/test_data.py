@@ -622,6 +622,33 @@ def test_sideways_p_turns_that_share_of_photos_and_zero_changes_nothing():
         data.make_augmentation(sideways_p=1.5)
 
 
+def test_motion_blur_smears_a_photo_along_its_direction_only():
+    image = np.zeros((60, 60, 3), np.uint8)
+    image[:, 30:] = 240  # an upright edge
+    across = data.motion_blur(image, 11, angle=0)
+    # Across it, an even ramp over the 11 pixels of the line; along it, the edge as sharp as it was.
+    np.testing.assert_allclose(across[30, 24:37, 0], np.clip(np.arange(-5.5, 7.5) / 11 + 0.5, 0, 1) * 240, atol=1.5)
+    np.testing.assert_array_equal(data.motion_blur(image, 11, angle=90), image)
+    assert across[..., 0].mean() == pytest.approx(image[..., 0].mean(), rel=0.01)  # light neither made nor lost
+
+
+def test_motion_blur_p_blurs_that_share_of_photos_and_zero_changes_nothing():
+    rng = np.random.default_rng(5)
+    image = rng.integers(0, 256, (96, 96, 3), dtype=np.uint8)
+    mask = (rng.random((96, 96, 1)) < 0.5).astype(np.uint8)
+    never, always = data.make_augmentation(seed=1, low_quality_p=0), data.make_augmentation(seed=1, low_quality_p=0,
+                                                                                           motion_blur_p=1.0)
+    sharp, blurred = never(image, mask), always(image, mask)
+    np.testing.assert_array_equal(blurred[1], sharp[1])  # the same geometry, the mask left sharp
+    # Blurred: neighbouring pixels of random noise become alike.
+    assert np.abs(np.diff(blurred[0].astype(int), axis=1)).mean() < 0.7 * np.abs(np.diff(sharp[0].astype(int), axis=1)).mean()
+    without, with_zero = data.make_augmentation(seed=1), data.make_augmentation(seed=1, motion_blur_p=0.0)
+    for _ in range(10):
+        assert np.array_equal(without(image, mask)[0], with_zero(image, mask)[0])
+    with pytest.raises(ValueError, match="blurred by motion must be between 0 and 1, got -0.1"):
+        data.make_augmentation(motion_blur_p=-0.1)
+
+
 # Letterboxing: wide photos keep the proportions the model learned from portraits.
 
 def test_portrait_photos_are_only_resized_and_wide_ones_letterboxed_between_grey_bars():
