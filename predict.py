@@ -1018,6 +1018,8 @@ def parse_args(argv=None):
         parser.error("--mask-only and --background exclude each other")
     if args.crop_margin < 0:
         parser.error("--crop-margin must be at least 0")
+    if args.crop_margin != CROP_MARGIN and not args.crop:
+        parser.error("--crop-margin needs --crop: without it the outputs keep the photo's whole frame")
     if args.jpeg and not args.background:
         parser.error("--jpeg needs a --background: JPEG has no transparency to hold a cutout")
     return args

@@ -1054,3 +1054,5 @@ def test_crop_reaches_cutouts_composites_and_folder_runs(tmp_path, monkeypatch):
     assert seen["crop"] is False
     with pytest.raises(SystemExit):
         predict.parse_args([str(tmp_path), str(tmp_path / "cli"), "--crop", "--crop-margin", "-0.1"])
+    with pytest.raises(SystemExit):  # a margin alone would change nothing, silently
+        predict.parse_args([str(tmp_path), str(tmp_path / "cli"), "--crop-margin", "0.1"])
