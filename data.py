@@ -598,14 +598,10 @@ def make_augmentation(seed=None, low_quality_p=0.2, p=1.0, paste_p=0.0, sideways
     a share `sideways_p`, the photo turned on its side (turn_on_side).
 
     `p` is the share of photos augmented at all; the others pass unchanged."""
-    if not 0 <= p <= 1:
-        raise ValueError(f"the share of photos to augment must be between 0 and 1, got {p}")
-    if not 0 <= paste_p <= 1:
-        raise ValueError(f"the share of photos given a second person must be between 0 and 1, got {paste_p}")
-    if not 0 <= sideways_p <= 1:
-        raise ValueError(f"the share of photos turned on their side must be between 0 and 1, got {sideways_p}")
-    if not 0 <= motion_blur_p <= 1:
-        raise ValueError(f"the share of photos blurred by motion must be between 0 and 1, got {motion_blur_p}")
+    for share, what in ((p, "to augment"), (paste_p, "given a second person"), (sideways_p, "turned on their side"),
+                        (motion_blur_p, "blurred by motion")):
+        if not 0 <= share <= 1:
+            raise ValueError(f"the share of photos {what} must be between 0 and 1, got {share}")
     import albumentations as A
 
     rng = np.random.default_rng(seed)

@@ -535,6 +535,14 @@ def crop_to_people(pixels, alpha, margin=CROP_MARGIN):
     return pixels[max(0, y - room):y + height + room, max(0, x - room):x + width + room]
 
 
+def output_pixels(image, mask, threshold=None, background=None, mask_only=False, crop_margin=None):
+    """What is written for a photo given its photo-size soft mask: compose's
+    output, cut to the people with `crop_margin` unless that is None."""
+    alpha = alpha_from_mask(mask, threshold)
+    pixels = compose(image, alpha, background, mask_only)
+    return pixels if crop_margin is None else crop_to_people(pixels, alpha, crop_margin)
+
+
 def photo_pixels(image):
     """The photo given to remove_background as uint8 RGB (H, W, 3): a file
     path is read as predict.py reads photos; a PIL image is turned upright
@@ -574,10 +582,8 @@ def remove_background(image, model=None, threshold=None, background=None, mask_o
     image = photo_pixels(image)
     background = parse_background(background) if isinstance(background, str) else background
     model = resolve_model(model)
-    alpha = alpha_from_mask(predict_photo_masks(model, [image], flip_tta, close_up, upright_only, keep_specks)[0],
-                            threshold)
-    output = compose(image, alpha, background, mask_only)
-    return crop_to_people(output, alpha, crop_margin) if crop else output
+    mask = predict_photo_masks(model, [image], flip_tta, close_up, upright_only, keep_specks)[0]
+    return output_pixels(image, mask, threshold, background, mask_only, crop_margin if crop else None)
 
 
 # ----------------------------------------------------------------------------
@@ -875,9 +881,7 @@ def write_cutout(job, image, look, output_root, threshold=None, background=None,
     judgement = judge(mask)  # specks and all: they are a sign of the model's doubt too
     if not keep_specks:
         mask = without_specks(mask)
-    alpha = alpha_from_mask(mask, threshold)
-    pixels = compose(image, alpha, background, mask_only)
-    write_atomically(output, pixels if crop_margin is None else crop_to_people(pixels, alpha, crop_margin))
+    write_atomically(output, output_pixels(image, mask, threshold, background, mask_only, crop_margin))
     return Judged(output.relative_to(output_root).as_posix(), str(photo), judgement.sureness,
                   judgement.person_pixels / mask.size)
 
