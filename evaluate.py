@@ -120,6 +120,23 @@ def two_apart(image, mask, aspect=16 / 9):
     return np.hstack([left, right]), np.hstack([mask, np.zeros((height, gap), mask.dtype), mask[:, ::-1]])
 
 
+def group(image, mask, scale=0.9, overlap=0.2):
+    """Three people together in a wide frame: the photo widened to 16:9 as
+    wide_shot widens it, its person pasted again on either side, mirrored,
+    90% as tall, standing on the same line, each overlapping the middle one
+    by a fifth of its width (the two in front of it, as in a group photo)."""
+    image, mask = wide_shot(image, mask)
+    left, top, width, height = data.person_box(mask)
+    if width == 0:
+        return image, mask
+    person_image, person_mask = image, mask
+    step = (1 - overlap) * width * (1 + scale) / 2  # between the centres of the middle one and a pasted one
+    for side in (-1, 1):
+        image, mask = data.paste_person(image, mask, person_image, person_mask, scale * height,
+                                        left + width / 2 + side * step, top + height, flip=True)
+    return image, mask
+
+
 def tilted(image, mask, degrees=30):
     """A camera tilted 30 degrees: the photo turned about its centre,
     enlarged just enough to fill the frame (for a 3:4 photo 1.53x, so a
@@ -184,7 +201,7 @@ def jpeg(image, mask, quality=15):
 PERTURBATIONS = {
     "zoom_out": zoom_out, "second_person": second_person,
     "square": partial(reframe, aspect=1.0), "landscape": partial(reframe, aspect=4 / 3), "widescreen": partial(reframe, aspect=16 / 9),
-    "wide_shot": wide_shot, "two_apart": two_apart, "tilted": tilted, "on_side": on_side,
+    "wide_shot": wide_shot, "two_apart": two_apart, "group": group, "tilted": tilted, "on_side": on_side,
     "upside_down": upside_down, "motion_blur": motion_blur,
     "low_resolution": low_resolution, "noise": noisy, "dark": dark, "bright": bright, "greyscale": greyscale,
     "jpeg": jpeg,
@@ -516,6 +533,7 @@ def main(argv=None):
                         "square, landscape, widescreen (a 1:1, 4:3 or 16:9 frame of the photo, the head kept in), "
                         "wide_shot (the photo widened to 16:9 by repeating its edge columns: a small person in a wide frame), "
                         "two_apart (the photo and its mirror image at either end of a 16:9 frame: two people apart), "
+                        "group (the person pasted again on either side, 90%% tall, overlapping, in a 16:9 frame: three together), "
                         "tilted (turned 30 degrees, enlarged to fill the frame), on_side (turned a quarter: a person lying down), "
                         "upside_down (turned half a turn), motion_blur (2%% of the longer side, across: an action photo), "
                         "low_resolution (downscaled to 35%% and back), noise (grey, 6%% of 255), dark (x 0.6 - 20), "

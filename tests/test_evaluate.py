@@ -235,7 +235,7 @@ def test_perturbations_keep_sizes_and_move_the_mask_only_with_the_geometry():
     mask[20:70, 25:45] = 1  # a 50x20 person in the middle
     for name, perturb in evaluate.PERTURBATIONS.items():
         changed_image, changed_mask = perturb(image, mask)
-        if name in ("square", "landscape", "widescreen", "wide_shot", "two_apart", "on_side"):  # new frames: tested below
+        if name in ("square", "landscape", "widescreen", "wide_shot", "two_apart", "group", "on_side"):  # new frames: tested below
             continue
         assert changed_image.shape == image.shape and changed_image.dtype == np.uint8, name
         assert not np.array_equal(changed_image, image), name
@@ -296,6 +296,25 @@ def test_two_apart_puts_the_photo_and_its_mirror_image_at_either_end_of_a_16_by_
     # Photos too wide for two in a 16:9 frame keep a gap of two columns.
     wide, wide_mask = evaluate.two_apart(np.zeros((30, 40, 3), np.uint8), np.ones((30, 40), np.uint8))
     assert wide.shape == (30, 82, 3) and wide_mask.sum() == 2 * 30 * 40
+
+
+def test_group_pastes_the_person_again_on_either_side_overlapping_it_in_a_16_by_9_frame():
+    image = np.full((90, 60, 3), 40, np.uint8)
+    mask = np.zeros((90, 60), np.uint8)
+    mask[30:90, 20:40] = 1  # a 60x20 person standing on the bottom edge, in the middle
+    image[mask == 1] = 220
+    crowd, crowd_mask = evaluate.group(image, mask)
+    assert crowd.shape == (90, 160, 3) and crowd_mask.shape == (90, 160)  # widened as wide_shot widens it
+    columns = np.nonzero(crowd_mask.any(axis=0))[0]
+    # Two people 54 tall (90%), 18 wide, centred 15.2 columns either side of the middle one (columns 70-89):
+    # columns 56-73 and 86-103, all three joined, each pasted one overlapping the middle one by 4 columns.
+    assert (columns[0], columns[-1]) == (56, 103) and len(columns) == 48
+    for side in (slice(56, 70), slice(90, 104)):  # the pasted people's own columns, beside the middle one
+        rows = np.nonzero(crowd_mask[:, side].any(axis=1))[0]
+        assert (rows[0], rows[-1]) == (36, 89)  # 54 tall, on the same line
+        assert (crowd[crowd_mask == 1] > 130).all() and (crowd[:, side][crowd_mask[:, side] == 0] == 40).all()
+    assert np.array_equal(crowd_mask[:, 75:85], evaluate.wide_shot(image, mask)[1][:, 75:85])  # the middle one as it was
+    assert np.array_equal(evaluate.group(np.zeros_like(image), np.zeros_like(mask))[1], np.zeros((90, 160), np.uint8))
 
 
 def test_tilted_turns_the_person_30_degrees_anticlockwise_about_the_centre_and_fills_the_frame():
