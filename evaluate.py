@@ -97,14 +97,17 @@ def reframe(image, mask, aspect):
     return image[start:start + rows], mask[start:start + rows]
 
 
-def wide_shot(image, mask, aspect=16 / 9):
+def wide_shot(image, mask, aspect=16 / 9, flat=False):
     """A small person in a wide frame: the photo widened to `aspect` by
-    repeating its left and right edge columns (streaks, no people), the mask
-    by background."""
+    repeating its left and right edge columns (streaks, no people), or with
+    `flat` by its mean colour (no streaks, which a model trained on motion
+    blur takes for a smear of person more often), the mask by background."""
     height, width = mask.shape
     extra = max(0, round(height * aspect) - width)
     left, right = extra // 2, extra - extra // 2
-    return (cv2.copyMakeBorder(image, 0, 0, left, right, cv2.BORDER_REPLICATE),
+    fill = ((cv2.BORDER_CONSTANT, [float(v) for v in image.reshape(-1, image.shape[-1]).mean(axis=0)]) if flat
+            else (cv2.BORDER_REPLICATE, None))
+    return (cv2.copyMakeBorder(image, 0, 0, left, right, fill[0], value=fill[1]),
             cv2.copyMakeBorder(mask, 0, 0, left, right, cv2.BORDER_CONSTANT, value=0))
 
 
@@ -201,7 +204,7 @@ def jpeg(image, mask, quality=15):
 PERTURBATIONS = {
     "zoom_out": zoom_out, "second_person": second_person,
     "square": partial(reframe, aspect=1.0), "landscape": partial(reframe, aspect=4 / 3), "widescreen": partial(reframe, aspect=16 / 9),
-    "wide_shot": wide_shot, "two_apart": two_apart, "group": group, "tilted": tilted, "on_side": on_side,
+    "wide_shot": wide_shot, "wide_flat": partial(wide_shot, flat=True), "two_apart": two_apart, "group": group, "tilted": tilted, "on_side": on_side,
     "upside_down": upside_down, "motion_blur": motion_blur,
     "low_resolution": low_resolution, "noise": noisy, "dark": dark, "bright": bright, "greyscale": greyscale,
     "jpeg": jpeg,
@@ -532,6 +535,7 @@ def main(argv=None):
                         "second_person (the person copied beside itself, mirrored, at 60%% height), "
                         "square, landscape, widescreen (a 1:1, 4:3 or 16:9 frame of the photo, the head kept in), "
                         "wide_shot (the photo widened to 16:9 by repeating its edge columns: a small person in a wide frame), "
+                        "wide_flat (the same, widened by the photo's mean colour instead: no streaks), "
                         "two_apart (the photo and its mirror image at either end of a 16:9 frame: two people apart), "
                         "group (the person pasted again on either side, 90%% tall, overlapping, in a 16:9 frame: three together), "
                         "tilted (turned 30 degrees, enlarged to fill the frame), on_side (turned a quarter: a person lying down), "

@@ -235,7 +235,7 @@ def test_perturbations_keep_sizes_and_move_the_mask_only_with_the_geometry():
     mask[20:70, 25:45] = 1  # a 50x20 person in the middle
     for name, perturb in evaluate.PERTURBATIONS.items():
         changed_image, changed_mask = perturb(image, mask)
-        if name in ("square", "landscape", "widescreen", "wide_shot", "two_apart", "group", "on_side"):  # new frames: tested below
+        if name in ("square", "landscape", "widescreen", "wide_shot", "wide_flat", "two_apart", "group", "on_side"):  # new frames: tested below
             continue
         assert changed_image.shape == image.shape and changed_image.dtype == np.uint8, name
         assert not np.array_equal(changed_image, image), name
@@ -271,7 +271,7 @@ def test_wider_frames_are_cut_around_the_upper_third_of_the_person():
     assert np.array_equal(evaluate.PERTURBATIONS["widescreen"](image, top_mask)[0], image[:84])
 
 
-def test_wide_shot_widens_the_photo_to_16_by_9_with_its_edge_columns_and_background():
+def test_wide_shot_widens_the_photo_to_16_by_9_with_its_edge_columns_or_its_mean_colour_and_background():
     image = np.zeros((90, 60, 3), np.uint8)
     image[:, 0], image[:, -1], image[:, 1:-1] = 10, 20, 200
     mask = np.zeros((90, 60), np.uint8)
@@ -281,6 +281,10 @@ def test_wide_shot_widens_the_photo_to_16_by_9_with_its_edge_columns_and_backgro
     assert np.array_equal(wide[:, 50:110], image) and np.array_equal(wide_mask[:, 50:110], mask)
     assert (wide[:, :50] == 10).all() and (wide[:, 110:] == 20).all()
     assert wide_mask.sum() == mask.sum()
+    # wide_flat: the same frame, filled with the photo's mean colour (a column of 10, one of 20, 58 of 200: 193.8)
+    flat, flat_mask = evaluate.PERTURBATIONS["wide_flat"](image, mask)
+    assert flat.shape == (90, 160, 3) and np.array_equal(flat[:, 50:110], image) and np.array_equal(flat_mask, wide_mask)
+    assert (flat[:, :50] == 194).all() and (flat[:, 110:] == 194).all()
 
 
 def test_two_apart_puts_the_photo_and_its_mirror_image_at_either_end_of_a_16_by_9_frame():
