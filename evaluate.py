@@ -105,10 +105,12 @@ def wide_shot(image, mask, aspect=16 / 9, flat=False):
     height, width = mask.shape
     extra = max(0, round(height * aspect) - width)
     left, right = extra // 2, extra - extra // 2
-    fill = ((cv2.BORDER_CONSTANT, [float(v) for v in image.reshape(-1, image.shape[-1]).mean(axis=0)]) if flat
-            else (cv2.BORDER_REPLICATE, None))
-    return (cv2.copyMakeBorder(image, 0, 0, left, right, fill[0], value=fill[1]),
-            cv2.copyMakeBorder(mask, 0, 0, left, right, cv2.BORDER_CONSTANT, value=0))
+    if flat:
+        mean_colour = image.reshape(-1, image.shape[-1]).mean(axis=0).tolist()
+        widened = cv2.copyMakeBorder(image, 0, 0, left, right, cv2.BORDER_CONSTANT, value=mean_colour)
+    else:
+        widened = cv2.copyMakeBorder(image, 0, 0, left, right, cv2.BORDER_REPLICATE)
+    return widened, cv2.copyMakeBorder(mask, 0, 0, left, right, cv2.BORDER_CONSTANT, value=0)
 
 
 def two_apart(image, mask, aspect=16 / 9):
