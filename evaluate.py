@@ -32,9 +32,10 @@ model's: a cutout by its alpha channel, any other file by its grey.
 
 --perturb NAME scores harder versions of the photos instead (people zoomed out
 to half size, a second person, a square, 4:3 or 16:9 frame cut from the photo,
-the photo widened to 16:9 around its person, two people apart, the photo
-tilted 30 degrees, turned on its side or upside down, blurred by motion, a low-resolution, noisy, dark, bright,
-black-and-white or heavily compressed photo).
+the photo widened to 16:9 around its person, by its edge columns or a flat
+colour, two people apart, three together, the photo tilted 30 degrees, turned
+on its side or upside down, blurred by motion, a low-resolution, noisy, dark,
+bright, black-and-white or heavily compressed photo).
 """
 
 import argparse
@@ -206,8 +207,8 @@ def jpeg(image, mask, quality=15):
 PERTURBATIONS = {
     "zoom_out": zoom_out, "second_person": second_person,
     "square": partial(reframe, aspect=1.0), "landscape": partial(reframe, aspect=4 / 3), "widescreen": partial(reframe, aspect=16 / 9),
-    "wide_shot": wide_shot, "wide_flat": partial(wide_shot, flat=True), "two_apart": two_apart, "group": group, "tilted": tilted, "on_side": on_side,
-    "upside_down": upside_down, "motion_blur": motion_blur,
+    "wide_shot": wide_shot, "wide_flat": partial(wide_shot, flat=True), "two_apart": two_apart, "group": group,
+    "tilted": tilted, "on_side": on_side, "upside_down": upside_down, "motion_blur": motion_blur,
     "low_resolution": low_resolution, "noise": noisy, "dark": dark, "bright": bright, "greyscale": greyscale,
     "jpeg": jpeg,
 }
