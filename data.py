@@ -125,8 +125,8 @@ def resize(image, size, interpolation=None):
 # here is a portrait (3:4 or 2:3) squeezed into the square model input, so a
 # landscape photo squeezed the same way would show people narrower than any the
 # model learned from: validation photos cut to 16:9 score 0.919 IoU squeezed,
-# 0.946 letterboxed (README, "Landscape photos"). Training letterboxes too, so
-# a model trained on landscape photos sees the same bars it will be given.
+# 0.946 letterboxed (models/README.md, "Landscape photos"). Training letterboxes
+# too, so a model trained on landscape photos sees the same bars it will be given.
 WIDEST_ASPECT = 3 / 4
 LETTERBOX_GREY = 114
 
@@ -581,7 +581,7 @@ def turn_on_side(image, mask, clockwise):
     Every training photo shows a person upright: a model trained on them
     scores 0.62 IoU on people lying down, 0.86-0.88 after a fine-tune with
     7-20% of the augmented photos turned, which cost landscape photos
-    0.007-0.017 (README, "People lying down")."""
+    0.007-0.017 (models/README.md, "People lying down")."""
     size = image.shape[:2]
     turns = 3 if clockwise else 1
     return (preprocess_image(np.rot90(image, turns), size, photo_size=(3, 4)),

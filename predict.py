@@ -146,7 +146,7 @@ def predict_masks(model, images, flip_tta=False):
 # photos widened to 16:9 it lifts IoU from 0.858 to 0.931; on photos where
 # the person fills the frame it never runs. People who stand apart get a crop
 # each: on two people at either end of a 16:9 frame, 0.888 -> 0.921 against
-# one crop around both (README, "Small people").
+# one crop around both (models/README.md, "Small people").
 CLOSE_UP_MARGIN = 0.1    # room around the person's box, a share of its longer side on each side
 CLOSE_UP_MIN_ZOOM = 1.5  # photo area / crop area below which the crop is not worth a second pass
 # A patch of mask smaller than this share of the largest one is a stray blob
@@ -257,7 +257,7 @@ def photo_mask(soft_mask, size, close_ups=()):
 # the validation and test photos as they are, 5 of 746 masks lost person
 # pixels so (none of them person in the ground truth) and 173 a faint ghost.
 # Patches at the edge stay: there they are mostly people cut by the frame (a
-# bystander, a second person's shoulder) (README, "Specks").
+# bystander, a second person's shoulder) (models/README.md, "Specks").
 SPECK_SHARE = 0.02  # ... as a share of the largest patch's person pixels (a person a seventh as tall)
 SPECK_JOIN = 0.1    # patches joined through pixels at least this probable are one
 # Bilinear upsampling leaves a faint rim (below SPECK_JOIN) around a patch, one
@@ -330,8 +330,8 @@ def photo_looks(model, images, soft_masks, flip_tta=False, close_up=True, uprigh
 # quarter: 0.63 IoU) and many upside down (turned half a turn: 0.78). So a
 # photo whose mask the model is unsure of also goes through the model
 # turned a quarter each way and half a turn, and a turned look that is sure
-# of its person replaces the upright one. Chosen on validation (README,
-# "People lying down"): photos turned on their side 0.63 -> 0.88, upside
+# of its person replaces the upright one. Chosen on validation
+# (models/README.md, "People lying down"): photos turned on their side 0.63 -> 0.88, upside
 # down 0.78 -> 0.86, while in nine sets of photos of upright people (as they
 # are, frames, small people, several people, tilted, ...) one upright mask
 # of 3,357 was replaced by a quarter turn and three, each for the better, by
@@ -736,7 +736,7 @@ def replace_atomically(path, content):
 # (Judgement: the mean probability over the pixels it marks) ranks its
 # masks nearly as their IoU does: of the validation photos, the tenth it was
 # least sure of hold 16 of the 18 masks below 0.9 IoU (test: 15 of 20), and
-# 5 of the 6 below 0.8 (test: 4 of 5) (README, "Which cutouts to check").
+# 5 of the 6 below 0.8 (test: 4 of 5) (models/README.md, "Which cutouts to check").
 SURENESS_FILE = "sureness.csv"
 # A long run records the sureness of its outputs so far this often (seconds),
 # as well as at its end, so that a run killed part-way keeps nearly all of it.

@@ -21,8 +21,8 @@ SPLITS_FROM = "none"              # an earlier run's splits/ folder: its photos 
 AUGMENT = True                    # flips, scale/shift/rotate, colour, blur/downscale/noise on the training split
 AUGMENT_P = 1.0                   # share of training photos augmented; the rest are seen as they are (0.5: a last fine-tune)
 PASTE_P = 0.3                     # share of augmented photos given a second person pasted from another photo (keeps everyone in group photos)
-SIDEWAYS_P = 0.0                  # share of augmented photos turned on their side (people lying down; costs landscape photos, see README)
-MOTION_BLUR_P = 0.0               # share of augmented photos blurred by motion, 1-3% of their side in any direction (action photos; streaks taken for person, see README)
+SIDEWAYS_P = 0.0                  # share of augmented photos turned on their side (people lying down; costs landscape photos, see models/README.md)
+MOTION_BLUR_P = 0.0               # share of augmented photos blurred by motion, 1-3% of their side in any direction (action photos; streaks taken for person, see models/README.md)
 CACHE = "auto"                    # keep the decoded, resized photos in memory after the first epoch: "auto" (if they fit in half of it), "on" or "off"
 # model
 MODEL = "mobilenetv2_unet"        # "mobilenetv2_unet" (fast on CPU), "resnet50_unet" or "unet"
