@@ -449,7 +449,7 @@ def random_geometry(image, mask, rng, flip_p=0.5, affine_p=0.7, zoom=(0.5, 1.25)
     The same transforms as albumentations' HorizontalFlip + Affine, but one
     warp instead of a flip and a warp and none of their per-call checks: the
     training pipeline delivers 1.2x the photos/s (side by side on the same
-    cached photos; see the README's Benchmarks)."""
+    cached photos; see benchmarks/README.md)."""
     height, width = image.shape[:2]
     flip, affine = rng.random() < flip_p, rng.random() < affine_p
     if not affine:
@@ -485,8 +485,8 @@ def random_colour(image, rng, brightness_contrast_p=0.5, brightness=0.25, contra
     The same kind of change as albumentations' RandomBrightnessContrast +
     HueSaturationValue (pixel * contrast + brightness * 255; hue +-20 degrees,
     which is their +-10 in OpenCV's hue units) without the round trip through
-    HSV: the whole augmentation costs 0.74x the time per photo (README,
-    Benchmarks)."""
+    HSV: the whole augmentation costs 0.74x the time per photo
+    (benchmarks/README.md)."""
     hue_saturation, brightness_contrast = rng.random() < hue_saturation_p, rng.random() < brightness_contrast_p
     if not (hue_saturation or brightness_contrast):
         return image

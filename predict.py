@@ -54,9 +54,9 @@ import data
 
 REPO_DIR = Path(__file__).resolve().parent
 DEFAULT_MODEL = REPO_DIR / "models" / "person_mobilenetv2_unet.keras"
-# PNG encoding is the slowest step for a typical photo (slower than the model):
-# zlib level 1 with the "up" row filter was the fastest sound setting measured
-# (benchmarks/predict_speed.py; README "Benchmarks").
+# PNG encoding is the slowest step for a typical photo after the model (14 ms
+# of 600x800): zlib level 1 with the "up" row filter was the fastest sound
+# setting measured (benchmarks/predict_speed.py; benchmarks/README.md).
 PNG_PARAMS = (cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP)
 # Photos composed onto a --background have no transparency to keep: they may
 # be JPEGs instead (--jpeg, or a .jpg named for one photo), at this quality.
