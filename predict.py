@@ -10,19 +10,18 @@
     python predict.py photos/ portraits/ --background blur --jpeg
     python predict.py photos/ cutouts/ --crop                    (cut to the people)
 
-Each output is a PNG at the photo's original size (--crop: cut to the
-people in it) named after it
-(photos/a/b.jpg -> cutouts/a/b.png), or for one photo the .png named;
-composed onto a --background, it may be a JPEG (--jpeg, or a .jpg named).
-People who fill little of the photo get a second, closer look (--no-close-up
-skips it), and photos the model is unsure of a look turned on their side
-and upside down, for people lying down or upside down (--upright-only
-skips it); small specks of mask apart from the people are left out
-(--keep-specks keeps them). Existing outputs
-are skipped unless --overwrite, so an interrupted run continues where it
-stopped. A file that cannot be read is reported and skipped; the exit status
-is 1 if any failed. An output folder also gets sureness.csv, how sure the
-model was of each mask, least sure first: the cutouts to check first.
+Each output is a PNG at the photo's original size (--crop: cut to the people
+in it), named after it (photos/a/b.jpg -> cutouts/a/b.png), or for one photo
+the .png named; composed onto a --background, it may be a JPEG (--jpeg, or a
+.jpg named). People who fill little of the photo get a second, closer look
+(--no-close-up skips it), and photos the model is unsure of a look turned on
+their side and upside down, for people lying down or upside down
+(--upright-only skips it); small specks of mask apart from the people are
+left out (--keep-specks keeps them). Existing outputs are skipped unless
+--overwrite, so an interrupted run continues where it stopped. A file that
+cannot be read is reported and skipped; the exit status is 1 if any failed.
+An output folder also gets sureness.csv, how sure the model was of each mask,
+least sure first: the cutouts to check first.
 
 From Python:
 
