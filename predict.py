@@ -327,15 +327,15 @@ def photo_looks(model, images, soft_masks, flip_tta=False, close_up=True, uprigh
 # People lying down. Every training photo shows its person upright, and the
 # model leaves out most people lying down (validation photos turned a
 # quarter: 0.63 IoU) and many upside down (turned half a turn: 0.78). So a
-# photo whose mask the model is unsure of also goes through the model
-# turned a quarter each way and half a turn, and a turned look that is sure
-# of its person replaces the upright one. Chosen on validation
-# (models/README.md, "People lying down"): photos turned on their side 0.63 -> 0.88, upside
-# down 0.78 -> 0.86, while in nine sets of photos of upright people (as they
-# are, frames, small people, several people, tilted, ...) one upright mask
-# of 3,357 was replaced by a quarter turn and three, each for the better, by
-# the half turn; the extra passes cost time on the 2-20% of those photos
-# whose masks are unsure.
+# photo whose mask the model is unsure of also goes through the model turned
+# a quarter each way and half a turn, and a turned look that is sure of its
+# person replaces the upright one. Chosen on validation (models/README.md,
+# "People lying down"): photos turned on their side 0.63 -> 0.88, upside down
+# 0.78 -> 0.86, while in nine sets of photos of upright people (as they are,
+# frames, small people, several people, tilted, ...) one upright mask of
+# 3,357 was replaced by a quarter turn and three, each for the better, by the
+# half turn; the extra passes cost time on the 2-20% of those photos whose
+# masks are unsure.
 LYING_DOWN_SURE = 0.96       # upright masks less sure than this get a turned look, which must be at least this sure
 LYING_DOWN_MIN_GAIN = 0.04   # ... and this much surer than the upright mask
 LYING_DOWN_MIN_AREA = 0.5    # ... marking at least this share of the upright mask's person pixels
