@@ -1005,7 +1005,7 @@ def parse_args(argv=None):
                         "(for one photo, naming a .jpg output does the same)")
     parser.add_argument("--crop", action="store_true",
                         help="cut each output to the people in it, with a margin (default: the photo's whole frame)")
-    parser.add_argument("--crop-margin", type=float, default=CROP_MARGIN, metavar="SHARE",
+    parser.add_argument("--crop-margin", type=float, default=None, metavar="SHARE",
                         help=f"with --crop: room around the people, a share of their box's longer side "
                         f"(default: {CROP_MARGIN}, the soft edge)")
     add_mask_flags(parser)
@@ -1019,10 +1019,12 @@ def parse_args(argv=None):
         parser.error("--batch-size must be at least 1")
     if args.mask_only and args.background:
         parser.error("--mask-only and --background exclude each other")
+    if args.crop_margin is not None and not args.crop:
+        parser.error("--crop-margin needs --crop: without it the outputs keep the photo's whole frame")
+    if args.crop_margin is None:
+        args.crop_margin = CROP_MARGIN
     if args.crop_margin < 0:
         parser.error("--crop-margin must be at least 0")
-    if args.crop_margin != CROP_MARGIN and not args.crop:
-        parser.error("--crop-margin needs --crop: without it the outputs keep the photo's whole frame")
     if args.jpeg and not args.background:
         parser.error("--jpeg needs a --background: JPEG has no transparency to hold a cutout")
     return args

@@ -1050,9 +1050,13 @@ def test_crop_reaches_cutouts_composites_and_folder_runs(tmp_path, monkeypatch):
     monkeypatch.setattr(predict, "remove_background_files", lambda *args, **options: seen.update(options) or predict.Summary())
     assert predict.main([str(tmp_path), str(tmp_path / "cli"), "--crop", "--crop-margin", "0.1", "--quiet"]) == 0
     assert (seen["crop"], seen["crop_margin"]) == (True, 0.1)
+    predict.main([str(tmp_path), str(tmp_path / "cli"), "--crop", "--quiet"])
+    assert (seen["crop"], seen["crop_margin"]) == (True, predict.CROP_MARGIN)
     predict.main([str(tmp_path), str(tmp_path / "cli"), "--quiet"])
     assert seen["crop"] is False
     with pytest.raises(SystemExit):
         predict.parse_args([str(tmp_path), str(tmp_path / "cli"), "--crop", "--crop-margin", "-0.1"])
     with pytest.raises(SystemExit):  # a margin alone would change nothing, silently
         predict.parse_args([str(tmp_path), str(tmp_path / "cli"), "--crop-margin", "0.1"])
+    with pytest.raises(SystemExit):  # the default margin named alone is as silent
+        predict.parse_args([str(tmp_path), str(tmp_path / "cli"), "--crop-margin", str(predict.CROP_MARGIN)])
