@@ -13,9 +13,8 @@
 Each output is a PNG at the photo's original size (--crop: cut to the people
 in it), named after it (photos/a/b.jpg -> cutouts/a/b.png), or for one photo
 the .png named; composed onto a --background, it may be a JPEG (--jpeg, or a
-.jpg named). People who fill little of the photo get a second, closer look,
-and wide photos a look in tiles of their height, kept where surer
-(--no-close-up skips both), and photos the model is unsure of a look turned on
+.jpg named). People who fill little of the photo get a second, closer look
+(--no-close-up skips it), and photos the model is unsure of a look turned on
 their side and upside down, for people lying down or upside down
 (--upright-only skips it); small specks of mask apart from the people are
 left out (--keep-specks keeps them). Existing outputs are skipped unless
@@ -37,7 +36,6 @@ import glob
 import io
 import itertools
 import logging
-import math
 import os
 import sys
 import time
@@ -232,71 +230,20 @@ def slide_inside(start, stop, length):
 def close_ups(model, images, soft_masks, flip_tta=False):
     """Per photo, a list of (box, soft mask of the crop at model resolution):
     the second pass on crops around small people (see close_up_boxes); empty
-    where there is none."""
-    return crop_looks(model, images, [close_up_boxes(soft, image.shape[:2]) for soft, image in zip(soft_masks, images)],
-                      flip_tta)
-
-
-def crop_looks(model, images, boxes, flip_tta=False):
-    """Per photo, [(box, soft mask of the crop at model resolution)] for its
-    (top, bottom, left, right) `boxes`. One model call for the crops of all
-    the photos."""
+    where there is none. One model call for the crops of all the photos."""
+    boxes = [close_up_boxes(soft, image.shape[:2]) for soft, image in zip(soft_masks, images)]
     crops = [image[top:bottom, left:right] for image, photo_boxes in zip(images, boxes)
              for top, bottom, left, right in photo_boxes]
     crop_masks = iter(predict_masks(model, crops, flip_tta) if crops else ())
     return [[(box, next(crop_masks)) for box in photo_boxes] for photo_boxes in boxes]
 
 
-# Tiles across wide photos. A wide photo is letterboxed, so the model sees
-# its people at a fraction of its input's rows (a 16:9 photo: 122 of 288),
-# and where several people stand across it (a group photo), the crop around
-# them is the whole photo, too big for a close-up. So a photo wider than
-# 3:4 by CLOSE_UP_MIN_ZOOM, with people in it, also goes through the model
-# in overlapping 3:4 tiles of its full height, each seen at the model's full
-# size; their masks, averaged where tiles overlap, replace the first look
-# (close-ups included) where they are surer of their person (judge). Chosen on validation: three
-# people together in a 16:9 frame 0.942 -> 0.965, two apart 0.922 -> 0.951,
-# while 16:9 and 4:3 frames cut from portraits, a face too close for a tile
-# to see whole, lose 0.002 and 0.001 (models/README.md, "Group photos").
-
-
-def tile_boxes(photo_size):
-    """(top, bottom, left, right) boxes of the fewest 3:4 tiles of the photo's
-    full height, evenly spread, that cover a photo of photo_size=(height,
-    width) wider than 3:4 by CLOSE_UP_MIN_ZOOM; none for narrower photos."""
-    height, width = photo_size
-    tile = max(1, round(height * data.WIDEST_ASPECT))
-    if width < tile * CLOSE_UP_MIN_ZOOM:
-        return []
-    starts = np.linspace(0, width - tile, math.ceil(width / tile)).round().astype(int)
-    return [(0, height, int(start), int(start) + tile) for start in starts]
-
-
-def surer_crops(images, soft_masks, close_up_masks, tile_masks):
-    """Per photo, its tiles' [(box, soft mask)] where the mask they make is
-    surer of its person than the one of its first look and close-ups, else
-    its close-ups'."""
-    chosen = []
-    for image, soft, close, tiles in zip(images, soft_masks, close_up_masks, tile_masks):
-        size = image.shape[:2]
-        surer = tiles and judge(judging_mask(soft, size, tiles)).sureness > judge(judging_mask(soft, size, close)).sureness
-        chosen.append(tiles if surer else close)
-    return chosen
-
-
 def photo_mask(soft_mask, size, close_ups=()):
     """The soft mask at the photo's size=(height, width): the model's mask
-    upsampled, and inside the close-ups' boxes (or tiles') theirs, averaged
-    where boxes overlap."""
+    upsampled, and inside each close-up's box the close-up's."""
     mask = data.upsample_mask(soft_mask, size)
-    if not close_ups:
-        return mask
-    total, count = np.zeros(size, np.float32), np.zeros(size, np.float32)
     for (top, bottom, left, right), crop_mask in close_ups:
-        total[top:bottom, left:right] += data.upsample_mask(crop_mask, (bottom - top, right - left))
-        count[top:bottom, left:right] += 1
-    covered = count > 0
-    mask[covered] = total[covered] / count[covered]
+        mask[top:bottom, left:right] = data.upsample_mask(crop_mask, (bottom - top, right - left))
     return mask
 
 
@@ -369,16 +316,10 @@ class Looks(NamedTuple):
 
 def photo_looks(model, images, soft_masks, flip_tta=False, close_up=True, upright_only=False):
     """The Looks of each photo after the model's first pass (`soft_masks`),
-    for single photos and folders alike: its close-ups or, where surer, its
-    tiles (unless not `close_up`), and its mask where the look for people
-    lying down made it (unless `upright_only`; see lying_down_looks)."""
-    extra = [()] * len(images)
-    if close_up:
-        around_people = close_ups(model, images, soft_masks, flip_tta)
-        # Tiles are for the people the first look found, seen closer; where it found nobody, none.
-        tiles = crop_looks(model, images, [tile_boxes(image.shape[:2]) if (soft >= 0.5).any() else []
-                                           for image, soft in zip(images, soft_masks)], flip_tta)
-        extra = surer_crops(images, soft_masks, around_people, tiles)
+    for single photos and folders alike: its close-ups (unless not
+    `close_up`), and its mask where the look for people lying down made it
+    (unless `upright_only`; see lying_down_looks)."""
+    extra = close_ups(model, images, soft_masks, flip_tta) if close_up else [()] * len(images)
     made = [None] * len(images) if upright_only else lying_down_looks(model, images, soft_masks, extra, flip_tta, close_up)
     return [Looks(*look) for look in zip(soft_masks, extra, made)]
 
@@ -633,8 +574,7 @@ def remove_background(image, model=None, threshold=None, background=None, mask_o
     path) -> RGBA uint8 cutout at its own size (or RGB over `background`: a
     colour tuple, an RGB image, or the --background text; or the uint8 mask
     with `mask_only`). `model`: a loaded model or a path; `flip_tta`: average with the mirrored photo's mask;
-    `close_up`: a second pass on a crop around small people, and tiles
-    across a wide photo where surer (see surer_crops); `upright_only`:
+    `close_up`: a second pass on a crop around small people; `upright_only`:
     no look at an unsure photo turned on its side or upside down;
     `keep_specks`: keep small patches of mask apart from the people;
     `crop`: cut to the people, with `crop_margin` (see crop_to_people)."""
@@ -1037,8 +977,7 @@ def add_mask_flags(parser):
     parser.add_argument("--flip-tta", action="store_true",
                         help="also segment the mirrored photo and average the masks: slightly better edges, half the speed")
     parser.add_argument("--no-close-up", dest="close_up", action="store_false",
-                        help="skip the closer looks: the second pass on a crop around people who fill little of "
-                        "the photo, and the tiles across a wide photo")
+                        help="skip the second pass on a crop around people who fill little of the photo")
     parser.add_argument("--upright-only", action="store_true",
                         help="skip the look at unsure photos turned a quarter either way and half a turn "
                         "(people lying down or upside down)")
