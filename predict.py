@@ -13,8 +13,9 @@
 Each output is a PNG at the photo's original size (--crop: cut to the people
 in it), named after it (photos/a/b.jpg -> cutouts/a/b.png), or for one photo
 the .png named; composed onto a --background, it may be a JPEG (--jpeg, or a
-.jpg named). People who fill little of the photo get a second, closer look
-(--no-close-up skips it), and photos the model is unsure of a look turned on
+.jpg named). People who fill little of the photo get a second, closer look,
+and wide photos a look in tiles of their height, kept where surer
+(--no-close-up skips both), and photos the model is unsure of a look turned on
 their side and upside down, for people lying down or upside down
 (--upright-only skips it); small specks of mask apart from the people are
 left out (--keep-specks keeps them). Existing outputs are skipped unless
@@ -36,6 +37,7 @@ import glob
 import io
 import itertools
 import logging
+import math
 import os
 import sys
 import time
@@ -230,20 +232,71 @@ def slide_inside(start, stop, length):
 def close_ups(model, images, soft_masks, flip_tta=False):
     """Per photo, a list of (box, soft mask of the crop at model resolution):
     the second pass on crops around small people (see close_up_boxes); empty
-    where there is none. One model call for the crops of all the photos."""
-    boxes = [close_up_boxes(soft, image.shape[:2]) for soft, image in zip(soft_masks, images)]
+    where there is none."""
+    return crop_looks(model, images, [close_up_boxes(soft, image.shape[:2]) for soft, image in zip(soft_masks, images)],
+                      flip_tta)
+
+
+def crop_looks(model, images, boxes, flip_tta=False):
+    """Per photo, [(box, soft mask of the crop at model resolution)] for its
+    (top, bottom, left, right) `boxes`. One model call for the crops of all
+    the photos."""
     crops = [image[top:bottom, left:right] for image, photo_boxes in zip(images, boxes)
              for top, bottom, left, right in photo_boxes]
     crop_masks = iter(predict_masks(model, crops, flip_tta) if crops else ())
     return [[(box, next(crop_masks)) for box in photo_boxes] for photo_boxes in boxes]
 
 
+# Tiles across wide photos. A wide photo is letterboxed, so the model sees
+# its people at a fraction of its input's rows (a 16:9 photo: 122 of 288),
+# and where several people stand across it (a group photo), the crop around
+# them is the whole photo, too big for a close-up. So a photo wider than
+# 3:4 by CLOSE_UP_MIN_ZOOM, with people in it, also goes through the model
+# in overlapping 3:4 tiles of its full height, each seen at the model's full
+# size; their masks, averaged where tiles overlap, replace the first look
+# (close-ups included) where they are surer of their person (judge). Chosen on validation: three
+# people together in a 16:9 frame 0.942 -> 0.965, two apart 0.922 -> 0.951,
+# while 16:9 and 4:3 frames cut from portraits, a face too close for a tile
+# to see whole, lose 0.002 and 0.001 (models/README.md, "Group photos").
+
+
+def tile_boxes(photo_size):
+    """(top, bottom, left, right) boxes of the fewest 3:4 tiles of the photo's
+    full height, evenly spread, that cover a photo of photo_size=(height,
+    width) wider than 3:4 by CLOSE_UP_MIN_ZOOM; none for narrower photos."""
+    height, width = photo_size
+    tile = max(1, round(height * data.WIDEST_ASPECT))
+    if width < tile * CLOSE_UP_MIN_ZOOM:
+        return []
+    starts = np.linspace(0, width - tile, math.ceil(width / tile)).round().astype(int)
+    return [(0, height, int(start), int(start) + tile) for start in starts]
+
+
+def surer_crops(images, soft_masks, close_up_masks, tile_masks):
+    """Per photo, its tiles' [(box, soft mask)] where the mask they make is
+    surer of its person than the one of its first look and close-ups, else
+    its close-ups'."""
+    chosen = []
+    for image, soft, close, tiles in zip(images, soft_masks, close_up_masks, tile_masks):
+        size = image.shape[:2]
+        surer = tiles and judge(judging_mask(soft, size, tiles)).sureness > judge(judging_mask(soft, size, close)).sureness
+        chosen.append(tiles if surer else close)
+    return chosen
+
+
 def photo_mask(soft_mask, size, close_ups=()):
     """The soft mask at the photo's size=(height, width): the model's mask
-    upsampled, and inside each close-up's box the close-up's."""
+    upsampled, and inside the close-ups' boxes (or tiles') theirs, averaged
+    where boxes overlap."""
     mask = data.upsample_mask(soft_mask, size)
+    if not close_ups:
+        return mask
+    total, count = np.zeros(size, np.float32), np.zeros(size, np.float32)
     for (top, bottom, left, right), crop_mask in close_ups:
-        mask[top:bottom, left:right] = data.upsample_mask(crop_mask, (bottom - top, right - left))
+        total[top:bottom, left:right] += data.upsample_mask(crop_mask, (bottom - top, right - left))
+        count[top:bottom, left:right] += 1
+    covered = count > 0
+    mask[covered] = total[covered] / count[covered]
     return mask
 
 
@@ -316,11 +369,18 @@ class Looks(NamedTuple):
 
 def photo_looks(model, images, soft_masks, flip_tta=False, close_up=True, upright_only=False):
     """The Looks of each photo after the model's first pass (`soft_masks`),
-    for single photos and folders alike: its close-ups (unless not
-    `close_up`), and its mask where the look for people lying down made it
-    (unless `upright_only`; see lying_down_looks)."""
-    extra = close_ups(model, images, soft_masks, flip_tta) if close_up else [()] * len(images)
-    made = [None] * len(images) if upright_only else lying_down_looks(model, images, soft_masks, extra, flip_tta, close_up)
+    for single photos and folders alike: its close-ups or, where surer, its
+    tiles (unless not `close_up`), and its mask where the look for people
+    lying down made it (unless `upright_only`; see lying_down_looks)."""
+    around_people = extra = [()] * len(images)
+    if close_up:
+        around_people = close_ups(model, images, soft_masks, flip_tta)
+        # Tiles are for the people the first look found, seen closer; where it found nobody, none.
+        tiles = crop_looks(model, images, [tile_boxes(image.shape[:2]) if (soft >= 0.5).any() else []
+                                           for image, soft in zip(images, soft_masks)], flip_tta)
+        extra = surer_crops(images, soft_masks, around_people, tiles)
+    made = [None] * len(images) if upright_only else lying_down_looks(model, images, soft_masks, around_people, extra,
+                                                                      flip_tta, close_up)
     return [Looks(*look) for look in zip(soft_masks, extra, made)]
 
 
@@ -366,18 +426,28 @@ def turned_look_wins(upright, turned):
             and turned.person_pixels >= LYING_DOWN_MIN_AREA * upright.person_pixels)
 
 
-def lying_down_looks(model, images, soft_masks, close_up_masks, flip_tta=False, close_up=True):
+def lying_down_looks(model, images, soft_masks, close_up_masks, crops, flip_tta=False, close_up=True):
     """Per photo, its photo-size soft mask where this made one, else None:
-    for photos whose upright mask marks someone but is less sure than
-    LYING_DOWN_SURE, the surest look turned on its side or upside down that wins over it
-    (turned_look_wins); otherwise the upright mask, where it was judged at
-    the photo's own size (judging_mask), so that it is not made twice. The
-    turned photos go through the model in one batch, with their close-ups."""
+    for photos whose upright mask (first look and close-ups) marks someone
+    but is less sure than LYING_DOWN_SURE, the surest look turned on its side
+    or upside down that wins over it (turned_look_wins); otherwise, where the
+    photo's chosen `crops` are its close-ups, the upright mask, where it was
+    judged at the photo's own size (judging_mask), so that it is not made
+    twice. The turned photos go through the model in one batch, with their
+    close-ups.
+
+    Tiles (tile_boxes) play no part here, upright or turned: a person lying
+    across a 4:3 photo looks, to each tile, like part of someone upright,
+    and the tiles' mask, surer than the first look, would leave no turned
+    look clearly surer (on their side, validation 0.884 -> 0.840 so); and
+    the tiles of the photo turned half a turn, as sure, would win over the
+    quarter turn that stands the person up. Where no turned look wins, a
+    photo's tiles stay chosen."""
     made = [None] * len(images)
     judged = {}  # photo index -> the Judgement of its unsure upright mask
-    for index, (image, soft, more) in enumerate(zip(images, soft_masks, close_up_masks)):
+    for index, (image, soft, more, chosen) in enumerate(zip(images, soft_masks, close_up_masks, crops)):
         mask = judging_mask(soft, image.shape[:2], more)
-        if mask.shape == image.shape[:2]:
+        if mask.shape == image.shape[:2] and chosen is more:
             made[index] = mask
         if 0 < (upright := judge(mask)).sureness < LYING_DOWN_SURE:
             judged[index] = upright
@@ -386,19 +456,20 @@ def lying_down_looks(model, images, soft_masks, close_up_masks, flip_tta=False, 
     turns = (-1, 1, 2)  # a quarter clockwise, anticlockwise, half a turn (np.rot90's quarter turns)
     turned = [np.ascontiguousarray(np.rot90(images[index], turn)) for index in judged for turn in turns]
     turned_soft = predict_masks(model, turned, flip_tta)
-    turned_looks = iter(zip(turned, photo_looks(model, turned, turned_soft, flip_tta, close_up, upright_only=True)))
+    turned_close_ups = close_ups(model, turned, turned_soft, flip_tta) if close_up else [()] * len(turned)
+    turned_looks = iter(zip(turned, turned_soft, turned_close_ups))
     for index, upright in judged.items():
         winners = []
         for turn in turns:
-            image, look = next(turned_looks)
-            mask = judging_mask(look.soft_mask, image.shape[:2], look.close_ups)
+            image, soft, more = next(turned_looks)
+            mask = judging_mask(soft, image.shape[:2], more)
             judgement = judge(mask)
             if turned_look_wins(upright, judgement):
-                winners.append((judgement.sureness, turn, image, look, mask))
+                winners.append((judgement.sureness, turn, image, soft, more, mask))
         if winners:
-            _, turn, image, look, mask = max(winners, key=lambda winner: winner[0])
+            _, turn, image, soft, more, mask = max(winners, key=lambda winner: winner[0])
             if mask.shape != image.shape[:2]:  # judged scaled down: made at the photo's size now
-                mask = look.mask_at(image.shape[:2])
+                mask = photo_mask(soft, image.shape[:2], more)
             made[index] = np.ascontiguousarray(np.rot90(mask, -turn))
     return made
 
@@ -574,7 +645,8 @@ def remove_background(image, model=None, threshold=None, background=None, mask_o
     path) -> RGBA uint8 cutout at its own size (or RGB over `background`: a
     colour tuple, an RGB image, or the --background text; or the uint8 mask
     with `mask_only`). `model`: a loaded model or a path; `flip_tta`: average with the mirrored photo's mask;
-    `close_up`: a second pass on a crop around small people; `upright_only`:
+    `close_up`: a second pass on a crop around small people, and tiles
+    across a wide photo where surer (see surer_crops); `upright_only`:
     no look at an unsure photo turned on its side or upside down;
     `keep_specks`: keep small patches of mask apart from the people;
     `crop`: cut to the people, with `crop_margin` (see crop_to_people)."""
@@ -977,7 +1049,8 @@ def add_mask_flags(parser):
     parser.add_argument("--flip-tta", action="store_true",
                         help="also segment the mirrored photo and average the masks: slightly better edges, half the speed")
     parser.add_argument("--no-close-up", dest="close_up", action="store_false",
-                        help="skip the second pass on a crop around people who fill little of the photo")
+                        help="skip the closer looks: the second pass on a crop around people who fill little of "
+                        "the photo, and the tiles across a wide photo")
     parser.add_argument("--upright-only", action="store_true",
                         help="skip the look at unsure photos turned a quarter either way and half a turn "
                         "(people lying down or upside down)")

@@ -714,7 +714,7 @@ def test_a_landscape_photo_reaches_the_model_letterboxed_and_its_cutout_loses_th
     model = MarksWhatIsNotBar()
     landscape = np.full((90, 160, 3), 200, np.uint8)  # 16:9
     cutout = predict.remove_background(landscape, model=model)
-    seen = model.seen[-1][0]
+    seen = model.seen[0][0]  # the first look (its tiles come after)
     top, rows = data.letterbox_band((90, 160), (64, 64))
     assert (top, rows) == (18, 27)  # 64 x (9/16) x (3/4) = 27 rows
     assert (seen[:top] == data.LETTERBOX_GREY).all() and (seen[top + rows:] == data.LETTERBOX_GREY).all()
@@ -781,7 +781,8 @@ def test_two_small_people_apart_both_get_a_second_look():
     truth = (photo[..., 0] > 0).astype(np.uint8)
     model = MarksRed()
     with_close_ups = predict.remove_background(photo, model=model, mask_only=True)
-    assert len(model.batches) == 2 and model.batches[1].shape == (2, 64, 64, 3)  # both crops in one call
+    # Both crops in one call; then the photo's four tiles (see the tiles' tests), less sure of people this small.
+    assert [batch.shape[0] for batch in model.batches] == [1, 2, 4]
     without = predict.remove_background(photo, model=MarksRed(), mask_only=True, close_up=False)
     assert metrics.iou(truth, without >= 128) < 0.75 and metrics.iou(truth, with_close_ups >= 128) > 0.9  # measured: 0.57 and 0.96
     for left, right in ((190, 221), (1390, 1421)):  # each person as sharp as the other
@@ -795,7 +796,7 @@ def test_a_small_person_gets_a_second_sharper_look_unless_close_up_is_off():
     truth = (photo[..., 0] > 0).astype(np.uint8)
     model = MarksRed()
     with_close_up = predict.remove_background(photo, model=model, mask_only=True)
-    assert len(model.batches) == 2 and model.batches[1].shape == (1, 64, 64, 3)  # the crop, a second call
+    assert [batch.shape[0] for batch in model.batches] == [1, 1, 2]  # the crop, a second call; then two tiles
     model = MarksRed()
     # (Its blurred mask of the small person would also get a turned look, which this test leaves out.)
     without = predict.remove_background(photo, model=model, mask_only=True, close_up=False, upright_only=True)
@@ -803,6 +804,71 @@ def test_a_small_person_gets_a_second_sharper_look_unless_close_up_is_off():
     assert metrics.iou(truth, without >= 128) < 0.85 and metrics.iou(truth, with_close_up >= 128) > 0.9  # measured: 0.81 and 0.93
     # Outside the crop the first pass's mask stands; the photo-size mask is what the files get too.
     assert (with_close_up[:, :300] == without[:, :300]).all()
+
+
+def test_a_wide_photo_is_covered_by_the_fewest_evenly_spread_3_by_4_tiles_of_its_full_height():
+    assert predict.tile_boxes((90, 160)) == [(0, 90, 0, 68), (0, 90, 46, 114), (0, 90, 92, 160)]  # 16:9
+    assert predict.tile_boxes((300, 400)) == [(0, 300, 0, 225), (0, 300, 175, 400)]  # 4:3
+    # Square and portrait photos: a tile would see their people hardly closer than the first look.
+    assert predict.tile_boxes((300, 300)) == [] and predict.tile_boxes((400, 300)) == []
+
+
+def test_overlapping_crops_are_averaged_into_the_photo_mask():
+    nobody = np.zeros((8, 8), np.float32)
+    crops = [((0, 4, 0, 6), np.full((8, 8), 0.2, np.float32)), ((0, 4, 3, 8), np.full((8, 8), 0.6, np.float32))]
+    mask = predict.photo_mask(nobody, (4, 8), crops)
+    np.testing.assert_allclose(mask, np.repeat([[0.2, 0.2, 0.2, 0.4, 0.4, 0.4, 0.6, 0.6]], 4, axis=0), atol=1e-6)
+
+
+class SureOf:
+    """A stand-in model at 64x64: person wherever the input's red channel is
+    above half, with probability 0.99 where `sure(rows, columns)` holds of
+    the red pixels' coordinates in its input, else `unsure`."""
+    input = MarksRed.input
+
+    def __init__(self, sure, unsure=0.7):
+        self.sure, self.unsure, self.batches = sure, unsure, []
+
+    def predict_on_batch(self, batch):
+        self.batches.append(batch)
+        masks = np.zeros(batch.shape[:3], np.float32)
+        for mask, person in zip(masks, batch[..., 0] > 128):
+            if person.any():
+                mask[person] = 0.99 if self.sure(*np.nonzero(person)) else self.unsure
+        return masks[..., None]
+
+
+def group_photo():
+    """A 180x320 (16:9) photo of three people standing side by side, 150 pixels tall, and their mask."""
+    photo = np.zeros((180, 320, 3), np.uint8)
+    for left in (60, 140, 220):
+        photo[30:180, left:left + 40] = (255, 0, 0)
+    return photo, (photo[..., 0] > 0).astype(np.uint8)
+
+
+def test_people_across_a_wide_photo_are_taken_from_its_tiles_where_those_are_surer():
+    photo, truth = group_photo()
+    # Sure of people at least 40 of its 64 rows tall: the first look sees them 22 rows tall (letterboxed),
+    # each 3:4 tile 53 rows tall. The crop around all three is the whole photo: no close-up.
+    model = SureOf(lambda rows, columns: np.ptp(rows) >= 40)
+    mask = predict.predict_photo_masks(model, [photo])[0]
+    # The first look, then three tiles in one call; the first look being unsure (0.7), the photo turned
+    # (three looks in one call, without tiles, none surer).
+    assert [batch.shape[0] for batch in model.batches] == [1, 3, 3]
+    assert mask.max() == pytest.approx(0.99)
+    first_look = predict.predict_photo_masks(SureOf(model.sure), [photo], close_up=False)[0]
+    assert first_look.max() == pytest.approx(0.7)
+    assert metrics.iou(truth, mask >= 0.5) > metrics.iou(truth, first_look >= 0.5)
+
+
+def test_tiles_less_sure_than_the_first_look_leave_it():
+    photo = np.zeros((180, 320, 3), np.uint8)
+    photo[20:180, 60:260] = (255, 0, 0)  # a face too close for a tile to see whole
+    # Sure of people it sees whole, clear of its input's left and right edges; every tile cuts this one.
+    model = SureOf(lambda rows, columns: columns.min() > 0 and columns.max() < 63)
+    mask = predict.predict_photo_masks(model, [photo])[0]
+    assert [batch.shape[0] for batch in model.batches] == [1, 3] and mask.max() == pytest.approx(0.99)
+    np.testing.assert_array_equal(mask, predict.predict_photo_masks(SureOf(model.sure), [photo], close_up=False)[0])
 
 
 def test_folders_get_the_same_close_up_as_single_photos(tmp_path):
@@ -827,10 +893,11 @@ def test_a_person_lying_across_a_landscape_photo_is_taken_from_a_look_turned_on_
     photo, truth = lying_person()
     model = SureOfUprightRed()
     mask = predict.predict_photo_masks(model, [photo])[0]
-    # The upright pass, then the photo turned clockwise, anticlockwise and half a turn in one call;
-    # the quarter turns each a 3:4 portrait that fills the square input, with the person standing.
-    assert [batch.shape for batch in model.batches] == [(1, 64, 64, 3), (3, 64, 64, 3)]
-    for turned, turn in zip(model.batches[1], (-1, 1, 2)):
+    # The upright pass and its two tiles (no surer: the person lies across them too), then the photo
+    # turned clockwise, anticlockwise and half a turn in one call, the quarter turns each a 3:4 portrait
+    # that fills the square input, with the person standing; turned looks get no tiles.
+    assert [batch.shape for batch in model.batches] == [(1, 64, 64, 3), (2, 64, 64, 3), (3, 64, 64, 3)]
+    for turned, turn in zip(model.batches[2], (-1, 1, 2)):
         np.testing.assert_array_equal(turned, data.preprocess_image(np.rot90(photo, turn), (64, 64)))
     assert mask.shape == (300, 400) and mask.max() == pytest.approx(0.99)
     assert metrics.iou(truth, mask >= 0.5) > 0.9
@@ -838,20 +905,53 @@ def test_a_person_lying_across_a_landscape_photo_is_taken_from_a_look_turned_on_
     assert upright.max() == pytest.approx(0.6)
 
 
+class SureOfLyingInTiles(SureOfUprightRed):
+    """SureOfUprightRed, but fairly sure (`tiled`) of the person lying across
+    lying_person's photo where a tile shows them closer: at least 11 of its
+    64 rows thick (the whole photo, letterboxed, shows them 10 rows thick)."""
+
+    def __init__(self, upright=0.99, tiled=0.97):
+        super().__init__(upright)
+        self.tiled = tiled
+
+    def predict_on_batch(self, batch):
+        masks = super().predict_on_batch(batch)
+        for mask in masks[..., 0]:
+            rows, columns = np.nonzero(mask == self.lying)
+            if rows.size and np.ptp(rows) >= 10:
+                mask[mask == self.lying] = self.tiled
+        return masks
+
+
+def test_tiles_surer_of_a_person_lying_down_than_the_first_look_do_not_stop_the_turned_look():
+    photo, truth = lying_person()
+    tiled = predict.predict_photo_masks(SureOfLyingInTiles(), [photo], upright_only=True)[0]
+    assert tiled.max() == pytest.approx(0.97)  # the tiles won over the first look (0.6)
+    # The turned look is judged against the first look: clearly surer than 0.6, it wins.
+    model = SureOfLyingInTiles()
+    mask = predict.predict_photo_masks(model, [photo])[0]
+    assert [batch.shape[0] for batch in model.batches] == [1, 2, 3]
+    assert mask.max() == pytest.approx(0.99) and metrics.iou(truth, mask >= 0.5) > 0.9
+    # A turned look that loses (not sure) leaves the tiles' mask, not the first look's.
+    unsure_turned = predict.predict_photo_masks(SureOfLyingInTiles(upright=0.9), [photo])[0]
+    np.testing.assert_array_equal(unsure_turned, tiled)
+
+
 def test_only_unsure_masks_get_a_turned_look_whatever_the_photos_shape():
     photo, _ = lying_person()
     sure = SureOfUprightRed(lying=1.0)  # sure of the person as it lies
     predict.predict_photo_masks(sure, [photo])
-    assert len(sure.batches) == 1
+    assert len(sure.batches) == 2  # the upright look and its tiles
     model = SureOfUprightRed()
-    predict.predict_photo_masks(model, [np.zeros_like(photo)])  # nobody marked: nothing to be unsure of
+    predict.predict_photo_masks(model, [np.zeros_like(photo)])  # nobody marked: nothing to be unsure of, or to tile
     assert len(model.batches) == 1
     # A person lying across a portrait photo: turned, the photo is a landscape one, the person upright.
     portrait = np.zeros((400, 300, 3), np.uint8)
     portrait[170:230, 20:280] = (255, 0, 0)
     model = SureOfUprightRed()
     mask = predict.predict_photo_masks(model, [portrait])[0]
-    # The upright pass, the three turned photos, then the close-ups of the person standing in two of them.
+    # The upright pass, the three turned photos, then the close-ups of the person standing in two of them
+    # (now landscape photos; turned looks get no tiles).
     assert [batch.shape[0] for batch in model.batches] == [1, 3, 2]
     assert mask.shape == (400, 300) and mask.max() == pytest.approx(0.99)
     assert metrics.iou(portrait[..., 0] > 0, mask >= 0.5) > 0.9
@@ -907,12 +1007,12 @@ def test_a_turned_look_that_loses_leaves_the_upright_mask():
     photo, _ = lying_person()
     not_sure = SureOfUprightRed(upright=0.9, lying=0.6)
     mask = predict.predict_photo_masks(not_sure, [photo])[0]
-    assert len(not_sure.batches) == 2 and mask.max() == pytest.approx(0.6)
+    assert len(not_sure.batches) == 3 and mask.max() == pytest.approx(0.6)  # upright, its tiles, turned
 
     class SureOfLess(SureOfUprightRed):
         def predict_on_batch(self, batch):
             masks = super().predict_on_batch(batch)
-            if len(self.batches) > 1:  # the turned looks keep only a third of the person's rows
+            if len(self.batches) > 2:  # the turned looks (after the upright one and its tiles) keep a third of the rows
                 masks[:, 22:] = 0
             return masks
 
