@@ -254,10 +254,12 @@ def crop_looks(model, images, boxes, flip_tta=False):
 # 3:4 by CLOSE_UP_MIN_ZOOM, with people in it, also goes through the model
 # in overlapping 3:4 tiles of its full height, each seen at the model's full
 # size; their masks, averaged where tiles overlap, replace the first look
-# (close-ups included) where they are surer of their person (judge). Chosen on validation: three
-# people together in a 16:9 frame 0.942 -> 0.965, two apart 0.922 -> 0.951,
-# while 16:9 and 4:3 frames cut from portraits, a face too close for a tile
-# to see whole, lose 0.002 and 0.001 (models/README.md, "Group photos").
+# (close-ups included) where they are surer of their person (judge).
+# Chosen on validation: three people together in a 16:9 frame 0.942 ->
+# 0.965, two apart 0.922 -> 0.951, people small in a 16:9 frame 0.932 ->
+# 0.946, while 16:9 and 4:3 frames cut from portraits, a face too close for
+# a tile to see whole, lose 0.002 and 0.001, and people lying across a 4:3
+# photo 0.003 (see lying_down_looks; models/README.md, "Group photos").
 
 
 def tile_boxes(photo_size):
