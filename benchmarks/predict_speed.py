@@ -2,6 +2,7 @@
 and where the time of one photo goes.
 
     python benchmarks/predict_speed.py [--images 120] [--model PATH] [--batch-size 8] [--turned-look-rounds 2]
+                                       [--tile-look-rounds 2]
 
 Photos: the larger shared photos (eg16_ 600x800, ccp_ 550x830) when
 ../shared is present, else generated ones of mixed sizes around 600x800.
@@ -9,10 +10,12 @@ Model: --model, else the shipped one, else an untrained mobilenetv2_unet at
 224 (same compute). End to end is timed with several PNG settings on the
 same photos, and on them as they are, on 4:3 frames cut from them and on them
 turned on their side and upside down, with predict.py's turned look at unsure
-photos and with --upright-only, alternating; prints JSON.
+photos and with --upright-only, alternating, and on 4:3, 16:9 and group
+frames with the tiles across wide photos and without; prints JSON.
 """
 
 import argparse
+import contextlib
 import json
 import tempfile
 import time
@@ -75,28 +78,66 @@ def model_only_rate(model, photos, batch_size):
     return (len(inputs) // batch_size * batch_size) / (time.perf_counter() - started)
 
 
-def turned_look_rates(model, pairs, scratch, batch_size, rounds):
-    """End-to-end images/s with the turned look and without (upright_only), in
-    alternating runs, on the photos as they are and on 4:3 frames cut from
-    them (upright people: the turned look runs only where the mask is unsure),
-    and on the photos turned on their side and upside down."""
-    rates = {}
-    for shape in ("as_they_are", "landscape", "on_side", "upside_down"):
-        folder = Path(scratch) / shape
-        folder.mkdir()
+def photo_folders(pairs, scratch, shapes):
+    """{shape: a folder of the photos as JPEGs at quality 90}, each shape an
+    evaluate.py perturbation or "as_they_are"."""
+    folders = {}
+    for shape in shapes:
+        folder = folders[shape] = Path(scratch) / shape
+        folder.mkdir(exist_ok=True)
         for image_path, mask_path in pairs:
             image = data.read_image(image_path)
             if shape != "as_they_are":
                 image, _ = evaluate.PERTURBATIONS[shape](image, data.read_mask(mask_path))
             cv2.imwrite(str(folder / f"{image_path.stem}.jpg"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR),
                         [cv2.IMWRITE_JPEG_QUALITY, 90])
+    return folders
+
+
+@contextlib.contextmanager
+def without_tiles():
+    """predict.py with no tiles across wide photos (its close-ups stay), to time what they cost."""
+    tile_boxes = predict.tile_boxes
+    predict.tile_boxes = lambda photo_size: []
+    try:
+        yield
+    finally:
+        predict.tile_boxes = tile_boxes
+
+
+def alternating_rates(model, folders, scratch, batch_size, rounds, variants):
+    """{shape: {variant: [end-to-end images/s of each round]}}, the variants'
+    runs alternating so that a slow spell of the machine costs each alike.
+    `variants`: {name: (remove_background_files keyword arguments, context)}."""
+    rates = {}
+    for shape, folder in folders.items():
         for attempt in range(rounds):
-            for upright_only in (False, True):
-                summary = predict.remove_background_files(folder, Path(scratch) / f"{shape}-{upright_only}-{attempt}",
-                                                          model=model, batch_size=batch_size, upright_only=upright_only)
-                name = "upright_only" if upright_only else "turned_look (default)"
+            for name, (options, context) in variants.items():
+                with context():
+                    summary = predict.remove_background_files(folder, Path(scratch) / f"{shape}-{name}-{attempt}",
+                                                              model=model, batch_size=batch_size, **options)
                 rates.setdefault(shape, {}).setdefault(name, []).append(round(summary.images_per_second, 2))
     return rates
+
+
+def turned_look_rates(model, pairs, scratch, batch_size, rounds):
+    """End-to-end images/s with the turned look and without (upright_only) on
+    the photos as they are and on 4:3 frames cut from them (upright people:
+    the turned look runs only where the mask is unsure), and on the photos
+    turned on their side and upside down."""
+    folders = photo_folders(pairs, scratch, ("as_they_are", "landscape", "on_side", "upside_down"))
+    return alternating_rates(model, folders, scratch, batch_size, rounds,
+                             {"turned_look (default)": ({}, contextlib.nullcontext),
+                              "upright_only": ({"upright_only": True}, contextlib.nullcontext)})
+
+
+def tile_look_rates(model, pairs, scratch, batch_size, rounds):
+    """End-to-end images/s with the tiles across wide photos and without, on
+    4:3 and 16:9 frames cut from the photos and on group photos made from them
+    (three people in a 16:9 frame)."""
+    folders = photo_folders(pairs, scratch, ("landscape", "widescreen", "group"))
+    return alternating_rates(model, folders, scratch, batch_size, rounds,
+                             {"tiles (default)": ({}, contextlib.nullcontext), "no_tiles": ({}, without_tiles)})
 
 
 def main():
@@ -106,6 +147,8 @@ def main():
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--turned-look-rounds", type=int, default=2,
                         help="runs with and without the turned look on each kind of photo (0: none)")
+    parser.add_argument("--tile-look-rounds", type=int, default=2,
+                        help="runs with and without the tiles across wide photos on each kind of photo (0: none)")
     args = parser.parse_args()
     if args.model or predict.DEFAULT_MODEL.exists():
         model, model_name = predict.load_model(args.model), str(args.model or predict.DEFAULT_MODEL)
@@ -138,6 +181,8 @@ def main():
             "single_thread_ms_per_photo": per_photo_milliseconds(model, photos[:30]),
             "turned_look_end_to_end_images_per_s": turned_look_rates(model, pairs, scratch, args.batch_size,
                                                                      args.turned_look_rounds),
+            "tile_look_end_to_end_images_per_s": tile_look_rates(model, pairs, scratch, args.batch_size,
+                                                                 args.tile_look_rounds),
         }
     print(json.dumps(result, indent=2))
 
