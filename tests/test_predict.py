@@ -813,6 +813,20 @@ def test_a_wide_photo_is_covered_by_the_fewest_evenly_spread_3_by_4_tiles_of_its
     assert predict.tile_boxes((300, 300)) == [] and predict.tile_boxes((400, 300)) == []
 
 
+def test_a_panoramas_many_tiles_go_through_the_model_a_bounded_number_at_a_time(monkeypatch):
+    monkeypatch.setattr(predict, "MAX_IMAGES_PER_CALL", 4)
+    photo = np.zeros((40, 400, 3), np.uint8)  # 10:1, 14 tiles 30 pixels wide
+    for left in range(10, 400, 40):
+        photo[5:40, left:left + 12] = (255, 0, 0)  # ten people standing in a row
+    model = MarksRed()
+    mask = predict.predict_photo_masks(model, [photo], upright_only=True)[0]
+    assert len(predict.tile_boxes(photo.shape[:2])) == 14
+    calls = [batch.shape[0] for batch in model.batches]
+    # The first look; the ten people's close-ups (they stand apart), then the 14 tiles, four at a time.
+    assert calls == [1, 4, 4, 2, 4, 4, 4, 2]
+    np.testing.assert_array_equal(mask >= 0.5, photo[..., 0] > 0)
+
+
 def test_overlapping_crops_are_averaged_into_the_photo_mask():
     nobody = np.zeros((8, 8), np.float32)
     crops = [((0, 4, 0, 6), np.full((8, 8), 0.2, np.float32)), ((0, 4, 3, 8), np.full((8, 8), 0.6, np.float32))]
