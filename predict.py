@@ -272,15 +272,23 @@ def crop_looks(model, images, boxes, flip_tta=False):
 # photo 0.003 (see lying_down_looks; models/README.md, "Group photos").
 
 
+# A strip of a photo (2000x3 pixels: 1,000 tiles) or a 360-degree panorama
+# would take a model pass for every 3:4 of its width; wider than 9:1, a photo
+# gets its first look and close-ups only.
+MAX_TILES = 12
+
+
 def tile_boxes(photo_size):
     """(top, bottom, left, right) boxes of the fewest 3:4 tiles of the photo's
     full height, evenly spread, that cover a photo of photo_size=(height,
-    width) wider than 3:4 by CLOSE_UP_MIN_ZOOM; none for narrower photos."""
+    width) wider than 3:4 by CLOSE_UP_MIN_ZOOM; none for narrower photos, or
+    where that takes more than MAX_TILES."""
     height, width = photo_size
     tile = max(1, round(height * data.WIDEST_ASPECT))
-    if width < tile * CLOSE_UP_MIN_ZOOM:
+    count = math.ceil(width / tile)
+    if width < tile * CLOSE_UP_MIN_ZOOM or count > MAX_TILES:
         return []
-    starts = np.linspace(0, width - tile, math.ceil(width / tile)).round().astype(int)
+    starts = np.linspace(0, width - tile, count).round().astype(int)
     return [(0, height, int(start), int(start) + tile) for start in starts]
 
 

@@ -811,19 +811,22 @@ def test_a_wide_photo_is_covered_by_the_fewest_evenly_spread_3_by_4_tiles_of_its
     assert predict.tile_boxes((300, 400)) == [(0, 300, 0, 225), (0, 300, 175, 400)]  # 4:3
     # Square and portrait photos: a tile would see their people hardly closer than the first look.
     assert predict.tile_boxes((300, 300)) == [] and predict.tile_boxes((400, 300)) == []
+    # A panorama of 9:1 takes 12 tiles; a strip wider than that, none.
+    assert len(predict.tile_boxes((100, 900))) == 12 and predict.tile_boxes((100, 901)) == []
+    assert predict.tile_boxes((3, 2000)) == []
 
 
 def test_a_panoramas_many_tiles_go_through_the_model_a_bounded_number_at_a_time(monkeypatch):
     monkeypatch.setattr(predict, "MAX_IMAGES_PER_CALL", 4)
-    photo = np.zeros((40, 400, 3), np.uint8)  # 10:1, 14 tiles 30 pixels wide
-    for left in range(10, 400, 40):
-        photo[5:40, left:left + 12] = (255, 0, 0)  # ten people standing in a row
+    photo = np.zeros((40, 360, 3), np.uint8)  # 9:1, 12 tiles 30 pixels wide
+    for left in range(10, 360, 40):
+        photo[5:40, left:left + 12] = (255, 0, 0)  # nine people standing in a row
     model = MarksRed()
     mask = predict.predict_photo_masks(model, [photo], upright_only=True)[0]
-    assert len(predict.tile_boxes(photo.shape[:2])) == 14
+    assert len(predict.tile_boxes(photo.shape[:2])) == 12
     calls = [batch.shape[0] for batch in model.batches]
-    # The first look; the ten people's close-ups (they stand apart), then the 14 tiles, four at a time.
-    assert calls == [1, 4, 4, 2, 4, 4, 4, 2]
+    # The first look; the nine people's close-ups (they stand apart), then the 12 tiles, four at a time.
+    assert calls == [1, 4, 4, 1, 4, 4, 4]
     np.testing.assert_array_equal(mask >= 0.5, photo[..., 0] > 0)
 
 
