@@ -135,9 +135,9 @@ def infer(model, model_inputs, flip_tta=False):
 
 
 # The model's memory grows with each image of a call, by about 55 MB at 288
-# pixels (6.4 GB for 112 images): the crops and tiles of a batch of photos,
-# which may be many (a panorama eight times as wide as it is tall has 11
-# tiles), go through it in calls of at most this many.
+# pixels (6.4 GB for 112 images): the crops, tiles and turned photos of a
+# batch of photos, which may be many (a panorama eight times as wide as it is
+# tall has 11 tiles), go through it in calls of at most this many.
 MAX_IMAGES_PER_CALL = 16
 
 
@@ -249,8 +249,8 @@ def close_ups(model, images, soft_masks, flip_tta=False):
 
 def crop_looks(model, images, boxes, flip_tta=False):
     """Per photo, [(box, soft mask of the crop at model resolution)] for its
-    (top, bottom, left, right) `boxes`. One model call for the crops of all
-    the photos."""
+    (top, bottom, left, right) `boxes`. The crops of all the photos go
+    through the model together, MAX_IMAGES_PER_CALL to a call."""
     crops = [image[top:bottom, left:right] for image, photo_boxes in zip(images, boxes)
              for top, bottom, left, right in photo_boxes]
     crop_masks = iter(predict_masks(model, crops, flip_tta))
@@ -453,8 +453,8 @@ def lying_down_looks(model, images, soft_masks, close_up_masks, crops, flip_tta=
     or upside down that wins over it (turned_look_wins); otherwise, where the
     photo's chosen `crops` are its close-ups, the upright mask, where it was
     judged at the photo's own size (judging_mask), so that it is not made
-    twice. The turned photos go through the model in one batch, with their
-    close-ups.
+    twice. The turned photos go through the model together (predict_masks),
+    then their close-ups.
 
     Tiles (tile_boxes) play no part here, upright or turned: a person lying
     across a 4:3 photo looks, to each tile, like part of someone upright,
