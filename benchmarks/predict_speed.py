@@ -80,11 +80,14 @@ def model_only_rate(model, photos, batch_size):
 
 def photo_folders(pairs, scratch, shapes):
     """{shape: a folder of the photos as JPEGs at quality 90}, each shape an
-    evaluate.py perturbation or "as_they_are"."""
+    evaluate.py perturbation or "as_they_are"; a folder already in `scratch`
+    (the turned and the tile looks both time 4:3 frames) is not written again."""
     folders = {}
     for shape in shapes:
         folder = folders[shape] = Path(scratch) / shape
-        folder.mkdir(exist_ok=True)
+        if folder.exists():
+            continue
+        folder.mkdir()
         for image_path, mask_path in pairs:
             image = data.read_image(image_path)
             if shape != "as_they_are":
