@@ -322,6 +322,20 @@ def sureness_check(rows, share=CHECKED_SHARE, level=FAILURE_LEVELS[0]):
             "below_level_found": int(np.count_nonzero(ious[checked] < level))}
 
 
+def sureness_summary(check):
+    """A sureness_check with a rank correlation, in words for the printed summary."""
+    level = f"IoU {check['level']:.2f}"
+    if not check["below_level"]:
+        found = f"no image is below {level}"
+    elif check["least_sure_checked"] == 1:
+        found = (f"the least sure image is {'one' if check['below_level_found'] else 'not one'} of the "
+                 f"{check['below_level']} below {level}")
+    else:
+        found = (f"the {check['least_sure_checked']} least sure images hold {check['below_level_found']} of the "
+                 f"{check['below_level']} below {level}")
+    return f"sureness (predict.py's sureness.csv) against IoU: rank correlation {check['iou_rank_correlation']:.2f}; {found}"
+
+
 def rank_correlation(values, others):
     """Spearman's rank correlation (ties share their mean rank); None where
     either set of values has no spread to rank."""
@@ -494,9 +508,7 @@ def print_results(results):
           + ", ".join(f"{level}: {count} ({count / results['images']:.1%})" for level, count in below.items()))
     check = results["sureness_check"]
     if check["iou_rank_correlation"] is not None:
-        print(f"sureness (predict.py's sureness.csv) against IoU: rank correlation {check['iou_rank_correlation']:.2f}; "
-              f"the {check['least_sure_checked']} least sure images hold {check['below_level_found']} of the "
-              f"{check['below_level']} below IoU {check['level']:.2f}")
+        print(sureness_summary(check))
     by_threshold = results["iou_by_threshold"]
     best = max(by_threshold, key=by_threshold.get)
     print("mean IoU at each threshold (predict.py --threshold): "

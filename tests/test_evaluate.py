@@ -112,6 +112,20 @@ def test_the_sureness_check_counts_the_low_scores_among_the_least_sure_photos():
     assert check["iou_rank_correlation"] == pytest.approx(np.corrcoef(ranks(sureness), ranks(ious))[0, 1])
 
 
+def test_the_sureness_summary_reads_right_for_a_few_photos_and_for_none_below_the_level():
+    check = {"iou_rank_correlation": 0.7157, "least_sure_checked": 37, "level": 0.9, "below_level": 20,
+             "below_level_found": 15}
+    assert evaluate.sureness_summary(check) == ("sureness (predict.py's sureness.csv) against IoU: rank correlation "
+                                                "0.72; the 37 least sure images hold 15 of the 20 below IoU 0.90")
+    # A folder of six photos, all good: one photo checked, nothing below the level to find.
+    few = {**check, "least_sure_checked": 1, "below_level": 0, "below_level_found": 0}
+    assert evaluate.sureness_summary(few).endswith("; no image is below IoU 0.90")
+    assert evaluate.sureness_summary({**few, "below_level": 2, "below_level_found": 1}).endswith(
+        "; the least sure image is one of the 2 below IoU 0.90")
+    assert evaluate.sureness_summary({**few, "below_level": 2}).endswith(
+        "; the least sure image is not one of the 2 below IoU 0.90")
+
+
 def test_rank_correlation_gives_tied_values_their_mean_rank():
     assert list(evaluate.average_ranks([0.5, 0.0, 0.5, 0.2])) == [2.5, 0.0, 2.5, 1.0]
     assert evaluate.rank_correlation([1, 2, 3, 4], [10, 20, 30, 400]) == pytest.approx(1.0)
