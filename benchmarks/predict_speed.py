@@ -2,7 +2,7 @@
 and where the time of one photo goes.
 
     python benchmarks/predict_speed.py [--images 120] [--model PATH] [--batch-size 8] [--turned-look-rounds 2]
-                                       [--tile-look-rounds 2]
+                                       [--tile-look-rounds 2] [--photo-width 4032]
 
 Photos: the larger shared photos (eg16_ 600x800, ccp_ 550x830) when
 ../shared is present, else generated ones of mixed sizes around 600x800.
@@ -11,7 +11,10 @@ Model: --model, else the shipped one, else an untrained mobilenetv2_unet at
 same photos, and on them as they are, on 4:3 frames cut from them and on them
 turned on their side and upside down, with predict.py's turned look at unsure
 photos and with --upright-only, alternating, and on 4:3, 16:9 and group
-frames with the tiles across wide photos and without; prints JSON.
+frames with the tiles across wide photos and without; prints JSON. With
+--photo-width, the photos of those last two parts are enlarged to that width
+first (4032: a 12-megapixel phone photo at 4:3), where reading, upsampling
+and writing weigh more against the model's passes.
 """
 
 import argparse
@@ -78,10 +81,11 @@ def model_only_rate(model, photos, batch_size):
     return (len(inputs) // batch_size * batch_size) / (time.perf_counter() - started)
 
 
-def photo_folders(pairs, scratch, shapes):
+def photo_folders(pairs, scratch, shapes, width=None):
     """{shape: a folder of the photos as JPEGs at quality 90}, each shape an
-    evaluate.py perturbation or "as_they_are"; a folder already in `scratch`
-    (the turned and the tile looks both time 4:3 frames) is not written again."""
+    evaluate.py perturbation or "as_they_are", enlarged to `width` unless
+    that is None; a folder already in `scratch` (the turned and the tile
+    looks both time 4:3 frames) is not written again."""
     folders = {}
     for shape in shapes:
         folder = folders[shape] = Path(scratch) / shape
@@ -92,6 +96,9 @@ def photo_folders(pairs, scratch, shapes):
             image = data.read_image(image_path)
             if shape != "as_they_are":
                 image, _ = evaluate.PERTURBATIONS[shape](image, data.read_mask(mask_path))
+            if width:
+                height = round(image.shape[0] * width / image.shape[1])
+                image = cv2.resize(image, (width, height), interpolation=cv2.INTER_CUBIC)
             cv2.imwrite(str(folder / f"{image_path.stem}.jpg"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR),
                         [cv2.IMWRITE_JPEG_QUALITY, 90])
     return folders
@@ -123,22 +130,22 @@ def alternating_rates(model, folders, scratch, batch_size, rounds, variants):
     return rates
 
 
-def turned_look_rates(model, pairs, scratch, batch_size, rounds):
+def turned_look_rates(model, pairs, scratch, batch_size, rounds, width=None):
     """End-to-end images/s with the turned look and without (upright_only) on
     the photos as they are and on 4:3 frames cut from them (upright people:
     the turned look runs only where the mask is unsure), and on the photos
     turned on their side and upside down."""
-    folders = photo_folders(pairs, scratch, ("as_they_are", "landscape", "on_side", "upside_down"))
+    folders = photo_folders(pairs, scratch, ("as_they_are", "landscape", "on_side", "upside_down"), width)
     return alternating_rates(model, folders, scratch, batch_size, rounds,
                              {"turned_look (default)": ({}, contextlib.nullcontext),
                               "upright_only": ({"upright_only": True}, contextlib.nullcontext)})
 
 
-def tile_look_rates(model, pairs, scratch, batch_size, rounds):
+def tile_look_rates(model, pairs, scratch, batch_size, rounds, width=None):
     """End-to-end images/s with the tiles across wide photos and without, on
     4:3 and 16:9 frames cut from the photos and on group photos made from them
     (three people in a 16:9 frame)."""
-    folders = photo_folders(pairs, scratch, ("landscape", "widescreen", "group"))
+    folders = photo_folders(pairs, scratch, ("landscape", "widescreen", "group"), width)
     return alternating_rates(model, folders, scratch, batch_size, rounds,
                              {"tiles (default)": ({}, contextlib.nullcontext), "no_tiles": ({}, without_tiles)})
 
@@ -152,6 +159,8 @@ def main():
                         help="runs with and without the turned look on each kind of photo (0: none)")
     parser.add_argument("--tile-look-rounds", type=int, default=2,
                         help="runs with and without the tiles across wide photos on each kind of photo (0: none)")
+    parser.add_argument("--photo-width", type=int, default=None,
+                        help="enlarge the photos of the turned-look and tile-look parts to this width (4032: phone photos)")
     args = parser.parse_args()
     if args.model or predict.DEFAULT_MODEL.exists():
         model, model_name = predict.load_model(args.model), str(args.model or predict.DEFAULT_MODEL)
@@ -182,10 +191,11 @@ def main():
             "end_to_end": end_to_end,
             "model_only_images_per_s": round(model_only_rate(model, photos, args.batch_size), 2),
             "single_thread_ms_per_photo": per_photo_milliseconds(model, photos[:30]),
+            "look_photo_width": args.photo_width or "as they are",
             "turned_look_end_to_end_images_per_s": turned_look_rates(model, pairs, scratch, args.batch_size,
-                                                                     args.turned_look_rounds),
+                                                                     args.turned_look_rounds, args.photo_width),
             "tile_look_end_to_end_images_per_s": tile_look_rates(model, pairs, scratch, args.batch_size,
-                                                                 args.tile_look_rounds),
+                                                                 args.tile_look_rounds, args.photo_width),
         }
     print(json.dumps(result, indent=2))
 
