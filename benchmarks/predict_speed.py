@@ -2,7 +2,7 @@
 and where the time of one photo goes.
 
     python benchmarks/predict_speed.py [--images 120] [--model PATH] [--batch-size 8] [--turned-look-rounds 2]
-                                       [--tile-look-rounds 2] [--photo-width 4032]
+                                       [--tile-look-rounds 2] [--photo-side 4032]
 
 Photos: the larger shared photos (eg16_ 600x800, ccp_ 550x830) when
 ../shared is present, else generated ones of mixed sizes around 600x800.
@@ -12,9 +12,10 @@ same photos, and on them as they are, on 4:3 frames cut from them and on them
 turned on their side and upside down, with predict.py's turned look at unsure
 photos and with --upright-only, alternating, and on 4:3, 16:9 and group
 frames with the tiles across wide photos and without; prints JSON. With
---photo-width, the photos of those last two parts are enlarged to that width
-first (4032: a 12-megapixel phone photo at 4:3), where reading, upsampling
-and writing weigh more against the model's passes.
+--photo-side, the photos of those last two parts are enlarged to that longer
+side first (4032: 12-megapixel phone photos at 4:3 and 3:4), where reading,
+upsampling and writing weigh more against the model's passes, and the stages
+of one photo are timed at that size as well.
 """
 
 import argparse
@@ -49,7 +50,7 @@ def per_photo_milliseconds(model, photos):
     size = predict.model_input_size(model)
     stages = {"decode": 0.0, "resize_to_model": 0.0, "model_batch_of_1": 0.0, "upsample": 0.0, "drop_specks": 0.0,
               "compose": 0.0, "png_encode_default_settings": 0.0}
-
+    predict.infer(model, [data.preprocess_image(data.read_image(photos[0]), size)])  # traces a batch of 1 untimed
     for path in photos:
         t0 = time.perf_counter()
         image = data.read_image(path)
@@ -81,10 +82,10 @@ def model_only_rate(model, photos, batch_size):
     return (len(inputs) // batch_size * batch_size) / (time.perf_counter() - started)
 
 
-def photo_folders(pairs, scratch, shapes, width=None):
+def photo_folders(pairs, scratch, shapes, side=None):
     """{shape: a folder of the photos as JPEGs at quality 90}, each shape an
-    evaluate.py perturbation or "as_they_are", enlarged to `width` unless
-    that is None; a folder already in `scratch` (the turned and the tile
+    evaluate.py perturbation or "as_they_are", enlarged to `side` pixels on
+    their longer side unless that is None; a folder already in `scratch` (the turned and the tile
     looks both time 4:3 frames) is not written again."""
     folders = {}
     for shape in shapes:
@@ -96,9 +97,10 @@ def photo_folders(pairs, scratch, shapes, width=None):
             image = data.read_image(image_path)
             if shape != "as_they_are":
                 image, _ = evaluate.PERTURBATIONS[shape](image, data.read_mask(mask_path))
-            if width:
-                height = round(image.shape[0] * width / image.shape[1])
-                image = cv2.resize(image, (width, height), interpolation=cv2.INTER_CUBIC)
+            if side:
+                scale = side / max(image.shape[:2])
+                size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
+                image = cv2.resize(image, size, interpolation=cv2.INTER_CUBIC)
             cv2.imwrite(str(folder / f"{image_path.stem}.jpg"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR),
                         [cv2.IMWRITE_JPEG_QUALITY, 90])
     return folders
@@ -130,22 +132,26 @@ def alternating_rates(model, folders, scratch, batch_size, rounds, variants):
     return rates
 
 
-def turned_look_rates(model, pairs, scratch, batch_size, rounds, width=None):
+def turned_look_rates(model, pairs, scratch, batch_size, rounds, side=None):
     """End-to-end images/s with the turned look and without (upright_only) on
     the photos as they are and on 4:3 frames cut from them (upright people:
     the turned look runs only where the mask is unsure), and on the photos
-    turned on their side and upside down."""
-    folders = photo_folders(pairs, scratch, ("as_they_are", "landscape", "on_side", "upside_down"), width)
+    turned on their side and upside down; none where `rounds` is 0."""
+    if not rounds:
+        return {}
+    folders = photo_folders(pairs, scratch, ("as_they_are", "landscape", "on_side", "upside_down"), side)
     return alternating_rates(model, folders, scratch, batch_size, rounds,
                              {"turned_look (default)": ({}, contextlib.nullcontext),
                               "upright_only": ({"upright_only": True}, contextlib.nullcontext)})
 
 
-def tile_look_rates(model, pairs, scratch, batch_size, rounds, width=None):
+def tile_look_rates(model, pairs, scratch, batch_size, rounds, side=None):
     """End-to-end images/s with the tiles across wide photos and without, on
     4:3 and 16:9 frames cut from the photos and on group photos made from them
-    (three people in a 16:9 frame)."""
-    folders = photo_folders(pairs, scratch, ("landscape", "widescreen", "group"), width)
+    (three people in a 16:9 frame); none where `rounds` is 0."""
+    if not rounds:
+        return {}
+    folders = photo_folders(pairs, scratch, ("landscape", "widescreen", "group"), side)
     return alternating_rates(model, folders, scratch, batch_size, rounds,
                              {"tiles (default)": ({}, contextlib.nullcontext), "no_tiles": ({}, without_tiles)})
 
@@ -159,8 +165,9 @@ def main():
                         help="runs with and without the turned look on each kind of photo (0: none)")
     parser.add_argument("--tile-look-rounds", type=int, default=2,
                         help="runs with and without the tiles across wide photos on each kind of photo (0: none)")
-    parser.add_argument("--photo-width", type=int, default=None,
-                        help="enlarge the photos of the turned-look and tile-look parts to this width (4032: phone photos)")
+    parser.add_argument("--photo-side", type=int, default=None,
+                        help="enlarge the photos of the turned-look and tile-look parts to this longer side (4032: "
+                        "12-megapixel phone photos), and time each stage of a photo at that size too")
     args = parser.parse_args()
     if args.model or predict.DEFAULT_MODEL.exists():
         model, model_name = predict.load_model(args.model), str(args.model or predict.DEFAULT_MODEL)
@@ -191,11 +198,17 @@ def main():
             "end_to_end": end_to_end,
             "model_only_images_per_s": round(model_only_rate(model, photos, args.batch_size), 2),
             "single_thread_ms_per_photo": per_photo_milliseconds(model, photos[:30]),
-            "look_photo_width": args.photo_width or "as they are",
+        }
+        if args.photo_side:
+            enlarged = photo_folders(pairs, scratch, ("as_they_are",), args.photo_side)["as_they_are"]
+            result["single_thread_ms_per_photo_at_photo_side"] = per_photo_milliseconds(
+                model, sorted(enlarged.iterdir())[:30])
+        result |= {
+            "look_photo_side": args.photo_side or "as they are",
             "turned_look_end_to_end_images_per_s": turned_look_rates(model, pairs, scratch, args.batch_size,
-                                                                     args.turned_look_rounds, args.photo_width),
+                                                                     args.turned_look_rounds, args.photo_side),
             "tile_look_end_to_end_images_per_s": tile_look_rates(model, pairs, scratch, args.batch_size,
-                                                                 args.tile_look_rounds, args.photo_width),
+                                                                 args.tile_look_rounds, args.photo_side),
         }
     print(json.dumps(result, indent=2))
 
