@@ -85,8 +85,8 @@ def model_only_rate(model, photos, batch_size):
 def photo_folders(pairs, scratch, shapes, side=None):
     """{shape: a folder of the photos as JPEGs at quality 90}, each shape an
     evaluate.py perturbation or "as_they_are", enlarged to `side` pixels on
-    their longer side unless that is None; a folder already in `scratch` (the turned and the tile
-    looks both time 4:3 frames) is not written again."""
+    their longer side unless that is None; a folder already in `scratch`
+    (the turned and the tile looks both time 4:3 frames) is not written again."""
     folders = {}
     for shape in shapes:
         folder = folders[shape] = Path(scratch) / shape
