@@ -65,6 +65,29 @@ JPEG_QUALITY = 95
 # Photos held in memory at once (decoded, waiting for the model or the PNG
 # writer), in pixels: 100 megapixels is about 1 GB with the cutouts.
 PIXEL_BUDGET = 100_000_000
+
+
+def usable_cpus():
+    """How many CPUs this process may run on: those it is pinned to, where it
+    is (taskset, a container's cpuset), else the machine's."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def default_workers():
+    """Reading threads, and as many writing threads: one per usable CPU, 2 to 8.
+    PNG encoding is one thread's work per photo and half of a 12-megapixel
+    photo's time (318 of 620 ms), so two writers would hold a many-core
+    machine to about six such photos a second. On this project's 2-core CPU
+    a third and fourth thread cost nothing: 12-megapixel photos ran at 1.51
+    and 1.83 images/s with one thread each, 2.38 and 2.30 with two, 2.25 and
+    2.38 with four (benchmarks/README.md)."""
+    return max(2, min(8, usable_cpus()))
+
+
+WORKERS = default_workers()
 NAMED_COLORS = {
     "white": (255, 255, 255), "black": (0, 0, 0), "gray": (128, 128, 128), "grey": (128, 128, 128),
     "red": (255, 0, 0), "green": (0, 255, 0), "blue": (0, 0, 255), "yellow": (255, 255, 0),
@@ -884,7 +907,7 @@ class Summary:
 
 
 def remove_background_files(inputs, output_dir, model=None, recursive=False, threshold=None, background=None,
-                            mask_only=False, batch_size=8, overwrite=False, progress=False, workers=2,
+                            mask_only=False, batch_size=8, overwrite=False, progress=False, workers=WORKERS,
                             pixel_budget=PIXEL_BUDGET, flip_tta=False, close_up=True, upright_only=False,
                             keep_specks=False, jpeg=False, crop=False, crop_margin=CROP_MARGIN):
     """Writes a PNG per photo under `output_dir`, or with `jpeg` a JPEG of
@@ -982,7 +1005,7 @@ def write_cutout(job, image, look, output_root, threshold=None, background=None,
                   judgement.person_pixels / mask.size)
 
 
-def cutouts(jobs, read, look, write, batch_size=8, workers=2, pixel_budget=PIXEL_BUDGET):
+def cutouts(jobs, read, look, write, batch_size=8, workers=WORKERS, pixel_budget=PIXEL_BUDGET):
     """Yields (photo, what `write` returned, None), or (photo, None, why it
     failed), for each (photo, output) job, as each is done.
 
@@ -1108,6 +1131,8 @@ def parse_args(argv=None):
                         f"(default: {CROP_MARGIN}, the soft edge)")
     add_mask_flags(parser)
     parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=WORKERS,
+                        help=f"threads reading photos, and as many writing outputs (default: one per CPU, 2 to 8: {WORKERS})")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs (default: skip them)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     args = parser.parse_args(argv)
@@ -1115,6 +1140,8 @@ def parse_args(argv=None):
         parser.error("--threshold must be between 0 and 1")
     if args.batch_size < 1:
         parser.error("--batch-size must be at least 1")
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
     if args.mask_only and args.background:
         parser.error("--mask-only and --background exclude each other")
     if args.crop_margin is not None and not args.crop:
@@ -1135,7 +1162,7 @@ def main(argv=None):
         summary = remove_background_files(
             args.inputs, args.output, model=args.model, recursive=args.recursive, threshold=args.threshold,
             background=args.background, mask_only=args.mask_only, batch_size=args.batch_size,
-            overwrite=args.overwrite, progress=not args.quiet, flip_tta=args.flip_tta, close_up=args.close_up,
+            workers=args.workers, overwrite=args.overwrite, progress=not args.quiet, flip_tta=args.flip_tta, close_up=args.close_up,
             upright_only=args.upright_only, keep_specks=args.keep_specks, jpeg=args.jpeg, crop=args.crop,
             crop_margin=args.crop_margin,
         )

@@ -625,6 +625,35 @@ def test_a_tiny_memory_budget_still_processes_every_photo_identically(tmp_path, 
         assert np.abs(normal_pixels - tight_pixels).max() <= 1  # batch size may move the last bit of the alpha
 
 
+def test_more_reading_and_writing_threads_write_the_same_outputs(tmp_path, tiny_model, rng):
+    for index in range(6):
+        save(tmp_path / "in" / f"{index}.png", photo(rng))
+    one = predict.remove_background_files(tmp_path / "in", tmp_path / "one", model=tiny_model, batch_size=4, workers=1)
+    five = predict.remove_background_files(tmp_path / "in", tmp_path / "five", model=tiny_model, batch_size=4, workers=5)
+    assert one.processed == five.processed == 6
+    for index in range(6):
+        np.testing.assert_array_equal(read_output(tmp_path / "one" / f"{index}.png"),
+                                      read_output(tmp_path / "five" / f"{index}.png"))
+
+
+def test_the_default_thread_count_follows_the_cpus_from_two_to_eight(tmp_path, monkeypatch):
+    for cpus, workers in [(1, 2), (2, 2), (4, 4), (8, 8), (64, 8)]:
+        monkeypatch.setattr(predict, "usable_cpus", lambda: cpus)
+        assert predict.default_workers() == workers
+    monkeypatch.undo()
+    # The CPUs this process is pinned to, or where that cannot be asked, the machine's.
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    assert predict.usable_cpus() == 3
+    monkeypatch.delattr(os, "sched_getaffinity")
+    monkeypatch.setattr(os, "cpu_count", lambda: 12)
+    assert predict.usable_cpus() == 12
+    monkeypatch.undo()
+    assert predict.parse_args([str(tmp_path), str(tmp_path / "out")]).workers == predict.WORKERS
+    assert predict.parse_args([str(tmp_path), str(tmp_path / "out"), "--workers", "3"]).workers == 3
+    with pytest.raises(SystemExit):
+        predict.parse_args([str(tmp_path), str(tmp_path / "out"), "--workers", "0"])
+
+
 class PixelsHeld:
     """Stand-ins for cutouts' read and write that count the pixels of the
     photos decoded and not yet written, and the most held at once."""
