@@ -1132,7 +1132,8 @@ def parse_args(argv=None):
     add_mask_flags(parser)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--workers", type=int, default=WORKERS,
-                        help=f"threads reading photos, and as many writing outputs (default: one per CPU, 2 to 8: {WORKERS})")
+                        help=f"threads reading photos, and as many writing outputs "
+                        f"(default: one per CPU, 2 to 8: {WORKERS})")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs (default: skip them)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     args = parser.parse_args(argv)
@@ -1162,9 +1163,9 @@ def main(argv=None):
         summary = remove_background_files(
             args.inputs, args.output, model=args.model, recursive=args.recursive, threshold=args.threshold,
             background=args.background, mask_only=args.mask_only, batch_size=args.batch_size,
-            workers=args.workers, overwrite=args.overwrite, progress=not args.quiet, flip_tta=args.flip_tta, close_up=args.close_up,
-            upright_only=args.upright_only, keep_specks=args.keep_specks, jpeg=args.jpeg, crop=args.crop,
-            crop_margin=args.crop_margin,
+            workers=args.workers, overwrite=args.overwrite, progress=not args.quiet, flip_tta=args.flip_tta,
+            close_up=args.close_up, upright_only=args.upright_only, keep_specks=args.keep_specks, jpeg=args.jpeg,
+            crop=args.crop, crop_margin=args.crop_margin,
         )
     except (PredictError, data.DatasetError) as error:
         print(f"error: {error}", file=sys.stderr)
