@@ -562,6 +562,9 @@ def main(argv=None):
         parser.error("--threshold must be between 0 and 1")  # as predict.py says it
     if args.out.is_file():
         parser.error(f"--out {args.out} is a file, not a folder for the results")
+    if args.data.is_file():  # a list of stems names no folder to find the photos in
+        parser.error(f"--data {args.data} is a file; --data takes the folder with images/ and masks/ "
+                     f"(a list of stems goes to --split-list)")
     if args.predictions is not None:
         made_by_model = [flag for flag, given in (
             ("--model", args.model is not None), ("--perturb", args.perturb is not None), ("--flip-tta", args.flip_tta),

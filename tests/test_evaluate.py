@@ -180,6 +180,17 @@ def test_an_out_that_is_a_file_is_a_usage_error_and_the_file_is_kept(dataset, tm
     assert (tmp_path / "results.json").read_text() == "mine"
 
 
+def test_a_list_of_stems_given_as_data_is_a_usage_error_that_points_to_split_list(tmp_path, capsys):
+    (tmp_path / "test.txt").write_text("a_sample_002\n")
+    with pytest.raises(SystemExit) as exit_info:
+        evaluate.main(["--data", str(tmp_path / "test.txt"), "--out", str(tmp_path / "out")])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert f"--data {tmp_path / 'test.txt'} is a file" in error
+    assert "--split-list" in error
+    assert not (tmp_path / "out").exists()
+
+
 def test_split_list_restricts_the_evaluation(tiny_model, dataset, tmp_path):
     (tmp_path / "test.txt").write_text("a_sample_002\nb_sample_001\n")
     model_path = tmp_path / "tiny.keras"
