@@ -1,6 +1,7 @@
 import csv
 import json
 import logging
+import re
 import shutil
 import subprocess
 import sys
@@ -41,6 +42,29 @@ def test_every_hyperparameter_can_be_overridden_from_the_command_line():
     assert set(config) == {name.lower() for name in train.HYPERPARAMETERS}
     with pytest.raises(SystemExit):
         train.parse_config(["--augment", "maybe"])
+
+
+def readme_hyperparameter_table():
+    """NAME -> default, as the README's table of train.py's constants gives them."""
+    section = (REPO_DIR / "README.md").read_text().split("### Hyperparameters", 1)[1].split("\n#", 1)[0]
+    table = section.split("| constant | default | meaning |", 1)[1].split("\n\n", 1)[0]
+    defaults = {}
+    for row in table.strip().splitlines()[1:]:
+        names, values = row.strip("|").split("|")[:2]
+        defaults.update(zip(re.findall(r"`([A-Z_]+)`", names), (v.strip(" `") for v in values.split(","))))
+    return defaults
+
+
+def test_the_readme_lists_every_hyperparameter_with_its_default():
+    readme = readme_hyperparameter_table()
+    assert set(readme) == set(train.HYPERPARAMETERS)
+    for name, default in train.HYPERPARAMETERS.items():
+        if isinstance(default, bool):
+            assert readme[name] == str(default).lower(), name
+        elif isinstance(default, (int, float)):
+            assert float(readme[name]) == default, name
+        else:
+            assert readme[name] == default, name
 
 
 def test_settings_that_cannot_work_are_a_usage_error_before_any_photo_is_read(capsys):
