@@ -475,6 +475,8 @@ def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, 
         **{name: None if predictions is not None else value for name, value in (
             ("flip_tta", flip_tta), ("close_up", close_up), ("upright_only", upright_only), ("keep_specks", keep_specks))},
         "perturbation": perturb,
+        # How the model ran (predict.ENGINES): the masks agree to within 2e-5 either way.
+        "engine": None if model is None else "tflite" if isinstance(model, predict.LiteModel) else "keras",
         **summarize(rows),
         "by_source": {source: summarize([r for r in rows if r["source"] == source])
                       for source in sorted({row["source"] for row in rows})},
@@ -545,6 +547,7 @@ def main(argv=None):
                         help="soft-mask value from which a pixel counts as person (default: %(default)s); "
                         "the mean IoU at thresholds from 0.3 to 0.7 is reported either way")
     predict.add_mask_flags(parser)  # the masks scored are made as predict.py makes them, with its flags
+    predict.add_engine_flag(parser)
     parser.add_argument("--perturb", choices=list(PERTURBATIONS), default=None,
                         help="score harder versions of the photos: zoom_out (people at half size), "
                         "second_person (the person copied beside itself, mirrored, at 60%% height), "
@@ -569,12 +572,12 @@ def main(argv=None):
         made_by_model = [flag for flag, given in (
             ("--model", args.model is not None), ("--perturb", args.perturb is not None), ("--flip-tta", args.flip_tta),
             ("--no-close-up", not args.close_up), ("--upright-only", args.upright_only),
-            ("--keep-specks", args.keep_specks)) if given]
+            ("--keep-specks", args.keep_specks), ("--engine", args.engine != "auto")) if given]
         if made_by_model:
             parser.error(f"--predictions scores masks made already: {', '.join(made_by_model)} would make them anew")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        model = predict.load_model(args.model) if args.predictions is None else None
+        model = predict.load_model(args.model, args.engine) if args.predictions is None else None
         images_dir, masks_dir = args.data / "images", args.data / "masks"
         pairs = (data.read_split_list(args.split_list, images_dir, masks_dir) if args.split_list
                  else data.find_pairs(images_dir, masks_dir))

@@ -1,14 +1,16 @@
 """predict.py throughput: end to end on a folder of photos, the model alone,
 and where the time of one photo goes.
 
-    python benchmarks/predict_speed.py [--images 120] [--model PATH] [--batch-size 8] [--turned-look-rounds 2]
-                                       [--tile-look-rounds 2] [--photo-side 4032]
+    python benchmarks/predict_speed.py [--images 120] [--model PATH] [--engine auto] [--batch-size 8]
+                                       [--engine-rounds 2] [--turned-look-rounds 2] [--tile-look-rounds 2]
+                                       [--photo-side 4032]
 
 Photos: the larger shared photos (eg16_ 600x800, ccp_ 550x830) when
 ../shared is present, else generated ones of mixed sizes around 600x800.
 Model: --model, else the shipped one, else an untrained mobilenetv2_unet at
-224 (same compute). End to end is timed with several PNG settings on the
-same photos, and on them as they are, on 4:3 frames cut from them and on them
+224 (same compute), run by --engine (predict.py's). End to end is timed with
+several PNG settings on the same photos, with the model run by Keras and by
+TensorFlow Lite (the model alone too), and on the photos as they are, on 4:3 frames cut from them and on them
 turned on their side and upside down, with predict.py's turned look at unsure
 photos and with --upright-only, alternating, and on 4:3, 16:9 and group
 frames with the tiles across wide photos and without; prints JSON. With
@@ -132,6 +134,24 @@ def alternating_rates(model, folders, scratch, batch_size, rounds, variants):
     return rates
 
 
+def engine_rates(model_path, photo_dir, scratch, batch_size, rounds):
+    """End-to-end images/s on the photos with the model run by Keras and by
+    TensorFlow Lite, alternating, and the model alone by each; none where
+    `rounds` is 0."""
+    if not rounds:
+        return {}
+    models = {engine: predict.load_model(model_path, engine) for engine in ("keras", "tflite")}
+    photos = sorted(photo_dir.iterdir())
+    rates = {engine: {"model_only_images_per_s": round(model_only_rate(model, photos, batch_size), 2),
+                      "end_to_end_images_per_s": []} for engine, model in models.items()}
+    for attempt in range(rounds):
+        for engine, model in models.items():
+            summary = predict.remove_background_files(photo_dir, Path(scratch) / f"engine-{engine}-{attempt}",
+                                                      model=model, batch_size=batch_size)
+            rates[engine]["end_to_end_images_per_s"].append(round(summary.images_per_second, 2))
+    return rates
+
+
 def turned_look_rates(model, pairs, scratch, batch_size, rounds, side=None):
     """End-to-end images/s with the turned look and without (upright_only) on
     the photos as they are and on 4:3 frames cut from them (upright people:
@@ -160,7 +180,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=120)
     parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--engine", choices=predict.ENGINES, default="auto",
+                        help="how the model runs in every part but the engines' (predict.py --engine)")
     parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--engine-rounds", type=int, default=2,
+                        help="runs with the model run by Keras and by TensorFlow Lite, end to end (0: none)")
     parser.add_argument("--turned-look-rounds", type=int, default=2,
                         help="runs with and without the turned look on each kind of photo (0: none)")
     parser.add_argument("--tile-look-rounds", type=int, default=2,
@@ -169,11 +193,13 @@ def main():
                         help="enlarge the photos of the turned-look and tile-look parts to this longer side (4032: "
                         "12-megapixel phone photos), and time each stage of a photo at that size too")
     args = parser.parse_args()
-    if args.model or predict.DEFAULT_MODEL.exists():
-        model, model_name = predict.load_model(args.model), str(args.model or predict.DEFAULT_MODEL)
-    else:
-        model, model_name = build_model("mobilenetv2_unet", (224, 224)), "untrained mobilenetv2_unet 224x224"
     with tempfile.TemporaryDirectory() as scratch:
+        if args.model or predict.DEFAULT_MODEL.exists():
+            model_path, model_name = args.model or predict.DEFAULT_MODEL, str(args.model or predict.DEFAULT_MODEL)
+        else:
+            model_path, model_name = Path(scratch) / "untrained.keras", "untrained mobilenetv2_unet 224x224"
+            build_model("mobilenetv2_unet", (224, 224)).save(model_path)
+        model = predict.load_model(model_path, args.engine)
         pairs, source = benchmark_pairs(args.images, scratch, prefixes=("eg16_", "ccp_"))
         photo_dir = Path(scratch) / "photos"
         photo_dir.mkdir()
@@ -193,11 +219,13 @@ def main():
                                 "output_mb": round(megabytes, 1), "failed": len(summary.failed)}
         predict.PNG_PARAMS = DEFAULT_PNG_PARAMS
         result = {
-            "benchmark": "predict", "model": model_name, "photos": len(photos), "source": source,
+            "benchmark": "predict", "model": model_name, "engine": predict.chosen_engine(args.engine),
+            "photos": len(photos), "source": source,
             "typical_sizes": sorted({f"{w}x{h}" for h, w in sizes}), "batch_size": args.batch_size,
             "end_to_end": end_to_end,
             "model_only_images_per_s": round(model_only_rate(model, photos, args.batch_size), 2),
             "single_thread_ms_per_photo": per_photo_milliseconds(model, photos[:30]),
+            "engines": engine_rates(model_path, photo_dir, scratch, args.batch_size, args.engine_rounds),
         }
         if args.photo_side:
             enlarged = photo_folders(pairs, scratch, ("as_they_are",), args.photo_side)["as_they_are"]

@@ -22,6 +22,14 @@ def tiny_model():
     return build_model("unet", (32, 32), base_filters=4, depth=2)
 
 
+@pytest.fixture(scope="module")
+def tiny_model_path(tiny_model, tmp_path_factory):
+    # One file for the module: predict.py converts it for TensorFlow Lite once.
+    path = tmp_path_factory.mktemp("model") / "tiny.keras"
+    tiny_model.save(path)
+    return path
+
+
 @pytest.fixture
 def dataset(tmp_path):
     # Two sources, told apart by stem prefix, at two photo sizes.
@@ -136,12 +144,11 @@ def test_rank_correlation_gives_tied_values_their_mean_rank():
     assert evaluate.rank_correlation([0.9, 0.9], [0.5, 0.7]) is None  # nothing to rank
 
 
-def test_missing_masks_and_corrupt_files_are_reported_not_fatal(tiny_model, dataset, tmp_path, capsys):
+def test_missing_masks_and_corrupt_files_are_reported_not_fatal(tiny_model_path, dataset, tmp_path, capsys):
     (dataset / "masks" / "a_sample_000.png").unlink()  # image without a mask
     corrupt = dataset / "images" / "a_sample_001.jpg"
     corrupt.write_bytes(b"not a jpeg")
-    model_path = tmp_path / "tiny.keras"
-    tiny_model.save(model_path)
+    model_path = tiny_model_path
     status = evaluate.main(["--model", str(model_path), "--data", str(dataset), "--out", str(tmp_path / "out")])
     assert status == 0
     results = json.loads((tmp_path / "out" / "metrics.json").read_text())
@@ -150,9 +157,8 @@ def test_missing_masks_and_corrupt_files_are_reported_not_fatal(tiny_model, data
     assert "not a readable image" in capsys.readouterr().err
 
 
-def test_threshold_sets_which_pixels_count_as_person(tiny_model, dataset, tmp_path, capsys):
-    model_path = tmp_path / "tiny.keras"
-    tiny_model.save(model_path)
+def test_threshold_sets_which_pixels_count_as_person(tiny_model, tiny_model_path, dataset, tmp_path, capsys):
+    model_path = tiny_model_path
     assert evaluate.main(["--model", str(model_path), "--data", str(dataset), "--out", str(tmp_path / "out"),
                           "--threshold", "0.4"]) == 0
     results = json.loads((tmp_path / "out" / "metrics.json").read_text())
@@ -191,20 +197,18 @@ def test_a_list_of_stems_given_as_data_is_a_usage_error_that_points_to_split_lis
     assert not (tmp_path / "out").exists()
 
 
-def test_split_list_restricts_the_evaluation(tiny_model, dataset, tmp_path):
+def test_split_list_restricts_the_evaluation(tiny_model_path, dataset, tmp_path):
     (tmp_path / "test.txt").write_text("a_sample_002\nb_sample_001\n")
-    model_path = tmp_path / "tiny.keras"
-    tiny_model.save(model_path)
+    model_path = tiny_model_path
     assert evaluate.main(["--model", str(model_path), "--data", str(dataset), "--split-list",
                           str(tmp_path / "test.txt"), "--out", str(tmp_path / "out")]) == 0
     with (tmp_path / "out" / "per_image.csv").open() as file:
         assert [row["stem"] for row in csv.DictReader(file)] == ["a_sample_002", "b_sample_001"]
 
 
-def test_compare_to_an_earlier_run_gives_the_paired_iou_difference_on_the_photos_in_both(tiny_model, dataset, tmp_path,
-                                                                                         capsys):
-    model_path = tmp_path / "tiny.keras"
-    tiny_model.save(model_path)
+def test_compare_to_an_earlier_run_gives_the_paired_iou_difference_on_the_photos_in_both(
+        tiny_model_path, dataset, tmp_path, capsys):
+    model_path = tiny_model_path
     (tmp_path / "some.txt").write_text("a_sample_000\na_sample_001\na_sample_002\nb_sample_000\nb_sample_001\n")
     run = ["--model", str(model_path), "--data", str(dataset)]
     assert evaluate.main([*run, "--split-list", str(tmp_path / "some.txt"), "--out", str(tmp_path / "before")]) == 0
@@ -239,9 +243,8 @@ def test_compare_to_an_earlier_run_gives_the_paired_iou_difference_on_the_photos
     assert not (tmp_path / "y").exists()
 
 
-def test_flip_tta_scores_the_averaged_masks(tiny_model, dataset, tmp_path):
-    model_path = tmp_path / "tiny.keras"
-    tiny_model.save(model_path)
+def test_flip_tta_scores_the_averaged_masks(tiny_model, tiny_model_path, dataset, tmp_path):
+    model_path = tiny_model_path
     assert evaluate.main(["--model", str(model_path), "--data", str(dataset), "--out", str(tmp_path / "out"),
                           "--flip-tta"]) == 0
     results = json.loads((tmp_path / "out" / "metrics.json").read_text())

@@ -601,6 +601,84 @@ def test_a_model_file_written_anew_is_loaded_anew_and_an_unchanged_one_once(tmp_
     assert not np.allclose(first.predict_on_batch(batch), reloaded.predict_on_batch(batch), atol=1e-3)
 
 
+def save_tiny_model(path, seed):
+    """A tiny U-Net saved at `path`, its file dated a minute later than any before (as a retrain would be)."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    build_model("unet", SIZE, base_filters=4, depth=2).save(path)
+    written = path.stat()
+    os.utime(path, ns=(written.st_atime_ns, written.st_mtime_ns + seed * 60 * 10**9))
+    return path
+
+
+def test_the_tflite_engine_makes_the_masks_and_cutouts_keras_makes(tiny_model_path, rng):
+    lite, keras_model = predict.load_model(tiny_model_path, "tflite"), predict.load_model(tiny_model_path, "keras")
+    assert isinstance(lite, predict.LiteModel) and not isinstance(keras_model, predict.LiteModel)
+    assert predict.model_input_size(lite) == predict.model_input_size(keras_model) == SIZE
+    batch = np.stack([data.preprocess_image(photo(rng), SIZE) for _ in range(3)]).astype(np.float32)
+    masks = lite.predict_on_batch(batch)
+    assert masks.shape == (3, *SIZE, 1) and masks.dtype == np.float32
+    np.testing.assert_allclose(masks, keras_model.predict_on_batch(batch), atol=1e-5)
+    assert lite.predict_on_batch(batch[:0]).shape == (0, *SIZE, 1)
+    image = photo(rng, 90, 160)  # wide: tiles too
+    alphas = [predict.remove_background(image, model=tiny_model_path, engine=engine)[..., 3].astype(int)
+              for engine in ("tflite", "keras")]
+    assert np.abs(alphas[0] - alphas[1]).max() <= 1
+
+
+def test_auto_runs_the_model_with_tflite_unless_tensorflow_sees_a_gpu(monkeypatch):
+    import tensorflow as tf
+
+    assert predict.chosen_engine("keras") == "keras" and predict.chosen_engine("tflite") == "tflite"
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
+    assert predict.chosen_engine("auto") == "tflite"
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: ["GPU:0"] if kind == "GPU" else [])
+    assert predict.chosen_engine("auto") == "keras"
+    with pytest.raises(predict.PredictError, match="engine must be one of auto, keras, tflite; got 'gpu'"):
+        predict.load_model(None, "gpu")
+    with pytest.raises(SystemExit):
+        predict.parse_args(["a.jpg", "out", "--engine", "gpu"])
+
+
+def test_a_converted_model_is_kept_beside_its_file_and_converted_anew_only_once_the_file_changes(tmp_path, monkeypatch):
+    path = save_tiny_model(tmp_path / "model.keras", seed=1)
+    predict.load_model(path, "tflite")
+    kept = sorted((tmp_path / predict.LITE_CACHE).iterdir())
+    assert [file.name[:6] for file in kept] == ["model-"] and kept[0].suffix == ".tflite"
+    predict.lite_model_file.cache_clear()  # as a new run would start
+    with monkeypatch.context() as patched:
+        patched.setattr(predict, "convert_to_lite", lambda model: pytest.fail("converted again"))
+        assert isinstance(predict.load_model(path, "tflite"), predict.LiteModel)
+    save_tiny_model(path, seed=2)
+    predict.load_model(path, "tflite")
+    now = sorted((tmp_path / predict.LITE_CACHE).iterdir())
+    assert len(now) == 1 and now != kept  # the earlier version's conversion replaced
+
+
+def test_a_cache_folder_that_cannot_be_written_costs_a_warning_not_the_run(tmp_path, caplog):
+    path = save_tiny_model(tmp_path / "model.keras", seed=3)
+    (tmp_path / predict.LITE_CACHE).write_text("a file where the folder would go")
+    assert isinstance(predict.load_model(path, "tflite"), predict.LiteModel)
+    assert "cannot keep the converted model" in caplog.text and "converted again next time" in caplog.text
+
+
+def test_a_model_tflite_cannot_convert_runs_with_keras_under_auto_and_is_an_error_under_tflite(tmp_path, monkeypatch,
+                                                                                             caplog):
+    path = save_tiny_model(tmp_path / "model.keras", seed=4)
+
+    def unconvertible(model):
+        raise ValueError("an operation TensorFlow Lite lacks")
+
+    monkeypatch.setattr(predict, "convert_to_lite", unconvertible)
+    monkeypatch.setattr(predict, "chosen_engine", lambda engine: "keras" if engine == "keras" else "tflite")
+    assert not isinstance(predict.load_model(path, "auto"), predict.LiteModel)
+    assert f"cannot run {path} with TensorFlow Lite (an operation TensorFlow Lite lacks): running it with Keras" \
+        in caplog.text
+    with pytest.raises(predict.PredictError, match="cannot run .* with TensorFlow Lite: an operation"):
+        predict.load_model(path, "tflite")
+
+
 def test_command_line_end_to_end(tmp_path, tiny_model_path, rng):
     save(tmp_path / "in" / "a.jpg", photo(rng))
     command = [sys.executable, str(REPO_DIR / "predict.py"), str(tmp_path / "in" / "a.jpg"), str(tmp_path / "out"),
