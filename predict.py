@@ -17,12 +17,13 @@ the .png named; composed onto a --background, it may be a JPEG (--jpeg, or a
 and wide photos a look in tiles of their height, kept where surer
 (--no-close-up skips both), and photos the model is unsure of a look turned on
 their side and upside down, for people lying down or upside down
-(--upright-only skips it); small specks of mask apart from the people are
-left out (--keep-specks keeps them). Existing outputs are skipped unless
---overwrite, so an interrupted run continues where it stopped. A file that
-cannot be read is reported and skipped; the exit status is 1 if any failed.
-An output folder also gets sureness.csv, how sure the model was of each mask,
-least sure first: the cutouts to check first.
+(--upright-only skips it); small specks of mask apart from the people are left
+out (--keep-specks keeps them). On a CPU the model runs through TensorFlow
+Lite, about twice as fast, converted once per model file (--engine). Existing
+outputs are skipped unless --overwrite, so an interrupted run continues where
+it stopped. A file that cannot be read is reported and skipped; the exit
+status is 1 if any failed. An output folder also gets sureness.csv, how sure
+the model was of each mask, least sure first: the cutouts to check first.
 
 From Python:
 
@@ -155,12 +156,12 @@ def load_model_file(path, version):
 
 
 # How the model runs. On a CPU, TensorFlow Lite's XNNPACK kernels run it about
-# twice as fast as Keras does (the shipped model on 2 cores: 20-23 ms a photo,
-# against 44-52 in Keras batches of 8), with the same masks to within 2e-5, so
-# that a folder of 600x800 photos goes 1.35-1.6x as fast end to end
-# (benchmarks/predict_speed.py). On a GPU, Keras is the faster. "auto": Lite
-# where TensorFlow sees no GPU. The conversion takes about 20 s, once per
-# model file: the converted model is kept beside it, in LITE_CACHE.
+# twice as fast as Keras does, with the same masks to within 2e-5: the
+# shipped model on 2 cores, 600x800 photos, 46 against 18.5 images/s for the
+# model alone and 23-24 against 12.6-13.6 end to end (benchmarks/predict_speed.py).
+# TensorFlow Lite runs on the CPU only, so "auto" leaves a model to Keras where
+# TensorFlow sees a GPU. The conversion takes about 20 s, once per model file:
+# it is kept beside the file, in LITE_CACHE.
 ENGINES = ("auto", "keras", "tflite")
 LITE_CACHE = ".tflite-cache"
 

@@ -206,6 +206,19 @@ def test_split_list_restricts_the_evaluation(tiny_model_path, dataset, tmp_path)
         assert [row["stem"] for row in csv.DictReader(file)] == ["a_sample_002", "b_sample_001"]
 
 
+def test_the_model_runs_as_predict_py_runs_it_and_metrics_json_says_how(tiny_model_path, dataset, tmp_path):
+    for engine in ("keras", "tflite"):
+        assert evaluate.main(["--model", str(tiny_model_path), "--data", str(dataset), "--engine", engine,
+                              "--out", str(tmp_path / engine)]) == 0
+    keras_run, lite_run = (json.loads((tmp_path / engine / "metrics.json").read_text())
+                           for engine in ("keras", "tflite"))
+    assert (keras_run["engine"], lite_run["engine"]) == ("keras", "tflite")
+    assert abs(keras_run["iou"] - lite_run["iou"]) < 1e-3
+    assert evaluate.main(["--model", str(tiny_model_path), "--data", str(dataset),
+                          "--out", str(tmp_path / "auto")]) == 0
+    assert json.loads((tmp_path / "auto" / "metrics.json").read_text())["engine"] == predict.chosen_engine("auto")
+
+
 def test_compare_to_an_earlier_run_gives_the_paired_iou_difference_on_the_photos_in_both(
         tiny_model_path, dataset, tmp_path, capsys):
     model_path = tiny_model_path
