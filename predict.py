@@ -167,7 +167,7 @@ LITE_CACHE = ".tflite-cache"
 
 
 def chosen_engine(engine):
-    """"keras" or "tflite" for an ENGINES name."""
+    """The engine, "keras" or "tflite", that an ENGINES name stands for here."""
     if engine != "auto":
         return engine
     import keras
@@ -196,7 +196,7 @@ def lite_model_file(path, version):
     content = convert_to_lite(load_model_file(path, version))
     try:
         cache.parent.mkdir(exist_ok=True)
-        for stale in cache.parent.glob(f"{path.stem}-{'?' * 16}.tflite"):  # earlier versions of the file
+        for stale in cache.parent.glob(f"{glob.escape(path.stem)}-{'?' * 16}.tflite"):  # the file's earlier versions
             stale.unlink()
         replace_atomically(cache, content)
     except OSError as error:
