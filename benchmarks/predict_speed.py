@@ -5,19 +5,19 @@ and where the time of one photo goes.
                                        [--engine-rounds 2] [--turned-look-rounds 2] [--tile-look-rounds 2]
                                        [--photo-side 4032]
 
-Photos: the larger shared photos (eg16_ 600x800, ccp_ 550x830) when
-../shared is present, else generated ones of mixed sizes around 600x800.
-Model: --model, else the shipped one, else an untrained mobilenetv2_unet at
-224 (same compute), run by --engine (predict.py's). End to end is timed with
-several PNG settings on the same photos, with the model run by Keras and by
-TensorFlow Lite (the model alone too), and on the photos as they are, on 4:3 frames cut from them and on them
-turned on their side and upside down, with predict.py's turned look at unsure
-photos and with --upright-only, alternating, and on 4:3, 16:9 and group
-frames with the tiles across wide photos and without; prints JSON. With
---photo-side, the photos of those last two parts are enlarged to that longer
-side first (4032: 12-megapixel phone photos at 4:3 and 3:4), where reading,
-upsampling and writing weigh more against the model's passes, and the stages
-of one photo are timed at that size as well.
+Photos: the larger shared photos (eg16_ 600x800, ccp_ 550x830) when ../shared
+is present, else generated ones of mixed sizes around 600x800. Model: --model,
+else the shipped one, else an untrained mobilenetv2_unet at 224 (same
+compute), run by --engine (predict.py's). End to end is timed with several PNG
+settings on the same photos, with the model run by Keras and by TensorFlow
+Lite (the model alone too), and on the photos as they are, on 4:3 frames cut
+from them and on them turned on their side and upside down, with predict.py's
+turned look at unsure photos and with --upright-only, alternating, and on 4:3,
+16:9 and group frames with the tiles across wide photos and without; prints
+JSON. With --photo-side, the photos of those last two parts are enlarged to
+that longer side first (4032: 12-megapixel phone photos at 4:3 and 3:4), where
+reading, upsampling and writing weigh more against the model's passes, and the
+stages of one photo are timed at that size as well.
 """
 
 import argparse
