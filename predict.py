@@ -191,7 +191,10 @@ def lite_model_file(path, version):
         raise PredictError(f"cannot read model file {path}: {error.strerror or error}") from error
     cache = path.parent / LITE_CACHE / f"{path.stem}-{content_hash}.tflite"
     if cache.is_file():
-        return LiteModel(cache.read_bytes())
+        try:
+            return LiteModel(cache.read_bytes())
+        except (OSError, ValueError) as error:  # cut short or spoilt since: made again below
+            log.warning("cannot use the converted model %s (%s): converting %s again", cache, error, path.name)
     log.info("converting %s for TensorFlow Lite (once for this file; about 20 s for the shipped model)", path.name)
     content = convert_to_lite(load_model_file(path, version))
     try:

@@ -656,6 +656,20 @@ def test_a_converted_model_is_kept_beside_its_file_and_converted_anew_only_once_
     assert len(now) == 1 and now != kept  # the earlier version's conversion replaced
 
 
+def test_a_spoilt_conversion_in_the_cache_is_made_again(tmp_path, caplog, rng):
+    path = save_tiny_model(tmp_path / "model.keras", seed=5)
+    predict.load_model(path, "tflite")
+    (kept,) = (tmp_path / predict.LITE_CACHE).iterdir()
+    kept.write_bytes(kept.read_bytes()[:100])  # cut short
+    predict.lite_model_file.cache_clear()  # as a new run would start
+    lite = predict.load_model(path, "tflite")
+    assert isinstance(lite, predict.LiteModel) and "cannot use the converted model" in caplog.text
+    batch = np.stack([data.preprocess_image(photo(rng), SIZE)]).astype(np.float32)
+    np.testing.assert_allclose(lite.predict_on_batch(batch), predict.load_model(path, "keras").predict_on_batch(batch),
+                               atol=1e-5)
+    assert kept.stat().st_size > 100  # written whole again
+
+
 def test_a_cache_folder_that_cannot_be_written_costs_a_warning_not_the_run(tmp_path, caplog):
     path = save_tiny_model(tmp_path / "model.keras", seed=3)
     (tmp_path / predict.LITE_CACHE).write_text("a file where the folder would go")
