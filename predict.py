@@ -226,14 +226,15 @@ def convert_to_lite(model):
 class LiteModel:
     """A model converted to TensorFlow Lite, with what predict.py uses of a
     Keras model: `input.shape` and `predict_on_batch`. The interpreter takes
-    one photo a call, on one thread at a time, with `threads` of its own."""
+    one photo a call, on one thread at a time, with a thread of its own per
+    usable CPU."""
 
-    def __init__(self, content, threads=None):
+    def __init__(self, content):
         import tensorflow as tf
 
         with warnings.catch_warnings():  # "deprecated, in favour of LiteRT": the same kernels in another package
             warnings.simplefilter("ignore")
-            self.interpreter = tf.lite.Interpreter(model_content=content, num_threads=threads or usable_cpus())
+            self.interpreter = tf.lite.Interpreter(model_content=content, num_threads=usable_cpus())
         self.interpreter.allocate_tensors()
         (image,), (mask,) = self.interpreter.get_input_details(), self.interpreter.get_output_details()
         self.image_index, self.mask_index = image["index"], mask["index"]
