@@ -477,7 +477,7 @@ def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, 
             ("flip_tta", flip_tta), ("close_up", close_up), ("upright_only", upright_only), ("keep_specks", keep_specks))},
         "perturbation": perturb,
         # How the model ran (predict.ENGINES): the masks agree to within 2e-5 either way.
-        "engine": None if model is None else "tflite" if isinstance(model, predict.LiteModel) else "keras",
+        "engine": None if model is None else predict.engine_of(model),
         **summarize(rows),
         "by_source": {source: summarize([r for r in rows if r["source"] == source])
                       for source in sorted({row["source"] for row in rows})},

@@ -252,6 +252,11 @@ class LiteModel:
         return np.stack(masks) if masks else np.zeros((0, *self.output_shape), np.float32)
 
 
+def engine_of(model):
+    """The engine a loaded model runs by: "tflite" or "keras"."""
+    return "tflite" if isinstance(model, LiteModel) else "keras"
+
+
 def model_input_size(model):
     return tuple(int(side) for side in model.input.shape[1:3])
 

@@ -219,7 +219,7 @@ def main():
                                 "output_mb": round(megabytes, 1), "failed": len(summary.failed)}
         predict.PNG_PARAMS = DEFAULT_PNG_PARAMS
         result = {
-            "benchmark": "predict", "model": model_name, "engine": predict.chosen_engine(args.engine),
+            "benchmark": "predict", "model": model_name, "engine": predict.engine_of(model),
             "photos": len(photos), "source": source,
             "typical_sizes": sorted({f"{w}x{h}" for h, w in sizes}), "batch_size": args.batch_size,
             "end_to_end": end_to_end,
