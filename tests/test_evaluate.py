@@ -148,8 +148,7 @@ def test_missing_masks_and_corrupt_files_are_reported_not_fatal(tiny_model_path,
     (dataset / "masks" / "a_sample_000.png").unlink()  # image without a mask
     corrupt = dataset / "images" / "a_sample_001.jpg"
     corrupt.write_bytes(b"not a jpeg")
-    model_path = tiny_model_path
-    status = evaluate.main(["--model", str(model_path), "--data", str(dataset), "--out", str(tmp_path / "out")])
+    status = evaluate.main(["--model", str(tiny_model_path), "--data", str(dataset), "--out", str(tmp_path / "out")])
     assert status == 0
     results = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert results["images"] == 6
@@ -158,8 +157,7 @@ def test_missing_masks_and_corrupt_files_are_reported_not_fatal(tiny_model_path,
 
 
 def test_threshold_sets_which_pixels_count_as_person(tiny_model, tiny_model_path, dataset, tmp_path, capsys):
-    model_path = tiny_model_path
-    assert evaluate.main(["--model", str(model_path), "--data", str(dataset), "--out", str(tmp_path / "out"),
+    assert evaluate.main(["--model", str(tiny_model_path), "--data", str(dataset), "--out", str(tmp_path / "out"),
                           "--threshold", "0.4"]) == 0
     results = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert results["threshold"] == 0.4
@@ -174,7 +172,7 @@ def test_threshold_sets_which_pixels_count_as_person(tiny_model, tiny_model_path
     assert "best " in capsys.readouterr().out
     for outside in ("1.5", "1"):  # the range predict.py --threshold accepts: between 0 and 1
         with pytest.raises(SystemExit):
-            evaluate.main(["--model", str(model_path), "--data", str(dataset), "--threshold", outside])
+            evaluate.main(["--model", str(tiny_model_path), "--data", str(dataset), "--threshold", outside])
 
 
 def test_an_out_that_is_a_file_is_a_usage_error_and_the_file_is_kept(dataset, tmp_path, capsys):
@@ -199,8 +197,7 @@ def test_a_list_of_stems_given_as_data_is_a_usage_error_that_points_to_split_lis
 
 def test_split_list_restricts_the_evaluation(tiny_model_path, dataset, tmp_path):
     (tmp_path / "test.txt").write_text("a_sample_002\nb_sample_001\n")
-    model_path = tiny_model_path
-    assert evaluate.main(["--model", str(model_path), "--data", str(dataset), "--split-list",
+    assert evaluate.main(["--model", str(tiny_model_path), "--data", str(dataset), "--split-list",
                           str(tmp_path / "test.txt"), "--out", str(tmp_path / "out")]) == 0
     with (tmp_path / "out" / "per_image.csv").open() as file:
         assert [row["stem"] for row in csv.DictReader(file)] == ["a_sample_002", "b_sample_001"]
@@ -221,9 +218,8 @@ def test_the_model_runs_as_predict_py_runs_it_and_metrics_json_says_how(tiny_mod
 
 def test_compare_to_an_earlier_run_gives_the_paired_iou_difference_on_the_photos_in_both(
         tiny_model_path, dataset, tmp_path, capsys):
-    model_path = tiny_model_path
     (tmp_path / "some.txt").write_text("a_sample_000\na_sample_001\na_sample_002\nb_sample_000\nb_sample_001\n")
-    run = ["--model", str(model_path), "--data", str(dataset)]
+    run = ["--model", str(tiny_model_path), "--data", str(dataset)]
     assert evaluate.main([*run, "--split-list", str(tmp_path / "some.txt"), "--out", str(tmp_path / "before")]) == 0
     assert evaluate.main([*run, "--threshold", "0.3", "--out", str(tmp_path / "after"),
                           "--compare-to", str(tmp_path / "before")]) == 0
@@ -257,8 +253,7 @@ def test_compare_to_an_earlier_run_gives_the_paired_iou_difference_on_the_photos
 
 
 def test_flip_tta_scores_the_averaged_masks(tiny_model, tiny_model_path, dataset, tmp_path):
-    model_path = tiny_model_path
-    assert evaluate.main(["--model", str(model_path), "--data", str(dataset), "--out", str(tmp_path / "out"),
+    assert evaluate.main(["--model", str(tiny_model_path), "--data", str(dataset), "--out", str(tmp_path / "out"),
                           "--flip-tta"]) == 0
     results = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert results["flip_tta"] is True

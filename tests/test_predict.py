@@ -582,34 +582,29 @@ def test_a_run_folder_given_as_the_model_is_its_model_keras_or_names_the_models_
     assert predict.load_model(run) is predict.load_model(run / "model.keras")
 
 
-def test_a_model_file_written_anew_is_loaded_anew_and_an_unchanged_one_once(tmp_path, rng):
+def save_tiny_model(path, seed):
+    """A tiny U-Net saved at `path`, its file dated `seed` minutes later than
+    it was written (as a retrain would be); returns the model."""
     import keras
 
+    keras.utils.set_random_seed(seed)
+    model = build_model("unet", SIZE, base_filters=4, depth=2)
+    model.save(path)
+    written = path.stat()
+    os.utime(path, ns=(written.st_atime_ns, written.st_mtime_ns + seed * 60 * 10**9))
+    return model
+
+
+def test_a_model_file_written_anew_is_loaded_anew_and_an_unchanged_one_once(tmp_path, rng):
     path = tmp_path / "model.keras"
-    keras.utils.set_random_seed(1)
-    build_model("unet", SIZE, base_filters=4, depth=2).save(path)
+    save_tiny_model(path, seed=1)
     first = predict.load_model(path)
     assert predict.load_model(str(path)) is first
-    keras.utils.set_random_seed(2)
-    retrained = build_model("unet", SIZE, base_filters=4, depth=2)
-    retrained.save(path)
-    written = path.stat()
-    os.utime(path, ns=(written.st_atime_ns, written.st_mtime_ns + 60 * 10**9))  # as a retrain minutes later
+    retrained = save_tiny_model(path, seed=2)
     reloaded = predict.load_model(path)
     batch = np.stack([data.preprocess_image(photo(rng), SIZE)]).astype(np.float32)
     np.testing.assert_allclose(reloaded.predict_on_batch(batch), retrained.predict_on_batch(batch), atol=1e-6)
     assert not np.allclose(first.predict_on_batch(batch), reloaded.predict_on_batch(batch), atol=1e-3)
-
-
-def save_tiny_model(path, seed):
-    """A tiny U-Net saved at `path`, its file dated a minute later than any before (as a retrain would be)."""
-    import keras
-
-    keras.utils.set_random_seed(seed)
-    build_model("unet", SIZE, base_filters=4, depth=2).save(path)
-    written = path.stat()
-    os.utime(path, ns=(written.st_atime_ns, written.st_mtime_ns + seed * 60 * 10**9))
-    return path
 
 
 def test_the_tflite_engine_makes_the_masks_and_cutouts_keras_makes(tiny_model_path, rng):
@@ -642,7 +637,8 @@ def test_auto_runs_the_model_with_tflite_unless_tensorflow_sees_a_gpu(monkeypatc
 
 
 def test_a_converted_model_is_kept_beside_its_file_and_converted_anew_only_once_the_file_changes(tmp_path, monkeypatch):
-    path = save_tiny_model(tmp_path / "model.keras", seed=1)
+    path = tmp_path / "model.keras"
+    save_tiny_model(path, seed=1)
     predict.load_model(path, "tflite")
     kept = sorted((tmp_path / predict.LITE_CACHE).iterdir())
     assert [file.name[:6] for file in kept] == ["model-"] and kept[0].suffix == ".tflite"
@@ -657,7 +653,8 @@ def test_a_converted_model_is_kept_beside_its_file_and_converted_anew_only_once_
 
 
 def test_a_spoilt_conversion_in_the_cache_is_made_again(tmp_path, caplog, rng):
-    path = save_tiny_model(tmp_path / "model.keras", seed=5)
+    path = tmp_path / "model.keras"
+    save_tiny_model(path, seed=5)
     predict.load_model(path, "tflite")
     (kept,) = (tmp_path / predict.LITE_CACHE).iterdir()
     kept.write_bytes(kept.read_bytes()[:100])  # cut short
@@ -671,7 +668,8 @@ def test_a_spoilt_conversion_in_the_cache_is_made_again(tmp_path, caplog, rng):
 
 
 def test_a_cache_folder_that_cannot_be_written_costs_a_warning_not_the_run(tmp_path, caplog):
-    path = save_tiny_model(tmp_path / "model.keras", seed=3)
+    path = tmp_path / "model.keras"
+    save_tiny_model(path, seed=3)
     (tmp_path / predict.LITE_CACHE).write_text("a file where the folder would go")
     assert isinstance(predict.load_model(path, "tflite"), predict.LiteModel)
     assert "cannot keep the converted model" in caplog.text and "converted again next time" in caplog.text
@@ -679,7 +677,8 @@ def test_a_cache_folder_that_cannot_be_written_costs_a_warning_not_the_run(tmp_p
 
 def test_a_model_tflite_cannot_convert_runs_with_keras_under_auto_and_is_an_error_under_tflite(tmp_path, monkeypatch,
                                                                                              caplog):
-    path = save_tiny_model(tmp_path / "model.keras", seed=4)
+    path = tmp_path / "model.keras"
+    save_tiny_model(path, seed=4)
 
     def unconvertible(model):
         raise ValueError("an operation TensorFlow Lite lacks")
