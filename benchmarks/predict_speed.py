@@ -195,7 +195,8 @@ def main():
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         if args.model or predict.DEFAULT_MODEL.exists():
-            model_path, model_name = args.model or predict.DEFAULT_MODEL, str(args.model or predict.DEFAULT_MODEL)
+            model_path = args.model or predict.DEFAULT_MODEL
+            model_name = str(model_path)
         else:
             model_path, model_name = Path(scratch) / "untrained.keras", "untrained mobilenetv2_unet 224x224"
             build_model("mobilenetv2_unet", (224, 224)).save(model_path)
