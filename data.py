@@ -322,19 +322,21 @@ def oriented_as_shown(mask, image_path, shown):
 
 
 def check_pair(pair):
-    """None if the pair decodes and its sizes agree, else the reason."""
+    """(None, whether its mask marks a person) if the pair decodes and its
+    sizes agree, else (the reason, False)."""
     try:
-        read_pair(pair)
+        _, mask = read_pair(pair)
     except DatasetError as error:
-        return str(error)
-    return None
+        return str(error), False
+    return None, bool(mask.any())
 
 
 def check_pairs(pairs, workers=None):
     """Decodes every pair once, in parallel, before training starts.
 
     Returns (good pairs, [(pair, reason)]). Bad pairs are logged and left out;
-    if none is good, raises DatasetError listing the problems."""
+    if none is good, raises DatasetError listing the problems, as it does
+    where no mask marks a person (see check_people_marked)."""
     from tqdm import tqdm
 
     workers = workers or min(8, os.cpu_count() or 1)
@@ -342,15 +344,46 @@ def check_pairs(pairs, workers=None):
         # A progress bar in a terminal (none in a log file): the 3,724 shared
         # pairs of about 600x800 took 4.6 s on 2 cores, but a 12-megapixel
         # photo and its mask take 0.13 s each, so 30,000 take half an hour.
-        reasons = list(tqdm(pool.map(check_pair, pairs), total=len(pairs), desc="checking pairs", unit="pair",
-                            disable=None, leave=False))
-    good = [pair for pair, reason in zip(pairs, reasons) if reason is None]
-    bad = [(pair, reason) for pair, reason in zip(pairs, reasons) if reason is not None]
+        checks = list(tqdm(pool.map(check_pair, pairs), total=len(pairs), desc="checking pairs", unit="pair",
+                           disable=None, leave=False))
+    good = [pair for pair, (reason, _) in zip(pairs, checks) if reason is None]
+    bad = [(pair, reason) for pair, (reason, _) in zip(pairs, checks) if reason is not None]
     for _, reason in bad:
         log.warning("skipped: %s", reason)
     if not good:
         raise DatasetError(f"none of the {len(pairs)} pairs is usable: " + "; ".join(r for _, r in bad[:5]))
+    check_people_marked(good, [pair for pair, (reason, person) in zip(pairs, checks) if reason is None and not person])
     return good, bad
+
+
+def check_people_marked(good, without_person):
+    """Raises DatasetError where none of the `good` pairs' masks marks a
+    person, and warns where half or more do not, naming some of those masks
+    and the values they hold. A label map (a number per class: 1 for the
+    person, 2 for clothes) reads as all background, and a model trained on
+    it learns to find nobody, silently; photos without people (all-black
+    masks) are welcome, but hardly as most of a person dataset."""
+    if len(without_person) < len(good) / 2:
+        return
+    examples = "; ".join(f"{mask}: {stored_values(mask)}" for _, mask in without_person[:3])
+    problem = (f"{len(without_person)} of the {len(good)} masks mark no person (no pixel at half of full scale "
+               f"or more; e.g. {examples})")
+    advice = ("a person mask is 255 (or 1, or 65535 in a 16-bit file) on the person and 0 elsewhere: "
+              "turn label maps (a number per class) into such masks first")
+    if len(without_person) == len(good):
+        raise DatasetError(f"{problem}: {advice}")
+    log.warning("%s. Photos without people are fine, but if these masks were meant to mark people, %s",
+                problem, advice)
+
+
+def stored_values(mask_path, listed=6):
+    """The values a mask file stores in its person channel, as words: "values
+    0, 1 and 2", or "values 0 to 97" where there are more than `listed`."""
+    values = np.unique(mask_channel(mask_path))
+    if len(values) > listed:
+        return f"values {values[0]} to {values[-1]}"
+    words = [str(value) for value in values]
+    return "value " + words[0] if len(words) == 1 else "values " + ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def split_pairs(pairs, val_fraction=0.1, test_fraction=0.1, seed=42, earlier=None):

@@ -255,6 +255,50 @@ def test_all_pairs_bad_is_an_error(tmp_path):
         data.check_pairs(pairs)
 
 
+def write_dataset(folder, rng, masks):
+    """A photo of a person per mask array given, the masks written as PNGs."""
+    for index, mask in enumerate(masks):
+        image, _ = draw_person(rng, *mask.shape)
+        write_png(folder / "images" / f"p{index}.jpg", image)
+        write_png(folder / "masks" / f"p{index}.png", mask)
+    return data.find_pairs(folder / "images", folder / "masks")
+
+
+def test_label_maps_that_mark_nobody_are_an_error_naming_a_mask_and_its_values(tmp_path, rng):
+    # A label map: 0 background, 1 person, 2 clothes; read as person from half of 255 up, it marks nobody.
+    label_map = np.zeros((32, 24), np.uint8)
+    label_map[4:28, 8:16], label_map[12:20, 8:16] = 1, 2
+    pairs = write_dataset(tmp_path, rng, [label_map] * 3)
+    with pytest.raises(data.DatasetError) as error:
+        data.check_pairs(pairs)
+    assert "3 of the 3 masks mark no person" in str(error.value)
+    assert f"{tmp_path / 'masks' / 'p0.png'}: values 0, 1 and 2" in str(error.value)
+    assert "turn label maps (a number per class) into such masks first" in str(error.value)
+
+
+def test_masks_that_mostly_mark_nobody_are_warned_about_and_a_few_empty_ones_are_not(tmp_path, rng, caplog):
+    person = np.zeros((32, 24), np.uint8)
+    person[4:28, 8:16] = 255
+    nobody = np.zeros_like(person)
+    mostly_empty = write_dataset(tmp_path / "mostly", rng, [person, nobody, nobody])
+    with caplog.at_level(logging.WARNING, logger="data"):
+        good, bad = data.check_pairs(mostly_empty)
+    assert len(good) == 3 and not bad  # photos without people are kept
+    assert "2 of the 3 masks mark no person" in caplog.text
+    assert f"{tmp_path / 'mostly' / 'masks' / 'p1.png'}: value 0" in caplog.text
+    caplog.clear()
+    few_empty = write_dataset(tmp_path / "few", rng, [person, person, nobody])
+    with caplog.at_level(logging.WARNING, logger="data"):
+        data.check_pairs(few_empty)
+    assert "mark no person" not in caplog.text
+
+
+def test_stored_values_are_listed_where_few_and_given_as_a_range_where_many(tmp_path):
+    ramp = np.arange(100, dtype=np.uint8).reshape(10, 10)
+    assert data.stored_values(write_png(tmp_path / "ramp.png", ramp)) == "values 0 to 99"
+    assert data.stored_values(write_png(tmp_path / "two.png", ramp // 50 * 7)) == "values 0 and 7"
+
+
 # --- splitting -------------------------------------------------------------
 
 def test_splits_are_disjoint_complete_and_sized_by_fraction():
