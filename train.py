@@ -127,6 +127,17 @@ def check_settings(config):
         problems.append(f"--image-size must be a multiple of {ENCODER_STRIDE}; got {config['image_size']}")
     problems += [f"{flag(name)} must be between 0 and 1; got {config[name]}"
                  for name in ("augment_p", "paste_p", "sideways_p", "motion_blur_p") if not 0 <= config[name] <= 1]
+    # Written as "not (what works)", so that nan, which fails every comparison, is refused too.
+    problems += [f"{flag(name)} must be at least 1; got {config[name]}" for name in ("batch_size", "epochs")
+                 if not config[name] >= 1]
+    problems += [f"{flag(name)} must be above 0; got {config[name]}" for name in ("learning_rate", "decoder_width")
+                 if not config[name] > 0]
+    problems += [f"{flag(name)} must be 0 or more; got {config[name]}"
+                 for name in ("warmup_epochs", "lr_patience", "patience", "clip_norm") if not config[name] >= 0]
+    held_out = config["val_fraction"] + config["test_fraction"]
+    if not (config["val_fraction"] >= 0 and config["test_fraction"] >= 0 and held_out < 1):
+        problems.append(f"--val-fraction and --test-fraction must be 0 or more and leave photos to train on "
+                        f"(together below 1); got {config['val_fraction']} and {config['test_fraction']}")
     try:
         init_weights = initial_weights_file(config)
     except ValueError as error:  # a folder without a finished run's model in it
