@@ -564,6 +564,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not 0 < args.threshold < 1:
         parser.error("--threshold must be between 0 and 1")  # as predict.py says it
+    if args.batch_size < 1:
+        parser.error("--batch-size must be at least 1")  # as predict.py says it
     if args.out.is_file():
         parser.error(f"--out {args.out} is a file, not a folder for the results")
     if args.data.is_file():  # a list of stems names no folder to find the photos in

@@ -184,6 +184,14 @@ def test_an_out_that_is_a_file_is_a_usage_error_and_the_file_is_kept(dataset, tm
     assert (tmp_path / "results.json").read_text() == "mine"
 
 
+def test_a_batch_size_below_1_is_a_usage_error(dataset, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        evaluate.main(["--data", str(dataset), "--out", str(tmp_path / "out"), "--batch-size", "0"])
+    assert exit_info.value.code == 2
+    assert "--batch-size must be at least 1" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_list_of_stems_given_as_data_is_a_usage_error_that_points_to_split_list(tmp_path, capsys):
     (tmp_path / "test.txt").write_text("a_sample_002\n")
     with pytest.raises(SystemExit) as exit_info:
