@@ -1,5 +1,6 @@
 import csv
 import json
+import logging
 from pathlib import Path
 
 import cv2
@@ -182,6 +183,25 @@ def test_an_out_that_is_a_file_is_a_usage_error_and_the_file_is_kept(dataset, tm
     assert exit_info.value.code == 2
     assert f"--out {tmp_path / 'results.json'} is a file, not a folder for the results" in capsys.readouterr().err
     assert (tmp_path / "results.json").read_text() == "mine"
+
+
+def test_ground_truth_that_marks_nobody_is_refused_where_all_does_and_warned_about_where_most_does(
+        tiny_model_path, dataset, tmp_path, capsys, caplog):
+    # Label maps (1 for the person) read as person masks mark nobody, and a model that finds nobody
+    # would score 1.0 on each: a mean IoU that means nothing.
+    masks = sorted((dataset / "masks").glob("*.png"))
+    for mask in masks:
+        cv2.imwrite(str(mask), (cv2.imread(str(mask), cv2.IMREAD_GRAYSCALE) > 0).astype(np.uint8) * 2)
+    assert evaluate.main(["--model", str(tiny_model_path), "--data", str(dataset), "--out", str(tmp_path / "all")]) == 2
+    error = " ".join(capsys.readouterr().err.split())
+    assert f"error: {len(masks)} of the {len(masks)} masks mark no person" in error and "values 0 and 2" in error
+    assert not (tmp_path / "all" / "metrics.json").exists()
+    for mask in masks[:3]:  # three of eight person masks again: five photos of nobody are worth a warning
+        cv2.imwrite(str(mask), cv2.imread(str(mask), cv2.IMREAD_GRAYSCALE) * 127)
+    with caplog.at_level(logging.WARNING, logger="data"):
+        assert evaluate.main(["--model", str(tiny_model_path), "--data", str(dataset), "--out", str(tmp_path / "most")]) == 0
+    assert f"{len(masks) - 3} of the {len(masks)} masks mark no person" in caplog.text
+    assert (tmp_path / "most" / "metrics.json").exists()
 
 
 def test_a_batch_size_below_1_is_a_usage_error(dataset, tmp_path, capsys):
