@@ -195,8 +195,9 @@ def lite_model_file(path, version):
             return LiteModel(cache.read_bytes())
         except (OSError, ValueError) as error:  # cut short or spoilt since: made again below
             log.warning("cannot use the converted model %s (%s): converting %s again", cache, error, path.name)
+    keras_model = load_model_file(path, version)  # first, so that a file that is no model is not said to be converted
     log.info("converting %s for TensorFlow Lite (once for this file; about 20 s for the shipped model)", path.name)
-    content = convert_to_lite(load_model_file(path, version))
+    content = convert_to_lite(keras_model)
     try:
         cache.parent.mkdir(exist_ok=True)
         for stale in cache.parent.glob(f"{glob.escape(path.stem)}-{'?' * 16}.tflite"):  # the file's earlier versions

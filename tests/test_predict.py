@@ -1,4 +1,5 @@
 import csv
+import logging
 import os
 import re
 import shutil
@@ -555,7 +556,7 @@ def test_missing_default_model_says_how_to_get_one(tmp_path, monkeypatch):
         predict.load_model()
 
 
-def test_a_model_that_cannot_be_loaded_is_named_with_the_reason(tmp_path, tiny_model_path):
+def test_a_model_that_cannot_be_loaded_is_named_with_the_reason(tmp_path, tiny_model_path, caplog):
     cut_short = tmp_path / "cut_short.keras"
     cut_short.write_bytes(tiny_model_path.read_bytes()[:2000])
     (tmp_path / "text.keras").write_text("not a model")
@@ -567,9 +568,11 @@ def test_a_model_that_cannot_be_loaded_is_named_with_the_reason(tmp_path, tiny_m
         tmp_path / "none.keras": "does not exist",
     }
     for path, reason in expected.items():
-        with pytest.raises(predict.PredictError, match=re.escape(str(path))) as raised:
-            predict.load_model(path)
+        with caplog.at_level(logging.INFO, logger="predict"):
+            with pytest.raises(predict.PredictError, match=re.escape(str(path))) as raised:
+                predict.load_model(path)
         assert reason in str(raised.value)
+    assert "converting" not in caplog.text  # nothing that is no model is said to be converted
 
 
 def test_a_run_folder_given_as_the_model_is_its_model_keras_or_names_the_models_it_holds(tmp_path, tiny_model_path):
