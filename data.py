@@ -70,6 +70,44 @@ def read_image(path):
     return cv2.cvtColor(decode(path, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
+# Formats whose files may hold transparency, which read_image leaves out (a
+# 32-bit BMP's fourth byte is too often left at 0 by its writer to be trusted).
+ALPHA_EXTENSIONS = (".png", ".webp", ".tif", ".tiff", ".gif")
+# PNG colour types with an alpha channel (grey + alpha, RGBA); the others
+# hold transparency only through a tRNS chunk, which comes before the pixels.
+PNG_ALPHA_COLOUR_TYPES = (4, 6)
+
+
+def read_image_and_alpha(path):
+    """read_image's photo, and its alpha channel as uint8 (H, W), turned as
+    the photo is, where the file holds transparency (a PNG, WebP, TIFF or
+    GIF with an alpha channel not opaque throughout); else None. A photo
+    without an alpha channel is decoded once, as read_image decodes it."""
+    image = read_image(path)
+    if Path(path).suffix.lower() not in ALPHA_EXTENSIONS or not may_hold_alpha(path):
+        return image, None
+    stored = decode(path, cv2.IMREAD_UNCHANGED)  # with its alpha, as stored: EXIF orientation not applied
+    if stored.ndim != 3 or stored.shape[2] != 4 or stored[..., 3].min() == np.iinfo(stored.dtype).max:
+        return image, None
+    alpha = stored[..., 3] if stored.dtype == np.uint8 else cv2.convertScaleAbs(stored[..., 3], alpha=255 / 65535)
+    if stored.dtype == np.uint8:  # OpenCV reads 8-bit colours to the bit either way, so their match finds the turn
+        alpha = turned_as_shown(alpha, cv2.cvtColor(stored[..., :3], cv2.COLOR_BGR2RGB), image)
+    return image, alpha
+
+
+def may_hold_alpha(path):
+    """False for a PNG whose header rules transparency out (no alpha channel,
+    no tRNS chunk before its pixels), so that ordinary PNG photos are decoded
+    once; True for anything else in ALPHA_EXTENSIONS."""
+    if Path(path).suffix.lower() != ".png":
+        return True
+    with open(path, "rb") as file:
+        head = file.read(65536)
+    colour_type = head[25] if len(head) > 25 else None  # IHDR's, after the signature and the chunk's length and name
+    pixels_at = head.find(b"IDAT")  # not in the head (large metadata first): decoded to see
+    return colour_type in PNG_ALPHA_COLOUR_TYPES or pixels_at < 0 or b"tRNS" in head[:pixels_at]
+
+
 def read_mask(path):
     """A mask as uint8 {0, 1} (H, W): 0/1, 0/255 (or 16-bit), grayscale or
     colour masks all work; a pixel is person where it is at least half of the
@@ -311,14 +349,21 @@ def oriented_as_shown(mask, image_path, shown):
     stored = cv2.cvtColor(decode(image_path, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION), cv2.COLOR_BGR2RGB)
     if stored.shape[:2] != mask.shape[:2]:
         return mask
+    return turned_as_shown(mask, stored, shown)
+
+
+def turned_as_shown(array, stored, shown):
+    """`array`, of the `stored` photo's size, turned (and mirrored) as the
+    photo's EXIF orientation turns `stored` into `shown`, found by matching
+    their pixels (the identity first); as it is where none matches."""
     for mirrored in (False, True):
         for quarter_turns in range(4):
-            def orient(array):
-                return np.rot90(array[:, ::-1] if mirrored else array, quarter_turns)
+            def orient(pixels):
+                return np.rot90(pixels[:, ::-1] if mirrored else pixels, quarter_turns)
 
             if np.array_equal(orient(stored), shown):
-                return np.ascontiguousarray(orient(mask))
-    return mask
+                return np.ascontiguousarray(orient(array))
+    return array
 
 
 def check_pair(pair):

@@ -18,7 +18,8 @@ and wide photos a look in tiles of their height, kept where surer
 (--no-close-up skips both), and photos the model is unsure of a look turned on
 their side and upside down, for people lying down or upside down
 (--upright-only skips it); small specks of mask apart from the people are left
-out (--keep-specks keeps them). On a CPU the model runs through TensorFlow
+out (--keep-specks keeps them). A photo with transparency keeps it: the model
+sees it over grey, and its output is nowhere more opaque than the photo. On a CPU the model runs through TensorFlow
 Lite, about twice as fast, converted once per model file (--engine). Existing
 outputs are skipped unless --overwrite, so an interrupted run continues where
 it stopped. A file that cannot be read is reported and skipped; the exit
@@ -784,28 +785,32 @@ def output_pixels(image, mask, threshold=None, background=None, mask_only=False,
 
 
 def photo_pixels(image):
-    """The photo given to remove_background as uint8 RGB (H, W, 3): a file
-    path is read as predict.py reads photos; a PIL image is turned upright
-    by its EXIF orientation, as a path is, and converted to RGB; an array
-    must hold 8-bit grey (H, W or H, W, 1) or RGB(A) (H, W, 3 or 4) pixels,
-    else a ValueError says what it holds (a float array in [0, 1] would
-    otherwise pass for a black photo)."""
+    """The photo given to remove_background as uint8 RGB (H, W, 3), or RGBA
+    (H, W, 4) where it has transparency (see as_seen): a file path is read
+    as predict.py reads photos; a PIL image is turned upright by its EXIF
+    orientation, as a path is, and converted to RGB(A); an array must hold
+    8-bit grey (H, W or H, W, 1) or RGB(A) (H, W, 3 or 4) pixels, else a
+    ValueError says what it holds (a float array in [0, 1] would otherwise
+    pass for a black photo)."""
     if isinstance(image, (str, Path)):
-        return data.read_image(image)
+        return with_alpha(*data.read_image_and_alpha(image))
     if hasattr(image, "convert") and hasattr(image, "mode"):  # a PIL image, in any mode (palette, 16-bit, CMYK)
         from PIL import ImageOps
 
         # Image.open keeps a phone photo as stored, often on its side, where the model
         # would see a person lying down. (An image already turned has no orientation left.)
-        image = ImageOps.exif_transpose(image).convert("RGB")
+        transparent = "A" in image.getbands() or "transparency" in image.info
+        image = ImageOps.exif_transpose(image).convert("RGBA" if transparent else "RGB")
     pixels = np.asarray(image)
     if pixels.dtype != np.uint8:
         hint = ": for floats in [0, 1], pass (image * 255).round().astype(np.uint8)" if pixels.dtype.kind == "f" else ""
         raise ValueError(f"the photo must have 8-bit pixels (uint8, 0-255), not {pixels.dtype}{hint}")
     if pixels.ndim == 2 or pixels.ndim == 3 and pixels.shape[2] == 1:
         return cv2.cvtColor(pixels.reshape(pixels.shape[:2]), cv2.COLOR_GRAY2RGB)
-    if pixels.ndim == 3 and pixels.shape[2] in (3, 4):
-        return pixels[..., :3]
+    if pixels.ndim == 3 and pixels.shape[2] == 4:
+        return with_alpha(pixels[..., :3], pixels[..., 3])
+    if pixels.ndim == 3 and pixels.shape[2] == 3:
+        return pixels
     raise ValueError(f"the photo must be grey (height, width) or RGB(A) (height, width, 3 or 4) pixels, not shape {pixels.shape}")
 
 
@@ -822,11 +827,38 @@ def remove_background(image, model=None, threshold=None, background=None, mask_o
     no look at an unsure photo turned on its side or upside down;
     `keep_specks`: keep small patches of mask apart from the people;
     `crop`: cut to the people, with `crop_margin` (see crop_to_people)."""
-    image = photo_pixels(image)
+    photo = photo_pixels(image)
     background = parse_background(background) if isinstance(background, str) else background
     model = resolve_model(model, engine)
-    mask = predict_photo_masks(model, [image], flip_tta, close_up, upright_only, keep_specks)[0]
-    return output_pixels(image, mask, threshold, background, mask_only, crop_margin if crop else None)
+    mask = predict_photo_masks(model, [as_seen(photo)], flip_tta, close_up, upright_only, keep_specks)[0]
+    return output_pixels(photo[..., :3], within_photo(mask, photo), threshold, background, mask_only,
+                         crop_margin if crop else None)
+
+
+# Photos with transparency (a PNG sticker, a cutout made before, by this tool
+# or another) travel as RGBA: the model sees them laid over grey, and their
+# outputs are nowhere more opaque than the photo, so that a cutout run through
+# again never shows again what it had cut away.
+
+def with_alpha(image, alpha):
+    """The RGB photo, or RGBA where `alpha` (uint8 (H, W)) is not None and
+    not opaque throughout."""
+    return image if alpha is None or alpha.min() == 255 else np.dstack([image, alpha])
+
+
+def as_seen(photo):
+    """The RGB pixels the model is shown of a photo: an RGBA one laid over
+    the letterbox bars' grey, whatever colour its transparent pixels hide
+    (black, often, or the background a cutout removed)."""
+    if photo.shape[2] == 3:
+        return photo
+    opacity = photo[..., 3:].astype(np.float32) / 255.0
+    return np.round(photo[..., :3] * opacity + data.LETTERBOX_GREY * (1.0 - opacity)).astype(np.uint8)
+
+
+def within_photo(mask, photo):
+    """A photo-size soft mask, nowhere more opaque than the photo itself."""
+    return mask if photo.shape[2] == 3 else np.minimum(mask, photo[..., 3].astype(np.float32) / 255.0)
 
 
 # ----------------------------------------------------------------------------
@@ -1104,14 +1136,16 @@ def plan_outputs(inputs, output, recursive=False, jpeg=False, composed=False):
 
 
 def read_photo(job, size):
-    """A (photo, output) job's RGB pixels and the model's input made from them."""
-    image = data.read_image(job[0])
-    return image, data.preprocess_image(image, size)
+    """A (photo, output) job's pixels, RGB or RGBA (see with_alpha), and the
+    model's input made from them."""
+    photo = with_alpha(*data.read_image_and_alpha(job[0]))
+    return photo, data.preprocess_image(as_seen(photo), size)
 
 
 def look_at_batch(model, images, model_inputs, flip_tta=False, close_up=True, upright_only=False):
-    """The Looks of a batch of photos, given their model inputs."""
-    return photo_looks(model, images, infer(model, model_inputs, flip_tta), flip_tta, close_up, upright_only)
+    """The Looks of a batch of photos (RGB or RGBA), given their model inputs."""
+    return photo_looks(model, [as_seen(image) for image in images], infer(model, model_inputs, flip_tta), flip_tta,
+                       close_up, upright_only)
 
 
 def write_cutout(job, image, look, output_root, threshold=None, background=None, mask_only=False, keep_specks=False,
@@ -1124,7 +1158,8 @@ def write_cutout(job, image, look, output_root, threshold=None, background=None,
     judgement = judge(mask)  # specks and all: they are a sign of the model's doubt too
     if not keep_specks:
         mask = without_specks(mask)
-    write_atomically(output, output_pixels(image, mask, threshold, background, mask_only, crop_margin))
+    write_atomically(output, output_pixels(image[..., :3], within_photo(mask, image), threshold, background, mask_only,
+                                           crop_margin))
     return Judged(output.relative_to(output_root).as_posix(), str(photo), judgement.sureness,
                   judgement.person_pixels / mask.size)
 

@@ -186,6 +186,68 @@ def test_photos_of_any_channel_layout_become_8_bit_rgb(tmp_path, kind):
     np.testing.assert_array_equal(image, expected)
 
 
+def transparent_photo():
+    """A 10x12 red photo whose left third is transparent and next column half opaque; (RGB, alpha)."""
+    rgb = np.zeros((10, 12, 3), np.uint8)
+    rgb[..., 0] = 200
+    alpha = np.full((10, 12), 255, np.uint8)
+    alpha[:, :4], alpha[:, 4] = 0, 128
+    return rgb, alpha
+
+
+@pytest.mark.parametrize("kind", ["RGBA PNG", "grey+alpha PNG", "16-bit RGBA PNG", "RGBA WebP", "RGBA TIFF",
+                                  "palette PNG with a transparent colour", "GIF with a transparent colour"])
+def test_a_photos_transparency_is_read_beside_its_colours(tmp_path, kind):
+    rgb, alpha = transparent_photo()
+    path = tmp_path / ("p.gif" if "GIF" in kind else "p.webp" if "WebP" in kind else "p.tiff" if "TIFF" in kind
+                       else "p.png")
+    if kind == "16-bit RGBA PNG":
+        write_png(path, np.dstack([rgb[..., ::-1], alpha]).astype(np.uint16) * 257)
+    elif kind == "grey+alpha PNG":
+        Image.fromarray(np.dstack([rgb[..., 0], alpha]), "LA").save(path)
+    elif "transparent colour" in kind:  # palette index 0 (here the left third, black) is the transparent one
+        alpha = np.where(alpha == 0, 0, 255).astype(np.uint8)
+        rgb = np.where(alpha[..., None] == 0, 0, rgb).astype(np.uint8)
+        palette = Image.fromarray((alpha > 0).astype(np.uint8), "P")
+        palette.putpalette([0, 0, 0, 200, 0, 0])
+        palette.save(path, transparency=0)
+    else:
+        Image.fromarray(np.dstack([rgb, alpha])).save(path, **({"lossless": True} if "WebP" in kind else {}))
+    image, read_alpha = data.read_image_and_alpha(path)
+    np.testing.assert_array_equal(read_alpha, alpha)
+    # The colours as the photo alone is read (some writers store them premultiplied, or clear the hidden ones).
+    np.testing.assert_array_equal(image, data.read_image(path))
+    assert (image[alpha == 255, 0] == 200).all()  # the opaque red (or grey) seen as it is
+
+
+def test_photos_without_transparency_have_no_alpha_and_plain_pngs_are_decoded_once(tmp_path, monkeypatch):
+    rgb, _ = transparent_photo()
+    decoded = []
+    original_decode = data.decode
+    monkeypatch.setattr(data, "decode", lambda path, flags: decoded.append(path) or original_decode(path, flags))
+    for name, pixels in (("plain.png", rgb), ("opaque.png", np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)])),
+                         ("photo.jpg", rgb)):
+        decoded.clear()
+        Image.fromarray(pixels).save(tmp_path / name)
+        image, alpha = data.read_image_and_alpha(tmp_path / name)
+        assert alpha is None and image.shape == (10, 12, 3), name
+        # A PNG whose header has no alpha channel nor tRNS chunk, like a JPEG, is read once;
+        # one with an alpha channel (opaque here) is looked at twice.
+        assert len(decoded) == (2 if name == "opaque.png" else 1), name
+
+
+def test_a_transparent_photos_alpha_is_turned_with_its_exif_orientation(tmp_path):
+    rgb, alpha = transparent_photo()
+    rgb[:3, :, 1] = 255  # a yellow top edge, so that the turn shows in the colours
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown turned a quarter clockwise
+    Image.fromarray(np.dstack([rgb, alpha])).save(tmp_path / "turned.png", exif=exif.tobytes())
+    image, read_alpha = data.read_image_and_alpha(tmp_path / "turned.png")
+    assert image.shape == (12, 10, 3)
+    np.testing.assert_array_equal(image, np.rot90(rgb, -1))
+    np.testing.assert_array_equal(read_alpha, np.rot90(alpha, -1))  # the transparent third is now the top one
+
+
 def test_corrupt_files_are_named_in_the_error(tmp_path, rng):
     ok, encoded = cv2.imencode(".jpg", draw_person(rng, 64, 64)[0])
     truncated = tmp_path / "truncated.jpg"

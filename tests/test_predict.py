@@ -138,6 +138,31 @@ def test_the_python_api_takes_pil_images_and_names_what_is_wrong_with_an_array(t
         predict.remove_background(rgb[None], model=tiny_model)
 
 
+def test_a_transparent_photo_is_seen_over_grey_and_its_cutout_is_never_more_opaque_than_the_photo(tmp_path):
+    # A cutout made before: a red person on the right, opaque, and on the left, transparent, a second
+    # red figure that it had cut away, its colours kept (as some editors keep them).
+    rgb = np.zeros((120, 90, 3), np.uint8)
+    rgb[20:100, 10:30] = rgb[20:100, 55:75] = (255, 0, 0)
+    alpha = np.full((120, 90), 255, np.uint8)
+    alpha[:, :40], alpha[:, 40:45] = 0, 128
+    save(tmp_path / "in" / "cutout.png", np.dstack([rgb, alpha]))
+    model = SureOfUprightRed()
+    summary = predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=model)
+    assert summary.processed == 1
+    out = read_output(tmp_path / "out" / "cutout.png")
+    assert (out[..., 3] <= alpha).all()
+    assert out[:, :40, 3].max() == 0 and out[30:90, 60:70, 3].min() == round(0.99 * 255)  # within its soft edge
+    # The model was shown the transparent third as the letterbox bars' grey, not the figure it hides.
+    shown = model.batches[0][0]
+    np.testing.assert_array_equal(shown[:, :25], data.LETTERBOX_GREY)
+    assert summary.judged[0].person_share == pytest.approx((80 * 20) / (120 * 90), abs=0.01)
+    # The Python API takes the transparency of an RGBA array and of a PIL image alike.
+    from_array = predict.remove_background(np.dstack([rgb, alpha]), model=SureOfUprightRed())
+    np.testing.assert_array_equal(from_array, out)
+    from_pil = predict.remove_background(Image.open(tmp_path / "in" / "cutout.png"), model=SureOfUprightRed())
+    np.testing.assert_array_equal(from_pil, out)
+
+
 def test_exif_rotated_jpeg_comes_out_upright(tmp_path, tiny_model):
     stored = np.zeros((20, 40, 3), np.uint8)
     stored[:6, :6] = (255, 0, 0)  # red in the stored top-left corner
