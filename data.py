@@ -90,8 +90,14 @@ def read_image_and_alpha(path):
     if stored.ndim != 3 or stored.shape[2] != 4 or stored[..., 3].min() == np.iinfo(stored.dtype).max:
         return image, None
     alpha = stored[..., 3] if stored.dtype == np.uint8 else cv2.convertScaleAbs(stored[..., 3], alpha=255 / 65535)
-    if stored.dtype == np.uint8:  # OpenCV reads 8-bit colours to the bit either way, so their match finds the turn
-        alpha = turned_as_shown(alpha, cv2.cvtColor(stored[..., :3], cv2.COLOR_BGR2RGB), image)
+    # The stored colours as read_image makes them, but not turned: where they match the photo's, they show its turn.
+    # (8-bit ones are the same to the bit; deeper ones each format brings to 8 bits its own way, so decoded again.)
+    stored_colours = (stored[..., :3] if stored.dtype == np.uint8
+                      else decode(path, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION))
+    alpha = turned_as_shown(alpha, cv2.cvtColor(stored_colours, cv2.COLOR_BGR2RGB), image)
+    if alpha.shape != image.shape[:2]:  # its turn not found: read without the transparency rather than askew
+        log.warning("%s: its transparency left out (it could not be turned as the photo is shown)", path)
+        return image, None
     return image, alpha
 
 

@@ -236,12 +236,18 @@ def test_photos_without_transparency_have_no_alpha_and_plain_pngs_are_decoded_on
         assert len(decoded) == (2 if name == "opaque.png" else 1), name
 
 
-def test_a_transparent_photos_alpha_is_turned_with_its_exif_orientation(tmp_path):
+@pytest.mark.parametrize("bits", [8, 16])
+def test_a_transparent_photos_alpha_is_turned_with_its_exif_orientation(tmp_path, bits):
     rgb, alpha = transparent_photo()
     rgb[:3, :, 1] = 255  # a yellow top edge, so that the turn shows in the colours
     exif = Image.Exif()
     exif[0x0112] = 6  # shown turned a quarter clockwise
-    Image.fromarray(np.dstack([rgb, alpha])).save(tmp_path / "turned.png", exif=exif.tobytes())
+    if bits == 8:
+        Image.fromarray(np.dstack([rgb, alpha])).save(tmp_path / "turned.png", exif=exif.tobytes())
+    else:  # PNG's eXIf chunk holds the EXIF block without its "Exif\0\0" header
+        deep = np.dstack([rgb[..., ::-1], alpha]).astype(np.uint16) * 257
+        assert cv2.imwriteWithMetadata(str(tmp_path / "turned.png"), deep, [cv2.IMAGE_METADATA_EXIF],
+                                       [np.frombuffer(exif.tobytes()[6:], np.uint8)])
     image, read_alpha = data.read_image_and_alpha(tmp_path / "turned.png")
     assert image.shape == (12, 10, 3)
     np.testing.assert_array_equal(image, np.rot90(rgb, -1))
