@@ -22,9 +22,10 @@ out (--keep-specks keeps them). A photo with transparency keeps it: the model
 sees it over grey, and its output is nowhere more opaque than the photo. On a
 CPU the model runs through TensorFlow Lite, about twice as fast, converted once
 per model file (--engine). Existing outputs are skipped unless --overwrite, so
-an interrupted run continues where it stopped. A file that cannot be read is reported and skipped; the exit
-status is 1 if any failed. An output folder also gets sureness.csv, how sure
-the model was of each mask, least sure first: the cutouts to check first.
+an interrupted run continues where it stopped. A file that cannot be read is
+reported and skipped; the exit status is 1 if any failed. An output folder
+also gets sureness.csv, how sure the model was of each mask, least sure first:
+the cutouts to check first.
 
 From Python:
 
