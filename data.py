@@ -11,7 +11,9 @@ only, a batch per Python call), prefetch. Batches stay uint8 until the model,
 which casts and normalises them in its first layers.
 
 `read_image` and `preprocess_image` are the one way this project turns a file
-into model input; training, evaluation and prediction all call them.
+into model input; training, evaluation and prediction all call them
+(prediction by way of `read_image_and_alpha` and `over_grey`, the two halves
+of `read_image`, since it keeps a photo's transparency for its output).
 """
 
 import logging
@@ -65,12 +67,30 @@ def decode(path, flags):
 
 
 def read_image(path):
-    """A photo as uint8 RGB (H, W, 3): grayscale, 16-bit, palette and RGBA
-    files become 8-bit RGB, and EXIF orientation is applied (as viewers do)."""
+    """A photo as uint8 RGB (H, W, 3), as the model sees it: grayscale,
+    16-bit and palette files become 8-bit RGB, EXIF orientation is applied
+    (as viewers do), and a photo with transparency is laid over the
+    letterbox grey (see read_image_and_alpha and over_grey)."""
+    image, alpha = read_image_and_alpha(path)
+    return image if alpha is None else over_grey(image, alpha)
+
+
+def over_grey(image, alpha):
+    """An RGB photo laid over LETTERBOX_GREY by its uint8 `alpha`: what the
+    model is shown of a photo with transparency, in training and prediction
+    alike, whatever colour its transparent pixels hide (black, often, or the
+    background a cutout removed)."""
+    opacity = alpha[..., None].astype(np.float32) / 255.0
+    return np.round(image * opacity + LETTERBOX_GREY * (1.0 - opacity)).astype(np.uint8)
+
+
+def decode_colours(path):
+    """A photo's colours as uint8 RGB (H, W, 3), EXIF orientation applied,
+    any transparency left out."""
     return cv2.cvtColor(decode(path, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
-# Formats whose files may hold transparency, which read_image leaves out (a
+# Formats whose files may hold transparency, which decode_colours leaves out (a
 # 32-bit BMP's fourth byte is too often left at 0 by its writer to be trusted).
 ALPHA_EXTENSIONS = (".png", ".webp", ".tif", ".tiff", ".gif")
 # PNG colour types with an alpha channel (grey + alpha, RGBA); the others
@@ -79,18 +99,18 @@ PNG_ALPHA_COLOUR_TYPES = (4, 6)
 
 
 def read_image_and_alpha(path):
-    """read_image's photo, and its alpha channel as uint8 (H, W), turned as
-    the photo is, where the file holds transparency (a PNG, WebP, TIFF or
-    GIF with an alpha channel not opaque throughout); else None. A photo
-    without an alpha channel is decoded once, as read_image decodes it."""
-    image = read_image(path)
+    """A photo's colours (decode_colours), and its alpha channel as uint8
+    (H, W), turned as the photo is, where the file holds transparency (a
+    PNG, WebP, TIFF or GIF with an alpha channel not opaque throughout);
+    else None. A photo without an alpha channel is decoded once."""
+    image = decode_colours(path)
     if Path(path).suffix.lower() not in ALPHA_EXTENSIONS or not may_hold_alpha(path):
         return image, None
     stored = decode(path, cv2.IMREAD_UNCHANGED)  # with its alpha, as stored: EXIF orientation not applied
     if stored.ndim != 3 or stored.shape[2] != 4 or stored[..., 3].min() == np.iinfo(stored.dtype).max:
         return image, None
     alpha = stored[..., 3] if stored.dtype == np.uint8 else cv2.convertScaleAbs(stored[..., 3], alpha=255 / 65535)
-    # The stored colours as read_image makes them, but not turned: where they match the photo's, they show its turn.
+    # The stored colours as decode_colours makes them, but not turned: where they match the photo's, they show its turn.
     # (8-bit ones are the same to the bit; deeper ones each format brings to 8 bits its own way, so decoded again.)
     stored_colours = (stored[..., :3] if stored.dtype == np.uint8
                       else decode(path, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION))

@@ -837,9 +837,10 @@ def remove_background(image, model=None, threshold=None, background=None, mask_o
 
 
 # Photos with transparency (a PNG sticker, a cutout made before, by this tool
-# or another) travel as RGBA: the model sees them laid over grey, and their
-# outputs are nowhere more opaque than the photo, so that a cutout run through
-# again never shows again what it had cut away.
+# or another) travel as RGBA: the model sees them laid over grey, as training
+# and evaluation do (data.read_image), and their outputs are nowhere more
+# opaque than the photo, so that a cutout run through again never shows again
+# what it had cut away.
 
 def with_alpha(image, alpha):
     """The RGB photo, or RGBA where `alpha` (uint8 (H, W)) is not None and
@@ -849,12 +850,8 @@ def with_alpha(image, alpha):
 
 def as_seen(photo):
     """The RGB pixels the model is shown of a photo: an RGBA one laid over
-    the letterbox bars' grey, whatever colour its transparent pixels hide
-    (black, often, or the background a cutout removed)."""
-    if photo.shape[2] == 3:
-        return photo
-    opacity = photo[..., 3:].astype(np.float32) / 255.0
-    return np.round(photo[..., :3] * opacity + data.LETTERBOX_GREY * (1.0 - opacity)).astype(np.uint8)
+    grey, as training sees such photos (data.over_grey)."""
+    return photo if photo.shape[2] == 3 else data.over_grey(photo[..., :3], photo[..., 3])
 
 
 def within_photo(mask, photo):

@@ -170,14 +170,14 @@ def test_jpeg_masks_are_read_as_the_same_target_as_png_ones(tmp_path, rng):
         data.read_mask(mask_path)
 
 
-@pytest.mark.parametrize("kind", ["grayscale", "rgba", "16-bit"])
+@pytest.mark.parametrize("kind", ["grayscale", "opaque rgba", "16-bit"])
 def test_photos_of_any_channel_layout_become_8_bit_rgb(tmp_path, kind):
     rgb = np.zeros((10, 12, 3), np.uint8)
     rgb[..., 0] = 200  # red in RGB
     bgr = rgb[..., ::-1]
     stored = {
         "grayscale": np.full((10, 12), 77, np.uint8),
-        "rgba": np.dstack([bgr, np.full((10, 12), 128, np.uint8)]),
+        "opaque rgba": np.dstack([bgr, np.full((10, 12), 255, np.uint8)]),
         "16-bit": bgr.astype(np.uint16) * 257,
     }[kind]
     image = data.read_image(write_png(tmp_path / "p.png", stored))
@@ -215,9 +215,11 @@ def test_a_photos_transparency_is_read_beside_its_colours(tmp_path, kind):
         Image.fromarray(np.dstack([rgb, alpha])).save(path, **({"lossless": True} if "WebP" in kind else {}))
     image, read_alpha = data.read_image_and_alpha(path)
     np.testing.assert_array_equal(read_alpha, alpha)
-    # The colours as the photo alone is read (some writers store them premultiplied, or clear the hidden ones).
-    np.testing.assert_array_equal(image, data.read_image(path))
-    assert (image[alpha == 255, 0] == 200).all()  # the opaque red (or grey) seen as it is
+    assert (image[alpha == 255, 0] == 200).all()  # the opaque red (or grey) as it is
+    # What the model is shown, in training, evaluation and prediction: the photo over the letterbox grey.
+    seen = data.read_image(path)
+    np.testing.assert_array_equal(seen, data.over_grey(image, read_alpha))
+    assert (seen[alpha == 0] == data.LETTERBOX_GREY).all() and (seen[alpha == 255, 0] == 200).all()
 
 
 def test_photos_without_transparency_have_no_alpha_and_plain_pngs_are_decoded_once(tmp_path, monkeypatch):

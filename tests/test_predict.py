@@ -155,6 +155,8 @@ def test_a_transparent_photo_is_seen_over_grey_and_its_cutout_is_never_more_opaq
     # The model was shown the transparent third as the letterbox bars' grey, not the figure it hides.
     shown = model.batches[0][0]
     np.testing.assert_array_equal(shown[:, :25], data.LETTERBOX_GREY)
+    # ... as training and evaluation show it (data.read_image).
+    np.testing.assert_array_equal(shown, data.preprocess_image(data.read_image(tmp_path / "in" / "cutout.png"), (64, 64)))
     assert summary.judged[0].person_share == pytest.approx((80 * 20) / (120 * 90), abs=0.01)
     # The Python API takes the transparency of an RGBA array and of a PIL image alike.
     from_array = predict.remove_background(np.dstack([rgb, alpha]), model=SureOfUprightRed())
