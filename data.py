@@ -504,9 +504,10 @@ def write_split_lists(splits, folder):
 
 
 def read_stems(path):
-    """The stems listed in a split file, one a line."""
+    """The stems listed in a split file, one a line (a byte-order mark, as
+    Windows' Notepad writes, and blank lines left out)."""
     try:
-        text = Path(path).read_text()
+        text = Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         raise DatasetError(f"{path}: cannot read the list of stems ({getattr(error, 'strerror', None) or error})") from error
     return [line.strip() for line in text.splitlines() if line.strip()]
@@ -530,11 +531,18 @@ def read_split_lists(folder):
 
 
 def read_split_list(path, images_dir, masks_dir):
-    """Pairs for the stems listed in a split file (as written by write_split_lists)."""
-    wanted = set(read_stems(path))
-    if not wanted:
+    """Pairs for the stems listed in a split file (as written by
+    write_split_lists), or for the photos' file names (a list made with
+    `ls images`): a line that is no photo's stem but ends in a photo
+    format's extension stands for the stem before it."""
+    listed = read_stems(path)
+    if not listed:
         raise DatasetError(f"{path} lists no stems (one a line, as in a run's splits/test.txt)")
-    pairs = [pair for pair in find_pairs(images_dir, masks_dir) if pair[0].stem in wanted]
+    all_pairs = find_pairs(images_dir, masks_dir)
+    stems = {image.stem for image, _ in all_pairs}
+    wanted = {line if line in stems or Path(line).suffix.lower() not in IMAGE_EXTENSIONS else Path(line).stem
+              for line in listed}
+    pairs = [pair for pair in all_pairs if pair[0].stem in wanted]
     missing = wanted - {image.stem for image, _ in pairs}
     if missing:
         raise DatasetError(f"{path} lists stems with no image/mask pair: {describe(sorted(missing))}")

@@ -546,7 +546,7 @@ def main(argv=None):
                         help="score the masks or cutouts in DIR instead of a model's, one per photo and named after it "
                         "(predict.py's, or another tool's: a cutout's alpha, else its grey, as shares of full scale)")
     parser.add_argument("--data", type=Path, required=True, help="folder with images/ and masks/")
-    parser.add_argument("--split-list", type=Path, default=None, help="only the stems listed in this file")
+    parser.add_argument("--split-list", type=Path, default=None, help="only the photos listed in this file, one a line: stems (a run's splits/test.txt) or file names")
     parser.add_argument("--out", type=Path, default=Path("runs/evaluation"), help="folder for the results")
     parser.add_argument("--compare-to", type=Path, default=None, metavar="DIR",
                         help="an earlier run's --out folder: the per-image IoU difference, photo by photo, with its 95%% interval")

@@ -439,6 +439,21 @@ def test_split_lists_round_trip_through_files(sample_dir, tmp_path):
         assert reread == sorted(splits[name])
 
 
+def test_a_split_list_may_name_the_photos_files_and_start_with_a_byte_order_mark(sample_dir, tmp_path):
+    folders = sample_dir / "images", sample_dir / "masks"
+    pairs = data.find_pairs(*folders)
+    # As `ls images > list.txt` and Windows' Notepad (UTF-8 with a BOM, CRLF line ends) write them.
+    (tmp_path / "list.txt").write_bytes(("\r\n".join([pairs[0][0].name, f"images/{pairs[1][0].name}", pairs[2][0].stem])
+                                         + "\r\n").encode("utf-8-sig"))
+    assert data.read_split_list(tmp_path / "list.txt", *folders) == pairs[:3]
+    # A stem that itself ends in an extension ("x.png" of x.png.jpg) is taken as the stem it is.
+    image = pairs[0][0].with_name("x.png.jpg")
+    pairs[0][0].rename(image)
+    pairs[0][1].rename(pairs[0][1].with_name("x.png.png"))
+    (tmp_path / "odd.txt").write_text("x.png\n")
+    assert [photo for photo, _ in data.read_split_list(tmp_path / "odd.txt", *folders)] == [image]
+
+
 def test_a_split_list_that_is_missing_unreadable_or_empty_is_named(sample_dir, tmp_path):
     folders = sample_dir / "images", sample_dir / "masks"
     with pytest.raises(data.DatasetError, match=r"missing.txt: cannot read the list of stems \(No such file or directory\)"):
