@@ -355,17 +355,34 @@ def without_suffix(files, suffix):
 def read_pair(pair):
     """(RGB image, {0, 1} mask) of one pair, the photo as viewers show it
     (EXIF orientation applied), or DatasetError if either file is unreadable
-    or their sizes differ. A mask drawn on the photo as stored, before its
-    EXIF orientation (as some annotation tools do), is turned with it where
-    the sizes tell: the mask fits the stored photo and not the one shown."""
+    or the mask fits neither the photo's size nor its shape. A mask drawn on
+    the photo as stored, before its EXIF orientation (as some annotation
+    tools do), is turned with it where the sizes tell: the mask fits the
+    stored photo and not the one shown. A mask of the photo's shape at
+    another resolution is scaled to it (see scaled_to_photo)."""
     image_path, mask_path = pair
     image, mask = read_image(image_path), read_mask(mask_path)
     if image.shape[:2] != mask.shape[:2]:
         mask = oriented_as_shown(mask, image_path, image)
     if image.shape[:2] != mask.shape[:2]:
+        mask = scaled_to_photo(mask, image.shape[:2])
+    if image.shape[:2] != mask.shape[:2]:
         raise DatasetError(f"{image_path} is {image.shape[1]}x{image.shape[0]} but its mask {mask_path} "
-                           f"is {mask.shape[1]}x{mask.shape[0]}")
+                           f"is {mask.shape[1]}x{mask.shape[0]}, not the photo's shape")
     return image, mask
+
+
+def scaled_to_photo(mask, photo_size):
+    """A {0, 1} mask drawn at another resolution than its photo (as
+    CelebAMask-HQ's 512-pixel masks of 1024-pixel photos, or photos shrunk
+    after they were labelled) scaled to photo_size=(height, width), as
+    preprocess_mask scales masks (area-averaged or bilinear, then
+    re-thresholded), where it has the photo's shape to within one of its
+    pixels; else the mask as it is."""
+    height, width = photo_size
+    if abs(mask.shape[0] - height * mask.shape[1] / width) > 1:
+        return mask
+    return (resize(mask.astype(np.float32), photo_size) >= 0.5).astype(np.uint8)
 
 
 def oriented_as_shown(mask, image_path, shown):

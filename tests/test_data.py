@@ -292,6 +292,21 @@ def test_bad_pairs_are_listed_and_skipped_before_training(sample_dir, caplog):
     assert str(corrupt_image) in caplog.text
 
 
+def test_a_mask_of_the_photos_shape_at_another_resolution_is_scaled_to_the_photo(tmp_path, rng):
+    image, _ = draw_person(rng, 96, 64)
+    write_png(tmp_path / "images" / "a.png", image)
+    mask = cv2.ellipse(np.zeros((96, 64), np.uint8), (32, 50), (18, 40), 0, 0, 360, 255, -1)  # a person, roughly
+    for size, name in (((48, 32), "half"), ((193, 128), "a pixel taller at double"), ((32, 32), "square")):
+        write_png(tmp_path / "masks" / "a.png", cv2.resize(mask, size[::-1], interpolation=cv2.INTER_AREA))
+        if name == "square":  # another shape: not this photo's mask, whatever its size
+            with pytest.raises(data.DatasetError, match=r"a\.png is 64x96 but its mask .* is 32x32, not the photo's shape"):
+                data.read_pair((tmp_path / "images" / "a.png", tmp_path / "masks" / "a.png"))
+            continue
+        _, scaled = data.read_pair((tmp_path / "images" / "a.png", tmp_path / "masks" / "a.png"))
+        assert scaled.shape == (96, 64) and set(np.unique(scaled)) <= {0, 1}, name
+        assert metrics.iou(mask // 255, scaled) > 0.95, name  # what a half-size mask of this small photo keeps
+
+
 @pytest.mark.parametrize("orientation", [6, 8, 5, 7])  # a quarter turn, either way; with a mirror (transposed)
 def test_a_mask_drawn_on_a_photo_as_stored_is_turned_with_its_exif_orientation(tmp_path, orientation):
     from PIL import Image
