@@ -452,6 +452,9 @@ def check_people_marked(good, without_person):
     it learns to find nobody, silently; photos without people (all-black
     masks) are welcome, but hardly as most of a person dataset."""
     if len(without_person) < len(good) / 2:
+        if without_person:
+            log.info("masks that mark no person, photos without people: %s",
+                     describe([mask for _, mask in without_person], limit=3))
         return
     examples = "; ".join(f"{mask}: {stored_values(mask)}" for _, mask in without_person[:3])
     problem = (f"{len(without_person)} of the {len(good)} masks mark no person (no pixel at half of full scale "
