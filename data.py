@@ -447,7 +447,7 @@ def check_pairs(pairs, workers=None):
 def check_people_marked(good, without_person):
     """Raises DatasetError where none of the `good` pairs' masks marks a
     person, and warns where half or more do not, naming some of those masks
-    and the values they hold. A label map (a number per class: 1 for the
+    and the values they hold; fewer are listed, as photos without people. A label map (a number per class: 1 for the
     person, 2 for clothes) reads as all background, and a model trained on
     it learns to find nobody, silently; photos without people (all-black
     masks) are welcome, but hardly as most of a person dataset."""
