@@ -379,6 +379,22 @@ def test_masks_that_mostly_mark_nobody_are_warned_about_and_a_few_empty_ones_are
     assert f"masks that mark no person, photos without people: 1 ({tmp_path / 'few' / 'masks' / 'p2.png'})" in caplog.text
 
 
+def test_masks_that_mark_the_background_instead_of_the_person_are_warned_about(tmp_path, rng, caplog):
+    person = np.zeros((32, 24), np.uint8)
+    person[4:32, 8:16] = 255  # standing on the bottom edge; the top corners are background
+    inverted = write_dataset(tmp_path / "inverted", rng, [255 - person, 255 - person, person])
+    with caplog.at_level(logging.WARNING, logger="data"):
+        good, _ = data.check_pairs(inverted)
+    assert len(good) == 3  # trained on all the same: a warning, not a refusal
+    assert "2 of the 3 masks that mark a person mark both top corners of the photo as person" in caplog.text
+    assert str(tmp_path / "inverted" / "masks" / "p0.png") in caplog.text and "invert them (255 - mask)" in caplog.text
+    caplog.clear()
+    upright = write_dataset(tmp_path / "upright", rng, [person, person, 255 - person])
+    with caplog.at_level(logging.WARNING, logger="data"):
+        data.check_pairs(upright)
+    assert "top corners" not in caplog.text
+
+
 def test_stored_values_are_listed_where_few_and_given_as_a_range_where_many(tmp_path):
     ramp = np.arange(100, dtype=np.uint8).reshape(10, 10)
     assert data.stored_values(write_png(tmp_path / "ramp.png", ramp)) == "values 0 to 99"
