@@ -444,13 +444,13 @@ def check_pairs(pairs, workers=None):
         # photo and its mask take 0.13 s each, so 30,000 take half an hour.
         checks = list(tqdm(pool.map(check_pair, pairs), total=len(pairs), desc="checking pairs", unit="pair",
                            disable=None, leave=False))
-    good = [pair for pair, check in zip(pairs, checks) if check.reason is None]
+    usable = [(pair, check) for pair, check in zip(pairs, checks) if check.reason is None]
+    good = [pair for pair, _ in usable]
     bad = [(pair, check.reason) for pair, check in zip(pairs, checks) if check.reason is not None]
     for _, reason in bad:
         log.warning("skipped: %s", reason)
     if not good:
         raise DatasetError(f"none of the {len(pairs)} pairs is usable: " + "; ".join(r for _, r in bad[:5]))
-    usable = [(pair, check) for pair, check in zip(pairs, checks) if check.reason is None]
     check_people_marked(good, [pair for pair, check in usable if not check.marks_person])
     check_not_inverted([pair for pair, check in usable if check.marks_person],
                        [pair for pair, check in usable if check.top_corners_marked])
