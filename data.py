@@ -19,6 +19,7 @@ of `read_image`, since it keeps a photo's transparency for its output).
 import logging
 import math
 import os
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
@@ -304,6 +305,7 @@ def find_pairs(images_dir, masks_dir):
     images = files_by_stem(images_dir, IMAGE_EXTENSIONS, "image")
     masks = files_by_stem(masks_dir, MASK_EXTENSIONS, "mask")
     images, masks = by_shared_name(images, masks)
+    masks = paired_regardless_of_case(images, masks)
     stems = sorted(images.keys() & masks.keys())
     images_alone = [images[s] for s in sorted(images.keys() - masks.keys())]
     masks_alone = [masks[s] for s in sorted(masks.keys() - images.keys())]
@@ -338,6 +340,29 @@ def by_shared_name(images, masks):
         log.info("no mask is named as its photo: paired by the name before the %s", " and the ".join(
             f"{whose} suffix {suffix!r}" for whose, suffix in zip(("photos'", "masks'"), suffixes) if suffix))
     return named[suffixes]
+
+
+def paired_regardless_of_case(images, masks):
+    """The masks ({name: path}) with those that match a photo left without
+    a mask but for case (IMG_0001.JPG and img_0001.png: cameras and
+    annotation tools spell names differently, and Windows and macOS do not
+    tell them apart) keyed as that photo, where the match is one to one;
+    said in the log."""
+    def by_folded_name(names):
+        counts = Counter(name.casefold() for name in names)
+        return {name.casefold(): name for name in names if counts[name.casefold()] == 1}
+
+    lone_images = by_folded_name(images.keys() - masks.keys())
+    lone_masks = by_folded_name(masks.keys() - images.keys())
+    matched = sorted(lone_images.keys() & lone_masks.keys())
+    if not matched:
+        return masks
+    log.info("paired regardless of case: %s", describe(
+        [f"{images[lone_images[name]].name} with {masks[lone_masks[name]].name}" for name in matched], limit=3))
+    masks = dict(masks)
+    for name in matched:
+        masks[lone_images[name]] = masks.pop(lone_masks[name])
+    return masks
 
 
 def name_suffixes(files):

@@ -71,6 +71,22 @@ def test_masks_named_after_their_photo_plus_a_suffix_are_paired_by_the_name_befo
     assert f"images without a mask, left out: 1 ({tmp_path / 'images' / f'lonely{image_suffix}.jpg'})" in caplog.text
 
 
+def test_names_that_differ_only_in_case_are_paired_where_the_match_is_one_to_one(tmp_path, rng, caplog):
+    image, mask = draw_person(rng, 32, 32)
+    for name in ("IMG_0001.JPG", "Photo2.jpg", "x3.jpg", "Twin.jpg", "twin.jpg"):
+        write_png(tmp_path / "images" / name, image)
+    for name in ("img_0001_mask.png", "photo2_mask.png", "x3_mask.png", "TWIN_mask.png"):
+        write_png(tmp_path / "masks" / name, mask)
+    with caplog.at_level(logging.INFO, logger="data"):
+        pairs = data.find_pairs(tmp_path / "images", tmp_path / "masks")
+    # The masks' suffix is taken off first, then the case set aside; "TWIN" could be either twin: left out.
+    assert [(i.name, m.name) for i, m in pairs] == [
+        ("IMG_0001.JPG", "img_0001_mask.png"), ("Photo2.jpg", "photo2_mask.png"), ("x3.jpg", "x3_mask.png")]
+    assert ("paired regardless of case: 2 (IMG_0001.JPG with img_0001_mask.png, Photo2.jpg with photo2_mask.png)"
+            in caplog.text)
+    assert "masks without an image, left out: 1" in caplog.text and "TWIN_mask.png" in caplog.text
+
+
 def test_masks_are_paired_by_suffix_only_where_none_is_named_as_its_photo(tmp_path, rng, caplog):
     image, mask = draw_person(rng, 32, 32)
     for stem in ("a", "b"):
