@@ -150,6 +150,31 @@ def check_settings(config):
     return problems
 
 
+# Settings a resumed run may take other values of: how it is carried out,
+# not what it computes (the weights come from its backup, not from these).
+RESUMABLE_WITH_OTHERS = ("cache", "strategy", "mixed_precision", "encoder_weights", "init_weights")
+PATH_SETTINGS = ("data_dir", "splits_from", "out_dir")
+
+
+def settings_changed_since(run_dir, config):
+    """The settings that differ from those the run in run_dir started with
+    (its config.json), as "--image-size 224 -> 288"; none where it has no
+    config.json yet."""
+    try:
+        started = json.loads((run_dir / "config.json").read_text())
+    except (OSError, ValueError):
+        return []
+
+    def same(name):
+        before, now = started.get(name), config[name]
+        if name in PATH_SETTINGS and none_or_path(str(before)) and none_or_path(str(now)):
+            return Path(before).resolve() == Path(now).resolve()
+        return before == now
+
+    return [f"{flag(name)} {started.get(name)} -> {config[name]}" for name in config
+            if name not in RESUMABLE_WITH_OTHERS and not same(name)]
+
+
 def resolve_encoder_weights(model_name, weights):
     """None, or what keras.applications accepts: a file path or "imagenet"."""
     if model_name == "unet" or none_or_path(weights) is None:
@@ -434,6 +459,11 @@ def main(argv=None, extra_callbacks=()):
         # Hours of training are not replaced by a rerun with another setting.
         raise SystemExit(f"{run_dir} holds a finished run ({run_dir / 'model.keras'}): pass another --out-dir, "
                          f"or delete {run_dir} to train there again")
+    changed = settings_changed_since(run_dir, config) if resuming else []
+    if changed:
+        # Nor is an interrupted run resumed with settings edited since, half with each.
+        raise SystemExit(f"{run_dir} holds an interrupted run started with other settings ({'; '.join(changed)}): "
+                         f"pass the settings it started with to resume it, or another --out-dir for a new run")
     replicas = strategy.num_replicas_in_sync
     global_batch = config["batch_size"] * replicas
     log.info("%s run in %s; %s with %d replica(s): global batch %d = %d per replica x %d",

@@ -205,6 +205,24 @@ def test_a_killed_run_resumes_from_its_last_finished_epoch_and_point_of_its_sche
     assert (run_dir / "model.keras").is_file()
 
 
+def test_an_interrupted_run_is_not_resumed_with_settings_edited_since(sample_dir, tmp_path, monkeypatch):
+    run_dir = tmp_path / "run"
+    started = train.parse_config(["--data-dir", str(sample_dir), "--out-dir", str(run_dir), *FAST])
+    (run_dir / "backup").mkdir(parents=True)  # interrupted: its backup is there, and the settings it started with
+    (run_dir / "config.json").write_text(json.dumps({**started, "cache": "on", "encoder_weights": None}))
+    monkeypatch.chdir(sample_dir.parent)  # the same folder named another way is the same setting
+    same = ["--data-dir", sample_dir.name, "--out-dir", str(run_dir), *FAST]
+    assert train.settings_changed_since(run_dir, train.parse_config(same)) == []
+    assert train.settings_changed_since(run_dir, train.parse_config([*same, "--cache", "off"])) == []  # how, not what
+    edited = train.parse_config([*same, "--image-size", "96", "--learning-rate", "3e-4"])
+    assert train.settings_changed_since(run_dir, edited) == ["--image-size 64 -> 96", "--learning-rate 0.001 -> 0.0003"]
+    with pytest.raises(SystemExit, match=re.escape(
+            f"{run_dir} holds an interrupted run started with other settings (--image-size 64 -> 96; --learning-rate "
+            f"0.001 -> 0.0003): pass the settings it started with to resume it, or another --out-dir for a new run")):
+        train.main([*same, "--image-size", "96", "--learning-rate", "3e-4"])
+    assert sorted(path.name for path in run_dir.iterdir()) == ["backup", "config.json"]  # nothing touched
+
+
 def split_lists(folder):
     return {name: set(stems) for name, stems in data.read_split_lists(folder).items()}
 
