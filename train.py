@@ -151,9 +151,10 @@ def check_settings(config):
 
 
 # Settings a resumed run may take other values of: how it is carried out,
-# not what it computes (the weights come from its backup, not from these).
-RESUMABLE_WITH_OTHERS = ("cache", "strategy", "mixed_precision", "encoder_weights", "init_weights")
-PATH_SETTINGS = ("data_dir", "splits_from", "out_dir")
+# not what it computes, or what it no longer reads (its weights come from its
+# backup, its split from its splits/).
+RESUMABLE_WITH_OTHERS = ("cache", "strategy", "mixed_precision", "encoder_weights", "init_weights", "splits_from")
+PATH_SETTINGS = ("data_dir", "out_dir")
 
 
 def settings_changed_since(run_dir, config):
