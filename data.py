@@ -298,7 +298,8 @@ def describe(paths, limit=5):
 
 
 def find_pairs(images_dir, masks_dir):
-    """[(image_path, mask_path)] matched by stem, sorted by stem.
+    """[(image_path, mask_path)] matched by stem (allowing for a suffix and
+    for case: by_shared_name, paired_regardless_of_case), sorted by stem.
 
     Files without a partner are reported (how many, the first few) and left
     out; they are never paired by sort order."""
