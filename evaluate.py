@@ -241,10 +241,10 @@ def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, pertu
                 except data.DatasetError as error:  # unreadable, sizes that differ, no prediction
                     failures.append((str(pair[0]), str(error)))
                     continue
-                marks_person = bool(mask.any())
+                marks_person, top_corners_marked = bool(mask.any()), bool(mask[0, 0] and mask[0, -1])
                 if perturb:
                     image, mask = PERTURBATIONS[perturb](image, mask)
-                loaded.append((pair, image, mask, made, marks_person))
+                loaded.append((pair, image, mask, made, (marks_person, top_corners_marked)))
             if not loaded:
                 continue
             if predictions is None:
@@ -252,14 +252,14 @@ def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, pertu
                                                            close_up, upright_only, keep_specks=True)
             else:
                 models_masks = [made for *_, made, _ in loaded]
-            for (pair, image, mask, _, marks_person), models_mask in zip(loaded, models_masks):
+            for (pair, image, mask, _, (marks_person, top_corners_marked)), models_mask in zip(loaded, models_masks):
                 prediction = models_mask if keep_specks else predict.without_specks(models_mask)
                 scores = metrics.image_scores(mask, prediction, threshold, with_boundary=True)
                 by_threshold = [metrics.iou(mask, prediction, swept) for swept in THRESHOLD_SWEEP]
                 # Judged as predict.py judges it for sureness.csv: the model's mask, specks and all.
                 rows.append({"stem": pair[0].stem, "source": source_of(pair[0].stem), **scores,
                              "sureness": predict.judge(models_mask).sureness, "iou_by_threshold": by_threshold,
-                             "marks_person": marks_person})
+                             "marks_person": marks_person, "top_corners_marked": top_corners_marked})
                 worst = sorted(worst + [(scores["iou"], pair[0].stem, image, mask, prediction)],
                                key=lambda item: item[0])[:keep_worst]
     return rows, failures, worst
@@ -470,10 +470,13 @@ def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, 
     if not rows:
         raise data.DatasetError("no image could be evaluated: " + "; ".join(reason for _, reason in failures[:5]))
     # Ground truth that marks nobody scores a model that finds nobody 1.0: label maps read as person masks
-    # would give a mean IoU that means nothing, so they are refused (all) or warned about (half or more).
+    # would give a mean IoU that means nothing, so they are refused (all) or warned about (half or more),
+    # as training does; so are masks that mark the background instead of the person.
     pair_of = {image.stem: (image, mask) for image, mask in pairs}
     data.check_people_marked([pair_of[row["stem"]] for row in rows],
                              [pair_of[row["stem"]] for row in rows if not row["marks_person"]])
+    data.check_not_inverted([pair_of[row["stem"]] for row in rows if row["marks_person"]],
+                            [pair_of[row["stem"]] for row in rows if row["top_corners_marked"]])
     results = {
         "resolution": "original",
         "threshold": threshold,

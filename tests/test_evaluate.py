@@ -204,6 +204,16 @@ def test_ground_truth_that_marks_nobody_is_refused_where_all_does_and_warned_abo
     assert (tmp_path / "most" / "metrics.json").exists()
 
 
+def test_ground_truth_that_marks_the_background_instead_of_the_person_is_warned_about(
+        tiny_model_path, dataset, tmp_path, caplog):
+    masks = sorted((dataset / "masks").glob("*.png"))
+    for mask in masks:
+        cv2.imwrite(str(mask), 255 - cv2.imread(str(mask), cv2.IMREAD_GRAYSCALE))
+    with caplog.at_level(logging.WARNING, logger="data"):
+        assert evaluate.main(["--model", str(tiny_model_path), "--data", str(dataset), "--out", str(tmp_path / "out")]) == 0
+    assert f"{len(masks)} of the {len(masks)} masks that mark a person mark both top corners" in caplog.text
+
+
 def test_a_batch_size_below_1_is_a_usage_error(dataset, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         evaluate.main(["--data", str(dataset), "--out", str(tmp_path / "out"), "--batch-size", "0"])
