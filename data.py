@@ -112,11 +112,11 @@ def read_image_and_alpha(path):
     if stored.ndim != 3 or stored.shape[2] != 4 or stored[..., 3].min() == np.iinfo(stored.dtype).max:
         return image, None
     alpha = stored[..., 3] if stored.dtype == np.uint8 else cv2.convertScaleAbs(stored[..., 3], alpha=255 / 65535)
-    # The stored colours as decode_colours makes them, but not turned: where they match the photo's, they show its turn.
-    # (8-bit ones are the same to the bit; deeper ones each format brings to 8 bits its own way, so decoded again.)
-    stored_colours = (stored[..., :3] if stored.dtype == np.uint8
-                      else decode(path, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION))
-    alpha = turned_as_shown(alpha, cv2.cvtColor(stored_colours, cv2.COLOR_BGR2RGB), image)
+    # Turned as the photo is, found by matching the stored colours to the photo's. 8-bit ones are the same to the
+    # bit as decode_colours makes them; deeper ones each format brings to 8 bits its own way, so oriented_as_shown
+    # decodes them again.
+    alpha = (turned_as_shown(alpha, cv2.cvtColor(stored[..., :3], cv2.COLOR_BGR2RGB), image) if stored.dtype == np.uint8
+             else oriented_as_shown(alpha, path, image))
     if alpha.shape != image.shape[:2]:  # its turn not found: read without the transparency rather than askew
         log.warning("%s: its transparency left out (it could not be turned as the photo is shown)", path)
         return image, None
@@ -452,6 +452,11 @@ def check_pair(pair):
         _, mask = read_pair(pair)
     except DatasetError as error:
         return PairCheck(str(error))
+    return mask_check(mask)
+
+
+def mask_check(mask):
+    """The PairCheck of a usable pair's {0, 1} mask."""
     return PairCheck(None, bool(mask.any()), bool(mask[0, 0] and mask[0, -1]))
 
 
@@ -477,10 +482,16 @@ def check_pairs(pairs, workers=None):
         log.warning("skipped: %s", reason)
     if not good:
         raise DatasetError(f"none of the {len(pairs)} pairs is usable: " + "; ".join(r for _, r in bad[:5]))
-    check_people_marked(good, [pair for pair, check in usable if not check.marks_person])
-    check_not_inverted([pair for pair, check in usable if check.marks_person],
-                       [pair for pair, check in usable if check.top_corners_marked])
+    check_masks(usable)
     return good, bad
+
+
+def check_masks(checked):
+    """The checks of a set of masks as a whole, given [(pair, PairCheck)] of
+    usable pairs: see check_people_marked and check_not_inverted."""
+    check_people_marked([pair for pair, _ in checked], [pair for pair, check in checked if not check.marks_person])
+    check_not_inverted([pair for pair, check in checked if check.marks_person],
+                       [pair for pair, check in checked if check.top_corners_marked])
 
 
 def check_people_marked(good, without_person):

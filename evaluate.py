@@ -241,10 +241,10 @@ def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, pertu
                 except data.DatasetError as error:  # unreadable, sizes that differ, no prediction
                     failures.append((str(pair[0]), str(error)))
                     continue
-                marks_person, top_corners_marked = bool(mask.any()), bool(mask[0, 0] and mask[0, -1])
+                mask_check = data.mask_check(mask)  # of the ground truth as drawn, before any perturbation
                 if perturb:
                     image, mask = PERTURBATIONS[perturb](image, mask)
-                loaded.append((pair, image, mask, made, (marks_person, top_corners_marked)))
+                loaded.append((pair, image, mask, made, mask_check))
             if not loaded:
                 continue
             if predictions is None:
@@ -252,14 +252,14 @@ def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, pertu
                                                            close_up, upright_only, keep_specks=True)
             else:
                 models_masks = [made for *_, made, _ in loaded]
-            for (pair, image, mask, _, (marks_person, top_corners_marked)), models_mask in zip(loaded, models_masks):
+            for (pair, image, mask, _, mask_check), models_mask in zip(loaded, models_masks):
                 prediction = models_mask if keep_specks else predict.without_specks(models_mask)
                 scores = metrics.image_scores(mask, prediction, threshold, with_boundary=True)
                 by_threshold = [metrics.iou(mask, prediction, swept) for swept in THRESHOLD_SWEEP]
                 # Judged as predict.py judges it for sureness.csv: the model's mask, specks and all.
                 rows.append({"stem": pair[0].stem, "source": source_of(pair[0].stem), **scores,
                              "sureness": predict.judge(models_mask).sureness, "iou_by_threshold": by_threshold,
-                             "marks_person": marks_person, "top_corners_marked": top_corners_marked})
+                             "mask_check": mask_check})
                 worst = sorted(worst + [(scores["iou"], pair[0].stem, image, mask, prediction)],
                                key=lambda item: item[0])[:keep_worst]
     return rows, failures, worst
@@ -473,10 +473,7 @@ def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, 
     # would give a mean IoU that means nothing, so they are refused (all) or warned about (half or more),
     # as training does; so are masks that mark the background instead of the person.
     pair_of = {image.stem: (image, mask) for image, mask in pairs}
-    data.check_people_marked([pair_of[row["stem"]] for row in rows],
-                             [pair_of[row["stem"]] for row in rows if not row["marks_person"]])
-    data.check_not_inverted([pair_of[row["stem"]] for row in rows if row["marks_person"]],
-                            [pair_of[row["stem"]] for row in rows if row["top_corners_marked"]])
+    data.check_masks([(pair_of[row["stem"]], row["mask_check"]) for row in rows])
     results = {
         "resolution": "original",
         "threshold": threshold,
@@ -549,7 +546,8 @@ def main(argv=None):
                         help="score the masks or cutouts in DIR instead of a model's, one per photo and named after it "
                         "(predict.py's, or another tool's: a cutout's alpha, else its grey, as shares of full scale)")
     parser.add_argument("--data", type=Path, required=True, help="folder with images/ and masks/")
-    parser.add_argument("--split-list", type=Path, default=None, help="only the photos listed in this file, one a line: stems (a run's splits/test.txt) or file names")
+    parser.add_argument("--split-list", type=Path, default=None,
+                        help="only the photos listed in this file, one a line: stems (a run's splits/test.txt) or file names")
     parser.add_argument("--out", type=Path, default=Path("runs/evaluation"), help="folder for the results")
     parser.add_argument("--compare-to", type=Path, default=None, metavar="DIR",
                         help="an earlier run's --out folder: the per-image IoU difference, photo by photo, with its 95%% interval")
