@@ -918,12 +918,17 @@ def find_photos(inputs, output_dir, recursive=False, suffix=".png"):
         if given.is_file():
             jobs.append((given, output_dir / f"{given.stem}{suffix}"))
         elif given.is_dir():
+            if given.resolve() == output_dir:
+                # Outputs share their photos' names (a.jpg -> a.png): run again, the
+                # folder's own cutouts would be read as photos and cut out again.
+                raise PredictError(f"output folder {given} is also an input folder: its cutouts would be read as "
+                                   f"photos when run again; give another folder (one inside it will do, "
+                                   f"{given / 'cutouts'})")
             walk = given.rglob("*") if recursive else given.iterdir()
-            # An output folder nested in the input folder is not read back as input.
-            output_is_nested = output_dir != given.resolve()
             found = len(jobs)
             for path in sorted(walk):
-                if not path.is_file() or (output_is_nested and output_dir in path.resolve().parents):
+                # An output folder nested in the input folder is not read back as input.
+                if not path.is_file() or output_dir in path.resolve().parents:
                     continue
                 if path.suffix.lower() in data.IMAGE_EXTENSIONS:
                     jobs.append((path, output_dir / path.relative_to(given).with_suffix(suffix)))
@@ -1080,7 +1085,8 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
     jobs, output_root, output_file = plan_outputs([inputs] if isinstance(inputs, (str, Path)) else inputs,
                                                   output_dir, recursive, jpeg, composed)
     model = resolve_model(model, engine)
-    todo = [(photo, output) for photo, output in jobs if overwrite or not output.exists()]
+    # A folder where an output should go is not an output: writing there fails, and says so.
+    todo = [(photo, output) for photo, output in jobs if overwrite or not output.is_file()]
     summary = Summary(skipped=len(jobs) - len(todo))
     sureness_file = None if output_file else output_root / SURENESS_FILE  # one cutout named by the user: no list beside it
     write = partial(write_cutout, output_root=output_root, threshold=threshold, background=background,

@@ -218,10 +218,29 @@ def test_bad_files_are_reported_skipped_and_make_the_exit_status_non_zero(tmp_pa
 
 def test_refuses_to_write_over_input_photos(tmp_path, tiny_model_path, rng, capsys):
     original = save(tmp_path / "photos" / "a.png", photo(rng)).read_bytes()
-    status = predict.main([str(tmp_path / "photos"), str(tmp_path / "photos"), "--model", str(tiny_model_path)])
+    status = predict.main([str(tmp_path / "photos" / "a.png"), str(tmp_path / "photos"), "--model", str(tiny_model_path)])
     assert status == 2
     assert "refusing to write over input photos" in capsys.readouterr().err
     assert (tmp_path / "photos" / "a.png").read_bytes() == original
+
+
+def test_an_input_folder_as_the_output_folder_is_refused_before_any_photo_is_read(
+        tmp_path, tiny_model_path, rng, capsys, monkeypatch):
+    # Written there, a.jpg's cutout a.png would be read as a photo on the next run
+    # (and cut out again, as a.png.png, beside a.jpg.png).
+    save(tmp_path / "photos" / "a.jpg", photo(rng))
+    monkeypatch.setattr(predict.data, "read_image", lambda path: pytest.fail("a photo was read"))
+    for output in (tmp_path / "photos", tmp_path / "photos" / "sub" / ".."):
+        status = predict.main([str(tmp_path / "photos"), str(output), "--model", str(tiny_model_path), "--recursive"])
+        assert status == 2
+        assert (f"output folder {tmp_path / 'photos'} is also an input folder: its cutouts would be read as photos "
+                f"when run again; give another folder (one inside it will do, {tmp_path / 'photos' / 'cutouts'})"
+                in capsys.readouterr().err)
+    assert sorted(path.name for path in (tmp_path / "photos").iterdir()) == ["a.jpg"]
+    # One photo named, or several, may still be written beside themselves.
+    status = predict.main([str(tmp_path / "photos" / "a.jpg"), str(tmp_path / "photos"), "--model", str(tiny_model_path),
+                          "--quiet"])
+    assert status == 0 and (tmp_path / "photos" / "a.png").is_file()
 
 
 def test_one_photo_may_be_written_to_the_png_file_named_with_no_list_beside_it(tmp_path, tiny_model_path, rng):
@@ -284,6 +303,15 @@ def test_existing_outputs_are_skipped_unless_overwrite(tmp_path, tiny_model, rng
     summary = predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=tiny_model, overwrite=True)
     assert (summary.processed, summary.skipped) == (2, 0)
     assert read_output(tmp_path / "out" / "a.png").shape[2] == 4
+    # A folder where an output should go is no output: the photo fails, named, whether or not --overwrite.
+    (tmp_path / "out" / "b.png").unlink()
+    (tmp_path / "out" / "b.png").mkdir()
+    for overwrite in (False, True):
+        summary = predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=tiny_model,
+                                                  overwrite=overwrite)
+        assert (summary.processed, summary.skipped) == (int(overwrite), int(not overwrite))
+        assert [photo for photo, _ in summary.failed] == [tmp_path / "in" / "b.jpg"]
+        assert "cannot write output" in summary.failed[0][1] and "Is a directory" in summary.failed[0][1]
 
 
 def test_photos_composed_onto_a_background_can_be_written_as_jpeg(tmp_path, tiny_model, rng, capsys):
@@ -313,8 +341,8 @@ def test_photos_composed_onto_a_background_can_be_written_as_jpeg(tmp_path, tiny
     with pytest.raises(predict.PredictError, match="JPEG outputs hold the person composed onto a --background"):
         predict.remove_background_files(tmp_path / "in", tmp_path / "cutouts", model=tiny_model, jpeg=True)
     with pytest.raises(predict.PredictError, match="refusing to write over input photos"):  # in/a.jpg -> in/a.jpg
-        predict.remove_background_files(tmp_path / "in", tmp_path / "in", model=tiny_model, background="white",
-                                        jpeg=True)
+        predict.remove_background_files([tmp_path / "in" / "a.jpg", tmp_path / "in" / "b.png"], tmp_path / "in",
+                                        model=tiny_model, background="white", jpeg=True)
     with pytest.raises(SystemExit):
         predict.parse_args([str(tmp_path / "in"), str(tmp_path / "out"), "--jpeg"])
     assert "--jpeg needs a --background" in capsys.readouterr().err
