@@ -203,7 +203,8 @@ def lite_model_file(path, version):
     try:
         cache.parent.mkdir(exist_ok=True)
         for stale in cache.parent.glob(f"{glob.escape(path.stem)}-{'?' * 16}.tflite"):  # the file's earlier versions
-            stale.unlink()
+            if stale != cache:
+                stale.unlink(missing_ok=True)  # or another run converting the same file at once removed it first
         replace_atomically(cache, content)
     except OSError as error:
         log.warning("cannot keep the converted model in %s (%s): it will be converted again next time",

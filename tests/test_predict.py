@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -694,7 +695,8 @@ def test_auto_runs_the_model_with_tflite_unless_tensorflow_sees_a_gpu(monkeypatc
         predict.parse_args(["a.jpg", "out", "--engine", "gpu"])
 
 
-def test_a_converted_model_is_kept_beside_its_file_and_converted_anew_only_once_the_file_changes(tmp_path, monkeypatch):
+def test_a_converted_model_is_kept_beside_its_file_and_converted_anew_only_once_the_file_changes(tmp_path, monkeypatch,
+                                                                                                caplog):
     path = tmp_path / "model.keras"
     save_tiny_model(path, seed=1)
     predict.load_model(path, "tflite")
@@ -705,9 +707,21 @@ def test_a_converted_model_is_kept_beside_its_file_and_converted_anew_only_once_
         patched.setattr(predict, "convert_to_lite", lambda model: pytest.fail("converted again"))
         assert isinstance(predict.load_model(path, "tflite"), predict.LiteModel)
     save_tiny_model(path, seed=2)
-    predict.load_model(path, "tflite")
+    # Another run converting the new file at the same time removes the stale conversion first.
+    unlink = Path.unlink
+
+    def removed_by_another_run_first(file, **options):
+        if file.suffix == ".tflite":
+            unlink(file)
+        unlink(file, **options)
+
+    monkeypatch.setattr(Path, "unlink", removed_by_another_run_first)
+    with caplog.at_level("WARNING", logger="predict"):
+        predict.load_model(path, "tflite")
+    monkeypatch.setattr(Path, "unlink", unlink)
     now = sorted((tmp_path / predict.LITE_CACHE).iterdir())
     assert len(now) == 1 and now != kept  # the earlier version's conversion replaced
+    assert "cannot keep the converted model" not in caplog.text
 
 
 def test_a_spoilt_conversion_in_the_cache_is_made_again(tmp_path, caplog, rng):
