@@ -1090,14 +1090,20 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
     todo = [(photo, output) for photo, output in jobs if overwrite or not output.is_file()]
     summary = Summary(skipped=len(jobs) - len(todo))
     sureness_file = None if output_file else output_root / SURENESS_FILE  # one cutout named by the user: no list beside it
-    write = partial(write_cutout, output_root=output_root, threshold=threshold, background=background,
-                    mask_only=mask_only, keep_specks=keep_specks, crop_margin=crop_margin if crop else None)
+    write_output = partial(write_cutout, output_root=output_root, threshold=threshold, background=background,
+                           mask_only=mask_only, keep_specks=keep_specks, crop_margin=crop_margin if crop else None)
+
+    def write(job, image, look):  # listed as soon as written: a run interrupted lists every output it wrote
+        judged = write_output(job, image, look)
+        summary.judged.append(judged)
+        return judged
+
     look = partial(look_at_batch, model, flip_tta=flip_tta, close_up=close_up, upright_only=upright_only)
     bar = tqdm(total=len(todo), unit="img", disable=not progress, file=sys.stderr)
     started = last_recorded = time.time()
     try:
-        for photo, judged, failure in cutouts(todo, partial(read_photo, size=model_input_size(model)), look, write,
-                                              batch_size, workers, pixel_budget):
+        for photo, _, failure in cutouts(todo, partial(read_photo, size=model_input_size(model)), look, write,
+                                         batch_size, workers, pixel_budget):
             if failure:
                 summary.failed.append((photo, failure))
                 if progress:
@@ -1105,13 +1111,12 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
                 else:
                     log.error("failed: %s", failure)
             else:
-                summary.judged.append(judged)
                 summary.processed += 1
             bar.update()
             if sureness_file and time.time() - last_recorded > SURENESS_EVERY_SECONDS:
                 record_sureness(sureness_file, summary.judged)
                 last_recorded = time.time()
-    finally:  # also when interrupted: the outputs written so far keep their lines
+    finally:  # also when interrupted (Ctrl-C): the outputs written so far keep their lines
         bar.close()
         if sureness_file and summary.judged:
             record_sureness(sureness_file, summary.judged)
@@ -1182,7 +1187,9 @@ def cutouts(jobs, read, look, write, batch_size=8, workers=WORKERS, pixel_budget
     held (read and not yet written), so that a folder of 8000x6000 photos
     holds a few of them in memory, not dozens; until a first photo is read
     and their size known, it reads one at a time (else a folder of them
-    would start with two batches in memory whatever the budget)."""
+    would start with two batches in memory whatever the budget).
+    Interrupted, it reads no photo more but finishes the writes under way:
+    their photos have been through the model already."""
     queued, more_queued = iter(jobs), True
     reads = deque()    # (job, future of its read)
     batch = []         # (job, the photo's pixels, model input)
@@ -1193,37 +1200,43 @@ def cutouts(jobs, read, look, write, batch_size=8, workers=WORKERS, pixel_budget
         return len(reads) < 2 * batch_size and (not reads or largest > 0 and held + len(reads) * largest < pixel_budget)
 
     with ThreadPoolExecutor(workers) as readers, ThreadPoolExecutor(workers) as writers:
-        while more_queued or reads or batch or writes:
-            while more_queued and room_to_read_ahead():
-                job = next(queued, None)
-                more_queued = job is not None
-                if more_queued:
-                    reads.append((job, readers.submit(read, job)))
-            if reads:
-                job, future = reads.popleft()
-                try:
-                    image, model_input = future.result()
-                except Exception as error:
-                    yield job[0], None, str(error) if isinstance(error, data.DatasetError) else f"{job[0]}: {error}"
-                else:
-                    batch.append((job, image, model_input))
-                    held += image.shape[0] * image.shape[1]
-                    largest = max(largest, image.shape[0] * image.shape[1])
-            all_read = not (more_queued or reads)
-            if batch and (len(batch) == batch_size or held > pixel_budget or all_read):
-                looks = look([image for _, image, _ in batch], [model_input for _, _, model_input in batch])
-                for (job, image, _), photo_look in zip(batch, looks):
-                    writes.append((job, image.shape[0] * image.shape[1], writers.submit(write, job, image, photo_look)))
-                batch = []
-            while writes and (len(writes) > 2 * batch_size or held > pixel_budget or all_read and not batch):
-                job, pixels, future = writes.popleft()
-                held -= pixels
-                try:
-                    written = future.result()
-                except Exception as error:
-                    yield job[0], None, f"{job[0]}: cannot write output ({error})"
-                else:
-                    yield job[0], written, None
+        try:
+            while more_queued or reads or batch or writes:
+                while more_queued and room_to_read_ahead():
+                    job = next(queued, None)
+                    more_queued = job is not None
+                    if more_queued:
+                        reads.append((job, readers.submit(read, job)))
+                if reads:
+                    job, future = reads.popleft()
+                    try:
+                        image, model_input = future.result()
+                    except Exception as error:
+                        yield job[0], None, (str(error) if isinstance(error, data.DatasetError)
+                                             else f"{job[0]}: {error}")
+                    else:
+                        batch.append((job, image, model_input))
+                        held += image.shape[0] * image.shape[1]
+                        largest = max(largest, image.shape[0] * image.shape[1])
+                all_read = not (more_queued or reads)
+                if batch and (len(batch) == batch_size or held > pixel_budget or all_read):
+                    looks = look([image for _, image, _ in batch], [model_input for _, _, model_input in batch])
+                    for (job, image, _), photo_look in zip(batch, looks):
+                        writes.append((job, image.shape[0] * image.shape[1],
+                                       writers.submit(write, job, image, photo_look)))
+                    batch = []
+                while writes and (len(writes) > 2 * batch_size or held > pixel_budget or all_read and not batch):
+                    job, pixels, future = writes.popleft()
+                    held -= pixels
+                    try:
+                        written = future.result()
+                    except Exception as error:
+                        yield job[0], None, f"{job[0]}: cannot write output ({error})"
+                    else:
+                        yield job[0], written, None
+        except BaseException:  # interrupted (Ctrl-C), or closed early: the photos not yet read stay unread
+            readers.shutdown(cancel_futures=True)
+            raise
 
 
 def record_sureness(path, judged):
@@ -1342,6 +1355,10 @@ def main(argv=None):
     except (PredictError, data.DatasetError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted: the outputs written so far are kept (and listed in the folder's sureness.csv); "
+              "run the same command again to go on where this run stopped", file=sys.stderr)
+        return 130
     if not args.quiet:
         print(summary, file=sys.stderr)
     return 1 if summary.failed else 0

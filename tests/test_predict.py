@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import cv2
@@ -866,6 +867,58 @@ def test_cutouts_report_each_failure_by_photo_and_go_on():
                                       + [(name, f"{output} {100 + index}", None) for index, (name, output) in enumerate(jobs)
                                          if name not in ("2.jpg", "5.jpg")])
     assert held.now == 0
+
+
+def test_cutouts_interrupted_read_no_photo_more_and_finish_the_writes_under_way():
+    sizes = {f"{index}.jpg": (10, 10) for index in range(20)}
+    held, reads, writes = PixelsHeld(sizes), [], []
+
+    def slow_read(job):
+        reads.append(job[0])
+        time.sleep(0.05)
+        return held.read(job)
+
+    def look(images, inputs):
+        if writes:  # the second batch: Ctrl-C while the first one's writes are under way
+            raise KeyboardInterrupt
+        writes.append("started")
+        return ["look"] * len(images)
+
+    def slow_write(job, image, look):
+        time.sleep(0.2)
+        return held.write(job, image, look)
+
+    jobs = [(name, name.replace(".jpg", ".png")) for name in sizes]
+    with pytest.raises(KeyboardInterrupt):
+        list(predict.cutouts(jobs, slow_read, look, slow_write, batch_size=4, workers=1))
+    # Two batches were queued to be read ahead (4 + 8); those not yet begun are dropped.
+    assert 8 <= len(reads) <= 10
+    assert held.now == len(reads) * 100 - 4 * 100  # the first batch's four photos written, none left half-done
+
+
+def test_a_run_interrupted_says_how_to_go_on_and_lists_every_output_it_wrote(tmp_path, tiny_model_path, rng, capsys,
+                                                                             monkeypatch):
+    for index in range(6):
+        save(tmp_path / "in" / f"{index}.jpg", photo(rng))
+    look_at_batch, batches = predict.look_at_batch, []
+
+    def interrupted_at_the_second_batch(*args, **options):
+        batches.append(len(args[1]))
+        if len(batches) == 2:
+            raise KeyboardInterrupt
+        return look_at_batch(*args, **options)
+
+    monkeypatch.setattr(predict, "look_at_batch", interrupted_at_the_second_batch)
+    arguments = [str(tmp_path / "in"), str(tmp_path / "out"), "--model", str(tiny_model_path), "--batch-size", "2"]
+    assert predict.main(arguments) == 130
+    assert "interrupted: the outputs written so far are kept" in capsys.readouterr().err
+    written = sorted(path.name for path in (tmp_path / "out").glob("*.png"))
+    assert written == ["0.png", "1.png"]
+    assert sorted(row.output for row in predict.read_sureness(tmp_path / "out" / predict.SURENESS_FILE)) == written
+    monkeypatch.setattr(predict, "look_at_batch", look_at_batch)
+    assert predict.main(arguments) == 0
+    assert "4 processed, 2 skipped (output exists), 0 failed" in capsys.readouterr().err
+    assert len(predict.read_sureness(tmp_path / "out" / predict.SURENESS_FILE)) == 6
 
 
 def test_flip_tta_averages_the_masks_of_the_photo_and_its_mirror(tiny_model, rng):
