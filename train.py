@@ -525,9 +525,16 @@ def main(argv=None, extra_callbacks=()):
     # 3. Training.
     callbacks = make_callbacks(config, run_dir, optimizer, val_data is not None, resuming) + list(extra_callbacks)
     started = time.time()
-    # shuffle=False: the tf.data pipeline already shuffles the training split.
-    history = model.fit(train_data, validation_data=val_data, epochs=config["epochs"], callbacks=callbacks,
-                        shuffle=False, verbose=1 if sys.stdout.isatty() else 2)
+    try:
+        # shuffle=False: the tf.data pipeline already shuffles the training split.
+        history = model.fit(train_data, validation_data=val_data, epochs=config["epochs"], callbacks=callbacks,
+                            shuffle=False, verbose=1 if sys.stdout.isatty() else 2)
+    except KeyboardInterrupt:  # Ctrl-C: how to go on, rather than a traceback
+        backed_up = (run_dir / "backup").is_dir()
+        print(f"\ninterrupted: run the same command again to {'resume' if backed_up else 'start'} the run in "
+              f"{run_dir} {'from its last finished epoch' if backed_up else 'afresh (no epoch had finished)'}",
+              file=sys.stderr)
+        return 130
     train_seconds = time.time() - started
     if model.stop_training and not history.history.get("loss"):
         log.warning("training stopped before finishing an epoch")
