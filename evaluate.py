@@ -598,6 +598,10 @@ def main(argv=None):
     except (predict.PredictError, data.DatasetError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C, as predict.py and train.py take it: a line, not a traceback
+        print(f"\ninterrupted: nothing written to {args.out}/ (the results are written once every photo is scored)",
+              file=sys.stderr)
+        return 130
     print_results(results)
     print(f"written to {args.out}/ (metrics.json, per_image.csv, worst.png)")
     return 0

@@ -157,6 +157,18 @@ def test_missing_masks_and_corrupt_files_are_reported_not_fatal(tiny_model_path,
     assert "not a readable image" in capsys.readouterr().err
 
 
+def test_ctrl_c_is_a_line_saying_nothing_was_written_not_a_traceback(tiny_model_path, dataset, tmp_path, capsys,
+                                                                     monkeypatch):
+    def interrupted(*args, **options):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(evaluate, "score_pairs", interrupted)
+    assert evaluate.main(["--model", str(tiny_model_path), "--data", str(dataset), "--out", str(tmp_path / "out")]) == 130
+    assert (f"interrupted: nothing written to {tmp_path / 'out'}/ (the results are written once every photo is scored)"
+            in capsys.readouterr().err)
+    assert list((tmp_path / "out").iterdir()) == []  # made before scoring, to fail early where it cannot be
+
+
 def test_threshold_sets_which_pixels_count_as_person(tiny_model, tiny_model_path, dataset, tmp_path, capsys):
     assert evaluate.main(["--model", str(tiny_model_path), "--data", str(dataset), "--out", str(tmp_path / "out"),
                           "--threshold", "0.4"]) == 0
