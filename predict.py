@@ -36,6 +36,7 @@ From Python:
 
 import argparse
 import csv
+import errno
 import glob
 import hashlib
 import io
@@ -1174,6 +1175,11 @@ def write_cutout(job, image, look, output_root, threshold=None, background=None,
                   judgement.person_pixels / mask.size)
 
 
+# Errors of a write that every write after it would meet too: the run stops
+# rather than put thousands of photos through the model for nothing.
+DISK_FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))  # out of space, or of the user's quota
+
+
 def cutouts(jobs, read, look, write, batch_size=8, workers=WORKERS, pixel_budget=PIXEL_BUDGET):
     """Yields (photo, what `write` returned, None), or (photo, None, why it
     failed), for each (photo, output) job, as each is done.
@@ -1189,7 +1195,8 @@ def cutouts(jobs, read, look, write, batch_size=8, workers=WORKERS, pixel_budget
     and their size known, it reads one at a time (else a folder of them
     would start with two batches in memory whatever the budget).
     Interrupted, it reads no photo more but finishes the writes under way:
-    their photos have been through the model already."""
+    their photos have been through the model already. A full disk stops it
+    so, as a PredictError."""
     queued, more_queued = iter(jobs), True
     reads = deque()    # (job, future of its read)
     batch = []         # (job, the photo's pixels, model input)
@@ -1231,6 +1238,9 @@ def cutouts(jobs, read, look, write, batch_size=8, workers=WORKERS, pixel_budget
                     try:
                         written = future.result()
                     except Exception as error:
+                        if getattr(error, "errno", None) in DISK_FULL:  # so would every output after it be
+                            raise PredictError(f"cannot write {job[1]}: {error.strerror}; the outputs written so far "
+                                               f"are kept: make room and run the same command again") from error
                         yield job[0], None, f"{job[0]}: cannot write output ({error})"
                     else:
                         yield job[0], written, None

@@ -1,4 +1,5 @@
 import csv
+import errno
 import logging
 import os
 import re
@@ -919,6 +920,29 @@ def test_a_run_interrupted_says_how_to_go_on_and_lists_every_output_it_wrote(tmp
     assert predict.main(arguments) == 0
     assert "4 processed, 2 skipped (output exists), 0 failed" in capsys.readouterr().err
     assert len(predict.read_sureness(tmp_path / "out" / predict.SURENESS_FILE)) == 6
+
+
+def test_a_full_disk_stops_the_run_saying_so_and_keeps_what_was_written(tmp_path, tiny_model, rng, monkeypatch):
+    for index in range(30):
+        save(tmp_path / "in" / f"{index:02d}.jpg", photo(rng))
+    replace_atomically, read_photo, written, read = predict.replace_atomically, predict.read_photo, [], []
+
+    def full_after_two(path, content):
+        if path.suffix == ".png" and len(written) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        replace_atomically(path, content)
+        written.append(path.name)
+
+    monkeypatch.setattr(predict, "replace_atomically", full_after_two)
+    monkeypatch.setattr(predict, "read_photo", lambda job, size: (read.append(job), read_photo(job, size))[1])
+    with pytest.raises(predict.PredictError, match=re.escape(
+            f"cannot write {tmp_path / 'out' / '02.png'}: No space left on device; the outputs written so far are kept: "
+            f"make room and run the same command again")):
+        predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=tiny_model, batch_size=2, workers=1)
+    assert len(read) < 15  # not every photo read and put through the model for nothing
+    assert sorted(path.name for path in (tmp_path / "out").glob("*.png")) == ["00.png", "01.png"]
+    assert sorted(row.output for row in predict.read_sureness(tmp_path / "out" / predict.SURENESS_FILE)) == \
+        ["00.png", "01.png"]
 
 
 def test_flip_tta_averages_the_masks_of_the_photo_and_its_mirror(tiny_model, rng):
