@@ -892,8 +892,9 @@ def test_cutouts_interrupted_read_no_photo_more_and_finish_the_writes_under_way(
     jobs = [(name, name.replace(".jpg", ".png")) for name in sizes]
     with pytest.raises(KeyboardInterrupt):
         list(predict.cutouts(jobs, slow_read, look, slow_write, batch_size=4, workers=1))
-    # Two batches were queued to be read ahead (4 + 8); those not yet begun are dropped.
-    assert 8 <= len(reads) <= 10
+    # Eight photos were read for two batches, and eight more queued behind them (15 were read before):
+    # the one being read is finished, those not yet begun are dropped (a slow machine may begin another).
+    assert 8 <= len(reads) <= 11
     assert held.now == len(reads) * 100 - 4 * 100  # the first batch's four photos written, none left half-done
 
 
