@@ -1077,7 +1077,9 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
     skipping existing outputs unless `overwrite`, and records how sure the
     model was of each in the folder's SURENESS_FILE; returns a Summary. The
     photos are read, segmented and written overlapped (see cutouts); with
-    `crop`, each output is cut to its people (see crop_to_people)."""
+    `crop`, each output is cut to its people (see crop_to_people). A photo
+    that cannot be read or written is a failure in the Summary; a full disk
+    ends the run, a PredictError."""
     from tqdm import tqdm
 
     background = parse_background(background) if isinstance(background, str) else background
