@@ -929,13 +929,15 @@ def find_photos(inputs, output_dir, recursive=False, suffix=".png"):
             walk = given.rglob("*") if recursive else given.iterdir()
             found = len(jobs)
             for path in sorted(walk):
-                # An output folder nested in the input folder is not read back as input.
-                if not path.is_file() or output_dir in path.resolve().parents:
+                relative = path.relative_to(given)
+                # Hidden files are nobody's photos (macOS's ._IMG_0001.jpg beside each photo copied to
+                # a USB drive, a .thumbnails folder), as train.py reads folders; and an output folder
+                # nested in the input folder is not read back as input.
+                if not path.is_file() or data.is_hidden(relative) or output_dir in path.resolve().parents:
                     continue
                 if path.suffix.lower() in data.IMAGE_EXTENSIONS:
-                    jobs.append((path, output_dir / path.relative_to(given).with_suffix(suffix)))
-                elif path.name != SURENESS_FILE and not data.is_hidden(path.relative_to(given)):
-                    # SURENESS_FILE is this tool's own, in a folder of cutouts read again.
+                    jobs.append((path, output_dir / relative.with_suffix(suffix)))
+                elif path.name != SURENESS_FILE:  # this tool's own, in a folder of cutouts read again
                     left_out.append(path)
             if len(jobs) == found:
                 in_folders = not recursive and any(path.is_dir() for path in given.iterdir())

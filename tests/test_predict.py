@@ -501,16 +501,22 @@ def test_masks_written_with_mask_only_pair_with_their_photos_as_training_masks(t
     assert shares == pytest.approx({"all": 1.0, "faint": 0.0, "half": 0.5}, abs=0.02)
 
 
-def test_files_of_a_folder_that_are_not_photos_are_reported_not_silently_dropped(tmp_path, tiny_model, rng, caplog):
+def test_files_of_a_folder_that_are_not_photos_are_reported_and_hidden_ones_passed_over(tmp_path, tiny_model, rng,
+                                                                                       caplog):
     save(tmp_path / "in" / "a.jpg", photo(rng))
     (tmp_path / "in" / "IMG_0001.HEIC").write_bytes(b"ftypheic")
     (tmp_path / "in" / "notes.txt").write_text("shot on a phone")
     (tmp_path / "in" / ".DS_Store").write_bytes(b"")
     (tmp_path / "in" / ".git").mkdir()
     (tmp_path / "in" / ".git" / "HEAD").write_text("ref: refs/heads/main")
+    # Hidden photos are nobody's either: macOS's metadata twin of a photo copied to a USB drive, thumbnails.
+    (tmp_path / "in" / "._a.jpg").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        ")
+    save(tmp_path / "in" / ".thumbnails" / "a.jpg", photo(rng))
     with caplog.at_level("WARNING", logger="predict"):
         summary = predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=tiny_model, recursive=True)
     assert summary.processed == 1 and not summary.failed
+    assert sorted(str(path.relative_to(tmp_path / "out")) for path in (tmp_path / "out").rglob("*")) == \
+        ["a.png", predict.SURENESS_FILE]
     assert "not a photo format this tool reads" in caplog.text
     assert f"2 ({tmp_path / 'in' / 'IMG_0001.HEIC'}, {tmp_path / 'in' / 'notes.txt'})" in caplog.text
     assert "HEIC/HEIF photos (iPhones' default) cannot be read by OpenCV: convert them to JPEG" in caplog.text
