@@ -27,8 +27,10 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-JPEG_EXTENSIONS = (".jpg", ".jpeg")
-IMAGE_EXTENSIONS = (*JPEG_EXTENSIONS, ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")  # a GIF: its first frame
+# .jfif and .jpe: JPEGs as Windows names them (web downloads saved from Chrome and Edge).
+JPEG_EXTENSIONS = (".jpg", ".jpeg", ".jfif", ".jpe")
+# A GIF: its first frame. AVIF: as OpenCV 5 reads it, a phone's or a web page's.
+IMAGE_EXTENSIONS = (*JPEG_EXTENSIONS, ".png", ".bmp", ".webp", ".avif", ".tif", ".tiff", ".gif")
 # Masks in any of these formats too: JPEG compression leaves a 0/255 mask's
 # pixels on the same side of half (validation masks as JPEGs at quality 95,
 # 75 and 50: not one pixel changed), so JPEG masks need no converting.
@@ -94,7 +96,7 @@ def decode_colours(path):
 
 # Formats whose files may hold transparency, which decode_colours leaves out (a
 # 32-bit BMP's fourth byte is too often left at 0 by its writer to be trusted).
-ALPHA_EXTENSIONS = (".png", ".webp", ".tif", ".tiff", ".gif")
+ALPHA_EXTENSIONS = (".png", ".webp", ".avif", ".tif", ".tiff", ".gif")
 # PNG colour types with an alpha channel (grey + alpha, RGBA); the others
 # hold transparency only through a tRNS chunk, which comes before the pixels.
 PNG_ALPHA_COLOUR_TYPES = (4, 6)
@@ -103,7 +105,7 @@ PNG_ALPHA_COLOUR_TYPES = (4, 6)
 def read_image_and_alpha(path):
     """A photo's colours (decode_colours), and its alpha channel as uint8
     (H, W), turned as the photo is, where the file holds transparency (a
-    PNG, WebP, TIFF or GIF with an alpha channel not opaque throughout);
+    PNG, WebP, AVIF, TIFF or GIF with an alpha channel not opaque throughout);
     else None. A photo without an alpha channel is decoded once."""
     image = decode_colours(path)
     if Path(path).suffix.lower() not in ALPHA_EXTENSIONS or not may_hold_alpha(path):
@@ -255,10 +257,16 @@ def preprocess_mask(mask, image_size, photo_size=None):
 # Finding, checking and splitting pairs
 # ----------------------------------------------------------------------------
 
+# Files Windows keeps hidden in folders of pictures (thumbnails, folder settings).
+WINDOWS_HIDDEN_FILES = ("thumbs.db", "ehthumbs.db", "desktop.ini")
+
+
 def is_hidden(relative_path):
     """Whether a path, relative to the folder being read, is a hidden file or
-    lies in a hidden folder (.DS_Store, .git/...): nobody's photos or masks."""
-    return any(part.startswith(".") for part in Path(relative_path).parts)
+    lies in a hidden folder (.DS_Store, .git/..., macOS's ._IMG_0001.jpg,
+    Windows' Thumbs.db): nobody's photos or masks."""
+    parts = Path(relative_path).parts
+    return any(part.startswith(".") for part in parts) or parts[-1].lower() in WINDOWS_HIDDEN_FILES
 
 
 def files_by_stem(folder, extensions, what, expected_others=()):

@@ -128,7 +128,7 @@ def test_missing_dataset_folder_is_a_clear_error(tmp_path):
 def test_empty_mask_folder_is_a_clear_error(tmp_path, rng):
     write_png(tmp_path / "images" / "a.jpg", draw_person(rng, 32, 32)[0])
     (tmp_path / "masks").mkdir()
-    with pytest.raises(data.DatasetError, match=r"mask folder .*masks has no masks \(files \.jpg \.jpeg \.png"):
+    with pytest.raises(data.DatasetError, match=r"mask folder .*masks has no masks \(files \.jpg \.jpeg \.jfif \.jpe \.png"):
         data.find_pairs(tmp_path / "images", tmp_path / "masks")
 
 
@@ -236,6 +236,15 @@ def test_a_photos_transparency_is_read_beside_its_colours(tmp_path, kind):
     seen = data.read_image(path)
     np.testing.assert_array_equal(seen, data.over_grey(image, read_alpha))
     assert (seen[alpha == 0] == data.LETTERBOX_GREY).all() and (seen[alpha == 255, 0] == 200).all()
+
+
+def test_an_avif_photos_transparency_is_read_as_well_as_its_lossy_coding_keeps_it(tmp_path):
+    rgb, alpha = transparent_photo()
+    cv2.imwrite(str(tmp_path / "p.avif"), np.dstack([rgb[..., ::-1], alpha]))
+    image, read_alpha = data.read_image_and_alpha(tmp_path / "p.avif")
+    assert image.shape == (10, 12, 3) and read_alpha is not None
+    assert np.abs(read_alpha.astype(int) - alpha).max() <= 8
+    assert np.abs(image[alpha == 255].astype(int) - [200, 0, 0]).max() <= 8
 
 
 def test_photos_without_transparency_have_no_alpha_and_plain_pngs_are_decoded_once(tmp_path, monkeypatch):

@@ -73,10 +73,13 @@ def make_every_kind_of_photo(folder, rng):
         "bmp.bmp": save(folder / "bmp.bmp", rgb),
         "tiff.tiff": save(folder / "tiff.tiff", rgb),
         "gif.gif": save(folder / "gif.gif", rgb),
+        "download.jfif": save(folder / "download.jfif", rgb, format="JPEG"),  # a JPEG, as Windows names web downloads
+        "avif.avif": folder / "avif.avif",
         "tiny.png": save(folder / "tiny.png", photo(rng, 16, 16)),
         "with space ünïcödé 写真.jpg": save(folder / "with space ünïcödé 写真.jpg", rgb),
     }
     Image.fromarray(rgb).convert("CMYK").save(made["cmyk.jpg"])
+    cv2.imwrite(str(made["avif.avif"]), rgb[..., ::-1])
     cv2.imwrite(str(folder / "sixteen.png"), (rgb[..., ::-1].astype(np.uint16) * 257))
     made["sixteen.png"] = folder / "sixteen.png"
     sizes = {name: (16, 16) if name == "tiny.png" else rgb.shape[:2] for name in made}
@@ -507,6 +510,7 @@ def test_files_of_a_folder_that_are_not_photos_are_reported_and_hidden_ones_pass
     (tmp_path / "in" / "IMG_0001.HEIC").write_bytes(b"ftypheic")
     (tmp_path / "in" / "notes.txt").write_text("shot on a phone")
     (tmp_path / "in" / ".DS_Store").write_bytes(b"")
+    (tmp_path / "in" / "Thumbs.db").write_bytes(b"")  # Windows' hidden thumbnails
     (tmp_path / "in" / ".git").mkdir()
     (tmp_path / "in" / ".git" / "HEAD").write_text("ref: refs/heads/main")
     # Hidden photos are nobody's either: macOS's metadata twin of a photo copied to a USB drive, thumbnails.
