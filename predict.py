@@ -963,15 +963,20 @@ def report_left_out(paths):
 
 def disambiguate(jobs, suffix=".png"):
     """photo.jpg and photo.png in one folder would both become photo.png:
-    those keep their full name (photo.jpg.png, photo.png.png). Photos of
-    the same name from different folders given as inputs still clash: a
-    PredictError names them."""
-    counts = Counter(output for _, output in jobs)
-    jobs = [(photo, output.with_name(photo.name + suffix) if counts[output] > 1 else output) for photo, output in jobs]
+    those keep their full name (photo.jpg.png, photo.png.png). So do
+    IMG_1.JPG and img_1.png, whose outputs would be one file where file
+    names ignore case (macOS, Windows). Photos of the same name from
+    different folders given as inputs still clash: a PredictError names them."""
+    def same_file(output):
+        return str(output).casefold()
+
+    counts = Counter(same_file(output) for _, output in jobs)
+    jobs = [(photo, output.with_name(photo.name + suffix) if counts[same_file(output)] > 1 else output)
+            for photo, output in jobs]
     photos_by_output = {}
     for photo, output in jobs:
-        photos_by_output.setdefault(output, []).append(photo)
-    clashes = [(output, photos) for output, photos in photos_by_output.items() if len(photos) > 1]
+        photos_by_output.setdefault(same_file(output), (output, []))[1].append(photo)
+    clashes = [(output, photos) for output, photos in photos_by_output.values() if len(photos) > 1]
     if clashes:
         output, photos = clashes[0]
         raise PredictError(f"photos {', '.join(map(str, photos))} would be written to one file, {output}"

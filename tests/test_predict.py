@@ -359,11 +359,14 @@ def test_recursive_mirrors_relative_paths_and_same_stems_do_not_collide(tmp_path
     save(tmp_path / "in" / "sub" / "deeper" / "x.jpg", photo(rng))
     save(tmp_path / "in" / "twin.jpg", photo(rng))
     save(tmp_path / "in" / "twin.png", photo(rng))
+    # Twins too where file names ignore case (macOS, Windows), as a camera's and a screenshot's may be.
+    save(tmp_path / "in" / "IMG_1.JPG", photo(rng))
+    save(tmp_path / "in" / "img_1.png", photo(rng))
     flat = predict.remove_background_files(tmp_path / "in", tmp_path / "flat", model=tiny_model)
-    assert flat.processed == 3
+    assert flat.processed == 5
     predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=tiny_model, recursive=True)
     written = sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*.png"))
-    assert written == ["sub/deeper/x.png", "top.png", "twin.jpg.png", "twin.png.png"]
+    assert written == ["IMG_1.JPG.png", "img_1.png.png", "sub/deeper/x.png", "top.png", "twin.jpg.png", "twin.png.png"]
 
 
 def test_several_inputs_on_the_command_line_and_photos_of_one_name_from_two_folders_are_refused(
