@@ -275,7 +275,7 @@ def files_by_stem(folder, extensions, what, expected_others=()):
     named in expected_others."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise DatasetError(f"{what} folder {folder} does not exist")
+        raise DatasetError(f"{what} folder {folder} does not exist{folders_beside(folder)}")
     files, others, folders = {}, [], []
     for path in sorted(folder.iterdir()):
         if path.is_dir() and not is_hidden(path.name):
@@ -297,6 +297,18 @@ def files_by_stem(folder, extensions, what, expected_others=()):
     if folders:
         log.warning("%s folder %s: %s", what, folder, not_read)
     return files
+
+
+def folders_beside(folder, limit=8):
+    """What the missing `folder`'s parent holds instead, for its error (an
+    Images/ or a labels/ folder where images/ and masks/ are looked for);
+    empty where the parent is missing too."""
+    parent = Path(folder).parent
+    if not parent.is_dir():
+        return ""
+    names = sorted(f"{path.name}/" for path in parent.iterdir() if path.is_dir() and not is_hidden(path.name))
+    held = ", ".join(names[:limit]) + (", ..." if len(names) > limit else "") if names else "no folders"
+    return f" ({parent} holds {held})"
 
 
 def describe(paths, limit=5):

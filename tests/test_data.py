@@ -1,4 +1,5 @@
 import logging
+import re
 
 import cv2
 import numpy as np
@@ -120,9 +121,18 @@ def test_photos_in_sub_folders_are_said_not_to_be_read(tmp_path, rng, caplog):
         in caplog.text
 
 
-def test_missing_dataset_folder_is_a_clear_error(tmp_path):
-    with pytest.raises(data.DatasetError, match=r"image folder .*nowhere.* does not exist"):
-        data.find_pairs(tmp_path / "nowhere", tmp_path / "masks")
+def test_missing_dataset_folder_is_a_clear_error_that_says_what_is_there_instead(tmp_path):
+    with pytest.raises(data.DatasetError, match=r"image folder .*nowhere.* does not exist$"):
+        data.find_pairs(tmp_path / "nowhere" / "images", tmp_path / "nowhere" / "masks")
+    for name in ("Images", "labels", ".git"):
+        (tmp_path / "data" / name).mkdir(parents=True)
+    with pytest.raises(data.DatasetError) as error:
+        data.find_pairs(tmp_path / "data" / "images", tmp_path / "data" / "masks")
+    assert str(error.value) == (f"image folder {tmp_path / 'data' / 'images'} does not exist "
+                                f"({tmp_path / 'data'} holds Images/, labels/)")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(data.DatasetError, match=re.escape(f"does not exist ({tmp_path / 'empty'} holds no folders)")):
+        data.find_pairs(tmp_path / "empty" / "images", tmp_path / "empty" / "masks")
 
 
 def test_empty_mask_folder_is_a_clear_error(tmp_path, rng):
