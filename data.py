@@ -265,8 +265,8 @@ def is_hidden(relative_path):
     """Whether a path, relative to the folder being read, is a hidden file or
     lies in a hidden folder (.DS_Store, .git/..., macOS's ._IMG_0001.jpg,
     Windows' Thumbs.db): nobody's photos or masks."""
-    parts = Path(relative_path).parts
-    return any(part.startswith(".") for part in parts) or parts[-1].lower() in WINDOWS_HIDDEN_FILES
+    path = Path(relative_path)
+    return any(part.startswith(".") for part in path.parts) or path.name.lower() in WINDOWS_HIDDEN_FILES
 
 
 def files_by_stem(folder, extensions, what, expected_others=()):
@@ -307,8 +307,9 @@ def folders_beside(folder, limit=8):
     if not parent.is_dir():
         return ""
     names = sorted(f"{path.name}/" for path in parent.iterdir() if path.is_dir() and not is_hidden(path.name))
-    held = ", ".join(names[:limit]) + (", ..." if len(names) > limit else "") if names else "no folders"
-    return f" ({parent} holds {held})"
+    if not names:
+        return f" ({parent} holds no folders)"
+    return f" ({parent} holds {', '.join(names[:limit])}{', ...' if len(names) > limit else ''})"
 
 
 def describe(paths, limit=5):
