@@ -601,22 +601,33 @@ def hold_out(pairs, fraction, seed):
     return train_test_split(pairs, test_size=fraction, random_state=seed)
 
 
+# The lists of file names this project writes and reads back (splits/*.txt,
+# evaluate.py's per_image.csv, predict.py's sureness.csv): UTF-8 on every
+# system (Windows' own default would write "café" in bytes that another
+# machine, or Python in UTF-8 mode, reads as something else), and a name that
+# is not UTF-8 at all (a Linux file named in Latin-1, from an old archive)
+# kept byte for byte rather than costing the whole list.
+NAME_LIST_ENCODING = {"encoding": "utf-8", "errors": "surrogateescape"}
+
+
 def write_split_lists(splits, folder):
     """Writes train.txt, val.txt, test.txt (one image stem per line)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for name in SPLIT_NAMES:
         stems = sorted(image.stem for image, _ in splits[name])
-        (folder / f"{name}.txt").write_text("".join(f"{stem}\n" for stem in stems))
+        (folder / f"{name}.txt").write_text("".join(f"{stem}\n" for stem in stems), **NAME_LIST_ENCODING)
 
 
 def read_stems(path):
     """The stems listed in a split file, one a line (a byte-order mark, as
     Windows' Notepad writes, and blank lines left out)."""
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        raise DatasetError(f"{path}: cannot read the list of stems ({getattr(error, 'strerror', None) or error})") from error
+        text = Path(path).read_text(**{**NAME_LIST_ENCODING, "encoding": "utf-8-sig"})
+    except OSError as error:
+        raise DatasetError(f"{path}: cannot read the list of stems ({error.strerror or error})") from error
+    if "\0" in text:  # a photo given as the list, or a list saved as UTF-16
+        raise DatasetError(f"{path}: cannot read the list of stems (not a UTF-8 text file)")
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
@@ -903,12 +914,13 @@ def make_dataset(pairs, image_size, batch_size, training=False, augment=True, ca
     cv2.setNumThreads(0)
 
     height, width = image_size
-    image_paths = [str(image) for image, _ in pairs]
-    mask_paths = [str(mask) for _, mask in pairs]
+    # As the file system's bytes: a name that is not UTF-8 (a surrogate in Python) is no tf.string.
+    image_paths = [os.fsencode(image) for image, _ in pairs]
+    mask_paths = [os.fsencode(mask) for _, mask in pairs]
 
     def decode_resize(image_path, mask_path):
         image, mask = tf.numpy_function(
-            lambda i, m: load_pair(i.decode(), m.decode(), image_size),
+            lambda i, m: load_pair(os.fsdecode(i), os.fsdecode(m), image_size),
             [image_path, mask_path], [tf.uint8, tf.uint8], stateful=False,
         )
         return tf.ensure_shape(image, (height, width, 3)), tf.ensure_shape(mask, (height, width, 1))

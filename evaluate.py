@@ -376,7 +376,7 @@ def read_per_image_iou(folder):
     path = Path(folder) / "per_image.csv"
     if not path.is_file():
         raise data.DatasetError(f"{path} does not exist: --compare-to takes the --out folder of an earlier evaluate.py run")
-    with path.open(newline="") as file:
+    with path.open(newline="", **data.NAME_LIST_ENCODING) as file:
         try:
             return {row["stem"]: float(row["iou"]) for row in csv.DictReader(file)}
         except (KeyError, ValueError) as error:
@@ -436,7 +436,9 @@ def contact_sheet(worst, height=200):
             return (photo * (0.35 + 0.65 * tint) * [0.6, 1.0, 0.6] + [0, 90, 0] * tint).clip(0, 255).astype(np.uint8)
 
         predicted = overlay(prediction)
-        cv2.putText(predicted, f"{stem} IoU {iou:.3f}", (4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 0), 1)
+        # OpenCV's fonts draw ASCII only, and a name that is not UTF-8 (a surrogate in Python) crashes it.
+        label = f"{stem} IoU {iou:.3f}".encode("ascii", "replace").decode()
+        cv2.putText(predicted, label, (4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 0), 1)
         rows.append(np.hstack([photo, overlay(mask), predicted]))
     if not rows:
         return None
@@ -495,7 +497,7 @@ def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, 
         results["compared_to"] = {**compare(rows, earlier, compare_to),
                                   "settings_that_differ": settings_that_differ(compare_to, results)}
     (out_dir / "metrics.json").write_text(json.dumps(results, indent=2))
-    with (out_dir / "per_image.csv").open("w", newline="") as file:
+    with (out_dir / "per_image.csv").open("w", newline="", **data.NAME_LIST_ENCODING) as file:
         writer = csv.DictWriter(file, fieldnames=["stem", "source", *SCORES, "sureness"], extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)

@@ -1273,14 +1273,14 @@ def record_sureness(path, judged):
         writer.writerow(Judged._fields)
         writer.writerows((row.output, row.photo, f"{row.sureness:.4f}", f"{row.person_share:.4f}")
                          for row in sorted(rows.values(), key=least_sure_first))
-        replace_atomically(path, text.getvalue().encode())
+        replace_atomically(path, text.getvalue().encode(**data.NAME_LIST_ENCODING))
     except (OSError, ValueError) as error:
         log.error("could not record the sureness of the outputs in %s: %s", path, error)
 
 
 def read_sureness(path):
     """The Judged rows of a SURENESS_FILE."""
-    with path.open(newline="") as file:
+    with path.open(newline="", **data.NAME_LIST_ENCODING) as file:
         reader = csv.DictReader(file)
         if reader.fieldnames != list(Judged._fields):
             raise ValueError(f"not a list this tool wrote (columns {reader.fieldnames}, not {list(Judged._fields)})")

@@ -1,5 +1,7 @@
 import logging
+import os
 import re
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -532,19 +534,44 @@ def test_a_split_list_may_name_the_photos_files_and_start_with_a_byte_order_mark
     assert [photo for photo, _ in data.read_split_list(tmp_path / "odd.txt", *folders)] == [image]
 
 
+def test_split_lists_are_utf8_and_keep_names_that_are_not_utf8_byte_for_byte(tmp_path):
+    latin1 = os.fsdecode(b"caf\xe9")  # a photo named on an old system, as Linux hands its name to Python
+    splits = {"train": [(Path(f"images/{stem}.jpg"), Path(f"masks/{stem}.png")) for stem in ("café", latin1)],
+              "val": [(Path("images/a.jpg"), Path("masks/a.png"))], "test": []}
+    data.write_split_lists(splits, tmp_path / "splits")
+    assert (tmp_path / "splits" / "train.txt").read_bytes() == b"caf\xc3\xa9\ncaf\xe9\n"  # UTF-8 on every system
+    assert data.read_split_lists(tmp_path / "splits") == {"train": ["café", latin1], "val": ["a"], "test": []}
+
+
 def test_a_split_list_that_is_missing_unreadable_or_empty_is_named(sample_dir, tmp_path):
     folders = sample_dir / "images", sample_dir / "masks"
     with pytest.raises(data.DatasetError, match=r"missing.txt: cannot read the list of stems \(No such file or directory\)"):
         data.read_split_list(tmp_path / "missing.txt", *folders)
-    (tmp_path / "photo.txt").write_bytes(b"\xff\xd8\xff\xe0 a JPEG, not a list")
-    with pytest.raises(data.DatasetError, match=r"photo.txt: cannot read the list of stems \('utf-8' codec"):
-        data.read_split_list(tmp_path / "photo.txt", *folders)
+    (tmp_path / "photo.txt").write_bytes(cv2.imencode(".jpg", np.zeros((8, 8, 3), np.uint8))[1].tobytes())
+    (tmp_path / "notepad.txt").write_text("sample_000\n", encoding="utf-16")  # Notepad's "Unicode"
+    for name in ("photo.txt", "notepad.txt"):
+        with pytest.raises(data.DatasetError, match=name + r": cannot read the list of stems \(not a UTF-8 text file\)"):
+            data.read_split_list(tmp_path / name, *folders)
     (tmp_path / "empty.txt").write_text("\n\n")
     with pytest.raises(data.DatasetError, match=r"empty.txt lists no stems"):
         data.read_split_list(tmp_path / "empty.txt", *folders)
 
 
 # --- pipeline --------------------------------------------------------------
+
+def test_the_pipeline_reads_photos_whose_names_are_not_utf8(sample_dir):
+    name = os.fsdecode(b"caf\xe9")  # a file named on an old system, as Linux hands its name to Python
+    try:
+        (sample_dir / "images" / "sample_000.jpg").rename(sample_dir / "images" / f"{name}.jpg")
+    except (OSError, UnicodeError):
+        pytest.skip("this file system takes only UTF-8 names")
+    (sample_dir / "masks" / "sample_000.png").rename(sample_dir / "masks" / f"{name}.png")
+    pairs = data.find_pairs(sample_dir / "images", sample_dir / "masks")[:4]
+    assert pairs[0][0].stem == name
+    for cache in (False, True):
+        images, _ = next(iter(data.make_dataset(pairs, (32, 32), 4, cache=cache)))
+        np.testing.assert_array_equal(images[0], data.preprocess_image(data.read_image(pairs[0][0]), (32, 32)))
+
 
 def test_pipeline_yields_batches_of_the_right_shape_dtype_and_range(sample_dir):
     pairs = data.find_pairs(sample_dir / "images", sample_dir / "masks")

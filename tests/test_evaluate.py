@@ -1,6 +1,7 @@
 import csv
 import json
 import logging
+import os
 from pathlib import Path
 
 import cv2
@@ -300,6 +301,21 @@ def test_compare_to_an_earlier_run_gives_the_paired_iou_difference_on_the_photos
                           "--out", str(tmp_path / "y")]) == 2
     assert "none of the photos to score is in" in capsys.readouterr().err
     assert not (tmp_path / "y").exists()
+
+
+def test_a_photo_whose_name_is_not_utf8_is_scored_and_compared_like_the_others(tiny_model_path, dataset, tmp_path):
+    stem = os.fsdecode(b"a_caf\xe9")  # a file named on an old system, as Linux hands its name to Python
+    try:
+        (dataset / "images" / "a_sample_000.jpg").rename(dataset / "images" / f"{stem}.jpg")
+    except (OSError, UnicodeError):
+        pytest.skip("this file system takes only UTF-8 names")
+    (dataset / "masks" / "a_sample_000.png").rename(dataset / "masks" / f"{stem}.png")
+    run = ["--model", str(tiny_model_path), "--data", str(dataset)]
+    assert evaluate.main([*run, "--out", str(tmp_path / "before")]) == 0
+    before = evaluate.read_per_image_iou(tmp_path / "before")
+    assert stem in before and len(before) == 8
+    assert evaluate.main([*run, "--out", str(tmp_path / "after"), "--compare-to", str(tmp_path / "before")]) == 0
+    assert json.loads((tmp_path / "after" / "metrics.json").read_text())["compared_to"]["images"] == 8
 
 
 def test_flip_tta_scores_the_averaged_masks(tiny_model, tiny_model_path, dataset, tmp_path):
