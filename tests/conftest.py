@@ -68,5 +68,20 @@ def person_with_a_speck():
     return photo, truth
 
 
-__all__ = ["REPO_DIR", "SHARED_DATA", "SureOfUprightRed", "draw_person", "lying_person", "person_with_a_speck",
+# A file named on an old system in Latin-1, as Linux hands its name to Python (a surrogate for the é).
+NOT_UTF8 = os.fsdecode(b"caf\xe9")
+
+
+def rename_pair(dataset, stem, new_stem):
+    """Renames the generated pair images/<stem>.jpg, masks/<stem>.png of
+    `dataset`; skips the test where the file system refuses the new name
+    (one that takes only UTF-8 names, for NOT_UTF8)."""
+    try:
+        (dataset / "images" / f"{stem}.jpg").rename(dataset / "images" / f"{new_stem}.jpg")
+    except (OSError, UnicodeError):
+        pytest.skip(f"this file system does not take the name {new_stem!r}")
+    (dataset / "masks" / f"{stem}.png").rename(dataset / "masks" / f"{new_stem}.png")
+
+
+__all__ = ["NOT_UTF8", "REPO_DIR", "rename_pair", "SHARED_DATA", "SureOfUprightRed", "draw_person", "lying_person", "person_with_a_speck",
            "write_sample"]

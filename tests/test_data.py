@@ -1,5 +1,4 @@
 import logging
-import os
 import re
 from pathlib import Path
 
@@ -10,7 +9,7 @@ from PIL import Image
 
 import data
 import metrics
-from conftest import draw_person, fake_pairs
+from conftest import NOT_UTF8, draw_person, fake_pairs, rename_pair
 
 
 def write_png(path, array):
@@ -535,12 +534,11 @@ def test_a_split_list_may_name_the_photos_files_and_start_with_a_byte_order_mark
 
 
 def test_split_lists_are_utf8_and_keep_names_that_are_not_utf8_byte_for_byte(tmp_path):
-    latin1 = os.fsdecode(b"caf\xe9")  # a photo named on an old system, as Linux hands its name to Python
-    splits = {"train": [(Path(f"images/{stem}.jpg"), Path(f"masks/{stem}.png")) for stem in ("café", latin1)],
+    splits = {"train": [(Path(f"images/{stem}.jpg"), Path(f"masks/{stem}.png")) for stem in ("café", NOT_UTF8)],
               "val": [(Path("images/a.jpg"), Path("masks/a.png"))], "test": []}
     data.write_split_lists(splits, tmp_path / "splits")
     assert (tmp_path / "splits" / "train.txt").read_bytes() == b"caf\xc3\xa9\ncaf\xe9\n"  # UTF-8 on every system
-    assert data.read_split_lists(tmp_path / "splits") == {"train": ["café", latin1], "val": ["a"], "test": []}
+    assert data.read_split_lists(tmp_path / "splits") == {"train": ["café", NOT_UTF8], "val": ["a"], "test": []}
 
 
 def test_a_split_list_that_is_missing_unreadable_or_empty_is_named(sample_dir, tmp_path):
@@ -560,14 +558,9 @@ def test_a_split_list_that_is_missing_unreadable_or_empty_is_named(sample_dir, t
 # --- pipeline --------------------------------------------------------------
 
 def test_the_pipeline_reads_photos_whose_names_are_not_utf8(sample_dir):
-    name = os.fsdecode(b"caf\xe9")  # a file named on an old system, as Linux hands its name to Python
-    try:
-        (sample_dir / "images" / "sample_000.jpg").rename(sample_dir / "images" / f"{name}.jpg")
-    except (OSError, UnicodeError):
-        pytest.skip("this file system takes only UTF-8 names")
-    (sample_dir / "masks" / "sample_000.png").rename(sample_dir / "masks" / f"{name}.png")
+    rename_pair(sample_dir, "sample_000", NOT_UTF8)
     pairs = data.find_pairs(sample_dir / "images", sample_dir / "masks")[:4]
-    assert pairs[0][0].stem == name
+    assert pairs[0][0].stem == NOT_UTF8
     for cache in (False, True):
         images, _ = next(iter(data.make_dataset(pairs, (32, 32), 4, cache=cache)))
         np.testing.assert_array_equal(images[0], data.preprocess_image(data.read_image(pairs[0][0]), (32, 32)))

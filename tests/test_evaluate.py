@@ -1,7 +1,6 @@
 import csv
 import json
 import logging
-import os
 from pathlib import Path
 
 import cv2
@@ -12,7 +11,7 @@ import data
 import evaluate
 import metrics
 import predict
-from conftest import SureOfUprightRed, lying_person, person_with_a_speck, write_sample
+from conftest import NOT_UTF8, SureOfUprightRed, lying_person, person_with_a_speck, rename_pair, write_sample
 from model import build_model
 
 
@@ -304,12 +303,8 @@ def test_compare_to_an_earlier_run_gives_the_paired_iou_difference_on_the_photos
 
 
 def test_a_photo_whose_name_is_not_utf8_is_scored_and_compared_like_the_others(tiny_model_path, dataset, tmp_path):
-    stem = os.fsdecode(b"a_caf\xe9")  # a file named on an old system, as Linux hands its name to Python
-    try:
-        (dataset / "images" / "a_sample_000.jpg").rename(dataset / "images" / f"{stem}.jpg")
-    except (OSError, UnicodeError):
-        pytest.skip("this file system takes only UTF-8 names")
-    (dataset / "masks" / "a_sample_000.png").rename(dataset / "masks" / f"{stem}.png")
+    stem = f"a_{NOT_UTF8}"
+    rename_pair(dataset, "a_sample_000", stem)
     run = ["--model", str(tiny_model_path), "--data", str(dataset)]
     assert evaluate.main([*run, "--out", str(tmp_path / "before")]) == 0
     before = evaluate.read_per_image_iou(tmp_path / "before")
