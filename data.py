@@ -623,7 +623,7 @@ def read_stems(path):
     """The stems listed in a split file, one a line (a byte-order mark, as
     Windows' Notepad writes, and blank lines left out)."""
     try:
-        text = Path(path).read_text(**{**NAME_LIST_ENCODING, "encoding": "utf-8-sig"})
+        text = Path(path).read_text(encoding="utf-8-sig", errors=NAME_LIST_ENCODING["errors"])  # a BOM left out
     except OSError as error:
         raise DatasetError(f"{path}: cannot read the list of stems ({error.strerror or error})") from error
     if "\0" in text:  # a photo given as the list, or a list saved as UTF-16
