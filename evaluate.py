@@ -503,7 +503,8 @@ def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, 
         writer.writerows(rows)
     sheet = contact_sheet(worst)
     if sheet is not None:
-        cv2.imwrite(str(out_dir / "worst.png"), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+        # Encoded here and written by Python: OpenCV's imwrite crashes on a folder name that is not UTF-8.
+        (out_dir / "worst.png").write_bytes(cv2.imencode(".png", cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))[1].tobytes())
     return results
 
 

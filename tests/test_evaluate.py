@@ -306,10 +306,12 @@ def test_a_photo_whose_name_is_not_utf8_is_scored_and_compared_like_the_others(t
     stem = f"a_{NOT_UTF8}"
     rename_pair(dataset, "a_sample_000", stem)
     run = ["--model", str(tiny_model_path), "--data", str(dataset)]
-    assert evaluate.main([*run, "--out", str(tmp_path / "before")]) == 0
-    before = evaluate.read_per_image_iou(tmp_path / "before")
+    before_dir = tmp_path / f"before_{NOT_UTF8}"  # the results' folder named so too
+    assert evaluate.main([*run, "--out", str(before_dir)]) == 0
+    before = evaluate.read_per_image_iou(before_dir)
     assert stem in before and len(before) == 8
-    assert evaluate.main([*run, "--out", str(tmp_path / "after"), "--compare-to", str(tmp_path / "before")]) == 0
+    assert data.read_image(before_dir / "worst.png").shape[1] > 0  # the contact sheet, written there
+    assert evaluate.main([*run, "--out", str(tmp_path / "after"), "--compare-to", str(before_dir)]) == 0
     assert json.loads((tmp_path / "after" / "metrics.json").read_text())["compared_to"]["images"] == 8
 
 
