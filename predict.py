@@ -1158,7 +1158,7 @@ def plan_outputs(inputs, output, recursive=False, jpeg=False, composed=False):
 def read_photo(job, size):
     """A (photo, output) job's pixels, RGB or RGBA (see with_alpha), and the
     model's input made from them."""
-    photo = with_alpha(*data.read_image_and_alpha(job[0]))
+    photo = photo_pixels(job[0])
     return photo, data.preprocess_image(as_seen(photo), size)
 
 
