@@ -530,10 +530,9 @@ def main(argv=None, extra_callbacks=()):
         history = model.fit(train_data, validation_data=val_data, epochs=config["epochs"], callbacks=callbacks,
                             shuffle=False, verbose=1 if sys.stdout.isatty() else 2)
     except KeyboardInterrupt:  # Ctrl-C: how to go on, rather than a traceback
-        backed_up = (run_dir / "backup").is_dir()
-        print(f"\ninterrupted: run the same command again to {'resume' if backed_up else 'start'} the run in "
-              f"{run_dir} {'from its last finished epoch' if backed_up else 'afresh (no epoch had finished)'}",
-              file=sys.stderr)
+        how = (f"resume the run in {run_dir} from its last finished epoch" if (run_dir / "backup").is_dir()
+               else f"start the run in {run_dir} afresh (no epoch had finished)")
+        print(f"\ninterrupted: run the same command again to {how}", file=sys.stderr)
         return 130
     train_seconds = time.time() - started
     if model.stop_training and not history.history.get("loss"):
