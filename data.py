@@ -408,16 +408,25 @@ def read_pair(pair):
     tools do), is turned with it where the sizes tell: the mask fits the
     stored photo and not the one shown. A mask of the photo's shape at
     another resolution is scaled to it (see scaled_to_photo)."""
+    colours, alpha, mask = read_pair_with_alpha(pair)
+    return (colours if alpha is None else over_grey(colours, alpha)), mask
+
+
+def read_pair_with_alpha(pair):
+    """read_pair's pair as (the photo's colours, its alpha channel, mask): the
+    colours and alpha as read_image_and_alpha reads them (alpha None where
+    the photo has no transparency), for evaluate.py, which caps the masks
+    it scores by the photo's opacity as predict.py caps its outputs."""
     image_path, mask_path = pair
-    image, mask = read_image(image_path), read_mask(mask_path)
-    if image.shape[:2] != mask.shape[:2]:
-        mask = oriented_as_shown(mask, image_path, image)
-    if image.shape[:2] != mask.shape[:2]:
-        mask = scaled_to_photo(mask, image.shape[:2])
-    if image.shape[:2] != mask.shape[:2]:
-        raise DatasetError(f"{image_path} is {image.shape[1]}x{image.shape[0]} but its mask {mask_path} "
+    (colours, alpha), mask = read_image_and_alpha(image_path), read_mask(mask_path)
+    if colours.shape[:2] != mask.shape[:2]:
+        mask = oriented_as_shown(mask, image_path, colours)
+    if colours.shape[:2] != mask.shape[:2]:
+        mask = scaled_to_photo(mask, colours.shape[:2])
+    if colours.shape[:2] != mask.shape[:2]:
+        raise DatasetError(f"{image_path} is {colours.shape[1]}x{colours.shape[0]} but its mask {mask_path} "
                            f"is {mask.shape[1]}x{mask.shape[0]}, not the photo's shape")
-    return image, mask
+    return colours, alpha, mask
 
 
 def scaled_to_photo(mask, photo_size):

@@ -8,8 +8,9 @@ evaluation to the stems it lists. Every score is computed per image at the
 photo's ORIGINAL resolution, with the mask made exactly as predict.py makes it
 (upsampled, with a second look at small people and tiles across wide photos
 unless --no-close-up, looks turned on its side and upside down at unsure
-photos unless --upright-only, and specks apart from the people left out unless
---keep-specks; the model run by --engine), then averaged over images (and over
+photos unless --upright-only, specks apart from the people left out unless
+--keep-specks, and for a photo with transparency nowhere more opaque than the
+photo; the model run by --engine), then averaged over images (and over
 each source, the stem prefix before the first "_", when there are several). A
 pixel is person where the soft mask is at least --threshold (0.5). Writes to
 --out:
@@ -234,30 +235,35 @@ def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, pertu
         for start in range(0, len(pairs), batch_size):
             chunk = pairs[start:start + batch_size]
             loaded = []
-            for pair, future in zip(chunk, [readers.submit(data.read_pair, pair) for pair in chunk]):
+            for pair, future in zip(chunk, [readers.submit(data.read_pair_with_alpha, pair) for pair in chunk]):
                 try:
-                    image, mask = future.result()
-                    made = prediction_of(pair[0], image, predictions) if predictions is not None else None
+                    colours, alpha, mask = future.result()
+                    made = prediction_of(pair[0], colours, predictions) if predictions is not None else None
                 except data.DatasetError as error:  # unreadable, sizes that differ, no prediction
                     failures.append((str(pair[0]), str(error)))
                     continue
+                photo = predict.with_alpha(colours, alpha)  # as predict.py holds it: RGBA where it has transparency
+                image = predict.as_seen(photo)  # what the model is shown
                 mask_check = data.mask_check(mask)  # of the ground truth as drawn, before any perturbation
-                if perturb:
+                if perturb:  # a new photo, made from the one the model is shown
                     image, mask = PERTURBATIONS[perturb](image, mask)
-                loaded.append((pair, image, mask, made, mask_check))
+                    photo = image
+                loaded.append((pair, photo, image, mask, made, mask_check))
             if not loaded:
                 continue
             if predictions is None:
-                models_masks = predict.predict_photo_masks(model, [image for _, image, *_ in loaded], flip_tta,
+                models_masks = predict.predict_photo_masks(model, [image for _, _, image, *_ in loaded], flip_tta,
                                                            close_up, upright_only, keep_specks=True)
             else:
                 models_masks = [made for *_, made, _ in loaded]
-            for (pair, image, mask, _, mask_check), models_mask in zip(loaded, models_masks):
+            for (pair, photo, image, mask, made, mask_check), models_mask in zip(loaded, models_masks):
                 prediction = models_mask if keep_specks else predict.without_specks(models_mask)
+                if made is None:  # made by the model here: capped as predict.py caps its outputs (made ones are)
+                    prediction = predict.within_photo(prediction, photo)
                 scores = metrics.image_scores(mask, prediction, threshold, with_boundary=True)
                 by_threshold = [metrics.iou(mask, prediction, swept) for swept in THRESHOLD_SWEEP]
                 # Judged as predict.py judges it for sureness.csv: the model's mask, specks and all.
-                rows.append({"stem": pair[0].stem, "source": source_of(pair[0].stem), **scores,
+                rows.append({"pair": pair, "stem": pair[0].stem, "source": source_of(pair[0].stem), **scores,
                              "sureness": predict.judge(models_mask).sureness, "iou_by_threshold": by_threshold,
                              "mask_check": mask_check})
                 worst = sorted(worst + [(scores["iou"], pair[0].stem, image, mask, prediction)],
@@ -474,8 +480,7 @@ def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, 
     # Ground truth that marks nobody scores a model that finds nobody 1.0: label maps read as person masks
     # would give a mean IoU that means nothing, so they are refused (all) or warned about (half or more),
     # as training does; so are masks that mark the background instead of the person.
-    pair_of = {image.stem: (image, mask) for image, mask in pairs}
-    data.check_masks([(pair_of[row["stem"]], row["mask_check"]) for row in rows])
+    data.check_masks([(row["pair"], row["mask_check"]) for row in rows])
     results = {
         "resolution": "original",
         "threshold": threshold,

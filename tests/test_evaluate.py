@@ -493,7 +493,8 @@ def test_perturb_scores_the_changed_photos_against_the_changed_masks(tiny_model,
 
 def one_pair(folder, name, photo, truth):
     """The pairs of a dataset in `folder` that holds one photo and its mask."""
-    for kind, pixels in (("images", cv2.cvtColor(photo, cv2.COLOR_RGB2BGR)), ("masks", truth * 255)):
+    colours_to_bgr = cv2.COLOR_RGB2BGR if photo.shape[2] == 3 else cv2.COLOR_RGBA2BGRA
+    for kind, pixels in (("images", cv2.cvtColor(photo, colours_to_bgr)), ("masks", truth * 255)):
         (folder / kind).mkdir(parents=True)
         cv2.imwrite(str(folder / kind / f"{name}.png"), pixels)
     return data.find_pairs(folder / "images", folder / "masks")
@@ -558,6 +559,24 @@ def test_predictions_made_by_predict_py_score_as_the_model_itself_and_name_what_
     assert reasons["b_sample_000"].endswith(f"is 70x50 but its prediction {tmp_path / 'cutouts' / 'b_sample_000.png'} "
                                             f"is 70x20")
     assert "not read" not in capsys.readouterr().err
+
+
+def test_a_transparent_photo_is_scored_as_predict_py_cuts_it_out_no_more_opaque_than_the_photo(tmp_path):
+    # A red person whose right quarter the photo fades to a third opaque: shown over grey, it is still red
+    # enough for the stand-in model, but predict.py's cutout is nowhere more opaque than the photo, so that
+    # quarter is not person in it (below half opaque), and evaluate.py scores that cutout's mask.
+    photo = np.zeros((120, 90, 4), np.uint8)
+    photo[20:100, 30:60, :3] = (255, 0, 0)
+    photo[..., 3] = 255
+    photo[:, 53:, 3] = 85
+    truth = (photo[..., 0] > 0).astype(np.uint8)
+    pairs = one_pair(tmp_path / "data", "cutout", photo, truth)
+    by_model = evaluate.evaluate(SureOfUprightRed(), pairs, tmp_path / "model")
+    predict.remove_background_files(tmp_path / "data" / "images", tmp_path / "cutouts", model=SureOfUprightRed())
+    by_cutout = evaluate.evaluate(None, pairs, tmp_path / "cutout_scored", predictions=tmp_path / "cutouts")
+    assert by_model["iou"] == pytest.approx(by_cutout["iou"], abs=1e-9)
+    assert by_model["mae"] == pytest.approx(by_cutout["mae"], abs=1 / 255)
+    assert by_model["iou"] == pytest.approx(23 / 30, abs=0.02)  # the 7 faded columns of 30 lost
 
 
 def test_predictions_of_another_tool_are_read_by_their_alpha_or_grey(dataset, tmp_path):
