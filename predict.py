@@ -13,7 +13,8 @@
 Each output is a PNG at the photo's original size (--crop: cut to the people
 in it), named after it (photos/a/b.jpg -> cutouts/a/b.png), or for one photo
 the .png named; composed onto a --background, it may be a JPEG (--jpeg, or a
-.jpg named). People who fill little of the photo get a second, closer look,
+.jpg named). It keeps the photo's colour profile (Display P3, Adobe RGB), so
+that it shows the photo's colours. People who fill little of the photo get a second, closer look,
 and wide photos a look in tiles of their height, kept where surer
 (--no-close-up skips both), and photos the model is unsure of a look turned on
 their side and upside down, for people lying down or upside down
@@ -49,6 +50,7 @@ import tempfile
 import threading
 import time
 import warnings
+import zlib
 from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -993,9 +995,10 @@ def refuse_to_overwrite_inputs(jobs):
                            f"{', ...' if len(clashes) > 3 else ''}): choose another output folder")
 
 
-def write_atomically(path, pixels, png_params=None):
-    """Encodes as PNG (as JPEG for a .jpg path) then renames into place: a
-    killed run never leaves a half-written file."""
+def write_atomically(path, pixels, png_params=None, profile=None):
+    """Encodes as PNG (as JPEG for a .jpg path), with the ICC `profile` where
+    one is given (see colour_profile), then renames into place: a killed run
+    never leaves a half-written file."""
     if pixels.ndim == 3:  # OpenCV writes BGR(A)
         pixels = cv2.cvtColor(pixels, cv2.COLOR_RGBA2BGRA if pixels.shape[2] == 4 else cv2.COLOR_RGB2BGR)
     if path.suffix.lower() in data.JPEG_EXTENSIONS:
@@ -1005,7 +1008,7 @@ def write_atomically(path, pixels, png_params=None):
     if not ok:
         raise OSError(f"could not encode {path}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    replace_atomically(path, encoded.tobytes())
+    replace_atomically(path, encoded.tobytes() if profile is None else with_colour_profile(encoded.tobytes(), profile))
 
 
 def replace_atomically(path, content):
@@ -1017,6 +1020,93 @@ def replace_atomically(path, content):
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+# Colour profiles. A photo may embed an ICC profile that says how its pixel
+# values are to be shown: Display P3 (phones, macOS screenshots), Adobe RGB
+# (cameras). Viewers that manage colour (web browsers, macOS, Windows' Photos)
+# show the values through it, and values without one as sRGB: a P3 photo's
+# values shown as sRGB look duller. OpenCV reads the values and leaves the
+# profile out, so the outputs, which keep the photo's values, get its profile
+# back, and a cutout shows the colours its photo showed.
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_HEADER_END = 33  # the signature and the IHDR chunk, which come first in every PNG
+JPEG_ICC_MARKER = b"ICC_PROFILE\0"
+JPEG_ICC_CHUNK = 65519  # an APP2 segment's 65,535 bytes less its length, marker and chunk numbers
+
+
+def colour_profile(path):
+    """The ICC profile (bytes) that a JPEG, PNG or WebP photo embeds, where it
+    is one of RGB colours (as the outputs are); else None: no profile, one of
+    grey or CMYK, another format, or a profile that cannot be read."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(12)
+            read_profile = (jpeg_profile if head.startswith(b"\xff\xd8") else png_profile if head.startswith(PNG_SIGNATURE)
+                            else webp_profile if head[:4] == b"RIFF" and head[8:] == b"WEBP" else None)
+            profile = read_profile(head + file.read()) if read_profile else None
+    except (OSError, ValueError, IndexError, zlib.error):  # unreadable, or a profile cut short: shown as sRGB
+        return None
+    # Every ICC profile says "acsp" at byte 36, and the colours it is of at byte 16.
+    return profile if profile and len(profile) >= 128 and profile[36:40] == b"acsp" and profile[16:20] == b"RGB " else None
+
+
+def jpeg_profile(content):
+    """The profile in a JPEG's APP2 segments (in numbered chunks), read up to its pixels."""
+    chunks, count, at = {}, 0, 2
+    while at + 4 <= len(content) and content[at] == 0xFF:
+        marker = content[at + 1]
+        if marker in (0xDA, 0xD9):  # the pixels (start of scan), or the end of the file
+            break
+        if marker == 0xFF:  # a fill byte before a marker
+            at += 1
+            continue
+        length = int.from_bytes(content[at + 2:at + 4], "big")
+        segment = content[at + 4:at + 2 + length]
+        if marker == 0xE2 and segment.startswith(JPEG_ICC_MARKER) and len(segment) > 14:
+            chunks[segment[12]], count = segment[14:], segment[13]
+        at += 2 + length
+    return b"".join(chunks[number] for number in range(1, count + 1)) if sorted(chunks) == [*range(1, count + 1)] else None
+
+
+def png_profile(content):
+    """The profile in a PNG's iCCP chunk (a name, then the profile compressed), which comes before its pixels."""
+    at = 8
+    while at + 8 <= len(content) and content[at + 4:at + 8] not in (b"IDAT", b"IEND"):
+        length = int.from_bytes(content[at:at + 4], "big")
+        if content[at + 4:at + 8] == b"iCCP":
+            body = content[at + 8:at + 8 + length]
+            return zlib.decompress(body[body.index(b"\0") + 2:])
+        at += 12 + length
+    return None
+
+
+def webp_profile(content):
+    """The profile in a WebP's ICCP chunk, which comes before its pixels."""
+    at = 12
+    while at + 8 <= len(content):
+        length = int.from_bytes(content[at + 4:at + 8], "little")
+        if content[at:at + 4] == b"ICCP":
+            return content[at + 8:at + 8 + length]
+        at += 8 + length + length % 2  # chunks are padded to an even length
+    return None
+
+
+def with_colour_profile(encoded, profile):
+    """An encoded PNG or JPEG (bytes, as OpenCV writes them) with the ICC
+    `profile` embedded: a PNG's iCCP chunk right after its header, a JPEG's
+    APP2 segments right after its JFIF segment."""
+    if encoded.startswith(PNG_SIGNATURE):
+        body = b"ICC profile\0\0" + zlib.compress(profile)  # a name, then compression method 0 (zlib)
+        chunk = len(body).to_bytes(4, "big") + b"iCCP" + body + zlib.crc32(b"iCCP" + body).to_bytes(4, "big")
+        return encoded[:PNG_HEADER_END] + chunk + encoded[PNG_HEADER_END:]
+    chunks = [profile[start:start + JPEG_ICC_CHUNK] for start in range(0, len(profile), JPEG_ICC_CHUNK)]
+    if len(chunks) > 255:  # numbered in a byte: no profile of colours is near 16 MB
+        return encoded
+    segments = b"".join(b"\xff\xe2" + (len(chunk) + 16).to_bytes(2, "big") + JPEG_ICC_MARKER + bytes([number, len(chunks)])
+                        + chunk for number, chunk in enumerate(chunks, 1))
+    after_jfif = 4 + int.from_bytes(encoded[4:6], "big") if encoded[2:4] == b"\xff\xe0" else 2
+    return encoded[:after_jfif] + segments + encoded[after_jfif:]
 
 
 # What to check first in a folder of cutouts. The model's sureness of a mask
@@ -1179,7 +1269,7 @@ def write_cutout(job, image, look, output_root, threshold=None, background=None,
     if not keep_specks:
         mask = without_specks(mask)
     write_atomically(output, output_pixels(image[..., :3], within_photo(mask, image), threshold, background, mask_only,
-                                           crop_margin))
+                                           crop_margin), profile=None if mask_only else colour_profile(photo))
     return Judged(output.relative_to(output_root).as_posix(), str(photo), judgement.sureness,
                   judgement.person_pixels / mask.size)
 

@@ -171,6 +171,68 @@ def test_a_transparent_photo_is_seen_over_grey_and_its_cutout_is_never_more_opaq
     np.testing.assert_array_equal(from_pil, out)
 
 
+def rgb_profile(padding=0):
+    """An ICC profile of RGB colours: sRGB's, padded by `padding` bytes, to tell one from another."""
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes() + bytes(padding)
+
+
+def embedded_profile(path):
+    with Image.open(path) as image:
+        return image.info.get("icc_profile")
+
+
+def test_outputs_keep_their_photos_colour_profile_and_pixels(tmp_path, rng):
+    from PIL import ImageCms
+
+    display_p3, adobe_rgb = rgb_profile(1), rgb_profile(2)  # stand-ins: profiles that differ
+    large = rgb_profile(150_000)  # three APP2 segments in a JPEG
+    rgb = photo(rng)
+    save(tmp_path / "in" / "phone.jpg", rgb, icc_profile=display_p3, quality=95)
+    save(tmp_path / "in" / "screenshot.png", rgb, icc_profile=adobe_rgb)
+    save(tmp_path / "in" / "web.webp", rgb, icc_profile=display_p3, lossless=True)
+    save(tmp_path / "in" / "large.jpg", rgb, icc_profile=large, quality=95)
+    save(tmp_path / "in" / "plain.jpg", rgb, quality=95)
+    # A profile of other colours than RGB (here Lab) does not fit an RGB output: left out.
+    save(tmp_path / "in" / "lab.jpg", rgb, icc_profile=ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes(),
+         quality=95)
+    expected = {"phone": display_p3, "screenshot": adobe_rgb, "web": display_p3, "large": large, "plain": None, "lab": None}
+
+    summary = predict.remove_background_files(tmp_path / "in", tmp_path / "cutouts", model=SureOfUprightRed())
+    assert summary.processed == 6 and not summary.failed
+    for stem, profile in expected.items():
+        output = tmp_path / "cutouts" / f"{stem}.png"
+        assert embedded_profile(output) == profile, stem
+        # The photo's own values, as the Python API (which writes no file) gives them.
+        photo_file = next((tmp_path / "in").glob(f"{stem}.*"))
+        np.testing.assert_array_equal(read_output(output), predict.remove_background(photo_file, model=SureOfUprightRed()))
+
+    predict.remove_background_files(tmp_path / "in", tmp_path / "white", model=SureOfUprightRed(), background="white",
+                                    jpeg=True)
+    predict.remove_background_files(tmp_path / "in", tmp_path / "masks", model=SureOfUprightRed(), mask_only=True)
+    for stem, profile in expected.items():
+        assert embedded_profile(tmp_path / "white" / f"{stem}.jpg") == profile, stem
+        assert embedded_profile(tmp_path / "masks" / f"{stem}.png") is None  # a mask is no colours
+
+
+def test_a_colour_profile_that_cannot_be_read_costs_the_profile_not_the_photo(tmp_path, rng):
+    rgb = photo(rng)
+    profile = rgb_profile()
+    # A JPEG whose profile says it comes in two chunks, and holds one.
+    content = bytearray(save(tmp_path / "in" / "cut_short.jpg", rgb, icc_profile=profile).read_bytes())
+    content[content.index(predict.JPEG_ICC_MARKER) + 13] = 2
+    (tmp_path / "in" / "cut_short.jpg").write_bytes(bytes(content))
+    # A PNG whose profile chunk holds something else than a profile.
+    save(tmp_path / "in" / "not_a_profile.png", rgb, icc_profile=b"not a profile" * 20)
+    for name in ("cut_short.jpg", "not_a_profile.png"):
+        assert predict.colour_profile(tmp_path / "in" / name) is None, name
+
+    summary = predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=SureOfUprightRed())
+    assert summary.processed == 2 and not summary.failed
+    assert embedded_profile(tmp_path / "out" / "cut_short.png") is None
+
+
 def test_exif_rotated_jpeg_comes_out_upright(tmp_path, tiny_model):
     stored = np.zeros((20, 40, 3), np.uint8)
     stored[:6, :6] = (255, 0, 0)  # red in the stored top-left corner
