@@ -29,14 +29,14 @@ import numpy as np
 
 # .jfif and .jpe: JPEGs as Windows names them (web downloads saved from Chrome and Edge).
 JPEG_EXTENSIONS = (".jpg", ".jpeg", ".jfif", ".jpe")
+# iPhones' default photo format (and some Android phones'), which OpenCV cannot decode: pillow-heif does.
+HEIC_EXTENSIONS = (".heic", ".heif")
 # A GIF: its first frame. AVIF: as OpenCV 5 reads it, a phone's or a web page's.
-IMAGE_EXTENSIONS = (*JPEG_EXTENSIONS, ".png", ".bmp", ".webp", ".avif", ".tif", ".tiff", ".gif")
+IMAGE_EXTENSIONS = (*JPEG_EXTENSIONS, ".png", ".bmp", ".webp", ".avif", ".tif", ".tiff", ".gif", *HEIC_EXTENSIONS)
 # Masks in any of these formats too: JPEG compression leaves a 0/255 mask's
 # pixels on the same side of half (validation masks as JPEGs at quality 95,
 # 75 and 50: not one pixel changed), so JPEG masks need no converting.
 MASK_EXTENSIONS = IMAGE_EXTENSIONS
-# iPhones' default photo format, which OpenCV cannot decode: said by name where met.
-HEIC_EXTENSIONS = (".heic", ".heif")
 SPLIT_NAMES = ("train", "val", "test")
 
 log = logging.getLogger(__name__)
@@ -59,15 +59,41 @@ def decode(path, flags):
     except OSError as error:
         raise DatasetError(f"{path}: cannot read file ({error.strerror or error})") from error
     image = cv2.imdecode(data, flags) if data.size else None
+    if image is None and is_heif(data):
+        image = decode_heif(data, flags)
     if image is None:
-        if data.size == 0:
-            reason = "empty file"
-        elif path.suffix.lower() in HEIC_EXTENSIONS:
-            reason = "a HEIC/HEIF photo, which OpenCV cannot read: convert it to JPEG first"
-        else:
-            reason = "not a readable image (corrupt, truncated or unsupported format)"
+        reason = "empty file" if data.size == 0 else "not a readable image (corrupt, truncated or unsupported format)"
         raise DatasetError(f"{path}: {reason}")
     return image
+
+
+# The brands of HEIF files of HEVC images (HEIC), in their first box ("ftyp"); AVIF is
+# HEIF too, of AV1 images, and OpenCV reads it.
+HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
+
+
+def is_heif(content):
+    """Whether a file's bytes (bytes, or a uint8 array) begin as a HEIC/HEIF file's."""
+    return bytes(content[4:8]) == b"ftyp" and bytes(content[8:12]) in HEIF_BRANDS
+
+
+def decode_heif(content, flags):
+    """A HEIC/HEIF photo's pixels (uint8 array of its bytes) as cv2.imdecode
+    gives a photo's for `flags`: BGR, or with IMREAD_UNCHANGED BGRA where it
+    has transparency; turned as it is shown (pillow-heif applies the turn the
+    file records, whatever the flags). None where it cannot be decoded."""
+    import pillow_heif
+
+    try:
+        heif = pillow_heif.open_heif(content.tobytes(), convert_hdr_to_8bit=True)
+        pixels = np.asarray(heif)
+    except (ValueError, RuntimeError):  # corrupt or truncated, as OpenCV's None says for other formats
+        return None
+    if pixels.ndim == 2:  # monochrome
+        return pixels if flags == cv2.IMREAD_UNCHANGED else cv2.cvtColor(pixels, cv2.COLOR_GRAY2BGR)
+    if pixels.shape[2] == 4 and flags == cv2.IMREAD_UNCHANGED:
+        return cv2.cvtColor(pixels, cv2.COLOR_RGBA2BGRA)
+    return cv2.cvtColor(pixels[..., :3], cv2.COLOR_RGB2BGR)
 
 
 def read_image(path):
@@ -95,7 +121,8 @@ def decode_colours(path):
 
 
 # Formats whose files may hold transparency, which decode_colours leaves out (a
-# 32-bit BMP's fourth byte is too often left at 0 by its writer to be trusted).
+# 32-bit BMP's fourth byte is too often left at 0 by its writer to be trusted;
+# HEIC photos, phones', have none).
 ALPHA_EXTENSIONS = (".png", ".webp", ".avif", ".tif", ".tiff", ".gif")
 # PNG colour types with an alpha channel (grey + alpha, RGBA); the others
 # hold transparency only through a tRNS chunk, which comes before the pixels.

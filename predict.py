@@ -953,14 +953,11 @@ def find_photos(inputs, output_dir, recursive=False, suffix=".png"):
 
 def report_left_out(paths):
     """Says which files of the input folders are not read as photos, so that
-    a folder of iPhone photos does not end as "0 processed" and nothing else."""
+    a folder of camera RAW files does not end as "0 processed" and nothing else."""
     if not paths:
         return
     log.warning("not read, not a photo format this tool reads (%s): %s", " ".join(data.IMAGE_EXTENSIONS),
                 data.describe(paths))
-    if any(path.suffix.lower() in data.HEIC_EXTENSIONS for path in paths):
-        log.warning("HEIC/HEIF photos (iPhones' default) cannot be read by OpenCV: convert them to JPEG first "
-                    "(e.g. with pillow-heif, or export as JPEG from the phone)")
 
 
 def disambiguate(jobs, suffix=".png"):
@@ -1036,16 +1033,17 @@ JPEG_ICC_CHUNK = 65519  # an APP2 segment's 65,535 bytes less its length, marker
 
 
 def colour_profile(path):
-    """The ICC profile (bytes) that a JPEG, PNG or WebP photo embeds, where it
-    is one of RGB colours (as the outputs are); else None: no profile, one of
-    grey or CMYK, another format, or a profile that cannot be read."""
+    """The ICC profile (bytes) that a JPEG, PNG, WebP or HEIC photo embeds,
+    where it is one of RGB colours (as the outputs are); else None: no
+    profile, one of grey or CMYK, another format, or one that cannot be read."""
     try:
         with open(path, "rb") as file:
             head = file.read(12)
             read_profile = (jpeg_profile if head.startswith(b"\xff\xd8") else png_profile if head.startswith(PNG_SIGNATURE)
-                            else webp_profile if head[:4] == b"RIFF" and head[8:] == b"WEBP" else None)
+                            else webp_profile if head[:4] == b"RIFF" and head[8:] == b"WEBP"
+                            else heif_profile if data.is_heif(head) else None)
             profile = read_profile(head + file.read()) if read_profile else None
-    except (OSError, ValueError, IndexError, zlib.error):  # unreadable, or a profile cut short: shown as sRGB
+    except (OSError, ValueError, IndexError, RuntimeError, zlib.error):  # unreadable, or cut short: shown as sRGB
         return None
     # Every ICC profile says "acsp" at byte 36, and the colours it is of at byte 16.
     return profile if profile and len(profile) >= 128 and profile[36:40] == b"acsp" and profile[16:20] == b"RGB " else None
@@ -1090,6 +1088,13 @@ def webp_profile(content):
             return content[at + 8:at + 8 + length]
         at += 8 + length + length % 2  # chunks are padded to an even length
     return None
+
+
+def heif_profile(content):
+    """The profile of a HEIC photo's image, as pillow-heif reads it (an iPhone's: Display P3)."""
+    import pillow_heif
+
+    return pillow_heif.open_heif(content).info.get("icc_profile")
 
 
 def with_colour_profile(encoded, profile):

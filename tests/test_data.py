@@ -46,13 +46,13 @@ def test_unmatched_files_are_reported_by_name_and_left_out(tmp_path, rng, caplog
 def test_files_of_other_formats_are_reported_not_silently_dropped(tmp_path, rng, caplog):
     image, mask = draw_person(rng, 32, 32)
     write_png(tmp_path / "images" / "x1.jpg", image)
-    (tmp_path / "images" / "x2.heic").write_bytes(b"ftypheic")
+    (tmp_path / "images" / "x2.cr2").write_bytes(b"II*\x00")  # a camera's RAW file
     write_png(tmp_path / "masks" / "x1.png", mask)
     (tmp_path / "masks" / "x2.psd").write_bytes(b"8BPS")  # a mask in an editor's own format
     (tmp_path / "masks" / ".DS_Store").write_bytes(b"")
     with caplog.at_level(logging.WARNING):
         assert [i.stem for i, _ in data.find_pairs(tmp_path / "images", tmp_path / "masks")] == ["x1"]
-    assert f"image files not read, not {'/'.join(data.IMAGE_EXTENSIONS)}: 1 ({tmp_path / 'images' / 'x2.heic'})" in caplog.text
+    assert f"image files not read, not {'/'.join(data.IMAGE_EXTENSIONS)}: 1 ({tmp_path / 'images' / 'x2.cr2'})" in caplog.text
     assert f"mask files not read, not {'/'.join(data.MASK_EXTENSIONS)}: 1 ({tmp_path / 'masks' / 'x2.psd'})" in caplog.text
     assert ".DS_Store" not in caplog.text
 
@@ -318,9 +318,25 @@ def test_corrupt_files_are_named_in_the_error(tmp_path, rng):
     with pytest.raises(data.DatasetError, match=r"notes\.jpg: not a readable image"):
         data.read_image(text)
     heic = tmp_path / "IMG_0001.HEIC"
-    heic.write_bytes(b"\x00\x00\x00\x18ftypheic")
-    with pytest.raises(data.DatasetError, match=r"IMG_0001\.HEIC: a HEIC/HEIF photo, which OpenCV cannot read: convert"):
+    heic.write_bytes(b"\x00\x00\x00\x18ftypheic" + bytes(100))  # a HEIC photo's first box, and no photo
+    with pytest.raises(data.DatasetError, match=r"IMG_0001\.HEIC: not a readable image"):
         data.read_image(heic)
+
+
+def test_a_heic_photo_is_read_as_the_colours_it_holds_turned_as_it_is_shown(tmp_path, rng):
+    import pillow_heif
+
+    stored, _ = draw_person(rng, 48, 64)
+    stored[:8, :8] = (255, 0, 0)  # red in the stored top-left corner
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display", as a phone held upright records it
+    pillow_heif.from_pillow(Image.fromarray(stored)).save(tmp_path / "IMG_0001.HEIC", quality=-1, chroma=444,
+                                                          exif=exif.tobytes())
+    shown = np.rot90(stored, -1)
+    image = data.read_image(tmp_path / "IMG_0001.HEIC")
+    assert image.shape == shown.shape and image.dtype == np.uint8
+    assert np.abs(image.astype(int) - shown).max() <= 2  # lossless, but for the rounding of HEVC's colour conversion
+    assert image[:8, -8:, 0].min() >= 253 and image[:8, -8:, 1:].max() <= 2  # the red corner, now top-right
 
 
 def test_bad_pairs_are_listed_and_skipped_before_training(sample_dir, caplog):

@@ -216,6 +216,28 @@ def test_outputs_keep_their_photos_colour_profile_and_pixels(tmp_path, rng):
         assert embedded_profile(tmp_path / "masks" / f"{stem}.png") is None  # a mask is no colours
 
 
+def test_an_iphones_heic_photo_is_cut_out_upright_with_its_colour_profile(tmp_path, rng):
+    import pillow_heif
+
+    display_p3 = rgb_profile(1)  # a stand-in
+    stored = photo(rng, 40, 60)  # a portrait photo, stored on its side as a phone stores it
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
+    heif = pillow_heif.from_pillow(Image.fromarray(stored))
+    heif.info["icc_profile"] = display_p3
+    (tmp_path / "in").mkdir()
+    heif.save(tmp_path / "in" / "IMG_0001.HEIC", quality=-1, chroma=444, exif=exif.tobytes())
+    summary = predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=SureOfUprightRed())
+    assert summary.processed == 1 and not summary.failed
+    cutout = read_output(tmp_path / "out" / "IMG_0001.png")
+    assert cutout.shape == (60, 40, 4)  # upright: as tall as the photo is shown
+    person = cutout[..., 3] > 0
+    assert person.any() and np.abs(cutout[..., :3][person].astype(int) - np.rot90(stored, -1)[person]).max() <= 2
+    np.testing.assert_array_equal(cutout, predict.remove_background(tmp_path / "in" / "IMG_0001.HEIC",
+                                                                    model=SureOfUprightRed()))
+    assert embedded_profile(tmp_path / "out" / "IMG_0001.png") == display_p3
+
+
 def test_a_colour_profile_that_cannot_be_read_costs_the_profile_not_the_photo(tmp_path, rng):
     rgb = photo(rng)
     profile = rgb_profile()
@@ -572,8 +594,8 @@ def test_masks_written_with_mask_only_pair_with_their_photos_as_training_masks(t
 def test_files_of_a_folder_that_are_not_photos_are_reported_and_hidden_ones_passed_over(tmp_path, tiny_model, rng,
                                                                                        caplog):
     save(tmp_path / "in" / "a.jpg", photo(rng))
-    (tmp_path / "in" / "IMG_0001.HEIC").write_bytes(b"ftypheic")
-    (tmp_path / "in" / "notes.txt").write_text("shot on a phone")
+    (tmp_path / "in" / "IMG_0001.CR2").write_bytes(b"II*\x00")  # a camera's RAW file
+    (tmp_path / "in" / "notes.txt").write_text("shot on a camera")
     (tmp_path / "in" / ".DS_Store").write_bytes(b"")
     (tmp_path / "in" / "Thumbs.db").write_bytes(b"")  # Windows' hidden thumbnails
     (tmp_path / "in" / ".git").mkdir()
@@ -587,8 +609,7 @@ def test_files_of_a_folder_that_are_not_photos_are_reported_and_hidden_ones_pass
     assert sorted(str(path.relative_to(tmp_path / "out")) for path in (tmp_path / "out").rglob("*")) == \
         ["a.png", predict.SURENESS_FILE]
     assert "not a photo format this tool reads" in caplog.text
-    assert f"2 ({tmp_path / 'in' / 'IMG_0001.HEIC'}, {tmp_path / 'in' / 'notes.txt'})" in caplog.text
-    assert "HEIC/HEIF photos (iPhones' default) cannot be read by OpenCV: convert them to JPEG" in caplog.text
+    assert f"2 ({tmp_path / 'in' / 'IMG_0001.CR2'}, {tmp_path / 'in' / 'notes.txt'})" in caplog.text
     caplog.clear()
     with caplog.at_level("WARNING", logger="predict"):  # a folder of photos only: nothing to say
         predict.remove_background_files(tmp_path / "out", tmp_path / "again", model=tiny_model)
