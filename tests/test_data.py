@@ -338,6 +338,14 @@ def test_a_heic_photo_is_read_as_the_colours_it_holds_turned_as_it_is_shown(tmp_
     assert np.abs(image.astype(int) - shown).max() <= 2  # lossless, but for the rounding of HEVC's colour conversion
     assert image[:8, -8:, 0].min() >= 253 and image[:8, -8:, 1:].max() <= 2  # the red corner, now top-right
 
+    # A 10-bit HEIC (an iPhone's HDR photo) is brought to 8 bits, as 16-bit PNGs are.
+    deep = np.zeros((32, 48, 3), np.uint16)
+    deep[:, :24], deep[:, 24:] = (65535, 0, 0), (0, 32768, 65535)
+    pillow_heif.from_bytes(mode="RGB;16", size=(48, 32), data=deep.tobytes()).save(tmp_path / "hdr.heic", quality=-1,
+                                                                                   chroma=444)
+    image = data.read_image(tmp_path / "hdr.heic")
+    assert image.dtype == np.uint8 and image[5, 5].tolist() == [255, 0, 0] and image[5, 40].tolist() == [0, 128, 255]
+
 
 def test_bad_pairs_are_listed_and_skipped_before_training(sample_dir, caplog):
     pairs = data.find_pairs(sample_dir / "images", sample_dir / "masks")
