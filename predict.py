@@ -14,12 +14,12 @@ Each output is a PNG at the photo's original size (--crop: cut to the people
 in it), named after it (photos/a/b.jpg -> cutouts/a/b.png), or for one photo
 the .png named; composed onto a --background, it may be a JPEG (--jpeg, or a
 .jpg named). It keeps the photo's colour profile (Display P3, Adobe RGB), so
-that it shows the photo's colours. People who fill little of the photo get a second, closer look,
-and wide photos a look in tiles of their height, kept where surer
-(--no-close-up skips both), and photos the model is unsure of a look turned on
-their side and upside down, for people lying down or upside down
-(--upright-only skips it); small specks of mask apart from the people are left
-out (--keep-specks keeps them). A photo with transparency keeps it: the model
+that it shows the photo's colours. People who fill little of the photo get a
+second, closer look, and wide photos a look in tiles of their height, kept
+where surer (--no-close-up skips both), and photos the model is unsure of a
+look turned on their side and upside down, for people lying down or upside
+down (--upright-only skips it); small specks of mask apart from the people are
+left out (--keep-specks keeps them). A photo with transparency keeps it: the model
 sees it over grey, and its output is nowhere more opaque than the photo. On a
 CPU the model runs through TensorFlow Lite, about twice as fast, converted once
 per model file (--engine). Existing outputs are skipped unless --overwrite, so
@@ -1039,14 +1039,24 @@ def colour_profile(path):
     try:
         with open(path, "rb") as file:
             head = file.read(12)
-            read_profile = (jpeg_profile if head.startswith(b"\xff\xd8") else png_profile if head.startswith(PNG_SIGNATURE)
-                            else webp_profile if head[:4] == b"RIFF" and head[8:] == b"WEBP"
-                            else heif_profile if data.is_heif(head) else None)
+            read_profile = profile_reader(head)
             profile = read_profile(head + file.read()) if read_profile else None
     except (OSError, ValueError, IndexError, RuntimeError, zlib.error):  # unreadable, or cut short: shown as sRGB
         return None
     # Every ICC profile says "acsp" at byte 36, and the colours it is of at byte 16.
-    return profile if profile and len(profile) >= 128 and profile[36:40] == b"acsp" and profile[16:20] == b"RGB " else None
+    is_rgb_profile = profile and len(profile) >= 128 and profile[36:40] == b"acsp" and profile[16:20] == b"RGB "
+    return profile if is_rgb_profile else None
+
+
+def profile_reader(head):
+    """The function that finds the profile in a file whose first 12 bytes are `head`, by its format; None for others."""
+    if head.startswith(b"\xff\xd8"):
+        return jpeg_profile
+    if head.startswith(PNG_SIGNATURE):
+        return png_profile
+    if head[:4] == b"RIFF" and head[8:] == b"WEBP":
+        return webp_profile
+    return heif_profile if data.is_heif(head) else None
 
 
 def jpeg_profile(content):
@@ -1064,7 +1074,8 @@ def jpeg_profile(content):
         if marker == 0xE2 and segment.startswith(JPEG_ICC_MARKER) and len(segment) > 14:
             chunks[segment[12]], count = segment[14:], segment[13]
         at += 2 + length
-    return b"".join(chunks[number] for number in range(1, count + 1)) if sorted(chunks) == [*range(1, count + 1)] else None
+    numbers = range(1, count + 1)
+    return b"".join(chunks[number] for number in numbers) if sorted(chunks) == [*numbers] else None  # else cut short
 
 
 def png_profile(content):
@@ -1108,8 +1119,8 @@ def with_colour_profile(encoded, profile):
     chunks = [profile[start:start + JPEG_ICC_CHUNK] for start in range(0, len(profile), JPEG_ICC_CHUNK)]
     if len(chunks) > 255:  # numbered in a byte: no profile of colours is near 16 MB
         return encoded
-    segments = b"".join(b"\xff\xe2" + (len(chunk) + 16).to_bytes(2, "big") + JPEG_ICC_MARKER + bytes([number, len(chunks)])
-                        + chunk for number, chunk in enumerate(chunks, 1))
+    segments = b"".join(b"\xff\xe2" + (len(chunk) + 16).to_bytes(2, "big") + JPEG_ICC_MARKER
+                        + bytes([number, len(chunks)]) + chunk for number, chunk in enumerate(chunks, 1))
     after_jfif = 4 + int.from_bytes(encoded[4:6], "big") if encoded[2:4] == b"\xff\xe0" else 2
     return encoded[:after_jfif] + segments + encoded[after_jfif:]
 
