@@ -1033,9 +1033,10 @@ JPEG_ICC_CHUNK = 65519  # an APP2 segment's 65,535 bytes less its length, marker
 
 
 def colour_profile(path):
-    """The ICC profile (bytes) that a JPEG, PNG, WebP or HEIC photo embeds,
-    where it is one of RGB colours (as the outputs are); else None: no
-    profile, one of grey or CMYK, another format, or one that cannot be read."""
+    """The ICC profile (bytes) that a JPEG, PNG, WebP, TIFF, HEIC or AVIF
+    photo embeds, where it is one of RGB colours (as the outputs are); else
+    None: no profile, one of grey or CMYK, another format (BMP, GIF), or one
+    that cannot be read."""
     try:
         with open(path, "rb") as file:
             head = file.read(12)
@@ -1056,7 +1057,9 @@ def profile_reader(head):
         return png_profile
     if head[:4] == b"RIFF" and head[8:] == b"WEBP":
         return webp_profile
-    return heif_profile if data.is_heif(head) else None
+    if head[:4] in (b"II*\0", b"MM\0*"):  # a TIFF (not a BigTIFF)
+        return tiff_profile
+    return heif_profile if data.is_heif(head) or head[4:12] in (b"ftypavif", b"ftypavis") else None
 
 
 def jpeg_profile(content):
@@ -1101,8 +1104,24 @@ def webp_profile(content):
     return None
 
 
+def tiff_profile(content):
+    """The profile in a TIFF's ICC tag (34675) of its first image, as cameras and scanners write it."""
+    order = "little" if content[:2] == b"II" else "big"
+
+    def number(at, size):
+        return int.from_bytes(content[at:at + size], order)
+
+    directory = number(4, 4)
+    for entry in range(directory + 2, directory + 2 + 12 * number(directory, 2), 12):
+        if number(entry, 2) == 34675:  # a tag of one value of each byte: its length, then where it is
+            length, start = number(entry + 4, 4), number(entry + 8, 4)
+            return content[start:start + length]
+    return None
+
+
 def heif_profile(content):
-    """The profile of a HEIC photo's image, as pillow-heif reads it (an iPhone's: Display P3)."""
+    """The profile of a HEIC or AVIF photo's image, as pillow-heif reads it from
+    the file's boxes (an iPhone's: Display P3); it reads AVIF's without decoding them."""
     import pillow_heif
 
     return pillow_heif.open_heif(content).info.get("icc_profile")

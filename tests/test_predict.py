@@ -192,15 +192,18 @@ def test_outputs_keep_their_photos_colour_profile_and_pixels(tmp_path, rng):
     save(tmp_path / "in" / "phone.jpg", rgb, icc_profile=display_p3, quality=95)
     save(tmp_path / "in" / "screenshot.png", rgb, icc_profile=adobe_rgb)
     save(tmp_path / "in" / "web.webp", rgb, icc_profile=display_p3, lossless=True)
+    save(tmp_path / "in" / "scan.tif", rgb, icc_profile=adobe_rgb)
+    save(tmp_path / "in" / "modern.avif", rgb, icc_profile=display_p3, quality=100)
     save(tmp_path / "in" / "large.jpg", rgb, icc_profile=large, quality=95)
     save(tmp_path / "in" / "plain.jpg", rgb, quality=95)
     # A profile of other colours than RGB (here Lab) does not fit an RGB output: left out.
     save(tmp_path / "in" / "lab.jpg", rgb, icc_profile=ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes(),
          quality=95)
-    expected = {"phone": display_p3, "screenshot": adobe_rgb, "web": display_p3, "large": large, "plain": None, "lab": None}
+    expected = {"phone": display_p3, "screenshot": adobe_rgb, "web": display_p3, "scan": adobe_rgb, "modern": display_p3,
+                "large": large, "plain": None, "lab": None}
 
     summary = predict.remove_background_files(tmp_path / "in", tmp_path / "cutouts", model=SureOfUprightRed())
-    assert summary.processed == 6 and not summary.failed
+    assert summary.processed == 8 and not summary.failed
     for stem, profile in expected.items():
         output = tmp_path / "cutouts" / f"{stem}.png"
         assert embedded_profile(output) == profile, stem
