@@ -101,15 +101,17 @@ def read_image(path):
     16-bit and palette files become 8-bit RGB, EXIF orientation is applied
     (as viewers do), and a photo with transparency is laid over the
     letterbox grey (see read_image_and_alpha and over_grey)."""
-    image, alpha = read_image_and_alpha(path)
-    return image if alpha is None else over_grey(image, alpha)
+    return over_grey(*read_image_and_alpha(path))
 
 
 def over_grey(image, alpha):
     """An RGB photo laid over LETTERBOX_GREY by its uint8 `alpha`: what the
     model is shown of a photo with transparency, in training and prediction
     alike, whatever colour its transparent pixels hide (black, often, or the
-    background a cutout removed)."""
+    background a cutout removed); the photo as it is where `alpha` is None
+    (no transparency)."""
+    if alpha is None:
+        return image
     opacity = alpha[..., None].astype(np.float32) / 255.0
     return np.round(image * opacity + LETTERBOX_GREY * (1.0 - opacity)).astype(np.uint8)
 
@@ -436,7 +438,7 @@ def read_pair(pair):
     stored photo and not the one shown. A mask of the photo's shape at
     another resolution is scaled to it (see scaled_to_photo)."""
     colours, alpha, mask = read_pair_with_alpha(pair)
-    return (colours if alpha is None else over_grey(colours, alpha)), mask
+    return over_grey(colours, alpha), mask
 
 
 def read_pair_with_alpha(pair):
