@@ -8,25 +8,27 @@
     python predict.py photos/ composites/ --background white      (or "#00ff00", "0,255,0", or a photo)
     python predict.py photos/ composites/ --background white --jpeg
     python predict.py photos/ portraits/ --background blur --jpeg
+    python predict.py photos/ cutouts/ --webp                    (WebP: a fifth of the PNGs' size)
     python predict.py photos/ cutouts/ --crop                    (cut to the people)
 
 Each output is a PNG at the photo's original size (--crop: cut to the people
 in it), named after it (photos/a/b.jpg -> cutouts/a/b.png), or for one photo
-the .png named; composed onto a --background, it may be a JPEG (--jpeg, or a
-.jpg named). It keeps the photo's colour profile (Display P3, Adobe RGB), so
-that it shows the photo's colours. People who fill little of the photo get a
-second, closer look, and wide photos a look in tiles of their height, kept
-where surer (--no-close-up skips both), and photos the model is unsure of a
-look turned on their side and upside down, for people lying down or upside
-down (--upright-only skips it); small specks of mask apart from the people are
-left out (--keep-specks keeps them). A photo with transparency keeps it: the model
-sees it over grey, and its output is nowhere more opaque than the photo. On a
-CPU the model runs through TensorFlow Lite, about twice as fast, converted once
-per model file (--engine). Existing outputs are skipped unless --overwrite, so
-an interrupted run continues where it stopped. A file that cannot be read is
-reported and skipped; the exit status is 1 if any failed. An output folder
-also gets sureness.csv, how sure the model was of each mask, least sure first:
-the cutouts to check first.
+the .png named; it may be a WebP instead (--webp, or a .webp named), and
+composed onto a --background a JPEG (--jpeg, or a .jpg named). It keeps the
+photo's colour profile (Display P3, Adobe RGB), so that it shows the photo's
+colours. People who fill little of the photo get a second, closer look, and
+wide photos a look in tiles of their height, kept where surer (--no-close-up
+skips both), and photos the model is unsure of a look turned on their side and
+upside down, for people lying down or upside down (--upright-only skips it);
+small specks of mask apart from the people are left out (--keep-specks keeps
+them). A photo with transparency keeps it: the model sees it over grey, and
+its output is nowhere more opaque than the photo. On a CPU the model runs
+through TensorFlow Lite, about twice as fast, converted once per model file
+(--engine). Existing outputs are skipped unless --overwrite, so an interrupted
+run continues where it stopped. A file that cannot be read is reported and
+skipped; the exit status is 1 if any failed. An output folder also gets
+sureness.csv, how sure the model was of each mask, least sure first: the
+cutouts to check first.
 
 From Python:
 
@@ -73,6 +75,15 @@ PNG_PARAMS = (cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_FILTER, cv2.IMWRIT
 # Photos composed onto a --background have no transparency to keep: they may
 # be JPEGs instead (--jpeg, or a .jpg named for one photo), at this quality.
 JPEG_QUALITY = 95
+# Cutouts and composites may be WebPs (--webp, or a .webp named for one photo):
+# the colours lossy at this quality, the transparency lossless. With libwebp's
+# fastest method (0), cutouts of about 600x800 take a fifth of the PNGs' bytes
+# and 36 ms to encode against 16; at 12 megapixels an eighth, 0.85 s against
+# 0.35. Its default method (4) makes them a quarter smaller for 3 to 5 times
+# the encoding (benchmarks/README.md). Masks stay PNGs: grey, they are
+# smaller so.
+WEBP_QUALITY = 90
+WEBP_METHOD = 0
 # Photos held in memory at once (decoded, waiting for the model or the PNG
 # writer), in pixels: 100 megapixels is about 1 GB with the cutouts.
 PIXEL_BUDGET = 100_000_000
@@ -867,27 +878,41 @@ def within_photo(mask, photo):
 # Files
 # ----------------------------------------------------------------------------
 
-def output_file_for_one_photo(inputs, output, composed=False):
+def output_suffix(jpeg=False, webp=False, composed=False, mask_only=False):
+    """The outputs' file suffix: .png, or .jpg with `jpeg` where the person
+    is `composed` onto a background (JPEG has no transparency), or .webp with
+    `webp` unless the outputs are masks; a PredictError for any other choice."""
+    if jpeg and webp:
+        raise PredictError("JPEG and WebP outputs exclude each other: choose one")
+    if jpeg and not composed:
+        raise PredictError("JPEG outputs hold the person composed onto a --background (JPEG has no transparency)")
+    if webp and mask_only:
+        raise PredictError("masks are written as PNG files, which are smaller than WebPs for grey masks")
+    return ".jpg" if jpeg else ".webp" if webp else ".png"
+
+
+def output_file_for_one_photo(inputs, output, composed=False, mask_only=False):
     """`output` as the file to write where one photo is given and `output`
     names a .png that is not a folder (predict.py photo.jpg cutout.png), or
-    a .jpg where the person is `composed` onto a background, which leaves no
-    transparency to keep; else None: `output` is the output folder. Names
-    that can be neither (another image format, a file name for a folder of
-    photos, an existing file that is not a folder) are a PredictError, said
-    before any photo is read."""
+    a .webp unless the output is a mask, or a .jpg where the person is
+    `composed` onto a background, which leaves no transparency to keep; else
+    None: `output` is the output folder. Names that can be neither (another
+    image format, a file name for a folder of photos, an existing file that
+    is not a folder) are a PredictError, said before any photo is read."""
     output = Path(output)
     if output.is_dir():
         return None
     one_photo = len(inputs) == 1 and Path(inputs[0]).is_file()
     suffix = output.suffix.lower()
-    if one_photo and (suffix == ".png" or composed and suffix in data.JPEG_EXTENSIONS):
+    if one_photo and (suffix == ".png" or suffix == ".webp" and not mask_only
+                      or composed and suffix in data.JPEG_EXTENSIONS):
         return output.resolve()
     if suffix in data.IMAGE_EXTENSIONS:
         if one_photo:
-            raise PredictError(f"output {output}: outputs are PNG files (they keep the transparency); "
-                               f"name it {output.with_suffix('.png')}, or give a folder"
+            kinds = "masks are PNG files" if mask_only else "outputs are PNG or WebP files (they keep the transparency)"
+            raise PredictError(f"output {output}: {kinds}; name it {output.with_suffix('.png')}, or give a folder"
                                + (" (a JPEG holds the person composed onto a --background)"
-                                  if suffix in data.JPEG_EXTENSIONS else ""))
+                                  if suffix in data.JPEG_EXTENSIONS and not mask_only else ""))
         raise PredictError(f"output {output} names a file, but a folder of photos or several photos are given: "
                            f"give a folder for the outputs")
     if output.exists():
@@ -993,9 +1018,20 @@ def refuse_to_overwrite_inputs(jobs):
 
 
 def write_atomically(path, pixels, png_params=None, profile=None):
-    """Encodes as PNG (as JPEG for a .jpg path), with the ICC `profile` where
-    one is given (see colour_profile), then renames into place: a killed run
-    never leaves a half-written file."""
+    """Encodes as PNG (as JPEG for a .jpg path, WebP for a .webp one), with
+    the ICC `profile` where one is given (see colour_profile), then renames
+    into place: a killed run never leaves a half-written file."""
+    if path.suffix.lower() == ".webp":
+        encoded = webp_encoded(pixels, profile)
+    else:
+        encoded = opencv_encoded(path, pixels, png_params)
+        encoded = encoded if profile is None else with_colour_profile(encoded, profile)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    replace_atomically(path, encoded)
+
+
+def opencv_encoded(path, pixels, png_params=None):
+    """RGB(A) or grey `pixels` as a PNG's bytes, or a JPEG's for a .jpg `path`."""
     if pixels.ndim == 3:  # OpenCV writes BGR(A)
         pixels = cv2.cvtColor(pixels, cv2.COLOR_RGBA2BGRA if pixels.shape[2] == 4 else cv2.COLOR_RGB2BGR)
     if path.suffix.lower() in data.JPEG_EXTENSIONS:
@@ -1004,8 +1040,19 @@ def write_atomically(path, pixels, png_params=None, profile=None):
         ok, encoded = cv2.imencode(".png", pixels, list(PNG_PARAMS if png_params is None else png_params))
     if not ok:
         raise OSError(f"could not encode {path}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    replace_atomically(path, encoded.tobytes() if profile is None else with_colour_profile(encoded.tobytes(), profile))
+    return encoded.tobytes()
+
+
+def webp_encoded(pixels, profile=None):
+    """RGB(A) `pixels` as a WebP's bytes: lossy colours, lossless transparency.
+    Pillow (which pillow-heif needs anyway) rather than OpenCV, since it
+    writes the profile into WebP's extended format."""
+    from PIL import Image
+
+    encoded = io.BytesIO()
+    Image.fromarray(pixels).save(encoded, "WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD,
+                                 icc_profile=profile)
+    return encoded.getvalue()
 
 
 def replace_atomically(path, content):
@@ -1202,10 +1249,12 @@ class Summary:
 def remove_background_files(inputs, output_dir, model=None, recursive=False, threshold=None, background=None,
                             mask_only=False, batch_size=8, overwrite=False, progress=False, workers=WORKERS,
                             pixel_budget=PIXEL_BUDGET, flip_tta=False, close_up=True, upright_only=False,
-                            keep_specks=False, jpeg=False, crop=False, crop_margin=CROP_MARGIN, engine="auto"):
-    """Writes a PNG per photo under `output_dir`, or with `jpeg` a JPEG of
-    the person composed onto `background` (for one photo, `output_dir` may
-    instead name the file to write; see output_file_for_one_photo),
+                            keep_specks=False, jpeg=False, crop=False, crop_margin=CROP_MARGIN, engine="auto",
+                            webp=False):
+    """Writes a PNG per photo under `output_dir`, or with `webp` a WebP, or
+    with `jpeg` a JPEG of the person composed onto `background` (for one
+    photo, `output_dir` may instead name the file to write; see
+    output_file_for_one_photo),
     skipping existing outputs unless `overwrite`, and records how sure the
     model was of each in the folder's SURENESS_FILE; returns a Summary. The
     photos are read, segmented and written overlapped (see cutouts); with
@@ -1216,10 +1265,9 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
 
     background = parse_background(background) if isinstance(background, str) else background
     composed = background is not None and not mask_only
-    if jpeg and not composed:
-        raise PredictError("JPEG outputs hold the person composed onto a --background (JPEG has no transparency)")
+    suffix = output_suffix(jpeg, webp, composed, mask_only)
     jobs, output_root, output_file = plan_outputs([inputs] if isinstance(inputs, (str, Path)) else inputs,
-                                                  output_dir, recursive, jpeg, composed)
+                                                  output_dir, recursive, suffix, composed, mask_only)
     model = resolve_model(model, engine)
     # A folder where an output should go is not an output: writing there fails, and says so.
     todo = [(photo, output) for photo, output in jobs if overwrite or not output.is_file()]
@@ -1260,15 +1308,15 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
     return summary
 
 
-def plan_outputs(inputs, output, recursive=False, jpeg=False, composed=False):
+def plan_outputs(inputs, output, recursive=False, suffix=".png", composed=False, mask_only=False):
     """For the photos and folders `inputs`: the (photo, output path) pairs
-    (.png files, or .jpg with `jpeg`), the folder the outputs go under (made
-    here, rather than failing each photo once the model has run on it), and
-    the file to write where `output` names one (see
+    (files ending in `suffix`, see output_suffix), the folder the outputs go
+    under (made here, rather than failing each photo once the model has run
+    on it), and the file to write where `output` names one (see
     output_file_for_one_photo; `composed`: onto a background), else None."""
     inputs = expand_patterns(inputs)
-    jobs = find_photos(inputs, output, recursive, ".jpg" if jpeg else ".png")  # a missing input is named here
-    output_file = output_file_for_one_photo(inputs, output, composed)
+    jobs = find_photos(inputs, output, recursive, suffix)  # a missing input is named here
+    output_file = output_file_for_one_photo(inputs, output, composed, mask_only)
     if output_file:
         jobs = [(jobs[0][0], output_file)]
     refuse_to_overwrite_inputs(jobs)
@@ -1439,7 +1487,7 @@ def parse_args(argv=None):
     parser.add_argument("inputs", type=Path, nargs="+", metavar="input",
                         help="photos or folders of photos (photos/*.jpg will do, quoted or not)")
     parser.add_argument("output", type=Path, help="folder for the PNG outputs (created if needed); for one photo, a .png "
-                        "file name will do (a .jpg with --background)")
+                        "or .webp file name will do (a .jpg with --background)")
     parser.add_argument("--model", type=Path, default=None, help=f"a .keras model, or a train.py run folder (its model.keras) "
                         f"(default: {DEFAULT_MODEL.relative_to(REPO_DIR)})")
     parser.add_argument("--recursive", action="store_true", help="also process photos in sub-folders")
@@ -1449,9 +1497,13 @@ def parse_args(argv=None):
     parser.add_argument("--background", default=None, metavar="COLOR|IMAGE",
                         help="compose onto a colour (white, #00ff00, 0,255,0), a photo, or 'blur' (the photo's own "
                         "background blurred, a portrait mode) instead of transparency")
-    parser.add_argument("--jpeg", action="store_true",
-                        help=f"with --background: write JPEG files (quality {JPEG_QUALITY}), a fraction of the PNGs' size "
-                        "(for one photo, naming a .jpg output does the same)")
+    formats = parser.add_mutually_exclusive_group()
+    formats.add_argument("--jpeg", action="store_true",
+                         help=f"with --background: write JPEG files (quality {JPEG_QUALITY}), a fraction of the PNGs' "
+                         "size (for one photo, naming a .jpg output does the same)")
+    formats.add_argument("--webp", action="store_true",
+                         help=f"write WebP files: the colours at quality {WEBP_QUALITY}, the transparency exact; a fifth "
+                         "of the PNGs' size or less, for web pages (for one photo, naming a .webp output does the same)")
     parser.add_argument("--crop", action="store_true",
                         help="cut each output to the people in it, with a margin (default: the photo's whole frame)")
     parser.add_argument("--crop-margin", type=float, default=None, metavar="SHARE",
@@ -1482,6 +1534,9 @@ def parse_args(argv=None):
         parser.error("--crop-margin must be at least 0")
     if args.jpeg and not args.background:
         parser.error("--jpeg needs a --background: JPEG has no transparency to hold a cutout")
+    if args.webp and args.mask_only:
+        parser.error("--webp and --mask-only exclude each other: masks are written as PNG files, which are smaller "
+                     "than WebPs for grey masks")
     return args
 
 
@@ -1494,7 +1549,7 @@ def main(argv=None):
             background=args.background, mask_only=args.mask_only, batch_size=args.batch_size,
             workers=args.workers, overwrite=args.overwrite, progress=not args.quiet, flip_tta=args.flip_tta,
             close_up=args.close_up, upright_only=args.upright_only, keep_specks=args.keep_specks, jpeg=args.jpeg,
-            crop=args.crop, crop_margin=args.crop_margin, engine=args.engine,
+            crop=args.crop, crop_margin=args.crop_margin, engine=args.engine, webp=args.webp,
         )
     except (PredictError, data.DatasetError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -3,19 +3,20 @@ and where the time of one photo goes.
 
     python benchmarks/predict_speed.py [--images 120] [--model PATH] [--engine auto] [--batch-size 8]
                                        [--engine-rounds 2] [--turned-look-rounds 2] [--tile-look-rounds 2]
-                                       [--photo-side 4032]
+                                       [--format-rounds 2] [--photo-side 4032]
 
 Photos: the larger shared photos (eg16_ 600x800, ccp_ 550x830) when ../shared
 is present, else generated ones of mixed sizes around 600x800. Model: --model,
 else the shipped one, else an untrained mobilenetv2_unet at 224 (same
 compute), run by --engine (predict.py's). End to end is timed with several PNG
 settings on the same photos, with the model run by Keras and by TensorFlow
-Lite (the model alone too), and on the photos as they are, on 4:3 frames cut
+Lite (the model alone too), with the cutouts written as PNGs and as WebPs
+(--webp; their size too), and on the photos as they are, on 4:3 frames cut
 from them and on them turned on their side and upside down, with predict.py's
 turned look at unsure photos and with --upright-only, alternating, and on 4:3,
 16:9 and group frames with the tiles across wide photos and without; prints
-JSON. With --photo-side, the photos of those last two parts are enlarged to
-that longer side first (4032: 12-megapixel phone photos at 4:3 and 3:4), where
+JSON. With --photo-side, the photos of the output formats' part and of the
+last two are enlarged to that longer side first (4032: 12-megapixel phone photos at 4:3 and 3:4), where
 reading, upsampling and writing weigh more against the model's passes, and the
 stages of one photo are timed at that size as well.
 """
@@ -51,7 +52,7 @@ def per_photo_milliseconds(model, photos):
     """Single-threaded cost of each stage, averaged over the photos."""
     size = predict.model_input_size(model)
     stages = {"decode": 0.0, "resize_to_model": 0.0, "model_batch_of_1": 0.0, "upsample": 0.0, "drop_specks": 0.0,
-              "compose": 0.0, "png_encode_default_settings": 0.0}
+              "compose": 0.0, "png_encode_default_settings": 0.0, "webp_encode": 0.0}
     predict.infer(model, [data.preprocess_image(data.read_image(photos[0]), size)])  # traces a batch of 1 untimed
     for path in photos:
         t0 = time.perf_counter()
@@ -69,7 +70,9 @@ def per_photo_milliseconds(model, photos):
         t6 = time.perf_counter()
         cv2.imencode(".png", pixels, list(DEFAULT_PNG_PARAMS))
         t7 = time.perf_counter()
-        for stage, seconds in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5, t7 - t6)):
+        predict.webp_encoded(pixels)
+        t8 = time.perf_counter()
+        for stage, seconds in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5, t7 - t6, t8 - t7)):
             stages[stage] += seconds
     return {stage: round(1000 * seconds / len(photos), 2) for stage, seconds in stages.items()}
 
@@ -152,6 +155,24 @@ def engine_rates(model_path, photo_dir, scratch, batch_size, rounds):
     return rates
 
 
+def output_format_rates(model, pairs, scratch, batch_size, rounds, side=None):
+    """End-to-end images/s and the outputs' megabytes with the cutouts written
+    as PNGs and as WebPs, alternating, on the photos (enlarged to `side`
+    unless that is None); none where `rounds` is 0."""
+    if not rounds:
+        return {}
+    folder = photo_folders(pairs, scratch, ("as_they_are",), side)["as_they_are"]
+    results = {}
+    for attempt in range(rounds):
+        for name, options in {"png (default)": {}, "webp": {"webp": True}}.items():
+            out = Path(scratch) / f"format-{name}-{attempt}"
+            summary = predict.remove_background_files(folder, out, model=model, batch_size=batch_size, **options)
+            result = results.setdefault(name, {"images_per_s": []})
+            result["images_per_s"].append(round(summary.images_per_second, 2))
+            result["output_mb"] = round(sum(p.stat().st_size for p in out.iterdir()) / 1e6, 1)
+    return results
+
+
 def turned_look_rates(model, pairs, scratch, batch_size, rounds, side=None):
     """End-to-end images/s with the turned look and without (upright_only) on
     the photos as they are and on 4:3 frames cut from them (upright people:
@@ -189,8 +210,10 @@ def main():
                         help="runs with and without the turned look on each kind of photo (0: none)")
     parser.add_argument("--tile-look-rounds", type=int, default=2,
                         help="runs with and without the tiles across wide photos on each kind of photo (0: none)")
+    parser.add_argument("--format-rounds", type=int, default=2,
+                        help="runs with the cutouts written as PNGs and as WebPs, end to end (0: none)")
     parser.add_argument("--photo-side", type=int, default=None,
-                        help="enlarge the photos of the turned-look and tile-look parts to this longer side (4032: "
+                        help="enlarge the photos of the output-format, turned-look and tile-look parts to this longer side (4032: "
                         "12-megapixel phone photos), and time each stage of a photo at that size too")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
@@ -234,6 +257,8 @@ def main():
                 model, sorted(enlarged.iterdir())[:30])
         result |= {
             "look_photo_side": args.photo_side or "as they are",
+            "output_format_end_to_end": output_format_rates(model, pairs, scratch, args.batch_size,
+                                                            args.format_rounds, args.photo_side),
             "turned_look_end_to_end_images_per_s": turned_look_rates(model, pairs, scratch, args.batch_size,
                                                                      args.turned_look_rounds, args.photo_side),
             "tile_look_end_to_end_images_per_s": tile_look_rates(model, pairs, scratch, args.batch_size,
