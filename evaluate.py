@@ -9,11 +9,11 @@ photo's ORIGINAL resolution, with the mask made exactly as predict.py makes it
 (upsampled, with a second look at small people and tiles across wide photos
 unless --no-close-up, looks turned on its side and upside down at unsure
 photos unless --upright-only, specks apart from the people left out unless
---keep-specks, and for a photo with transparency nowhere more opaque than the
-photo; the model run by --engine), then averaged over images (and over
-each source, the stem prefix before the first "_", when there are several). A
-pixel is person where the soft mask is at least --threshold (0.5). Writes to
---out:
+--keep-specks, everyone but the main person with --main-person, and for a
+photo with transparency nowhere more opaque than the photo; the model run by
+--engine), then averaged over images (and over each source, the stem prefix
+before the first "_", when there are several). A pixel is person where the
+soft mask is at least --threshold (0.5). Writes to --out:
 
     metrics.json     the means, per source too, with the mean IoU's 95% interval
                      (a bootstrap over the photos), the median IoU and how many
@@ -221,12 +221,14 @@ def source_of(stem):
 
 
 def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, perturb=None, close_up=True,
-                upright_only=False, keep_specks=False, threshold=metrics.THRESHOLD, predictions=None):
+                upright_only=False, keep_specks=False, threshold=metrics.THRESHOLD, predictions=None,
+                main_person=False):
     """(rows of per-image scores, failures [(path, reason)], worst images for the
     contact sheet); each row also holds the image's IoU at every threshold of
     THRESHOLD_SWEEP ("iou_by_threshold"). `perturb` names one of PERTURBATIONS
-    to apply to every pair; `close_up`, `upright_only` and `keep_specks` as in
-    predict.py (the defaults there and here); `threshold` makes the mask's person pixels.
+    to apply to every pair; `close_up`, `upright_only`, `keep_specks` and
+    `main_person` as in predict.py (the defaults there and here); `threshold`
+    makes the mask's person pixels.
     With `predictions` ({stem: path}, find_predictions) the masks scored are
     those files, as they are, and `model` is not used."""
     rows, failures, worst = [], [], []
@@ -257,7 +259,7 @@ def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, pertu
             else:
                 models_masks = [made for *_, made, _ in loaded]
             for (pair, photo, image, mask, made, mask_check), models_mask in zip(loaded, models_masks):
-                prediction = models_mask if keep_specks else predict.without_specks(models_mask)
+                prediction = predict.people_kept(models_mask, keep_specks, main_person and predictions is None)
                 if made is None:  # made by the model here: capped as predict.py caps its outputs (made ones are)
                     prediction = predict.within_photo(prediction, photo)
                 scores = metrics.image_scores(mask, prediction, threshold, with_boundary=True)
@@ -391,9 +393,10 @@ def read_per_image_iou(folder):
 
 # What an evaluation was run with: comparing runs that differ in these
 # compares different masks, or different photos, as well as the models.
-SETTINGS = ("threshold", "predictions", "flip_tta", "close_up", "upright_only", "keep_specks", "perturbation")
+SETTINGS = ("threshold", "predictions", "flip_tta", "close_up", "upright_only", "keep_specks", "main_person",
+            "perturbation")
 # predict.py's settings, None in a run of --predictions: there, the folder's difference says it all.
-MASK_SETTINGS = ("flip_tta", "close_up", "upright_only", "keep_specks")
+MASK_SETTINGS = ("flip_tta", "close_up", "upright_only", "keep_specks", "main_person")
 
 
 def settings_that_differ(earlier_folder, results):
@@ -455,7 +458,7 @@ def contact_sheet(worst, height=200):
 
 
 def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, close_up=True, upright_only=False,
-             keep_specks=False, threshold=metrics.THRESHOLD, compare_to=None, predictions=None):
+             keep_specks=False, threshold=metrics.THRESHOLD, compare_to=None, predictions=None, main_person=False):
     """Scores `pairs` and writes metrics.json, per_image.csv and worst.png to
     out_dir; with `compare_to` (an earlier run's out_dir) the comparison too.
     With `predictions`, a folder of masks or cutouts made already (by
@@ -474,7 +477,7 @@ def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, 
     out_dir.mkdir(parents=True, exist_ok=True)
     rows, failures, worst = score_pairs(model, pairs, batch_size, flip_tta=flip_tta, perturb=perturb, close_up=close_up,
                                         upright_only=upright_only, keep_specks=keep_specks, threshold=threshold,
-                                        predictions=predicted)
+                                        predictions=predicted, main_person=main_person)
     if not rows:
         raise data.DatasetError("no image could be evaluated: " + "; ".join(reason for _, reason in failures[:5]))
     # Ground truth that marks nobody scores a model that finds nobody 1.0: label maps read as person masks
@@ -488,7 +491,8 @@ def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, 
         # How the masks were made: a folder of them made already, or predict.py with these settings.
         "predictions": str(predictions) if predictions is not None else None,
         **{name: None if predictions is not None else value for name, value in (
-            ("flip_tta", flip_tta), ("close_up", close_up), ("upright_only", upright_only), ("keep_specks", keep_specks))},
+            ("flip_tta", flip_tta), ("close_up", close_up), ("upright_only", upright_only), ("keep_specks", keep_specks),
+            ("main_person", main_person))},
         "perturbation": perturb,
         # How the model ran (predict.ENGINES): the masks agree to within 2e-5 either way.
         "engine": None if model is None else predict.engine_of(model),
@@ -591,7 +595,8 @@ def main(argv=None):
         made_by_model = [flag for flag, given in (
             ("--model", args.model is not None), ("--perturb", args.perturb is not None), ("--flip-tta", args.flip_tta),
             ("--no-close-up", not args.close_up), ("--upright-only", args.upright_only),
-            ("--keep-specks", args.keep_specks), ("--engine", args.engine != "auto")) if given]
+            ("--keep-specks", args.keep_specks), ("--main-person", args.main_person), ("--engine", args.engine != "auto"))
+            if given]
         if made_by_model:
             parser.error(f"--predictions scores masks made already: {', '.join(made_by_model)} would make them anew")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -602,7 +607,8 @@ def main(argv=None):
                  else data.find_pairs(images_dir, masks_dir))
         results = evaluate(model, pairs, args.out, args.batch_size, flip_tta=args.flip_tta, perturb=args.perturb,
                            close_up=args.close_up, upright_only=args.upright_only, keep_specks=args.keep_specks,
-                           threshold=args.threshold, compare_to=args.compare_to, predictions=args.predictions)
+                           threshold=args.threshold, compare_to=args.compare_to, predictions=args.predictions,
+                           main_person=args.main_person)
     except (predict.PredictError, data.DatasetError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -531,6 +531,18 @@ def test_specks_are_scored_left_out_unless_keep_specks_and_sureness_judges_the_m
             assert float(next(csv.DictReader(file))["sureness"]) == pytest.approx(predict.judge(models_mask).sureness)
 
 
+def test_main_person_is_scored_with_everyone_else_left_out(tmp_path):
+    photo = np.zeros((240, 320, 3), np.uint8)
+    photo[30:220, 40:120] = (255, 0, 0)    # the person labelled
+    photo[120:200, 220:260] = (255, 0, 0)  # a bystander, labelled background as in the street photos
+    truth = np.zeros(photo.shape[:2], np.uint8)
+    truth[30:220, 40:120] = 1
+    everyone, main = scored_with_and_without(tmp_path, photo, truth, "main_person")
+    models_mask = predict.predict_photo_masks(SureOfUprightRed(), [photo], keep_specks=True)[0]
+    assert main["iou"] == pytest.approx(metrics.iou(truth, predict.main_person_only(models_mask)))
+    assert main["iou"] > 0.95 > 0.85 > everyone["iou"]
+
+
 def test_predictions_made_by_predict_py_score_as_the_model_itself_and_name_what_is_missing(tiny_model, dataset,
                                                                                            tmp_path, capsys):
     pairs = data.find_pairs(dataset / "images", dataset / "masks")
@@ -596,6 +608,8 @@ def test_predictions_of_another_tool_are_read_by_their_alpha_or_grey(dataset, tm
 
 def test_predictions_with_settings_that_make_masks_are_a_usage_error(dataset, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        evaluate.main(["--data", str(dataset), "--predictions", str(tmp_path), "--flip-tta", "--perturb", "tilted"])
+        evaluate.main(["--data", str(dataset), "--predictions", str(tmp_path), "--flip-tta", "--perturb", "tilted",
+                       "--main-person"])
     assert exit_info.value.code == 2
-    assert "--predictions scores masks made already: --perturb, --flip-tta would make them anew" in capsys.readouterr().err
+    assert ("--predictions scores masks made already: --perturb, --flip-tta, --main-person would make them anew"
+            in capsys.readouterr().err)

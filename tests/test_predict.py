@@ -1596,6 +1596,63 @@ def test_keep_specks_reaches_the_folder_run_from_the_command_line(monkeypatch, t
     assert seen["keep_specks"] is False
 
 
+def test_main_person_keeps_the_person_the_mask_holds_most_of_with_the_parts_joined_to_them():
+    mask = np.zeros((100, 100), np.float32)
+    mask[10:90, 20:50] = 0.9               # the main person: 2,400 pixels
+    mask[50:54, 60:64] = 0.95              # a hand the model barely joins to them ...
+    mask[51, 50:60] = 0.15                 # ... through pixels of 0.15
+    mask[60:75, 70:90] = 0.7               # a bystander apart: 300 pixels
+    mask[75, 70:90] = 0.05                 # the bystander's faint rim (a pixel: SPECK_RIM here), below
+    mask[90, 20:50] = 0.05                 # SPECK_JOIN, as the main person's
+    mask[0:30, 92:100] = 0.8               # someone cut by the photo's edge
+    mask[20:35, 60:75] = 0.3               # a faint ghost
+    kept = predict.main_person_only(mask)
+    expected = mask.copy()
+    for others in (np.s_[60:76, 70:90], np.s_[0:30, 92:100], np.s_[20:35, 60:75]):
+        expected[others] = 0
+    np.testing.assert_array_equal(kept, expected)
+    # Two people side by side, joined by their faint outlines, are one patch: both stay.
+    together = mask[:, :50].copy()
+    together[10:90, 5:15] = 0.9
+    together[40, 15:20] = 0.2
+    np.testing.assert_array_equal(predict.main_person_only(together), together)
+    # Nobody marked (a ghost only), or one patch: the mask as it is.
+    ghost = np.zeros((50, 50), np.float32)
+    ghost[10:20, 10:20] = 0.3
+    ghost[30:40, 30:40] = 0.2
+    assert predict.main_person_only(ghost) is ghost
+    # The larger of two people apart is the main one, wherever each stands.
+    two = np.zeros((100, 100), np.float32)
+    two[10:60, 60:80] = 0.9                # 1,000 pixels
+    two[40:90, 10:35] = 0.6                # 1,250 pixels, less sure of but larger
+    assert (predict.main_person_only(two)[10:60, 60:80] == 0).all()
+    assert (predict.main_person_only(two)[40:90, 10:35] == 0.6).all()
+
+
+def test_main_person_reaches_photos_folders_and_the_command_line(tmp_path, monkeypatch):
+    photo = np.zeros((240, 320, 3), np.uint8)
+    photo[30:220, 40:120] = (255, 0, 0)    # the main person
+    photo[120:200, 220:260] = (255, 0, 0)  # someone smaller, apart
+    both = predict.remove_background(photo, model=MarksRed(), mask_only=True)
+    main = predict.remove_background(photo, model=MarksRed(), mask_only=True, main_person=True)
+    assert (both[130:190, 225:255] > 128).all() and (main[110:210, 210:270] == 0).all()
+    np.testing.assert_array_equal(main[:, :200], both[:, :200])
+    save(tmp_path / "in" / "two.png", photo)
+    summary = predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=MarksRed(), main_person=True,
+                                              crop=True)
+    cutout = read_output(tmp_path / "out" / "two.png")
+    assert cutout.shape[1] < 100  # cut to the main person alone
+    # Judged as always, on the model's mask with everyone in it.
+    models_mask = predict.predict_photo_masks(MarksRed(), [photo], keep_specks=True)[0]
+    assert summary.judged[0].person_share == pytest.approx((models_mask >= 0.5).mean(), abs=1e-3)
+    seen = {}
+    monkeypatch.setattr(predict, "remove_background_files", lambda *args, **options: seen.update(options) or predict.Summary())
+    assert predict.main([str(tmp_path / "in"), str(tmp_path / "cli"), "--main-person", "--quiet"]) == 0
+    assert seen["main_person"] is True
+    predict.main([str(tmp_path / "in"), str(tmp_path / "cli"), "--quiet"])
+    assert seen["main_person"] is False
+
+
 def test_crop_cuts_an_output_to_the_people_with_room_for_the_soft_edge():
     alpha = np.zeros((400, 300), np.uint8)
     alpha[100:300, 50:150] = 255           # the person: 200 rows by 100 columns
