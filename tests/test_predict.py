@@ -1,9 +1,11 @@
 import csv
 import errno
+import io
 import logging
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import threading
@@ -178,6 +180,33 @@ def rgb_profile(padding=0):
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes() + bytes(padding)
 
 
+def display_p3_like_profile():
+    """An ICC v2 profile of Display P3's primaries (D50-adapted, as Apple's
+    profile holds them) with a gamma of 2.2: a wider gamut than sRGB, made
+    here since Pillow can create no such profile."""
+    def s15(value):
+        return struct.pack(">i", round(value * 65536))
+
+    def xyz(values):
+        return b"XYZ \0\0\0\0" + b"".join(map(s15, values))
+
+    name = b"Display P3 stand-in"
+    curve = b"curv\0\0\0\0" + struct.pack(">IH", 1, round(2.2 * 256)) + b"\0\0"
+    tags = [(b"desc", b"desc\0\0\0\0" + struct.pack(">I", len(name) + 1) + name + bytes(1 + 4 + 4 + 2 + 1 + 67)),
+            (b"cprt", b"text\0\0\0\0none\0"), (b"wtpt", xyz((0.9642, 1.0, 0.8249))),
+            (b"rXYZ", xyz((0.51512, 0.24120, -0.00105))), (b"gXYZ", xyz((0.29198, 0.69225, 0.04189))),
+            (b"bXYZ", xyz((0.15710, 0.06657, 0.78407))), (b"rTRC", curve), (b"gTRC", curve), (b"bTRC", curve)]
+    offset = 128 + 4 + 12 * len(tags)
+    table, body = struct.pack(">I", len(tags)), b""
+    for signature, content in tags:
+        content += bytes(-len(content) % 4)
+        table += signature + struct.pack(">II", offset + len(body), len(content))
+        body += content
+    header = (struct.pack(">I", offset + len(body)) + bytes(4) + struct.pack(">I", 0x02100000) + b"mntrRGB XYZ "
+              + bytes(12) + b"acsp" + bytes(28) + s15(0.9642) + s15(1.0) + s15(0.8249) + bytes(48))
+    return header + table + body
+
+
 def embedded_profile(path):
     with Image.open(path) as image:
         return image.info.get("icc_profile")
@@ -217,6 +246,58 @@ def test_outputs_keep_their_photos_colour_profile_and_pixels(tmp_path, rng):
     for stem, profile in expected.items():
         assert embedded_profile(tmp_path / "white" / f"{stem}.jpg") == profile, stem
         assert embedded_profile(tmp_path / "masks" / f"{stem}.png") is None  # a mask is no colours
+
+
+def test_a_background_is_converted_into_the_colour_profile_of_the_photo_it_goes_behind(tmp_path, caplog):
+    from PIL import ImageCms
+
+    display_p3 = display_p3_like_profile()
+
+    def srgb_to_p3(colour):  # LittleCMS's own conversion, relative colorimetric
+        transform = ImageCms.buildTransform(ImageCms.createProfile("sRGB"), ImageCms.ImageCmsProfile(io.BytesIO(display_p3)),
+                                            "RGB", "RGB", renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC)
+        return tuple(np.asarray(ImageCms.applyTransform(Image.fromarray(np.array([[colour]], np.uint8)), transform))[0, 0])
+
+    person = np.zeros((60, 40, 3), np.uint8)
+    person[10:60, 12:28] = (255, 0, 0)  # a person to SureOfUprightRed; nobody at the top left corner
+    save(tmp_path / "in" / "phone.jpg", person, icc_profile=display_p3, quality=95)
+    save(tmp_path / "in" / "plain.png", person)
+    green = np.zeros((30, 20, 3), np.uint8)
+    green[:] = (0, 255, 0)
+    save(tmp_path / "backgrounds" / "green_p3.png", green, icc_profile=display_p3)
+    save(tmp_path / "backgrounds" / "green.png", green)
+    # sRGB's green is a paler green in Display P3's values; white stays white.
+    assert srgb_to_p3((0, 255, 0)) == pytest.approx((116, 251, 77), abs=3) and srgb_to_p3((255,) * 3) == (255,) * 3
+
+    def corner(folder, name):  # a pixel of background, far from the person
+        return tuple(read_output(tmp_path / folder / name)[2, 2])
+
+    for background in ("#00ff00", "0,255,0", str(tmp_path / "backgrounds" / "green.png")):
+        predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=SureOfUprightRed(), background=background,
+                                        overwrite=True)
+        assert corner("out", "phone.png") == srgb_to_p3((0, 255, 0)), background
+        assert corner("out", "plain.png") == (0, 255, 0), background  # no profile: sRGB, as the colour
+    for background in ("white", "black"):
+        predict.remove_background_files(tmp_path / "in", tmp_path / background, model=SureOfUprightRed(),
+                                        background=background)
+        assert corner(background, "phone.png") == predict.NAMED_COLORS[background]
+    # A background photo in Display P3 behind a photo in Display P3: its values as they are; behind an sRGB
+    # photo, brought into sRGB (P3's own green lies outside sRGB: the nearest sRGB green).
+    predict.remove_background_files(tmp_path / "in", tmp_path / "p3", model=SureOfUprightRed(),
+                                    background=str(tmp_path / "backgrounds" / "green_p3.png"))
+    assert corner("p3", "phone.png") == (0, 255, 0)
+    assert corner("p3", "plain.png") == pytest.approx((0, 255, 0), abs=3)
+    # The Python API converts into the profile of the photo it is given by path or as a PIL image.
+    for given in (tmp_path / "in" / "phone.jpg", Image.open(tmp_path / "in" / "phone.jpg")):
+        composite = predict.remove_background(given, model=SureOfUprightRed(), background=(0, 255, 0))
+        assert tuple(composite[2, 2]) == srgb_to_p3((0, 255, 0))
+    assert tuple(predict.remove_background(person, model=SureOfUprightRed(), background=(0, 255, 0))[2, 2]) == (0, 255, 0)
+    # A profile LittleCMS cannot read (its tags cut off) costs the conversion, with a warning, not the composite.
+    save(tmp_path / "spoilt" / "phone.jpg", person, icc_profile=display_p3[:200], quality=95)
+    summary = predict.remove_background_files(tmp_path / "spoilt", tmp_path / "spoilt_out", model=SureOfUprightRed(),
+                                              background="#00ff00")
+    assert summary.processed == 1 and corner("spoilt_out", "phone.png") == (0, 255, 0)
+    assert "background colours left as they are: a colour profile cannot be read" in caplog.text
 
 
 def test_an_iphones_heic_photo_is_cut_out_upright_with_its_colour_profile(tmp_path, rng):
