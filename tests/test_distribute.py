@@ -74,7 +74,7 @@ def test_mirrored_training_over_two_devices_matches_one_device_on_the_same_globa
 def test_train_py_runs_mirrored_with_the_global_batch_split_over_replicas(sample_dir, tmp_path):
     code = TWO_CPU_DEVICES + "import train; sys.exit(train.main(sys.argv[1:]))"
     result = run_python(code, "--data-dir", str(sample_dir), "--model", "unet", "--image-size", "64",
-                        "--batch-size", "4", "--epochs", "1", "--strategy", "mirrored",
+                        "--decoder-width", "0.25", "--batch-size", "4", "--epochs", "1", "--strategy", "mirrored",
                         "--out-dir", str(tmp_path / "run"))
     assert result.returncode == 0, result.stderr[-3000:]
     assert "MirroredStrategy with 2 replica(s): global batch 8 = 4 per replica x 2" in result.stderr
