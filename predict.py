@@ -84,6 +84,7 @@ JPEG_QUALITY = 95
 # smaller so.
 WEBP_QUALITY = 90
 WEBP_METHOD = 0
+WEBP_MAX_SIDE = 16383  # the format's limit: wider panoramas can only be PNGs
 # Photos held in memory at once (decoded, waiting for the model or the PNG
 # writer), in pixels: 100 megapixels is about 1 GB with the cutouts.
 PIXEL_BUDGET = 100_000_000
@@ -1160,6 +1161,9 @@ def webp_encoded(pixels, profile=None):
     writes the profile into WebP's extended format."""
     from PIL import Image
 
+    if max(pixels.shape[:2]) > WEBP_MAX_SIDE:
+        raise ValueError(f"WebP holds at most {WEBP_MAX_SIDE} pixels a side, and this output is "
+                         f"{pixels.shape[1]}x{pixels.shape[0]}: write it as a PNG (without --webp)")
     encoded = io.BytesIO()
     Image.fromarray(pixels).save(encoded, "WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD,
                                  icc_profile=profile)

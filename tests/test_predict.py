@@ -590,6 +590,16 @@ def test_cutouts_and_composites_can_be_written_as_webp_with_exact_transparency_a
     assert sorted(p.name for p in (tmp_path / "cli").iterdir()) == ["b.webp", predict.SURENESS_FILE]
 
 
+def test_an_output_too_wide_for_webp_is_refused_naming_the_way_out_and_nothing_is_written(tmp_path):
+    panorama = np.zeros((20, predict.WEBP_MAX_SIDE + 1, 4), np.uint8)
+    with pytest.raises(ValueError, match=r"WebP holds at most 16383 pixels a side, and this output is 16384x20: "
+                                         r"write it as a PNG \(without --webp\)"):
+        predict.write_atomically(tmp_path / "panorama.webp", panorama)
+    assert list(tmp_path.iterdir()) == []
+    predict.write_atomically(tmp_path / "panorama.webp", panorama[:, :predict.WEBP_MAX_SIDE])
+    assert read_output(tmp_path / "panorama.webp").shape == (20, predict.WEBP_MAX_SIDE, 4)
+
+
 def test_recursive_mirrors_relative_paths_and_same_stems_do_not_collide(tmp_path, tiny_model, rng):
     save(tmp_path / "in" / "top.jpg", photo(rng))
     save(tmp_path / "in" / "sub" / "deeper" / "x.jpg", photo(rng))
