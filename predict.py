@@ -1629,7 +1629,8 @@ def parse_args(argv=None):
     parser.add_argument("--mask-only", action="store_true", help="write the grey mask instead of the cutout")
     parser.add_argument("--background", default=None, metavar="COLOR|IMAGE",
                         help="compose onto a colour (white, #00ff00, 0,255,0), a photo, or 'blur' (the photo's own "
-                        "background blurred, a portrait mode) instead of transparency")
+                        "background blurred, a portrait mode) instead of transparency; a colour is sRGB, and a colour "
+                        "or photo is converted into the colour profile of each photo it goes behind")
     formats = parser.add_mutually_exclusive_group()
     formats.add_argument("--jpeg", action="store_true",
                          help=f"with --background: write JPEG files (quality {JPEG_QUALITY}), a fraction of the PNGs' "
