@@ -232,7 +232,8 @@ def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, pertu
     With `predictions` ({stem: path}, find_predictions) the masks scored are
     those files, as they are, and `model` is not used."""
     rows, failures, worst = [], [], []
-    keep_specks = keep_specks or predictions is not None  # masks made already are scored as they were made
+    if predictions is not None:  # masks made already are scored as they were made
+        keep_specks, main_person = True, False
     with ThreadPoolExecutor(2) as readers:
         for start in range(0, len(pairs), batch_size):
             chunk = pairs[start:start + batch_size]
@@ -259,7 +260,7 @@ def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, pertu
             else:
                 models_masks = [made for *_, made, _ in loaded]
             for (pair, photo, image, mask, made, mask_check), models_mask in zip(loaded, models_masks):
-                prediction = predict.people_kept(models_mask, keep_specks, main_person and predictions is None)
+                prediction = predict.people_kept(models_mask, keep_specks, main_person)
                 if made is None:  # made by the model here: capped as predict.py caps its outputs (made ones are)
                     prediction = predict.within_photo(prediction, photo)
                 scores = metrics.image_scores(mask, prediction, threshold, with_boundary=True)

@@ -503,15 +503,25 @@ SPECK_JOIN = 0.1    # patches joined through pixels at least this probable are o
 SPECK_RIM = 0.01    # ... cleared with the speck, this share of the longer side around it
 
 
+def mask_patches(mask):
+    """(labels, person pixels of each label) of a soft mask's patches: its
+    pixels of at least SPECK_JOIN, joined (label 0: the pixels below), each
+    counted by its pixels of at least 0.5; (None, None) where the mask holds
+    one patch at most, which nothing is left out of."""
+    count, patches = cv2.connectedComponents((mask >= SPECK_JOIN).view(np.uint8), connectivity=8)
+    if count <= 2:  # the pixels below SPECK_JOIN, and at most one patch
+        return None, None
+    return patches, np.bincount(patches[mask >= 0.5], minlength=count)
+
+
 def without_specks(mask):
     """A photo-size soft mask less its specks: the patches (pixels of at least
     SPECK_JOIN, joined) that touch no edge of the photo and whose person
     pixels (at least 0.5) number less than SPECK_SHARE of the largest
     patch's, set to 0 with their faint rim."""
-    count, patches = cv2.connectedComponents((mask >= SPECK_JOIN).view(np.uint8), connectivity=8)
-    if count <= 2:  # the background and at most one patch
+    patches, person_pixels = mask_patches(mask)
+    if patches is None:
         return mask
-    person_pixels = np.bincount(patches[mask >= 0.5], minlength=count)
     specks = person_pixels < SPECK_SHARE * person_pixels[1:].max()
     specks[0] = False  # label 0: the pixels below SPECK_JOIN
     specks[np.concatenate([patches[[0, -1]].ravel(), patches[:, [0, -1]].ravel()])] = False
@@ -530,13 +540,10 @@ def main_person_only(mask):
     """A photo-size soft mask with only its main person: every patch (see
     without_specks) but the one with the most person pixels set to 0 with
     its faint rim; the mask as it is where it marks nobody."""
-    count, patches = cv2.connectedComponents((mask >= SPECK_JOIN).view(np.uint8), connectivity=8)
-    if count <= 2:
+    patches, person_pixels = mask_patches(mask)
+    if patches is None or not person_pixels[1:].any():
         return mask
-    person_pixels = np.bincount(patches[mask >= 0.5], minlength=count)
-    if not person_pixels[1:].any():
-        return mask
-    others = np.arange(count) != np.argmax(person_pixels[1:]) + 1
+    others = np.arange(len(person_pixels)) != np.argmax(person_pixels[1:]) + 1
     others[0] = False  # the pixels below SPECK_JOIN
     return without_patches(mask, patches, others)
 
