@@ -124,8 +124,9 @@ def without_tiles():
 
 def alternating_rates(model, folders, scratch, batch_size, rounds, variants):
     """{shape: {variant: [end-to-end images/s of each round]}}, the variants'
-    runs alternating so that a slow spell of the machine costs each alike.
-    `variants`: {name: (remove_background_files keyword arguments, context)}."""
+    runs alternating so that a slow spell of the machine costs each alike,
+    their outputs in scratch/<shape>-<variant>-<round>. `variants`: {name:
+    (remove_background_files keyword arguments, context)}."""
     rates = {}
     for shape, folder in folders.items():
         for attempt in range(rounds):
@@ -155,22 +156,21 @@ def engine_rates(model_path, photo_dir, scratch, batch_size, rounds):
     return rates
 
 
+def output_megabytes(folder):
+    return round(sum(path.stat().st_size for path in Path(folder).iterdir()) / 1e6, 1)
+
+
 def output_format_rates(model, pairs, scratch, batch_size, rounds, side=None):
     """End-to-end images/s and the outputs' megabytes with the cutouts written
     as PNGs and as WebPs, alternating, on the photos (enlarged to `side`
     unless that is None); none where `rounds` is 0."""
     if not rounds:
         return {}
-    folder = photo_folders(pairs, scratch, ("as_they_are",), side)["as_they_are"]
-    results = {}
-    for attempt in range(rounds):
-        for name, options in {"png (default)": {}, "webp": {"webp": True}}.items():
-            out = Path(scratch) / f"format-{name}-{attempt}"
-            summary = predict.remove_background_files(folder, out, model=model, batch_size=batch_size, **options)
-            result = results.setdefault(name, {"images_per_s": []})
-            result["images_per_s"].append(round(summary.images_per_second, 2))
-            result["output_mb"] = round(sum(p.stat().st_size for p in out.iterdir()) / 1e6, 1)
-    return results
+    folders = photo_folders(pairs, scratch, ("as_they_are",), side)
+    formats = {"png (default)": ({}, contextlib.nullcontext), "webp": ({"webp": True}, contextlib.nullcontext)}
+    rates = alternating_rates(model, folders, scratch, batch_size, rounds, formats)["as_they_are"]
+    return {name: {"images_per_s": rates[name], "output_mb": output_megabytes(Path(scratch) / f"as_they_are-{name}-0")}
+            for name in formats}
 
 
 def turned_look_rates(model, pairs, scratch, batch_size, rounds, side=None):
@@ -238,9 +238,8 @@ def main():
             predict.PNG_PARAMS = png_params
             out = Path(scratch) / name
             summary = predict.remove_background_files(photo_dir, out, model=model, batch_size=args.batch_size)
-            megabytes = sum(p.stat().st_size for p in out.iterdir()) / 1e6
             end_to_end[name] = {"images_per_s": round(summary.images_per_second, 2),
-                                "output_mb": round(megabytes, 1), "failed": len(summary.failed)}
+                                "output_mb": output_megabytes(out), "failed": len(summary.failed)}
         predict.PNG_PARAMS = DEFAULT_PNG_PARAMS
         result = {
             "benchmark": "predict", "model": model_name, "engine": predict.engine_of(model),
