@@ -77,6 +77,27 @@ def is_heif(content):
     return bytes(content[4:8]) == b"ftyp" and bytes(content[8:12]) in HEIF_BRANDS
 
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# How the files of the formats in IMAGE_EXTENSIONS begin, but for WebP, AVIF and HEIC's (see format_suffix).
+IMAGE_SIGNATURES = ((b"\xff\xd8", ".jpg"), (PNG_SIGNATURE, ".png"), (b"II*\0", ".tif"), (b"MM\0*", ".tif"),
+                    (b"GIF8", ".gif"), (b"BM", ".bmp"))
+
+
+def format_suffix(head):
+    """The file suffix of the image format whose file begins with the bytes
+    `head` (its first 12 at least): .jpg, .png, .webp, .tif, .gif, .bmp,
+    .avif or .heic; "" for any other. For bytes that come without a file
+    name (a photo piped in), so that they are read as a file of their format is."""
+    head = bytes(head[:12])
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return ".webp"
+    if head[4:12] in (b"ftypavif", b"ftypavis"):
+        return ".avif"
+    if is_heif(head):
+        return ".heic"
+    return next((suffix for signature, suffix in IMAGE_SIGNATURES if head.startswith(signature)), "")
+
+
 def decode_heif(content, flags):
     """A HEIC/HEIF photo's pixels (uint8 array of its bytes) as cv2.imdecode
     gives a photo's for `flags`: BGR, or with IMREAD_UNCHANGED BGRA where it

@@ -10,6 +10,7 @@
     python predict.py photos/ portraits/ --background blur --jpeg
     python predict.py photos/ cutouts/ --webp                    (WebP: a fifth of the PNGs' size)
     python predict.py photos/ cutouts/ --crop                    (cut to the people)
+    cat photo.jpg | python predict.py - - > cutout.png           (- : standard input or output)
 
 Each output is a PNG at the photo's original size (--crop: cut to the people
 in it), named after it (photos/a/b.jpg -> cutouts/a/b.png), or for one photo
@@ -25,7 +26,8 @@ them). A photo with transparency keeps it: the model sees it over grey, and
 its output is nowhere more opaque than the photo. On a CPU the model runs
 through TensorFlow Lite, about twice as fast, converted once per model file
 (--engine). Existing outputs are skipped unless --overwrite, so an interrupted
-run continues where it stopped. A file that cannot be read is reported and
+run continues where it stopped. One photo may be piped in and its output
+piped out (-), for scripts. A file that cannot be read is reported and
 skipped; the exit status is 1 if any failed. An output folder also gets
 sureness.csv, how sure the model was of each mask, least sure first: the
 cutouts to check first.
@@ -54,6 +56,7 @@ import time
 import warnings
 import zlib
 from collections import Counter, deque
+from contextlib import contextmanager, redirect_stdout
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
@@ -1195,7 +1198,6 @@ def replace_atomically(path, content):
 # values shown as sRGB look duller. OpenCV reads the values and leaves the
 # profile out, so the outputs, which keep the photo's values, get its profile
 # back, and a cutout shows the colours its photo showed.
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_HEADER_END = 33  # the signature and the IHDR chunk, which come first in every PNG
 JPEG_ICC_MARKER = b"ICC_PROFILE\0"
 JPEG_ICC_CHUNK = 65519  # an APP2 segment's 65,535 bytes less its length, marker and chunk numbers
@@ -1234,15 +1236,7 @@ def photo_profile(image):
 
 def profile_reader(head):
     """The function that finds the profile in a file whose first 12 bytes are `head`, by its format; None for others."""
-    if head.startswith(b"\xff\xd8"):
-        return jpeg_profile
-    if head.startswith(PNG_SIGNATURE):
-        return png_profile
-    if head[:4] == b"RIFF" and head[8:] == b"WEBP":
-        return webp_profile
-    if head[:4] in (b"II*\0", b"MM\0*"):  # a TIFF (not a BigTIFF)
-        return tiff_profile
-    return heif_profile if data.is_heif(head) or head[4:12] in (b"ftypavif", b"ftypavis") else None
+    return PROFILE_READERS.get(data.format_suffix(head))
 
 
 def jpeg_profile(content):
@@ -1310,11 +1304,15 @@ def heif_profile(content):
     return pillow_heif.open_heif(content).info.get("icc_profile")
 
 
+PROFILE_READERS = {".jpg": jpeg_profile, ".png": png_profile, ".webp": webp_profile, ".tif": tiff_profile,
+                   ".heic": heif_profile, ".avif": heif_profile}
+
+
 def with_colour_profile(encoded, profile):
     """An encoded PNG or JPEG (bytes, as OpenCV writes them) with the ICC
     `profile` embedded: a PNG's iCCP chunk right after its header, a JPEG's
     APP2 segments right after its JFIF segment."""
-    if encoded.startswith(PNG_SIGNATURE):
+    if encoded.startswith(data.PNG_SIGNATURE):
         body = b"ICC profile\0\0" + zlib.compress(profile)  # a name, then compression method 0 (zlib)
         chunk = len(body).to_bytes(4, "big") + b"iCCP" + body + zlib.crc32(b"iCCP" + body).to_bytes(4, "big")
         return encoded[:PNG_HEADER_END] + chunk + encoded[PNG_HEADER_END:]
@@ -1597,6 +1595,107 @@ def read_sureness(path):
         return [Judged(row["output"], row["photo"], float(row["sureness"]), float(row["person_share"])) for row in reader]
 
 
+# ----------------------------------------------------------------------------
+# Pipes: `-` for standard input and output
+# ----------------------------------------------------------------------------
+
+PIPE = Path("-")  # as the input, a photo piped in; as the output, the output piped out
+STDOUT_DESCRIPTOR, STDERR_DESCRIPTOR = 1, 2  # where C code writes, whatever sys.stdout and sys.stderr are
+
+
+@contextmanager
+def piped(inputs, output, suffix):
+    """The inputs and output to run on, where `-` stands for standard input
+    (one photo piped in: cat photo.jpg | predict.py - cutout.png) or for
+    standard output (the one output piped out: predict.py photo.jpg - | ...):
+    the photo saved to a temporary file, read as a file of its format is,
+    and a temporary output file (ending in `suffix`, see output_suffix) whose
+    bytes go to standard output once written whole, with nothing else
+    printed there. What cannot be piped is a PredictError, said before any
+    photo is read."""
+    piping_in, piping_out = PIPE in map(Path, inputs), Path(output) == PIPE
+    if not piping_in and not piping_out:
+        yield inputs, output
+        return
+    refuse_what_cannot_be_piped(inputs, output, piping_in, piping_out)
+    with tempfile.TemporaryDirectory(prefix="predict-") as folder:
+        if piping_in:
+            inputs = [photo_piped_in(Path(folder))]
+        if not piping_out:
+            yield inputs, output
+            return
+        written = Path(folder) / f"stdout{suffix}"
+        with printing_to_stderr():
+            yield inputs, written
+        if written.is_file():
+            pipe_out(written.read_bytes())
+
+
+def refuse_what_cannot_be_piped(inputs, output, piping_in, piping_out):
+    """A PredictError for pipes that cannot work: a photo piped in with other
+    inputs or into a folder, several outputs piped out, or a pipe that is a
+    terminal (typing a photo in, or a PNG shown as text)."""
+    if piping_in and len(inputs) > 1:
+        raise PredictError("input - (a photo piped in) comes alone: give the other photos in a run of their own")
+    if piping_in and not piping_out and (Path(output).is_dir() or not Path(output).suffix):
+        raise PredictError(f"a photo piped in (input -) has no name to give its output in the folder {output}: "
+                           f"name the output file (cutout.png), or - to pipe it out")
+    one_photo = piping_in or len(photos := expand_patterns(inputs)) == 1 and photos[0].is_file()
+    if piping_out and not one_photo:
+        raise PredictError("output - (standard output) holds one output: give one photo, or a folder for the outputs "
+                           "of several")
+    if piping_in and (sys.stdin is None or sys.stdin.isatty()):
+        raise PredictError("input - reads a photo piped in, and standard input is the terminal: pipe one in "
+                           "(cat photo.jpg | python predict.py - cutout.png, or < photo.jpg)")
+    if piping_out and sys.stdout.isatty():
+        raise PredictError("output - writes the output to standard output, which is the terminal: redirect it "
+                           "(> cutout.png) or pipe it on")
+
+
+def photo_piped_in(folder):
+    """The photo on standard input, saved in `folder` under the suffix of its
+    format (see data.format_suffix: transparency is looked for by suffix);
+    a PredictError where none is there, or one that cannot be read."""
+    content = sys.stdin.buffer.read()
+    if not content:
+        raise PredictError("input -: nothing was piped in (standard input is empty)")
+    path = folder / f"stdin{data.format_suffix(content)}"
+    path.write_bytes(content)
+    try:  # said now, before the model is loaded, rather than as a failed temporary file
+        data.decode(path, cv2.IMREAD_REDUCED_GRAYSCALE_8)
+    except data.DatasetError as error:
+        raise PredictError(f"input - (the photo piped in): {str(error).removeprefix(f'{path}: ')}") from None
+    return path
+
+
+@contextmanager
+def printing_to_stderr():
+    """Meanwhile, what is printed to standard output, by Python (sys.stdout)
+    or by a library's C code (file descriptor 1), goes to standard error, so
+    that standard output holds the output's bytes alone."""
+    sys.stdout.flush()
+    kept = os.dup(STDOUT_DESCRIPTOR)
+    os.dup2(STDERR_DESCRIPTOR, STDOUT_DESCRIPTOR)
+    try:
+        with redirect_stdout(sys.stderr):
+            yield
+    finally:
+        os.dup2(kept, STDOUT_DESCRIPTOR)
+        os.close(kept)
+
+
+def pipe_out(content):
+    """Writes `content` to standard output; a PredictError where the pipe's
+    reader has gone (... | head -c 100) before taking it whole."""
+    try:
+        sys.stdout.buffer.write(content)
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:
+        # What is left unwritten would fail again, at exit, as Python flushes standard output.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise PredictError("output -: the pipe was closed before the whole output was written to it") from None
+
+
 def add_mask_flags(parser):
     """The flags that choose how masks are made, for predict.py and for
     evaluate.py, which scores masks as predict.py makes them."""
@@ -1625,9 +1724,10 @@ def add_engine_flag(parser):
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("inputs", type=Path, nargs="+", metavar="input",
-                        help="photos or folders of photos (photos/*.jpg will do, quoted or not)")
+                        help="photos or folders of photos (photos/*.jpg will do, quoted or not), or - for one "
+                        "photo piped in")
     parser.add_argument("output", type=Path, help="folder for the PNG outputs (created if needed); for one photo, a .png "
-                        "or .webp file name will do (a .jpg with --background)")
+                        "or .webp file name will do (a .jpg with --background), or - to pipe its output out")
     parser.add_argument("--model", type=Path, default=None, help=f"a .keras model, or a train.py run folder (its model.keras) "
                         f"(default: {DEFAULT_MODEL.relative_to(REPO_DIR)})")
     parser.add_argument("--recursive", action="store_true", help="also process photos in sub-folders")
@@ -1685,14 +1785,16 @@ def main(argv=None):
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
     try:
-        summary = remove_background_files(
-            args.inputs, args.output, model=args.model, recursive=args.recursive, threshold=args.threshold,
-            background=args.background, mask_only=args.mask_only, batch_size=args.batch_size,
-            workers=args.workers, overwrite=args.overwrite, progress=not args.quiet, flip_tta=args.flip_tta,
-            close_up=args.close_up, upright_only=args.upright_only, keep_specks=args.keep_specks, jpeg=args.jpeg,
-            crop=args.crop, crop_margin=args.crop_margin, engine=args.engine, webp=args.webp,
-            main_person=args.main_person,
-        )
+        suffix = output_suffix(args.jpeg, args.webp, composed=args.background is not None, mask_only=args.mask_only)
+        with piped(args.inputs, args.output, suffix) as (inputs, output):
+            summary = remove_background_files(
+                inputs, output, model=args.model, recursive=args.recursive, threshold=args.threshold,
+                background=args.background, mask_only=args.mask_only, batch_size=args.batch_size,
+                workers=args.workers, overwrite=args.overwrite, progress=not args.quiet, flip_tta=args.flip_tta,
+                close_up=args.close_up, upright_only=args.upright_only, keep_specks=args.keep_specks, jpeg=args.jpeg,
+                crop=args.crop, crop_margin=args.crop_margin, engine=args.engine, webp=args.webp,
+                main_person=args.main_person,
+            )
     except (PredictError, data.DatasetError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

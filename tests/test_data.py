@@ -1,3 +1,4 @@
+import io
 import logging
 import re
 from pathlib import Path
@@ -321,6 +322,24 @@ def test_corrupt_files_are_named_in_the_error(tmp_path, rng):
     heic.write_bytes(b"\x00\x00\x00\x18ftypheic" + bytes(100))  # a HEIC photo's first box, and no photo
     with pytest.raises(data.DatasetError, match=r"IMG_0001\.HEIC: not a readable image"):
         data.read_image(heic)
+
+
+def test_a_photos_format_is_told_by_its_first_bytes_for_photos_that_come_without_a_name(tmp_path, rng):
+    import pillow_heif
+
+    pixels = draw_person(rng, 16, 16)[0]
+    for pil_format, suffix in (("JPEG", ".jpg"), ("PNG", ".png"), ("WEBP", ".webp"), ("TIFF", ".tif"),
+                               ("GIF", ".gif"), ("BMP", ".bmp")):
+        encoded = io.BytesIO()
+        Image.fromarray(pixels).save(encoded, pil_format)
+        assert data.format_suffix(encoded.getvalue()) == suffix, pil_format
+    big_endian_tiff = cv2.imencode(".tif", pixels)[1].tobytes()[:2].replace(b"II", b"MM") + b"\0*" + bytes(8)
+    assert data.format_suffix(big_endian_tiff) == ".tif"
+    pillow_heif.from_pillow(Image.fromarray(pixels)).save(tmp_path / "a.heic", quality=-1)
+    assert data.format_suffix((tmp_path / "a.heic").read_bytes()) == ".heic"
+    assert data.format_suffix(b"\0\0\0\x1cftypavif\0\0\0\0") == ".avif"
+    for other in (b"", b"P6\n16 16\n255\n", b"not a photo at all"):
+        assert data.format_suffix(other) == ""
 
 
 def test_a_heic_photo_is_read_as_the_colours_it_holds_turned_as_it_is_shown(tmp_path, rng):

@@ -1047,6 +1047,109 @@ def test_command_line_end_to_end(tmp_path, tiny_model_path, rng):
     assert read_output(tmp_path / "out" / "a.png").shape == (60, 40, 4)
 
 
+def test_a_photo_piped_in_is_cut_out_and_piped_out_by_the_command_line(tmp_path, tiny_model_path, rng):
+    save(tmp_path / "a.jpg", photo(rng))
+    model = shutil.copy(tiny_model_path, tmp_path / "fresh.keras")  # converted for TensorFlow Lite within the run
+    command = [sys.executable, str(REPO_DIR / "predict.py"), "-", "-", "--model", str(model)]
+    result = subprocess.run(command, input=(tmp_path / "a.jpg").read_bytes(), capture_output=True, timeout=180)
+    assert result.returncode == 0, result.stderr[-2000:].decode()
+    assert b"1 processed" in result.stderr
+    assert predict.main([str(tmp_path / "a.jpg"), str(tmp_path / "a.png"), "--model", str(model), "--quiet"]) == 0
+    assert result.stdout == (tmp_path / "a.png").read_bytes()
+
+
+def stdin_holding(content):
+    return io.TextIOWrapper(io.BytesIO(content))
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_a_piped_photo_is_read_as_its_file_and_only_the_output_reaches_standard_output(
+        tmp_path, monkeypatch, capfdbinary):
+    # A PNG with transparency (looked for by the file's suffix) and a colour profile (found in its bytes).
+    rgb = np.zeros((120, 90, 3), np.uint8)
+    rgb[20:100, 10:30] = rgb[20:100, 55:75] = (255, 0, 0)
+    alpha = np.full((120, 90), 255, np.uint8)
+    alpha[:, :40] = 0
+    display_p3 = rgb_profile(1)  # a stand-in
+    content = save(tmp_path / "cutout.png", np.dstack([rgb, alpha]), icc_profile=display_p3).read_bytes()
+    predict.remove_background_files(tmp_path / "cutout.png", tmp_path / "file.png", model=SureOfUprightRed())
+    predict.remove_background_files(tmp_path / "cutout.png", tmp_path / "file.jpg", model=SureOfUprightRed(),
+                                    background="white", jpeg=True)
+
+    def chatty_model(model, engine="auto"):  # as a library may print, from Python or from C code
+        print("printed by Python")
+        os.write(1, b"written to the file descriptor\n")
+        return SureOfUprightRed()
+
+    monkeypatch.setattr(predict, "resolve_model", chatty_model)
+    monkeypatch.setattr(sys, "stdin", stdin_holding(content))
+    assert predict.main(["-", "-"]) == 0
+    piped = capfdbinary.readouterr()
+    assert piped.out == (tmp_path / "file.png").read_bytes()
+    assert b"printed by Python" in piped.err and b"written to the file descriptor" in piped.err
+    assert b"1 processed" in piped.err
+    cutout = cv2.imdecode(np.frombuffer(piped.out, np.uint8), cv2.IMREAD_UNCHANGED)
+    assert cutout.shape == (120, 90, 4) and cutout[:, :40, 3].max() == 0 and cutout[30:90, 60:70, 3].min() > 250
+    assert Image.open(io.BytesIO(piped.out)).info.get("icc_profile") == display_p3
+
+    # Piped in to the file named; from a file piped out, in the format chosen.
+    monkeypatch.setattr(sys, "stdin", stdin_holding(content))
+    assert predict.main(["-", str(tmp_path / "named.png"), "--quiet"]) == 0
+    assert (tmp_path / "named.png").read_bytes() == (tmp_path / "file.png").read_bytes()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["cutout.png", "file.jpg", "file.png", "named.png"]
+    capfdbinary.readouterr()  # (the model's chatter: standard output is free when nothing is piped out)
+    assert predict.main([str(tmp_path / "cutout.png"), "-", "--background", "white", "--jpeg", "--quiet"]) == 0
+    assert capfdbinary.readouterr().out == (tmp_path / "file.jpg").read_bytes()
+    assert predict.main([str(tmp_path / "cutout.png"), "-", "--webp", "--quiet"]) == 0
+    as_webp = capfdbinary.readouterr().out
+    assert as_webp[:4] == b"RIFF" and as_webp[8:12] == b"WEBP"
+    np.testing.assert_array_equal(cv2.imdecode(np.frombuffer(as_webp, np.uint8), cv2.IMREAD_UNCHANGED)[..., 3],
+                                  cutout[..., 3])
+
+
+@pytest.mark.parametrize("inputs, output, stdin, stdout, says", [
+    (["-"], "-", b"", None, "input -: nothing was piped in (standard input is empty)"),
+    (["-"], "-", b"not a photo", None, "input - (the photo piped in): not a readable image (corrupt, truncated or "
+                                       "unsupported format)"),
+    (["-", "{tmp}/a.jpg"], "{tmp}/out", b"", None, "input - (a photo piped in) comes alone"),
+    (["-"], "{tmp}", b"", None, "a photo piped in (input -) has no name to give its output in the folder {tmp}: "
+                                "name the output file (cutout.png), or - to pipe it out"),
+    (["{tmp}"], "-", None, None, "output - (standard output) holds one output: give one photo, or a folder"),
+    (["{tmp}/*.jpg"], "-", None, None, "output - (standard output) holds one output"),
+    (["-"], "{tmp}/cutout.png", "terminal", None, "standard input is the terminal: pipe one in"),
+    (["{tmp}/a.jpg"], "-", None, "terminal", "standard output, which is the terminal: redirect it (> cutout.png)"),
+])
+def test_what_cannot_be_piped_is_refused_before_the_model_is_loaded(tmp_path, rng, monkeypatch, capfdbinary,
+                                                                     inputs, output, stdin, stdout, says):
+    save(tmp_path / "a.jpg", photo(rng))
+    save(tmp_path / "b.jpg", photo(rng))
+    monkeypatch.setattr(predict, "resolve_model", lambda *args: pytest.fail("the model was loaded"))
+    if stdin is not None:
+        monkeypatch.setattr(sys, "stdin", Terminal() if stdin == "terminal" else stdin_holding(stdin))
+    if stdout is not None:
+        monkeypatch.setattr(sys, "stdout", Terminal())
+    status = predict.main([given.format(tmp=tmp_path) for given in inputs] + [output.format(tmp=tmp_path)])
+    assert status == 2
+    captured = capfdbinary.readouterr()
+    assert says.format(tmp=tmp_path) in captured.err.decode()
+    assert captured.out == b""
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a.jpg", "b.jpg"]
+
+
+def test_a_pipe_closed_before_the_output_is_written_whole_is_an_error_not_a_traceback(monkeypatch):
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader gone, as "| head -c 100" goes
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(io.FileIO(write_end, "w")))
+    with pytest.raises(predict.PredictError, match="output -: the pipe was closed before the whole output was written"):
+        predict.pipe_out(b"\x89PNG" * 100_000)
+    sys.stdout.write("what Python flushes at exit")
+    sys.stdout.flush()  # now into the null device, not an error again
+
+
 def test_a_tiny_memory_budget_still_processes_every_photo_identically(tmp_path, tiny_model, rng):
     for index in range(5):
         save(tmp_path / "in" / f"{index}.png", photo(rng))
