@@ -10,6 +10,7 @@
     python predict.py photos/ portraits/ --background blur --jpeg
     python predict.py photos/ cutouts/ --webp                    (WebP: a fifth of the PNGs' size)
     python predict.py photos/ cutouts/ --crop                    (cut to the people)
+    python predict.py incoming/ cutouts/ --watch                 (and each photo that comes in, until Ctrl-C)
     cat photo.jpg | python predict.py - - > cutout.png           (- : standard input or output)
 
 Each output is a PNG at the photo's original size (--crop: cut to the people
@@ -26,7 +27,8 @@ them). A photo with transparency keeps it: the model sees it over grey, and
 its output is nowhere more opaque than the photo. On a CPU the model runs
 through TensorFlow Lite, about twice as fast, converted once per model file
 (--engine). Existing outputs are skipped unless --overwrite, so an interrupted
-run continues where it stopped. One photo may be piped in and its output
+run continues where it stopped; --watch then goes on cutting out the photos
+that come into the input folders. One photo may be piped in and its output
 piped out (-), for scripts. A file that cannot be read is reported and
 skipped; the exit status is 1 if any failed. An output folder also gets
 sureness.csv, how sure the model was of each mask, least sure first: the
@@ -49,6 +51,7 @@ import itertools
 import logging
 import math
 import os
+import signal
 import sys
 import tempfile
 import threading
@@ -56,7 +59,7 @@ import time
 import warnings
 import zlib
 from collections import Counter, deque
-from contextlib import contextmanager, redirect_stdout
+from contextlib import contextmanager, nullcontext, redirect_stdout
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
@@ -1060,9 +1063,11 @@ def expand_patterns(inputs):
     return expanded
 
 
-def find_photos(inputs, output_dir, recursive=False, suffix=".png"):
+def find_photos(inputs, output_dir, recursive=False, suffix=".png", report=True):
     """[(photo path, output path)]: each input file, or the photos in each
-    input folder, mirrored under output_dir as <relative path><suffix>."""
+    input folder, mirrored under output_dir as <relative path><suffix>;
+    folders without photos and files that are not photos are reported
+    unless not `report` (a watched folder looked at again)."""
     output_dir = Path(output_dir).resolve()
     jobs, left_out = [], []
     for given in map(Path, inputs):
@@ -1088,13 +1093,14 @@ def find_photos(inputs, output_dir, recursive=False, suffix=".png"):
                     jobs.append((path, output_dir / relative.with_suffix(suffix)))
                 elif path.name != SURENESS_FILE:  # this tool's own, in a folder of cutouts read again
                     left_out.append(path)
-            if len(jobs) == found:
+            if len(jobs) == found and report:
                 in_folders = not recursive and any(path.is_dir() for path in given.iterdir())
                 log.warning("no photos in %s%s", given, " (photos in its sub-folders are read with --recursive)"
                             if in_folders else "")
         else:
             raise PredictError(f"input {given} does not exist")
-    report_left_out(left_out)
+    if report:
+        report_left_out(left_out)
     return disambiguate(jobs, suffix)
 
 
@@ -1384,7 +1390,7 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
                             mask_only=False, batch_size=8, overwrite=False, progress=False, workers=WORKERS,
                             pixel_budget=PIXEL_BUDGET, flip_tta=False, close_up=True, upright_only=False,
                             keep_specks=False, jpeg=False, crop=False, crop_margin=CROP_MARGIN, engine="auto",
-                            webp=False, main_person=False):
+                            webp=False, main_person=False, watch=False):
     """Writes a PNG per photo under `output_dir`, or with `webp` a WebP, or
     with `jpeg` a JPEG of the person composed onto `background` (for one
     photo, `output_dir` may instead name the file to write; see
@@ -1394,14 +1400,19 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
     photos are read, segmented and written overlapped (see cutouts); with
     `crop`, each output is cut to its people (see crop_to_people). A photo
     that cannot be read or written is a failure in the Summary; a full disk
-    ends the run, a PredictError."""
+    ends the run, a PredictError. With `watch`, the input folders are then
+    looked at every WATCH_EVERY seconds for photos that come in, until
+    Ctrl-C (see watch_folders)."""
     from tqdm import tqdm
 
     background = background_of(background)
     composed = background is not None and not mask_only
     suffix = output_suffix(jpeg, webp, composed, mask_only)
-    jobs, output_root, output_file = plan_outputs([inputs] if isinstance(inputs, (str, Path)) else inputs,
-                                                  output_dir, recursive, suffix, composed, mask_only)
+    inputs = [inputs] if isinstance(inputs, (str, Path)) else inputs
+    jobs, output_root, output_file = plan_outputs(inputs, output_dir, recursive, suffix, composed, mask_only)
+    if watch and output_file:
+        raise PredictError(f"--watch watches folders of photos for the photos that come in: give a folder for the "
+                           f"outputs, not the file {output_file}")
     model = resolve_model(model, engine)
     # A folder where an output should go is not an output: writing there fails, and says so.
     todo = [(photo, output) for photo, output in jobs if overwrite or not output.is_file()]
@@ -1417,30 +1428,123 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
         return judged
 
     look = partial(look_at_batch, model, flip_tta=flip_tta, close_up=close_up, upright_only=upright_only)
-    bar = tqdm(total=len(todo), unit="img", disable=not progress, file=sys.stderr)
-    started = last_recorded = time.time()
-    try:
-        for photo, _, failure in cutouts(todo, partial(read_photo, size=model_input_size(model)), look, write,
-                                         batch_size, workers, pixel_budget):
-            if failure:
-                summary.failed.append((photo, failure))
-                if progress:
-                    bar.write(f"failed: {failure}", file=sys.stderr)
+    read = partial(read_photo, size=model_input_size(model))
+    last_recorded = time.time()
+
+    def cut_out(todo):
+        """Runs the (photo, output) jobs; returns the photos that failed.
+        The Summary's seconds are those spent here: not a watch's waits."""
+        nonlocal last_recorded
+        failed = set()
+        if not todo:
+            return failed
+        started, seconds_before = time.time(), summary.seconds
+        with tqdm(total=len(todo), unit="img", disable=not progress, file=sys.stderr) as bar:
+            for photo, _, failure in cutouts(todo, read, look, write, batch_size, workers, pixel_budget):
+                if failure:
+                    summary.failed.append((photo, failure))
+                    failed.add(photo)
+                    if progress:
+                        bar.write(f"failed: {failure}", file=sys.stderr)
+                    else:
+                        log.error("failed: %s", failure)
                 else:
-                    log.error("failed: %s", failure)
-            else:
-                summary.processed += 1
-            bar.update()
-            if sureness_file and time.time() - last_recorded > SURENESS_EVERY_SECONDS:
-                record_sureness(sureness_file, summary.judged)
-                last_recorded = time.time()
+                    summary.processed += 1
+                bar.update()
+                if sureness_file and time.time() - last_recorded > SURENESS_EVERY_SECONDS:
+                    record_sureness(sureness_file, summary.judged)
+                    last_recorded = time.time()
+                summary.seconds = seconds_before + time.time() - started
+        return failed
+
+    # Taken before the photos are read: one copied in meanwhile, and read half-written, is tried again.
+    states = {photo: file_state(photo) for photo, _ in jobs} if watch else {}
+    try:
+        cut_out(todo)
+        if watch:
+            watch_folders(partial(find_photos, expand_patterns(inputs), output_root, recursive, suffix, report=False),
+                          states, cut_out, summary, overwrite, partial(record_sureness, sureness_file, summary.judged))
     finally:  # also when interrupted (Ctrl-C): the outputs written so far keep their lines
-        bar.close()
         if sureness_file and summary.judged:
             record_sureness(sureness_file, summary.judged)
-    summary.seconds = time.time() - started
     summary.judged.sort(key=least_sure_first)
     return summary
+
+
+# --watch: a folder that photos come into (from a camera shooting tethered, a
+# photo booth, a sync folder) is looked at every WATCH_EVERY seconds, and each
+# photo that has come in is cut out once its size and modification time have
+# not changed since the last look, so that a photo still being copied in is
+# not read half-written.
+WATCH_EVERY = 2.0
+
+
+def watch_folders(find, states, cut_out, summary, overwrite=False, record=None):
+    """Until Ctrl-C, every WATCH_EVERY seconds: `find()` the (photo, output)
+    jobs of the input folders, and `cut_out` (which returns the photos that
+    failed) those of photos ready (see ready_photos). The photos of `states`
+    (photo -> file_state) were cut out, or failed, or skipped, in that
+    state already; a failed one is tried again once its file changes, and
+    with `overwrite` a photo changed since its output was made is cut out
+    again. A failure mended so leaves the Summary; `record()` lists the new
+    outputs after each look that found photos."""
+    log.info("watching for photos that come in (every %g s); Ctrl-C stops", WATCH_EVERY)
+    seen = {photo: state for photo, state in states.items() if state}
+    done = dict(seen)  # photo -> its state when it was cut out, failed or skipped
+    try:
+        while True:
+            wait_for_photos(WATCH_EVERY)
+            ready = ready_photos(find(), seen, done, overwrite)
+            if not ready:
+                continue
+            failed = cut_out(ready)
+            done.update((photo, seen[photo]) for photo, _ in ready)
+            mended = {photo for photo, _ in ready} - failed
+            summary.failed = [(photo, failure) for photo, failure in summary.failed if photo not in mended]
+            if record:
+                record()
+    except KeyboardInterrupt:  # how watching ends: the outputs under way were finished (see cutouts)
+        log.info("stopped watching")
+
+
+@contextmanager
+def sigterm_as_ctrl_c():
+    """Meanwhile, SIGTERM (a service stopped: systemctl stop, docker stop)
+    stops the run as Ctrl-C does, the outputs under way finished."""
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def wait_for_photos(seconds):
+    """The wait between two looks at watched folders (a test stands in for it)."""
+    time.sleep(seconds)
+
+
+def file_state(path):
+    """(size, modification time) of the file at `path`; None where it is gone."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime_ns
+
+
+def ready_photos(jobs, seen, done, overwrite=False):
+    """The (photo, output) jobs to run of `jobs`, found at a look at the
+    folders: photos whose file is as it was at the last look (`seen`: photo
+    -> file_state, brought up to date here), so that a photo still being
+    copied in waits; not cut out (or failed) in that state (`done`); and
+    whose output is not there, unless `overwrite`."""
+    ready = []
+    for photo, output in jobs:
+        state = file_state(photo)
+        unchanged, seen[photo] = state is not None and seen.get(photo) == state, state
+        if unchanged and done.get(photo) != state and (overwrite or not output.is_file()):
+            ready.append((photo, output))
+    return ready
 
 
 def plan_outputs(inputs, output, recursive=False, suffix=".png", composed=False, mask_only=False):
@@ -1757,6 +1861,9 @@ def parse_args(argv=None):
                         help=f"threads reading photos, and as many writing outputs "
                         f"(default: one per CPU, 2 to 8: {WORKERS})")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs (default: skip them)")
+    parser.add_argument("--watch", action="store_true",
+                        help=f"then go on watching the input folders, and cut out each photo that comes in once it "
+                        f"is copied in whole (a look every {WATCH_EVERY:g} s), until Ctrl-C")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     args = parser.parse_args(argv)
     if args.threshold is not None and not 0 < args.threshold < 1:
@@ -1775,6 +1882,8 @@ def parse_args(argv=None):
         parser.error("--crop-margin must be at least 0")
     if args.jpeg and not args.background:
         parser.error("--jpeg needs a --background: JPEG has no transparency to hold a cutout")
+    if args.watch and (PIPE in args.inputs or args.output == PIPE):
+        parser.error("--watch watches folders for the photos that come in: it takes no pipe (-)")
     if args.webp and args.mask_only:
         parser.error("--webp and --mask-only exclude each other: masks are written as PNG files, which are smaller "
                      "than WebPs for grey masks")
@@ -1786,14 +1895,15 @@ def main(argv=None):
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
     try:
         suffix = output_suffix(args.jpeg, args.webp, composed=args.background is not None, mask_only=args.mask_only)
-        with piped(args.inputs, args.output, suffix) as (inputs, output):
+        with piped(args.inputs, args.output, suffix) as (inputs, output), \
+                (sigterm_as_ctrl_c() if args.watch else nullcontext()):
             summary = remove_background_files(
                 inputs, output, model=args.model, recursive=args.recursive, threshold=args.threshold,
                 background=args.background, mask_only=args.mask_only, batch_size=args.batch_size,
                 workers=args.workers, overwrite=args.overwrite, progress=not args.quiet, flip_tta=args.flip_tta,
                 close_up=args.close_up, upright_only=args.upright_only, keep_specks=args.keep_specks, jpeg=args.jpeg,
                 crop=args.crop, crop_margin=args.crop_margin, engine=args.engine, webp=args.webp,
-                main_person=args.main_person,
+                main_person=args.main_person, watch=args.watch,
             )
     except (PredictError, data.DatasetError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -5,6 +5,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -1296,6 +1297,122 @@ def test_a_run_interrupted_says_how_to_go_on_and_lists_every_output_it_wrote(tmp
     assert predict.main(arguments) == 0
     assert "4 processed, 2 skipped (output exists), 0 failed" in capsys.readouterr().err
     assert len(predict.read_sureness(tmp_path / "out" / predict.SURENESS_FILE)) == 6
+
+
+def test_watch_cuts_out_each_photo_that_comes_in_once_whole_and_tries_a_failed_one_again_once_changed(
+        tmp_path, monkeypatch, rng, caplog):
+    folder, out = tmp_path / "in", tmp_path / "out"
+    save(folder / "first.jpg", photo(rng))
+    whole = save(tmp_path / "whole.jpg", photo(rng)).read_bytes()
+    read_photo, reads = predict.read_photo, []
+    monkeypatch.setattr(predict, "read_photo", lambda job, size: reads.append(job[0].name) or read_photo(job, size))
+
+    def outputs():
+        return sorted(path.name for path in out.glob("*.png"))
+
+    steps = [  # what happens in the folder during each wait
+        lambda: (folder / "a.jpg").write_bytes(whole[:len(whole) // 2]),  # a photo being copied in ...
+        lambda: (folder / "a.jpg").write_bytes(whole),                    # ... whole now, but changed since the look
+        lambda: (folder / "bad.jpg").write_bytes(b"not a photo"),         # a stable a.jpg is cut out at this look
+        lambda: None,                                                     # bad.jpg, stable, fails
+        lambda: None,                                                     # ... and is not tried again unchanged
+        lambda: (folder / "bad.jpg").write_bytes(whole),                  # replaced: tried again once stable
+        lambda: None,
+    ]
+    looks = []  # the outputs there, and the photos read so far, as each wait before a look begins
+
+    def wait(seconds):
+        assert seconds == predict.WATCH_EVERY
+        looks.append((outputs(), sorted(reads)))
+        if len(looks) > len(steps):
+            raise KeyboardInterrupt  # Ctrl-C: how watching ends
+        steps[len(looks) - 1]()
+
+    monkeypatch.setattr(predict, "wait_for_photos", wait)
+    caplog.set_level(logging.INFO)
+    summary = predict.remove_background_files(folder, out, model=SureOfUprightRed(), watch=True)
+    assert looks == [
+        (["first.png"], ["first.jpg"]),                                # before the first look
+        (["first.png"], ["first.jpg"]),                                # a.jpg seen half-copied: it waits
+        (["first.png"], ["first.jpg"]),                                # a.jpg changed since
+        (["a.png", "first.png"], ["a.jpg", "first.jpg"]),              # a.jpg unchanged: cut out
+        (["a.png", "first.png"], ["a.jpg", "bad.jpg", "first.jpg"]),   # bad.jpg failed
+        (["a.png", "first.png"], ["a.jpg", "bad.jpg", "first.jpg"]),   # ... and was not read again, unchanged
+        (["a.png", "first.png"], ["a.jpg", "bad.jpg", "first.jpg"]),   # bad.jpg replaced: changed since the look
+        (["a.png", "bad.png", "first.png"], ["a.jpg", "bad.jpg", "bad.jpg", "first.jpg"]),  # ... cut out
+    ]
+    assert sorted(reads) == ["a.jpg", "bad.jpg", "bad.jpg", "first.jpg"]
+    np.testing.assert_array_equal(read_output(out / "a.png"),
+                                  predict.remove_background(tmp_path / "whole.jpg", model=SureOfUprightRed()))
+    assert f"failed: {folder / 'bad.jpg'}: not a readable image" in caplog.text
+    assert (summary.processed, summary.skipped, summary.failed) == (3, 0, [])  # the failure mended
+    assert sorted(row.output for row in predict.read_sureness(out / predict.SURENESS_FILE)) == outputs()
+    assert "stopped watching" in caplog.text
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_watch_cuts_out_a_photo_changed_since_its_output_was_made_again_only_with_overwrite(
+        tmp_path, monkeypatch, rng, overwrite):
+    save(tmp_path / "in" / "a.jpg", photo(rng))
+    predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=SureOfUprightRed())
+    made = (tmp_path / "out" / "a.png").stat().st_mtime_ns
+    changed = photo(rng, 80, 60)
+    steps = [lambda: save(tmp_path / "in" / "a.jpg", changed), lambda: None]
+    looks = []
+
+    def wait(seconds):
+        looks.append(read_output(tmp_path / "out" / "a.png").shape)
+        if len(looks) > len(steps):
+            raise KeyboardInterrupt
+        steps[len(looks) - 1]()
+
+    monkeypatch.setattr(predict, "wait_for_photos", wait)
+    summary = predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=SureOfUprightRed(),
+                                              overwrite=overwrite, watch=True)
+    if overwrite:  # made again at the start, and again for the photo changed
+        assert looks == [(60, 40, 4), (60, 40, 4), (80, 60, 4)] and summary.processed == 2
+    else:
+        assert looks == [(60, 40, 4)] * 3 and (summary.processed, summary.skipped) == (0, 1)
+        assert (tmp_path / "out" / "a.png").stat().st_mtime_ns == made
+
+
+def test_watch_takes_folders_not_pipes_nor_an_output_file_named(tmp_path, rng, capsys):
+    save(tmp_path / "a.jpg", photo(rng))
+    with pytest.raises(SystemExit):
+        predict.parse_args(["-", str(tmp_path / "out"), "--watch"])
+    assert "--watch watches folders for the photos that come in: it takes no pipe (-)" in capsys.readouterr().err
+    with pytest.raises(predict.PredictError, match=r"--watch .*: give a folder for the outputs, not the file .*cutout\.png"):
+        predict.remove_background_files(tmp_path / "a.jpg", tmp_path / "cutout.png", model=SureOfUprightRed(), watch=True)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a.jpg"]
+
+
+def wait_until(condition, seconds):
+    deadline = time.time() + seconds
+    while not condition():
+        if time.time() > deadline:
+            pytest.fail(f"not so after {seconds} s")
+        time.sleep(0.2)
+
+
+def test_watch_on_the_command_line_cuts_out_a_photo_that_comes_in_and_stops_on_sigterm_as_on_ctrl_c(
+        tmp_path, tiny_model_path, rng):
+    save(tmp_path / "in" / "first.jpg", photo(rng))
+    out = tmp_path / "out"
+    command = [sys.executable, str(REPO_DIR / "predict.py"), str(tmp_path / "in"), str(out), "--watch",
+               "--model", str(tiny_model_path)]
+    with open(tmp_path / "stderr.txt", "wb") as stderr:
+        process = subprocess.Popen(command, stderr=stderr)
+        try:
+            wait_until((out / "first.png").exists, 180)
+            save(tmp_path / "in" / "second.jpg", photo(rng))
+            wait_until((out / "second.png").exists, 60)
+            process.send_signal(signal.SIGTERM)  # as systemctl stop or docker stop stop a service
+            assert process.wait(timeout=60) == 0
+        finally:
+            process.kill()
+    said = (tmp_path / "stderr.txt").read_text()
+    assert "stopped watching" in said and "2 processed, 0 skipped (output exists), 0 failed" in said
+    assert sorted(row.output for row in predict.read_sureness(out / predict.SURENESS_FILE)) == ["first.png", "second.png"]
 
 
 def test_a_full_disk_stops_the_run_saying_so_and_keeps_what_was_written(tmp_path, tiny_model, rng, monkeypatch):
