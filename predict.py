@@ -18,7 +18,7 @@ in it), named after it (photos/a/b.jpg -> cutouts/a/b.png), or for one photo
 the .png named; it may be a WebP instead (--webp, or a .webp named), and
 composed onto a --background a JPEG (--jpeg, or a .jpg named). It keeps the
 photo's colour profile (Display P3, Adobe RGB), so that it shows the photo's
-colours. People who fill little of the photo get a second, closer look, and
+colours, and with --keep-metadata its EXIF metadata (camera, date, GPS). People who fill little of the photo get a second, closer look, and
 wide photos a look in tiles of their height, kept where surer (--no-close-up
 skips both), and photos the model is unsure of a look turned on their side and
 upside down, for people lying down or upside down (--upright-only skips it);
@@ -1145,15 +1145,15 @@ def refuse_to_overwrite_inputs(jobs):
                            f"{', ...' if len(clashes) > 3 else ''}): choose another output folder")
 
 
-def write_atomically(path, pixels, png_params=None, profile=None):
+def write_atomically(path, pixels, png_params=None, profile=None, exif=None):
     """Encodes as PNG (as JPEG for a .jpg path, WebP for a .webp one), with
-    the ICC `profile` where one is given (see colour_profile), then renames
-    into place: a killed run never leaves a half-written file."""
+    the ICC `profile` and the `exif` metadata where given (see
+    colour_profile and upright_exif), then renames into place: a killed run
+    never leaves a half-written file."""
     if path.suffix.lower() == ".webp":
-        encoded = webp_encoded(pixels, profile)
+        encoded = webp_encoded(pixels, profile, exif)
     else:
-        encoded = opencv_encoded(path, pixels, png_params)
-        encoded = encoded if profile is None else with_colour_profile(encoded, profile)
+        encoded = with_metadata(opencv_encoded(path, pixels, png_params), profile, exif, path)
     path.parent.mkdir(parents=True, exist_ok=True)
     replace_atomically(path, encoded)
 
@@ -1171,7 +1171,7 @@ def opencv_encoded(path, pixels, png_params=None):
     return encoded.tobytes()
 
 
-def webp_encoded(pixels, profile=None):
+def webp_encoded(pixels, profile=None, exif=None):
     """RGB(A) `pixels` as a WebP's bytes: lossy colours, lossless transparency.
     Pillow (which pillow-heif needs anyway) rather than OpenCV, since it
     writes the profile into WebP's extended format."""
@@ -1182,7 +1182,7 @@ def webp_encoded(pixels, profile=None):
                          f"{pixels.shape[1]}x{pixels.shape[0]}: write it as a PNG (without --webp)")
     encoded = io.BytesIO()
     Image.fromarray(pixels).save(encoded, "WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD,
-                                 icc_profile=profile)
+                                 icc_profile=profile, exif=exif or b"")
     return encoded.getvalue()
 
 
@@ -1205,8 +1205,11 @@ def replace_atomically(path, content):
 # profile out, so the outputs, which keep the photo's values, get its profile
 # back, and a cutout shows the colours its photo showed.
 PNG_HEADER_END = 33  # the signature and the IHDR chunk, which come first in every PNG
+JPEG_SEGMENT = 65533  # the most bytes a JPEG segment holds after its length's two
 JPEG_ICC_MARKER = b"ICC_PROFILE\0"
-JPEG_ICC_CHUNK = 65519  # an APP2 segment's 65,535 bytes less its length, marker and chunk numbers
+JPEG_ICC_CHUNK = JPEG_SEGMENT - len(JPEG_ICC_MARKER) - 2  # what an APP2 segment holds after its chunk's numbers
+JPEG_EXIF_MARKER = b"Exif\0\0"
+EXIF_ORIENTATION = 0x0112
 
 
 def colour_profile(path):
@@ -1214,14 +1217,20 @@ def colour_profile(path):
     photo embeds, where it is one of RGB colours (as the outputs are); else
     None: no profile, one of grey or CMYK, another format (BMP, GIF), or one
     that cannot be read."""
+    return rgb_profile_only(read_metadata(path, PROFILE_READERS))  # unreadable, or cut short: shown as sRGB
+
+
+def read_metadata(path, readers):
+    """What the reader of `readers` (file suffix -> function of the file's
+    bytes) for the format of the photo at `path` finds in it; None for
+    other formats, and where the file cannot be read or is cut short."""
     try:
         with open(path, "rb") as file:
             head = file.read(12)
-            read_profile = profile_reader(head)
-            profile = read_profile(head + file.read()) if read_profile else None
-    except (OSError, ValueError, IndexError, RuntimeError, zlib.error):  # unreadable, or cut short: shown as sRGB
+            read = readers.get(data.format_suffix(head))
+            return read(head + file.read()) if read else None
+    except (OSError, ValueError, IndexError, RuntimeError, zlib.error):
         return None
-    return rgb_profile_only(profile)
 
 
 def rgb_profile_only(profile):
@@ -1240,66 +1249,87 @@ def photo_profile(image):
     return rgb_profile_only(getattr(image, "info", {}).get("icc_profile"))
 
 
-def profile_reader(head):
-    """The function that finds the profile in a file whose first 12 bytes are `head`, by its format; None for others."""
-    return PROFILE_READERS.get(data.format_suffix(head))
-
-
-def jpeg_profile(content):
-    """The profile in a JPEG's APP2 segments (in numbered chunks), read up to its pixels."""
-    chunks, count, at = {}, 0, 2
+def jpeg_segments(content):
+    """(marker, body) of each segment of a JPEG's bytes, up to its pixels."""
+    at = 2
     while at + 4 <= len(content) and content[at] == 0xFF:
         marker = content[at + 1]
         if marker in (0xDA, 0xD9):  # the pixels (start of scan), or the end of the file
-            break
+            return
         if marker == 0xFF:  # a fill byte before a marker
             at += 1
             continue
         length = int.from_bytes(content[at + 2:at + 4], "big")
-        segment = content[at + 4:at + 2 + length]
+        yield marker, content[at + 4:at + 2 + length]
+        at += 2 + length
+
+
+def png_chunks(content):
+    """(name, body) of each chunk of a PNG's bytes, up to its pixels."""
+    at = 8
+    while at + 8 <= len(content) and content[at + 4:at + 8] not in (b"IDAT", b"IEND"):
+        length = int.from_bytes(content[at:at + 4], "big")
+        yield content[at + 4:at + 8], content[at + 8:at + 8 + length]
+        at += 12 + length
+
+
+def webp_chunks(content):
+    """(name, body) of each chunk of a WebP's bytes."""
+    at = 12
+    while at + 8 <= len(content):
+        length = int.from_bytes(content[at + 4:at + 8], "little")
+        yield content[at:at + 4], content[at + 8:at + 8 + length]
+        at += 8 + length + length % 2  # chunks are padded to an even length
+
+
+def jpeg_profile(content):
+    """The profile in a JPEG's APP2 segments (in numbered chunks), read up to its pixels."""
+    chunks, count = {}, 0
+    for marker, segment in jpeg_segments(content):
         if marker == 0xE2 and segment.startswith(JPEG_ICC_MARKER) and len(segment) > 14:
             chunks[segment[12]], count = segment[14:], segment[13]
-        at += 2 + length
     numbers = range(1, count + 1)
     return b"".join(chunks[number] for number in numbers) if sorted(chunks) == [*numbers] else None  # else cut short
 
 
 def png_profile(content):
     """The profile in a PNG's iCCP chunk (a name, then the profile compressed), which comes before its pixels."""
-    at = 8
-    while at + 8 <= len(content) and content[at + 4:at + 8] not in (b"IDAT", b"IEND"):
-        length = int.from_bytes(content[at:at + 4], "big")
-        if content[at + 4:at + 8] == b"iCCP":
-            body = content[at + 8:at + 8 + length]
-            return zlib.decompress(body[body.index(b"\0") + 2:])
-        at += 12 + length
-    return None
+    body = next((body for name, body in png_chunks(content) if name == b"iCCP"), None)
+    return None if body is None else zlib.decompress(body[body.index(b"\0") + 2:])
 
 
 def webp_profile(content):
     """The profile in a WebP's ICCP chunk, which comes before its pixels."""
-    at = 12
-    while at + 8 <= len(content):
-        length = int.from_bytes(content[at + 4:at + 8], "little")
-        if content[at:at + 4] == b"ICCP":
-            return content[at + 8:at + 8 + length]
-        at += 8 + length + length % 2  # chunks are padded to an even length
-    return None
+    return next((body for name, body in webp_chunks(content) if name == b"ICCP"), None)
 
 
 def tiff_profile(content):
     """The profile in a TIFF's ICC tag (34675) of its first image, as cameras and scanners write it."""
+    number, entries, _ = tiff_directory(content)
+    for entry in entries:
+        if number(entry, 2) == 34675:  # a tag of one value of each byte: its length, then where it is
+            length, start = number(entry + 4, 4), number(entry + 8, 4)
+            return content[start:start + length]
+    return None
+
+
+def tiff_directory(content):
+    """How to read the TIFF-structured `content` (a TIFF file, or EXIF
+    metadata): number(at, size), the integer of `size` bytes at `at` in its
+    byte order; the offsets of the 12-byte entries of its first directory
+    (tag, type, count, value or where it is); and the offset of the 4 bytes
+    that say where the next directory is. An IndexError where the directory
+    lies beyond `content`."""
     order = "little" if content[:2] == b"II" else "big"
 
     def number(at, size):
         return int.from_bytes(content[at:at + size], order)
 
     directory = number(4, 4)
-    for entry in range(directory + 2, directory + 2 + 12 * number(directory, 2), 12):
-        if number(entry, 2) == 34675:  # a tag of one value of each byte: its length, then where it is
-            length, start = number(entry + 4, 4), number(entry + 8, 4)
-            return content[start:start + length]
-    return None
+    next_directory = directory + 2 + 12 * number(directory, 2)
+    if next_directory + 4 > len(content):
+        raise IndexError("a TIFF directory beyond the end of its content")
+    return number, range(directory + 2, next_directory, 12), next_directory
 
 
 def heif_profile(content):
@@ -1314,21 +1344,92 @@ PROFILE_READERS = {".jpg": jpeg_profile, ".png": png_profile, ".webp": webp_prof
                    ".heic": heif_profile, ".avif": heif_profile}
 
 
-def with_colour_profile(encoded, profile):
+def with_metadata(encoded, profile=None, exif=None, path=""):
     """An encoded PNG or JPEG (bytes, as OpenCV writes them) with the ICC
-    `profile` embedded: a PNG's iCCP chunk right after its header, a JPEG's
-    APP2 segments right after its JFIF segment."""
+    `profile` and the `exif` metadata (TIFF-structured bytes) embedded where
+    given: a PNG's eXIf and iCCP chunks right after its header, a JPEG's
+    APP1 and APP2 segments right after its JFIF segment (metadata too large
+    for one is left out of the JPEG at `path`, with a warning)."""
     if encoded.startswith(data.PNG_SIGNATURE):
-        body = b"ICC profile\0\0" + zlib.compress(profile)  # a name, then compression method 0 (zlib)
-        chunk = len(body).to_bytes(4, "big") + b"iCCP" + body + zlib.crc32(b"iCCP" + body).to_bytes(4, "big")
-        return encoded[:PNG_HEADER_END] + chunk + encoded[PNG_HEADER_END:]
-    chunks = [profile[start:start + JPEG_ICC_CHUNK] for start in range(0, len(profile), JPEG_ICC_CHUNK)]
-    if len(chunks) > 255:  # numbered in a byte: no profile of colours is near 16 MB
-        return encoded
-    segments = b"".join(b"\xff\xe2" + (len(chunk) + 16).to_bytes(2, "big") + JPEG_ICC_MARKER
-                        + bytes([number, len(chunks)]) + chunk for number, chunk in enumerate(chunks, 1))
+        chunks = b""
+        if exif:
+            chunks += png_chunk(b"eXIf", exif)
+        if profile:
+            chunks += png_chunk(b"iCCP", b"ICC profile\0\0" + zlib.compress(profile))  # a name, compression 0 (zlib)
+        return encoded[:PNG_HEADER_END] + chunks + encoded[PNG_HEADER_END:]
+    segments = b""
+    if exif and len(JPEG_EXIF_MARKER + exif) <= JPEG_SEGMENT:
+        segments += b"\xff\xe1" + (len(JPEG_EXIF_MARKER + exif) + 2).to_bytes(2, "big") + JPEG_EXIF_MARKER + exif
+    elif exif:
+        log.warning("%s: its photo's EXIF metadata left out: %d bytes, more than a JPEG segment holds (a PNG or "
+                    "WebP output keeps it)", path, len(exif))
+    chunks = [profile[start:start + JPEG_ICC_CHUNK] for start in range(0, len(profile), JPEG_ICC_CHUNK)] if profile else []
+    if len(chunks) <= 255:  # numbered in a byte: no profile of colours is near 16 MB
+        segments += b"".join(b"\xff\xe2" + (len(chunk) + 16).to_bytes(2, "big") + JPEG_ICC_MARKER
+                             + bytes([number, len(chunks)]) + chunk for number, chunk in enumerate(chunks, 1))
     after_jfif = 4 + int.from_bytes(encoded[4:6], "big") if encoded[2:4] == b"\xff\xe0" else 2
     return encoded[:after_jfif] + segments + encoded[after_jfif:]
+
+
+def png_chunk(name, body):
+    """A PNG chunk: its length, name, body and checksum."""
+    return len(body).to_bytes(4, "big") + name + body + zlib.crc32(name + body).to_bytes(4, "big")
+
+
+# EXIF metadata (with --keep-metadata): the camera, lens, exposure, the time
+# the photo was taken and where (GPS), which photogrammetry software reads to
+# align the cameras, and photo libraries to sort by. Copied as it is, but
+# for the two things that no longer hold for an output: its orientation (the
+# output is upright already) and its thumbnail (the photo, background and all).
+
+def photo_exif(path):
+    """The EXIF metadata (TIFF-structured bytes) of the JPEG, PNG, WebP, HEIC
+    or AVIF photo at `path`; None where it holds none, is of another format
+    (a TIFF's tags describe the file itself), or cannot be read."""
+    exif = (read_metadata(path, EXIF_READERS) or b"").removeprefix(JPEG_EXIF_MARKER)  # (some WebPs have it too)
+    return exif if exif[:4] in (b"II*\0", b"MM\0*") else None
+
+
+def jpeg_exif(content):
+    """The metadata in a JPEG's APP1 Exif segment, read up to its pixels."""
+    return next((segment for marker, segment in jpeg_segments(content)
+                 if marker == 0xE1 and segment.startswith(JPEG_EXIF_MARKER)), None)
+
+
+def png_exif(content):
+    """The metadata in a PNG's eXIf chunk, before its pixels."""
+    return next((body for name, body in png_chunks(content) if name == b"eXIf"), None)
+
+
+def webp_exif(content):
+    """The metadata in a WebP's EXIF chunk."""
+    return next((body for name, body in webp_chunks(content) if name == b"EXIF"), None)
+
+
+def heif_exif(content):
+    """The metadata of a HEIC or AVIF photo's image, as pillow-heif reads it."""
+    import pillow_heif
+
+    return pillow_heif.open_heif(content).info.get("exif")
+
+
+EXIF_READERS = {".jpg": jpeg_exif, ".png": png_exif, ".webp": webp_exif, ".heic": heif_exif, ".avif": heif_exif}
+
+
+def upright_exif(exif):
+    """EXIF metadata for an output: its Orientation tag set to 1, since the
+    output is upright already and viewers would turn it again, and the
+    directory of its thumbnail unlinked; None where it cannot be read."""
+    exif = bytearray(exif)
+    try:
+        number, entries, next_directory = tiff_directory(exif)
+    except IndexError:
+        return None
+    for entry in entries:
+        if number(entry, 2) == EXIF_ORIENTATION and number(entry + 2, 2) == 3:  # a short, held in the entry
+            exif[entry + 8:entry + 10] = (1).to_bytes(2, "little" if exif[:2] == b"II" else "big")
+    exif[next_directory:next_directory + 4] = bytes(4)  # no next directory: the thumbnail's is not read
+    return bytes(exif)
 
 
 # What to check first in a folder of cutouts. The model's sureness of a mask
@@ -1390,7 +1491,7 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
                             mask_only=False, batch_size=8, overwrite=False, progress=False, workers=WORKERS,
                             pixel_budget=PIXEL_BUDGET, flip_tta=False, close_up=True, upright_only=False,
                             keep_specks=False, jpeg=False, crop=False, crop_margin=CROP_MARGIN, engine="auto",
-                            webp=False, main_person=False, watch=False):
+                            webp=False, main_person=False, watch=False, keep_metadata=False):
     """Writes a PNG per photo under `output_dir`, or with `webp` a WebP, or
     with `jpeg` a JPEG of the person composed onto `background` (for one
     photo, `output_dir` may instead name the file to write; see
@@ -1398,7 +1499,8 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
     skipping existing outputs unless `overwrite`, and records how sure the
     model was of each in the folder's SURENESS_FILE; returns a Summary. The
     photos are read, segmented and written overlapped (see cutouts); with
-    `crop`, each output is cut to its people (see crop_to_people). A photo
+    `crop`, each output is cut to its people (see crop_to_people); with
+    `keep_metadata`, it keeps its photo's EXIF metadata (see photo_exif). A photo
     that cannot be read or written is a failure in the Summary; a full disk
     ends the run, a PredictError. With `watch`, the input folders are then
     looked at every WATCH_EVERY seconds for photos that come in, until
@@ -1420,7 +1522,7 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
     sureness_file = None if output_file else output_root / SURENESS_FILE  # one cutout named by the user: no list beside it
     write_output = partial(write_cutout, output_root=output_root, threshold=threshold, background=background,
                            mask_only=mask_only, keep_specks=keep_specks, main_person=main_person,
-                           crop_margin=crop_margin if crop else None)
+                           crop_margin=crop_margin if crop else None, keep_metadata=keep_metadata)
 
     def write(job, image, look):  # listed as soon as written: a run interrupted lists every output it wrote
         judged = write_output(job, image, look)
@@ -1581,17 +1683,20 @@ def look_at_batch(model, images, model_inputs, flip_tta=False, close_up=True, up
 
 
 def write_cutout(job, image, look, output_root, threshold=None, background=None, mask_only=False, keep_specks=False,
-                 main_person=False, crop_margin=None):
+                 main_person=False, crop_margin=None, keep_metadata=False):
     """Writes a (photo, output) job's output from the photo's pixels and Looks,
-    cut to its people with `crop_margin` unless that is None; returns its
-    Judged line, relative to `output_root`."""
+    cut to its people with `crop_margin` unless that is None, with the
+    photo's EXIF metadata if `keep_metadata`; returns its Judged line,
+    relative to `output_root`."""
     photo, output = job
     mask = look.mask_at(image.shape[:2])
     judgement = judge(mask)  # specks and all: they are a sign of the model's doubt too
     mask = people_kept(mask, keep_specks, main_person)
     profile = None if mask_only else colour_profile(photo)
+    exif = photo_exif(photo) if keep_metadata else None
     write_atomically(output, output_pixels(image[..., :3], within_photo(mask, image), threshold,
-                                           in_profile(background, profile), mask_only, crop_margin), profile=profile)
+                                           in_profile(background, profile), mask_only, crop_margin),
+                     profile=profile, exif=upright_exif(exif) if exif else None)
     return Judged(output.relative_to(output_root).as_posix(), str(photo), judgement.sureness,
                   judgement.person_pixels / mask.size)
 
@@ -1849,6 +1954,10 @@ def parse_args(argv=None):
     formats.add_argument("--webp", action="store_true",
                          help=f"write WebP files: the colours at quality {WEBP_QUALITY}, the transparency exact; a fifth "
                          "of the PNGs' size or less, for web pages (for one photo, naming a .webp output does the same)")
+    parser.add_argument("--keep-metadata", action="store_true",
+                        help="keep each photo's EXIF metadata in its output (camera, lens, exposure, date taken, "
+                        "and GPS location if the photo has it; for photogrammetry and photo libraries), but for its "
+                        "orientation and thumbnail (default: none kept)")
     parser.add_argument("--crop", action="store_true",
                         help="cut each output to the people in it, with a margin (default: the photo's whole frame)")
     parser.add_argument("--crop-margin", type=float, default=None, metavar="SHARE",
@@ -1903,7 +2012,7 @@ def main(argv=None):
                 workers=args.workers, overwrite=args.overwrite, progress=not args.quiet, flip_tta=args.flip_tta,
                 close_up=args.close_up, upright_only=args.upright_only, keep_specks=args.keep_specks, jpeg=args.jpeg,
                 crop=args.crop, crop_margin=args.crop_margin, engine=args.engine, webp=args.webp,
-                main_person=args.main_person, watch=args.watch,
+                main_person=args.main_person, watch=args.watch, keep_metadata=args.keep_metadata,
             )
     except (PredictError, data.DatasetError) as error:
         print(f"error: {error}", file=sys.stderr)

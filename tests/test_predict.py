@@ -340,6 +340,70 @@ def test_a_colour_profile_that_cannot_be_read_costs_the_profile_not_the_photo(tm
     assert embedded_profile(tmp_path / "out" / "cut_short.png") is None
 
 
+def camera_exif(orientation, order=">"):
+    """EXIF metadata as a camera writes it, made by hand since Pillow writes
+    no thumbnail: the camera's make, an orientation, and a second directory,
+    the thumbnail's."""
+    endian = b"MM\0*" if order == ">" else b"II*\0"
+    first = struct.pack(order + "H", 2) + struct.pack(order + "HHII", 0x010F, 2, 6, 38) \
+        + struct.pack(order + "HHIHH", 0x0112, 3, 1, orientation, 0) + struct.pack(order + "I", 46)
+    thumbnail = struct.pack(order + "H", 1) + struct.pack(order + "HHIHH", 0x0103, 3, 1, 6, 0) + struct.pack(order + "I", 0)
+    return endian + struct.pack(order + "I", 8) + first + b"Canon\0\0\0" + thumbnail
+
+
+def exif_of(content):
+    from PIL import ExifTags
+
+    with Image.open(io.BytesIO(content)) as image:
+        exif = image.getexif()
+        return dict(exif), dict(exif.get_ifd(ExifTags.IFD.IFD1))
+
+
+def test_keep_metadata_keeps_the_photos_exif_but_its_orientation_and_thumbnail(tmp_path, rng, tiny_model_path):
+    import pillow_heif
+
+    stored = np.ascontiguousarray(np.rot90(photo(rng, 60, 40)))  # on its side, as a phone stores a portrait
+    assert exif_of(save(tmp_path / "in" / "a.jpg", stored, exif=b"Exif\0\0" + camera_exif(6)).read_bytes()) == \
+        ({0x010F: "Canon", 0x0112: 6}, {0x0103: 6})
+    model = SureOfUprightRed()
+    plain = predict.remove_background_files(tmp_path / "in", tmp_path / "plain", model=model)
+    assert plain.processed == 1 and exif_of((tmp_path / "plain" / "a.png").read_bytes()) == ({}, {})
+    for folder, options in (("png", {}), ("webp", {"webp": True}), ("jpeg", {"background": "white", "jpeg": True}),
+                            ("masks", {"mask_only": True})):
+        predict.remove_background_files(tmp_path / "in", tmp_path / folder, model=model, keep_metadata=True, **options)
+        written = next((tmp_path / folder).glob("a.*"))
+        # Upright already, as its Orientation now says: a viewer (here OpenCV) turns it no more.
+        assert exif_of(written.read_bytes()) == ({0x010F: "Canon", 0x0112: 1}, {}), folder
+        assert cv2.imread(str(written), cv2.IMREAD_COLOR).shape[:2] == (60, 40), folder
+    np.testing.assert_array_equal(read_output(tmp_path / "png" / "a.png"), read_output(tmp_path / "plain" / "a.png"))
+
+    # From PNG and HEIC photos too, in either byte order; not from a TIFF, whose tags describe the file itself,
+    # nor where it cannot be read: the output is written without it.
+    upright = photo(rng, 60, 40)
+    save(tmp_path / "more" / "b.png", upright, exif=camera_exif(1, "<"))
+    pillow_heif.from_pillow(Image.fromarray(upright)).save(tmp_path / "more" / "c.heic", quality=-1,
+                                                           exif=camera_exif(1))
+    save(tmp_path / "more" / "d.tif", upright)
+    save(tmp_path / "more" / "e.jpg", upright, exif=b"Exif\0\0" + camera_exif(1)[:30])  # cut short
+    summary = predict.remove_background_files(tmp_path / "more", tmp_path / "more_out", model=model,
+                                              keep_metadata=True)
+    assert summary.processed == 4 and not summary.failed
+    assert [exif_of((tmp_path / "more_out" / f"{name}.png").read_bytes())[0] for name in "bcde"] == \
+        [{0x010F: "Canon", 0x0112: 1}] * 2 + [{}] * 2
+    assert predict.main([str(tmp_path / "more" / "b.png"), str(tmp_path / "cli.png"), "--keep-metadata",
+                         "--model", str(tiny_model_path), "--quiet"]) == 0
+    assert exif_of((tmp_path / "cli.png").read_bytes())[0] == {0x010F: "Canon", 0x0112: 1}
+
+
+def test_exif_too_large_for_a_jpeg_segment_is_left_out_of_a_jpeg_output_with_a_warning(caplog):
+    encoded = cv2.imencode(".jpg", np.zeros((8, 8, 3), np.uint8))[1].tobytes()
+    fits = camera_exif(1) + bytes(predict.JPEG_SEGMENT - len(predict.JPEG_EXIF_MARKER) - len(camera_exif(1)))
+    assert exif_of(predict.with_metadata(encoded, exif=fits))[0] == {0x010F: "Canon", 0x0112: 1}
+    assert predict.with_metadata(encoded, exif=fits + b"\0", path="out/a.jpg") == encoded
+    assert ("out/a.jpg: its photo's EXIF metadata left out: 65528 bytes, more than a JPEG segment holds (a PNG or "
+            "WebP output keeps it)") in caplog.text
+
+
 def test_exif_rotated_jpeg_comes_out_upright(tmp_path, tiny_model):
     stored = np.zeros((20, 40, 3), np.uint8)
     stored[:6, :6] = (255, 0, 0)  # red in the stored top-left corner
