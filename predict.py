@@ -1901,7 +1901,9 @@ def pipe_out(content):
         sys.stdout.buffer.flush()
     except BrokenPipeError:
         # What is left unwritten would fail again, at exit, as Python flushes standard output.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
         raise PredictError("output -: the pipe was closed before the whole output was written to it") from None
 
 
