@@ -10,6 +10,7 @@
     python predict.py photos/ portraits/ --background blur --jpeg
     python predict.py photos/ cutouts/ --webp                    (WebP: a fifth of the PNGs' size)
     python predict.py photos/ cutouts/ --crop                    (cut to the people)
+    python predict.py photos/ square/ --canvas 1080x1080         (all one size, the people fitted)
     python predict.py incoming/ cutouts/ --watch                 (and each photo that comes in, until Ctrl-C)
     cat photo.jpg | python predict.py - - > cutout.png           (- : standard input or output)
 
@@ -905,20 +906,90 @@ CROP_MARGIN = 0.02
 
 
 def crop_to_people(pixels, alpha, margin=CROP_MARGIN):
-    """An output's `pixels` cut to the box around the people its `alpha`
+    """An output's `pixels` cut to the people's box (see people_box); as they
+    are where nobody is."""
+    top, bottom, left, right = people_box(alpha, margin)
+    return pixels[top:bottom, left:right]
+
+
+def people_box(alpha, margin=CROP_MARGIN):
+    """(top, bottom, left, right) of the box around the people that `alpha`
     shows (at least half opaque) with `margin` of the box's longer side all
-    round, within the photo; as they are where nobody is."""
+    round, within the photo; the whole photo where nobody is."""
     x, y, width, height = data.person_box(alpha >= 128)
     if not width:
-        return pixels
+        return 0, alpha.shape[0], 0, alpha.shape[1]
     room = round(margin * max(width, height))
-    return pixels[max(0, y - room):y + height + room, max(0, x - room):x + width + room]
+    return (max(0, y - room), min(alpha.shape[0], y + height + room),
+            max(0, x - room), min(alpha.shape[1], x + width + room))
 
 
-def output_pixels(image, mask, threshold=None, background=None, mask_only=False, crop_margin=None):
+# --canvas: outputs of one size (a shop's product frames, a team's headshots,
+# a photo booth's prints), the people's box (as --crop cuts it) scaled to fit
+# and centred; a side of the box that is the photo's edge (a portrait cut at
+# the chest, feet cut off) stays at the canvas's edge, rather than float.
+
+def parse_canvas(text):
+    """(width, height) from "WIDTHxHEIGHT" (1080x1080); a PredictError for anything else."""
+    sides = text.lower().replace("×", "x").split("x")
+    if len(sides) == 2 and all(side.strip().isdigit() for side in sides):
+        width, height = (int(side) for side in sides)
+        if 1 <= width <= MAX_CANVAS_SIDE and 1 <= height <= MAX_CANVAS_SIDE:
+            return width, height
+    raise PredictError(f"--canvas {text!r} is not WIDTHxHEIGHT in pixels (1080x1080), each from 1 to {MAX_CANVAS_SIDE}")
+
+
+MAX_CANVAS_SIDE = 16384
+
+
+def canvas_of(canvas, background=None):
+    """A remove_background(_files) `canvas` (None, (width, height), or the
+    --canvas text) as (width, height) or None; a PredictError with the BLUR
+    background, the photo's own, which a canvas leaves no room for."""
+    if canvas is None:
+        return None
+    if isinstance(background, str) and background.strip().lower() == BLUR:
+        raise PredictError("--canvas and --background blur exclude each other: the blur is of the photo's own "
+                           "background, and the canvas holds the people only")
+    return parse_canvas(canvas) if isinstance(canvas, str) else tuple(canvas)
+
+
+def on_canvas(image, alpha, canvas, margin=CROP_MARGIN):
+    """The photo's RGB `image` and `alpha` (uint8) as a `canvas`=(width,
+    height) image and its alpha: the people's box (see people_box), scaled
+    to fit the canvas, centred but for a side of the box that is the
+    photo's edge, which lies on the canvas's edge; the rest of the canvas
+    black and transparent."""
+    width, height = canvas
+    top, bottom, left, right = people_box(alpha, margin)
+    scale = min(width / (right - left), height / (bottom - top))
+    size = (min(height, max(1, round((bottom - top) * scale))), min(width, max(1, round((right - left) * scale))))
+
+    def place(start, stop, length, room):  # where the scaled box begins along one side of the canvas
+        if start == 0 and stop < length:
+            return 0
+        if stop == length and start > 0:
+            return room
+        return room // 2
+
+    at_row = place(top, bottom, alpha.shape[0], height - size[0])
+    at_column = place(left, right, alpha.shape[1], width - size[1])
+    placed = np.s_[at_row:at_row + size[0], at_column:at_column + size[1]]
+    placed_image, placed_alpha = np.zeros((height, width, 3), np.uint8), np.zeros((height, width), np.uint8)
+    placed_image[placed] = data.resize(image[top:bottom, left:right], size)
+    placed_alpha[placed] = data.resize(alpha[top:bottom, left:right], size)
+    return placed_image, placed_alpha
+
+
+def output_pixels(image, mask, threshold=None, background=None, mask_only=False, crop_margin=None, canvas=None):
     """What is written for a photo given its photo-size soft mask: compose's
-    output, cut to the people with `crop_margin` unless that is None."""
+    output, cut to the people with `crop_margin` unless that is None, or
+    with `canvas`=(width, height) the people on a canvas of that size (see
+    on_canvas), composed there."""
     alpha = alpha_from_mask(mask, threshold)
+    if canvas:
+        return compose(*on_canvas(image, alpha, canvas, CROP_MARGIN if crop_margin is None else crop_margin),
+                       background, mask_only)
     pixels = compose(image, alpha, background, mask_only)
     return pixels if crop_margin is None else crop_to_people(pixels, alpha, crop_margin)
 
@@ -955,7 +1026,7 @@ def photo_pixels(image):
 
 def remove_background(image, model=None, threshold=None, background=None, mask_only=False, flip_tta=False,
                       close_up=True, upright_only=False, keep_specks=False, crop=False, crop_margin=CROP_MARGIN,
-                      engine="auto", main_person=False):
+                      engine="auto", main_person=False, canvas=None):
     """One photo (see photo_pixels: an RGB uint8 array, a PIL image or a file
     path) -> RGBA uint8 cutout at its own size (or RGB over `background`: a
     colour tuple or an RGB image, sRGB, or the --background text, converted
@@ -967,13 +1038,16 @@ def remove_background(image, model=None, threshold=None, background=None, mask_o
     no look at an unsure photo turned on its side or upside down;
     `keep_specks`: keep small patches of mask apart from the people;
     `main_person`: keep only the main person (see main_person_only);
-    `crop`: cut to the people, with `crop_margin` (see crop_to_people)."""
+    `crop`: cut to the people, with `crop_margin` (see crop_to_people);
+    `canvas`: (width, height), the people fitted onto an image of that
+    size, with `crop_margin` (see on_canvas)."""
+    canvas = canvas_of(canvas, background)
     photo = photo_pixels(image)
     background = in_profile(background_of(background), photo_profile(image))
     model = resolve_model(model, engine)
     mask = predict_photo_masks(model, [as_seen(photo)], flip_tta, close_up, upright_only, keep_specks, main_person)[0]
     return output_pixels(photo[..., :3], within_photo(mask, photo), threshold, background, mask_only,
-                         crop_margin if crop else None)
+                         crop_margin if crop or canvas else None, canvas)
 
 
 # Photos with transparency (a PNG sticker, a cutout made before, by this tool
@@ -1491,7 +1565,7 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
                             mask_only=False, batch_size=8, overwrite=False, progress=False, workers=WORKERS,
                             pixel_budget=PIXEL_BUDGET, flip_tta=False, close_up=True, upright_only=False,
                             keep_specks=False, jpeg=False, crop=False, crop_margin=CROP_MARGIN, engine="auto",
-                            webp=False, main_person=False, watch=False, keep_metadata=False):
+                            webp=False, main_person=False, watch=False, keep_metadata=False, canvas=None):
     """Writes a PNG per photo under `output_dir`, or with `webp` a WebP, or
     with `jpeg` a JPEG of the person composed onto `background` (for one
     photo, `output_dir` may instead name the file to write; see
@@ -1499,14 +1573,16 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
     skipping existing outputs unless `overwrite`, and records how sure the
     model was of each in the folder's SURENESS_FILE; returns a Summary. The
     photos are read, segmented and written overlapped (see cutouts); with
-    `crop`, each output is cut to its people (see crop_to_people); with
-    `keep_metadata`, it keeps its photo's EXIF metadata (see photo_exif). A photo
+    `crop`, each output is cut to its people (see crop_to_people), and with
+    `canvas`=(width, height) they are fitted onto an image of that size
+    (see on_canvas); with `keep_metadata`, it keeps its photo's EXIF metadata (see photo_exif). A photo
     that cannot be read or written is a failure in the Summary; a full disk
     ends the run, a PredictError. With `watch`, the input folders are then
     looked at every WATCH_EVERY seconds for photos that come in, until
     Ctrl-C (see watch_folders)."""
     from tqdm import tqdm
 
+    canvas = canvas_of(canvas, background)
     background = background_of(background)
     composed = background is not None and not mask_only
     suffix = output_suffix(jpeg, webp, composed, mask_only)
@@ -1522,7 +1598,8 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
     sureness_file = None if output_file else output_root / SURENESS_FILE  # one cutout named by the user: no list beside it
     write_output = partial(write_cutout, output_root=output_root, threshold=threshold, background=background,
                            mask_only=mask_only, keep_specks=keep_specks, main_person=main_person,
-                           crop_margin=crop_margin if crop else None, keep_metadata=keep_metadata)
+                           crop_margin=crop_margin if crop or canvas else None, canvas=canvas,
+                           keep_metadata=keep_metadata)
 
     def write(job, image, look):  # listed as soon as written: a run interrupted lists every output it wrote
         judged = write_output(job, image, look)
@@ -1683,9 +1760,10 @@ def look_at_batch(model, images, model_inputs, flip_tta=False, close_up=True, up
 
 
 def write_cutout(job, image, look, output_root, threshold=None, background=None, mask_only=False, keep_specks=False,
-                 main_person=False, crop_margin=None, keep_metadata=False):
+                 main_person=False, crop_margin=None, canvas=None, keep_metadata=False):
     """Writes a (photo, output) job's output from the photo's pixels and Looks,
-    cut to its people with `crop_margin` unless that is None, with the
+    cut to its people with `crop_margin` unless that is None (or fitted onto
+    a `canvas`, see output_pixels), with the
     photo's EXIF metadata if `keep_metadata`; returns its Judged line,
     relative to `output_root`."""
     photo, output = job
@@ -1695,7 +1773,7 @@ def write_cutout(job, image, look, output_root, threshold=None, background=None,
     profile = None if mask_only else colour_profile(photo)
     exif = photo_exif(photo) if keep_metadata else None
     write_atomically(output, output_pixels(image[..., :3], within_photo(mask, image), threshold,
-                                           in_profile(background, profile), mask_only, crop_margin),
+                                           in_profile(background, profile), mask_only, crop_margin, canvas),
                      profile=profile, exif=upright_exif(exif) if exif else None)
     return Judged(output.relative_to(output_root).as_posix(), str(photo), judgement.sureness,
                   judgement.person_pixels / mask.size)
@@ -1960,10 +2038,14 @@ def parse_args(argv=None):
                         help="keep each photo's EXIF metadata in its output (camera, lens, exposure, date taken, "
                         "and GPS location if the photo has it; for photogrammetry and photo libraries), but for its "
                         "orientation and thumbnail (default: none kept)")
-    parser.add_argument("--crop", action="store_true",
-                        help="cut each output to the people in it, with a margin (default: the photo's whole frame)")
+    framing = parser.add_mutually_exclusive_group()
+    framing.add_argument("--crop", action="store_true",
+                         help="cut each output to the people in it, with a margin (default: the photo's whole frame)")
+    framing.add_argument("--canvas", default=None, metavar="WIDTHxHEIGHT",
+                         help="outputs all of this size (1080x1080): the people, as --crop cuts them, scaled to fit "
+                         "and centred, or kept at the canvas's edge where the photo's edge cuts them")
     parser.add_argument("--crop-margin", type=float, default=None, metavar="SHARE",
-                        help=f"with --crop: room around the people, a share of their box's longer side "
+                        help=f"with --crop or --canvas: room around the people, a share of their box's longer side "
                         f"(default: {CROP_MARGIN}, the soft edge)")
     add_mask_flags(parser)
     add_engine_flag(parser)
@@ -1985,8 +2067,8 @@ def parse_args(argv=None):
         parser.error("--workers must be at least 1")
     if args.mask_only and args.background:
         parser.error("--mask-only and --background exclude each other")
-    if args.crop_margin is not None and not args.crop:
-        parser.error("--crop-margin needs --crop: without it the outputs keep the photo's whole frame")
+    if args.crop_margin is not None and not (args.crop or args.canvas):
+        parser.error("--crop-margin needs --crop or --canvas: without them the outputs keep the photo's whole frame")
     if args.crop_margin is None:
         args.crop_margin = CROP_MARGIN
     if args.crop_margin < 0:
@@ -2014,7 +2096,7 @@ def main(argv=None):
                 workers=args.workers, overwrite=args.overwrite, progress=not args.quiet, flip_tta=args.flip_tta,
                 close_up=args.close_up, upright_only=args.upright_only, keep_specks=args.keep_specks, jpeg=args.jpeg,
                 crop=args.crop, crop_margin=args.crop_margin, engine=args.engine, webp=args.webp,
-                main_person=args.main_person, watch=args.watch, keep_metadata=args.keep_metadata,
+                main_person=args.main_person, watch=args.watch, keep_metadata=args.keep_metadata, canvas=args.canvas,
             )
     except (PredictError, data.DatasetError) as error:
         print(f"error: {error}", file=sys.stderr)

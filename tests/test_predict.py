@@ -2076,3 +2076,64 @@ def test_crop_reaches_cutouts_composites_and_folder_runs(tmp_path, monkeypatch):
         predict.parse_args([str(tmp_path), str(tmp_path / "cli"), "--crop-margin", "0.1"])
     with pytest.raises(SystemExit):  # the default margin named alone is as silent
         predict.parse_args([str(tmp_path), str(tmp_path / "cli"), "--crop-margin", str(predict.CROP_MARGIN)])
+
+
+def boxed(alpha):
+    """(top, bottom, left, right) of an alpha's pixels at least half opaque, bottom and right inclusive."""
+    rows, columns = np.nonzero(alpha >= 128)
+    return rows.min(), rows.max(), columns.min(), columns.max()
+
+
+def test_canvas_fits_the_people_centred_or_at_the_edge_where_the_photo_cuts_them():
+    image, alpha = np.zeros((120, 90, 3), np.uint8), np.zeros((120, 90), np.uint8)
+    image[20:100, 30:70], alpha[20:100, 30:70] = (255, 0, 0), 255  # standing within the photo: 40 wide, 80 tall
+    placed_image, placed_alpha = predict.on_canvas(image, alpha, (100, 100), margin=0)
+    assert placed_alpha.shape == (100, 100) and boxed(placed_alpha) == (0, 99, 25, 74)  # scaled 1.25, centred
+    assert (placed_image[placed_alpha == 255] == (255, 0, 0)).all() and placed_image[placed_alpha == 0].max() == 0
+    bust = np.zeros_like(alpha)
+    bust[80:, 5:85] = 255  # cut by the photo's bottom edge: 80 wide, 40 tall
+    assert boxed(predict.on_canvas(image, bust, (100, 100), margin=0)[1]) == (50, 99, 0, 99)  # at the bottom
+    hanging = np.zeros_like(alpha)
+    hanging[:40, 5:85] = 255  # cut by the top edge
+    assert boxed(predict.on_canvas(image, hanging, (100, 100), margin=0)[1]) == (0, 49, 0, 99)
+    beside = np.zeros_like(alpha)
+    beside[20:100, 60:] = 255  # cut by the right edge: 30 wide, 80 tall
+    assert boxed(predict.on_canvas(image, beside, (100, 100), margin=0)[1]) == (0, 99, 62, 99)
+    # Nobody: the whole photo, fitted and centred (90x120 scaled to 75x100).
+    image[:] = 7
+    nobody_image, nobody_alpha = predict.on_canvas(image, np.zeros_like(alpha), (100, 100))
+    assert nobody_alpha.max() == 0 and boxed(255 * (nobody_image > 0)[..., 0]) == (0, 99, 12, 86)
+
+
+def test_canvas_reaches_cutouts_composites_masks_folders_and_the_command_line(tmp_path, monkeypatch, capsys):
+    photo = np.zeros((600, 400, 3), np.uint8)
+    photo[200:500, 100:200] = (255, 255, 255)  # the person, 300 rows tall, 100 wide
+    cutout = predict.remove_background(photo, model=MarksRed(), canvas=(200, 200), crop_margin=0)
+    assert cutout.shape == (200, 200, 4)
+    top, bottom, left, right = boxed(cutout[..., 3])
+    assert (top, bottom) == (0, 199) and abs((left + right) / 2 - 99.5) <= 1 and 62 <= right - left <= 72
+    composite = predict.remove_background(photo, model=MarksRed(), canvas=(200, 200), background="#3366cc")
+    assert composite.shape == (200, 200, 3) and composite[:, :20].reshape(-1, 3).tolist() == [[51, 102, 204]] * 4000
+    backdrop = np.full((50, 80, 3), (0, 200, 0), np.uint8)
+    behind = predict.remove_background(photo, model=MarksRed(), canvas=(200, 200), background=backdrop)
+    assert (behind[:, :20] == (0, 200, 0)).all()  # the background photo covers the canvas
+    mask = predict.remove_background(photo, model=MarksRed(), canvas=(200, 200), mask_only=True)
+    np.testing.assert_array_equal(mask, predict.remove_background(photo, model=MarksRed(), canvas=(200, 200))[..., 3])
+    with pytest.raises(predict.PredictError, match="--canvas and --background blur exclude each other"):
+        predict.remove_background(photo, model=MarksRed(), canvas=(200, 200), background="blur")
+    save(tmp_path / "in" / "tall.png", photo)
+    predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=MarksRed(), canvas=(200, 200),
+                                    crop_margin=0)
+    np.testing.assert_array_equal(read_output(tmp_path / "out" / "tall.png"), cutout)
+
+    seen = {}
+    monkeypatch.setattr(predict, "remove_background_files", lambda *args, **options: seen.update(options) or predict.Summary())
+    assert predict.main([str(tmp_path), str(tmp_path / "cli"), "--canvas", "1080x1350", "--crop-margin", "0.1"]) == 0
+    assert (seen["canvas"], seen["crop_margin"]) == ("1080x1350", 0.1)
+    assert predict.parse_canvas("1080x1350") == predict.parse_canvas("1080×1350") == (1080, 1350)
+    for text in ("1080", "1080x", "0x100", "100x20000", "axb"):
+        with pytest.raises(predict.PredictError, match=f"--canvas '{text}' is not WIDTHxHEIGHT in pixels"):
+            predict.parse_canvas(text)
+    with pytest.raises(SystemExit):
+        predict.parse_args([str(tmp_path), str(tmp_path / "cli"), "--canvas", "100x100", "--crop"])
+    assert "argument --crop: not allowed with argument --canvas" in capsys.readouterr().err
