@@ -14,23 +14,24 @@
     python predict.py incoming/ cutouts/ --watch                 (and each photo that comes in, until Ctrl-C)
     cat photo.jpg | python predict.py - - > cutout.png           (- : standard input or output)
 
-Each output is a PNG at the photo's original size (--crop: cut to the people
-in it), named after it (photos/a/b.jpg -> cutouts/a/b.png), or for one photo
-the .png named; it may be a WebP instead (--webp, or a .webp named), and
-composed onto a --background a JPEG (--jpeg, or a .jpg named). It keeps the
-photo's colour profile (Display P3, Adobe RGB), so that it shows the photo's
-colours, and with --keep-metadata its EXIF metadata (camera, date, GPS). People who fill little of the photo get a second, closer look, and
-wide photos a look in tiles of their height, kept where surer (--no-close-up
-skips both), and photos the model is unsure of a look turned on their side and
-upside down, for people lying down or upside down (--upright-only skips it);
-small specks of mask apart from the people are left out (--keep-specks keeps
-them). A photo with transparency keeps it: the model sees it over grey, and
-its output is nowhere more opaque than the photo. On a CPU the model runs
-through TensorFlow Lite, about twice as fast, converted once per model file
-(--engine). Existing outputs are skipped unless --overwrite, so an interrupted
-run continues where it stopped; --watch then goes on cutting out the photos
-that come into the input folders. One photo may be piped in and its output
-piped out (-), for scripts. A file that cannot be read is reported and
+Each output is a PNG at the photo's original size (--crop: cut to the people in
+it; --canvas: of the size given), named after it (photos/a/b.jpg ->
+cutouts/a/b.png), or for one photo the .png named; it may be a WebP instead
+(--webp, or a .webp named), and composed onto a --background a JPEG (--jpeg, or
+a .jpg named). It keeps the photo's colour profile (Display P3, Adobe RGB), so
+that it shows the photo's colours, and with --keep-metadata its EXIF metadata
+(camera, date, GPS). People who fill little of the photo get a second, closer
+look, and wide photos a look in tiles of their height, kept where surer
+(--no-close-up skips both), and photos the model is unsure of a look turned on
+their side and upside down, for people lying down or upside down
+(--upright-only skips it); small specks of mask apart from the people are left
+out (--keep-specks keeps them). A photo with transparency keeps it: the model
+sees it over grey, and its output is nowhere more opaque than the photo. On a
+CPU the model runs through TensorFlow Lite, about twice as fast, converted once
+per model file (--engine). Existing outputs are skipped unless --overwrite, so
+an interrupted run continues where it stopped; --watch then goes on cutting out
+the photos that come into the input folders. One photo may be piped in and its
+output piped out (-), for scripts. A file that cannot be read is reported and
 skipped; the exit status is 1 if any failed. An output folder also gets
 sureness.csv, how sure the model was of each mask, least sure first: the
 cutouts to check first.
@@ -929,6 +930,9 @@ def people_box(alpha, margin=CROP_MARGIN):
 # and centred; a side of the box that is the photo's edge (a portrait cut at
 # the chest, feet cut off) stays at the canvas's edge, rather than float.
 
+MAX_CANVAS_SIDE = 16384  # as wide as a WebP may be, and more than any print needs
+
+
 def parse_canvas(text):
     """(width, height) from "WIDTHxHEIGHT" (1080x1080); a PredictError for anything else."""
     sides = text.lower().replace("×", "x").split("x")
@@ -939,7 +943,6 @@ def parse_canvas(text):
     raise PredictError(f"--canvas {text!r} is not WIDTHxHEIGHT in pixels (1080x1080), each from 1 to {MAX_CANVAS_SIDE}")
 
 
-MAX_CANVAS_SIDE = 16384
 
 
 def canvas_of(canvas, background=None):
