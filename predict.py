@@ -930,7 +930,7 @@ def people_box(alpha, margin=CROP_MARGIN):
 # and centred; a side of the box that is the photo's edge (a portrait cut at
 # the chest, feet cut off) stays at the canvas's edge, rather than float.
 
-MAX_CANVAS_SIDE = 16384  # as wide as a WebP may be, and more than any print needs
+MAX_CANVAS_SIDE = 16384  # more than any screen or print needs
 
 
 def parse_canvas(text):
