@@ -386,11 +386,12 @@ def test_keep_metadata_keeps_the_photos_exif_but_its_orientation_and_thumbnail(t
     save(tmp_path / "more" / "d.tif", upright)
     save(tmp_path / "more" / "e.jpg", upright, exif=b"Exif\0\0" + camera_exif(1)[:30])  # cut short
     save(tmp_path / "more" / "f.avif", upright, exif=b"Exif\0\0" + camera_exif(1))
+    save(tmp_path / "more" / "g.webp", upright, exif=camera_exif(6, "<"), lossless=True)
     summary = predict.remove_background_files(tmp_path / "more", tmp_path / "more_out", model=model,
                                               keep_metadata=True)
-    assert summary.processed == 5 and not summary.failed
-    assert [exif_of((tmp_path / "more_out" / f"{name}.png").read_bytes())[0] for name in "bcde"] == \
-        [{0x010F: "Canon", 0x0112: 1}] * 2 + [{}] * 2
+    assert summary.processed == 6 and not summary.failed
+    assert [exif_of((tmp_path / "more_out" / f"{name}.png").read_bytes())[0] for name in "bcdeg"] == \
+        [{0x010F: "Canon", 0x0112: 1}] * 2 + [{}] * 2 + [{0x010F: "Canon", 0x0112: 1}]
     assert exif_of((tmp_path / "more_out" / "f.png").read_bytes())[0][0x010F] == "Canon"  # (its turn is the file's own)
     assert predict.main([str(tmp_path / "more" / "b.png"), str(tmp_path / "cli.png"), "--keep-metadata",
                          "--model", str(tiny_model_path), "--quiet"]) == 0
