@@ -679,14 +679,21 @@ def write_split_lists(splits, folder):
 
 
 def read_stems(path):
-    """The stems listed in a split file, one a line (a byte-order mark, as
-    Windows' Notepad writes, and blank lines left out)."""
+    """The stems listed in a split file (see read_name_list)."""
+    return read_name_list(path, "stems")
+
+
+def read_name_list(path, what="names"):
+    """The names listed in a text file, one a line (a byte-order mark, as
+    Windows' Notepad writes, and blank lines left out; a name that is not
+    UTF-8 kept byte for byte); a DatasetError, naming the file and `what`
+    it lists, where it cannot be read."""
     try:
         text = Path(path).read_text(encoding="utf-8-sig", errors=NAME_LIST_ENCODING["errors"])  # a BOM left out
     except OSError as error:
-        raise DatasetError(f"{path}: cannot read the list of stems ({error.strerror or error})") from error
+        raise DatasetError(f"{path}: cannot read the list of {what} ({error.strerror or error})") from error
     if "\0" in text:  # a photo given as the list, or a list saved as UTF-16
-        raise DatasetError(f"{path}: cannot read the list of stems (not a UTF-8 text file)")
+        raise DatasetError(f"{path}: cannot read the list of {what} (not a UTF-8 text file)")
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 

@@ -4,6 +4,7 @@
     python predict.py photo.jpg cutout.png
     python predict.py photos/ cutouts/ --recursive
     python predict.py photos/*.jpg more/ cutouts/
+    python predict.py @picked.txt cutouts/                       (the photos listed, a path a line)
     python predict.py photos/ masks/ --mask-only
     python predict.py photos/ composites/ --background white      (or "#00ff00", "0,255,0", or a photo)
     python predict.py photos/ composites/ --background white --jpeg
@@ -1126,10 +1127,15 @@ def expand_patterns(inputs):
     """The inputs as paths, each one that does not exist but holds a
     wildcard (photos/*.jpg, which Windows' shells pass on as typed, as
     bash does one that matches nothing) replaced by the paths it matches,
-    sorted (** matches folders at any depth); a pattern that matches nothing
-    is a PredictError."""
+    sorted (** matches folders at any depth), and each @FILE that is not a
+    photo by the paths FILE lists, one a line, as if typed (see
+    data.read_name_list); a pattern that matches nothing is a
+    PredictError, a list that cannot be read a data.DatasetError."""
     expanded = []
     for given in map(Path, inputs):
+        if str(given).startswith("@") and not given.exists():
+            expanded += expand_patterns(data.read_name_list(str(given)[1:], "photos"))
+            continue
         if given.exists() or not any(character in str(given) for character in "*?["):
             expanded.append(given)
             continue
@@ -2016,8 +2022,8 @@ def add_engine_flag(parser):
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("inputs", type=Path, nargs="+", metavar="input",
-                        help="photos or folders of photos (photos/*.jpg will do, quoted or not), or - for one "
-                        "photo piped in")
+                        help="photos or folders of photos (photos/*.jpg will do, quoted or not), @FILE for the "
+                        "photos listed in FILE (a path a line), or - for one photo piped in")
     parser.add_argument("output", type=Path, help="folder for the PNG outputs (created if needed); for one photo, a .png "
                         "or .webp file name will do (a .jpg with --background), or - to pipe its output out")
     parser.add_argument("--model", type=Path, default=None, help=f"a .keras model, or a train.py run folder (its model.keras) "

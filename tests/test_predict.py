@@ -683,6 +683,25 @@ def test_recursive_mirrors_relative_paths_and_same_stems_do_not_collide(tmp_path
     assert written == ["IMG_1.JPG.png", "img_1.png.png", "sub/deeper/x.png", "top.png", "twin.jpg.png", "twin.png.png"]
 
 
+def test_photos_listed_in_a_file_given_as_at_file_are_read_as_if_typed(tmp_path, rng, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for name in ("shoot/a.jpg", "shoot/b.jpg", "shoot/c.jpg", "@odd.jpg"):
+        save(tmp_path / name, photo(rng))
+    # As Windows' Notepad saves it: a byte-order mark, CRLF; a path relative to the current folder, an absolute
+    # one, a pattern, a blank line.
+    listed = ["shoot/a.jpg", str(tmp_path / "shoot" / "b.jpg"), "", "shoot/c*"]
+    (tmp_path / "picked.txt").write_bytes(b"\xef\xbb\xbf" + "\r\n".join(listed).encode())
+    summary = predict.remove_background_files(["@picked.txt", "@odd.jpg"], "out", model=SureOfUprightRed())
+    assert summary.processed == 4
+    assert sorted(path.name for path in (tmp_path / "out").glob("*.png")) == ["@odd.png", "a.png", "b.png", "c.png"]
+    (tmp_path / "stale.txt").write_text("shoot/a.jpg\nshoot/gone.jpg\n")
+    for argument, says in (("@stale.txt", "input shoot/gone.jpg does not exist"),
+                           ("@missing.txt", "missing.txt: cannot read the list of photos (No such file or directory)")):
+        assert predict.main([argument, "out2"]) == 2
+        assert f"error: {says}" in capsys.readouterr().err
+    assert not (tmp_path / "out2").exists()
+
+
 def test_several_inputs_on_the_command_line_and_photos_of_one_name_from_two_folders_are_refused(
         tmp_path, tiny_model_path, rng, capsys):
     for path in ("in/a.jpg", "in/b.jpg", "in/notes.txt", "more/c.png", "other/a.jpg"):
