@@ -944,15 +944,14 @@ def parse_canvas(text):
     raise PredictError(f"--canvas {text!r} is not WIDTHxHEIGHT in pixels (1080x1080), each from 1 to {MAX_CANVAS_SIDE}")
 
 
-
-
 def canvas_of(canvas, background=None):
     """A remove_background(_files) `canvas` (None, (width, height), or the
     --canvas text) as (width, height) or None; a PredictError with the BLUR
-    background, the photo's own, which a canvas leaves no room for."""
+    `background` (as background_of gives it), the photo's own, which a
+    canvas leaves no room for."""
     if canvas is None:
         return None
-    if isinstance(background, str) and background.strip().lower() == BLUR:
+    if background == BLUR:
         raise PredictError("--canvas and --background blur exclude each other: the blur is of the photo's own "
                            "background, and the canvas holds the people only")
     return parse_canvas(canvas) if isinstance(canvas, str) else tuple(canvas)
@@ -988,12 +987,11 @@ def on_canvas(image, alpha, canvas, margin=CROP_MARGIN):
 def output_pixels(image, mask, threshold=None, background=None, mask_only=False, crop_margin=None, canvas=None):
     """What is written for a photo given its photo-size soft mask: compose's
     output, cut to the people with `crop_margin` unless that is None, or
-    with `canvas`=(width, height) the people on a canvas of that size (see
-    on_canvas), composed there."""
+    with `canvas`=(width, height) the people, with `crop_margin` around
+    them, on a canvas of that size (see on_canvas), composed there."""
     alpha = alpha_from_mask(mask, threshold)
     if canvas:
-        return compose(*on_canvas(image, alpha, canvas, CROP_MARGIN if crop_margin is None else crop_margin),
-                       background, mask_only)
+        return compose(*on_canvas(image, alpha, canvas, crop_margin), background, mask_only)
     pixels = compose(image, alpha, background, mask_only)
     return pixels if crop_margin is None else crop_to_people(pixels, alpha, crop_margin)
 
@@ -1045,9 +1043,10 @@ def remove_background(image, model=None, threshold=None, background=None, mask_o
     `crop`: cut to the people, with `crop_margin` (see crop_to_people);
     `canvas`: (width, height), the people fitted onto an image of that
     size, with `crop_margin` (see on_canvas)."""
+    background = background_of(background)
     canvas = canvas_of(canvas, background)
     photo = photo_pixels(image)
-    background = in_profile(background_of(background), photo_profile(image))
+    background = in_profile(background, photo_profile(image))
     model = resolve_model(model, engine)
     mask = predict_photo_masks(model, [as_seen(photo)], flip_tta, close_up, upright_only, keep_specks, main_person)[0]
     return output_pixels(photo[..., :3], within_photo(mask, photo), threshold, background, mask_only,
@@ -1105,7 +1104,7 @@ def output_file_for_one_photo(inputs, output, composed=False, mask_only=False):
     output = Path(output)
     if output.is_dir():
         return None
-    one_photo = len(inputs) == 1 and Path(inputs[0]).is_file()
+    one_photo = one_photo_given(inputs)
     suffix = output.suffix.lower()
     if one_photo and (suffix == ".png" or suffix == ".webp" and not mask_only
                       or composed and suffix in data.JPEG_EXTENSIONS):
@@ -1121,6 +1120,11 @@ def output_file_for_one_photo(inputs, output, composed=False, mask_only=False):
     if output.exists():
         raise PredictError(f"output {output} is a file, not a folder")
     return None
+
+
+def one_photo_given(inputs):
+    """Whether the inputs (see expand_patterns) are one photo, not a folder or several."""
+    return len(inputs) == 1 and Path(inputs[0]).is_file()
 
 
 def expand_patterns(inputs):
@@ -1442,14 +1446,14 @@ def with_metadata(encoded, profile=None, exif=None, path=""):
         return encoded[:PNG_HEADER_END] + chunks + encoded[PNG_HEADER_END:]
     segments = b""
     if exif and len(JPEG_EXIF_MARKER + exif) <= JPEG_SEGMENT:
-        segments += b"\xff\xe1" + (len(JPEG_EXIF_MARKER + exif) + 2).to_bytes(2, "big") + JPEG_EXIF_MARKER + exif
+        segments += jpeg_segment(0xE1, JPEG_EXIF_MARKER + exif)
     elif exif:
         log.warning("%s: its photo's EXIF metadata left out: %d bytes, more than a JPEG segment holds (a PNG or "
                     "WebP output keeps it)", path, len(exif))
-    chunks = [profile[start:start + JPEG_ICC_CHUNK] for start in range(0, len(profile), JPEG_ICC_CHUNK)] if profile else []
+    chunks = [profile[start:start + JPEG_ICC_CHUNK] for start in range(0, len(profile or b""), JPEG_ICC_CHUNK)]
     if len(chunks) <= 255:  # numbered in a byte: no profile of colours is near 16 MB
-        segments += b"".join(b"\xff\xe2" + (len(chunk) + 16).to_bytes(2, "big") + JPEG_ICC_MARKER
-                             + bytes([number, len(chunks)]) + chunk for number, chunk in enumerate(chunks, 1))
+        segments += b"".join(jpeg_segment(0xE2, JPEG_ICC_MARKER + bytes([number, len(chunks)]) + chunk)
+                             for number, chunk in enumerate(chunks, 1))
     after_jfif = 4 + int.from_bytes(encoded[4:6], "big") if encoded[2:4] == b"\xff\xe0" else 2
     return encoded[:after_jfif] + segments + encoded[after_jfif:]
 
@@ -1457,6 +1461,11 @@ def with_metadata(encoded, profile=None, exif=None, path=""):
 def png_chunk(name, body):
     """A PNG chunk: its length, name, body and checksum."""
     return len(body).to_bytes(4, "big") + name + body + zlib.crc32(name + body).to_bytes(4, "big")
+
+
+def jpeg_segment(marker, body):
+    """A JPEG segment: its marker, its length (counting its own two bytes) and body."""
+    return bytes([0xFF, marker]) + (len(body) + 2).to_bytes(2, "big") + body
 
 
 # EXIF metadata (with --keep-metadata): the camera, lens, exposure, the time
@@ -1470,7 +1479,7 @@ def photo_exif(path):
     or AVIF photo at `path`; None where it holds none, is of another format
     (a TIFF's tags describe the file itself), or cannot be read."""
     exif = (read_metadata(path, EXIF_READERS) or b"").removeprefix(JPEG_EXIF_MARKER)  # (some WebPs have it too)
-    return exif if exif[:4] in (b"II*\0", b"MM\0*") else None
+    return exif if data.format_suffix(exif) == ".tif" else None
 
 
 def jpeg_exif(content):
@@ -1584,15 +1593,15 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
     photos are read, segmented and written overlapped (see cutouts); with
     `crop`, each output is cut to its people (see crop_to_people), and with
     `canvas`=(width, height) they are fitted onto an image of that size
-    (see on_canvas); with `keep_metadata`, it keeps its photo's EXIF metadata (see photo_exif). A photo
-    that cannot be read or written is a failure in the Summary; a full disk
-    ends the run, a PredictError. With `watch`, the input folders are then
+    (see on_canvas); with `keep_metadata`, it keeps its photo's EXIF
+    metadata (see photo_exif). A photo that cannot be read or written is a
+    failure in the Summary; a full disk ends the run, a PredictError. With `watch`, the input folders are then
     looked at every WATCH_EVERY seconds for photos that come in, until
     Ctrl-C (see watch_folders)."""
     from tqdm import tqdm
 
-    canvas = canvas_of(canvas, background)
     background = background_of(background)
+    canvas = canvas_of(canvas, background)
     composed = background is not None and not mask_only
     suffix = output_suffix(jpeg, webp, composed, mask_only)
     inputs = [inputs] if isinstance(inputs, (str, Path)) else inputs
@@ -1772,9 +1781,8 @@ def write_cutout(job, image, look, output_root, threshold=None, background=None,
                  main_person=False, crop_margin=None, canvas=None, keep_metadata=False):
     """Writes a (photo, output) job's output from the photo's pixels and Looks,
     cut to its people with `crop_margin` unless that is None (or fitted onto
-    a `canvas`, see output_pixels), with the
-    photo's EXIF metadata if `keep_metadata`; returns its Judged line,
-    relative to `output_root`."""
+    a `canvas`, see output_pixels), with the photo's EXIF metadata if
+    `keep_metadata`; returns its Judged line, relative to `output_root`."""
     photo, output = job
     mask = look.mask_at(image.shape[:2])
     judgement = judge(mask)  # specks and all: they are a sign of the model's doubt too
@@ -1936,8 +1944,7 @@ def refuse_what_cannot_be_piped(inputs, output, piping_in, piping_out):
     if piping_in and not piping_out and (Path(output).is_dir() or not Path(output).suffix):
         raise PredictError(f"a photo piped in (input -) has no name to give its output in the folder {output}: "
                            f"name the output file (cutout.png), or - to pipe it out")
-    one_photo = piping_in or len(photos := expand_patterns(inputs)) == 1 and photos[0].is_file()
-    if piping_out and not one_photo:
+    if piping_out and not piping_in and not one_photo_given(expand_patterns(inputs)):
         raise PredictError("output - (standard output) holds one output: give one photo, or a folder for the outputs "
                            "of several")
     if piping_in and (sys.stdin is None or sys.stdin.isatty()):

@@ -16,9 +16,10 @@ from them and on them turned on their side and upside down, with predict.py's
 turned look at unsure photos and with --upright-only, alternating, and on 4:3,
 16:9 and group frames with the tiles across wide photos and without; prints
 JSON. With --photo-side, the photos of the output formats' part and of the
-last two are enlarged to that longer side first (4032: 12-megapixel phone photos at 4:3 and 3:4), where
-reading, upsampling and writing weigh more against the model's passes, and the
-stages of one photo are timed at that size as well.
+last two are enlarged to that longer side first (4032: 12-megapixel phone
+photos at 4:3 and 3:4), where reading, upsampling and writing weigh more
+against the model's passes, and the stages of one photo are timed at that size
+as well.
 """
 
 import argparse
@@ -213,8 +214,8 @@ def main():
     parser.add_argument("--format-rounds", type=int, default=2,
                         help="runs with the cutouts written as PNGs and as WebPs, end to end (0: none)")
     parser.add_argument("--photo-side", type=int, default=None,
-                        help="enlarge the photos of the output-format, turned-look and tile-look parts to this longer side (4032: "
-                        "12-megapixel phone photos), and time each stage of a photo at that size too")
+                        help="enlarge the photos of the output-format, turned-look and tile-look parts to this "
+                        "longer side (4032: 12-megapixel phone photos), and time each stage of a photo at that size too")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         if args.model or predict.DEFAULT_MODEL.exists():
