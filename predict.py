@@ -1235,7 +1235,7 @@ def refuse_to_overwrite_inputs(jobs):
 def write_atomically(path, pixels, png_params=None, profile=None, exif=None):
     """Encodes as PNG (as JPEG for a .jpg path, WebP for a .webp one), with
     the ICC `profile` and the `exif` metadata where given (see
-    colour_profile and upright_exif), then renames into place: a killed run
+    colour_profile and exif_for_output), then renames into place: a killed run
     never leaves a half-written file."""
     if path.suffix.lower() == ".webp":
         encoded = webp_encoded(pixels, profile, exif)
@@ -1297,6 +1297,8 @@ JPEG_ICC_MARKER = b"ICC_PROFILE\0"
 JPEG_ICC_CHUNK = JPEG_SEGMENT - len(JPEG_ICC_MARKER) - 2  # what an APP2 segment holds after its chunk's numbers
 JPEG_EXIF_MARKER = b"Exif\0\0"
 EXIF_ORIENTATION = 0x0112
+EXIF_IFD_POINTER = 0x8769  # where the directory of the camera's settings is, which holds the pixel size
+EXIF_PIXEL_SIZE_TAGS = {0xA002: 0, 0xA003: 1}  # PixelXDimension, PixelYDimension: index into (width, height)
 
 
 def colour_profile(path):
@@ -1400,23 +1402,28 @@ def tiff_profile(content):
     return None
 
 
-def tiff_directory(content):
+def tiff_directory(content, directory=None):
     """How to read the TIFF-structured `content` (a TIFF file, or EXIF
     metadata): number(at, size), the integer of `size` bytes at `at` in its
-    byte order; the offsets of the 12-byte entries of its first directory
-    (tag, type, count, value or where it is); and the offset of the 4 bytes
-    that say where the next directory is. An IndexError where the directory
-    lies beyond `content`."""
-    order = "little" if content[:2] == b"II" else "big"
+    byte order; the offsets of the 12-byte entries of the directory at
+    offset `directory`, its first by default (tag, type, count, value or
+    where it is); and the offset of the 4 bytes that say where the next
+    directory is. An IndexError where the directory lies beyond `content`."""
+    order = tiff_byte_order(content)
 
     def number(at, size):
         return int.from_bytes(content[at:at + size], order)
 
-    directory = number(4, 4)
+    directory = number(4, 4) if directory is None else directory
     next_directory = directory + 2 + 12 * number(directory, 2)
     if next_directory + 4 > len(content):
         raise IndexError("a TIFF directory beyond the end of its content")
     return number, range(directory + 2, next_directory, 12), next_directory
+
+
+def tiff_byte_order(content):
+    """The byte order of TIFF-structured `content`, as its first two bytes say: "II" (Intel) or "MM" (Motorola)."""
+    return "little" if content[:2] == b"II" else "big"
 
 
 def heif_profile(content):
@@ -1471,8 +1478,9 @@ def jpeg_segment(marker, body):
 # EXIF metadata (with --keep-metadata): the camera, lens, exposure, the time
 # the photo was taken and where (GPS), which photogrammetry software reads to
 # align the cameras, and photo libraries to sort by. Copied as it is, but
-# for the two things that no longer hold for an output: its orientation (the
-# output is upright already) and its thumbnail (the photo, background and all).
+# for the three things that no longer hold for an output: its orientation (the
+# output is upright already), its pixel size (the output may be turned,
+# cropped or on a canvas) and its thumbnail (the photo, background and all).
 
 def photo_exif(path):
     """The EXIF metadata (TIFF-structured bytes) of the JPEG, PNG, WebP, HEIC
@@ -1508,20 +1516,44 @@ def heif_exif(content):
 EXIF_READERS = {".jpg": jpeg_exif, ".png": png_exif, ".webp": webp_exif, ".heic": heif_exif, ".avif": heif_exif}
 
 
-def upright_exif(exif):
-    """EXIF metadata for an output: its Orientation tag set to 1, since the
-    output is upright already and viewers would turn it again, and the
-    directory of its thumbnail unlinked; None where it cannot be read."""
+def exif_for_output(exif, size):
+    """EXIF metadata for an output of `size` (width, height): its
+    Orientation tag set to 1, since the output is upright already and
+    viewers would turn it again; its PixelXDimension and PixelYDimension
+    tags set to the output's width and height, which a photo turned
+    upright, cropped (--crop) or fitted onto a canvas (--canvas) no longer
+    has; and the directory of its thumbnail unlinked. None where it cannot
+    be read."""
     exif = bytearray(exif)
+    order = tiff_byte_order(exif)
     try:
         number, entries, next_directory = tiff_directory(exif)
     except IndexError:
         return None
     for entry in entries:
         if number(entry, 2) == EXIF_ORIENTATION and number(entry + 2, 2) == 3:  # a short, held in the entry
-            exif[entry + 8:entry + 10] = (1).to_bytes(2, "little" if exif[:2] == b"II" else "big")
+            exif[entry + 8:entry + 10] = (1).to_bytes(2, order)
+        elif number(entry, 2) == EXIF_IFD_POINTER:
+            set_pixel_size(exif, number(entry + 8, 4), size)
     exif[next_directory:next_directory + 4] = bytes(4)  # no next directory: the thumbnail's is not read
     return bytes(exif)
+
+
+def set_pixel_size(exif, directory, size):
+    """Sets the PixelXDimension and PixelYDimension tags of the Exif
+    directory at offset `directory` of `exif` (a bytearray) to `size`
+    (width, height), each a long held in its entry, as the standard allows
+    (a camera may have written a short); left as they are where that
+    directory cannot be read."""
+    try:
+        number, entries, _ = tiff_directory(exif, directory)
+    except IndexError:
+        return
+    order = tiff_byte_order(exif)
+    for entry in entries:
+        side = EXIF_PIXEL_SIZE_TAGS.get(number(entry, 2))
+        if side is not None and number(entry + 4, 4) == 1:  # one value, as the standard has it
+            exif[entry + 2:entry + 12] = (4).to_bytes(2, order) + (1).to_bytes(4, order) + size[side].to_bytes(4, order)
 
 
 # What to check first in a folder of cutouts. The model's sureness of a mask
@@ -1788,10 +1820,11 @@ def write_cutout(job, image, look, output_root, threshold=None, background=None,
     judgement = judge(mask)  # specks and all: they are a sign of the model's doubt too
     mask = people_kept(mask, keep_specks, main_person)
     profile = None if mask_only else colour_profile(photo)
+    pixels = output_pixels(image[..., :3], within_photo(mask, image), threshold, in_profile(background, profile),
+                           mask_only, crop_margin, canvas)
     exif = photo_exif(photo) if keep_metadata else None
-    write_atomically(output, output_pixels(image[..., :3], within_photo(mask, image), threshold,
-                                           in_profile(background, profile), mask_only, crop_margin, canvas),
-                     profile=profile, exif=upright_exif(exif) if exif else None)
+    write_atomically(output, pixels, profile=profile,
+                     exif=exif_for_output(exif, (pixels.shape[1], pixels.shape[0])) if exif else None)
     return Judged(output.relative_to(output_root).as_posix(), str(photo), judgement.sureness,
                   judgement.person_pixels / mask.size)
 
@@ -2053,7 +2086,7 @@ def parse_args(argv=None):
     parser.add_argument("--keep-metadata", action="store_true",
                         help="keep each photo's EXIF metadata in its output (camera, lens, exposure, date taken, "
                         "and GPS location if the photo has it; for photogrammetry and photo libraries), but for its "
-                        "orientation and thumbnail (default: none kept)")
+                        "orientation and pixel size, set to the output's, and thumbnail, left out (default: none kept)")
     framing = parser.add_mutually_exclusive_group()
     framing.add_argument("--crop", action="store_true",
                          help="cut each output to the people in it, with a margin (default: the photo's whole frame)")

@@ -340,41 +340,58 @@ def test_a_colour_profile_that_cannot_be_read_costs_the_profile_not_the_photo(tm
     assert embedded_profile(tmp_path / "out" / "cut_short.png") is None
 
 
-def camera_exif(orientation, order=">"):
+def camera_exif(orientation, order=">", size=(60, 40)):
     """EXIF metadata as a camera writes it, made by hand since Pillow writes
-    no thumbnail: the camera's make, an orientation, and a second directory,
-    the thumbnail's."""
+    no thumbnail: the camera's make, an orientation, the directory of its
+    settings with the photo's pixel size (width, height) as stored (shorts
+    big-endian, longs little-endian, as cameras write either), and a second
+    directory, the thumbnail's."""
     endian = b"MM\0*" if order == ">" else b"II*\0"
-    first = struct.pack(order + "H", 2) + struct.pack(order + "HHII", 0x010F, 2, 6, 38) \
-        + struct.pack(order + "HHIHH", 0x0112, 3, 1, orientation, 0) + struct.pack(order + "I", 46)
+    first = struct.pack(order + "H", 3) + struct.pack(order + "HHII", 0x010F, 2, 6, 50) \
+        + struct.pack(order + "HHIHH", 0x0112, 3, 1, orientation, 0) + struct.pack(order + "HHII", 0x8769, 4, 1, 58) \
+        + struct.pack(order + "I", 88)
+    side = "HHIHH" if order == ">" else "HHII"
+    settings = struct.pack(order + "H", 2) + b"".join(
+        struct.pack(order + side, tag, 3 if order == ">" else 4, 1, length, *[0] * (order == ">"))
+        for tag, length in zip((0xA002, 0xA003), size)) + struct.pack(order + "I", 0)
     thumbnail = struct.pack(order + "H", 1) + struct.pack(order + "HHIHH", 0x0103, 3, 1, 6, 0) + struct.pack(order + "I", 0)
-    return endian + struct.pack(order + "I", 8) + first + b"Canon\0\0\0" + thumbnail
+    return endian + struct.pack(order + "I", 8) + first + b"Canon\0\0\0" + settings + thumbnail
 
 
 def exif_of(content):
+    """The EXIF tags of an encoded image: its first directory's (but the
+    pointer to the next), its settings' directory's, its thumbnail's."""
     from PIL import ExifTags
 
     with Image.open(io.BytesIO(content)) as image:
         exif = image.getexif()
-        return dict(exif), dict(exif.get_ifd(ExifTags.IFD.IFD1))
+        return ({tag: value for tag, value in exif.items() if tag != ExifTags.IFD.Exif},
+                dict(exif.get_ifd(ExifTags.IFD.Exif)), dict(exif.get_ifd(ExifTags.IFD.IFD1)))
 
 
 def test_keep_metadata_keeps_the_photos_exif_but_its_orientation_and_thumbnail(tmp_path, rng, tiny_model_path):
     import pillow_heif
 
-    stored = np.ascontiguousarray(np.rot90(photo(rng, 60, 40)))  # on its side, as a phone stores a portrait
+    upright = np.zeros((60, 40, 3), np.uint8)
+    upright[10:50, 15:25] = (255, 0, 0)  # a person to the stand-in model, 10 pixels wide and 40 tall
+    stored = np.ascontiguousarray(np.rot90(upright))  # on its side, as a phone stores a portrait
     assert exif_of(save(tmp_path / "in" / "a.jpg", stored, exif=b"Exif\0\0" + camera_exif(6)).read_bytes()) == \
-        ({0x010F: "Canon", 0x0112: 6}, {0x0103: 6})
+        ({0x010F: "Canon", 0x0112: 6}, {0xA002: 60, 0xA003: 40}, {0x0103: 6})
     model = SureOfUprightRed()
     plain = predict.remove_background_files(tmp_path / "in", tmp_path / "plain", model=model)
-    assert plain.processed == 1 and exif_of((tmp_path / "plain" / "a.png").read_bytes()) == ({}, {})
-    for folder, options in (("png", {}), ("webp", {"webp": True}), ("jpeg", {"background": "white", "jpeg": True}),
-                            ("masks", {"mask_only": True})):
+    assert plain.processed == 1 and exif_of((tmp_path / "plain" / "a.png").read_bytes()) == ({}, {}, {})
+    for folder, options, size in (("png", {}, (40, 60)), ("webp", {"webp": True}, (40, 60)),
+                                  ("jpeg", {"background": "white", "jpeg": True}, (40, 60)),
+                                  ("masks", {"mask_only": True}, (40, 60)), ("canvas", {"canvas": (50, 30)}, (50, 30)),
+                                  ("cropped", {"crop": True, "crop_margin": 0}, (10, 40))):
         predict.remove_background_files(tmp_path / "in", tmp_path / folder, model=model, keep_metadata=True, **options)
         written = next((tmp_path / folder).glob("a.*"))
-        # Upright already, as its Orientation now says: a viewer (here OpenCV) turns it no more.
-        assert exif_of(written.read_bytes()) == ({0x010F: "Canon", 0x0112: 1}, {}), folder
-        assert cv2.imread(str(written), cv2.IMREAD_COLOR).shape[:2] == (60, 40), folder
+        # Upright already, as its Orientation now says: a viewer (here OpenCV) turns it no more. The size it
+        # records is the output's, upright, on its canvas or cropped, not the photo's as stored.
+        height, width = cv2.imread(str(written), cv2.IMREAD_COLOR).shape[:2]
+        assert exif_of(written.read_bytes()) == ({0x010F: "Canon", 0x0112: 1}, {0xA002: width, 0xA003: height}, {}), \
+            folder
+        assert (width, height) == size, folder
     np.testing.assert_array_equal(read_output(tmp_path / "png" / "a.png"), read_output(tmp_path / "plain" / "a.png"))
 
     # From PNG and HEIC photos too, in either byte order; not from a TIFF, whose tags describe the file itself,
@@ -395,7 +412,7 @@ def test_keep_metadata_keeps_the_photos_exif_but_its_orientation_and_thumbnail(t
     assert exif_of((tmp_path / "more_out" / "f.png").read_bytes())[0][0x010F] == "Canon"  # (its turn is the file's own)
     assert predict.main([str(tmp_path / "more" / "b.png"), str(tmp_path / "cli.png"), "--keep-metadata",
                          "--model", str(tiny_model_path), "--quiet"]) == 0
-    assert exif_of((tmp_path / "cli.png").read_bytes())[0] == {0x010F: "Canon", 0x0112: 1}
+    assert exif_of((tmp_path / "cli.png").read_bytes())[:2] == ({0x010F: "Canon", 0x0112: 1}, {0xA002: 40, 0xA003: 60})
 
 
 def test_exif_too_large_for_a_jpeg_segment_is_left_out_of_a_jpeg_output_with_a_warning(caplog):
