@@ -1306,19 +1306,36 @@ def colour_profile(path):
     photo embeds, where it is one of RGB colours (as the outputs are); else
     None: no profile, one of grey or CMYK, another format (BMP, GIF), or one
     that cannot be read."""
-    return rgb_profile_only(read_metadata(path, PROFILE_READERS))  # unreadable, or cut short: shown as sRGB
+    return photo_metadata(path)[0]
 
 
-def read_metadata(path, readers):
-    """What the reader of `readers` (file suffix -> function of the file's
-    bytes) for the format of the photo at `path` finds in it; None for
-    other formats, and where the file cannot be read or is cut short."""
+def photo_metadata(path, exif=False):
+    """The colour profile of the photo at `path` (see colour_profile) and,
+    if `exif`, its EXIF metadata (see exif_only), from one read of its file."""
+    profile, found_exif = read_metadata(path, PROFILE_READERS, EXIF_READERS if exif else {})
+    return rgb_profile_only(profile), exif_only(found_exif)  # unreadable, or cut short: none (a profile: sRGB)
+
+
+def read_metadata(path, *readers):
+    """What each of `readers` (file suffix -> function of the file's bytes)
+    finds in the photo at `path` with its reader for the photo's format, the
+    file read once: a tuple, None for a format without a reader, and where
+    the file cannot be read or is cut short (which costs that reader's only)."""
     try:
         with open(path, "rb") as file:
             head = file.read(12)
-            read = readers.get(data.format_suffix(head))
-            return read(head + file.read()) if read else None
-    except (OSError, ValueError, IndexError, RuntimeError, zlib.error):
+            chosen = [found.get(data.format_suffix(head)) for found in readers]
+            content = head + file.read() if any(chosen) else b""
+    except OSError:
+        return (None,) * len(readers)
+    return tuple(found_in(content, read) if read else None for read in chosen)
+
+
+def found_in(content, read):
+    """read(content), or None where `content` is cut short or garbled."""
+    try:
+        return read(content)
+    except (ValueError, IndexError, RuntimeError, zlib.error):
         return None
 
 
@@ -1426,16 +1443,20 @@ def tiff_byte_order(content):
     return "little" if content[:2] == b"II" else "big"
 
 
-def heif_profile(content):
-    """The profile of a HEIC or AVIF photo's image, as pillow-heif reads it from
-    the file's boxes (an iPhone's: Display P3); it reads AVIF's without decoding them."""
-    import pillow_heif
+def heif_info(key):
+    """A reader of the `key` ("icc_profile", "exif") of a HEIC or AVIF
+    photo's image, as pillow-heif reads it from the file's boxes (an
+    iPhone's profile: Display P3); it reads AVIF's without decoding them."""
+    def read(content):
+        import pillow_heif
 
-    return pillow_heif.open_heif(content).info.get("icc_profile")
+        return pillow_heif.open_heif(content).info.get(key)
+
+    return read
 
 
 PROFILE_READERS = {".jpg": jpeg_profile, ".png": png_profile, ".webp": webp_profile, ".tif": tiff_profile,
-                   ".heic": heif_profile, ".avif": heif_profile}
+                   ".heic": heif_info("icc_profile"), ".avif": heif_info("icc_profile")}
 
 
 def with_metadata(encoded, profile=None, exif=None, path=""):
@@ -1482,11 +1503,11 @@ def jpeg_segment(marker, body):
 # output is upright already), its pixel size (the output may be turned,
 # cropped or on a canvas) and its thumbnail (the photo, background and all).
 
-def photo_exif(path):
-    """The EXIF metadata (TIFF-structured bytes) of the JPEG, PNG, WebP, HEIC
-    or AVIF photo at `path`; None where it holds none, is of another format
-    (a TIFF's tags describe the file itself), or cannot be read."""
-    exif = (read_metadata(path, EXIF_READERS) or b"").removeprefix(JPEG_EXIF_MARKER)  # (some WebPs have it too)
+def exif_only(exif):
+    """`exif`, as a JPEG, PNG, WebP, HEIC or AVIF photo holds it, as
+    TIFF-structured bytes; None where the photo holds none, is of another
+    format (a TIFF's tags describe the file itself), or it cannot be read."""
+    exif = (exif or b"").removeprefix(JPEG_EXIF_MARKER)  # (some WebPs have it too)
     return exif if data.format_suffix(exif) == ".tif" else None
 
 
@@ -1506,14 +1527,8 @@ def webp_exif(content):
     return next((body for name, body in webp_chunks(content) if name == b"EXIF"), None)
 
 
-def heif_exif(content):
-    """The metadata of a HEIC or AVIF photo's image, as pillow-heif reads it."""
-    import pillow_heif
-
-    return pillow_heif.open_heif(content).info.get("exif")
-
-
-EXIF_READERS = {".jpg": jpeg_exif, ".png": png_exif, ".webp": webp_exif, ".heic": heif_exif, ".avif": heif_exif}
+EXIF_READERS = {".jpg": jpeg_exif, ".png": png_exif, ".webp": webp_exif, ".heic": heif_info("exif"),
+                ".avif": heif_info("exif")}
 
 
 def exif_for_output(exif, size):
@@ -1626,7 +1641,7 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
     `crop`, each output is cut to its people (see crop_to_people), and with
     `canvas`=(width, height) they are fitted onto an image of that size
     (see on_canvas); with `keep_metadata`, it keeps its photo's EXIF
-    metadata (see photo_exif). A photo that cannot be read or written is a
+    metadata (see exif_only). A photo that cannot be read or written is a
     failure in the Summary; a full disk ends the run, a PredictError. With `watch`, the input folders are then
     looked at every WATCH_EVERY seconds for photos that come in, until
     Ctrl-C (see watch_folders)."""
@@ -1819,10 +1834,10 @@ def write_cutout(job, image, look, output_root, threshold=None, background=None,
     mask = look.mask_at(image.shape[:2])
     judgement = judge(mask)  # specks and all: they are a sign of the model's doubt too
     mask = people_kept(mask, keep_specks, main_person)
-    profile = None if mask_only else colour_profile(photo)
+    profile, exif = photo_metadata(photo, exif=keep_metadata)
+    profile = None if mask_only else profile
     pixels = output_pixels(image[..., :3], within_photo(mask, image), threshold, in_profile(background, profile),
                            mask_only, crop_margin, canvas)
-    exif = photo_exif(photo) if keep_metadata else None
     write_atomically(output, pixels, profile=profile,
                      exif=exif_for_output(exif, (pixels.shape[1], pixels.shape[0])) if exif else None)
     return Judged(output.relative_to(output_root).as_posix(), str(photo), judgement.sureness,

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 from pathlib import Path
 
 import cv2
@@ -413,6 +414,28 @@ def test_keep_metadata_keeps_the_photos_exif_but_its_orientation_and_thumbnail(t
     assert predict.main([str(tmp_path / "more" / "b.png"), str(tmp_path / "cli.png"), "--keep-metadata",
                          "--model", str(tiny_model_path), "--quiet"]) == 0
     assert exif_of((tmp_path / "cli.png").read_bytes())[:2] == ({0x010F: "Canon", 0x0112: 1}, {0xA002: 40, 0xA003: 60})
+
+
+def test_a_photos_profile_and_exif_come_from_one_read_and_either_garbled_costs_only_itself(tmp_path, monkeypatch):
+    import builtins
+
+    opened = []
+    monkeypatch.setattr(predict, "open", lambda *args: opened.append(args) or builtins.open(*args), raising=False)
+    path = save(tmp_path / "a.png", np.zeros((8, 8, 3), np.uint8), icc_profile=rgb_profile(1), exif=camera_exif(1))
+    assert predict.photo_metadata(path, exif=True) == (rgb_profile(1), camera_exif(1)) and len(opened) == 1
+    assert predict.photo_metadata(path) == (rgb_profile(1), None) and len(opened) == 2
+
+    # A profile chunk whose compressed profile is garbled: the EXIF is still read, and the other way round.
+    encoded = cv2.imencode(".png", np.zeros((8, 8, 3), np.uint8))[1].tobytes()
+    compressed = zlib.compress(rgb_profile(1))
+    garbled_profile = predict.with_metadata(encoded, rgb_profile(1), camera_exif(1)).replace(compressed, b"?" * 99)
+    garbled_exif = predict.with_metadata(encoded, rgb_profile(1), camera_exif(1)[:4] + b"\xff" * 4 + camera_exif(1)[8:])
+    path.write_bytes(garbled_profile)
+    assert predict.photo_metadata(path, exif=True) == (None, camera_exif(1))
+    path.write_bytes(garbled_exif)
+    profile, exif = predict.photo_metadata(path, exif=True)
+    assert profile == rgb_profile(1) and predict.exif_for_output(exif, (8, 8)) is None
+    assert predict.photo_metadata(tmp_path / "missing.png", exif=True) == (None, None)
 
 
 def test_exif_too_large_for_a_jpeg_segment_is_left_out_of_a_jpeg_output_with_a_warning(caplog):
