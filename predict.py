@@ -1150,11 +1150,12 @@ def expand_patterns(inputs):
     return expanded
 
 
-def find_photos(inputs, output_dir, recursive=False, suffix=".png", report=True):
+def find_photos(inputs, output_dir, recursive=False, suffix=".png", report=True, watch=False):
     """[(photo path, output path)]: each input file, or the photos in each
     input folder, mirrored under output_dir as <relative path><suffix>;
-    folders without photos and files that are not photos are reported
-    unless not `report` (a watched folder looked at again)."""
+    files that are not photos are reported unless not `report` (a watched
+    folder looked at again), and so are folders without photos unless
+    `watch`, which waits for photos to come into them."""
     output_dir = Path(output_dir).resolve()
     jobs, left_out = [], []
     for given in map(Path, inputs):
@@ -1180,7 +1181,7 @@ def find_photos(inputs, output_dir, recursive=False, suffix=".png", report=True)
                     jobs.append((path, output_dir / relative.with_suffix(suffix)))
                 elif path.name != SURENESS_FILE:  # this tool's own, in a folder of cutouts read again
                     left_out.append(path)
-            if len(jobs) == found and report:
+            if len(jobs) == found and report and not watch:
                 in_folders = not recursive and any(path.is_dir() for path in given.iterdir())
                 log.warning("no photos in %s%s", given, " (photos in its sub-folders are read with --recursive)"
                             if in_folders else "")
@@ -1652,7 +1653,7 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
     composed = background is not None and not mask_only
     suffix = output_suffix(jpeg, webp, composed, mask_only)
     inputs = [inputs] if isinstance(inputs, (str, Path)) else inputs
-    jobs, output_root, output_file = plan_outputs(inputs, output_dir, recursive, suffix, composed, mask_only)
+    jobs, output_root, output_file = plan_outputs(inputs, output_dir, recursive, suffix, composed, mask_only, watch)
     if watch and output_file:
         raise PredictError(f"--watch watches folders of photos for the photos that come in: give a folder for the "
                            f"outputs, not the file {output_file}")
@@ -1791,14 +1792,15 @@ def ready_photos(jobs, seen, done, overwrite=False):
     return ready
 
 
-def plan_outputs(inputs, output, recursive=False, suffix=".png", composed=False, mask_only=False):
+def plan_outputs(inputs, output, recursive=False, suffix=".png", composed=False, mask_only=False, watch=False):
     """For the photos and folders `inputs`: the (photo, output path) pairs
     (files ending in `suffix`, see output_suffix), the folder the outputs go
     under (made here, rather than failing each photo once the model has run
     on it), and the file to write where `output` names one (see
-    output_file_for_one_photo; `composed`: onto a background), else None."""
+    output_file_for_one_photo; `composed`: onto a background), else None;
+    folders to `watch` may hold no photos yet."""
     inputs = expand_patterns(inputs)
-    jobs = find_photos(inputs, output, recursive, suffix)  # a missing input is named here
+    jobs = find_photos(inputs, output, recursive, suffix, watch=watch)  # a missing input is named here
     output_file = output_file_for_one_photo(inputs, output, composed, mask_only)
     if output_file:
         jobs = [(jobs[0][0], output_file)]

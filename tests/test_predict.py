@@ -1502,6 +1502,31 @@ def test_watch_cuts_out_a_photo_changed_since_its_output_was_made_again_only_wit
         assert (tmp_path / "out" / "a.png").stat().st_mtime_ns == made
 
 
+def test_watch_on_a_folder_without_photos_yet_waits_for_them_without_calling_it_empty(
+        tmp_path, monkeypatch, rng, caplog):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("shot list")
+    steps = [lambda: save(folder / "a.jpg", photo(rng)), lambda: None]
+    looks = []
+
+    def wait(seconds):
+        looks.append(sorted(path.name for path in (tmp_path / "out").glob("*.png")))
+        if len(looks) > len(steps):
+            raise KeyboardInterrupt
+        steps[len(looks) - 1]()
+
+    monkeypatch.setattr(predict, "wait_for_photos", wait)
+    summary = predict.remove_background_files(folder, tmp_path / "out", model=SureOfUprightRed(), watch=True)
+    assert looks == [[], [], ["a.png"]] and summary.processed == 1
+    assert "no photos in" not in caplog.text  # what a folder to watch is for
+    assert "not a photo format this tool reads (.jpg" in caplog.text and "notes.txt" in caplog.text  # still said
+    caplog.clear()
+    (folder / "a.jpg").unlink()
+    assert predict.remove_background_files(folder, tmp_path / "more", model=SureOfUprightRed()).processed == 0
+    assert f"no photos in {folder}" in caplog.text  # not watched: worth a warning
+
+
 def test_watch_takes_folders_not_pipes_nor_an_output_file_named(tmp_path, rng, capsys):
     save(tmp_path / "a.jpg", photo(rng))
     with pytest.raises(SystemExit):
