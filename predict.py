@@ -20,22 +20,22 @@ it; --canvas: of the size given), named after it (photos/a/b.jpg ->
 cutouts/a/b.png), or for one photo the .png named; it may be a WebP instead
 (--webp, or a .webp named), and composed onto a --background a JPEG (--jpeg, or
 a .jpg named). It keeps the photo's colour profile (Display P3, Adobe RGB), so
-that it shows the photo's colours, and with --keep-metadata its EXIF metadata
-(camera, date, GPS). People who fill little of the photo get a second, closer
-look, and wide photos a look in tiles of their height, kept where surer
-(--no-close-up skips both), and photos the model is unsure of a look turned on
-their side and upside down, for people lying down or upside down
-(--upright-only skips it); small specks of mask apart from the people are left
-out (--keep-specks keeps them). A photo with transparency keeps it: the model
-sees it over grey, and its output is nowhere more opaque than the photo. On a
-CPU the model runs through TensorFlow Lite, about twice as fast, converted once
-per model file (--engine). Existing outputs are skipped unless --overwrite, so
-an interrupted run continues where it stopped; --watch then goes on cutting out
-the photos that come into the input folders. One photo may be piped in and its
-output piped out (-), for scripts. A file that cannot be read is reported and
-skipped; the exit status is 1 if any failed. An output folder also gets
-sureness.csv, how sure the model was of each mask, least sure first: the
-cutouts to check first.
+that it shows the photo's colours, and with --keep-metadata its EXIF and XMP
+metadata (camera, date, GPS, rating, keywords). People who fill little of the
+photo get a second, closer look, and wide photos a look in tiles of their
+height, kept where surer (--no-close-up skips both), and photos the model is
+unsure of a look turned on their side and upside down, for people lying down or
+upside down (--upright-only skips it); small specks of mask apart from the
+people are left out (--keep-specks keeps them). A photo with transparency keeps
+it: the model sees it over grey, and its output is nowhere more opaque than the
+photo. On a CPU the model runs through TensorFlow Lite, about twice as fast,
+converted once per model file (--engine). Existing outputs are skipped unless
+--overwrite, so an interrupted run continues where it stopped; --watch then
+goes on cutting out the photos that come into the input folders. One photo may
+be piped in and its output piped out (-), for scripts. A file that cannot be
+read is reported and skipped; the exit status is 1 if any failed. An output
+folder also gets sureness.csv, how sure the model was of each mask, least sure
+first: the cutouts to check first.
 
 From Python:
 
@@ -54,12 +54,14 @@ import itertools
 import logging
 import math
 import os
+import re
 import signal
 import sys
 import tempfile
 import threading
 import time
 import warnings
+import xml.etree.ElementTree as ET
 import zlib
 from collections import Counter, deque
 from contextlib import contextmanager, nullcontext, redirect_stdout
@@ -1233,15 +1235,15 @@ def refuse_to_overwrite_inputs(jobs):
                            f"{', ...' if len(clashes) > 3 else ''}): choose another output folder")
 
 
-def write_atomically(path, pixels, png_params=None, profile=None, exif=None):
+def write_atomically(path, pixels, png_params=None, profile=None, exif=None, xmp=None):
     """Encodes as PNG (as JPEG for a .jpg path, WebP for a .webp one), with
-    the ICC `profile` and the `exif` metadata where given (see
-    colour_profile and exif_for_output), then renames into place: a killed run
-    never leaves a half-written file."""
+    the ICC `profile`, the `exif` metadata and the `xmp` packet where given
+    (see colour_profile, exif_for_output and xmp_for_output), then renames
+    into place: a killed run never leaves a half-written file."""
     if path.suffix.lower() == ".webp":
-        encoded = webp_encoded(pixels, profile, exif)
+        encoded = webp_encoded(pixels, profile, exif, xmp)
     else:
-        encoded = with_metadata(opencv_encoded(path, pixels, png_params), profile, exif, path)
+        encoded = with_metadata(opencv_encoded(path, pixels, png_params), profile, exif, path, xmp)
     path.parent.mkdir(parents=True, exist_ok=True)
     replace_atomically(path, encoded)
 
@@ -1259,7 +1261,7 @@ def opencv_encoded(path, pixels, png_params=None):
     return encoded.tobytes()
 
 
-def webp_encoded(pixels, profile=None, exif=None):
+def webp_encoded(pixels, profile=None, exif=None, xmp=None):
     """RGB(A) `pixels` as a WebP's bytes: lossy colours, lossless transparency.
     Pillow (which pillow-heif needs anyway) rather than OpenCV, since it
     writes the profile into WebP's extended format."""
@@ -1270,7 +1272,7 @@ def webp_encoded(pixels, profile=None, exif=None):
                          f"{pixels.shape[1]}x{pixels.shape[0]}: write it as a PNG (without --webp)")
     encoded = io.BytesIO()
     Image.fromarray(pixels).save(encoded, "WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD,
-                                 icc_profile=profile, exif=exif or b"")
+                                 icc_profile=profile, exif=exif or b"", xmp=xmp or b"")
     return encoded.getvalue()
 
 
@@ -1310,11 +1312,14 @@ def colour_profile(path):
     return photo_metadata(path)[0]
 
 
-def photo_metadata(path, exif=False):
+def photo_metadata(path, keep_metadata=False):
     """The colour profile of the photo at `path` (see colour_profile) and,
-    if `exif`, its EXIF metadata (see exif_only), from one read of its file."""
-    profile, found_exif = read_metadata(path, PROFILE_READERS, EXIF_READERS if exif else {})
-    return rgb_profile_only(profile), exif_only(found_exif)  # unreadable, or cut short: none (a profile: sRGB)
+    if `keep_metadata`, its EXIF metadata (see exif_only) and XMP packet,
+    from one read of its file: (profile, exif, xmp), each None where the
+    photo holds none, or it cannot be read."""
+    kept_readers = (EXIF_READERS, XMP_READERS) if keep_metadata else ({}, {})
+    profile, exif, xmp = read_metadata(path, PROFILE_READERS, *kept_readers)
+    return rgb_profile_only(profile), exif_only(exif), xmp  # unreadable, or cut short: none (a profile: sRGB)
 
 
 def read_metadata(path, *readers):
@@ -1460,25 +1465,29 @@ PROFILE_READERS = {".jpg": jpeg_profile, ".png": png_profile, ".webp": webp_prof
                    ".heic": heif_info("icc_profile"), ".avif": heif_info("icc_profile")}
 
 
-def with_metadata(encoded, profile=None, exif=None, path=""):
+def with_metadata(encoded, profile=None, exif=None, path="", xmp=None):
     """An encoded PNG or JPEG (bytes, as OpenCV writes them) with the ICC
-    `profile` and the `exif` metadata (TIFF-structured bytes) embedded where
-    given: a PNG's eXIf and iCCP chunks right after its header, a JPEG's
-    APP1 and APP2 segments right after its JFIF segment (metadata too large
-    for one is left out of the JPEG at `path`, with a warning)."""
+    `profile`, the `exif` metadata (TIFF-structured bytes) and the `xmp`
+    packet embedded where given: a PNG's eXIf, iCCP and iTXt chunks right
+    after its header, a JPEG's APP1 and APP2 segments right after its JFIF
+    segment (metadata too large for one is left out of the JPEG at `path`,
+    with a warning)."""
     if encoded.startswith(data.PNG_SIGNATURE):
         chunks = b""
         if exif:
             chunks += png_chunk(b"eXIf", exif)
         if profile:
             chunks += png_chunk(b"iCCP", b"ICC profile\0\0" + zlib.compress(profile))  # a name, compression 0 (zlib)
+        if xmp:  # uncompressed, so that tools that look for the packet's text find it
+            chunks += png_chunk(b"iTXt", XMP_PNG_KEYWORD + b"\0\0\0\0\0" + xmp)  # no language nor translation
         return encoded[:PNG_HEADER_END] + chunks + encoded[PNG_HEADER_END:]
     segments = b""
-    if exif and len(JPEG_EXIF_MARKER + exif) <= JPEG_SEGMENT:
-        segments += jpeg_segment(0xE1, JPEG_EXIF_MARKER + exif)
-    elif exif:
-        log.warning("%s: its photo's EXIF metadata left out: %d bytes, more than a JPEG segment holds (a PNG or "
-                    "WebP output keeps it)", path, len(exif))
+    for what, marker, content in (("EXIF metadata", JPEG_EXIF_MARKER, exif), ("XMP metadata", XMP_JPEG_MARKER, xmp)):
+        if content and len(marker + content) <= JPEG_SEGMENT:
+            segments += jpeg_segment(0xE1, marker + content)
+        elif content:
+            log.warning("%s: its photo's %s left out: %d bytes, more than a JPEG segment holds (a PNG or WebP "
+                        "output keeps it)", path, what, len(content))
     chunks = [profile[start:start + JPEG_ICC_CHUNK] for start in range(0, len(profile or b""), JPEG_ICC_CHUNK)]
     if len(chunks) <= 255:  # numbered in a byte: no profile of colours is near 16 MB
         segments += b"".join(jpeg_segment(0xE2, JPEG_ICC_MARKER + bytes([number, len(chunks)]) + chunk)
@@ -1572,6 +1581,77 @@ def set_pixel_size(exif, directory, size):
             exif[entry + 2:entry + 12] = (4).to_bytes(2, order) + (1).to_bytes(4, order) + size[side].to_bytes(4, order)
 
 
+# XMP metadata (with --keep-metadata too): what photo libraries and editors
+# add (rating, keywords, caption, creator, copyright) and what drones record
+# (a DJI's gimbal and flight angles, which photogrammetry software reads).
+# Kept but for what no longer holds for an output, or would be done to it
+# again: Camera Raw's and Lightroom's edits (their crop among them), the
+# orientation and pixel size (EXIF has them right) and the thumbnail.
+XMP_JPEG_MARKER = b"http://ns.adobe.com/xap/1.0/\0"  # a JPEG's APP1 segment of XMP begins so
+XMP_PNG_KEYWORD = b"XML:com.adobe.xmp"  # a PNG's iTXt chunk of XMP is named so
+XMP_PACKET = (b'<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?>\n', b'\n<?xpacket end="w"?>')
+RDF_DESCRIPTION = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}Description"
+XMP_LEFT_OUT = {"{http://ns.adobe.com/tiff/1.0/}Orientation", "{http://ns.adobe.com/tiff/1.0/}ImageWidth",
+                "{http://ns.adobe.com/tiff/1.0/}ImageLength", "{http://ns.adobe.com/exif/1.0/}PixelXDimension",
+                "{http://ns.adobe.com/exif/1.0/}PixelYDimension", "{http://ns.adobe.com/xap/1.0/}Thumbnails"}
+XMP_EDITS = "{http://ns.adobe.com/camera-raw-settings/1.0/}"  # crs: Camera Raw's and Lightroom's settings
+XMP_PREFIXES_LOCK = threading.Lock()
+
+
+def jpeg_xmp(content):
+    """The XMP packet in a JPEG's APP1 segment of XMP, read up to its pixels."""
+    return next((segment[len(XMP_JPEG_MARKER):] for marker, segment in jpeg_segments(content)
+                 if marker == 0xE1 and segment.startswith(XMP_JPEG_MARKER)), None)
+
+
+def png_xmp(content):
+    """The XMP packet in a PNG's iTXt chunk of XMP (a keyword, whether it is
+    compressed and how, a language and a translated keyword, then the text),
+    before its pixels."""
+    for name, body in png_chunks(content):
+        if name == b"iTXt" and body.startswith(XMP_PNG_KEYWORD + b"\0"):
+            compressed, after_keyword = body[len(XMP_PNG_KEYWORD) + 1], len(XMP_PNG_KEYWORD) + 3
+            text = body[body.index(b"\0", body.index(b"\0", after_keyword) + 1) + 1:]
+            return zlib.decompress(text) if compressed else text
+    return None
+
+
+def webp_xmp(content):
+    """The XMP packet in a WebP's XMP chunk."""
+    return next((body for name, body in webp_chunks(content) if name == b"XMP "), None)
+
+
+XMP_READERS = {".jpg": jpeg_xmp, ".png": png_xmp, ".webp": webp_xmp, ".heic": heif_info("xmp"),
+               ".avif": heif_info("xmp")}
+
+
+def xmp_for_output(xmp):
+    """The XMP packet `xmp` (bytes) for an output: the properties of
+    XMP_LEFT_OUT and the edits (XMP_EDITS) taken out, the rest as it was,
+    in a packet of its own; None where it is not XML."""
+    xmp = xmp.rstrip(b"\0")  # padding some cameras leave after the packet
+    try:
+        prefixes = [namespace for _, namespace in ET.iterparse(io.BytesIO(xmp), events=("start-ns",))]
+        root = ET.fromstring(xmp)
+    except ET.ParseError:
+        return None
+    for description in root.iter(RDF_DESCRIPTION):  # properties are its attributes, or elements inside it
+        for name in [name for name in description.attrib if left_out_of_xmp(name)]:
+            del description.attrib[name]
+        for element in [element for element in description if left_out_of_xmp(element.tag)]:
+            description.remove(element)
+    with XMP_PREFIXES_LOCK:  # ElementTree's prefixes are global, and the writer threads each register a photo's
+        for prefix, uri in prefixes:  # written back under the photo's own prefixes, not ns0, ns1, ...
+            if prefix and not re.fullmatch(r"ns\d+", prefix):
+                ET.register_namespace(prefix, uri)
+        return XMP_PACKET[0] + ET.tostring(root, encoding="unicode").encode() + XMP_PACKET[1]
+
+
+def left_out_of_xmp(name):
+    """Whether the XMP property `name` ({namespace}name) is left out of outputs."""
+    return name in XMP_LEFT_OUT or name.startswith(XMP_EDITS)
+
+
 # What to check first in a folder of cutouts. The model's sureness of a mask
 # (Judgement: the mean probability over the pixels it marks) ranks its
 # masks nearly as their IoU does: of the validation photos, the tenth it was
@@ -1641,11 +1721,12 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
     photos are read, segmented and written overlapped (see cutouts); with
     `crop`, each output is cut to its people (see crop_to_people), and with
     `canvas`=(width, height) they are fitted onto an image of that size
-    (see on_canvas); with `keep_metadata`, it keeps its photo's EXIF
-    metadata (see exif_only). A photo that cannot be read or written is a
-    failure in the Summary; a full disk ends the run, a PredictError. With `watch`, the input folders are then
-    looked at every WATCH_EVERY seconds for photos that come in, until
-    Ctrl-C (see watch_folders)."""
+    (see on_canvas); with `keep_metadata`, it keeps its photo's EXIF and
+    XMP metadata (see exif_for_output, xmp_for_output). A photo that cannot
+    be read or written is a failure in the Summary; a full disk ends the
+    run, a PredictError. With `watch`, the input folders are then looked at
+    every WATCH_EVERY seconds for photos that come in, until Ctrl-C (see
+    watch_folders)."""
     from tqdm import tqdm
 
     background = background_of(background)
@@ -1830,18 +1911,19 @@ def write_cutout(job, image, look, output_root, threshold=None, background=None,
                  main_person=False, crop_margin=None, canvas=None, keep_metadata=False):
     """Writes a (photo, output) job's output from the photo's pixels and Looks,
     cut to its people with `crop_margin` unless that is None (or fitted onto
-    a `canvas`, see output_pixels), with the photo's EXIF metadata if
-    `keep_metadata`; returns its Judged line, relative to `output_root`."""
+    a `canvas`, see output_pixels), with the photo's EXIF and XMP metadata
+    if `keep_metadata`; returns its Judged line, relative to `output_root`."""
     photo, output = job
     mask = look.mask_at(image.shape[:2])
     judgement = judge(mask)  # specks and all: they are a sign of the model's doubt too
     mask = people_kept(mask, keep_specks, main_person)
-    profile, exif = photo_metadata(photo, exif=keep_metadata)
+    profile, exif, xmp = photo_metadata(photo, keep_metadata)
     profile = None if mask_only else profile
     pixels = output_pixels(image[..., :3], within_photo(mask, image), threshold, in_profile(background, profile),
                            mask_only, crop_margin, canvas)
     write_atomically(output, pixels, profile=profile,
-                     exif=exif_for_output(exif, (pixels.shape[1], pixels.shape[0])) if exif else None)
+                     exif=exif_for_output(exif, (pixels.shape[1], pixels.shape[0])) if exif else None,
+                     xmp=xmp_for_output(xmp) if xmp else None)
     return Judged(output.relative_to(output_root).as_posix(), str(photo), judgement.sureness,
                   judgement.person_pixels / mask.size)
 
@@ -2101,9 +2183,10 @@ def parse_args(argv=None):
                          help=f"write WebP files: the colours at quality {WEBP_QUALITY}, the transparency exact; a fifth "
                          "of the PNGs' size or less, for web pages (for one photo, naming a .webp output does the same)")
     parser.add_argument("--keep-metadata", action="store_true",
-                        help="keep each photo's EXIF metadata in its output (camera, lens, exposure, date taken, "
-                        "and GPS location if the photo has it; for photogrammetry and photo libraries), but for its "
-                        "orientation and pixel size, set to the output's, and thumbnail, left out (default: none kept)")
+                        help="keep each photo's EXIF and XMP metadata in its output (camera, lens, exposure, date "
+                        "taken, and GPS location if the photo has it; rating, keywords, caption, copyright; for "
+                        "photogrammetry and photo libraries), but for its orientation and pixel size, set to the "
+                        "output's, and its thumbnail and editors' edits, left out (default: none kept)")
     framing = parser.add_mutually_exclusive_group()
     framing.add_argument("--crop", action="store_true",
                          help="cut each output to the people in it, with a margin (default: the photo's whole frame)")

@@ -416,14 +416,88 @@ def test_keep_metadata_keeps_the_photos_exif_but_its_orientation_and_thumbnail(t
     assert exif_of((tmp_path / "cli.png").read_bytes())[:2] == ({0x010F: "Canon", 0x0112: 1}, {0xA002: 40, 0xA003: 60})
 
 
+def edited_xmp():
+    """An XMP packet as Lightroom and a DJI drone write it: a rating, keywords
+    and a gimbal angle, which outputs keep; the orientation and pixel size,
+    Lightroom's edits (a crop among them), which no longer hold for them."""
+    return """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/">
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/"
+    xmlns:tiff="http://ns.adobe.com/tiff/1.0/" xmlns:exif="http://ns.adobe.com/exif/1.0/"
+    xmlns:crs="http://ns.adobe.com/camera-raw-settings/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/"
+    xmlns:drone-dji="http://www.dji.com/drone-dji/1.0/"
+    xmp:Rating="4" tiff:Orientation="6" exif:PixelXDimension="60" crs:HasCrop="True" crs:CropTop="0.1"
+    drone-dji:GimbalYawDegree="-12.5">
+   <dc:subject><rdf:Bag><rdf:li>beach</rdf:li><rdf:li>family</rdf:li></rdf:Bag></dc:subject>
+   <crs:ToneCurvePV2012><rdf:Seq><rdf:li>0, 0</rdf:li></rdf:Seq></crs:ToneCurvePV2012>
+   <tiff:ImageLength>40</tiff:ImageLength>
+  </rdf:Description>
+ </rdf:RDF>
+</x:xmpmeta>
+<?xpacket end="w"?>""".encode()
+
+
+def xmp_properties(path):
+    """The properties of the XMP packet of the image at `path`, as Pillow
+    finds it: the attributes of its description, and the items of the
+    elements inside it; None where it has none."""
+    import xml.etree.ElementTree as ET
+
+    with Image.open(path) as image:
+        xmp = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp")
+    if xmp is None:
+        return None
+    description = ET.fromstring(xmp).find(".//" + predict.RDF_DESCRIPTION)
+    rdf_item = predict.RDF_DESCRIPTION.replace("Description", "li")
+    return dict(description.attrib), {element.tag: [item.text for item in element.iter(rdf_item)]
+                                      for element in description}
+
+
+def test_keep_metadata_keeps_the_photos_xmp_but_its_edits_orientation_and_size(tmp_path, rng):
+    import pillow_heif
+    from PIL import PngImagePlugin
+
+    upright = photo(rng, 60, 40)
+    xmp = edited_xmp()
+    save(tmp_path / "in" / "a.jpg", upright, xmp=xmp)
+    png_info = PngImagePlugin.PngInfo()
+    png_info.add_itxt("XML:com.adobe.xmp", xmp.decode(), zip=True)  # compressed, as some tools write it
+    save(tmp_path / "in" / "b.png", upright, pnginfo=png_info)
+    save(tmp_path / "in" / "c.webp", upright, xmp=xmp + bytes(8), lossless=True)  # padded, as some cameras do
+    pillow_heif.from_pillow(Image.fromarray(upright)).save(tmp_path / "in" / "d.heic", quality=-1, xmp=xmp)
+    save(tmp_path / "in" / "e.avif", upright, xmp=xmp)
+    save(tmp_path / "in" / "f.jpg", upright, xmp=xmp.replace(b"</x:xmpmeta>", b""))  # not XML: left out
+    png_info = PngImagePlugin.PngInfo()
+    png_info.add_itxt("XML:com.adobe.xmp", xmp.decode())  # uncompressed, as most tools write it
+    save(tmp_path / "in" / "g.png", upright, pnginfo=png_info)
+    kept = ({"{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about": "", "{http://ns.adobe.com/xap/1.0/}Rating": "4",
+             "{http://www.dji.com/drone-dji/1.0/}GimbalYawDegree": "-12.5"},
+            {"{http://purl.org/dc/elements/1.1/}subject": ["beach", "family"]})
+    model = SureOfUprightRed()
+    for folder, options in (("png", {}), ("webp", {"webp": True}), ("jpeg", {"background": "white", "jpeg": True})):
+        summary = predict.remove_background_files(tmp_path / "in", tmp_path / folder, model=model,
+                                                  keep_metadata=True, **options)
+        assert summary.processed == 7 and not summary.failed, folder
+        outputs = sorted((tmp_path / folder).glob("[a-g].*"))
+        assert [xmp_properties(output) for output in outputs] == [kept] * 5 + [None, kept], folder
+    # Written under the photo's own prefixes, in a packet that tools which look for its text find.
+    written = (tmp_path / "png" / "a.png").read_bytes()
+    assert b'xmp:Rating="4"' in written and b'drone-dji:GimbalYawDegree="-12.5"' in written
+    assert b"<?xpacket begin=" in written and b'<?xpacket end="w"?>' in written
+    predict.remove_background_files(tmp_path / "in", tmp_path / "plain", model=model)
+    assert [xmp_properties(output) for output in sorted((tmp_path / "plain").glob("*.png"))] == [None] * 7
+
+
 def test_a_photos_profile_and_exif_come_from_one_read_and_either_garbled_costs_only_itself(tmp_path, monkeypatch):
     import builtins
 
     opened = []
     monkeypatch.setattr(predict, "open", lambda *args: opened.append(args) or builtins.open(*args), raising=False)
     path = save(tmp_path / "a.png", np.zeros((8, 8, 3), np.uint8), icc_profile=rgb_profile(1), exif=camera_exif(1))
-    assert predict.photo_metadata(path, exif=True) == (rgb_profile(1), camera_exif(1)) and len(opened) == 1
-    assert predict.photo_metadata(path) == (rgb_profile(1), None) and len(opened) == 2
+    assert predict.photo_metadata(path, keep_metadata=True) == (rgb_profile(1), camera_exif(1), None)
+    assert len(opened) == 1
+    assert predict.photo_metadata(path) == (rgb_profile(1), None, None) and len(opened) == 2
 
     # A profile chunk whose compressed profile is garbled: the EXIF is still read, and the other way round.
     encoded = cv2.imencode(".png", np.zeros((8, 8, 3), np.uint8))[1].tobytes()
@@ -431,20 +505,23 @@ def test_a_photos_profile_and_exif_come_from_one_read_and_either_garbled_costs_o
     garbled_profile = predict.with_metadata(encoded, rgb_profile(1), camera_exif(1)).replace(compressed, b"?" * 99)
     garbled_exif = predict.with_metadata(encoded, rgb_profile(1), camera_exif(1)[:4] + b"\xff" * 4 + camera_exif(1)[8:])
     path.write_bytes(garbled_profile)
-    assert predict.photo_metadata(path, exif=True) == (None, camera_exif(1))
+    assert predict.photo_metadata(path, keep_metadata=True) == (None, camera_exif(1), None)
     path.write_bytes(garbled_exif)
-    profile, exif = predict.photo_metadata(path, exif=True)
+    profile, exif, _ = predict.photo_metadata(path, keep_metadata=True)
     assert profile == rgb_profile(1) and predict.exif_for_output(exif, (8, 8)) is None
-    assert predict.photo_metadata(tmp_path / "missing.png", exif=True) == (None, None)
+    assert predict.photo_metadata(tmp_path / "missing.png", keep_metadata=True) == (None, None, None)
 
 
-def test_exif_too_large_for_a_jpeg_segment_is_left_out_of_a_jpeg_output_with_a_warning(caplog):
+def test_exif_or_xmp_too_large_for_a_jpeg_segment_is_left_out_of_a_jpeg_output_with_a_warning(caplog):
     encoded = cv2.imencode(".jpg", np.zeros((8, 8, 3), np.uint8))[1].tobytes()
     fits = camera_exif(1) + bytes(predict.JPEG_SEGMENT - len(predict.JPEG_EXIF_MARKER) - len(camera_exif(1)))
     assert exif_of(predict.with_metadata(encoded, exif=fits))[0] == {0x010F: "Canon", 0x0112: 1}
     assert predict.with_metadata(encoded, exif=fits + b"\0", path="out/a.jpg") == encoded
     assert ("out/a.jpg: its photo's EXIF metadata left out: 65528 bytes, more than a JPEG segment holds (a PNG or "
             "WebP output keeps it)") in caplog.text
+    large_xmp = edited_xmp().replace(b"<?xpacket end", b" " * predict.JPEG_SEGMENT + b"<?xpacket end")
+    assert predict.with_metadata(encoded, xmp=large_xmp, path="out/a.jpg") == encoded
+    assert "out/a.jpg: its photo's XMP metadata left out" in caplog.text
 
 
 def test_exif_rotated_jpeg_comes_out_upright(tmp_path, tiny_model):
