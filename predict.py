@@ -2198,7 +2198,9 @@ def parse_args(argv=None):
                         f"(default: {CROP_MARGIN}, the soft edge)")
     add_mask_flags(parser)
     add_engine_flag(parser)
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, default=8, metavar="N",
+                        help="photos the model runs on at once (default: 8; more can be faster on a GPU, and take "
+                        "more memory)")
     parser.add_argument("--workers", type=int, default=WORKERS,
                         help=f"threads reading photos, and as many writing outputs "
                         f"(default: one per CPU, 2 to 8: {WORKERS})")
