@@ -559,13 +559,15 @@ def main(argv=None):
                         help="score the masks or cutouts in DIR instead of a model's, one per photo and named after it "
                         "(predict.py's, or another tool's: a cutout's alpha, else its grey, as shares of full scale)")
     parser.add_argument("--data", type=Path, required=True, help="folder with images/ and masks/")
-    parser.add_argument("--split-list", type=Path, default=None,
+    parser.add_argument("--split-list", type=Path, default=None, metavar="FILE",
                         help="only the photos listed in this file, one a line: stems (a run's splits/test.txt) or file names")
-    parser.add_argument("--out", type=Path, default=Path("runs/evaluation"), help="folder for the results")
+    parser.add_argument("--out", type=Path, default=Path("runs/evaluation"), metavar="DIR",
+                        help="folder for the results (default: %(default)s)")
     parser.add_argument("--compare-to", type=Path, default=None, metavar="DIR",
                         help="an earlier run's --out folder: the per-image IoU difference, photo by photo, with its 95%% interval")
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--threshold", type=float, default=metrics.THRESHOLD,
+    parser.add_argument("--batch-size", type=int, default=8, metavar="N",
+                        help="photos the model runs on at once (default: %(default)s)")
+    parser.add_argument("--threshold", type=float, default=metrics.THRESHOLD, metavar="T",
                         help="soft-mask value from which a pixel counts as person (default: %(default)s); "
                         "the mean IoU at thresholds from 0.3 to 0.7 is reported either way")
     predict.add_mask_flags(parser)  # the masks scored are made as predict.py makes them, with its flags
