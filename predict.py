@@ -1312,14 +1312,14 @@ def colour_profile(path):
     return photo_metadata(path)[0]
 
 
-def photo_metadata(path, keep_metadata=False):
-    """The colour profile of the photo at `path` (see colour_profile) and,
-    if `keep_metadata`, its EXIF metadata (see exif_only) and XMP packet,
-    from one read of its file: (profile, exif, xmp), each None where the
-    photo holds none, or it cannot be read."""
-    kept_readers = (EXIF_READERS, XMP_READERS) if keep_metadata else ({}, {})
-    profile, exif, xmp = read_metadata(path, PROFILE_READERS, *kept_readers)
-    return rgb_profile_only(profile), exif_only(exif), xmp  # unreadable, or cut short: none (a profile: sRGB)
+def photo_metadata(path, profile=True, keep_metadata=False):
+    """The colour profile of the photo at `path` (see colour_profile) if
+    `profile`, and if `keep_metadata` its EXIF metadata (see exif_only) and
+    XMP packet, from one read of its file: (profile, exif, xmp), each None
+    where not asked for, where the photo holds none, or it cannot be read."""
+    chosen = (PROFILE_READERS if profile else {}, *((EXIF_READERS, XMP_READERS) if keep_metadata else ({}, {})))
+    found_profile, exif, xmp = read_metadata(path, *chosen)
+    return rgb_profile_only(found_profile), exif_only(exif), xmp  # unreadable, or cut short: none (a profile: sRGB)
 
 
 def read_metadata(path, *readers):
@@ -1327,6 +1327,8 @@ def read_metadata(path, *readers):
     finds in the photo at `path` with its reader for the photo's format, the
     file read once: a tuple, None for a format without a reader, and where
     the file cannot be read or is cut short (which costs that reader's only)."""
+    if not any(readers):
+        return (None,) * len(readers)
     try:
         with open(path, "rb") as file:
             head = file.read(12)
@@ -1917,8 +1919,7 @@ def write_cutout(job, image, look, output_root, threshold=None, background=None,
     mask = look.mask_at(image.shape[:2])
     judgement = judge(mask)  # specks and all: they are a sign of the model's doubt too
     mask = people_kept(mask, keep_specks, main_person)
-    profile, exif, xmp = photo_metadata(photo, keep_metadata)
-    profile = None if mask_only else profile
+    profile, exif, xmp = photo_metadata(photo, profile=not mask_only, keep_metadata=keep_metadata)
     pixels = output_pixels(image[..., :3], within_photo(mask, image), threshold, in_profile(background, profile),
                            mask_only, crop_margin, canvas)
     write_atomically(output, pixels, profile=profile,

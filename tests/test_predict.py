@@ -498,6 +498,7 @@ def test_a_photos_profile_and_exif_come_from_one_read_and_either_garbled_costs_o
     assert predict.photo_metadata(path, keep_metadata=True) == (rgb_profile(1), camera_exif(1), None)
     assert len(opened) == 1
     assert predict.photo_metadata(path) == (rgb_profile(1), None, None) and len(opened) == 2
+    assert predict.photo_metadata(path, profile=False) == (None, None, None) and len(opened) == 2  # (a mask's)
 
     # A profile chunk whose compressed profile is garbled: the EXIF is still read, and the other way round.
     encoded = cv2.imencode(".png", np.zeros((8, 8, 3), np.uint8))[1].tobytes()
