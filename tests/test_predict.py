@@ -426,8 +426,8 @@ def edited_xmp():
   <rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/"
     xmlns:tiff="http://ns.adobe.com/tiff/1.0/" xmlns:exif="http://ns.adobe.com/exif/1.0/"
     xmlns:crs="http://ns.adobe.com/camera-raw-settings/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/"
-    xmlns:drone-dji="http://www.dji.com/drone-dji/1.0/"
-    xmp:Rating="4" tiff:Orientation="6" exif:PixelXDimension="60" crs:HasCrop="True" crs:CropTop="0.1"
+    xmlns:drone-dji="http://www.dji.com/drone-dji/1.0/" xmlns:xmpNote="http://ns.adobe.com/xmp/note/"
+    xmpNote:HasExtendedXMP="2FD4B2A3D9BF25F7E2B2C7A23E2EFF54" xmp:Rating="4" tiff:Orientation="6" exif:PixelXDimension="60" crs:HasCrop="True" crs:CropTop="0.1"
     drone-dji:GimbalYawDegree="-12.5">
    <dc:subject><rdf:Bag><rdf:li>beach</rdf:li><rdf:li>family</rdf:li></rdf:Bag></dc:subject>
    <crs:ToneCurvePV2012><rdf:Seq><rdf:li>0, 0</rdf:li></rdf:Seq></crs:ToneCurvePV2012>
