@@ -623,6 +623,34 @@ def stored_values(mask_path, listed=6):
     return "value " + words[0] if len(words) == 1 else "values " + ", ".join(words[:-1]) + " and " + words[-1]
 
 
+# Many public datasets come split: train/, val/ and test/ folders side by side,
+# each with images/ and masks/. Their split is kept, so that a model is tested
+# on the photos others test on; a split without a folder is carved from train/.
+SPLIT_FOLDER_NAMES = {"train": ("train", "training"), "val": ("val", "valid", "validation"),
+                      "test": ("test", "testing")}
+
+
+def split_folders(data_dir):
+    """{split name: folder} of a `data_dir` that comes split: the folders
+    named as SPLIT_FOLDER_NAMES has it (in any case) that hold an images/
+    folder, only those there; None where `data_dir` has images/ of its own,
+    or no folder of training photos. A DatasetError where two folders could
+    each be one split's (val/ and validation/)."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir() or (data_dir / "images").is_dir():
+        return None
+    with_images = {path.name.lower(): path for path in sorted(data_dir.iterdir()) if (path / "images").is_dir()}
+    folders = {}
+    for name, folder_names in SPLIT_FOLDER_NAMES.items():
+        found = [with_images[folder_name] for folder_name in folder_names if folder_name in with_images]
+        if len(found) > 1:
+            raise DatasetError(f"{data_dir} has both {found[0].name}/ and {found[1].name}/: which holds the "
+                               f"{name} split? Rename or move the other")
+        if found:
+            folders[name] = found[0]
+    return folders if "train" in folders else None
+
+
 def split_pairs(pairs, val_fraction=0.1, test_fraction=0.1, seed=42, earlier=None):
     """{"train", "val", "test"} -> pairs, split as pairs with scikit-learn
     (fixed seed: the same files always land in the same split).

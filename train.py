@@ -13,10 +13,10 @@ from its last finished epoch, and never replaces a finished one.
 # Hyperparameters (each one is also a command-line flag: BATCH_SIZE -> --batch-size)
 # ---------------------------------------------------------------------------
 # data
-DATA_DIR = "People_Segmentation"  # a folder with images/ (jpg/png/...) and masks/ (png/..., same names, or <name>_mask and the like)
+DATA_DIR = "People_Segmentation"  # a folder with images/ and masks/ (same names, or <name>_mask and the like), or train/, val/, test/ folders of them
 IMAGE_SIZE = 224                  # side of the square model input, a multiple of 32; photos are resized to it (wide ones letterboxed)
-VAL_FRACTION = 0.1                # share of the pairs held out for validation (model selection)
-TEST_FRACTION = 0.1               # share held out for the final test, evaluated once at the end
+VAL_FRACTION = 0.1                # share of the pairs held out for validation (model selection), unless DATA_DIR has a val/ folder
+TEST_FRACTION = 0.1               # share held out for the final test, evaluated once at the end, unless DATA_DIR has a test/ folder
 SPLITS_FROM = "none"              # an earlier run's splits/ folder: its photos keep their split, photos added since are split anew
 AUGMENT = True                    # flips, scale/shift/rotate, colour, blur/downscale/noise on the training split
 AUGMENT_P = 1.0                   # share of training photos augmented; the rest are seen as they are (0.5: a last fine-tune)
@@ -278,18 +278,23 @@ def split_data(config, run_dir, resuming, init_weights=None):
     written to the run's splits/, with every pair decoded once and the
     unreadable left out; and {photo: why it was left out}. A resumed run
     keeps the split it started with, whatever was added to the folder since;
-    SPLITS_FROM keeps an earlier run's; a fine-tune from `init_weights`
-    warns where it would test on that model's training photos."""
+    SPLITS_FROM keeps an earlier run's; a DATA_DIR that comes split keeps
+    its own (see split_as_given); a fine-tune from `init_weights` warns
+    where it would test on that model's training photos."""
     import data
 
     data_dir = Path(config["data_dir"])
-    pairs = data.find_pairs(data_dir / "images", data_dir / "masks")
     splits_from = run_dir / "splits" if resuming and (run_dir / "splits").is_dir() else none_or_path(config["splits_from"])
-    earlier = data.read_split_lists(splits_from) if splits_from else None
-    splits = data.split_pairs(pairs, config["val_fraction"], config["test_fraction"], config["seed"], earlier)
-    if earlier:
-        log.info("the split of %s kept; photos not listed there split anew", splits_from)
-    elif init_weights:
+    folders = data.split_folders(data_dir)
+    if folders:
+        splits = split_as_given(folders, config, splits_from)
+    else:
+        pairs = data.find_pairs(data_dir / "images", data_dir / "masks")
+        earlier = data.read_split_lists(splits_from) if splits_from else None
+        splits = data.split_pairs(pairs, config["val_fraction"], config["test_fraction"], config["seed"], earlier)
+        if earlier:
+            log.info("the split of %s kept; photos not listed there split anew", splits_from)
+    if init_weights and not splits_from:
         warn_if_held_out_photos_were_trained_on(splits, init_weights)
     data.write_split_lists(splits, run_dir / "splits")
     # Checked after the split, so that an unreadable photo moves no other between splits.
@@ -299,6 +304,28 @@ def split_data(config, run_dir, resuming, init_weights=None):
     if not splits["train"]:
         raise data.DatasetError("none of the training photos is usable: " + "; ".join(list(skipped.values())[:5]))
     return splits, skipped
+
+
+def split_as_given(folders, config, splits_from=None):
+    """The pairs by split of a DATA_DIR that comes split (`folders`, see
+    data.split_folders): each split's folder's pairs, and for a split
+    without a folder (val/, test/) a share of train/'s, VAL_FRACTION or
+    TEST_FRACTION, carved as from a folder that does not come split,
+    keeping the carving of `splits_from` (a resumed run's, or SPLITS_FROM)."""
+    import data
+
+    pairs = {name: data.find_pairs(folder / "images", folder / "masks") for name, folder in folders.items()}
+    fractions = {name: 0 if name in folders else config[f"{name}_fraction"] for name in ("val", "test")}
+    # The lists of the pairs from train/ only: another folder's photos may have the same names.
+    earlier = {name: data.read_stems(splits_from / f"{name}.txt") if name == "train" or name not in folders else []
+               for name in data.SPLIT_NAMES} if splits_from else None
+    splits = data.split_pairs(pairs["train"], fractions["val"], fractions["test"], config["seed"], earlier)
+    splits.update((name, folder_pairs) for name, folder_pairs in pairs.items() if name != "train")
+    log.info("%s comes split: %s", config["data_dir"], ", ".join(
+        f"{name} {len(splits[name])} pairs " + (f"({folders[name].name}/)" if name in folders else
+                                                f"(carved from {folders['train'].name}/ by --{name}-fraction)")
+        for name in data.SPLIT_NAMES))
+    return splits
 
 
 def warn_if_held_out_photos_were_trained_on(splits, init_weights):
@@ -564,10 +591,22 @@ def main(argv=None, extra_callbacks=()):
         print(f"{split} ({summary['images']} images, at model resolution): mean IoU {summary['mean_image_iou']:.4f}, "
               f"Dice {summary['mean_image_dice']:.4f}, precision {summary['mean_image_precision']:.4f}, "
               f"recall {summary['mean_image_recall']:.4f}")
-        split_file = "test" if split == "test" else "val"
-        print(f"at the photos' own resolution, masks made as predict.py makes them: python evaluate.py --model "
-              f"{run_dir / 'model.keras'} --data {config['data_dir']} --split-list {run_dir / 'splits' / split_file}.txt")
+        print(f"at the photos' own resolution, masks made as predict.py makes them: "
+              f"{evaluate_command(config, run_dir, 'test' if split == 'test' else 'val')}")
     return 0
+
+
+def evaluate_command(config, run_dir, split):
+    """The evaluate.py command that scores the run's model on its `split`
+    ("val" or "test"): the split's own folder where DATA_DIR comes split,
+    else the pairs its splits/ list."""
+    import data
+
+    folders = data.split_folders(config["data_dir"])
+    command = f"python evaluate.py --model {run_dir / 'model.keras'} --data "
+    if folders and split in folders:
+        return command + str(folders[split])
+    return command + f"{folders['train'] if folders else config['data_dir']} --split-list {run_dir / 'splits' / split}.txt"
 
 
 if __name__ == "__main__":

@@ -493,6 +493,29 @@ def test_stored_values_are_listed_where_few_and_given_as_a_range_where_many(tmp_
 
 # --- splitting -------------------------------------------------------------
 
+def test_a_dataset_that_comes_split_is_told_by_its_split_folders(tmp_path):
+    from conftest import write_sample
+
+    assert data.split_folders(write_sample(tmp_path / "plain", count=1)) is None  # images/ of its own
+    for folder in ("Train", "Validation", "test", "notes"):
+        write_sample(tmp_path / "split" / folder, count=1)
+    assert data.split_folders(tmp_path / "split") == {"train": tmp_path / "split" / "Train",
+                                                      "val": tmp_path / "split" / "Validation",
+                                                      "test": tmp_path / "split" / "test"}
+    for folder in ("training", "testing"):
+        write_sample(tmp_path / "no_val" / folder, count=1)
+    (tmp_path / "no_val" / "val").mkdir()  # no images/ in it: not a split
+    assert data.split_folders(tmp_path / "no_val") == {"train": tmp_path / "no_val" / "training",
+                                                       "test": tmp_path / "no_val" / "testing"}
+    write_sample(tmp_path / "no_train" / "val", count=1)
+    assert data.split_folders(tmp_path / "no_train") is None and data.split_folders(tmp_path / "missing") is None
+    for folder in ("train", "val", "valid"):
+        write_sample(tmp_path / "twice" / folder, count=1)
+    with pytest.raises(data.DatasetError, match=re.escape(f"{tmp_path / 'twice'} has both val/ and valid/: which "
+                                                          f"holds the val split?")):
+        data.split_folders(tmp_path / "twice")
+
+
 def test_splits_are_disjoint_complete_and_sized_by_fraction():
     pairs = fake_pairs(100)
     splits = data.split_pairs(pairs, val_fraction=0.1, test_fraction=0.2, seed=3)

@@ -284,6 +284,46 @@ def test_splits_from_an_earlier_run_keep_its_photos_in_their_split_and_split_the
     assert [len(now[name] & added) for name in data.SPLIT_NAMES] == [3, 1, 1]  # 0.2 and 0.2 of 5
 
 
+def test_a_dataset_that_comes_split_keeps_its_split_and_carves_only_the_splits_it_has_no_folder_for(tmp_path,
+                                                                                                     caplog):
+    from conftest import write_sample
+
+    root, run_dir = tmp_path / "dataset", tmp_path / "run"
+    for seed, (folder, count) in enumerate((("train", 12), ("val", 4), ("test", 3)), 1):
+        write_sample(root / folder, count=count, height=96, width=64, seed=seed)  # sample_000 ... in each
+    config = train.parse_config(["--data-dir", str(root), "--out-dir", str(run_dir)])
+    with caplog.at_level(logging.INFO, logger="train"):
+        splits, skipped = train.split_data(config, run_dir, resuming=False)
+    assert not skipped
+    assert {name: sorted(image for image, _ in splits[name]) for name in data.SPLIT_NAMES} == \
+        {name: sorted((root / name / "images").glob("*.jpg")) for name in data.SPLIT_NAMES}
+    assert f"{root} comes split: train 12 pairs (train/), val 4 pairs (val/), test 3 pairs (test/)" in caplog.text
+    assert train.evaluate_command(config, run_dir, "test") == \
+        f"python evaluate.py --model {run_dir / 'model.keras'} --data {root / 'test'}"
+
+    # Without a test/ folder, the test split is carved from train/, as from a folder that does not come split;
+    # a resumed run keeps that carving when photos are added (split among themselves), though val/ lists the
+    # same names.
+    shutil.rmtree(root / "test")
+    splits, _ = train.split_data(config, run_dir, resuming=False)
+    carved = sorted(image for image, _ in splits["test"])
+    assert len(carved) == 2 and all(image.parent == root / "train" / "images" for image in carved)  # 0.1 of 12
+    assert len(splits["train"]) == 10 and sorted(image for image, _ in splits["val"]) == \
+        sorted((root / "val" / "images").glob("*.jpg"))
+    assert train.evaluate_command(config, run_dir, "test") == (f"python evaluate.py --model {run_dir / 'model.keras'} "
+                                                               f"--data {root / 'train'} --split-list "
+                                                               f"{run_dir / 'splits' / 'test.txt'}")
+    add_photos(root / "train", 3)
+    resumed, _ = train.split_data(config, run_dir, resuming=True)
+    added = {name: sorted(image.stem for image, _ in resumed[name] if image.stem.startswith("added_"))
+             for name in data.SPLIT_NAMES}
+    assert [len(added[name]) for name in data.SPLIT_NAMES] == [2, 0, 1]  # 0.1 of 3, rounded up, to test
+    assert sorted(image for image, _ in resumed["test"] if image.stem not in added["test"]) == carved
+    assert sorted(image.stem for image, _ in resumed["train"]) == \
+        sorted([image.stem for image, _ in splits["train"]] + added["train"])
+    assert sorted(image for image, _ in resumed["val"]) == sorted((root / "val" / "images").glob("*.jpg"))
+
+
 def test_photos_without_a_person_train_with_all_black_masks(sample_dir, tmp_path, caplog):
     import cv2
     import numpy as np
