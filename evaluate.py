@@ -594,6 +594,15 @@ def main(argv=None):
     if args.data.is_file():  # a list of stems names no folder to find the photos in
         parser.error(f"--data {args.data} is a file; --data takes the folder with images/ and masks/ "
                      f"(a list of stems goes to --split-list)")
+    try:
+        split_folders = data.split_folders(args.data)
+    except data.DatasetError as error:
+        parser.error(str(error))
+    if split_folders:  # a dataset that comes split (see train.py): which split to score is for the user to say
+        folders = ", ".join(f"{folder.name}/" for folder in split_folders.values())
+        example = split_folders.get("test") or split_folders.get("val") or split_folders["train"]
+        parser.error(f"--data {args.data} comes split ({folders}): pass the folder of the split to score, "
+                     f"--data {example}")
     if args.predictions is not None:
         made_by_model = [flag for flag, given in (
             ("--model", args.model is not None), ("--perturb", args.perturb is not None), ("--flip-tta", args.flip_tta),
