@@ -1417,14 +1417,20 @@ def webp_profile(content):
     return next((body for name, body in webp_chunks(content) if name == b"ICCP"), None)
 
 
-def tiff_profile(content):
-    """The profile in a TIFF's ICC tag (34675) of its first image, as cameras and scanners write it."""
-    number, entries, _ = tiff_directory(content)
-    for entry in entries:
-        if number(entry, 2) == 34675:  # a tag of one value of each byte: its length, then where it is
-            length, start = number(entry + 4, 4), number(entry + 8, 4)
-            return content[start:start + length]
-    return None
+def tiff_tag(tag):
+    """A reader of the bytes of a TIFF's `tag` of its first image, a tag of
+    one value of each byte (its length, then where it is) as the ICC
+    profile's (34675) and the XMP packet's (700), which cameras, scanners
+    and editors write."""
+    def read(content):
+        number, entries, _ = tiff_directory(content)
+        for entry in entries:
+            if number(entry, 2) == tag:
+                length, start = number(entry + 4, 4), number(entry + 8, 4)
+                return content[start:start + length]
+        return None
+
+    return read
 
 
 def tiff_directory(content, directory=None):
@@ -1463,7 +1469,7 @@ def heif_info(key):
     return read
 
 
-PROFILE_READERS = {".jpg": jpeg_profile, ".png": png_profile, ".webp": webp_profile, ".tif": tiff_profile,
+PROFILE_READERS = {".jpg": jpeg_profile, ".png": png_profile, ".webp": webp_profile, ".tif": tiff_tag(34675),
                    ".heic": heif_info("icc_profile"), ".avif": heif_info("icc_profile")}
 
 
@@ -1625,7 +1631,7 @@ def webp_xmp(content):
     return next((body for name, body in webp_chunks(content) if name == b"XMP "), None)
 
 
-XMP_READERS = {".jpg": jpeg_xmp, ".png": png_xmp, ".webp": webp_xmp, ".heic": heif_info("xmp"),
+XMP_READERS = {".jpg": jpeg_xmp, ".png": png_xmp, ".webp": webp_xmp, ".tif": tiff_tag(700), ".heic": heif_info("xmp"),
                ".avif": heif_info("xmp")}
 
 

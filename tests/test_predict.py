@@ -471,6 +471,7 @@ def test_keep_metadata_keeps_the_photos_xmp_but_its_edits_orientation_and_size(t
     png_info = PngImagePlugin.PngInfo()
     png_info.add_itxt("XML:com.adobe.xmp", xmp.decode())  # uncompressed, as most tools write it
     save(tmp_path / "in" / "g.png", upright, pnginfo=png_info)
+    save(tmp_path / "in" / "h.tif", upright, tiffinfo={700: xmp})  # (a TIFF's EXIF is not kept, its XMP is)
     kept = ({"{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about": "", "{http://ns.adobe.com/xap/1.0/}Rating": "4",
              "{http://www.dji.com/drone-dji/1.0/}GimbalYawDegree": "-12.5"},
             {"{http://purl.org/dc/elements/1.1/}subject": ["beach", "family"]})
@@ -478,15 +479,15 @@ def test_keep_metadata_keeps_the_photos_xmp_but_its_edits_orientation_and_size(t
     for folder, options in (("png", {}), ("webp", {"webp": True}), ("jpeg", {"background": "white", "jpeg": True})):
         summary = predict.remove_background_files(tmp_path / "in", tmp_path / folder, model=model,
                                                   keep_metadata=True, **options)
-        assert summary.processed == 7 and not summary.failed, folder
-        outputs = sorted((tmp_path / folder).glob("[a-g].*"))
-        assert [xmp_properties(output) for output in outputs] == [kept] * 5 + [None, kept], folder
+        assert summary.processed == 8 and not summary.failed, folder
+        outputs = sorted((tmp_path / folder).glob("[a-h].*"))
+        assert [xmp_properties(output) for output in outputs] == [kept] * 5 + [None, kept, kept], folder
     # Written under the photo's own prefixes, in a packet that tools which look for its text find.
     written = (tmp_path / "png" / "a.png").read_bytes()
     assert b'xmp:Rating="4"' in written and b'drone-dji:GimbalYawDegree="-12.5"' in written
     assert b"<?xpacket begin=" in written and b'<?xpacket end="w"?>' in written
     predict.remove_background_files(tmp_path / "in", tmp_path / "plain", model=model)
-    assert [xmp_properties(output) for output in sorted((tmp_path / "plain").glob("*.png"))] == [None] * 7
+    assert [xmp_properties(output) for output in sorted((tmp_path / "plain").glob("*.png"))] == [None] * 8
 
 
 def test_a_photos_profile_and_exif_come_from_one_read_and_either_garbled_costs_only_itself(tmp_path, monkeypatch):
