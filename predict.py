@@ -1594,8 +1594,10 @@ def set_pixel_size(exif, directory, size):
 # (a DJI's gimbal and flight angles, which photogrammetry software reads).
 # Kept but for what no longer holds for an output, or would be done to it
 # again: Camera Raw's and Lightroom's edits (their crop among them), the
-# orientation and pixel size (EXIF has them right), the thumbnail, and the
-# pointer to a JPEG's extended XMP (segments past 64 KB, not copied).
+# orientation and pixel size (EXIF has them right), the thumbnail, the
+# pointer to a JPEG's extended XMP (segments past 64 KB, not copied), and the
+# photo's document and instance IDs (an output is a document of its own; the
+# original's ID, xmpMM:OriginalDocumentID, stays).
 XMP_JPEG_MARKER = b"http://ns.adobe.com/xap/1.0/\0"  # a JPEG's APP1 segment of XMP begins so
 XMP_PNG_KEYWORD = b"XML:com.adobe.xmp"  # a PNG's iTXt chunk of XMP is named so
 XMP_PACKET = (b'<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?>\n', b'\n<?xpacket end="w"?>')
@@ -1603,7 +1605,8 @@ RDF_DESCRIPTION = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}Description"
 XMP_LEFT_OUT = {"{http://ns.adobe.com/tiff/1.0/}Orientation", "{http://ns.adobe.com/tiff/1.0/}ImageWidth",
                 "{http://ns.adobe.com/tiff/1.0/}ImageLength", "{http://ns.adobe.com/exif/1.0/}PixelXDimension",
                 "{http://ns.adobe.com/exif/1.0/}PixelYDimension", "{http://ns.adobe.com/xap/1.0/}Thumbnails",
-                "{http://ns.adobe.com/xmp/note/}HasExtendedXMP"}  # (a JPEG's XMP past 64 KB, not copied)
+                "{http://ns.adobe.com/xmp/note/}HasExtendedXMP",  # (a JPEG's XMP past 64 KB, not copied)
+                "{http://ns.adobe.com/xap/1.0/mm/}DocumentID", "{http://ns.adobe.com/xap/1.0/mm/}InstanceID"}
 XMP_EDITS = "{http://ns.adobe.com/camera-raw-settings/1.0/}"  # crs: Camera Raw's and Lightroom's settings
 XMP_PREFIXES_LOCK = threading.Lock()
 

@@ -427,7 +427,8 @@ def edited_xmp():
     xmlns:tiff="http://ns.adobe.com/tiff/1.0/" xmlns:exif="http://ns.adobe.com/exif/1.0/"
     xmlns:crs="http://ns.adobe.com/camera-raw-settings/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/"
     xmlns:drone-dji="http://www.dji.com/drone-dji/1.0/" xmlns:xmpNote="http://ns.adobe.com/xmp/note/"
-    xmpNote:HasExtendedXMP="2FD4B2A3D9BF25F7E2B2C7A23E2EFF54" xmp:Rating="4" tiff:Orientation="6" exif:PixelXDimension="60" crs:HasCrop="True" crs:CropTop="0.1"
+    xmlns:xmpMM="http://ns.adobe.com/xap/1.0/mm/" xmpMM:DocumentID="xmp.did:8f2c" xmpMM:InstanceID="xmp.iid:8f2c"
+    xmpMM:OriginalDocumentID="8F2C" xmpNote:HasExtendedXMP="2FD4B2A3D9BF25F7E2B2C7A23E2EFF54" xmp:Rating="4" tiff:Orientation="6" exif:PixelXDimension="60" crs:HasCrop="True" crs:CropTop="0.1"
     drone-dji:GimbalYawDegree="-12.5">
    <dc:subject><rdf:Bag><rdf:li>beach</rdf:li><rdf:li>family</rdf:li></rdf:Bag></dc:subject>
    <crs:ToneCurvePV2012><rdf:Seq><rdf:li>0, 0</rdf:li></rdf:Seq></crs:ToneCurvePV2012>
@@ -473,6 +474,7 @@ def test_keep_metadata_keeps_the_photos_xmp_but_its_edits_orientation_and_size(t
     save(tmp_path / "in" / "g.png", upright, pnginfo=png_info)
     save(tmp_path / "in" / "h.tif", upright, tiffinfo={700: xmp})  # (a TIFF's EXIF is not kept, its XMP is)
     kept = ({"{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about": "", "{http://ns.adobe.com/xap/1.0/}Rating": "4",
+             "{http://ns.adobe.com/xap/1.0/mm/}OriginalDocumentID": "8F2C",
              "{http://www.dji.com/drone-dji/1.0/}GimbalYawDegree": "-12.5"},
             {"{http://purl.org/dc/elements/1.1/}subject": ["beach", "family"]})
     model = SureOfUprightRed()
