@@ -1243,7 +1243,7 @@ def write_atomically(path, pixels, png_params=None, profile=None, exif=None, xmp
     if path.suffix.lower() == ".webp":
         encoded = webp_encoded(pixels, profile, exif, xmp)
     else:
-        encoded = with_metadata(opencv_encoded(path, pixels, png_params), profile, exif, path, xmp)
+        encoded = with_metadata(opencv_encoded(path, pixels, png_params), profile, exif, xmp, path)
     path.parent.mkdir(parents=True, exist_ok=True)
     replace_atomically(path, encoded)
 
@@ -1458,7 +1458,7 @@ def tiff_byte_order(content):
 
 
 def heif_info(key):
-    """A reader of the `key` ("icc_profile", "exif") of a HEIC or AVIF
+    """A reader of the `key` ("icc_profile", "exif", "xmp") of a HEIC or AVIF
     photo's image, as pillow-heif reads it from the file's boxes (an
     iPhone's profile: Display P3); it reads AVIF's without decoding them."""
     def read(content):
@@ -1473,7 +1473,7 @@ PROFILE_READERS = {".jpg": jpeg_profile, ".png": png_profile, ".webp": webp_prof
                    ".heic": heif_info("icc_profile"), ".avif": heif_info("icc_profile")}
 
 
-def with_metadata(encoded, profile=None, exif=None, path="", xmp=None):
+def with_metadata(encoded, profile=None, exif=None, xmp=None, path=""):
     """An encoded PNG or JPEG (bytes, as OpenCV writes them) with the ICC
     `profile`, the `exif` metadata (TIFF-structured bytes) and the `xmp`
     packet embedded where given: a PNG's eXIf, iCCP and iTXt chunks right
