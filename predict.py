@@ -1129,24 +1129,25 @@ def one_photo_given(inputs):
     return len(inputs) == 1 and Path(inputs[0]).is_file()
 
 
-def expand_patterns(inputs):
+def expand_patterns(inputs, watch=False):
     """The inputs as paths, each one that does not exist but holds a
     wildcard (photos/*.jpg, which Windows' shells pass on as typed, as
     bash does one that matches nothing) replaced by the paths it matches,
     sorted (** matches folders at any depth), and each @FILE that is not a
     photo by the paths FILE lists, one a line, as if typed (see
     data.read_name_list); a pattern that matches nothing is a
-    PredictError, a list that cannot be read a data.DatasetError."""
+    PredictError, unless to `watch` (photos may come in), and a list that
+    cannot be read a data.DatasetError."""
     expanded = []
     for given in map(Path, inputs):
         if str(given).startswith("@") and not given.exists():
-            expanded += expand_patterns(data.read_name_list(str(given)[1:], "photos"))
+            expanded += expand_patterns(data.read_name_list(str(given)[1:], "photos"), watch)
             continue
         if given.exists() or not any(character in str(given) for character in "*?["):
             expanded.append(given)
             continue
         matches = sorted(glob.glob(str(given), recursive=True))
-        if not matches:
+        if not matches and not watch:
             raise PredictError(f"input {given} matches no file")
         expanded += map(Path, matches)
     return expanded
@@ -1156,8 +1157,9 @@ def find_photos(inputs, output_dir, recursive=False, suffix=".png", report=True,
     """[(photo path, output path)]: each input file, or the photos in each
     input folder, mirrored under output_dir as <relative path><suffix>;
     files that are not photos are reported unless not `report` (a watched
-    folder looked at again), and so are folders without photos unless
-    `watch`, which waits for photos to come into them."""
+    folder looked at again, where an input gone since the start, a photo
+    deleted or a drive unplugged, is passed over), and so are folders
+    without photos unless `watch`, which waits for photos to come into them."""
     output_dir = Path(output_dir).resolve()
     jobs, left_out = [], []
     for given in map(Path, inputs):
@@ -1187,7 +1189,7 @@ def find_photos(inputs, output_dir, recursive=False, suffix=".png", report=True,
                 in_folders = not recursive and any(path.is_dir() for path in given.iterdir())
                 log.warning("no photos in %s%s", given, " (photos in its sub-folders are read with --recursive)"
                             if in_folders else "")
-        else:
+        elif report:
             raise PredictError(f"input {given} does not exist")
     if report:
         report_left_out(left_out)
@@ -1796,13 +1798,16 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
                 summary.seconds = seconds_before + time.time() - started
         return failed
 
+    def look_again():  # (photo, output) jobs at a look of --watch: patterns and lists anew, for the photos come in
+        return find_photos(expand_patterns(inputs, watch=True), output_root, recursive, suffix, report=False)
+
     # Taken before the photos are read: one copied in meanwhile, and read half-written, is tried again.
     states = {photo: file_state(photo) for photo, _ in jobs} if watch else {}
     try:
         cut_out(todo)
         if watch:
-            watch_folders(partial(find_photos, expand_patterns(inputs), output_root, recursive, suffix, report=False),
-                          states, cut_out, summary, overwrite, partial(record_sureness, sureness_file, summary.judged))
+            watch_folders(look_again, states, cut_out, summary, overwrite,
+                          partial(record_sureness, sureness_file, summary.judged))
     finally:  # also when interrupted (Ctrl-C): the outputs written so far keep their lines
         if sureness_file and summary.judged:
             record_sureness(sureness_file, summary.judged)
@@ -1893,7 +1898,7 @@ def plan_outputs(inputs, output, recursive=False, suffix=".png", composed=False,
     on it), and the file to write where `output` names one (see
     output_file_for_one_photo; `composed`: onto a background), else None;
     folders to `watch` may hold no photos yet."""
-    inputs = expand_patterns(inputs)
+    inputs = expand_patterns(inputs, watch)
     jobs = find_photos(inputs, output, recursive, suffix, watch=watch)  # a missing input is named here
     output_file = output_file_for_one_photo(inputs, output, composed, mask_only)
     if output_file:

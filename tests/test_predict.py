@@ -1608,6 +1608,31 @@ def test_watch_on_a_folder_without_photos_yet_waits_for_them_without_calling_it_
     assert f"no photos in {folder}" in caplog.text  # not watched: worth a warning
 
 
+def test_watch_matches_its_patterns_again_at_each_look_and_passes_over_an_input_deleted_since(
+        tmp_path, monkeypatch, rng):
+    (tmp_path / "incoming").mkdir()
+    kept = save(tmp_path / "kept.jpg", photo(rng))
+    steps = [lambda: [save(tmp_path / "incoming" / name, photo(rng)) for name in ("a.jpg", "b.png")],
+             lambda: None,           # a.jpg, stable, is cut out; b.png matches no pattern
+             lambda: kept.unlink(),  # a photo given by name, cut out at the start, deleted
+             lambda: None]
+    looks = []
+
+    def wait(seconds):
+        looks.append(sorted(path.name for path in (tmp_path / "out").glob("*.png")))
+        if len(looks) > len(steps):
+            raise KeyboardInterrupt
+        steps[len(looks) - 1]()
+
+    monkeypatch.setattr(predict, "wait_for_photos", wait)
+    pattern = str(tmp_path / "incoming" / "*.jpg")  # as quoted on the command line: it matches nothing yet
+    with pytest.raises(predict.PredictError, match="matches no file"):
+        predict.remove_background_files([pattern, kept], tmp_path / "out", model=SureOfUprightRed())
+    summary = predict.remove_background_files([pattern, kept], tmp_path / "out", model=SureOfUprightRed(), watch=True)
+    assert looks == [["kept.png"], ["kept.png"], ["a.png", "kept.png"], ["a.png", "kept.png"], ["a.png", "kept.png"]]
+    assert summary.processed == 2 and not summary.failed
+
+
 def test_watch_takes_folders_not_pipes_nor_an_output_file_named(tmp_path, rng, capsys):
     save(tmp_path / "a.jpg", photo(rng))
     with pytest.raises(SystemExit):
