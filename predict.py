@@ -1807,7 +1807,7 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
         cut_out(todo)
         if watch:
             watch_folders(look_again, states, cut_out, summary, overwrite,
-                          partial(record_sureness, sureness_file, summary.judged))
+                          partial(record_sureness, sureness_file, summary.judged), ", ".join(map(str, inputs)))
     finally:  # also when interrupted (Ctrl-C): the outputs written so far keep their lines
         if sureness_file and summary.judged:
             record_sureness(sureness_file, summary.judged)
@@ -1823,7 +1823,7 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
 WATCH_EVERY = 2.0
 
 
-def watch_folders(find, states, cut_out, summary, overwrite=False, record=None):
+def watch_folders(find, states, cut_out, summary, overwrite=False, record=None, watched="the input folders"):
     """Until Ctrl-C, every WATCH_EVERY seconds: `find()` the (photo, output)
     jobs of the input folders, and `cut_out` (which returns the photos that
     failed) those of photos ready (see ready_photos). The photos of `states`
@@ -1831,8 +1831,9 @@ def watch_folders(find, states, cut_out, summary, overwrite=False, record=None):
     state already; a failed one is tried again once its file changes, and
     with `overwrite` a photo changed since its output was made is cut out
     again. A failure mended so leaves the Summary; `record()` lists the new
-    outputs after each look that found photos."""
-    log.info("watching for photos that come in (every %g s); Ctrl-C stops", WATCH_EVERY)
+    outputs after each look that found photos. The log names what is
+    `watched`."""
+    log.info("watching %s for photos that come in (every %g s); Ctrl-C stops", watched, WATCH_EVERY)
     seen = {photo: state for photo, state in states.items() if state}
     done = dict(seen)  # photo -> its state when it was cut out, failed or skipped
     try:

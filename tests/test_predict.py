@@ -1598,9 +1598,11 @@ def test_watch_on_a_folder_without_photos_yet_waits_for_them_without_calling_it_
         steps[len(looks) - 1]()
 
     monkeypatch.setattr(predict, "wait_for_photos", wait)
+    caplog.set_level(logging.INFO)
     summary = predict.remove_background_files(folder, tmp_path / "out", model=SureOfUprightRed(), watch=True)
     assert looks == [[], [], ["a.png"]] and summary.processed == 1
     assert "no photos in" not in caplog.text  # what a folder to watch is for
+    assert f"watching {folder} for photos that come in (every 2 s); Ctrl-C stops" in caplog.text
     assert "not a photo format this tool reads (.jpg" in caplog.text and "notes.txt" in caplog.text  # still said
     caplog.clear()
     (folder / "a.jpg").unlink()
