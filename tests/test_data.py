@@ -10,7 +10,7 @@ from PIL import Image
 
 import data
 import metrics
-from conftest import NOT_UTF8, draw_person, fake_pairs, rename_pair
+from conftest import NOT_UTF8, draw_person, fake_pairs, rename_pair, write_sample
 
 
 def write_png(path, array):
@@ -494,8 +494,6 @@ def test_stored_values_are_listed_where_few_and_given_as_a_range_where_many(tmp_
 # --- splitting -------------------------------------------------------------
 
 def test_a_dataset_that_comes_split_is_told_by_its_split_folders(tmp_path):
-    from conftest import write_sample
-
     assert data.split_folders(write_sample(tmp_path / "plain", count=1)) is None  # images/ of its own
     for folder in ("Train", "Validation", "test", "notes"):
         write_sample(tmp_path / "split" / folder, count=1)

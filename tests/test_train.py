@@ -12,7 +12,7 @@ import pytest
 import data
 import evaluate
 import train
-from conftest import REPO_DIR, fake_pairs
+from conftest import REPO_DIR, fake_pairs, write_sample
 
 # A tiny, fast configuration: the plain U-Net at 64x64, a quarter as wide (0.49 M parameters instead of
 # 7.77 M: 23-26 s a one-epoch run instead of 28-30, most of it tracing the first epoch), on 20 generated pairs.
@@ -286,8 +286,6 @@ def test_splits_from_an_earlier_run_keep_its_photos_in_their_split_and_split_the
 
 def test_a_dataset_that_comes_split_keeps_its_split_and_carves_only_the_splits_it_has_no_folder_for(tmp_path,
                                                                                                      caplog):
-    from conftest import write_sample
-
     root, run_dir = tmp_path / "dataset", tmp_path / "run"
     for seed, (folder, count) in enumerate((("train", 12), ("val", 4), ("test", 3)), 1):
         write_sample(root / folder, count=count, height=96, width=64, seed=seed)  # sample_000 ... in each
