@@ -1506,6 +1506,24 @@ def test_a_run_interrupted_says_how_to_go_on_and_lists_every_output_it_wrote(tmp
     assert len(predict.read_sureness(tmp_path / "out" / predict.SURENESS_FILE)) == 6
 
 
+def script_the_waits(monkeypatch, steps, look):
+    """Stands in for --watch's waits: at each, what `look()` sees is noted,
+    then the next of `steps` happens (what happens in the folders meanwhile),
+    and after the last, Ctrl-C, which is how watching ends. Returns the list
+    of what was seen, one item a wait."""
+    looks = []
+
+    def wait(seconds):
+        assert seconds == predict.WATCH_EVERY
+        looks.append(look())
+        if len(looks) > len(steps):
+            raise KeyboardInterrupt
+        steps[len(looks) - 1]()
+
+    monkeypatch.setattr(predict, "wait_for_photos", wait)
+    return looks
+
+
 def test_watch_cuts_out_each_photo_that_comes_in_once_whole_and_tries_a_failed_one_again_once_changed(
         tmp_path, monkeypatch, rng, caplog):
     folder, out = tmp_path / "in", tmp_path / "out"
@@ -1526,16 +1544,8 @@ def test_watch_cuts_out_each_photo_that_comes_in_once_whole_and_tries_a_failed_o
         lambda: (folder / "bad.jpg").write_bytes(whole),                  # replaced: tried again once stable
         lambda: None,
     ]
-    looks = []  # the outputs there, and the photos read so far, as each wait before a look begins
-
-    def wait(seconds):
-        assert seconds == predict.WATCH_EVERY
-        looks.append((outputs(), sorted(reads)))
-        if len(looks) > len(steps):
-            raise KeyboardInterrupt  # Ctrl-C: how watching ends
-        steps[len(looks) - 1]()
-
-    monkeypatch.setattr(predict, "wait_for_photos", wait)
+    # The outputs there, and the photos read so far, as each wait before a look begins.
+    looks = script_the_waits(monkeypatch, steps, lambda: (outputs(), sorted(reads)))
     caplog.set_level(logging.INFO)
     summary = predict.remove_background_files(folder, out, model=SureOfUprightRed(), watch=True)
     assert looks == [
@@ -1565,15 +1575,7 @@ def test_watch_cuts_out_a_photo_changed_since_its_output_was_made_again_only_wit
     made = (tmp_path / "out" / "a.png").stat().st_mtime_ns
     changed = photo(rng, 80, 60)
     steps = [lambda: save(tmp_path / "in" / "a.jpg", changed), lambda: None]
-    looks = []
-
-    def wait(seconds):
-        looks.append(read_output(tmp_path / "out" / "a.png").shape)
-        if len(looks) > len(steps):
-            raise KeyboardInterrupt
-        steps[len(looks) - 1]()
-
-    monkeypatch.setattr(predict, "wait_for_photos", wait)
+    looks = script_the_waits(monkeypatch, steps, lambda: read_output(tmp_path / "out" / "a.png").shape)
     summary = predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=SureOfUprightRed(),
                                               overwrite=overwrite, watch=True)
     if overwrite:  # made again at the start, and again for the photo changed
@@ -1589,15 +1591,8 @@ def test_watch_on_a_folder_without_photos_yet_waits_for_them_without_calling_it_
     folder.mkdir()
     (folder / "notes.txt").write_text("shot list")
     steps = [lambda: save(folder / "a.jpg", photo(rng)), lambda: None]
-    looks = []
-
-    def wait(seconds):
-        looks.append(sorted(path.name for path in (tmp_path / "out").glob("*.png")))
-        if len(looks) > len(steps):
-            raise KeyboardInterrupt
-        steps[len(looks) - 1]()
-
-    monkeypatch.setattr(predict, "wait_for_photos", wait)
+    looks = script_the_waits(monkeypatch, steps,
+                             lambda: sorted(path.name for path in (tmp_path / "out").glob("*.png")))
     caplog.set_level(logging.INFO)
     summary = predict.remove_background_files(folder, tmp_path / "out", model=SureOfUprightRed(), watch=True)
     assert looks == [[], [], ["a.png"]] and summary.processed == 1
@@ -1618,15 +1613,8 @@ def test_watch_matches_its_patterns_again_at_each_look_and_passes_over_an_input_
              lambda: None,           # a.jpg, stable, is cut out; b.png matches no pattern
              lambda: kept.unlink(),  # a photo given by name, cut out at the start, deleted
              lambda: None]
-    looks = []
-
-    def wait(seconds):
-        looks.append(sorted(path.name for path in (tmp_path / "out").glob("*.png")))
-        if len(looks) > len(steps):
-            raise KeyboardInterrupt
-        steps[len(looks) - 1]()
-
-    monkeypatch.setattr(predict, "wait_for_photos", wait)
+    looks = script_the_waits(monkeypatch, steps,
+                             lambda: sorted(path.name for path in (tmp_path / "out").glob("*.png")))
     pattern = str(tmp_path / "incoming" / "*.jpg")  # as quoted on the command line: it matches nothing yet
     with pytest.raises(predict.PredictError, match="matches no file"):
         predict.remove_background_files([pattern, kept], tmp_path / "out", model=SureOfUprightRed())
