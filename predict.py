@@ -1645,9 +1645,13 @@ def xmp_for_output(xmp):
     XMP_LEFT_OUT and the edits (XMP_EDITS) taken out, the rest as it was,
     in a packet of its own; None where it is not XML."""
     xmp = xmp.rstrip(b"\0")  # padding some cameras leave after the packet
-    try:
-        prefixes = [namespace for _, namespace in ET.iterparse(io.BytesIO(xmp), events=("start-ns",))]
-        root = ET.fromstring(xmp)
+    prefixes, root = [], None
+    try:  # one parse for the tree and the prefixes it was written with
+        for event, item in ET.iterparse(io.BytesIO(xmp), events=("start-ns", "start")):
+            if event == "start-ns":
+                prefixes.append(item)
+            elif root is None:
+                root = item
     except ET.ParseError:
         return None
     for description in root.iter(RDF_DESCRIPTION):  # properties are its attributes, or elements inside it
