@@ -1752,7 +1752,8 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
     canvas = canvas_of(canvas, background)
     composed = background is not None and not mask_only
     suffix = output_suffix(jpeg, webp, composed, mask_only)
-    inputs = [inputs] if isinstance(inputs, (str, Path)) else inputs
+    given = [inputs] if isinstance(inputs, (str, Path)) else inputs
+    inputs = expand_patterns(given, watch)
     jobs, output_root, output_file = plan_outputs(inputs, output_dir, recursive, suffix, composed, mask_only, watch)
     if watch and output_file:
         raise PredictError(f"--watch watches folders of photos for the photos that come in: give a folder for the "
@@ -1803,7 +1804,7 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
         return failed
 
     def look_again():  # (photo, output) jobs at a look of --watch: patterns and lists anew, for the photos come in
-        return find_photos(expand_patterns(inputs, watch=True), output_root, recursive, suffix, report=False)
+        return find_photos(expand_patterns(given, watch=True), output_root, recursive, suffix, report=False)
 
     # Taken before the photos are read: one copied in meanwhile, and read half-written, is tried again.
     states = {photo: file_state(photo) for photo, _ in jobs} if watch else {}
@@ -1811,7 +1812,8 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
         cut_out(todo)
         if watch:
             watch_folders(look_again, states, cut_out, summary, overwrite,
-                          partial(record_sureness, sureness_file, summary.judged), ", ".join(map(str, inputs)))
+                          partial(record_sureness, sureness_file, summary.judged), ", ".join(map(str, given)),
+                          folders=[path for path in inputs if path.is_dir()])
     finally:  # also when interrupted (Ctrl-C): the outputs written so far keep their lines
         if sureness_file and summary.judged:
             record_sureness(sureness_file, summary.judged)
@@ -1827,7 +1829,8 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
 WATCH_EVERY = 2.0
 
 
-def watch_folders(find, states, cut_out, summary, overwrite=False, record=None, watched="the input folders"):
+def watch_folders(find, states, cut_out, summary, overwrite=False, record=None, watched="the input folders",
+                  folders=()):
     """Until Ctrl-C, every WATCH_EVERY seconds: `find()` the (photo, output)
     jobs of the input folders, and `cut_out` (which returns the photos that
     failed) those of photos ready (see ready_photos). The photos of `states`
@@ -1836,14 +1839,17 @@ def watch_folders(find, states, cut_out, summary, overwrite=False, record=None, 
     with `overwrite` a photo changed since its output was made is cut out
     again. A failure mended so leaves the Summary; `record()` lists the new
     outputs after each look that found photos. The log names what is
-    `watched`."""
+    `watched`, and what goes wrong at a look and then right again (see
+    look_at_inputs; `folders`: the input folders at the start)."""
     log.info("watching %s for photos that come in (every %g s); Ctrl-C stops", watched, WATCH_EVERY)
     seen = {photo: state for photo, state in states.items() if state}
     done = dict(seen)  # photo -> its state when it was cut out, failed or skipped
+    troubles = set()
     try:
         while True:
             wait_for_photos(WATCH_EVERY)
-            ready = ready_photos(find(), seen, done, overwrite)
+            jobs, troubles = look_at_inputs(find, folders, troubles)
+            ready = ready_photos(jobs, seen, done, overwrite)
             if not ready:
                 continue
             failed = cut_out(ready)
@@ -1854,6 +1860,37 @@ def watch_folders(find, states, cut_out, summary, overwrite=False, record=None, 
                 record()
     except KeyboardInterrupt:  # how watching ends: the outputs under way were finished (see cutouts)
         log.info("stopped watching")
+
+
+class Trouble(NamedTuple):
+    """Something wrong at a look of --watch: said when it begins (`begun`) and when it ends (`ended`)."""
+    begun: str
+    ended: str
+
+
+def look_at_inputs(find, folders, troubles=frozenset()):
+    """(`find()`'s jobs, the Troubles of this look), saying the troubles
+    that began since the last look's `troubles`, and those that ended, once
+    each rather than every WATCH_EVERY seconds: a folder of `folders` gone
+    (moved, or its drive or network share gone), and inputs that cannot be
+    read (a folder whose permissions changed, an @FILE list deleted), which
+    leave nothing to cut out at this look, and may be read at the next: the
+    watch goes on. What conflicts (two photos for one output) stays so,
+    and is the PredictError that ends it."""
+    now = {Trouble(f"{folder} is gone (moved, deleted, or its drive unplugged): watching for it to come back",
+                   f"{folder} is back: watching it again")
+           for folder in folders if not folder.is_dir()}
+    try:
+        jobs = find()
+    except (OSError, data.DatasetError) as error:
+        jobs = []
+        now.add(Trouble(f"cannot look at the inputs: {error}; looking again every {WATCH_EVERY:g} s",
+                        "the inputs can be looked at again"))
+    for trouble in sorted(now - troubles):
+        log.warning(trouble.begun)
+    for trouble in sorted(troubles - now):
+        log.info(trouble.ended)
+    return jobs, now
 
 
 @contextmanager
@@ -2075,6 +2112,8 @@ def piped(inputs, output, suffix):
     if not piping_in and not piping_out:
         yield inputs, output
         return
+    if not piping_in:  # expanded once: an @FILE list that is a pipe, @<(find ...), reads empty the second time
+        inputs = expand_patterns(inputs)
     refuse_what_cannot_be_piped(inputs, output, piping_in, piping_out)
     with tempfile.TemporaryDirectory(prefix="predict-") as folder:
         if piping_in:
@@ -2091,14 +2130,15 @@ def piped(inputs, output, suffix):
 
 def refuse_what_cannot_be_piped(inputs, output, piping_in, piping_out):
     """A PredictError for pipes that cannot work: a photo piped in with other
-    inputs or into a folder, several outputs piped out, or a pipe that is a
-    terminal (typing a photo in, or a PNG shown as text)."""
+    inputs or into a folder, several outputs piped out (`inputs`, unless
+    `piping_in`, with patterns expanded: see expand_patterns), or a pipe
+    that is a terminal (typing a photo in, or a PNG shown as text)."""
     if piping_in and len(inputs) > 1:
         raise PredictError("input - (a photo piped in) comes alone: give the other photos in a run of their own")
     if piping_in and not piping_out and (Path(output).is_dir() or not Path(output).suffix):
         raise PredictError(f"a photo piped in (input -) has no name to give its output in the folder {output}: "
                            f"name the output file (cutout.png), or - to pipe it out")
-    if piping_out and not piping_in and not one_photo_given(expand_patterns(inputs)):
+    if piping_out and not piping_in and not one_photo_given(inputs):
         raise PredictError("output - (standard output) holds one output: give one photo, or a folder for the outputs "
                            "of several")
     if piping_in and (sys.stdin is None or sys.stdin.isatty()):

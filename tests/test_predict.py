@@ -1348,6 +1348,24 @@ def test_what_cannot_be_piped_is_refused_before_the_model_is_loaded(tmp_path, rn
     assert sorted(path.name for path in tmp_path.iterdir()) == ["a.jpg", "b.jpg"]
 
 
+def test_a_list_of_photos_piped_to_an_output_piped_out_is_read_once(tmp_path, rng, monkeypatch, capfdbinary):
+    # As `predict.py @<(find ...) -` passes a pipe, which reads empty the second time.
+    save(tmp_path / "a.png", photo(rng))
+    predict.remove_background_files(tmp_path / "a.png", tmp_path / "file.png", model=SureOfUprightRed())
+    read_name_list, reads = data.read_name_list, []
+
+    def read_like_a_pipe(path, what="names"):
+        reads.append(path)
+        return read_name_list(path, what) if len(reads) == 1 else []
+
+    monkeypatch.setattr(data, "read_name_list", read_like_a_pipe)
+    monkeypatch.setattr(predict, "resolve_model", lambda *args: SureOfUprightRed())
+    (tmp_path / "picked.txt").write_text(f"{tmp_path / 'a.png'}\n")
+    assert predict.main([f"@{tmp_path / 'picked.txt'}", "-", "--quiet"]) == 0
+    assert capfdbinary.readouterr().out == (tmp_path / "file.png").read_bytes()
+    assert reads == [str(tmp_path / "picked.txt")]
+
+
 def test_a_pipe_closed_before_the_output_is_written_whole_is_an_error_not_a_traceback(monkeypatch):
     read_end, write_end = os.pipe()
     os.close(read_end)  # the reader gone, as "| head -c 100" goes
@@ -1621,6 +1639,44 @@ def test_watch_matches_its_patterns_again_at_each_look_and_passes_over_an_input_
     summary = predict.remove_background_files([pattern, kept], tmp_path / "out", model=SureOfUprightRed(), watch=True)
     assert looks == [["kept.png"], ["kept.png"], ["a.png", "kept.png"], ["a.png", "kept.png"], ["a.png", "kept.png"]]
     assert summary.processed == 2 and not summary.failed
+
+
+def test_watch_says_once_when_a_watched_folder_goes_and_its_list_cannot_be_read_and_goes_on_when_they_are_back(
+        tmp_path, monkeypatch, rng, caplog):
+    folder, listed, away = tmp_path / "in", tmp_path / "picked.txt", tmp_path / "away"
+    save(folder / "a.jpg", photo(rng))
+    save(tmp_path / "b.jpg", photo(rng))
+    listed.write_text(f"{tmp_path / 'b.jpg'}\n")
+    steps = [lambda: folder.rename(away),                  # a drive unplugged, a share gone
+             lambda: listed.unlink(),                      # a list deleted, being replaced
+             lambda: None,                                 # both still so: not said again
+             lambda: (away.rename(folder), save(folder / "c.jpg", photo(rng)), listed.write_text("")),
+             lambda: None]                                 # c.jpg, stable, is cut out
+    looks = script_the_waits(monkeypatch, steps, lambda: sorted(path.name for path in (tmp_path / "out").glob("*.png")))
+    caplog.set_level(logging.INFO)
+    summary = predict.remove_background_files([folder, f"@{listed}"], tmp_path / "out", model=SureOfUprightRed(),
+                                              watch=True)
+    assert looks == [["a.png", "b.png"]] * 5 + [["a.png", "b.png", "c.png"]]
+    assert (summary.processed, summary.failed) == (3, [])
+    said = [(record.levelname, record.getMessage()) for record in caplog.records]
+    assert said[1:-1] == [
+        ("WARNING", f"{folder} is gone (moved, deleted, or its drive unplugged): watching for it to come back"),
+        ("WARNING", f"cannot look at the inputs: {listed}: cannot read the list of photos (No such file or "
+                    f"directory); looking again every 2 s"),
+        ("INFO", f"{folder} is back: watching it again"),
+        ("INFO", "the inputs can be looked at again"),
+    ]
+    assert said[-1] == ("INFO", "stopped watching")
+
+
+def test_watch_still_ends_on_two_photos_come_in_for_one_output(tmp_path, monkeypatch, rng):
+    first, second = tmp_path / "first", tmp_path / "second"
+    save(first / "a.jpg", photo(rng))
+    second.mkdir()
+    script_the_waits(monkeypatch, [lambda: save(second / "a.jpg", photo(rng))], lambda: None)
+    with pytest.raises(predict.PredictError, match="would be written to one file"):
+        predict.remove_background_files([first, second], tmp_path / "out", model=SureOfUprightRed(), watch=True)
+    assert (tmp_path / "out" / "a.png").is_file()
 
 
 def test_watch_takes_folders_not_pipes_nor_an_output_file_named(tmp_path, rng, capsys):
