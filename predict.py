@@ -56,6 +56,7 @@ import math
 import os
 import re
 import signal
+import struct
 import sys
 import tempfile
 import threading
@@ -1524,9 +1525,9 @@ def jpeg_segment(marker, body):
 # cropped or on a canvas) and its thumbnail (the photo, background and all).
 
 def exif_only(exif):
-    """`exif`, as a JPEG, PNG, WebP, HEIC or AVIF photo holds it, as
+    """`exif`, as a JPEG, PNG, WebP, TIFF, HEIC or AVIF photo holds it, as
     TIFF-structured bytes; None where the photo holds none, is of another
-    format (a TIFF's tags describe the file itself), or it cannot be read."""
+    format, or it cannot be read."""
     exif = (exif or b"").removeprefix(JPEG_EXIF_MARKER)  # (some WebPs have it too)
     return exif if data.format_suffix(exif) == ".tif" else None
 
@@ -1547,7 +1548,34 @@ def webp_exif(content):
     return next((body for name, body in webp_chunks(content) if name == b"EXIF"), None)
 
 
-EXIF_READERS = {".jpg": jpeg_exif, ".png": png_exif, ".webp": webp_exif, ".heic": heif_info("exif"),
+# The tags of a TIFF's first directory that describe the photo, as a JPEG's EXIF holds them, rather
+# than how the file holds its pixels (its size, strips, compression), which an output's EXIF must not say.
+TIFF_PHOTO_TAGS = {0x010E, 0x010F, 0x0110, EXIF_ORIENTATION, 0x011A, 0x011B, 0x0128, 0x0131, 0x0132, 0x013B, 0x013C,
+                   0x8298, EXIF_IFD_POINTER, 0x8825}  # ImageDescription, Make, Model, Orientation, X/YResolution,
+# ResolutionUnit, Software, DateTime, Artist, HostComputer, Copyright, the camera's settings, the GPS location
+# A directory of them that cannot be read is left out without a word, as other metadata that cannot be read is.
+warnings.filterwarnings("ignore", "Corrupt EXIF data", UserWarning, "PIL.TiffImagePlugin")
+
+
+def tiff_exif(content):
+    """A TIFF photo's EXIF metadata (as a camera, a scanner or Lightroom's
+    export writes it): the tags of its first image that describe the photo
+    (TIFF_PHOTO_TAGS), with the directories of the camera's settings and
+    the GPS location they point to, written anew as TIFF-structured bytes,
+    as a JPEG holds them."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            exif = image.getexif()
+            for tag in set(exif) - TIFF_PHOTO_TAGS:
+                del exif[tag]
+            return exif.tobytes() if exif else None  # the directories pointed to read while the file is open
+    except (OSError, SyntaxError, struct.error):  # as Pillow says a TIFF is garbled or cut short
+        return None
+
+
+EXIF_READERS = {".jpg": jpeg_exif, ".png": png_exif, ".webp": webp_exif, ".tif": tiff_exif, ".heic": heif_info("exif"),
                 ".avif": heif_info("exif")}
 
 

@@ -395,8 +395,8 @@ def test_keep_metadata_keeps_the_photos_exif_but_its_orientation_and_thumbnail(t
         assert (width, height) == size, folder
     np.testing.assert_array_equal(read_output(tmp_path / "png" / "a.png"), read_output(tmp_path / "plain" / "a.png"))
 
-    # From PNG and HEIC photos too, in either byte order; not from a TIFF, whose tags describe the file itself,
-    # nor where it cannot be read: the output is written without it.
+    # From PNG and HEIC photos too, in either byte order; none from a TIFF without any (the tags that say how
+    # its file holds the pixels are not the photo's: see the next test), nor where it cannot be read.
     upright = photo(rng, 60, 40)
     save(tmp_path / "more" / "b.png", upright, exif=camera_exif(1, "<"))
     pillow_heif.from_pillow(Image.fromarray(upright)).save(tmp_path / "more" / "c.heic", quality=-1,
@@ -414,6 +414,44 @@ def test_keep_metadata_keeps_the_photos_exif_but_its_orientation_and_thumbnail(t
     assert predict.main([str(tmp_path / "more" / "b.png"), str(tmp_path / "cli.png"), "--keep-metadata",
                          "--model", str(tiny_model_path), "--quiet"]) == 0
     assert exif_of((tmp_path / "cli.png").read_bytes())[:2] == ({0x010F: "Canon", 0x0112: 1}, {0xA002: 40, 0xA003: 60})
+
+
+def test_keep_metadata_keeps_a_tiffs_exif_tags_of_the_photo_not_those_of_its_file(tmp_path):
+    from PIL import ExifTags
+
+    upright = np.zeros((60, 40, 3), np.uint8)
+    upright[10:50, 15:25] = (255, 0, 0)
+    exif = Image.Exif()  # as a camera or Lightroom's TIFF export writes it, the photo stored on its side
+    exif.update({ExifTags.Base.Make: "Canon", ExifTags.Base.Artist: "Ann", ExifTags.Base.Orientation: 6})
+    exif.get_ifd(ExifTags.IFD.Exif).update({ExifTags.Base.DateTimeOriginal: "2026:06:01 10:00:00",
+                                            ExifTags.Base.ExifImageWidth: 60, ExifTags.Base.ExifImageHeight: 40})
+    exif.get_ifd(ExifTags.IFD.GPSInfo).update({ExifTags.GPS.GPSLatitudeRef: "N",
+                                               ExifTags.GPS.GPSLatitude: (51.0, 30.0, 0.0)})
+    exif[ExifTags.IFD.Exif] = exif[ExifTags.IFD.GPSInfo] = 0  # (Pillow writes the directories above there)
+    save(tmp_path / "in" / "a.tif", np.ascontiguousarray(np.rot90(upright)), exif=exif)
+    garbled = bytearray(save(tmp_path / "garbled" / "b.tif", upright, exif=exif).read_bytes())
+    number, entries, _ = predict.tiff_directory(bytes(garbled))
+    pointer = next(entry for entry in entries if number(entry, 2) == ExifTags.IFD.Exif)
+    garbled[pointer + 8:pointer + 12] = struct.pack("<I", len(garbled) + 1000)  # the settings' beyond the file
+    (tmp_path / "garbled" / "b.tif").write_bytes(garbled)
+    for folder in ("in", "garbled"):
+        predict.remove_background_files(tmp_path / folder, tmp_path / "out", model=SureOfUprightRed(),
+                                        keep_metadata=True)
+
+    with Image.open(tmp_path / "out" / "a.png") as cutout:
+        assert cutout.size == (40, 60)
+        kept = cutout.getexif()
+        assert {tag: kept[tag] for tag in kept if tag not in set(ExifTags.IFD)} == {  # not its size, strips, compression
+            ExifTags.Base.Make: "Canon", ExifTags.Base.Artist: "Ann", ExifTags.Base.Orientation: 1}
+        assert dict(kept.get_ifd(ExifTags.IFD.Exif)) == {ExifTags.Base.DateTimeOriginal: "2026:06:01 10:00:00",
+                                                          ExifTags.Base.ExifImageWidth: 40,
+                                                          ExifTags.Base.ExifImageHeight: 60}
+        assert dict(kept.get_ifd(ExifTags.IFD.GPSInfo)) == {ExifTags.GPS.GPSLatitudeRef: "N",
+                                                            ExifTags.GPS.GPSLatitude: (51.0, 30.0, 0.0)}
+    with Image.open(tmp_path / "out" / "b.png") as cutout:  # what can be read of it
+        kept = cutout.getexif()
+        assert kept[ExifTags.Base.Make] == "Canon" and kept.get_ifd(ExifTags.IFD.GPSInfo)
+        assert not kept.get_ifd(ExifTags.IFD.Exif)
 
 
 def edited_xmp():
