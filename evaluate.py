@@ -291,7 +291,8 @@ def prediction_of(image_path, image, predictions):
     soft = data.read_soft_mask(path)
     if soft.shape != image.shape[:2]:
         raise data.DatasetError(f"{image_path} is {image.shape[1]}x{image.shape[0]} but its prediction {path} "
-                                f"is {soft.shape[1]}x{soft.shape[0]}")
+                                f"is {soft.shape[1]}x{soft.shape[0]}: a prediction is its photo's size, as "
+                                f"predict.py's are made without --crop or --canvas")
     return soft
 
 

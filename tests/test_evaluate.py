@@ -580,7 +580,8 @@ def test_predictions_made_by_predict_py_score_as_the_model_itself_and_name_what_
     assert reasons["a_sample_001"].endswith("a_sample_001.jpg: no prediction of that name (a_sample_001.png, .jpg, "
                                             "...) among the predictions")
     assert reasons["b_sample_000"].endswith(f"is 70x50 but its prediction {tmp_path / 'cutouts' / 'b_sample_000.png'} "
-                                            f"is 70x20")
+                                            f"is 70x20: a prediction is its photo's size, as predict.py's are "
+                                            f"made without --crop or --canvas")
     assert "not read" not in capsys.readouterr().err
 
 
