@@ -316,7 +316,12 @@ def is_hidden(relative_path):
     lies in a hidden folder (.DS_Store, .git/..., macOS's ._IMG_0001.jpg,
     Windows' Thumbs.db): nobody's photos or masks."""
     path = Path(relative_path)
-    return any(part.startswith(".") for part in path.parts) or path.name.lower() in WINDOWS_HIDDEN_FILES
+    return any(part.startswith(".") for part in path.parts) or is_hidden_name(path.name)
+
+
+def is_hidden_name(name):
+    """is_hidden for a file or folder's name alone, without a Path made of it (a folder walked file by file)."""
+    return name.startswith(".") or name.lower() in WINDOWS_HIDDEN_FILES
 
 
 def files_by_stem(folder, extensions, what, expected_others=()):

@@ -1173,19 +1173,21 @@ def find_photos(inputs, output_dir, recursive=False, suffix=".png", report=True,
                 raise PredictError(f"output folder {given} is also an input folder: its cutouts would be read as "
                                    f"photos when run again; give another folder (one inside it will do, "
                                    f"{given / 'cutouts'})")
-            walk = given.rglob("*") if recursive else given.iterdir()
             found = len(jobs)
-            for path in sorted(walk):
-                relative = path.relative_to(given)
-                # Hidden files are nobody's photos (macOS's ._IMG_0001.jpg beside each photo copied to
-                # a USB drive, a .thumbnails folder), as train.py reads folders; and an output folder
-                # nested in the input folder is not read back as input.
-                if not path.is_file() or data.is_hidden(relative) or output_dir in path.resolve().parents:
-                    continue
-                if path.suffix.lower() in data.IMAGE_EXTENSIONS:
-                    jobs.append((path, output_dir / relative.with_suffix(suffix)))
-                elif path.name != SURENESS_FILE:  # this tool's own, in a folder of cutouts read again
-                    left_out.append(path)
+            try:
+                files, unreadable = files_in(given, output_dir, recursive)
+            except OSError as error:
+                if not report:  # at a look of --watch: said, and looked at again (see look_at_inputs)
+                    raise
+                raise PredictError(f"cannot read the input folder {given}: {error.strerror or error}") from error
+            for folder, error in unreadable if report else ():
+                log.warning("cannot read the folder %s (%s): its photos are left out", folder, error.strerror or error)
+            for parts in files:
+                stem, extension = os.path.splitext(parts[-1])
+                if extension.lower() in data.IMAGE_EXTENSIONS:
+                    jobs.append((Path(given, *parts), Path(output_dir, *parts[:-1], stem + suffix)))
+                elif parts[-1] != SURENESS_FILE:  # this tool's own, in a folder of cutouts read again
+                    left_out.append(Path(given, *parts))
             if len(jobs) == found and report and not watch:
                 in_folders = not recursive and any(path.is_dir() for path in given.iterdir())
                 log.warning("no photos in %s%s", given, " (photos in its sub-folders are read with --recursive)"
@@ -1195,6 +1197,40 @@ def find_photos(inputs, output_dir, recursive=False, suffix=".png", report=True,
     if report:
         report_left_out(left_out)
     return disambiguate(jobs, suffix)
+
+
+def files_in(folder, output_dir, recursive=False):
+    """(files, unreadable): the files in `folder`, and with `recursive` in
+    its sub-folders (not those reached by a link), each as the tuple of its
+    path's parts below `folder`, sorted as their paths sort; but hidden ones
+    (see data.is_hidden), as train.py reads folders, and those inside
+    `output_dir` (an output folder nested in the input folder is not read
+    back as input). The sub-folders that cannot be read (their permissions)
+    are left out, listed in `unreadable`; `folder` itself that cannot be
+    read is an OSError. Each file's real place is not looked up, but for a
+    link's (its folder's is), so that a look of --watch at a folder of
+    20,000 photos takes a fraction of the time (see benchmarks/README.md)."""
+    files, unreadable, folders = [], [], [(str(folder), ())]
+    while folders:
+        directory, parts = folders.pop()
+        if Path(os.path.realpath(directory)).is_relative_to(output_dir):
+            continue
+        try:
+            with os.scandir(directory) as listing:
+                entries = list(listing)
+        except OSError as error:
+            if not parts:
+                raise
+            unreadable.append((directory, error))
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                if recursive and not data.is_hidden_name(entry.name):
+                    folders.append((entry.path, (*parts, entry.name)))
+            elif (entry.is_file() and not data.is_hidden_name(entry.name)
+                  and not (entry.is_symlink() and Path(os.path.realpath(entry.path)).is_relative_to(output_dir))):
+                files.append((*parts, entry.name))
+    return sorted(files), sorted(unreadable)
 
 
 def report_left_out(paths):
@@ -1216,6 +1252,8 @@ def disambiguate(jobs, suffix=".png"):
         return str(output).casefold()
 
     counts = Counter(same_file(output) for _, output in jobs)
+    if len(counts) == len(jobs):  # every output a file of its own: nothing to rename, no clash (most runs)
+        return jobs
     jobs = [(photo, output.with_name(photo.name + suffix) if counts[same_file(output)] > 1 else output)
             for photo, output in jobs]
     photos_by_output = {}

@@ -1044,6 +1044,47 @@ def test_output_folder_inside_the_input_folder_is_not_read_back(tmp_path, tiny_m
         assert summary.processed == 1
 
 
+def test_links_lead_to_photos_but_not_into_folders_nor_back_to_the_outputs(tmp_path, rng):
+    save(tmp_path / "in" / "a.jpg", photo(rng))
+    save(tmp_path / "elsewhere" / "b.jpg", photo(rng))
+    try:
+        (tmp_path / "in" / "b.jpg").symlink_to(tmp_path / "elsewhere" / "b.jpg")  # a photo by a link: read
+        (tmp_path / "in" / "loop").symlink_to(tmp_path / "in", target_is_directory=True)  # not walked round
+    except OSError:
+        pytest.skip("this file system takes no links")
+    out = tmp_path / "in" / "cutouts"
+    first = predict.remove_background_files(tmp_path / "in", out, model=SureOfUprightRed(), recursive=True)
+    (tmp_path / "in" / "c.png").symlink_to(out / "a.png")  # an output by a link: not read back
+    again = predict.remove_background_files(tmp_path / "in", out, model=SureOfUprightRed(), recursive=True,
+                                            overwrite=True)
+    assert first.processed == again.processed == 2
+    assert sorted(path.name for path in out.iterdir()) == ["a.png", "b.png", predict.SURENESS_FILE]
+
+
+def test_a_folder_that_cannot_be_read_costs_its_photos_only_and_is_named(tmp_path, rng, monkeypatch, caplog, capsys):
+    for name in ("a.jpg", "locked/b.jpg", "open/c.jpg"):
+        save(tmp_path / "in" / name, photo(rng))
+    scandir = os.scandir
+
+    def scandir_but_locked(path):  # as permissions do for anyone but root, who runs these tests on CI
+        if Path(path).name == "locked":
+            raise PermissionError(errno.EACCES, "Permission denied", path)
+        return scandir(path)
+
+    monkeypatch.setattr(predict.os, "scandir", scandir_but_locked)
+    with caplog.at_level("WARNING", logger="predict"):
+        summary = predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=SureOfUprightRed(),
+                                                  recursive=True)
+    assert summary.processed == 2 and not summary.failed
+    assert sorted(str(path.relative_to(tmp_path / "out")) for path in (tmp_path / "out").rglob("*.png")) == \
+        ["a.png", "open/c.png"]
+    assert (f"cannot read the folder {tmp_path / 'in' / 'locked'} (Permission denied): its photos are left out"
+            in caplog.text)
+    assert predict.main([str(tmp_path / "in" / "locked"), str(tmp_path / "more")]) == 2
+    assert (f"error: cannot read the input folder {tmp_path / 'in' / 'locked'}: Permission denied"
+            in capsys.readouterr().err)
+
+
 def test_a_photo_whose_name_is_not_utf8_is_cut_out_and_listed_in_sureness_csv_byte_for_byte(tmp_path, tiny_model, rng):
     save(tmp_path / "in" / "good.jpg", photo(rng))
     try:
