@@ -491,10 +491,16 @@ def scaled_to_photo(mask, photo_size):
     preprocess_mask scales masks (area-averaged or bilinear, then
     re-thresholded), where it has the photo's shape to within one of its
     pixels; else the mask as it is."""
-    height, width = photo_size
-    if abs(mask.shape[0] - height * mask.shape[1] / width) > 1:
+    if not has_shape_of(mask.shape, photo_size):
         return mask
     return (resize(mask.astype(np.float32), photo_size) >= 0.5).astype(np.uint8)
+
+
+def has_shape_of(size, photo_size):
+    """Whether an image of size=(height, width) has the shape of a photo of
+    photo_size, to within one of its pixels: drawn at another resolution."""
+    height, width = photo_size
+    return abs(size[0] - height * size[1] / width) <= 1
 
 
 def oriented_as_shown(mask, image_path, shown):

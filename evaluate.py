@@ -30,7 +30,8 @@ bootstrap over the photos in both) and how many photos did better or worse.
 
 --predictions DIR scores the masks or cutouts in DIR, made already by
 predict.py or another tool (one per photo, named after it), instead of a
-model's: a cutout by its alpha channel, any other file by its grey.
+model's: a cutout by its alpha channel, any other file by its grey; one of
+its photo's shape at another resolution (a tool's preview) resized to it.
 
 --perturb NAME scores harder versions of the photos instead (people zoomed out
 to half size, a second person, a square, 4:3 or 16:9 frame cut from the photo,
@@ -282,13 +283,18 @@ def find_predictions(folder):
 
 def prediction_of(image_path, image, predictions):
     """The soft mask (float32 [0, 1]) in `predictions` ({stem: path}) of the
-    photo at image_path, whose pixels are `image`; DatasetError where there
-    is none, or its size is not the photo's."""
+    photo at image_path, whose pixels are `image`; one of the photo's shape
+    at another resolution (a tool's preview, or masks made of shrunk
+    photos) resized to it, bilinearly where smaller, as predict.py upsamples
+    its masks (see data.resize); a DatasetError where there is none, or it
+    is of another shape."""
     path = predictions.get(image_path.stem)
     if path is None:
         raise data.DatasetError(f"{image_path}: no prediction of that name ({image_path.stem}.png, .jpg, ...) "
                                 f"among the predictions")
     soft = data.read_soft_mask(path)
+    if soft.shape != image.shape[:2] and data.has_shape_of(soft.shape, image.shape[:2]):
+        soft = data.resize(soft, image.shape[:2])
     if soft.shape != image.shape[:2]:
         raise data.DatasetError(f"{image_path} is {image.shape[1]}x{image.shape[0]} but its prediction {path} "
                                 f"is {soft.shape[1]}x{soft.shape[0]}: a prediction is its photo's size, as "

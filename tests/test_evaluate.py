@@ -585,6 +585,31 @@ def test_predictions_made_by_predict_py_score_as_the_model_itself_and_name_what_
     assert "not read" not in capsys.readouterr().err
 
 
+def test_a_prediction_of_its_photos_shape_at_another_resolution_is_scaled_to_it_and_another_shape_refused(tmp_path):
+    truth = np.zeros((80, 60), np.uint8)
+    truth[10:70, 20:40] = 255
+    for kind in ("images", "masks", "predictions"):
+        (tmp_path / "data" / kind).mkdir(parents=True)
+    for name in ("a", "b"):
+        cv2.imwrite(str(tmp_path / "data" / "images" / f"{name}.png"), np.dstack([truth] * 3))
+        cv2.imwrite(str(tmp_path / "data" / "masks" / f"{name}.png"), truth)
+    # a: a tool's preview, at half the photo's resolution; b: a square crop of it.
+    half = cv2.resize(truth, (30, 40), interpolation=cv2.INTER_AREA)
+    cv2.imwrite(str(tmp_path / "data" / "predictions" / "a.png"), half)
+    cv2.imwrite(str(tmp_path / "data" / "predictions" / "b.png"), truth[:60])
+    pairs = data.find_pairs(tmp_path / "data" / "images", tmp_path / "data" / "masks")
+    results = evaluate.evaluate(None, pairs, tmp_path / "scored", predictions=tmp_path / "data" / "predictions")
+    assert results["images"] == 1
+    scaled = cv2.resize(half.astype(np.float32) / 255, (60, 80), interpolation=cv2.INTER_LINEAR)
+    assert results["iou"] == pytest.approx(metrics.iou(truth / 255, scaled)) and results["iou"] > 0.95
+    assert results["mae"] == pytest.approx(metrics.mean_absolute_error(truth / 255, scaled), abs=1e-6)
+    assert [Path(failure["path"]).stem for failure in results["failed"]] == ["b"]
+    assert results["failed"][0]["reason"].endswith("is 60x80 but its prediction "
+                                                   f"{tmp_path / 'data' / 'predictions' / 'b.png'} is 60x60: a "
+                                                   "prediction is its photo's size, as predict.py's are made "
+                                                   "without --crop or --canvas")
+
+
 def test_a_transparent_photo_is_scored_as_predict_py_cuts_it_out_no_more_opaque_than_the_photo(tmp_path):
     # A red person whose right quarter the photo fades to a third opaque: shown over grey, it is still red
     # enough for the stand-in model, but predict.py's cutout is nowhere more opaque than the photo, so that
