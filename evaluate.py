@@ -293,13 +293,11 @@ def prediction_of(image_path, image, predictions):
         raise data.DatasetError(f"{image_path}: no prediction of that name ({image_path.stem}.png, .jpg, ...) "
                                 f"among the predictions")
     soft = data.read_soft_mask(path)
-    if soft.shape != image.shape[:2] and data.has_shape_of(soft.shape, image.shape[:2]):
-        soft = data.resize(soft, image.shape[:2])
-    if soft.shape != image.shape[:2]:
+    if not data.has_shape_of(soft.shape, image.shape[:2]):
         raise data.DatasetError(f"{image_path} is {image.shape[1]}x{image.shape[0]} but its prediction {path} "
-                                f"is {soft.shape[1]}x{soft.shape[0]}: a prediction is its photo's size, as "
-                                f"predict.py's are made without --crop or --canvas")
-    return soft
+                                f"is {soft.shape[1]}x{soft.shape[0]}: a prediction has its photo's shape, as "
+                                f"predict.py's have without --crop or --canvas")
+    return data.resize(soft, image.shape[:2])
 
 
 def summarize(rows):

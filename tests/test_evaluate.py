@@ -580,8 +580,8 @@ def test_predictions_made_by_predict_py_score_as_the_model_itself_and_name_what_
     assert reasons["a_sample_001"].endswith("a_sample_001.jpg: no prediction of that name (a_sample_001.png, .jpg, "
                                             "...) among the predictions")
     assert reasons["b_sample_000"].endswith(f"is 70x50 but its prediction {tmp_path / 'cutouts' / 'b_sample_000.png'} "
-                                            f"is 70x20: a prediction is its photo's size, as predict.py's are "
-                                            f"made without --crop or --canvas")
+                                            f"is 70x20: a prediction has its photo's shape, as predict.py's "
+                                            f"have without --crop or --canvas")
     assert "not read" not in capsys.readouterr().err
 
 
@@ -606,7 +606,7 @@ def test_a_prediction_of_its_photos_shape_at_another_resolution_is_scaled_to_it_
     assert [Path(failure["path"]).stem for failure in results["failed"]] == ["b"]
     assert results["failed"][0]["reason"].endswith("is 60x80 but its prediction "
                                                    f"{tmp_path / 'data' / 'predictions' / 'b.png'} is 60x60: a "
-                                                   "prediction is its photo's size, as predict.py's are made "
+                                                   "prediction has its photo's shape, as predict.py's have "
                                                    "without --crop or --canvas")
 
 
