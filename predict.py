@@ -1915,6 +1915,7 @@ def watch_folders(find, states, cut_out, summary, overwrite=False, record=None, 
         while True:
             wait_for_photos(WATCH_EVERY)
             jobs, troubles = look_at_inputs(find, folders, troubles)
+            forget_photos_gone(jobs, seen, done)
             ready = ready_photos(jobs, seen, done, overwrite)
             if not ready:
                 continue
@@ -1982,6 +1983,21 @@ def file_state(path):
     except OSError:
         return None
     return stat.st_size, stat.st_mtime_ns
+
+
+def forget_photos_gone(jobs, seen, done):
+    """Drops from `seen` and `done` (photo -> file_state, see ready_photos)
+    the photos that are not among a look's (photo, output) `jobs` because
+    they have left a folder that is still there (moved away once cut out,
+    as a hot folder's photos are), so that a watch that runs for months
+    holds the states of the photos there, not of every photo it has seen.
+    Those of a folder gone (a drive unplugged) are kept, so that on its
+    return they are not cut out again, as --overwrite would have them."""
+    present = {photo for photo, _ in jobs}
+    for photo in [photo for photo in seen.keys() | done.keys() if photo not in present]:
+        if photo.parent.is_dir() and not photo.exists():
+            seen.pop(photo, None)
+            done.pop(photo, None)
 
 
 def ready_photos(jobs, seen, done, overwrite=False):

@@ -1760,6 +1760,18 @@ def test_watch_still_ends_on_two_photos_come_in_for_one_output(tmp_path, monkeyp
     assert (tmp_path / "out" / "a.png").is_file()
 
 
+def test_watch_forgets_the_photos_moved_out_of_a_folder_but_not_those_of_a_folder_gone(tmp_path, rng):
+    kept, moved, unplugged = (save(tmp_path / folder / "a.jpg", photo(rng)) for folder in ("in", "in2", "drive"))
+    states = {photo: predict.file_state(photo) for photo in (kept, moved, unplugged)}
+    seen, done = dict(states), dict(states)
+    moved.rename(tmp_path / "elsewhere.jpg")                     # a hot folder's photo, moved away once cut out
+    (tmp_path / "drive").rename(tmp_path / "unplugged")          # its photos come back with it
+    predict.forget_photos_gone([(kept, tmp_path / "out" / "a.png")], seen, done)
+    assert seen == done == {kept: states[kept], unplugged: states[unplugged]}
+    predict.forget_photos_gone([], seen, done)                   # a look that found nothing, the photos there
+    assert seen == done == {kept: states[kept], unplugged: states[unplugged]}
+
+
 def test_watch_takes_folders_not_pipes_nor_an_output_file_named(tmp_path, rng, capsys):
     save(tmp_path / "a.jpg", photo(rng))
     with pytest.raises(SystemExit):
