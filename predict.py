@@ -1154,13 +1154,15 @@ def expand_patterns(inputs, watch=False):
     return expanded
 
 
-def find_photos(inputs, output_dir, recursive=False, suffix=".png", report=True, watch=False):
+def find_photos(inputs, output_dir, recursive=False, suffix=".png", report=True, watch=False, unreadable=None):
     """[(photo path, output path)]: each input file, or the photos in each
     input folder, mirrored under output_dir as <relative path><suffix>;
     files that are not photos are reported unless not `report` (a watched
     folder looked at again, where an input gone since the start, a photo
     deleted or a drive unplugged, is passed over), and so are folders
-    without photos unless `watch`, which waits for photos to come into them."""
+    without photos unless `watch`, which waits for photos to come into them.
+    Sub-folders that cannot be read are warned of, or where `unreadable`
+    is a list, added to it as (folder, why) instead."""
     output_dir = Path(output_dir).resolve()
     jobs, left_out = [], []
     for given in map(Path, inputs):
@@ -1175,13 +1177,17 @@ def find_photos(inputs, output_dir, recursive=False, suffix=".png", report=True,
                                    f"{given / 'cutouts'})")
             found = len(jobs)
             try:
-                files, unreadable = files_in(given, output_dir, recursive)
+                files, unreadable_here = files_in(given, output_dir, recursive)
             except OSError as error:
                 if not report:  # at a look of --watch: said, and looked at again (see look_at_inputs)
                     raise
                 raise PredictError(f"cannot read the input folder {given}: {error.strerror or error}") from error
-            for folder, error in unreadable if report else ():
-                log.warning("cannot read the folder %s (%s): its photos are left out", folder, error.strerror or error)
+            for folder, error in unreadable_here:
+                if unreadable is not None:
+                    unreadable.append((folder, error.strerror or str(error)))
+                elif report:
+                    log.warning("cannot read the folder %s (%s): its photos are left out", folder,
+                                error.strerror or error)
             for parts in files:
                 stem, extension = os.path.splitext(parts[-1])
                 if extension.lower() in data.IMAGE_EXTENSIONS:
@@ -1870,7 +1876,10 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
         return failed
 
     def look_again():  # (photo, output) jobs at a look of --watch: patterns and lists anew, for the photos come in
-        return find_photos(expand_patterns(given, watch=True), output_root, recursive, suffix, report=False)
+        unreadable = []  # sub-folders, said by look_at_inputs
+        jobs = find_photos(expand_patterns(given, watch=True), output_root, recursive, suffix, report=False,
+                           unreadable=unreadable)
+        return jobs, unreadable
 
     # Taken before the photos are read: one copied in meanwhile, and read half-written, is tried again.
     states = {photo: file_state(photo) for photo, _ in jobs} if watch else {}
@@ -1898,7 +1907,8 @@ WATCH_EVERY = 2.0
 def watch_folders(find, states, cut_out, summary, overwrite=False, record=None, watched="the input folders",
                   folders=()):
     """Until Ctrl-C, every WATCH_EVERY seconds: `find()` the (photo, output)
-    jobs of the input folders, and `cut_out` (which returns the photos that
+    jobs of the input folders and the sub-folders that cannot be read (see
+    find_photos), and `cut_out` (which returns the photos that
     failed) those of photos ready (see ready_photos). The photos of `states`
     (photo -> file_state) were cut out, or failed, or skipped, in that
     state already; a failed one is tried again once its file changes, and
@@ -1939,16 +1949,19 @@ def look_at_inputs(find, folders, troubles=frozenset()):
     """(`find()`'s jobs, the Troubles of this look), saying the troubles
     that began since the last look's `troubles`, and those that ended, once
     each rather than every WATCH_EVERY seconds: a folder of `folders` gone
-    (moved, or its drive or network share gone), and inputs that cannot be
-    read (a folder whose permissions changed, an @FILE list deleted), which
-    leave nothing to cut out at this look, and may be read at the next: the
-    watch goes on. What conflicts (two photos for one output) stays so,
-    and is the PredictError that ends it."""
+    (moved, or its drive or network share gone), a sub-folder that cannot
+    be read, whose photos wait, and inputs that cannot be read (a folder
+    whose permissions changed, an @FILE list deleted), which leave nothing
+    to cut out at this look. Each may be read at the next: the watch goes
+    on. What conflicts (two photos for one output) stays so, and is the
+    PredictError that ends it."""
     now = {Trouble(f"{folder} is gone (moved, deleted, or its drive unplugged): watching for it to come back",
                    f"{folder} is back: watching it again")
            for folder in folders if not folder.is_dir()}
     try:
-        jobs = find()
+        jobs, unreadable = find()
+        now.update(Trouble(f"cannot read the folder {folder} ({why}): its photos wait until it can be read",
+                           f"the folder {folder} can be read again") for folder, why in unreadable)
     except (OSError, data.DatasetError) as error:
         jobs = []
         now.add(Trouble(f"cannot look at the inputs: {error}; looking again every {WATCH_EVERY:g} s",

@@ -1063,17 +1063,25 @@ def test_links_lead_to_photos_but_not_into_folders_nor_back_to_the_outputs(tmp_p
     assert sorted(path.name for path in out.iterdir()) == ["a.png", "b.png", predict.SURENESS_FILE]
 
 
-def test_a_folder_that_cannot_be_read_costs_its_photos_only_and_is_named(tmp_path, rng, monkeypatch, caplog, capsys):
-    for name in ("a.jpg", "locked/b.jpg", "open/c.jpg"):
-        save(tmp_path / "in" / name, photo(rng))
-    scandir = os.scandir
+def lock_folders_named(name, monkeypatch):
+    """Makes folders of that name unreadable to predict.py while the returned
+    dict's "locked" is true, as permissions do for anyone but root (who runs
+    these tests on CI)."""
+    scandir, lock = os.scandir, {"locked": True}
 
-    def scandir_but_locked(path):  # as permissions do for anyone but root, who runs these tests on CI
-        if Path(path).name == "locked":
+    def scandir_but_locked(path):
+        if lock["locked"] and Path(path).name == name:
             raise PermissionError(errno.EACCES, "Permission denied", path)
         return scandir(path)
 
     monkeypatch.setattr(predict.os, "scandir", scandir_but_locked)
+    return lock
+
+
+def test_a_folder_that_cannot_be_read_costs_its_photos_only_and_is_named(tmp_path, rng, monkeypatch, caplog, capsys):
+    for name in ("a.jpg", "locked/b.jpg", "open/c.jpg"):
+        save(tmp_path / "in" / name, photo(rng))
+    lock_folders_named("locked", monkeypatch)
     with caplog.at_level("WARNING", logger="predict"):
         summary = predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=SureOfUprightRed(),
                                                   recursive=True)
@@ -1748,6 +1756,28 @@ def test_watch_says_once_when_a_watched_folder_goes_and_its_list_cannot_be_read_
         ("INFO", "the inputs can be looked at again"),
     ]
     assert said[-1] == ("INFO", "stopped watching")
+
+
+def test_watch_says_once_when_a_sub_folder_cannot_be_read_and_cuts_out_its_photos_once_it_can(
+        tmp_path, monkeypatch, rng, caplog):
+    for name in ("a.jpg", "locked/b.jpg"):
+        save(tmp_path / "in" / name, photo(rng))
+    lock = lock_folders_named("locked", monkeypatch)
+    steps = [lambda: None, lambda: lock.update(locked=False), lambda: None]  # b.jpg: seen, then unchanged: cut out
+    looks = script_the_waits(monkeypatch, steps,
+                             lambda: sorted(str(path.relative_to(tmp_path / "out")) for path in
+                                            (tmp_path / "out").rglob("*.png")))
+    caplog.set_level(logging.INFO)
+    summary = predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=SureOfUprightRed(),
+                                              recursive=True, watch=True)
+    assert looks == [["a.png"]] * 3 + [["a.png", "locked/b.png"]] and summary.processed == 2
+    locked = tmp_path / "in" / "locked"
+    said = [(record.levelname, record.getMessage()) for record in caplog.records if "locked" in record.getMessage()]
+    assert said == [
+        ("WARNING", f"cannot read the folder {locked} (Permission denied): its photos are left out"),  # the start
+        ("WARNING", f"cannot read the folder {locked} (Permission denied): its photos wait until it can be read"),
+        ("INFO", f"the folder {locked} can be read again"),
+    ]
 
 
 def test_watch_still_ends_on_two_photos_come_in_for_one_output(tmp_path, monkeypatch, rng):
