@@ -1957,7 +1957,7 @@ def look_at_inputs(find, folders, troubles=frozenset()):
     PredictError that ends it."""
     now = {Trouble(f"{folder} is gone (moved, deleted, or its drive unplugged): watching for it to come back",
                    f"{folder} is back: watching it again")
-           for folder in folders if not folder.is_dir()}
+           for folder in folders if not os.path.isdir(folder)}  # (False too where that cannot be told)
     try:
         jobs, unreadable = find()
         now.update(Trouble(f"cannot read the folder {folder} ({why}): its photos wait until it can be read",
@@ -2008,7 +2008,11 @@ def forget_photos_gone(jobs, seen, done):
     return they are not cut out again, as --overwrite would have them."""
     present = {photo for photo, _ in jobs}
     for photo in [photo for photo in seen.keys() | done.keys() if photo not in present]:
-        if photo.parent.is_dir() and not photo.exists():
+        try:
+            moved_away = photo.parent.is_dir() and not photo.exists()
+        except OSError:  # its folder cannot be read now (permissions): whether it left cannot be told
+            continue
+        if moved_away:
             seen.pop(photo, None)
             done.pop(photo, None)
 

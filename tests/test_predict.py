@@ -1800,6 +1800,17 @@ def test_watch_forgets_the_photos_moved_out_of_a_folder_but_not_those_of_a_folde
     assert seen == done == {kept: states[kept], unplugged: states[unplugged]}
     predict.forget_photos_gone([], seen, done)                   # a look that found nothing, the photos there
     assert seen == done == {kept: states[kept], unplugged: states[unplugged]}
+    exists = Path.exists
+
+    def exists_but_locked(path):  # as a folder's permissions taken away make a photo's stat fail
+        if path == kept:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return exists(path)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Path, "exists", exists_but_locked)
+        predict.forget_photos_gone([], seen, done)               # whether it is there cannot be told: kept
+    assert seen == done == {kept: states[kept], unplugged: states[unplugged]}
 
 
 def test_watch_takes_folders_not_pipes_nor_an_output_file_named(tmp_path, rng, capsys):
