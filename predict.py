@@ -1182,12 +1182,11 @@ def find_photos(inputs, output_dir, recursive=False, suffix=".png", report=True,
                 if not report:  # at a look of --watch: said, and looked at again (see look_at_inputs)
                     raise
                 raise PredictError(f"cannot read the input folder {given}: {error.strerror or error}") from error
-            for folder, error in unreadable_here:
-                if unreadable is not None:
-                    unreadable.append((folder, error.strerror or str(error)))
-                elif report:
-                    log.warning("cannot read the folder %s (%s): its photos are left out", folder,
-                                error.strerror or error)
+            if unreadable is not None:
+                unreadable += unreadable_here
+            elif report:
+                for folder, why in unreadable_here:
+                    log.warning("cannot read the folder %s (%s): its photos are left out", folder, why)
             for parts in files:
                 stem, extension = os.path.splitext(parts[-1])
                 if extension.lower() in data.IMAGE_EXTENSIONS:
@@ -1212,10 +1211,11 @@ def files_in(folder, output_dir, recursive=False):
     (see data.is_hidden), as train.py reads folders, and those inside
     `output_dir` (an output folder nested in the input folder is not read
     back as input). The sub-folders that cannot be read (their permissions)
-    are left out, listed in `unreadable`; `folder` itself that cannot be
-    read is an OSError. Each file's real place is not looked up, but for a
-    link's (its folder's is), so that a look of --watch at a folder of
-    20,000 photos takes a fraction of the time (see benchmarks/README.md)."""
+    are left out, listed in `unreadable` as (folder, why); `folder` itself
+    that cannot be read is an OSError. Each file's real place is not looked
+    up, but for a link's (its folder's is), so that a look of --watch at a
+    folder of 20,000 photos takes a fraction of the time (see
+    benchmarks/README.md)."""
     files, unreadable, folders = [], [], [(str(folder), ())]
     while folders:
         directory, parts = folders.pop()
@@ -1227,7 +1227,7 @@ def files_in(folder, output_dir, recursive=False):
         except OSError as error:
             if not parts:
                 raise
-            unreadable.append((directory, error))
+            unreadable.append((directory, error.strerror or str(error)))
             continue
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):
@@ -2033,13 +2033,13 @@ def ready_photos(jobs, seen, done, overwrite=False):
 
 
 def plan_outputs(inputs, output, recursive=False, suffix=".png", composed=False, mask_only=False, watch=False):
-    """For the photos and folders `inputs`: the (photo, output path) pairs
-    (files ending in `suffix`, see output_suffix), the folder the outputs go
-    under (made here, rather than failing each photo once the model has run
-    on it), and the file to write where `output` names one (see
+    """For the photos and folders `inputs` (patterns and lists expanded, see
+    expand_patterns): the (photo, output path) pairs (files ending in
+    `suffix`, see output_suffix), the folder the outputs go under (made
+    here, rather than failing each photo once the model has run on it), and
+    the file to write where `output` names one (see
     output_file_for_one_photo; `composed`: onto a background), else None;
     folders to `watch` may hold no photos yet."""
-    inputs = expand_patterns(inputs, watch)
     jobs = find_photos(inputs, output, recursive, suffix, watch=watch)  # a missing input is named here
     output_file = output_file_for_one_photo(inputs, output, composed, mask_only)
     if output_file:

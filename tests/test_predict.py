@@ -883,14 +883,14 @@ def test_a_wildcard_pattern_given_as_typed_is_expanded_and_one_that_matches_noth
     for path in ("in/a.jpg", "in/b.jpg", "in/c.png", "in/deeper/d.jpg", "in/e [1].jpg"):
         save(tmp_path / path, red_photo(200))
     # As Windows' shells pass photos/*.jpg on: predict.py expands it (** at any depth).
-    assert [job[0].name for job in predict.plan_outputs([str(tmp_path / "in" / "*.jpg")], tmp_path / "out")[0]] == [
-        "a.jpg", "b.jpg", "e [1].jpg"]
+    jobs = predict.plan_outputs(predict.expand_patterns([str(tmp_path / "in" / "*.jpg")]), tmp_path / "out")[0]
+    assert [job[0].name for job in jobs] == ["a.jpg", "b.jpg", "e [1].jpg"]
     assert [path.name for path in predict.expand_patterns([tmp_path / "in" / "**" / "*.jpg"])] == [
         "a.jpg", "b.jpg", "d.jpg", "e [1].jpg"]
     literal = tmp_path / "in" / "e [1].jpg"  # a name that exists is taken as it is, brackets and all
     assert predict.expand_patterns([literal]) == [literal]
     with pytest.raises(predict.PredictError, match=r"input .*\*\.jpeg matches no file"):
-        predict.plan_outputs([str(tmp_path / "in" / "*.jpeg")], tmp_path / "nothing")
+        predict.plan_outputs(predict.expand_patterns([str(tmp_path / "in" / "*.jpeg")]), tmp_path / "nothing")
     summary = predict.remove_background_files([str(tmp_path / "in" / "?.png")], tmp_path / "out", model=MarksRed())
     assert summary.processed == 1 and (tmp_path / "out" / "c.png").is_file()
 
