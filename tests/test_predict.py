@@ -60,6 +60,11 @@ def read_output(path):
     return cv2.cvtColor(pixels, cv2.COLOR_BGRA2RGBA if pixels.shape[2] == 4 else cv2.COLOR_BGR2RGB)
 
 
+def pngs_in(folder):
+    """The PNG files under `folder`, as sorted paths relative to it ("a.png", "sub/b.png")."""
+    return sorted(path.relative_to(folder).as_posix() for path in Path(folder).rglob("*.png"))
+
+
 def expected_alpha(model, rgb):
     return np.round(predict.predict_photo_masks(model, [rgb])[0] * 255).astype(np.uint8)
 
@@ -1086,8 +1091,7 @@ def test_a_folder_that_cannot_be_read_costs_its_photos_only_and_is_named(tmp_pat
         summary = predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=SureOfUprightRed(),
                                                   recursive=True)
     assert summary.processed == 2 and not summary.failed
-    assert sorted(str(path.relative_to(tmp_path / "out")) for path in (tmp_path / "out").rglob("*.png")) == \
-        ["a.png", "open/c.png"]
+    assert pngs_in(tmp_path / "out") == ["a.png", "open/c.png"]
     assert (f"cannot read the folder {tmp_path / 'in' / 'locked'} (Permission denied): its photos are left out"
             in caplog.text)
     assert predict.main([str(tmp_path / "in" / "locked"), str(tmp_path / "more")]) == 2
@@ -1698,8 +1702,7 @@ def test_watch_on_a_folder_without_photos_yet_waits_for_them_without_calling_it_
     folder.mkdir()
     (folder / "notes.txt").write_text("shot list")
     steps = [lambda: save(folder / "a.jpg", photo(rng)), lambda: None]
-    looks = script_the_waits(monkeypatch, steps,
-                             lambda: sorted(path.name for path in (tmp_path / "out").glob("*.png")))
+    looks = script_the_waits(monkeypatch, steps, lambda: pngs_in(tmp_path / "out"))
     caplog.set_level(logging.INFO)
     summary = predict.remove_background_files(folder, tmp_path / "out", model=SureOfUprightRed(), watch=True)
     assert looks == [[], [], ["a.png"]] and summary.processed == 1
@@ -1720,8 +1723,7 @@ def test_watch_matches_its_patterns_again_at_each_look_and_passes_over_an_input_
              lambda: None,           # a.jpg, stable, is cut out; b.png matches no pattern
              lambda: kept.unlink(),  # a photo given by name, cut out at the start, deleted
              lambda: None]
-    looks = script_the_waits(monkeypatch, steps,
-                             lambda: sorted(path.name for path in (tmp_path / "out").glob("*.png")))
+    looks = script_the_waits(monkeypatch, steps, lambda: pngs_in(tmp_path / "out"))
     pattern = str(tmp_path / "incoming" / "*.jpg")  # as quoted on the command line: it matches nothing yet
     with pytest.raises(predict.PredictError, match="matches no file"):
         predict.remove_background_files([pattern, kept], tmp_path / "out", model=SureOfUprightRed())
@@ -1741,7 +1743,7 @@ def test_watch_says_once_when_a_watched_folder_goes_and_its_list_cannot_be_read_
              lambda: None,                                 # both still so: not said again
              lambda: (away.rename(folder), save(folder / "c.jpg", photo(rng)), listed.write_text("")),
              lambda: None]                                 # c.jpg, stable, is cut out
-    looks = script_the_waits(monkeypatch, steps, lambda: sorted(path.name for path in (tmp_path / "out").glob("*.png")))
+    looks = script_the_waits(monkeypatch, steps, lambda: pngs_in(tmp_path / "out"))
     caplog.set_level(logging.INFO)
     summary = predict.remove_background_files([folder, f"@{listed}"], tmp_path / "out", model=SureOfUprightRed(),
                                               watch=True)
@@ -1764,9 +1766,7 @@ def test_watch_says_once_when_a_sub_folder_cannot_be_read_and_cuts_out_its_photo
         save(tmp_path / "in" / name, photo(rng))
     lock = lock_folders_named("locked", monkeypatch)
     steps = [lambda: None, lambda: lock.update(locked=False), lambda: None]  # b.jpg: seen, then unchanged: cut out
-    looks = script_the_waits(monkeypatch, steps,
-                             lambda: sorted(str(path.relative_to(tmp_path / "out")) for path in
-                                            (tmp_path / "out").rglob("*.png")))
+    looks = script_the_waits(monkeypatch, steps, lambda: pngs_in(tmp_path / "out"))
     caplog.set_level(logging.INFO)
     summary = predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=SureOfUprightRed(),
                                               recursive=True, watch=True)
