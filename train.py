@@ -376,6 +376,21 @@ def learning_rate(config, steps_per_epoch):
     raise ValueError(f"lr_schedule must be 'plateau' or 'cosine', got {config['lr_schedule']!r}")
 
 
+def compile_for_training(model, config, steps_per_epoch, jit_compile=False):
+    """Compiles `model` with Adam, the loss and the metrics of `config`; returns the optimizer."""
+    import keras
+
+    import metrics
+
+    optimizer = keras.optimizers.Adam(learning_rate(config, steps_per_epoch), clipnorm=config["clip_norm"] or None)
+    model.compile(optimizer=optimizer, loss=metrics.get_loss(config["loss"]), metrics=metrics.segmentation_metrics(),
+                  jit_compile=jit_compile)
+    # Its variables made now, not in the first training step: a step that makes variables is traced twice, and
+    # tracing the step is most of a first epoch's wait (Keras builds them early only under a strategy of its own).
+    optimizer.build(model.trainable_variables)
+    return optimizer
+
+
 def best_logged_value(csv_path, monitor, mode):
     """Best value of `monitor` in a CSV log so far (None without one), so that
     a resumed run only replaces the best checkpoint with a better model."""
@@ -475,7 +490,6 @@ def main(argv=None, extra_callbacks=()):
     import keras
 
     import data
-    import metrics
     from model import build_model
 
     strategy = distribution_strategy(config["strategy"])
@@ -539,9 +553,7 @@ def main(argv=None, extra_callbacks=()):
                 return 2
         if config["freeze_batch_norm"]:
             log.info("batch norm frozen in %d layers", set_batch_norm_frozen(model))
-        optimizer = keras.optimizers.Adam(learning_rate(config, steps_per_epoch), clipnorm=config["clip_norm"] or None)
-        model.compile(optimizer=optimizer, loss=metrics.get_loss(config["loss"]),
-                      metrics=metrics.segmentation_metrics(), jit_compile=has_gpu)
+        optimizer = compile_for_training(model, config, steps_per_epoch, jit_compile=has_gpu)
     log.info("%s: %.2fM parameters, input %dx%d, encoder weights: %s", model.name, model.count_params() / 1e6,
              *image_size, encoder_weights)
     resolved = {**config, "encoder_weights": encoder_weights, "cache": "on" if cache else "off", "skipped": skipped,

@@ -363,6 +363,22 @@ def test_fine_tuning_warns_when_photos_the_model_was_trained_on_are_held_out(tmp
     assert caplog.text == ""
 
 
+def test_the_training_step_is_traced_once_its_optimizer_variables_made_when_compiling():
+    import keras
+    import numpy as np
+
+    inputs = keras.Input((16, 16, 3))
+    model = keras.Model(inputs, keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid")(inputs))
+    optimizer = train.compile_for_training(model, train.parse_config(["--lr-schedule", "cosine"]), steps_per_epoch=2)
+    assert optimizer.built and len(optimizer.variables) > len(model.trainable_variables)  # Adam's moments, made
+    traced = []
+    step = model.train_step
+    model.train_step = lambda batch: traced.append(batch) or step(batch)  # runs only while a step is traced
+    model.fit(np.zeros((8, 16, 16, 3)), np.ones((8, 16, 16, 1)), batch_size=4, epochs=2, verbose=0)
+    assert len(traced) == 1  # twice where the first step makes the optimizer's variables
+    assert int(optimizer.iterations) == 4
+
+
 def test_a_nan_loss_stops_training_without_saving_a_model(sample_dir, tmp_path, caplog):
     run_dir = tmp_path / "run"
     status, log = train_here(["--data-dir", str(sample_dir), "--epochs", "5", "--out-dir", str(run_dir),
