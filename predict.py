@@ -1832,7 +1832,7 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
                            f"outputs, not the file {output_file}")
     model = resolve_model(model, engine)
     # A folder where an output should go is not an output: writing there fails, and says so.
-    todo = [(photo, output) for photo, output in jobs if overwrite or not output.is_file()]
+    todo = [(photo, output) for photo, output in jobs if overwrite or not output_there(output)]
     summary = Summary(skipped=len(jobs) - len(todo))
     sureness_file = None if output_file else output_root / SURENESS_FILE  # one cutout named by the user: no list beside it
     write_output = partial(write_cutout, output_root=output_root, threshold=threshold, background=background,
@@ -1888,7 +1888,7 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
         if watch:
             watch_folders(look_again, states, cut_out, summary, overwrite,
                           partial(record_sureness, sureness_file, summary.judged), ", ".join(map(str, given)),
-                          folders=[path for path in inputs if path.is_dir()])
+                          folders=[path for path in inputs if path.is_dir()], output_root=output_root)
     finally:  # also when interrupted (Ctrl-C): the outputs written so far keep their lines
         if sureness_file and summary.judged:
             record_sureness(sureness_file, summary.judged)
@@ -1905,7 +1905,7 @@ WATCH_EVERY = 2.0
 
 
 def watch_folders(find, states, cut_out, summary, overwrite=False, record=None, watched="the input folders",
-                  folders=()):
+                  folders=(), output_root=None):
     """Until Ctrl-C, every WATCH_EVERY seconds: `find()` the (photo, output)
     jobs of the input folders and the sub-folders that cannot be read (see
     find_photos), and `cut_out` (which returns the photos that
@@ -1916,7 +1916,8 @@ def watch_folders(find, states, cut_out, summary, overwrite=False, record=None, 
     again. A failure mended so leaves the Summary; `record()` lists the new
     outputs after each look that found photos. The log names what is
     `watched`, and what goes wrong at a look and then right again (see
-    look_at_inputs; `folders`: the input folders at the start)."""
+    look_at_inputs; `folders`: the input folders at the start; `output_root`:
+    the folder the outputs go under)."""
     log.info("watching %s for photos that come in (every %g s); Ctrl-C stops", watched, WATCH_EVERY)
     seen = {photo: state for photo, state in states.items() if state}
     done = dict(seen)  # photo -> its state when it was cut out, failed or skipped
@@ -1924,7 +1925,7 @@ def watch_folders(find, states, cut_out, summary, overwrite=False, record=None, 
     try:
         while True:
             wait_for_photos(WATCH_EVERY)
-            jobs, troubles = look_at_inputs(find, folders, troubles)
+            jobs, troubles = look_at_inputs(find, folders, troubles, output_root)
             forget_photos_gone(jobs, seen, done)
             ready = ready_photos(jobs, seen, done, overwrite)
             if not ready:
@@ -1945,16 +1946,18 @@ class Trouble(NamedTuple):
     ended: str
 
 
-def look_at_inputs(find, folders, troubles=frozenset()):
+def look_at_inputs(find, folders, troubles=frozenset(), output_root=None):
     """(`find()`'s jobs, the Troubles of this look), saying the troubles
     that began since the last look's `troubles`, and those that ended, once
     each rather than every WATCH_EVERY seconds: a folder of `folders` gone
     (moved, or its drive or network share gone), a sub-folder that cannot
     be read, whose photos wait, and inputs that cannot be read (a folder
-    whose permissions changed, an @FILE list deleted), which leave nothing
-    to cut out at this look. Each may be read at the next: the watch goes
-    on. What conflicts (two photos for one output) stays so, and is the
-    PredictError that ends it."""
+    whose permissions changed, an @FILE list deleted), or an `output_root`
+    that cannot be written (see output_folder_trouble), either of which
+    leaves nothing to cut out at this look, so that the photos wait rather
+    than fail. Each may be mended by the next: the watch goes on. What
+    conflicts (two photos for one output) stays so, and is the PredictError
+    that ends it."""
     now = {Trouble(f"{folder} is gone (moved, deleted, or its drive unplugged): watching for it to come back",
                    f"{folder} is back: watching it again")
            for folder in folders if not os.path.isdir(folder)}  # (False too where that cannot be told)
@@ -1966,6 +1969,11 @@ def look_at_inputs(find, folders, troubles=frozenset()):
         jobs = []
         now.add(Trouble(f"cannot look at the inputs: {error}; looking again every {WATCH_EVERY:g} s",
                         "the inputs can be looked at again"))
+    output_trouble = output_root and output_folder_trouble(output_root)
+    if output_trouble:
+        jobs = []
+        now.add(Trouble(f"{output_trouble}; the photos that come in wait until it can be written",
+                        f"the output folder {output_root} can be written again"))
     for trouble in sorted(now - troubles):
         log.warning(trouble.begun)
     for trouble in sorted(troubles - now):
@@ -2027,7 +2035,7 @@ def ready_photos(jobs, seen, done, overwrite=False):
     for photo, output in jobs:
         state = file_state(photo)
         unchanged, seen[photo] = state is not None and seen.get(photo) == state, state
-        if unchanged and done.get(photo) != state and (overwrite or not output.is_file()):
+        if unchanged and done.get(photo) != state and (overwrite or not output_there(output)):
             ready.append((photo, output))
     return ready
 
@@ -2046,11 +2054,32 @@ def plan_outputs(inputs, output, recursive=False, suffix=".png", composed=False,
         jobs = [(jobs[0][0], output_file)]
     refuse_to_overwrite_inputs(jobs)
     output_root = output_file.parent if output_file else Path(output).resolve()
+    trouble = output_folder_trouble(output_root)
+    if trouble:
+        raise PredictError(trouble)
+    return jobs, output_root, output_file
+
+
+def output_folder_trouble(output_root):
+    """What stops outputs being written under `output_root` now, or None;
+    the folder is made where it is missing (rather than each photo failing
+    once the model has run on it)."""
     try:
         output_root.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise PredictError(f"cannot make the output folder {output_root}: {error.strerror or error}") from error
-    return jobs, output_root, output_file
+        return f"cannot make the output folder {output_root}: {error.strerror or error}"
+    if not os.access(output_root, os.W_OK | os.X_OK):
+        return f"cannot write to the output folder {output_root}: its permissions, or a drive mounted read-only, forbid it"
+    return None
+
+
+def output_there(output):
+    """Whether the output file is there already; False where its folder
+    cannot be searched (writing there fails too, and says so)."""
+    try:
+        return output.is_file()
+    except OSError:
+        return False
 
 
 def read_photo(job, size):

@@ -685,6 +685,27 @@ def test_an_output_that_can_be_neither_file_nor_folder_is_refused_before_any_pho
     assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
+def forbid_writing_to(folder, monkeypatch):
+    """Makes `folder` unwritable to predict.py while the returned dict's
+    "forbidden" is true, as permissions or a drive mounted read-only do
+    (root, who runs these tests on CI, may write anywhere)."""
+    access, forbid = os.access, {"forbidden": True}
+    monkeypatch.setattr(predict.os, "access", lambda path, mode: not (forbid["forbidden"] and Path(path) == folder)
+                        and access(path, mode))
+    return forbid
+
+
+def test_an_output_folder_that_cannot_be_written_is_refused_before_any_photo_is_read(tmp_path, rng, monkeypatch,
+                                                                                      tiny_model_path, capsys):
+    save(tmp_path / "in" / "a.jpg", photo(rng))
+    (tmp_path / "out").mkdir()
+    forbid_writing_to(tmp_path / "out", monkeypatch)
+    monkeypatch.setattr(predict.data, "read_image", lambda path: pytest.fail("a photo was read"))
+    assert predict.main([str(tmp_path / "in"), str(tmp_path / "out"), "--model", str(tiny_model_path)]) == 2
+    assert (f"error: cannot write to the output folder {tmp_path / 'out'}: its permissions, or a drive mounted "
+            f"read-only, forbid it") in capsys.readouterr().err
+
+
 def test_a_file_name_as_the_output_of_a_folder_is_refused_and_a_missing_photo_named(tmp_path, tiny_model_path, rng, capsys):
     save(tmp_path / "in" / "a.jpg", photo(rng))
     status = predict.main([str(tmp_path / "in"), str(tmp_path / "cutout.png"), "--model", str(tiny_model_path)])
@@ -1778,6 +1799,52 @@ def test_watch_says_once_when_a_sub_folder_cannot_be_read_and_cuts_out_its_photo
         ("WARNING", f"cannot read the folder {locked} (Permission denied): its photos wait until it can be read"),
         ("INFO", f"the folder {locked} can be read again"),
     ]
+
+
+def test_watch_says_once_when_the_output_folder_cannot_be_written_and_its_photos_wait_until_it_can(
+        tmp_path, monkeypatch, rng, caplog):
+    folder, out = tmp_path / "in", tmp_path / "out"
+    save(folder / "a.jpg", photo(rng))
+    forbid = forbid_writing_to(out, monkeypatch)
+    forbid.update(forbidden=False)
+    steps = [lambda: (shutil.rmtree(out), out.write_text("not a folder"), save(folder / "b.jpg", photo(rng))),
+             lambda: None,                                       # still so: not said again
+             lambda: out.unlink(),                               # the folder is made again; b.jpg seen
+             lambda: None,                                       # b.jpg, unchanged, is cut out
+             lambda: (forbid.update(forbidden=True), save(folder / "c.jpg", photo(rng))),
+             lambda: None,
+             lambda: forbid.update(forbidden=False),
+             lambda: None]                                       # c.jpg, unchanged, is cut out
+    looks = script_the_waits(monkeypatch, steps, lambda: pngs_in(out) if out.is_dir() else None)
+    caplog.set_level(logging.INFO)
+    summary = predict.remove_background_files(folder, out, model=SureOfUprightRed(), watch=True)
+    assert looks == [["a.png"], None, None, [], ["b.png"], ["b.png"], ["b.png"], ["b.png"], ["b.png", "c.png"]]
+    assert (summary.processed, summary.failed) == (3, [])  # b.jpg and c.jpg waited, rather than failed
+    said = [(record.levelname, record.getMessage()) for record in caplog.records]
+    waits = "; the photos that come in wait until it can be written"
+    assert said[1:-1] == [
+        ("WARNING", f"cannot make the output folder {out}: File exists{waits}"),
+        ("INFO", f"the output folder {out} can be written again"),
+        ("WARNING", f"cannot write to the output folder {out}: its permissions, or a drive mounted read-only, "
+                    f"forbid it{waits}"),
+        ("INFO", f"the output folder {out} can be written again"),
+    ]
+
+
+def test_an_output_whose_folder_cannot_be_searched_does_not_end_the_run(tmp_path, monkeypatch, rng):
+    save(tmp_path / "in" / "a.jpg", photo(rng))
+    is_file = Path.is_file
+
+    def is_file_but_locked(path):  # its folder cannot be searched, as permissions make it for anyone but root
+        if path.parent == tmp_path / "out":
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return is_file(path)
+
+    monkeypatch.setattr(Path, "is_file", is_file_but_locked)
+    summary = predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=SureOfUprightRed())
+    assert (summary.processed, summary.failed) == (1, [])
+    monkeypatch.setattr(Path, "is_file", is_file)
+    assert pngs_in(tmp_path / "out") == ["a.png"]
 
 
 def test_watch_still_ends_on_two_photos_come_in_for_one_output(tmp_path, monkeypatch, rng):
