@@ -387,7 +387,8 @@ def compile_for_training(model, config, steps_per_epoch, jit_compile=False):
                   jit_compile=jit_compile)
     # Its variables made now, not in the first training step: a step that makes variables is traced twice, and
     # tracing the step is most of a first epoch's wait (Keras builds them early only under a strategy of its own).
-    optimizer.build(model.trainable_variables)
+    # model.optimizer: under mixed float16, Adam wrapped in a LossScaleOptimizer, whose variables count too.
+    model.optimizer.build(model.trainable_variables)
     return optimizer
 
 

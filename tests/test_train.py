@@ -363,14 +363,21 @@ def test_fine_tuning_warns_when_photos_the_model_was_trained_on_are_held_out(tmp
     assert caplog.text == ""
 
 
-def test_the_training_step_is_traced_once_its_optimizer_variables_made_when_compiling():
+@pytest.mark.parametrize("policy", ["float32", "mixed_float16"])  # mixed: Adam wrapped in a LossScaleOptimizer
+def test_the_training_step_is_traced_once_its_optimizer_variables_made_when_compiling(policy):
     import keras
     import numpy as np
 
-    inputs = keras.Input((16, 16, 3))
-    model = keras.Model(inputs, keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid")(inputs))
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        inputs = keras.Input((16, 16, 3))
+        model = keras.Model(inputs, keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid", dtype="float32")(
+            keras.layers.Conv2D(4, 3, padding="same")(inputs)))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
     optimizer = train.compile_for_training(model, train.parse_config(["--lr-schedule", "cosine"]), steps_per_epoch=2)
-    assert optimizer.built and len(optimizer.variables) > len(model.trainable_variables)  # Adam's moments, made
+    assert model.optimizer.built and optimizer.built and (policy == "float32") == (model.optimizer is optimizer)
+    assert len(optimizer.variables) > len(model.trainable_variables)  # Adam's moments, made
     traced = []
     step = model.train_step
     model.train_step = lambda batch: traced.append(batch) or step(batch)  # runs only while a step is traced
