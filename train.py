@@ -591,10 +591,16 @@ def main(argv=None, extra_callbacks=()):
     set_batch_norm_frozen(final, False)  # an ordinary model file: whoever trains it next decides
     final.save(run_dir / "model.keras")
     results = {"train_seconds": round(train_seconds, 1), "epochs_run": len(history.history.get("loss", []))}
-    for name in ("val", "test"):
-        if splits[name]:
-            results[name] = evaluate_on(model, splits[name], config)
-    (run_dir / "metrics.json").write_text(json.dumps(results, indent=2))
+    try:
+        for name in ("val", "test"):
+            if splits[name]:
+                results[name] = evaluate_on(model, splits[name], config)
+    except KeyboardInterrupt:  # the run is finished and saved: what is left to do, evaluate.py does as well
+        print(f"\ninterrupted while scoring the model, which is saved ({run_dir / 'model.keras'}); score it with: "
+              f"{evaluate_command(config, run_dir, 'test' if splits['test'] else 'val')}", file=sys.stderr)
+        return 130
+    finally:  # what was scored, and how long training took, even so
+        (run_dir / "metrics.json").write_text(json.dumps(results, indent=2))
 
     summary = results.get("test") or results.get("val")
     print(f"\nrun directory: {run_dir}")

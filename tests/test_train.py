@@ -213,7 +213,7 @@ def test_a_killed_run_resumes_from_its_last_finished_epoch_and_point_of_its_sche
     assert (run_dir / "model.keras").is_file()
 
 
-def test_ctrl_c_ends_a_run_with_how_to_resume_it_and_its_backup_kept(sample_dir, tmp_path, capsys):
+def test_ctrl_c_ends_a_run_with_how_to_resume_it_and_its_backup_kept(sample_dir, tmp_path, capsys, monkeypatch):
     import keras
 
     class CtrlC(keras.callbacks.Callback):
@@ -235,6 +235,26 @@ def test_ctrl_c_ends_a_run_with_how_to_resume_it_and_its_backup_kept(sample_dir,
         assert train.main(args, extra_callbacks=[CtrlC(at_epoch_end)]) == 130
         assert f"interrupted: run the same command again to {says.format(run=run_dir)}" in capsys.readouterr().err
         assert (run_dir / "backup").is_dir() == at_epoch_end and not (run_dir / "model.keras").exists()
+
+    # Once training is over and the model saved, while it is scored: the run is finished, and evaluate.py scores it.
+    scored, splits_scored = train.evaluate_on, []
+
+    def score_then_ctrl_c(model, pairs, config):
+        splits_scored.append(pairs)
+        if len(splits_scored) == 2:  # the test split, after the validation split
+            raise KeyboardInterrupt
+        return scored(model, pairs, config)
+
+    monkeypatch.setattr(train, "evaluate_on", score_then_ctrl_c)
+    run_dir = tmp_path / "scored"
+    assert train.main(["--data-dir", str(sample_dir), "--epochs", "1", "--out-dir", str(run_dir), *FAST]) == 130
+    model_file = run_dir / "model.keras"
+    assert (f"interrupted while scoring the model, which is saved ({model_file}); score it with: python evaluate.py "
+            f"--model {model_file} --data {sample_dir} --split-list {run_dir / 'splits' / 'test.txt'}"
+            ) in capsys.readouterr().err
+    results = json.loads((run_dir / "metrics.json").read_text())  # what was scored before
+    assert results["epochs_run"] == 1 and results["val"]["images"] == 4 and "test" not in results
+    assert model_file.is_file() and not (run_dir / "backup").exists()
 
 
 def test_an_interrupted_run_is_not_resumed_with_settings_edited_since(sample_dir, tmp_path, monkeypatch):
