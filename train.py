@@ -520,6 +520,10 @@ def main(argv=None, extra_callbacks=()):
     except data.DatasetError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # checking a large dataset's photos takes a while: a line, not a traceback
+        print(f"\ninterrupted while the photos were checked, before training started: run the same command again "
+              f"to {'resume the run' if resuming else 'start the run'} in {run_dir}", file=sys.stderr)
+        return 130
     run_dir.mkdir(parents=True, exist_ok=True)
     log.info("pairs: %d train, %d validation, %d test, %d skipped as unreadable",
              *(len(splits[name]) for name in data.SPLIT_NAMES), len(skipped))

@@ -257,6 +257,17 @@ def test_ctrl_c_ends_a_run_with_how_to_resume_it_and_its_backup_kept(sample_dir,
     assert model_file.is_file() and not (run_dir / "backup").exists()
 
 
+def test_ctrl_c_while_the_photos_are_checked_ends_the_run_with_a_line_not_a_traceback(sample_dir, tmp_path, capsys,
+                                                                                       monkeypatch):
+    def check_then_ctrl_c(pairs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(data, "check_pairs", check_then_ctrl_c)
+    assert train.main(["--data-dir", str(sample_dir), "--out-dir", str(tmp_path / "run"), *FAST]) == 130
+    assert (f"interrupted while the photos were checked, before training started: run the same command again to "
+            f"start the run in {tmp_path / 'run'}") in capsys.readouterr().err
+
+
 def test_an_interrupted_run_is_not_resumed_with_settings_edited_since(sample_dir, tmp_path, monkeypatch):
     run_dir = tmp_path / "run"
     started = train.parse_config(["--data-dir", str(sample_dir), "--out-dir", str(run_dir), *FAST])
