@@ -501,7 +501,7 @@ def main(argv=None, extra_callbacks=()):
     if not resuming and (run_dir / "model.keras").exists():
         # Hours of training are not replaced by a rerun with another setting.
         raise SystemExit(f"{run_dir} holds a finished run ({run_dir / 'model.keras'}): pass another --out-dir, "
-                         f"or delete {run_dir} to train there again")
+                         f"or delete {run_dir} to train there again{how_to_score_if_unscored(config, run_dir)}")
     changed = settings_changed_since(run_dir, config) if resuming else []
     if changed:
         # Nor is an interrupted run resumed with settings edited since, half with each.
@@ -617,6 +617,22 @@ def main(argv=None, extra_callbacks=()):
         print(f"at the photos' own resolution, masks made as predict.py makes them: "
               f"{evaluate_command(config, run_dir, 'test' if split == 'test' else 'val')}")
     return 0
+
+
+def how_to_score_if_unscored(config, run_dir):
+    """For a finished run killed while its model was scored (no metrics.json:
+    Ctrl-C writes what was scored, and says how to score the rest), the
+    sentence that says how to score it, lest the run be deleted to train
+    again for its scores; else ""."""
+    import data
+
+    if (run_dir / "metrics.json").exists():
+        return ""
+    try:
+        split = "test" if data.read_stems(run_dir / "splits" / "test.txt") else "val"
+    except data.DatasetError:  # no list: the command still names the split's folder or list
+        split = "test"
+    return f"; it was stopped before it was scored: score it with {evaluate_command(config, run_dir, split)}"
 
 
 def evaluate_command(config, run_dir, split):

@@ -178,6 +178,13 @@ def test_one_epoch_run_writes_every_artefact(sample_dir, tmp_path):
                                                    f"pass another --out-dir")):  # a message: exit status 1
         train.main(["--data-dir", str(sample_dir), "--epochs", "1", "--out-dir", str(run_dir), *FAST])
     assert (run_dir / "model.keras").read_bytes() == model_bytes and logged_epochs(run_dir) == [0]
+    # Killed while its model was scored: the same command says how to score it, rather than delete it and train again.
+    (run_dir / "metrics.json").unlink()
+    with pytest.raises(SystemExit, match=re.escape(f"{run_dir} to train there again; it was stopped before it was "
+                                                   f"scored: score it with python evaluate.py --model "
+                                                   f"{run_dir / 'model.keras'} --data {sample_dir} --split-list "
+                                                   f"{run_dir / 'splits' / 'test.txt'}")):
+        train.main(["--data-dir", str(sample_dir), "--epochs", "1", "--out-dir", str(run_dir), *FAST])
 
 
 def test_a_killed_run_resumes_from_its_last_finished_epoch_and_point_of_its_schedule(sample_dir, tmp_path, caplog):
