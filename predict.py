@@ -1926,6 +1926,8 @@ def watch_folders(find, states, cut_out, summary, overwrite=False, record=None, 
         while True:
             wait_for_photos(WATCH_EVERY)
             jobs, troubles = look_at_inputs(find, folders, troubles, output_root)
+            if jobs is None:  # nothing to cut out at this look: the photos' states stay as they were, unchecked
+                continue
             forget_photos_gone(jobs, seen, done)
             ready = ready_photos(jobs, seen, done, overwrite)
             if not ready:
@@ -1947,17 +1949,17 @@ class Trouble(NamedTuple):
 
 
 def look_at_inputs(find, folders, troubles=frozenset(), output_root=None):
-    """(`find()`'s jobs, the Troubles of this look), saying the troubles
-    that began since the last look's `troubles`, and those that ended, once
-    each rather than every WATCH_EVERY seconds: a folder of `folders` gone
-    (moved, or its drive or network share gone), a sub-folder that cannot
-    be read, whose photos wait, and inputs that cannot be read (a folder
-    whose permissions changed, an @FILE list deleted), or an `output_root`
-    that cannot be written (see output_folder_trouble), either of which
-    leaves nothing to cut out at this look, so that the photos wait rather
-    than fail. Each may be mended by the next: the watch goes on. What
-    conflicts (two photos for one output) stays so, and is the PredictError
-    that ends it."""
+    """(`find()`'s jobs, or None, the Troubles of this look), saying the
+    troubles that began since the last look's `troubles`, and those that
+    ended, once each rather than every WATCH_EVERY seconds: a folder of
+    `folders` gone (moved, or its drive or network share gone), a sub-folder
+    that cannot be read, whose photos wait, and inputs that cannot be read
+    (a folder whose permissions changed, an @FILE list deleted), or an
+    `output_root` that cannot be written (see output_folder_trouble), either
+    of which leaves nothing to cut out at this look (jobs None), so that the
+    photos wait rather than fail. Each may be mended by the next: the watch
+    goes on. What conflicts (two photos for one output) stays so, and is the
+    PredictError that ends it."""
     now = {Trouble(f"{folder} is gone (moved, deleted, or its drive unplugged): watching for it to come back",
                    f"{folder} is back: watching it again")
            for folder in folders if not os.path.isdir(folder)}  # (False too where that cannot be told)
@@ -1966,12 +1968,12 @@ def look_at_inputs(find, folders, troubles=frozenset(), output_root=None):
         now.update(Trouble(f"cannot read the folder {folder} ({why}): its photos wait until it can be read",
                            f"the folder {folder} can be read again") for folder, why in unreadable)
     except (OSError, data.DatasetError) as error:
-        jobs = []
+        jobs = None
         now.add(Trouble(f"cannot look at the inputs: {error}; looking again every {WATCH_EVERY:g} s",
                         "the inputs can be looked at again"))
     output_trouble = output_root and output_folder_trouble(output_root)
     if output_trouble:
-        jobs = []
+        jobs = None
         now.add(Trouble(f"{output_trouble}; the photos that come in wait until it can be written",
                         f"the output folder {output_root} can be written again"))
     for trouble in sorted(now - troubles):
