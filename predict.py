@@ -55,6 +55,7 @@ import logging
 import math
 import os
 import re
+import shutil
 import signal
 import struct
 import sys
@@ -1815,9 +1816,9 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
     (see on_canvas); with `keep_metadata`, it keeps its photo's EXIF and
     XMP metadata (see exif_for_output, xmp_for_output). A photo that cannot
     be read or written is a failure in the Summary; a full disk ends the
-    run, a PredictError. With `watch`, the input folders are then looked at
-    every WATCH_EVERY seconds for photos that come in, until Ctrl-C (see
-    watch_folders)."""
+    run, a DiskFull. With `watch`, the input folders are then looked at
+    every WATCH_EVERY seconds for photos that come in, until Ctrl-C, and a
+    full disk leaves the photos waiting for room (see watch_folders)."""
     from tqdm import tqdm
 
     background = background_of(background)
@@ -1850,30 +1851,36 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
     last_recorded = time.time()
 
     def cut_out(todo):
-        """Runs the (photo, output) jobs; returns the photos that failed.
-        The Summary's seconds are those spent here: not a watch's waits."""
+        """Runs the (photo, output) jobs; returns the photos that failed, and
+        the DiskFull that stopped it, its photos not cut out `waiting`, or
+        None. The Summary's seconds are those spent here: not a watch's waits."""
         nonlocal last_recorded
-        failed = set()
+        failed, finished = set(), set()
         if not todo:
-            return failed
+            return failed, None
         started, seconds_before = time.time(), summary.seconds
         with tqdm(total=len(todo), unit="img", disable=not progress, file=sys.stderr) as bar:
-            for photo, _, failure in cutouts(todo, read, look, write, batch_size, workers, pixel_budget):
-                if failure:
-                    summary.failed.append((photo, failure))
-                    failed.add(photo)
-                    if progress:
-                        bar.write(f"failed: {failure}", file=sys.stderr)
+            try:
+                for photo, _, failure in cutouts(todo, read, look, write, batch_size, workers, pixel_budget):
+                    finished.add(photo)
+                    if failure:
+                        summary.failed.append((photo, failure))
+                        failed.add(photo)
+                        if progress:
+                            bar.write(f"failed: {failure}", file=sys.stderr)
+                        else:
+                            log.error("failed: %s", failure)
                     else:
-                        log.error("failed: %s", failure)
-                else:
-                    summary.processed += 1
-                bar.update()
-                if sureness_file and time.time() - last_recorded > SURENESS_EVERY_SECONDS:
-                    record_sureness(sureness_file, summary.judged)
-                    last_recorded = time.time()
-                summary.seconds = seconds_before + time.time() - started
-        return failed
+                        summary.processed += 1
+                    bar.update()
+                    if sureness_file and time.time() - last_recorded > SURENESS_EVERY_SECONDS:
+                        record_sureness(sureness_file, summary.judged)
+                        last_recorded = time.time()
+                    summary.seconds = seconds_before + time.time() - started
+            except DiskFull as full:
+                full.waiting = {photo for photo, _ in todo} - finished
+                return failed, full
+        return failed, None
 
     def look_again():  # (photo, output) jobs at a look of --watch: patterns and lists anew, for the photos come in
         unreadable = []  # sub-folders, said by look_at_inputs
@@ -1884,11 +1891,13 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
     # Taken before the photos are read: one copied in meanwhile, and read half-written, is tried again.
     states = {photo: file_state(photo) for photo, _ in jobs} if watch else {}
     try:
-        cut_out(todo)
+        _, full = cut_out(todo)
+        if full and not watch:
+            raise full
         if watch:
             watch_folders(look_again, states, cut_out, summary, overwrite,
                           partial(record_sureness, sureness_file, summary.judged), ", ".join(map(str, given)),
-                          folders=[path for path in inputs if path.is_dir()], output_root=output_root)
+                          folders=[path for path in inputs if path.is_dir()], output_root=output_root, full=full)
     finally:  # also when interrupted (Ctrl-C): the outputs written so far keep their lines
         if sureness_file and summary.judged:
             record_sureness(sureness_file, summary.judged)
@@ -1905,23 +1914,30 @@ WATCH_EVERY = 2.0
 
 
 def watch_folders(find, states, cut_out, summary, overwrite=False, record=None, watched="the input folders",
-                  folders=(), output_root=None):
+                  folders=(), output_root=None, full=None):
     """Until Ctrl-C, every WATCH_EVERY seconds: `find()` the (photo, output)
     jobs of the input folders and the sub-folders that cannot be read (see
-    find_photos), and `cut_out` (which returns the photos that
-    failed) those of photos ready (see ready_photos). The photos of `states`
-    (photo -> file_state) were cut out, or failed, or skipped, in that
-    state already; a failed one is tried again once its file changes, and
-    with `overwrite` a photo changed since its output was made is cut out
-    again. A failure mended so leaves the Summary; `record()` lists the new
-    outputs after each look that found photos. The log names what is
-    `watched`, and what goes wrong at a look and then right again (see
-    look_at_inputs; `folders`: the input folders at the start; `output_root`:
-    the folder the outputs go under)."""
+    find_photos), and `cut_out` (which returns the photos that failed, and a
+    DiskFull or None) those of photos ready (see ready_photos). The photos
+    of `states` (photo -> file_state) were cut out, or failed, or skipped,
+    in that state already, but for those `waiting` in `full`, the DiskFull
+    that stopped the run before the watch, if any; a failed one is tried
+    again once its file changes, and with `overwrite` a photo changed since
+    its output was made is cut out again. A failure mended so leaves the
+    Summary; `record()` lists the new outputs after each look that wrote
+    some. The log names what is `watched`, and what goes wrong at a look and
+    then right again (see look_at_inputs; `folders`: the input folders at
+    the start; `output_root`: the folder the outputs go under). A full disk
+    is one of those: the photos wait, and once there may be room (see
+    room_to_write_again), one is tried, and the rest cut out if it was
+    written. Stopped while the drive is still full, it raises the DiskFull.
+    """
     log.info("watching %s for photos that come in (every %g s); Ctrl-C stops", watched, WATCH_EVERY)
     seen = {photo: state for photo, state in states.items() if state}
-    done = dict(seen)  # photo -> its state when it was cut out, failed or skipped
+    done = {photo: state for photo, state in seen.items() if not (full and photo in full.waiting)}
     troubles = set()
+    if full:
+        out_of_room(full, output_root)
     try:
         while True:
             wait_for_photos(WATCH_EVERY)
@@ -1930,16 +1946,60 @@ def watch_folders(find, states, cut_out, summary, overwrite=False, record=None, 
                 continue
             forget_photos_gone(jobs, seen, done)
             ready = ready_photos(jobs, seen, done, overwrite)
-            if not ready:
+            if not ready or full and not room_to_write_again(full, output_root):
                 continue
-            failed = cut_out(ready)
-            done.update((photo, seen[photo]) for photo, _ in ready)
-            mended = {photo for photo, _ in ready} - failed
-            summary.failed = [(photo, failure) for photo, failure in summary.failed if photo not in mended]
-            if record:
-                record()
+            for part in [ready[:1], ready[1:]] if full else [ready]:  # one photo tries whether there is room
+                failed, full_now = cut_out(part)
+                finished = [photo for photo, _ in part if not (full_now and photo in full_now.waiting)]
+                done.update((photo, seen[photo]) for photo in finished)
+                mended = set(finished) - failed
+                summary.failed = [(photo, failure) for photo, failure in summary.failed if photo not in mended]
+                if record and finished:
+                    record()
+                if full_now:
+                    full = out_of_room(full_now, output_root, said=full is not None)
+                    break
+                if full:
+                    log.info("there is room to write in %s again: the photos that waited are cut out", output_root)
+                    full = None
     except KeyboardInterrupt:  # how watching ends: the outputs under way were finished (see cutouts)
         log.info("stopped watching")
+    if full:  # photos left waiting for room: the run ends as one without --watch would have
+        raise full
+
+
+# A watch that found the outputs' drive full tries one photo again once the
+# drive has more space free than then, or every ROOM_RETRY_SECONDS: a quota
+# raised does not show in the space free.
+ROOM_RETRY_SECONDS = 60.0
+
+
+def out_of_room(full, output_root, said=False):
+    """`full`, a DiskFull met under --watch, with the space free on the
+    outputs' drive noted, having warned of it unless `said` already."""
+    if not said:
+        log.warning("cannot write %s: %s; the photos that come in wait until there is room (the outputs written so "
+                    "far are kept)", full.output, full.why)
+    full.free = free_space(output_root)
+    return full
+
+
+def free_space(folder):
+    """Bytes free on `folder`'s drive; None where that cannot be told."""
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return None
+
+
+def room_to_write_again(full, output_root):
+    """Whether a watch that found the outputs' drive full (`full`, a
+    DiskFull, see out_of_room) is to try writing again: once the drive has
+    more space free than then (files deleted), or where that cannot be told,
+    or ROOM_RETRY_SECONDS after the last try."""
+    free = free_space(output_root)
+    return (free is None or full.free is None or free > full.free
+            or time.monotonic() - full.when >= ROOM_RETRY_SECONDS)
 
 
 class Trouble(NamedTuple):
@@ -2122,6 +2182,21 @@ def write_cutout(job, image, look, output_root, threshold=None, background=None,
 DISK_FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))  # out of space, or of the user's quota
 
 
+class DiskFull(PredictError):
+    """A write that found the outputs' drive full, or the user's quota used
+    up (see DISK_FULL): it ends a run; a watch waits for room instead (see
+    watch_folders). `waiting`: the photos of the jobs under way not cut out;
+    `free` and `when`: the bytes free on the drive (None where that cannot be
+    told) and the time.monotonic() when it was found full (see
+    room_to_write_again)."""
+
+    def __init__(self, output, why):
+        super().__init__(f"cannot write {output}: {why}; the outputs written so far are kept: make room and run the "
+                         f"same command again")
+        self.output, self.why, self.waiting = output, why, set()
+        self.free, self.when = None, time.monotonic()
+
+
 def cutouts(jobs, read, look, write, batch_size=8, workers=WORKERS, pixel_budget=PIXEL_BUDGET):
     """Yields (photo, what `write` returned, None), or (photo, None, why it
     failed), for each (photo, output) job, as each is done.
@@ -2181,8 +2256,7 @@ def cutouts(jobs, read, look, write, batch_size=8, workers=WORKERS, pixel_budget
                         written = future.result()
                     except Exception as error:
                         if getattr(error, "errno", None) in DISK_FULL:  # so would every output after it be
-                            raise PredictError(f"cannot write {job[1]}: {error.strerror}; the outputs written so far "
-                                               f"are kept: make room and run the same command again") from error
+                            raise DiskFull(job[1], error.strerror) from error
                         yield job[0], None, f"{job[0]}: cannot write output ({error})"
                     else:
                         yield job[0], written, None

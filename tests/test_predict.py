@@ -1942,6 +1942,80 @@ def test_a_full_disk_stops_the_run_saying_so_and_keeps_what_was_written(tmp_path
         ["00.png", "01.png"]
 
 
+
+def fill_the_disk(monkeypatch, room, free=100):
+    """Stands in for a drive that holds `room` more outputs (PNGs), after
+    which writing one fails as a full disk does, and that says `free` bytes
+    are free; returns the dict of both, for a test to change."""
+    disk, replace_atomically = {"room": room, "free": free}, predict.replace_atomically
+
+    def write_while_there_is_room(path, content):
+        if path.suffix == ".png":
+            if disk["room"] == 0:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            disk["room"] -= 1
+        replace_atomically(path, content)
+
+    monkeypatch.setattr(predict, "replace_atomically", write_while_there_is_room)
+    monkeypatch.setattr(predict, "free_space", lambda folder: disk["free"])
+    return disk
+
+
+def count_reads(monkeypatch):
+    """The names of the photos read from now on, a list that grows."""
+    read_photo, reads = predict.read_photo, []
+    monkeypatch.setattr(predict, "read_photo", lambda job, size: reads.append(job[0].name) or read_photo(job, size))
+    return reads
+
+
+def test_watch_on_a_full_disk_says_so_once_and_cuts_out_the_photos_that_waited_once_there_is_room(
+        tmp_path, monkeypatch, rng, caplog):
+    folder, out = tmp_path / "in", tmp_path / "out"
+    for name in ("a.jpg", "b.jpg"):
+        save(folder / name, photo(rng))
+    disk = fill_the_disk(monkeypatch, room=1)
+    reads = count_reads(monkeypatch)
+    steps = [lambda: save(folder / "c.jpg", photo(rng)),  # the space free unchanged: no photo tried
+             lambda: None,                                # b.jpg and c.jpg ready, and still no photo tried
+             lambda: disk.update(free=150),               # some space freed: b.jpg tried, and not written
+             lambda: disk.update(room=10, free=10_000),   # room made: b.jpg tried and written, then c.jpg
+             lambda: None]
+    looks = script_the_waits(monkeypatch, steps, lambda: (pngs_in(out), sorted(reads)))
+    caplog.set_level(logging.INFO)
+    summary = predict.remove_background_files(folder, out, model=SureOfUprightRed(), watch=True, workers=1)
+    assert looks == [
+        (["a.png"], ["a.jpg", "b.jpg"]),                  # the start: b.jpg found the disk full
+        (["a.png"], ["a.jpg", "b.jpg"]),
+        (["a.png"], ["a.jpg", "b.jpg"]),
+        (["a.png"], ["a.jpg", "b.jpg", "b.jpg"]),         # one photo through the model, not every one waiting
+        (["a.png", "b.png", "c.png"], ["a.jpg", "b.jpg", "b.jpg", "b.jpg", "c.jpg"]),
+        (["a.png", "b.png", "c.png"], ["a.jpg", "b.jpg", "b.jpg", "b.jpg", "c.jpg"]),
+    ]
+    assert (summary.processed, summary.failed) == (3, [])  # b.jpg and c.jpg waited, rather than failed
+    said = [(record.levelname, record.getMessage()) for record in caplog.records if record.levelno >= logging.INFO]
+    assert said[1:-1] == [
+        ("WARNING", f"cannot write {out / 'b.png'}: No space left on device; the photos that come in wait until "
+                    f"there is room (the outputs written so far are kept)"),
+        ("INFO", f"there is room to write in {out} again: the photos that waited are cut out"),
+    ]
+    assert sorted(row.output for row in predict.read_sureness(out / predict.SURENESS_FILE)) == pngs_in(out)
+
+
+def test_watch_on_a_full_disk_tries_again_now_and_then_and_stopped_so_ends_as_a_run_on_a_full_disk_does(
+        tmp_path, monkeypatch, rng, capsys):
+    save(tmp_path / "in" / "a.jpg", photo(rng))
+    fill_the_disk(monkeypatch, room=0)
+    reads = count_reads(monkeypatch)
+    monkeypatch.setattr(predict, "ROOM_RETRY_SECONDS", 0.0)  # a quota raised shows in no space free: tried anyway
+    looks = script_the_waits(monkeypatch, [lambda: None] * 2, lambda: len(reads))
+    monkeypatch.setattr(predict, "resolve_model", lambda model, engine: SureOfUprightRed())
+    assert predict.main([str(tmp_path / "in"), str(tmp_path / "out"), "--watch", "--quiet"]) == 2
+    assert looks == [1, 2, 3]
+    assert capsys.readouterr().err == (f"error: cannot write {tmp_path / 'out' / 'a.png'}: No space left on device; "
+                                       f"the outputs written so far are kept: make room and run the same command "
+                                       f"again\n")
+
+
 def test_flip_tta_averages_the_masks_of_the_photo_and_its_mirror(tiny_model, rng):
     inputs = [data.preprocess_image(photo(rng), SIZE) for _ in range(3)]
     batch = np.stack(inputs).astype(np.float32)
