@@ -16,6 +16,7 @@ into model input; training, evaluation and prediction all call them
 of `read_image`, since it keeps a photo's transparency for its output).
 """
 
+import io
 import logging
 import math
 import os
@@ -33,6 +34,13 @@ JPEG_EXTENSIONS = (".jpg", ".jpeg", ".jfif", ".jpe")
 HEIC_EXTENSIONS = (".heic", ".heif")
 # A GIF: its first frame. AVIF: as OpenCV 5 reads it, a phone's or a web page's.
 IMAGE_EXTENSIONS = (*JPEG_EXTENSIONS, ".png", ".bmp", ".webp", ".avif", ".tif", ".tiff", ".gif", *HEIC_EXTENSIONS)
+# Camera RAW photos (a sensor's readings, before a camera or a raw converter
+# develops them into a photo), which OpenCV cannot decode: rawpy (LibRaw) does
+# (see decode_raw). predict.py reads them; training and evaluation take photos
+# as developed, which their masks were drawn on.
+RAW_EXTENSIONS = (".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".raf", ".orf", ".rw2",
+                  ".rwl", ".pef", ".srw", ".3fr", ".fff", ".iiq", ".erf", ".kdc", ".dcr", ".mrw", ".mos", ".x3f",
+                  ".raw")
 # Masks in any of these formats too: JPEG compression leaves a 0/255 mask's
 # pixels on the same side of half (validation masks as JPEGs at quality 95,
 # 75 and 50: not one pixel changed), so JPEG masks need no converting.
@@ -58,9 +66,14 @@ def decode(path, flags):
         data = np.fromfile(path, dtype=np.uint8)
     except OSError as error:
         raise DatasetError(f"{path}: cannot read file ({error.strerror or error})") from error
-    image = cv2.imdecode(data, flags) if data.size else None
-    if image is None and is_heif(data):
-        image = decode_heif(data, flags)
+    if not data.size:
+        image = None
+    elif path.suffix.lower() in RAW_EXTENSIONS:  # most are TIFFs to OpenCV, which would decode their small preview
+        image = decode_raw(data, flags)
+    else:
+        image = cv2.imdecode(data, flags)
+        if image is None and is_heif(data):
+            image = decode_heif(data, flags)
     if image is None:
         reason = "empty file" if data.size == 0 else "not a readable image (corrupt, truncated or unsupported format)"
         raise DatasetError(f"{path}: {reason}")
@@ -115,6 +128,43 @@ def decode_heif(content, flags):
     if pixels.shape[2] == 4 and flags == cv2.IMREAD_UNCHANGED:
         return cv2.cvtColor(pixels, cv2.COLOR_RGBA2BGRA)
     return cv2.cvtColor(pixels[..., :3], cv2.COLOR_RGB2BGR)
+
+
+# LibRaw's gamma is (power, slope): sRGB's curve, as the developed colours are sRGB's.
+SRGB_GAMMA = (2.4, 12.92)
+GREY_FLAGS = (cv2.IMREAD_GRAYSCALE, cv2.IMREAD_REDUCED_GRAYSCALE_2, cv2.IMREAD_REDUCED_GRAYSCALE_4,
+              cv2.IMREAD_REDUCED_GRAYSCALE_8)
+REDUCED_FLAGS = GREY_FLAGS[1:] + (cv2.IMREAD_REDUCED_COLOR_2, cv2.IMREAD_REDUCED_COLOR_4, cv2.IMREAD_REDUCED_COLOR_8)
+
+
+def decode_raw(content, flags):
+    """A camera RAW photo's pixels (uint8 array of its file's bytes),
+    developed as raw converters do by default: the camera's white balance,
+    sRGB colours, brightened so that the brightest 1% of pixels are white
+    (LibRaw's default, near a camera's own JPEG), turned as the camera
+    recorded; as cv2.imdecode gives a photo's for `flags`: BGR, or grey (at
+    half the size for IMREAD_REDUCED flags, which only check it can be read).
+    None where it cannot be decoded."""
+    import rawpy
+
+    try:
+        with rawpy.imread(io.BytesIO(content.tobytes())) as raw:
+            rgb = raw.postprocess(use_camera_wb=True, output_bps=8, gamma=SRGB_GAMMA, half_size=flags in REDUCED_FLAGS)
+    except (rawpy.LibRawError, MemoryError):  # not a RAW LibRaw knows, corrupt or cut short
+        return None
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY if flags in GREY_FLAGS else cv2.COLOR_RGB2BGR)
+
+
+def is_camera_raw(content):
+    """Whether a file's bytes are a camera RAW photo's that LibRaw knows (it
+    refuses TIFFs and JPEGs): for bytes that come without a file name."""
+    import rawpy
+
+    try:
+        with rawpy.imread(io.BytesIO(bytes(content))):
+            return True
+    except rawpy.LibRawError:
+        return False
 
 
 def read_image(path):

@@ -21,7 +21,9 @@ cutouts/a/b.png), or for one photo the .png named; it may be a WebP instead
 (--webp, or a .webp named), and composed onto a --background a JPEG (--jpeg, or
 a .jpg named). It keeps the photo's colour profile (Display P3, Adobe RGB), so
 that it shows the photo's colours, and with --keep-metadata its EXIF and XMP
-metadata (camera, date, GPS, rating, keywords). People who fill little of the
+metadata (camera, date, GPS, rating, keywords). Camera RAW files are developed
+(rawpy), but where the camera's JPEG of the shot lies beside one (RAW+JPEG),
+which is cut out instead. People who fill little of the
 photo get a second, closer look, and wide photos a look in tiles of their
 height, kept where surer (--no-close-up skips both), and photos the model is
 unsure of a look turned on their side and upside down, for people lying down or
@@ -1113,7 +1115,7 @@ def output_file_for_one_photo(inputs, output, composed=False, mask_only=False):
     if one_photo and (suffix == ".png" or suffix == ".webp" and not mask_only
                       or composed and suffix in data.JPEG_EXTENSIONS):
         return output.resolve()
-    if suffix in data.IMAGE_EXTENSIONS:
+    if suffix in PHOTO_EXTENSIONS:
         if one_photo:
             kinds = "masks are PNG files" if mask_only else "outputs are PNG or WebP files (they keep the transparency)"
             raise PredictError(f"output {output}: {kinds}; name it {output.with_suffix('.png')}, or give a folder"
@@ -1155,17 +1157,23 @@ def expand_patterns(inputs, watch=False):
     return expanded
 
 
+# The photos predict.py reads: camera RAW files too (see data.decode_raw).
+PHOTO_EXTENSIONS = (*data.IMAGE_EXTENSIONS, *data.RAW_EXTENSIONS)
+
+
 def find_photos(inputs, output_dir, recursive=False, suffix=".png", report=True, watch=False, unreadable=None):
     """[(photo path, output path)]: each input file, or the photos in each
-    input folder, mirrored under output_dir as <relative path><suffix>;
-    files that are not photos are reported unless not `report` (a watched
+    input folder, mirrored under output_dir as <relative path><suffix>, but
+    for a camera RAW file beside a photo of the same name (see
+    raws_developed_beside); files that are not photos are reported unless
+    not `report` (a watched
     folder looked at again, where an input gone since the start, a photo
     deleted or a drive unplugged, is passed over), and so are folders
     without photos unless `watch`, which waits for photos to come into them.
     Sub-folders that cannot be read are warned of, or where `unreadable`
     is a list, added to it as (folder, why) instead."""
     output_dir = Path(output_dir).resolve()
-    jobs, left_out = [], []
+    jobs, left_out, passed_over = [], [], []
     for given in map(Path, inputs):
         if given.is_file():
             jobs.append((given, output_dir / f"{given.stem}{suffix}"))
@@ -1188,9 +1196,12 @@ def find_photos(inputs, output_dir, recursive=False, suffix=".png", report=True,
             elif report:
                 for folder, why in unreadable_here:
                     log.warning("cannot read the folder %s (%s): its photos are left out", folder, why)
+            developed_beside = raws_developed_beside(files)
             for parts in files:
                 stem, extension = os.path.splitext(parts[-1])
-                if extension.lower() in data.IMAGE_EXTENSIONS:
+                if parts in developed_beside:
+                    passed_over.append(Path(given, *parts))
+                elif extension.lower() in PHOTO_EXTENSIONS:
                     jobs.append((Path(given, *parts), Path(output_dir, *parts[:-1], stem + suffix)))
                 elif parts[-1] != SURENESS_FILE:  # this tool's own, in a folder of cutouts read again
                     left_out.append(Path(given, *parts))
@@ -1202,7 +1213,25 @@ def find_photos(inputs, output_dir, recursive=False, suffix=".png", report=True,
             raise PredictError(f"input {given} does not exist")
     if report:
         report_left_out(left_out)
+        if passed_over:
+            log.info("camera RAW files passed over, the photo of the same shot beside each (the camera's JPEG) cut "
+                     "out instead; name them to cut them out: %s", data.describe(passed_over))
     return disambiguate(jobs, suffix)
+
+
+def raws_developed_beside(files):
+    """Of `files` (tuples of path parts, see files_in), the camera RAW files
+    with a photo of the same name beside them (IMG_1.CR2 and IMG_1.JPG, as
+    a camera shooting RAW+JPEG writes each shot): the camera's JPEG is cut
+    out, one output a shot, rather than two of one shot, the RAW developed
+    at many times the cost."""
+    def shot_and_kind(parts):  # (its folder and name without the extension, as a shot's files share them; extension)
+        stem, extension = os.path.splitext(parts[-1])
+        return (*parts[:-1], stem.lower()), extension.lower()
+
+    shots = [(parts, *shot_and_kind(parts)) for parts in files]
+    developed = {shot for _, shot, extension in shots if extension in data.IMAGE_EXTENSIONS}
+    return {parts for parts, shot, extension in shots if extension in data.RAW_EXTENSIONS and shot in developed}
 
 
 def files_in(folder, output_dir, recursive=False):
@@ -1245,7 +1274,7 @@ def report_left_out(paths):
     a folder of camera RAW files does not end as "0 processed" and nothing else."""
     if not paths:
         return
-    log.warning("not read, not a photo format this tool reads (%s): %s", " ".join(data.IMAGE_EXTENSIONS),
+    log.warning("not read, not a photo format this tool reads (%s): %s", " ".join(PHOTO_EXTENSIONS),
                 data.describe(paths))
 
 
@@ -1365,6 +1394,8 @@ def photo_metadata(path, profile=True, keep_metadata=False):
     `profile`, and if `keep_metadata` its EXIF metadata (see exif_only) and
     XMP packet, from one read of its file: (profile, exif, xmp), each None
     where not asked for, where the photo holds none, or it cannot be read."""
+    # A RAW file's profile (a TIFF-like one's first image, its preview) is not that of its pixels developed: sRGB's.
+    profile = profile and Path(path).suffix.lower() not in data.RAW_EXTENSIONS
     chosen = (PROFILE_READERS if profile else {}, *((EXIF_READERS, XMP_READERS) if keep_metadata else ({}, {})))
     found_profile, exif, xmp = read_metadata(path, *chosen)
     return rgb_profile_only(found_profile), exif_only(exif), xmp  # unreadable, or cut short: none (a profile: sRGB)
@@ -2360,7 +2391,10 @@ def photo_piped_in(folder):
     content = sys.stdin.buffer.read()
     if not content:
         raise PredictError("input -: nothing was piped in (standard input is empty)")
-    path = folder / f"stdin{data.format_suffix(content)}"
+    suffix = data.format_suffix(content)
+    if suffix in ("", ".tif") and data.is_camera_raw(content):  # a TIFF to OpenCV, which would read its preview
+        suffix = ".raw"
+    path = folder / f"stdin{suffix}"
     path.write_bytes(content)
     try:  # said now, before the model is loaded, rather than as a failed temporary file
         data.decode(path, cv2.IMREAD_REDUCED_GRAYSCALE_8)

@@ -1,4 +1,5 @@
 import os
+import struct
 import sys
 from pathlib import Path
 
@@ -83,5 +84,74 @@ def rename_pair(dataset, stem, new_stem):
     (dataset / "masks" / f"{stem}.png").rename(dataset / "masks" / f"{new_stem}.png")
 
 
-__all__ = ["NOT_UTF8", "REPO_DIR", "rename_pair", "SHARED_DATA", "SureOfUprightRed", "draw_person", "lying_person", "person_with_a_speck",
+
+# ColorMatrix1 of a DNG whose sensor sees linear sRGB (XYZ to linear sRGB, D65), so that its colours develop as sRGB's.
+XYZ_TO_LINEAR_SRGB = (3.2406, -1.5372, -0.4986, -0.9689, 1.8758, 0.0415, 0.0557, -0.2040, 1.0570)
+TIFF_FORMATS = {1: "B", 2: "B", 3: "H", 4: "I", 5: "I", 10: "i"}  # BYTE, ASCII, SHORT, LONG, RATIONAL, SRATIONAL
+
+
+def camera_dng(rgb, orientation=1, bayer=True, make="Test Cameras", preview_side=16):
+    """The bytes of a DNG, laid out as a camera shooting DNG writes one: its
+    first image a small 8-bit preview with the camera's tags (which OpenCV
+    would read as the photo), the sensor's readings in a sub-image: a Bayer
+    mosaic (RGGB, 16 bits) of the uint8 sRGB photo `rgb`, or with `bayer`
+    False its linear RGB; its colours develop back to `rgb`'s."""
+    srgb = rgb.astype(np.float64) / 255
+    linear = np.round(65535 * np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)).astype("<u2")
+    height, width = rgb.shape[:2]
+    if bayer:  # RGGB: red at even rows and columns, blue at odd ones, green between
+        mosaic = np.where((np.arange(height)[:, None] % 2) + (np.arange(width) % 2) == 1, linear[..., 1],
+                          np.where(np.arange(height)[:, None] % 2 == 0, linear[..., 0], linear[..., 2]))
+        sensor = mosaic.astype("<u2").tobytes()
+        sensor_tags = [(262, 3, [32803]), (277, 3, [1]), (258, 3, [16]), (33421, 3, [2, 2]), (33422, 1, [0, 1, 1, 2])]
+    else:
+        sensor = linear.tobytes()
+        sensor_tags = [(262, 3, [34892]), (277, 3, [3]), (258, 3, [16, 16, 16])]
+    step = max(1, max(height, width) // preview_side)
+    preview = np.ascontiguousarray(rgb[::step, ::step])
+    strips = [preview.tobytes(), sensor]
+    directories = [
+        [(254, 4, [1]), (256, 4, [preview.shape[1]]), (257, 4, [preview.shape[0]]), (258, 3, [8, 8, 8]),
+         (259, 3, [1]), (262, 3, [2]), (271, 2, list(make.encode()) + [0]), (273, 4, ["strip 0"]),
+         (274, 3, [orientation]), (277, 3, [3]), (278, 4, [preview.shape[0]]), (279, 4, [len(strips[0])]),
+         (284, 3, [1]), (330, 4, ["directory 1"]), (50706, 1, [1, 4, 0, 0]), (50708, 2, list(b"Test DNG\0")),
+         (50721, 10, [(round(value * 10000), 10000) for value in XYZ_TO_LINEAR_SRGB]), (50728, 5, [(1, 1)] * 3),
+         (50778, 3, [21])],
+        sorted([(254, 4, [0]), (256, 4, [width]), (257, 4, [height]), (259, 3, [1]), (273, 4, ["strip 1"]),
+                (278, 4, [height]), (279, 4, [len(sensor)]), (284, 3, [1]), *sensor_tags]),
+    ]
+
+    def packed(kind, values):
+        flat = [part for value in values for part in (value if isinstance(value, tuple) else (value,))]
+        return struct.pack(f"<{len(flat)}{TIFF_FORMATS[kind]}", *flat)
+
+    # Where each directory, its values too long for an entry, and each strip go: after the 8-byte header, in turn.
+    at, places = 8, {}
+    for index, fields in enumerate(directories):
+        places[f"directory {index}"] = at
+        at += 2 + 12 * len(fields) + 4
+        for tag, kind, values in fields:
+            size = len(packed(kind, [0 if isinstance(v, str) else v for v in values]))
+            if size > 4:
+                places[(index, tag)] = at
+                at += size + size % 2
+    for index, strip in enumerate(strips):
+        places[f"strip {index}"] = at
+        at += len(strip)
+    content = bytearray(b"II*\0" + struct.pack("<I", 8))
+    for index, fields in enumerate(directories):
+        table, values_after = struct.pack("<H", len(fields)), b""
+        for tag, kind, values in fields:
+            body = packed(kind, [places[v] if isinstance(v, str) else v for v in values])
+            inline = places[(index, tag)].to_bytes(4, "little") if len(body) > 4 else body.ljust(4, b"\0")
+            table += struct.pack("<HHI", tag, kind, len(values)) + inline
+            if len(body) > 4:
+                values_after += body + b"\0" * (len(body) % 2)
+        content += table + bytes(4) + values_after
+    for strip in strips:
+        content += strip
+    assert len(content) == at
+    return bytes(content)
+
+__all__ = ["camera_dng", "NOT_UTF8", "REPO_DIR", "rename_pair", "SHARED_DATA", "SureOfUprightRed", "draw_person", "lying_person", "person_with_a_speck",
            "write_sample"]

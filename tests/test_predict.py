@@ -13,6 +13,7 @@ import threading
 import time
 import zlib
 from pathlib import Path
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -22,7 +23,7 @@ from PIL import Image, ImageOps
 import data
 import metrics
 import predict
-from conftest import NOT_UTF8, REPO_DIR, SureOfUprightRed, draw_person, lying_person, person_with_a_speck
+from conftest import NOT_UTF8, REPO_DIR, SureOfUprightRed, camera_dng, draw_person, lying_person, person_with_a_speck
 from model import build_model
 
 SIZE = (32, 32)
@@ -460,6 +461,64 @@ def test_keep_metadata_keeps_a_tiffs_exif_tags_of_the_photo_not_those_of_its_fil
         assert kept[ExifTags.Base.Make] == "Canon" and kept.get_ifd(ExifTags.IFD.GPSInfo)
         assert not kept.get_ifd(ExifTags.IFD.Exif)
 
+
+
+def upright_red_person():
+    """A 60x40 photo of a red figure standing on green, and where the figure is."""
+    upright = np.zeros((60, 40, 3), np.uint8)
+    upright[:] = (40, 160, 60)
+    upright[10:50, 12:28] = (220, 30, 30)
+    return upright, (slice(10, 50), slice(12, 28))
+
+
+@pytest.mark.parametrize("bayer", [True, False], ids=["bayer_mosaic", "linear_rgb"])
+def test_a_camera_raw_photo_is_developed_whole_turned_as_the_camera_recorded_with_its_exif_kept(tmp_path, bayer):
+    from PIL import ExifTags
+
+    upright, figure = upright_red_person()
+    # Stored on its side, as a camera held upright stores it, with Orientation 6 to turn it when shown.
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "IMG_0001.DNG").write_bytes(camera_dng(np.rot90(upright), orientation=6, bayer=bayer))
+    summary = predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=SureOfUprightRed(),
+                                              keep_metadata=True)
+    assert (summary.processed, summary.failed) == (1, [])
+    cutout = read_output(tmp_path / "out" / "IMG_0001.png")
+    assert cutout.shape == (60, 40, 4)  # the sensor's image turned, not the 16-pixel preview OpenCV would read
+    inside = cutout[figure][2:-2, 2:-2]  # its edge blurred by the mosaic, and by the mask's upsampling
+    assert inside[..., 3].min() == round(0.99 * 255) and cutout[:5, :, 3].max() == cutout[-5:, :, 3].max() == 0
+    assert inside[..., 0].min() > 200 and inside[..., 1:3].max() < 60  # red, as shot (brightened: LibRaw's default)
+    with Image.open(tmp_path / "out" / "IMG_0001.png") as kept:
+        exif = kept.getexif()
+        assert exif[ExifTags.Base.Make] == "Test Cameras" and exif[ExifTags.Base.Orientation] == 1
+        assert "icc_profile" not in kept.info  # sRGB, as developed
+
+
+def test_a_camera_raw_file_beside_its_cameras_jpeg_is_passed_over_unless_named(tmp_path, rng, caplog):
+    upright, _ = upright_red_person()
+    folder = tmp_path / "in"
+    save(folder / "IMG_0001.JPG", photo(rng, 80, 60))  # RAW+JPEG: the camera's own JPEG of the shot
+    (folder / "IMG_0001.CR2").write_bytes(camera_dng(upright))
+    (folder / "IMG_0002.NEF").write_bytes(camera_dng(upright))  # RAW only
+    (folder / "IMG_0003.ARW").write_bytes(camera_dng(upright)[:300])  # cut short
+    with caplog.at_level(logging.INFO, logger="predict"):
+        summary = predict.remove_background_files(folder, tmp_path / "out", model=SureOfUprightRed())
+    assert pngs_in(tmp_path / "out") == ["IMG_0001.png", "IMG_0002.png"]
+    assert read_output(tmp_path / "out" / "IMG_0001.png").shape == (80, 60, 4)  # from the JPEG
+    assert summary.failed == [(folder / "IMG_0003.ARW", f"{folder / 'IMG_0003.ARW'}: not a readable image (corrupt, "
+                                                        f"truncated or unsupported format)")]
+    assert (f"camera RAW files passed over, the photo of the same shot beside each (the camera's JPEG) cut out "
+            f"instead; name them to cut them out: 1 ({folder / 'IMG_0001.CR2'})") in caplog.text
+    predict.remove_background_files(folder / "IMG_0001.CR2", tmp_path / "raw", model=SureOfUprightRed())
+    assert read_output(tmp_path / "raw" / "IMG_0001.png").shape == (60, 40, 4)
+
+
+def test_a_camera_raw_photo_piped_in_is_developed_not_read_as_the_tiff_it_looks_like(tmp_path, monkeypatch):
+    upright, _ = upright_red_person()
+    monkeypatch.setattr(sys, "stdin", SimpleNamespace(buffer=io.BytesIO(camera_dng(upright))))
+    piped = predict.photo_piped_in(tmp_path)
+    assert piped.name == "stdin.raw"
+    assert data.read_image(piped).shape == (60, 40, 3)
+    assert data.format_suffix(piped.read_bytes()) == ".tif"  # what its first bytes alone say
 
 def edited_xmp():
     """An XMP packet as Lightroom and a DJI drone write it: a rating, keywords
@@ -1030,7 +1089,7 @@ def test_masks_written_with_mask_only_pair_with_their_photos_as_training_masks(t
 def test_files_of_a_folder_that_are_not_photos_are_reported_and_hidden_ones_passed_over(tmp_path, tiny_model, rng,
                                                                                        caplog):
     save(tmp_path / "in" / "a.jpg", photo(rng))
-    (tmp_path / "in" / "IMG_0001.CR2").write_bytes(b"II*\x00")  # a camera's RAW file
+    (tmp_path / "in" / "a.psd").write_bytes(b"8BPS")  # an editor's layers
     (tmp_path / "in" / "notes.txt").write_text("shot on a camera")
     (tmp_path / "in" / ".DS_Store").write_bytes(b"")
     (tmp_path / "in" / "Thumbs.db").write_bytes(b"")  # Windows' hidden thumbnails
@@ -1045,7 +1104,7 @@ def test_files_of_a_folder_that_are_not_photos_are_reported_and_hidden_ones_pass
     assert sorted(str(path.relative_to(tmp_path / "out")) for path in (tmp_path / "out").rglob("*")) == \
         ["a.png", predict.SURENESS_FILE]
     assert "not a photo format this tool reads" in caplog.text
-    assert f"2 ({tmp_path / 'in' / 'IMG_0001.CR2'}, {tmp_path / 'in' / 'notes.txt'})" in caplog.text
+    assert f"2 ({tmp_path / 'in' / 'a.psd'}, {tmp_path / 'in' / 'notes.txt'})" in caplog.text
     caplog.clear()
     with caplog.at_level("WARNING", logger="predict"):  # a folder of photos only: nothing to say
         predict.remove_background_files(tmp_path / "out", tmp_path / "again", model=tiny_model)
