@@ -22,22 +22,22 @@ cutouts/a/b.png), or for one photo the .png named; it may be a WebP instead
 a .jpg named). It keeps the photo's colour profile (Display P3, Adobe RGB), so
 that it shows the photo's colours, and with --keep-metadata its EXIF and XMP
 metadata (camera, date, GPS, rating, keywords). Camera RAW files are developed
-(rawpy), but where the camera's JPEG of the shot lies beside one (RAW+JPEG),
-which is cut out instead. People who fill little of the
-photo get a second, closer look, and wide photos a look in tiles of their
-height, kept where surer (--no-close-up skips both), and photos the model is
-unsure of a look turned on their side and upside down, for people lying down or
-upside down (--upright-only skips it); small specks of mask apart from the
-people are left out (--keep-specks keeps them). A photo with transparency keeps
-it: the model sees it over grey, and its output is nowhere more opaque than the
-photo. On a CPU the model runs through TensorFlow Lite, about twice as fast,
-converted once per model file (--engine). Existing outputs are skipped unless
---overwrite, so an interrupted run continues where it stopped; --watch then
-goes on cutting out the photos that come into the input folders. One photo may
-be piped in and its output piped out (-), for scripts. A file that cannot be
-read is reported and skipped; the exit status is 1 if any failed. An output
-folder also gets sureness.csv, how sure the model was of each mask, least sure
-first: the cutouts to check first.
+(rawpy), unless the camera's JPEG of the shot lies beside one (RAW+JPEG): that
+is cut out instead. People who fill little of the photo get a second, closer
+look, and wide photos a look in tiles of their height, kept where surer
+(--no-close-up skips both), and photos the model is unsure of a look turned on
+their side and upside down, for people lying down or upside down (--upright-only
+skips it); small specks of mask apart from the people are left out
+(--keep-specks keeps them). A photo with transparency keeps it: the model sees
+it over grey, and its output is nowhere more opaque than the photo. On a CPU the
+model runs through TensorFlow Lite, about twice as fast, converted once per
+model file (--engine). Existing outputs are skipped unless --overwrite, so an
+interrupted run continues where it stopped; --watch then goes on cutting out the
+photos that come into the input folders. One photo may be piped in and its
+output piped out (-), for scripts. A file that cannot be read is reported and
+skipped; the exit status is 1 if any failed. An output folder also gets
+sureness.csv, how sure the model was of each mask, least sure first: the cutouts
+to check first.
 
 From Python:
 
