@@ -90,12 +90,13 @@ XYZ_TO_LINEAR_SRGB = (3.2406, -1.5372, -0.4986, -0.9689, 1.8758, 0.0415, 0.0557,
 TIFF_FORMATS = {1: "B", 2: "B", 3: "H", 4: "I", 5: "I", 10: "i"}  # BYTE, ASCII, SHORT, LONG, RATIONAL, SRATIONAL
 
 
-def camera_dng(rgb, orientation=1, bayer=True, make="Test Cameras", preview_side=16):
+def camera_dng(rgb, orientation=1, bayer=True, make="Test Cameras", xmp=None, preview_side=16):
     """The bytes of a DNG, laid out as a camera shooting DNG writes one: its
     first image a small 8-bit preview with the camera's tags (which OpenCV
     would read as the photo), the sensor's readings in a sub-image: a Bayer
     mosaic (RGGB, 16 bits) of the uint8 sRGB photo `rgb`, or with `bayer`
-    False its linear RGB; its colours develop back to `rgb`'s."""
+    False its linear RGB; its colours develop back to `rgb`'s. `xmp`: an XMP
+    packet (bytes) for its first image, as a raw converter adds one."""
     srgb = rgb.astype(np.float64) / 255
     linear = np.round(65535 * np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)).astype("<u2")
     height, width = rgb.shape[:2]
@@ -114,7 +115,7 @@ def camera_dng(rgb, orientation=1, bayer=True, make="Test Cameras", preview_side
         [(254, 4, [1]), (256, 4, [preview.shape[1]]), (257, 4, [preview.shape[0]]), (258, 3, [8, 8, 8]),
          (259, 3, [1]), (262, 3, [2]), (271, 2, list(make.encode()) + [0]), (273, 4, ["strip 0"]),
          (274, 3, [orientation]), (277, 3, [3]), (278, 4, [preview.shape[0]]), (279, 4, [len(strips[0])]),
-         (284, 3, [1]), (330, 4, ["directory 1"]), (50706, 1, [1, 4, 0, 0]), (50708, 2, list(b"Test DNG\0")),
+         (284, 3, [1]), *([(700, 1, list(xmp))] if xmp else []), (330, 4, ["directory 1"]), (50706, 1, [1, 4, 0, 0]), (50708, 2, list(b"Test DNG\0")),
          (50721, 10, [(round(value * 10000), 10000) for value in XYZ_TO_LINEAR_SRGB]), (50728, 5, [(1, 1)] * 3),
          (50778, 3, [21])],
         sorted([(254, 4, [0]), (256, 4, [width]), (257, 4, [height]), (259, 3, [1]), (273, 4, ["strip 1"]),

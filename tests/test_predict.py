@@ -472,13 +472,15 @@ def upright_red_person():
 
 
 @pytest.mark.parametrize("bayer", [True, False], ids=["bayer_mosaic", "linear_rgb"])
-def test_a_camera_raw_photo_is_developed_whole_turned_as_the_camera_recorded_with_its_exif_kept(tmp_path, bayer):
+def test_a_camera_raw_photo_is_developed_whole_turned_as_the_camera_recorded_with_its_metadata_kept(tmp_path,
+                                                                                                      bayer):
     from PIL import ExifTags
 
     upright, figure = upright_red_person()
     # Stored on its side, as a camera held upright stores it, with Orientation 6 to turn it when shown.
     (tmp_path / "in").mkdir()
-    (tmp_path / "in" / "IMG_0001.DNG").write_bytes(camera_dng(np.rot90(upright), orientation=6, bayer=bayer))
+    (tmp_path / "in" / "IMG_0001.DNG").write_bytes(camera_dng(np.rot90(upright), orientation=6, bayer=bayer,
+                                                              xmp=edited_xmp()))
     summary = predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=SureOfUprightRed(),
                                               keep_metadata=True)
     assert (summary.processed, summary.failed) == (1, [])
@@ -491,6 +493,9 @@ def test_a_camera_raw_photo_is_developed_whole_turned_as_the_camera_recorded_wit
         exif = kept.getexif()
         assert exif[ExifTags.Base.Make] == "Test Cameras" and exif[ExifTags.Base.Orientation] == 1
         assert "icc_profile" not in kept.info  # sRGB, as developed
+    attributes, _ = xmp_properties(tmp_path / "out" / "IMG_0001.png")
+    assert attributes["{http://ns.adobe.com/xap/1.0/}Rating"] == "4"
+    assert "{http://ns.adobe.com/tiff/1.0/}Orientation" not in attributes
 
 
 def test_a_camera_raw_file_beside_its_cameras_jpeg_is_passed_over_unless_named(tmp_path, rng, caplog):
