@@ -87,16 +87,18 @@ def rename_pair(dataset, stem, new_stem):
 
 # ColorMatrix1 of a DNG whose sensor sees linear sRGB (XYZ to linear sRGB, D65), so that its colours develop as sRGB's.
 XYZ_TO_LINEAR_SRGB = (3.2406, -1.5372, -0.4986, -0.9689, 1.8758, 0.0415, 0.0557, -0.2040, 1.0570)
-TIFF_FORMATS = {1: "B", 2: "B", 3: "H", 4: "I", 5: "I", 10: "i"}  # BYTE, ASCII, SHORT, LONG, RATIONAL, SRATIONAL
+# The struct format of each TIFF type: BYTE, ASCII, SHORT, LONG, RATIONAL, UNDEFINED, SRATIONAL.
+TIFF_FORMATS = {1: "B", 2: "B", 3: "H", 4: "I", 5: "I", 7: "B", 10: "i"}
 
 
-def camera_dng(rgb, orientation=1, bayer=True, make="Test Cameras", xmp=None, preview_side=16):
+def camera_dng(rgb, orientation=1, bayer=True, make="Test Cameras", xmp=None, profile=None, preview_side=16):
     """The bytes of a DNG, laid out as a camera shooting DNG writes one: its
     first image a small 8-bit preview with the camera's tags (which OpenCV
     would read as the photo), the sensor's readings in a sub-image: a Bayer
     mosaic (RGGB, 16 bits) of the uint8 sRGB photo `rgb`, or with `bayer`
     False its linear RGB; its colours develop back to `rgb`'s. `xmp`: an XMP
-    packet (bytes) for its first image, as a raw converter adds one."""
+    packet (bytes) for its first image, as a raw converter adds one;
+    `profile`: an ICC profile (bytes) of its preview."""
     srgb = rgb.astype(np.float64) / 255
     linear = np.round(65535 * np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)).astype("<u2")
     height, width = rgb.shape[:2]
@@ -111,13 +113,14 @@ def camera_dng(rgb, orientation=1, bayer=True, make="Test Cameras", xmp=None, pr
     step = max(1, max(height, width) // preview_side)
     preview = np.ascontiguousarray(rgb[::step, ::step])
     strips = [preview.tobytes(), sensor]
-    directories = [
-        [(254, 4, [1]), (256, 4, [preview.shape[1]]), (257, 4, [preview.shape[0]]), (258, 3, [8, 8, 8]),
-         (259, 3, [1]), (262, 3, [2]), (271, 2, list(make.encode()) + [0]), (273, 4, ["strip 0"]),
-         (274, 3, [orientation]), (277, 3, [3]), (278, 4, [preview.shape[0]]), (279, 4, [len(strips[0])]),
-         (284, 3, [1]), *([(700, 1, list(xmp))] if xmp else []), (330, 4, ["directory 1"]), (50706, 1, [1, 4, 0, 0]), (50708, 2, list(b"Test DNG\0")),
-         (50721, 10, [(round(value * 10000), 10000) for value in XYZ_TO_LINEAR_SRGB]), (50728, 5, [(1, 1)] * 3),
-         (50778, 3, [21])],
+    directories = [  # each directory's entries in the order of their tags, as TIFF asks
+        sorted([(254, 4, [1]), (256, 4, [preview.shape[1]]), (257, 4, [preview.shape[0]]), (258, 3, [8, 8, 8]),
+                (259, 3, [1]), (262, 3, [2]), (271, 2, list(make.encode()) + [0]), (273, 4, ["strip 0"]),
+                (274, 3, [orientation]), (277, 3, [3]), (278, 4, [preview.shape[0]]), (279, 4, [len(strips[0])]),
+                (284, 3, [1]), *([(700, 1, list(xmp))] if xmp else []), (330, 4, ["directory 1"]),
+                *([(34675, 7, list(profile))] if profile else []), (50706, 1, [1, 4, 0, 0]),
+                (50708, 2, list(b"Test DNG\0")), (50721, 10, [(round(v * 10000), 10000) for v in XYZ_TO_LINEAR_SRGB]),
+                (50728, 5, [(1, 1)] * 3), (50778, 3, [21])]),
         sorted([(254, 4, [0]), (256, 4, [width]), (257, 4, [height]), (259, 3, [1]), (273, 4, ["strip 1"]),
                 (278, 4, [height]), (279, 4, [len(sensor)]), (284, 3, [1]), *sensor_tags]),
     ]
@@ -154,5 +157,5 @@ def camera_dng(rgb, orientation=1, bayer=True, make="Test Cameras", xmp=None, pr
     assert len(content) == at
     return bytes(content)
 
-__all__ = ["camera_dng", "NOT_UTF8", "REPO_DIR", "rename_pair", "SHARED_DATA", "SureOfUprightRed", "draw_person", "lying_person", "person_with_a_speck",
-           "write_sample"]
+__all__ = ["camera_dng", "NOT_UTF8", "REPO_DIR", "rename_pair", "SHARED_DATA", "SureOfUprightRed", "draw_person",
+           "lying_person", "person_with_a_speck", "write_sample"]

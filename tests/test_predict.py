@@ -480,7 +480,7 @@ def test_a_camera_raw_photo_is_developed_whole_turned_as_the_camera_recorded_wit
     # Stored on its side, as a camera held upright stores it, with Orientation 6 to turn it when shown.
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "IMG_0001.DNG").write_bytes(camera_dng(np.rot90(upright), orientation=6, bayer=bayer,
-                                                              xmp=edited_xmp()))
+                                                              xmp=edited_xmp(), profile=display_p3_like_profile()))
     summary = predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=SureOfUprightRed(),
                                               keep_metadata=True)
     assert (summary.processed, summary.failed) == (1, [])
@@ -492,7 +492,7 @@ def test_a_camera_raw_photo_is_developed_whole_turned_as_the_camera_recorded_wit
     with Image.open(tmp_path / "out" / "IMG_0001.png") as kept:
         exif = kept.getexif()
         assert exif[ExifTags.Base.Make] == "Test Cameras" and exif[ExifTags.Base.Orientation] == 1
-        assert "icc_profile" not in kept.info  # sRGB, as developed
+        assert "icc_profile" not in kept.info  # sRGB, as developed, whatever the profile of its preview
     attributes, _ = xmp_properties(tmp_path / "out" / "IMG_0001.png")
     assert attributes["{http://ns.adobe.com/xap/1.0/}Rating"] == "4"
     assert "{http://ns.adobe.com/tiff/1.0/}Orientation" not in attributes
