@@ -157,5 +157,6 @@ def camera_dng(rgb, orientation=1, bayer=True, make="Test Cameras", xmp=None, pr
     assert len(content) == at
     return bytes(content)
 
+
 __all__ = ["camera_dng", "NOT_UTF8", "REPO_DIR", "rename_pair", "SHARED_DATA", "SureOfUprightRed", "draw_person",
            "lying_person", "person_with_a_speck", "write_sample"]
