@@ -1882,11 +1882,12 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
     last_recorded = time.time()
 
     def cut_out(todo):
-        """Runs the (photo, output) jobs; returns the photos that failed, and
-        the DiskFull that stopped it, its photos not cut out `waiting`, or
-        None. The Summary's seconds are those spent here: not a watch's waits."""
+        """Runs the (photo, output) jobs; returns {photo: why} of those that
+        failed, and the DiskFull that stopped it, its photos not cut out
+        `waiting`, or None. The Summary's seconds are those spent here: not a
+        watch's waits."""
         nonlocal last_recorded
-        failed, finished = set(), set()
+        failed, finished = {}, set()
         if not todo:
             return failed, None
         started, seconds_before = time.time(), summary.seconds
@@ -1896,7 +1897,7 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
                     finished.add(photo)
                     if failure:
                         summary.failed.append((photo, failure))
-                        failed.add(photo)
+                        failed[photo] = failure
                         if progress:
                             bar.write(f"failed: {failure}", file=sys.stderr)
                         else:
@@ -1948,15 +1949,17 @@ def watch_folders(find, states, cut_out, summary, overwrite=False, record=None, 
                   folders=(), output_root=None, full=None):
     """Until Ctrl-C, every WATCH_EVERY seconds: `find()` the (photo, output)
     jobs of the input folders and the sub-folders that cannot be read (see
-    find_photos), and `cut_out` (which returns the photos that failed, and a
-    DiskFull or None) those of photos ready (see ready_photos). The photos
-    of `states` (photo -> file_state) were cut out, or failed, or skipped,
-    in that state already, but for those `waiting` in `full`, the DiskFull
-    that stopped the run before the watch, if any; a failed one is tried
-    again once its file changes, and with `overwrite` a photo changed since
-    its output was made is cut out again. A failure mended so leaves the
-    Summary; `record()` lists the new outputs after each look that wrote
-    some. The log names what is `watched`, and what goes wrong at a look and
+    find_photos), and `cut_out` (which returns {photo: why} of those that
+    failed, and a DiskFull or None) those of photos ready (see
+    ready_photos). The photos of `states` (photo -> file_state) were cut
+    out, or failed, or skipped, in that state already, but for those
+    `waiting` in `full`, the DiskFull that stopped the run before the watch,
+    if any; a failed one is tried again once its file changes, or where its
+    output could not be written (a WriteFailure), after a while (see
+    write_retry_wait), and with `overwrite` a photo changed since its output
+    was made is cut out again. A photo's failure in the Summary is replaced
+    by the outcome of its next try: a failure mended leaves it; `record()`
+    lists the new outputs after each look that wrote some. The log names what is `watched`, and what goes wrong at a look and
     then right again (see look_at_inputs; `folders`: the input folders at
     the start; `output_root`: the folder the outputs go under). A full disk
     is one of those: the photos wait, and once there may be room (see
@@ -1965,7 +1968,10 @@ def watch_folders(find, states, cut_out, summary, overwrite=False, record=None, 
     """
     log.info("watching %s for photos that come in (every %g s); Ctrl-C stops", watched, WATCH_EVERY)
     seen = {photo: state for photo, state in states.items() if state}
-    done = {photo: state for photo, state in seen.items() if not (full and photo in full.waiting)}
+    retries = {photo: WriteRetry(seen[photo], time.monotonic() + write_retry_wait(0), write_retry_wait(0))
+               for photo, failure in summary.failed if isinstance(failure, WriteFailure) and photo in seen}
+    done = {photo: state for photo, state in seen.items()
+            if photo not in retries and not (full and photo in full.waiting)}
     troubles = set()
     if full:
         out_of_room(full, output_root)
@@ -1976,15 +1982,24 @@ def watch_folders(find, states, cut_out, summary, overwrite=False, record=None, 
             if jobs is None:  # nothing to cut out at this look: the photos' states stay as they were, unchecked
                 continue
             forget_photos_gone(jobs, seen, done)
-            ready = ready_photos(jobs, seen, done, overwrite)
+            for photo in retries.keys() - seen.keys():  # moved away
+                del retries[photo]
+            ready = [job for job in ready_photos(jobs, seen, done, overwrite) if not retry_later(job[0], retries, seen)]
             if not ready or full and not room_to_write_again(full, output_root):
                 continue
             for part in [ready[:1], ready[1:]] if full else [ready]:  # one photo tries whether there is room
+                failed_before = len(summary.failed)
                 failed, full_now = cut_out(part)
-                finished = [photo for photo, _ in part if not (full_now and photo in full_now.waiting)]
-                done.update((photo, seen[photo]) for photo in finished)
-                mended = set(finished) - failed
-                summary.failed = [(photo, failure) for photo, failure in summary.failed if photo not in mended]
+                finished = {photo for photo, _ in part if not (full_now and photo in full_now.waiting)}
+                summary.failed = ([(photo, failure) for photo, failure in summary.failed[:failed_before]
+                                   if photo not in finished] + summary.failed[failed_before:])
+                for photo in finished:
+                    if isinstance(failed.get(photo), WriteFailure):
+                        wait = write_retry_wait(retries[photo].wait if photo in retries else 0)
+                        retries[photo] = WriteRetry(seen[photo], time.monotonic() + wait, wait)
+                    else:
+                        retries.pop(photo, None)
+                        done[photo] = seen[photo]
                 if record and finished:
                     record()
                 if full_now:
@@ -1997,6 +2012,40 @@ def watch_folders(find, states, cut_out, summary, overwrite=False, record=None, 
         log.info("stopped watching")
     if full:  # photos left waiting for room: the run ends as one without --watch would have
         raise full
+
+
+class WriteRetry(NamedTuple):
+    """A photo whose output could not be written, under --watch: its
+    file_state then, the time.monotonic() of its next try, and the wait
+    before it."""
+    state: tuple
+    at: float
+    wait: float
+
+
+# A photo whose output could not be written is tried again a minute on, then
+# after twice the last wait, up to an hour: a network drive's blip is mended
+# within minutes, and what stays wrong costs a photo through the model an hour.
+WRITE_RETRY_FIRST_SECONDS, WRITE_RETRY_MOST_SECONDS = 60.0, 3600.0
+
+
+def write_retry_wait(last_wait):
+    """The wait before the next try of a photo whose output could not be
+    written, `last_wait` before the last (0: it was its first)."""
+    return min(2 * last_wait, WRITE_RETRY_MOST_SECONDS) if last_wait else WRITE_RETRY_FIRST_SECONDS
+
+
+def retry_later(photo, retries, seen):
+    """Whether `photo`, ready at a look of --watch, waits for its next try
+    (see WriteRetry) rather than being cut out now; a photo changed since
+    its output could not be written is a new one, tried at once."""
+    retry = retries.get(photo)
+    if retry is None:
+        return False
+    if seen.get(photo) != retry.state:
+        del retries[photo]
+        return False
+    return time.monotonic() < retry.at
 
 
 # A watch that found the outputs' drive full tries one photo again once the
@@ -2213,6 +2262,14 @@ def write_cutout(job, image, look, output_root, threshold=None, background=None,
 DISK_FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))  # out of space, or of the user's quota
 
 
+class WriteFailure(str):
+    """Why a photo's output could not be written, rather than its photo read
+    or put through the model: what is wrong lies on the output's side (a
+    folder's permissions, a network drive's blip), which may be mended
+    without the photo changing, so a watch tries it again (see
+    watch_folders)."""
+
+
 class DiskFull(PredictError):
     """A write that found the outputs' drive full, or the user's quota used
     up (see DISK_FULL): it ends a run; a watch waits for room instead (see
@@ -2288,7 +2345,7 @@ def cutouts(jobs, read, look, write, batch_size=8, workers=WORKERS, pixel_budget
                     except Exception as error:
                         if getattr(error, "errno", None) in DISK_FULL:  # so would every output after it be
                             raise DiskFull(job[1], error.strerror) from error
-                        yield job[0], None, f"{job[0]}: cannot write output ({error})"
+                        yield job[0], None, WriteFailure(f"{job[0]}: cannot write output ({error})")
                     else:
                         yield job[0], written, None
         except BaseException:  # interrupted (Ctrl-C), or closed early: the photos not yet read stay unread

@@ -1911,6 +1911,50 @@ def test_an_output_whose_folder_cannot_be_searched_does_not_end_the_run(tmp_path
     assert pngs_in(tmp_path / "out") == ["a.png"]
 
 
+
+@pytest.mark.parametrize("mended", [True, False])
+def test_watch_tries_a_photo_whose_output_could_not_be_written_again_until_it_is(tmp_path, monkeypatch, rng, mended):
+    folder, out = tmp_path / "in", tmp_path / "out"
+    for name in ("a.jpg", "b.jpg"):
+        save(folder / name, photo(rng))
+    lock, replace_atomically = {"b.png": True}, predict.replace_atomically
+
+    def write_unless_locked(path, content):  # b.png's folder out of reach, as a network drive's blip leaves it
+        if lock.get(path.name):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        replace_atomically(path, content)
+
+    monkeypatch.setattr(predict, "replace_atomically", write_unless_locked)
+    monkeypatch.setattr(predict, "WRITE_RETRY_FIRST_SECONDS", 0.0)  # a try at each look, rather than a minute on
+    reads = count_reads(monkeypatch)
+    steps = [lambda: None, lambda: lock.update({"b.png": not mended}), lambda: None]
+    looks = script_the_waits(monkeypatch, steps, lambda: (pngs_in(out), reads.count("b.jpg")))
+    summary = predict.remove_background_files(folder, out, model=SureOfUprightRed(), watch=True)
+    if mended:
+        assert looks == [(["a.png"], 1), (["a.png"], 2), (["a.png", "b.png"], 3), (["a.png", "b.png"], 3)]
+        assert (summary.processed, summary.failed) == (2, [])
+    else:
+        assert looks == [(["a.png"], 1), (["a.png"], 2), (["a.png"], 3), (["a.png"], 4)]
+        assert summary.processed == 1  # and its failure listed once, not once a try
+        assert summary.failed == [(folder / "b.jpg", f"{folder / 'b.jpg'}: cannot write output ([Errno 13] Permission "
+                                                     f"denied: '{out / 'b.png'}')")]
+
+
+def test_a_photo_whose_output_could_not_be_written_waits_a_minute_then_twice_as_long_up_to_an_hour(monkeypatch):
+    waits = [predict.write_retry_wait(0)]
+    while len(waits) < 9:
+        waits.append(predict.write_retry_wait(waits[-1]))
+    assert waits == [60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]
+    monkeypatch.setattr(time, "monotonic", lambda: 1000.0)
+    retries = {Path("a.jpg"): predict.WriteRetry((10, 1), at=1060.0, wait=60.0),
+               Path("b.jpg"): predict.WriteRetry((10, 1), at=1000.0, wait=60.0)}
+    seen = {Path("a.jpg"): (10, 1), Path("b.jpg"): (10, 1), Path("c.jpg"): (10, 1)}
+    assert predict.retry_later(Path("a.jpg"), retries, seen)         # its minute not yet up
+    assert not predict.retry_later(Path("b.jpg"), retries, seen)     # up
+    assert not predict.retry_later(Path("c.jpg"), retries, seen)     # never failed
+    seen[Path("a.jpg")] = (12, 2)
+    assert not predict.retry_later(Path("a.jpg"), retries, seen) and Path("a.jpg") not in retries  # a new photo
+
 def test_watch_still_ends_on_two_photos_come_in_for_one_output(tmp_path, monkeypatch, rng):
     first, second = tmp_path / "first", tmp_path / "second"
     save(first / "a.jpg", photo(rng))
