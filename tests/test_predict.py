@@ -1955,6 +1955,34 @@ def test_a_photo_whose_output_could_not_be_written_waits_a_minute_then_twice_as_
     seen[Path("a.jpg")] = (12, 2)
     assert not predict.retry_later(Path("a.jpg"), retries, seen) and Path("a.jpg") not in retries  # a new photo
 
+
+@pytest.mark.parametrize("slow_to_record", [False, True])
+def test_watch_lists_its_outputs_after_each_look_unless_that_takes_long_and_all_of_them_at_its_end(
+        tmp_path, monkeypatch, rng, slow_to_record):
+    folder, out = tmp_path / "in", tmp_path / "out"
+    save(folder / "a.jpg", photo(rng))
+    if slow_to_record:  # as if each record took a long time against the time between them (a list of many outputs)
+        monkeypatch.setattr(predict, "RECORD_TIME_SHARE", 1e-9)
+    steps = [lambda: save(folder / "b.jpg", photo(rng)), lambda: None, lambda: save(folder / "c.jpg", photo(rng)),
+             lambda: None]
+    sureness = out / predict.SURENESS_FILE
+    looks = script_the_waits(monkeypatch, steps, lambda: sorted(row.output for row in predict.read_sureness(sureness))
+                             if sureness.exists() else None)
+    summary = predict.remove_background_files(folder, out, model=SureOfUprightRed(), watch=True)
+    assert summary.processed == 3
+    if slow_to_record:  # the first record, then none until the watch ends
+        assert looks == [None, ["a.png"], ["a.png"], ["a.png"], ["a.png"]]
+    else:  # a.png listed at the first look, b.png once cut out at the second, c.png at the fourth
+        assert looks == [None, ["a.png"], ["a.png", "b.png"], ["a.png", "b.png"], ["a.png", "b.png", "c.png"]]
+    assert sorted(row.output for row in predict.read_sureness(sureness)) == ["a.png", "b.png", "c.png"]
+
+
+def test_a_watch_records_the_sureness_again_once_a_tenth_of_its_time_went_to_it(monkeypatch):
+    monkeypatch.setattr(time, "monotonic", lambda: 1004.9)
+    assert not predict.record_due(1000.0, 0.5)  # 0.5 s of the 4.9 since it began
+    monkeypatch.setattr(time, "monotonic", lambda: 1005.0)
+    assert predict.record_due(1000.0, 0.5) and predict.record_due(0.0, 0.0)
+
 def test_watch_still_ends_on_two_photos_come_in_for_one_output(tmp_path, monkeypatch, rng):
     first, second = tmp_path / "first", tmp_path / "second"
     save(first / "a.jpg", photo(rng))
