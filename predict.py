@@ -1981,11 +1981,11 @@ def watch_folders(find, states, cut_out, summary, overwrite=False, record=None, 
     try:
         while True:
             wait_for_photos(WATCH_EVERY)
-            if unrecorded and record_due(*last_record):
-                last_record, unrecorded = timed(record), False
             jobs, troubles = look_at_inputs(find, folders, troubles, output_root)
             if jobs is None:  # nothing to cut out at this look: the photos' states stay as they were, unchecked
                 continue
+            if unrecorded and record_due(*last_record):  # not yet listed: the run's first outputs, or left till now
+                last_record, unrecorded = timed(record), False
             forget_photos_gone(jobs, seen, done)
             for photo in retries.keys() - seen.keys():  # moved away
                 del retries[photo]
