@@ -1958,11 +1958,11 @@ def watch_folders(find, states, cut_out, summary, overwrite=False, record=None, 
     output could not be written (a WriteFailure), after a while (see
     write_retry_wait), and with `overwrite` a photo changed since its output
     was made is cut out again. A photo's failure in the Summary is replaced
-    by the outcome of its next try: a failure mended leaves it; `record()`
-    lists the new outputs after each look that wrote some, or where that
-    takes long (a list of many outputs), at a later look (see record_due). The log names what is `watched`, and what goes wrong at a look and
-    then right again (see look_at_inputs; `folders`: the input folders at
-    the start; `output_root`: the folder the outputs go under). A full disk
+    by the outcome of its next try: a failure mended leaves it. `record()`
+    lists the outputs (see WatchListing). The log names what is `watched`,
+    and what goes wrong at a look and then right again (see look_at_inputs;
+    `folders`: the input folders at the start; `output_root`: the folder the
+    outputs go under). A full disk
     is one of those: the photos wait, and once there may be room (see
     room_to_write_again), one is tried, and the rest cut out if it was
     written. Stopped while the drive is still full, it raises the DiskFull.
@@ -1974,8 +1974,7 @@ def watch_folders(find, states, cut_out, summary, overwrite=False, record=None, 
     done = {photo: state for photo, state in seen.items()
             if photo not in retries and not (full and photo in full.waiting)}
     troubles = set()
-    # The outputs of the run before the watch are listed at its first look; (when the last record began, its time).
-    unrecorded, last_record = bool(summary.judged), (0.0, 0.0)
+    listing = WatchListing(record, unlisted=bool(summary.judged))  # the outputs of the run before the watch
     if full:
         out_of_room(full, output_root)
     try:
@@ -1984,8 +1983,7 @@ def watch_folders(find, states, cut_out, summary, overwrite=False, record=None, 
             jobs, troubles = look_at_inputs(find, folders, troubles, output_root)
             if jobs is None:  # nothing to cut out at this look: the photos' states stay as they were, unchecked
                 continue
-            if unrecorded and record_due(*last_record):  # not yet listed: the run's first outputs, or left till now
-                last_record, unrecorded = timed(record), False
+            listing.list_if_due()
             forget_photos_gone(jobs, seen, done)
             for photo in retries.keys() - seen.keys():  # moved away
                 del retries[photo]
@@ -1993,21 +1991,11 @@ def watch_folders(find, states, cut_out, summary, overwrite=False, record=None, 
             if not ready or full and not room_to_write_again(full, output_root):
                 continue
             for part in [ready[:1], ready[1:]] if full else [ready]:  # one photo tries whether there is room
-                failed_before = len(summary.failed)
+                tried = {photo for photo, _ in part}
+                summary.failed = [(photo, why) for photo, why in summary.failed if photo not in tried]  # said anew
                 failed, full_now = cut_out(part)
-                finished = {photo for photo, _ in part if not (full_now and photo in full_now.waiting)}
-                summary.failed = ([(photo, failure) for photo, failure in summary.failed[:failed_before]
-                                   if photo not in finished] + summary.failed[failed_before:])
-                for photo in finished:
-                    if isinstance(failed.get(photo), WriteFailure):
-                        wait = write_retry_wait(retries[photo].wait if photo in retries else 0)
-                        retries[photo] = WriteRetry(seen[photo], time.monotonic() + wait, wait)
-                    else:
-                        retries.pop(photo, None)
-                        done[photo] = seen[photo]
-                unrecorded = unrecorded or bool(record and finished)
-                if unrecorded and record_due(*last_record):
-                    last_record, unrecorded = timed(record), False
+                listing.add(book_outcomes(tried, failed, full_now, seen, done, retries))
+                listing.list_if_due()
                 if full_now:
                     full = out_of_room(full_now, output_root, said=full is not None)
                     break
@@ -2035,11 +2023,41 @@ def record_due(last_began, last_took):
     return time.monotonic() - last_began >= last_took / RECORD_TIME_SHARE
 
 
-def timed(work):
-    """(when `work()` began, by time.monotonic(), and the seconds it took)."""
-    began = time.monotonic()
-    work()
-    return began, time.monotonic() - began
+class WatchListing:
+    """When a watch lists its outputs in sureness.csv (`record()`, or None
+    for no list): after the looks that cut out photos, or found the outputs
+    of the run before it `unlisted`, but no more often than record_due
+    allows, the rest left to a later look, and to the end of the run."""
+
+    def __init__(self, record, unlisted=False):
+        self.record, self.unlisted = record, unlisted and record is not None
+        self.last_began = self.last_took = 0.0
+
+    def add(self, photos):
+        self.unlisted = self.unlisted or bool(photos and self.record)
+
+    def list_if_due(self):
+        if self.unlisted and record_due(self.last_began, self.last_took):
+            self.last_began = time.monotonic()
+            self.record()
+            self.last_took, self.unlisted = time.monotonic() - self.last_began, False
+
+
+def book_outcomes(tried, failed, full, seen, done, retries):
+    """The photos of `tried` (at a look of --watch) that were cut out or
+    failed, rather than left waiting for room by `full` (a DiskFull, or
+    None), each booked: done in its state (`seen`), or where its output
+    could not be written (a WriteFailure in `failed`, {photo: why}), to be
+    tried again (see write_retry_wait)."""
+    finished = tried - (full.waiting if full else set())
+    for photo in finished:
+        if isinstance(failed.get(photo), WriteFailure):
+            wait = write_retry_wait(retries[photo].wait if photo in retries else 0)
+            retries[photo] = WriteRetry(seen[photo], time.monotonic() + wait, wait)
+        else:
+            retries.pop(photo, None)
+            done[photo] = seen[photo]
+    return finished
 
 
 class WriteRetry(NamedTuple):
