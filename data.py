@@ -38,9 +38,9 @@ IMAGE_EXTENSIONS = (*JPEG_EXTENSIONS, ".png", ".bmp", ".webp", ".avif", ".tif", 
 # develops them into a photo), which OpenCV cannot decode: rawpy (LibRaw) does
 # (see decode_raw). predict.py reads them; training and evaluation take photos
 # as developed, which their masks were drawn on.
+# (Not .raw, which names pixel dumps of every kind, and only old Panasonic cameras' photos.)
 RAW_EXTENSIONS = (".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".raf", ".orf", ".rw2",
-                  ".rwl", ".pef", ".srw", ".3fr", ".fff", ".iiq", ".erf", ".kdc", ".dcr", ".mrw", ".mos", ".x3f",
-                  ".raw")
+                  ".rwl", ".pef", ".srw", ".3fr", ".fff", ".iiq", ".erf", ".kdc", ".dcr", ".mrw", ".mos", ".x3f")
 # Masks in any of these formats too: JPEG compression leaves a 0/255 mask's
 # pixels on the same side of half (validation masks as JPEGs at quality 95,
 # 75 and 50: not one pixel changed), so JPEG masks need no converting.

@@ -2496,7 +2496,7 @@ def photo_piped_in(folder):
         raise PredictError("input -: nothing was piped in (standard input is empty)")
     suffix = data.format_suffix(content)
     if suffix in ("", ".tif") and data.is_camera_raw(content):  # a TIFF to OpenCV, which would read its preview
-        suffix = ".raw"
+        suffix = ".dng"  # (any of data.RAW_EXTENSIONS: decoded as a camera RAW file, whichever it is)
     path = folder / f"stdin{suffix}"
     path.write_bytes(content)
     try:  # said now, before the model is loaded, rather than as a failed temporary file

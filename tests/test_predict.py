@@ -521,7 +521,7 @@ def test_a_camera_raw_photo_piped_in_is_developed_not_read_as_the_tiff_it_looks_
     upright, _ = upright_red_person()
     monkeypatch.setattr(sys, "stdin", SimpleNamespace(buffer=io.BytesIO(camera_dng(upright))))
     piped = predict.photo_piped_in(tmp_path)
-    assert piped.name == "stdin.raw"
+    assert piped.suffix in data.RAW_EXTENSIONS
     assert data.read_image(piped).shape == (60, 40, 3)
     assert data.format_suffix(piped.read_bytes()) == ".tif"  # what its first bytes alone say
 
@@ -1095,6 +1095,7 @@ def test_files_of_a_folder_that_are_not_photos_are_reported_and_hidden_ones_pass
                                                                                        caplog):
     save(tmp_path / "in" / "a.jpg", photo(rng))
     (tmp_path / "in" / "a.psd").write_bytes(b"8BPS")  # an editor's layers
+    (tmp_path / "in" / "frame.raw").write_bytes(bytes(64))  # pixels dumped by some program, not a camera's photo
     (tmp_path / "in" / "notes.txt").write_text("shot on a camera")
     (tmp_path / "in" / ".DS_Store").write_bytes(b"")
     (tmp_path / "in" / "Thumbs.db").write_bytes(b"")  # Windows' hidden thumbnails
@@ -1109,7 +1110,8 @@ def test_files_of_a_folder_that_are_not_photos_are_reported_and_hidden_ones_pass
     assert sorted(str(path.relative_to(tmp_path / "out")) for path in (tmp_path / "out").rglob("*")) == \
         ["a.png", predict.SURENESS_FILE]
     assert "not a photo format this tool reads" in caplog.text
-    assert f"2 ({tmp_path / 'in' / 'a.psd'}, {tmp_path / 'in' / 'notes.txt'})" in caplog.text
+    left_out = ", ".join(str(tmp_path / "in" / name) for name in ("a.psd", "frame.raw", "notes.txt"))
+    assert f"3 ({left_out})" in caplog.text
     caplog.clear()
     with caplog.at_level("WARNING", logger="predict"):  # a folder of photos only: nothing to say
         predict.remove_background_files(tmp_path / "out", tmp_path / "again", model=tiny_model)
