@@ -139,12 +139,11 @@ REDUCED_FLAGS = GREY_FLAGS[1:] + (cv2.IMREAD_REDUCED_COLOR_2, cv2.IMREAD_REDUCED
 
 def decode_raw(content, flags):
     """A camera RAW photo's pixels (uint8 array of its file's bytes),
-    developed as raw converters do by default: the camera's white balance,
-    sRGB colours, brightened so that the brightest 1% of pixels are white
-    (LibRaw's default, near a camera's own JPEG), turned as the camera
-    recorded; as cv2.imdecode gives a photo's for `flags`: BGR, or grey (at
-    half the size for IMREAD_REDUCED flags, which only check it can be read).
-    None where it cannot be decoded."""
+    developed as LibRaw's own converter does by default: the camera's white
+    balance, sRGB colours, brightened so that the brightest 1% of pixels are
+    white, turned as the camera recorded; as cv2.imdecode gives a photo's
+    for `flags`: BGR, or grey (at half the size for IMREAD_REDUCED flags,
+    which only check it can be read). None where it cannot be decoded."""
     import rawpy
 
     try:
@@ -157,7 +156,7 @@ def decode_raw(content, flags):
 
 def is_camera_raw(content):
     """Whether a file's bytes are a camera RAW photo's that LibRaw knows (it
-    refuses TIFFs and JPEGs): for bytes that come without a file name."""
+    refuses a plain TIFF, or a JPEG): for bytes that come without a file name."""
     import rawpy
 
     try:
