@@ -139,9 +139,9 @@ REDUCED_FLAGS = GREY_FLAGS[1:] + (cv2.IMREAD_REDUCED_COLOR_2, cv2.IMREAD_REDUCED
 
 def decode_raw(content, flags):
     """A camera RAW photo's pixels (uint8 array of its file's bytes),
-    developed as LibRaw's own converter does by default: the camera's white
-    balance, sRGB colours, brightened so that the brightest 1% of pixels are
-    white, turned as the camera recorded; as cv2.imdecode gives a photo's
+    developed: the camera's white balance, sRGB colours and tone curve,
+    brightened as LibRaw does by default, so that the brightest 1% of pixels
+    are white, turned as the camera recorded; as cv2.imdecode gives a photo's
     for `flags`: BGR, or grey (at half the size for IMREAD_REDUCED flags,
     which only check it can be read). None where it cannot be decoded."""
     import rawpy
