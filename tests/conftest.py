@@ -96,7 +96,7 @@ def camera_dng(rgb, orientation=1, bayer=True, make="Test Cameras", xmp=None, pr
     first image a small 8-bit preview with the camera's tags (which OpenCV
     would read as the photo), the sensor's readings in a sub-image: a Bayer
     mosaic (RGGB, 16 bits) of the uint8 sRGB photo `rgb`, or with `bayer`
-    False its linear RGB; its colours develop back to `rgb`'s. `xmp`: an XMP
+    False its linear RGB, its colours `rgb`'s (which LibRaw brightens by default). `xmp`: an XMP
     packet (bytes) for its first image, as a raw converter adds one;
     `profile`: an ICC profile (bytes) of its preview."""
     srgb = rgb.astype(np.float64) / 255
