@@ -96,9 +96,9 @@ def camera_dng(rgb, orientation=1, bayer=True, make="Test Cameras", xmp=None, pr
     first image a small 8-bit preview with the camera's tags (which OpenCV
     would read as the photo), the sensor's readings in a sub-image: a Bayer
     mosaic (RGGB, 16 bits) of the uint8 sRGB photo `rgb`, or with `bayer`
-    False its linear RGB, its colours `rgb`'s (which LibRaw brightens by default). `xmp`: an XMP
-    packet (bytes) for its first image, as a raw converter adds one;
-    `profile`: an ICC profile (bytes) of its preview."""
+    False its linear RGB, its colours `rgb`'s (which LibRaw brightens by
+    default). `xmp`: an XMP packet (bytes) for its first image, as a raw
+    converter adds one; `profile`: an ICC profile (bytes) of its preview."""
     srgb = rgb.astype(np.float64) / 255
     linear = np.round(65535 * np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)).astype("<u2")
     height, width = rgb.shape[:2]
