@@ -1166,12 +1166,11 @@ def find_photos(inputs, output_dir, recursive=False, suffix=".png", report=True,
     input folder, mirrored under output_dir as <relative path><suffix>, but
     for a camera RAW file beside a photo of the same name (see
     raws_developed_beside); files that are not photos are reported unless
-    not `report` (a watched
-    folder looked at again, where an input gone since the start, a photo
-    deleted or a drive unplugged, is passed over), and so are folders
-    without photos unless `watch`, which waits for photos to come into them.
-    Sub-folders that cannot be read are warned of, or where `unreadable`
-    is a list, added to it as (folder, why) instead."""
+    not `report` (a watched folder looked at again, where an input gone
+    since the start, a photo deleted or a drive unplugged, is passed over),
+    and so are folders without photos unless `watch`, which waits for photos
+    to come into them. Sub-folders that cannot be read are warned of, or
+    where `unreadable` is a list, added to it as (folder, why) instead."""
     output_dir = Path(output_dir).resolve()
     jobs, left_out, passed_over = [], [], []
     for given in map(Path, inputs):
@@ -1962,11 +1961,10 @@ def watch_folders(find, states, cut_out, summary, overwrite=False, record=None, 
     lists the outputs (see WatchListing). The log names what is `watched`,
     and what goes wrong at a look and then right again (see look_at_inputs;
     `folders`: the input folders at the start; `output_root`: the folder the
-    outputs go under). A full disk
-    is one of those: the photos wait, and once there may be room (see
-    room_to_write_again), one is tried, and the rest cut out if it was
-    written. Stopped while the drive is still full, it raises the DiskFull.
-    """
+    outputs go under). A full disk is one of those: the photos wait, and
+    once there may be room (see room_to_write_again), one is tried, and the
+    rest cut out if it was written. Stopped while the drive is still full,
+    it raises the DiskFull."""
     log.info("watching %s for photos that come in (every %g s); Ctrl-C stops", watched, WATCH_EVERY)
     seen = {photo: state for photo, state in states.items() if state}
     retries = {photo: WriteRetry(seen[photo], time.monotonic() + write_retry_wait(0), write_retry_wait(0))
