@@ -2307,11 +2307,11 @@ DISK_FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))  # out of spa
 
 
 class WriteFailure(str):
-    """Why a photo's output could not be written, rather than its photo read
-    or put through the model: what is wrong lies on the output's side (a
-    folder's permissions, a network drive's blip), which may be mended
-    without the photo changing, so a watch tries it again (see
-    watch_folders)."""
+    """Why a photo's output could not be written, the file system refusing
+    it, rather than its photo read, put through the model or encoded: what
+    is wrong lies on the output's side (a folder's permissions, a network
+    drive's blip), which may be mended without the photo changing, so a
+    watch tries it again (see watch_folders)."""
 
 
 class DiskFull(PredictError):
@@ -2389,7 +2389,9 @@ def cutouts(jobs, read, look, write, batch_size=8, workers=WORKERS, pixel_budget
                     except Exception as error:
                         if getattr(error, "errno", None) in DISK_FULL:  # so would every output after it be
                             raise DiskFull(job[1], error.strerror) from error
-                        yield job[0], None, WriteFailure(f"{job[0]}: cannot write output ({error})")
+                        failure = f"{job[0]}: cannot write output ({error})"
+                        # The file system's refusal (OSError), not the photo's (a panorama too wide for WebP).
+                        yield job[0], None, WriteFailure(failure) if isinstance(error, OSError) else failure
                     else:
                         yield job[0], written, None
         except BaseException:  # interrupted (Ctrl-C), or closed early: the photos not yet read stay unread
