@@ -1722,13 +1722,37 @@ def script_the_waits(monkeypatch, steps, look):
     return looks
 
 
+def fill_the_disk(monkeypatch, room, free=100):
+    """Stands in for a drive that holds `room` more outputs (PNGs), after
+    which writing one fails as a full disk does, and that says `free` bytes
+    are free; returns the dict of both, for a test to change."""
+    disk, replace_atomically = {"room": room, "free": free}, predict.replace_atomically
+
+    def write_while_there_is_room(path, content):
+        if path.suffix == ".png":
+            if disk["room"] == 0:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            disk["room"] -= 1
+        replace_atomically(path, content)
+
+    monkeypatch.setattr(predict, "replace_atomically", write_while_there_is_room)
+    monkeypatch.setattr(predict, "free_space", lambda folder: disk["free"])
+    return disk
+
+
+def count_reads(monkeypatch):
+    """The names of the photos read from now on, a list that grows."""
+    read_photo, reads = predict.read_photo, []
+    monkeypatch.setattr(predict, "read_photo", lambda job, size: reads.append(job[0].name) or read_photo(job, size))
+    return reads
+
+
 def test_watch_cuts_out_each_photo_that_comes_in_once_whole_and_tries_a_failed_one_again_once_changed(
         tmp_path, monkeypatch, rng, caplog):
     folder, out = tmp_path / "in", tmp_path / "out"
     save(folder / "first.jpg", photo(rng))
     whole = save(tmp_path / "whole.jpg", photo(rng)).read_bytes()
-    read_photo, reads = predict.read_photo, []
-    monkeypatch.setattr(predict, "read_photo", lambda job, size: reads.append(job[0].name) or read_photo(job, size))
+    reads = count_reads(monkeypatch)
 
     def outputs():
         return sorted(path.name for path in out.glob("*.png"))
@@ -2083,31 +2107,6 @@ def test_a_full_disk_stops_the_run_saying_so_and_keeps_what_was_written(tmp_path
     assert sorted(row.output for row in predict.read_sureness(tmp_path / "out" / predict.SURENESS_FILE)) == \
         ["00.png", "01.png"]
 
-
-
-def fill_the_disk(monkeypatch, room, free=100):
-    """Stands in for a drive that holds `room` more outputs (PNGs), after
-    which writing one fails as a full disk does, and that says `free` bytes
-    are free; returns the dict of both, for a test to change."""
-    disk, replace_atomically = {"room": room, "free": free}, predict.replace_atomically
-
-    def write_while_there_is_room(path, content):
-        if path.suffix == ".png":
-            if disk["room"] == 0:
-                raise OSError(errno.ENOSPC, "No space left on device")
-            disk["room"] -= 1
-        replace_atomically(path, content)
-
-    monkeypatch.setattr(predict, "replace_atomically", write_while_there_is_room)
-    monkeypatch.setattr(predict, "free_space", lambda folder: disk["free"])
-    return disk
-
-
-def count_reads(monkeypatch):
-    """The names of the photos read from now on, a list that grows."""
-    read_photo, reads = predict.read_photo, []
-    monkeypatch.setattr(predict, "read_photo", lambda job, size: reads.append(job[0].name) or read_photo(job, size))
-    return reads
 
 
 def test_watch_on_a_full_disk_says_so_once_and_cuts_out_the_photos_that_waited_once_there_is_room(
