@@ -1967,8 +1967,10 @@ def watch_folders(find, states, cut_out, summary, overwrite=False, record=None, 
     it raises the DiskFull."""
     log.info("watching %s for photos that come in (every %g s); Ctrl-C stops", watched, WATCH_EVERY)
     seen = {photo: state for photo, state in states.items() if state}
-    retries = {photo: WriteRetry(seen[photo], time.monotonic() + write_retry_wait(0), write_retry_wait(0))
-               for photo, failure in summary.failed if isinstance(failure, WriteFailure) and photo in seen}
+    retries = {}
+    for photo, failure in summary.failed:
+        if isinstance(failure, WriteFailure) and photo in seen:
+            retry_write(photo, seen[photo], retries)
     done = {photo: state for photo, state in seen.items()
             if photo not in retries and not (full and photo in full.waiting)}
     troubles = set()
@@ -2050,8 +2052,7 @@ def book_outcomes(tried, failed, full, seen, done, retries):
     finished = tried - (full.waiting if full else set())
     for photo in finished:
         if isinstance(failed.get(photo), WriteFailure):
-            wait = write_retry_wait(retries[photo].wait if photo in retries else 0)
-            retries[photo] = WriteRetry(seen[photo], time.monotonic() + wait, wait)
+            retry_write(photo, seen[photo], retries)
         else:
             retries.pop(photo, None)
             done[photo] = seen[photo]
@@ -2077,6 +2078,14 @@ def write_retry_wait(last_wait):
     """The wait before the next try of a photo whose output could not be
     written, `last_wait` before the last (0: it was its first)."""
     return min(2 * last_wait, WRITE_RETRY_MOST_SECONDS) if last_wait else WRITE_RETRY_FIRST_SECONDS
+
+
+def retry_write(photo, state, retries):
+    """Books in `retries` the next try of `photo` (in its file_state
+    `state`), whose output could not be written: after the wait that
+    write_retry_wait gives after its last one."""
+    wait = write_retry_wait(retries[photo].wait if photo in retries else 0)
+    retries[photo] = WriteRetry(state, time.monotonic() + wait, wait)
 
 
 def retry_later(photo, retries, seen):
