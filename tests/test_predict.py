@@ -2088,16 +2088,8 @@ def test_watch_on_the_command_line_cuts_out_a_photo_that_comes_in_and_stops_on_s
 def test_a_full_disk_stops_the_run_saying_so_and_keeps_what_was_written(tmp_path, tiny_model, rng, monkeypatch):
     for index in range(30):
         save(tmp_path / "in" / f"{index:02d}.jpg", photo(rng))
-    replace_atomically, read_photo, written, read = predict.replace_atomically, predict.read_photo, [], []
-
-    def full_after_two(path, content):
-        if path.suffix == ".png" and len(written) == 2:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        replace_atomically(path, content)
-        written.append(path.name)
-
-    monkeypatch.setattr(predict, "replace_atomically", full_after_two)
-    monkeypatch.setattr(predict, "read_photo", lambda job, size: (read.append(job), read_photo(job, size))[1])
+    fill_the_disk(monkeypatch, room=2)
+    read = count_reads(monkeypatch)
     with pytest.raises(predict.PredictError, match=re.escape(
             f"cannot write {tmp_path / 'out' / '02.png'}: No space left on device; the outputs written so far are kept: "
             f"make room and run the same command again")):
@@ -2106,7 +2098,6 @@ def test_a_full_disk_stops_the_run_saying_so_and_keeps_what_was_written(tmp_path
     assert sorted(path.name for path in (tmp_path / "out").glob("*.png")) == ["00.png", "01.png"]
     assert sorted(row.output for row in predict.read_sureness(tmp_path / "out" / predict.SURENESS_FILE)) == \
         ["00.png", "01.png"]
-
 
 
 def test_watch_on_a_full_disk_says_so_once_and_cuts_out_the_photos_that_waited_once_there_is_room(
