@@ -20,24 +20,24 @@ it; --canvas: of the size given), named after it (photos/a/b.jpg ->
 cutouts/a/b.png), or for one photo the .png named; it may be a WebP instead
 (--webp, or a .webp named), and composed onto a --background a JPEG (--jpeg, or
 a .jpg named). It keeps the photo's colour profile (Display P3, Adobe RGB), so
-that it shows the photo's colours, and with --keep-metadata its EXIF and XMP
-metadata (camera, date, GPS, rating, keywords). Camera RAW files are developed
-(rawpy), unless the camera's JPEG of the shot lies beside one (RAW+JPEG): that
-is cut out instead. People who fill little of the photo get a second, closer
-look, and wide photos a look in tiles of their height, kept where surer
-(--no-close-up skips both), and photos the model is unsure of a look turned on
-their side and upside down, for people lying down or upside down (--upright-only
-skips it); small specks of mask apart from the people are left out
-(--keep-specks keeps them). A photo with transparency keeps it: the model sees
-it over grey, and its output is nowhere more opaque than the photo. On a CPU the
-model runs through TensorFlow Lite, about twice as fast, converted once per
-model file (--engine). Existing outputs are skipped unless --overwrite, so an
-interrupted run continues where it stopped; --watch then goes on cutting out the
-photos that come into the input folders. One photo may be piped in and its
-output piped out (-), for scripts. A file that cannot be read is reported and
-skipped; the exit status is 1 if any failed. An output folder also gets
-sureness.csv, how sure the model was of each mask, least sure first: the cutouts
-to check first.
+that it shows the photo's colours, and with --keep-metadata its EXIF, XMP and
+IPTC metadata (camera, date, GPS, rating, keywords, caption, copyright). Camera
+RAW files are developed (rawpy), unless the camera's JPEG of the shot lies
+beside one (RAW+JPEG): that is cut out instead. People who fill little of the
+photo get a second, closer look, and wide photos a look in tiles of their
+height, kept where surer (--no-close-up skips both), and photos the model is
+unsure of a look turned on their side and upside down, for people lying down or
+upside down (--upright-only skips it); small specks of mask apart from the
+people are left out (--keep-specks keeps them). A photo with transparency keeps
+it: the model sees it over grey, and its output is nowhere more opaque than the
+photo. On a CPU the model runs through TensorFlow Lite, about twice as fast,
+converted once per model file (--engine). Existing outputs are skipped unless
+--overwrite, so an interrupted run continues where it stopped; --watch then goes
+on cutting out the photos that come into the input folders. One photo may be
+piped in and its output piped out (-), for scripts. A file that cannot be read
+is reported and skipped; the exit status is 1 if any failed. An output folder
+also gets sureness.csv, how sure the model was of each mask, least sure first:
+the cutouts to check first.
 
 From Python:
 
@@ -1391,13 +1391,16 @@ def colour_profile(path):
 def photo_metadata(path, profile=True, keep_metadata=False):
     """The colour profile of the photo at `path` (see colour_profile) if
     `profile`, and if `keep_metadata` its EXIF metadata (see exif_only) and
-    XMP packet, from one read of its file: (profile, exif, xmp), each None
-    where not asked for, where the photo holds none, or it cannot be read."""
+    XMP packet, with its IPTC-IIM metadata added (see xmp_with_iim), from
+    one read of its file: (profile, exif, xmp), each None where not asked
+    for, where the photo holds none, or it cannot be read."""
     # A RAW file's profile (a TIFF-like one's first image, its preview) is not that of its pixels developed: sRGB's.
     profile = profile and Path(path).suffix.lower() not in data.RAW_EXTENSIONS
-    chosen = (PROFILE_READERS if profile else {}, *((EXIF_READERS, XMP_READERS) if keep_metadata else ({}, {})))
-    found_profile, exif, xmp = read_metadata(path, *chosen)
-    return rgb_profile_only(found_profile), exif_only(exif), xmp  # unreadable, or cut short: none (a profile: sRGB)
+    chosen = (PROFILE_READERS if profile else {},
+              *((EXIF_READERS, XMP_READERS, IIM_READERS) if keep_metadata else ({}, {}, {})))
+    found_profile, exif, xmp, iim = read_metadata(path, *chosen)
+    # unreadable, or cut short: none (a profile: sRGB)
+    return rgb_profile_only(found_profile), exif_only(exif), xmp_with_iim(xmp, iim)
 
 
 def read_metadata(path, *readers):
@@ -1495,16 +1498,23 @@ def webp_profile(content):
     return next((body for name, body in webp_chunks(content) if name == b"ICCP"), None)
 
 
+# The bytes a value of each TIFF type takes, for the types of tags that hold
+# a block of bytes: BYTE, ASCII, SHORT, LONG, UNDEFINED (Photoshop writes its
+# IPTC-IIM block as LONGs).
+TIFF_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 7: 1}
+
+
 def tiff_tag(tag):
-    """A reader of the bytes of a TIFF's `tag` of its first image, a tag of
-    one value of each byte (its length, then where it is) as the ICC
-    profile's (34675) and the XMP packet's (700), which cameras, scanners
-    and editors write."""
+    """A reader of the bytes of a TIFF's `tag` of its first image, a tag
+    that holds a block of bytes, as the ICC profile's (34675), the XMP
+    packet's (700) and the IPTC-IIM block's (33723) do, which cameras,
+    scanners and editors write."""
     def read(content):
         number, entries, _ = tiff_directory(content)
         for entry in entries:
             if number(entry, 2) == tag:
-                length, start = number(entry + 4, 4), number(entry + 8, 4)
+                length = number(entry + 4, 4) * TIFF_TYPE_SIZES.get(number(entry + 2, 2), 1)
+                start = entry + 8 if length <= 4 else number(entry + 8, 4)  # four bytes or fewer: in the entry
                 return content[start:start + length]
         return None
 
@@ -1747,9 +1757,25 @@ def xmp_for_output(xmp):
     """The XMP packet `xmp` (bytes) for an output: the properties of
     XMP_LEFT_OUT and the edits (XMP_EDITS) taken out, the rest as it was,
     in a packet of its own; None where it is not XML."""
+    parsed = parse_xmp(xmp)
+    if parsed is None:
+        return None
+    root, prefixes = parsed
+    for description in root.iter(RDF_DESCRIPTION):  # properties are its attributes, or elements inside it
+        for name in [name for name in description.attrib if left_out_of_xmp(name)]:
+            del description.attrib[name]
+        for element in [element for element in description if left_out_of_xmp(element.tag)]:
+            description.remove(element)
+    return xmp_packet(root, prefixes)
+
+
+def parse_xmp(xmp):
+    """The root element of the XMP packet `xmp` (bytes) and the (prefix,
+    namespace) pairs it was written with, from one parse; None where it is
+    not XML."""
     xmp = xmp.rstrip(b"\0")  # padding some cameras leave after the packet
     prefixes, root = [], None
-    try:  # one parse for the tree and the prefixes it was written with
+    try:
         for event, item in ET.iterparse(io.BytesIO(xmp), events=("start-ns", "start")):
             if event == "start-ns":
                 prefixes.append(item)
@@ -1757,13 +1783,14 @@ def xmp_for_output(xmp):
                 root = item
     except ET.ParseError:
         return None
-    for description in root.iter(RDF_DESCRIPTION):  # properties are its attributes, or elements inside it
-        for name in [name for name in description.attrib if left_out_of_xmp(name)]:
-            del description.attrib[name]
-        for element in [element for element in description if left_out_of_xmp(element.tag)]:
-            description.remove(element)
+    return root, prefixes
+
+
+def xmp_packet(root, prefixes):
+    """An XMP packet (bytes) of the tree at `root`, its namespaces written
+    under `prefixes` ((prefix, namespace) pairs) rather than ns0, ns1, ..."""
     with XMP_PREFIXES_LOCK:  # ElementTree's prefixes are global, and the writer threads each register a photo's
-        for prefix, uri in prefixes:  # written back under the photo's own prefixes, not ns0, ns1, ...
+        for prefix, uri in prefixes:
             if prefix and not re.fullmatch(r"ns\d+", prefix):
                 ET.register_namespace(prefix, uri)
         return XMP_PACKET[0] + ET.tostring(root, encoding="unicode").encode() + XMP_PACKET[1]
@@ -1772,6 +1799,175 @@ def xmp_for_output(xmp):
 def left_out_of_xmp(name):
     """Whether the XMP property `name` ({namespace}name) is left out of outputs."""
     return name in XMP_LEFT_OUT or name.startswith(XMP_EDITS)
+
+
+# IPTC-IIM metadata (with --keep-metadata too): the caption, keywords, creator
+# and copyright notice that newsrooms, agencies and older photo software
+# (Photo Mechanic, Photoshop's File Info) write into a JPEG's APP13 segment or
+# a TIFF's tag 33723, before XMP or beside it. No PNG or WebP has a place for
+# it, so each property is written into the output's XMP as the IPTC Photo
+# Metadata Standard maps it, where the photo's XMP does not hold it already
+# (Photoshop and Lightroom write both, and XMP is the newer).
+DC = "{http://purl.org/dc/elements/1.1/}"
+PHOTOSHOP = "{http://ns.adobe.com/photoshop/1.0/}"
+IPTC_CORE = "{http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/}"
+RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+# (record, dataset) -> the XMP property, and how it holds its value: "Alt"
+# (a text in languages), "Bag" and "Seq" (several), or "" (one text).
+IIM_IN_XMP = {
+    (2, 5): (DC + "title", "Alt"),                        # Object Name
+    (2, 120): (DC + "description", "Alt"),                # Caption/Abstract
+    (2, 25): (DC + "subject", "Bag"),                     # Keywords
+    (2, 80): (DC + "creator", "Seq"),                     # By-line
+    (2, 116): (DC + "rights", "Alt"),                     # Copyright Notice
+    (2, 85): (PHOTOSHOP + "AuthorsPosition", ""),         # By-line Title
+    (2, 105): (PHOTOSHOP + "Headline", ""),
+    (2, 110): (PHOTOSHOP + "Credit", ""),
+    (2, 115): (PHOTOSHOP + "Source", ""),
+    (2, 40): (PHOTOSHOP + "Instructions", ""),            # Special Instructions
+    (2, 122): (PHOTOSHOP + "CaptionWriter", ""),          # Writer/Editor
+    (2, 103): (PHOTOSHOP + "TransmissionReference", ""),  # Original Transmission Reference
+    (2, 90): (PHOTOSHOP + "City", ""),
+    (2, 95): (PHOTOSHOP + "State", ""),                   # Province/State
+    (2, 101): (PHOTOSHOP + "Country", ""),                # Country/Primary Location Name
+    (2, 100): (IPTC_CORE + "CountryCode", ""),            # Country/Primary Location Code
+    (2, 92): (IPTC_CORE + "Location", ""),                # Sub-location
+}
+IIM_DATE_CREATED, IIM_TIME_CREATED = (2, 55), (2, 60)     # -> photoshop:DateCreated, the two in one
+IIM_CHARACTER_SET, IIM_UTF8 = (1, 90), b"\x1b%G"           # the escape sequence that says UTF-8
+IIM_PREFIXES = [("x", "adobe:ns:meta/"), ("rdf", RDF[1:-1]), ("dc", DC[1:-1]), ("photoshop", PHOTOSHOP[1:-1]),
+                ("Iptc4xmpCore", IPTC_CORE[1:-1])]
+PHOTOSHOP_MARKER = b"Photoshop 3.0\0"  # a JPEG's APP13 segment of Photoshop's resources begins so
+PHOTOSHOP_IIM_RESOURCE = 0x0404
+
+
+def jpeg_iim(content):
+    """The IPTC-IIM block among the Photoshop resources of a JPEG's APP13
+    segments (which a long list of them runs on across), read up to its
+    pixels."""
+    resources = b"".join(segment[len(PHOTOSHOP_MARKER):] for marker, segment in jpeg_segments(content)
+                         if marker == 0xED and segment.startswith(PHOTOSHOP_MARKER))
+    return photoshop_resource(resources, PHOTOSHOP_IIM_RESOURCE) if resources else None
+
+
+def photoshop_resource(resources, wanted):
+    """The data of resource `wanted` in a list of Photoshop's image resources
+    (each "8BIM", its number, a name padded to an even length, its size and
+    its data padded so too); None where it holds none."""
+    at = 0
+    while resources[at:at + 4] == b"8BIM":
+        number, name_length = int.from_bytes(resources[at + 4:at + 6], "big"), resources[at + 6]
+        at += 6 + (name_length + 2) // 2 * 2  # the name's length byte and the name, padded to even
+        size = int.from_bytes(resources[at:at + 4], "big")
+        if number == wanted:
+            return resources[at + 4:at + 4 + size]
+        at += 4 + size + size % 2
+    return None
+
+
+IIM_READERS = {".jpg": jpeg_iim, ".tif": tiff_tag(33723)}
+
+
+def iim_datasets(iim):
+    """{(record, dataset): [values, as bytes]} of an IPTC-IIM block (each
+    dataset a 0x1C byte, its record and number, its length and value), up
+    to its end, the first byte that begins none (padding), or a value cut
+    short."""
+    datasets, at = {}, 0
+    while at + 5 <= len(iim) and iim[at] == 0x1C:
+        key, length, at = (iim[at + 1], iim[at + 2]), int.from_bytes(iim[at + 3:at + 5], "big"), at + 5
+        if length & 0x8000:  # an extended dataset: the length says how many bytes its length takes
+            length, at = int.from_bytes(iim[at:at + (length & 0x7FFF)], "big"), at + (length & 0x7FFF)
+        if at + length > len(iim):
+            break
+        datasets.setdefault(key, []).append(iim[at:at + length])
+        at += length
+    return datasets
+
+
+def iim_text(value, utf8):
+    """An IPTC-IIM value as text: UTF-8 where the block says so, or the
+    value is valid UTF-8 (the Metadata Working Group's advice), else
+    Windows' Western code page, which older software wrote."""
+    try:
+        text = value.decode("utf-8", "replace" if utf8 else "strict")
+    except UnicodeDecodeError:
+        text = value.decode("cp1252", "replace")
+    return text.strip("\0 ")
+
+
+def iim_properties(iim):
+    """{XMP property: (how it holds its value, [texts])} of an IPTC-IIM
+    block, as IIM_IN_XMP maps its datasets, with the date and time it was
+    created as one photoshop:DateCreated; empty values left out."""
+    datasets = iim_datasets(iim)
+    utf8 = datasets.get(IIM_CHARACTER_SET, [b""])[0] == IIM_UTF8
+    properties = {}
+    for key, (name, kind) in IIM_IN_XMP.items():
+        texts = [text for text in (iim_text(value, utf8) for value in datasets.get(key, [])) if text]
+        if texts:
+            properties[name] = (kind, texts if kind in ("Bag", "Seq") else texts[:1])
+    date, clock = (datasets.get(key, [b""])[0].decode("ascii", "replace") for key in (IIM_DATE_CREATED,
+                                                                                       IIM_TIME_CREATED))
+    date = iim_date(date, clock)
+    if date:
+        properties[PHOTOSHOP + "DateCreated"] = ("", [date])
+    return properties
+
+
+def iim_date(date, clock=""):
+    """An IPTC-IIM date (CCYYMMDD, 00 for an unknown month or day) and time
+    (HHMMSS, and its offset from UTC, +HHMM) as an XMP date (2024-05-01,
+    2024-05-01T14:30:05+02:00, or 2024 where the month is not known); ""
+    where the date is not one."""
+    if not re.fullmatch(r"\d{8}", date):
+        return ""
+    year, month, day = date[:4], date[4:6], date[6:]
+    if month == "00":
+        return year
+    if day == "00":
+        return f"{year}-{month}"
+    clock = re.fullmatch(r"(\d\d)(\d\d)(\d\d)(?:([+-]\d\d)(\d\d))?", clock)
+    if not clock:
+        return f"{year}-{month}-{day}"
+    hours, minutes, seconds, offset_hours, offset_minutes = clock.groups()
+    offset = f"{offset_hours}:{offset_minutes}" if offset_hours else ""
+    return f"{year}-{month}-{day}T{hours}:{minutes}:{seconds}{offset}"
+
+
+def xmp_with_iim(xmp, iim):
+    """The XMP packet `xmp` (bytes, or None) with the properties of the
+    IPTC-IIM block `iim` that it does not hold (see iim_properties) added
+    to its first description (a packet of its own where `xmp` is None, or
+    not XML); `xmp` as it is where `iim` adds nothing."""
+    properties = iim_properties(iim) if iim else {}
+    if not properties:
+        return xmp
+    root, prefixes = (parse_xmp(xmp) if xmp else None) or (ET.Element("{adobe:ns:meta/}xmpmeta"), [])
+    descriptions = list(root.iter(RDF_DESCRIPTION))
+    if not descriptions:
+        rdf = root if root.tag == RDF + "RDF" else next(root.iter(RDF + "RDF"), None)
+        rdf = ET.SubElement(root, RDF + "RDF") if rdf is None else rdf
+        descriptions = [ET.SubElement(rdf, RDF_DESCRIPTION, {RDF + "about": ""})]
+    held = {name for description in descriptions for name in (*description.attrib, *(e.tag for e in description))}
+    for name, (kind, texts) in properties.items():
+        if name not in held:
+            add_xmp_property(descriptions[0], name, kind, texts)
+    return xmp_packet(root, IIM_PREFIXES + prefixes)
+
+
+def add_xmp_property(description, name, kind, texts):
+    """Adds the XMP property `name` to `description`: one text (`kind` "");
+    or a list of them, "Bag" (unordered) or "Seq" (ordered); or "Alt", a
+    text for the default language."""
+    element = ET.SubElement(description, name)
+    if not kind:
+        element.text = texts[0]
+        return
+    items = ET.SubElement(element, RDF + kind)
+    for text in texts:
+        ET.SubElement(items, RDF + "li", {XML_LANG: "x-default"} if kind == "Alt" else {}).text = text
 
 
 # What to check first in a folder of cutouts. The model's sureness of a mask
@@ -2597,8 +2793,9 @@ def parse_args(argv=None):
     parser.add_argument("--keep-metadata", action="store_true",
                         help="keep each photo's EXIF and XMP metadata in its output (camera, lens, exposure, date "
                         "taken, and GPS location if the photo has it; rating, keywords, caption, copyright; for "
-                        "photogrammetry and photo libraries), but for its orientation and pixel size, set to the "
-                        "output's, and its thumbnail and editors' edits, left out (default: none kept)")
+                        "photogrammetry and photo libraries), and its IPTC-IIM caption, keywords, creator and "
+                        "copyright, written as XMP; but for its orientation and pixel size, set to the output's, "
+                        "and its thumbnail and editors' edits, left out (default: none kept)")
     framing = parser.add_mutually_exclusive_group()
     framing.add_argument("--crop", action="store_true",
                          help="cut each output to the people in it, with a margin (default: the photo's whole frame)")

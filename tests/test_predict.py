@@ -560,7 +560,7 @@ def xmp_properties(path):
         return None
     description = ET.fromstring(xmp).find(".//" + predict.RDF_DESCRIPTION)
     rdf_item = predict.RDF_DESCRIPTION.replace("Description", "li")
-    return dict(description.attrib), {element.tag: [item.text for item in element.iter(rdf_item)]
+    return dict(description.attrib), {element.tag: [item.text for item in element.iter(rdf_item)] or [element.text]
                                       for element in description}
 
 
@@ -599,6 +599,78 @@ def test_keep_metadata_keeps_the_photos_xmp_but_its_edits_orientation_and_size(t
     assert b"<?xpacket begin=" in written and b'<?xpacket end="w"?>' in written
     predict.remove_background_files(tmp_path / "in", tmp_path / "plain", model=model)
     assert [xmp_properties(output) for output in sorted((tmp_path / "plain").glob("*.png"))] == [None] * 8
+
+
+def iim_block(*datasets):
+    """An IPTC-IIM block of (record, dataset, value) datasets, padded with
+    zeros as Photoshop pads it."""
+    return b"".join(bytes([0x1C, record, number]) + struct.pack(">H", len(value)) + value
+                    for record, number, value in datasets) + bytes(3)
+
+
+def jpeg_with_iim(path, rgb, iim, **pil_options):
+    """A JPEG photo with the IPTC-IIM block `iim` as Photoshop writes it: a
+    resource of its APP13 segment, after one of its own (a resolution)."""
+    resolution = b"8BIM" + struct.pack(">H", 0x03ED) + b"\0\0" + struct.pack(">I", 16) + bytes(16)
+    resource = b"8BIM" + struct.pack(">H", 0x0404) + b"\x01a" + struct.pack(">I", len(iim)) + iim + bytes(len(iim) % 2)
+    body = b"Photoshop 3.0\0" + resolution + resource
+    encoded = io.BytesIO()
+    Image.fromarray(rgb).save(encoded, "JPEG", **pil_options)
+    content = encoded.getvalue()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content[:2] + b"\xff\xed" + struct.pack(">H", len(body) + 2) + body + content[2:])
+    return path
+
+
+def test_keep_metadata_writes_the_photos_iptc_iim_caption_keywords_and_copyright_into_its_xmp(tmp_path, rng):
+    from PIL import IptcImagePlugin
+
+    upright = photo(rng, 60, 40)
+    news = iim_block((1, 90, b"\x1b%G"), (2, 0, b"\0\x04"), (2, 5, b"Beach day"),
+                     (2, 120, "Zoë at the café".encode()), (2, 25, b"beach"), (2, 25, b"family"), (2, 80, b"Ann Lee"), (2, 116, b"(c) 2024 Ann Lee"),
+                     (2, 55, b"20240501"), (2, 60, b"143005+0200"), (2, 90, b"Nice"), (2, 100, b"FRA"))
+    jpeg_with_iim(tmp_path / "in" / "a.jpg", upright, news)
+    with Image.open(tmp_path / "in" / "a.jpg") as written:  # the block as Pillow reads it: a sound APP13
+        assert IptcImagePlugin.getiptcinfo(written)[(2, 25)] == [b"beach", b"family"]
+    # With XMP beside it, as Photoshop writes both: what the XMP holds is kept from it (its keywords).
+    jpeg_with_iim(tmp_path / "in" / "b.jpg", upright, iim_block((2, 25, b"old"), (2, 120, b"From IIM")),
+                  xmp=edited_xmp())
+    # A TIFF's block (tag 33723), without a character set and not UTF-8: Windows' Western code page, as
+    # older software wrote; and as LONGs, as Photoshop writes it, whose count is of 4-byte values.
+    old = iim_block((2, 120, "Zoë".encode("cp1252")), (2, 55, b"20240500"))
+    assert len(old) % 4 == 0
+    tiff = save(tmp_path / "in" / "c.tif", upright, tiffinfo={33723: old}).read_bytes()  # as UNDEFINED bytes
+    entry = tiff.index(struct.pack("<HHI", 33723, 7, len(old)))
+    (tmp_path / "in" / "d.tif").write_bytes(tiff[:entry] + struct.pack("<HHI", 33723, 4, len(old) // 4)
+                                            + tiff[entry + 8:])
+    jpeg_with_iim(tmp_path / "in" / "e.jpg", upright, news[:40])  # cut short in its caption: what is whole is kept
+    jpeg_with_iim(tmp_path / "in" / "f.jpg", upright, iim_block((2, 0, b"\0\x04"), (2, 10, b"5")))  # nothing to keep
+
+    dc, photoshop = "{http://purl.org/dc/elements/1.1/}", "{http://ns.adobe.com/photoshop/1.0/}"
+    about = {"{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about": ""}
+    expected = [
+        (about, {dc + "title": ["Beach day"], dc + "description": ["Zoë at the café"],
+                 dc + "subject": ["beach", "family"], dc + "creator": ["Ann Lee"], dc + "rights": ["(c) 2024 Ann Lee"], photoshop + "City": ["Nice"],
+                 "{http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/}CountryCode": ["FRA"],
+                 photoshop + "DateCreated": ["2024-05-01T14:30:05+02:00"]}),
+        ({**about, "{http://ns.adobe.com/xap/1.0/}Rating": "4", "{http://ns.adobe.com/xap/1.0/mm/}OriginalDocumentID":
+          "8F2C", "{http://www.dji.com/drone-dji/1.0/}GimbalYawDegree": "-12.5"},
+         {dc + "subject": ["beach", "family"], dc + "description": ["From IIM"]}),
+        (about, {dc + "description": ["Zoë"], photoshop + "DateCreated": ["2024-05"]}),
+        (about, {dc + "description": ["Zoë"], photoshop + "DateCreated": ["2024-05"]}),
+        (about, {dc + "title": ["Beach day"]}),
+        None,
+    ]
+    model = SureOfUprightRed()
+    for folder, options in (("png", {}), ("webp", {"webp": True}), ("jpeg", {"background": "white", "jpeg": True})):
+        summary = predict.remove_background_files(tmp_path / "in", tmp_path / folder, model=model,
+                                                  keep_metadata=True, **options)
+        assert summary.processed == 6 and not summary.failed, folder
+        assert [xmp_properties(output) for output in sorted((tmp_path / folder).glob("[a-f].*"))] == expected, folder
+    written = (tmp_path / "png" / "a.png").read_bytes()  # under the prefixes the standard gives them
+    assert b"<dc:title>" in written and b"<photoshop:City>Nice</photoshop:City>" in written
+    predict.remove_background_files(tmp_path / "in", tmp_path / "plain", model=model)
+    assert [xmp_properties(output) for output in sorted((tmp_path / "plain").glob("*.png"))] == [None] * 6
 
 
 def test_a_photos_profile_and_exif_come_from_one_read_and_either_garbled_costs_only_itself(tmp_path, monkeypatch):
