@@ -673,6 +673,22 @@ def test_keep_metadata_writes_the_photos_iptc_iim_caption_keywords_and_copyright
     assert [xmp_properties(output) for output in sorted((tmp_path / "plain").glob("*.png"))] == [None] * 6
 
 
+def test_keep_metadata_reads_the_iptc_iim_of_a_photo_its_software_wrote(tmp_path):
+    import sklearn.datasets
+
+    # scikit-learn's sample photo, its IPTC-IIM written by photo software, not by these tests: UTF-8, a
+    # copyright notice, the date and time it was created, and when it was digitised (2:62, 2:63; not mapped).
+    flower = Path(sklearn.datasets.__file__).parent / "images" / "flower.jpg"
+    if not flower.is_file():
+        pytest.skip("scikit-learn's flower.jpg is not installed")
+    summary = predict.remove_background_files([flower], tmp_path, model=SureOfUprightRed(), keep_metadata=True)
+    assert summary.processed == 1 and not summary.failed
+    assert xmp_properties(tmp_path / "flower.png") == (
+        {"{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about": ""},
+        {"{http://purl.org/dc/elements/1.1/}rights": ["http://www.vultilion.de"],
+         "{http://ns.adobe.com/photoshop/1.0/}DateCreated": ["2011-08-15T18:24:59"]})
+
+
 def test_a_photos_profile_and_exif_come_from_one_read_and_either_garbled_costs_only_itself(tmp_path, monkeypatch):
     import builtins
 
