@@ -1468,6 +1468,33 @@ def png_chunks(content):
         at += 12 + length
 
 
+def png_text(content, keyword):
+    """The text (bytes) of a PNG's tEXt, zTXt or iTXt chunk named `keyword`,
+    before its pixels, decompressed; None where it has none."""
+    for name, body in png_chunks(content):
+        if name in (b"tEXt", b"zTXt", b"iTXt") and body.startswith(keyword + b"\0"):
+            text = body[len(keyword) + 1:]
+            if name == b"zTXt":  # how it is compressed (0: zlib), then the text
+                return zlib.decompress(text[1:])
+            if name == b"iTXt":  # whether it is compressed and how, a language and a translated keyword, then the text
+                after_translation = text.index(b"\0", text.index(b"\0", 2) + 1) + 1
+                return zlib.decompress(text[after_translation:]) if text[0] else text[after_translation:]
+            return text
+    return None
+
+
+def png_raw_profile(content, kind):
+    """The profile of `kind` (b"exif", b"iptc", b"8bim") that ImageMagick and
+    ExifTool write into a PNG as text, a "Raw profile type exif" chunk (its
+    kind, its length, then its bytes in hex), as bytes; None where the PNG
+    has none."""
+    text = png_text(content, b"Raw profile type " + kind)
+    if text is None:
+        return None
+    _, length, *hex_lines = text.split()
+    return bytes.fromhex(b"".join(hex_lines).decode("ascii"))[:int(length)]
+
+
 def webp_chunks(content):
     """(name, body) of each chunk of a WebP's bytes."""
     at = 12
@@ -1624,8 +1651,10 @@ def jpeg_exif(content):
 
 
 def png_exif(content):
-    """The metadata in a PNG's eXIf chunk, before its pixels."""
-    return next((body for name, body in png_chunks(content) if name == b"eXIf"), None)
+    """The metadata in a PNG's eXIf chunk, or in a "Raw profile type exif"
+    text chunk where it has none (ImageMagick's), before its pixels."""
+    exif = next((body for name, body in png_chunks(content) if name == b"eXIf"), None)
+    return exif if exif is not None else png_raw_profile(content, b"exif")
 
 
 def webp_exif(content):
@@ -1733,15 +1762,8 @@ def jpeg_xmp(content):
 
 
 def png_xmp(content):
-    """The XMP packet in a PNG's iTXt chunk of XMP (a keyword, whether it is
-    compressed and how, a language and a translated keyword, then the text),
-    before its pixels."""
-    for name, body in png_chunks(content):
-        if name == b"iTXt" and body.startswith(XMP_PNG_KEYWORD + b"\0"):
-            compressed, after_keyword = body[len(XMP_PNG_KEYWORD) + 1], len(XMP_PNG_KEYWORD) + 3
-            text = body[body.index(b"\0", body.index(b"\0", after_keyword) + 1) + 1:]
-            return zlib.decompress(text) if compressed else text
-    return None
+    """The XMP packet in a PNG's iTXt chunk of XMP, before its pixels."""
+    return png_text(content, XMP_PNG_KEYWORD)
 
 
 def webp_xmp(content):
@@ -1803,11 +1825,12 @@ def left_out_of_xmp(name):
 
 # IPTC-IIM metadata (with --keep-metadata too): the caption, keywords, creator
 # and copyright notice that newsrooms, agencies and older photo software
-# (Photo Mechanic, Photoshop's File Info) write into a JPEG's APP13 segment or
-# a TIFF's tag 33723, before XMP or beside it. No PNG or WebP has a place for
-# it, so each property is written into the output's XMP as the IPTC Photo
-# Metadata Standard maps it, where the photo's XMP does not hold it already
-# (Photoshop and Lightroom write both, and XMP is the newer).
+# (Photo Mechanic, Photoshop's File Info) write into a JPEG's APP13 segment, a
+# TIFF's tag 33723 or a PNG's text (see png_iim), before XMP or beside it. PNG
+# and WebP have no standard place for it, so each property is written into the
+# output's XMP as the IPTC Photo Metadata Standard maps it, where the photo's
+# XMP does not hold it already (Photoshop and Lightroom write both, and XMP is
+# the newer).
 DC = "{http://purl.org/dc/elements/1.1/}"
 PHOTOSHOP = "{http://ns.adobe.com/photoshop/1.0/}"
 IPTC_CORE = "{http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/}"
@@ -1866,7 +1889,18 @@ def photoshop_resource(resources, wanted):
     return None
 
 
-IIM_READERS = {".jpg": jpeg_iim, ".tif": tiff_tag(33723)}
+def png_iim(content):
+    """The IPTC-IIM block that ImageMagick and ExifTool write into a PNG, a
+    raw profile of kind "iptc" (the block, or Photoshop's resources that
+    hold it) or "8bim" (the resources), before its pixels."""
+    for kind in (b"iptc", b"8bim"):
+        profile = png_raw_profile(content, kind)
+        if profile:
+            return photoshop_resource(profile, PHOTOSHOP_IIM_RESOURCE) if profile.startswith(b"8BIM") else profile
+    return None
+
+
+IIM_READERS = {".jpg": jpeg_iim, ".tif": tiff_tag(33723), ".png": png_iim}
 
 
 def iim_datasets(iim):

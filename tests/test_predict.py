@@ -376,6 +376,19 @@ def exif_of(content):
                 dict(exif.get_ifd(ExifTags.IFD.Exif)), dict(exif.get_ifd(ExifTags.IFD.IFD1)))
 
 
+def raw_profile_chunk(kind, profile):
+    """PNG text (a zTXt chunk, for Pillow to write) holding a profile as
+    ImageMagick writes one into a PNG: "Raw profile type exif", its kind,
+    its length, then its bytes in hex, 36 a line."""
+    from PIL import PngImagePlugin
+
+    hex_digits = profile.hex()
+    lines = "\n".join(hex_digits[at:at + 72] for at in range(0, len(hex_digits), 72))
+    png_info = PngImagePlugin.PngInfo()
+    png_info.add_text(f"Raw profile type {kind}", f"\n{kind}\n{len(profile):8d}\n{lines}\n", zip=True)
+    return png_info
+
+
 def test_keep_metadata_keeps_the_photos_exif_but_its_orientation_and_thumbnail(tmp_path, rng, tiny_model_path):
     import pillow_heif
 
@@ -411,11 +424,14 @@ def test_keep_metadata_keeps_the_photos_exif_but_its_orientation_and_thumbnail(t
     save(tmp_path / "more" / "e.jpg", upright, exif=b"Exif\0\0" + camera_exif(1)[:30])  # cut short
     save(tmp_path / "more" / "f.avif", upright, exif=b"Exif\0\0" + camera_exif(1))
     save(tmp_path / "more" / "g.webp", upright, exif=camera_exif(6, "<"), lossless=True)
+    save(tmp_path / "more" / "h.png", upright, pnginfo=raw_profile_chunk("exif", b"Exif\0\0" + camera_exif(1)))
+    with Image.open(tmp_path / "more" / "h.png") as written:  # ImageMagick's way, which Pillow reads too
+        assert written.getexif()[0x010F] == "Canon"
     summary = predict.remove_background_files(tmp_path / "more", tmp_path / "more_out", model=model,
                                               keep_metadata=True)
-    assert summary.processed == 6 and not summary.failed
-    assert [exif_of((tmp_path / "more_out" / f"{name}.png").read_bytes())[0] for name in "bcdeg"] == \
-        [{0x010F: "Canon", 0x0112: 1}] * 2 + [{}] * 2 + [{0x010F: "Canon", 0x0112: 1}]
+    assert summary.processed == 7 and not summary.failed
+    assert [exif_of((tmp_path / "more_out" / f"{name}.png").read_bytes())[0] for name in "bcdegh"] == \
+        [{0x010F: "Canon", 0x0112: 1}] * 2 + [{}] * 2 + [{0x010F: "Canon", 0x0112: 1}] * 2
     assert exif_of((tmp_path / "more_out" / "f.png").read_bytes())[0][0x010F] == "Canon"  # (its turn is the file's own)
     assert predict.main([str(tmp_path / "more" / "b.png"), str(tmp_path / "cli.png"), "--keep-metadata",
                          "--model", str(tiny_model_path), "--quiet"]) == 0
@@ -608,12 +624,18 @@ def iim_block(*datasets):
                     for record, number, value in datasets) + bytes(3)
 
 
+def photoshop_resources(iim):
+    """Photoshop's image resources holding the IPTC-IIM block `iim`, after
+    one of their own (a resolution), each with its name, size and padding."""
+    resolution = b"8BIM" + struct.pack(">H", 0x03ED) + b"\0\0" + struct.pack(">I", 16) + bytes(16)
+    return resolution + b"8BIM" + struct.pack(">H", 0x0404) + b"\x01a" + struct.pack(">I", len(iim)) + iim \
+        + bytes(len(iim) % 2)
+
+
 def jpeg_with_iim(path, rgb, iim, **pil_options):
     """A JPEG photo with the IPTC-IIM block `iim` as Photoshop writes it: a
-    resource of its APP13 segment, after one of its own (a resolution)."""
-    resolution = b"8BIM" + struct.pack(">H", 0x03ED) + b"\0\0" + struct.pack(">I", 16) + bytes(16)
-    resource = b"8BIM" + struct.pack(">H", 0x0404) + b"\x01a" + struct.pack(">I", len(iim)) + iim + bytes(len(iim) % 2)
-    body = b"Photoshop 3.0\0" + resolution + resource
+    resource of its APP13 segment."""
+    body = b"Photoshop 3.0\0" + photoshop_resources(iim)
     encoded = io.BytesIO()
     Image.fromarray(rgb).save(encoded, "JPEG", **pil_options)
     content = encoded.getvalue()
@@ -645,6 +667,10 @@ def test_keep_metadata_writes_the_photos_iptc_iim_caption_keywords_and_copyright
                                             + tiff[entry + 8:])
     jpeg_with_iim(tmp_path / "in" / "e.jpg", upright, news[:40])  # cut short in its caption: what is whole is kept
     jpeg_with_iim(tmp_path / "in" / "f.jpg", upright, iim_block((2, 0, b"\0\x04"), (2, 10, b"5")))  # nothing to keep
+    # A PNG's, as ImageMagick and ExifTool write it: a raw profile of the block, or of Photoshop's resources.
+    save(tmp_path / "in" / "g.png", upright, pnginfo=raw_profile_chunk("iptc", iim_block((2, 120, b"From a PNG"))))
+    resources = photoshop_resources(iim_block((2, 25, b"resource")))
+    save(tmp_path / "in" / "h.png", upright, pnginfo=raw_profile_chunk("8bim", resources))
 
     dc, photoshop = "{http://purl.org/dc/elements/1.1/}", "{http://ns.adobe.com/photoshop/1.0/}"
     about = {"{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about": ""}
@@ -660,17 +686,19 @@ def test_keep_metadata_writes_the_photos_iptc_iim_caption_keywords_and_copyright
         (about, {dc + "description": ["Zoë"], photoshop + "DateCreated": ["2024-05"]}),
         (about, {dc + "title": ["Beach day"]}),
         None,
+        (about, {dc + "description": ["From a PNG"]}),
+        (about, {dc + "subject": ["resource"]}),
     ]
     model = SureOfUprightRed()
     for folder, options in (("png", {}), ("webp", {"webp": True}), ("jpeg", {"background": "white", "jpeg": True})):
         summary = predict.remove_background_files(tmp_path / "in", tmp_path / folder, model=model,
                                                   keep_metadata=True, **options)
-        assert summary.processed == 6 and not summary.failed, folder
-        assert [xmp_properties(output) for output in sorted((tmp_path / folder).glob("[a-f].*"))] == expected, folder
+        assert summary.processed == 8 and not summary.failed, folder
+        assert [xmp_properties(output) for output in sorted((tmp_path / folder).glob("[a-h].*"))] == expected, folder
     written = (tmp_path / "png" / "a.png").read_bytes()  # under the prefixes the standard gives them
     assert b"<dc:title>" in written and b"<photoshop:City>Nice</photoshop:City>" in written
     predict.remove_background_files(tmp_path / "in", tmp_path / "plain", model=model)
-    assert [xmp_properties(output) for output in sorted((tmp_path / "plain").glob("*.png"))] == [None] * 6
+    assert [xmp_properties(output) for output in sorted((tmp_path / "plain").glob("*.png"))] == [None] * 8
 
 
 def test_keep_metadata_reads_the_iptc_iim_of_a_photo_its_software_wrote(tmp_path):
