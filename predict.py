@@ -1923,12 +1923,13 @@ def iim_datasets(iim):
 def iim_text(value, utf8):
     """An IPTC-IIM value as text: UTF-8 where the block says so, or the
     value is valid UTF-8 (the Metadata Working Group's advice), else
-    Windows' Western code page, which older software wrote."""
+    Windows' Western code page, which older software wrote; without the
+    control characters that XML cannot hold (but tabs and line breaks)."""
     try:
         text = value.decode("utf-8", "replace" if utf8 else "strict")
     except UnicodeDecodeError:
         text = value.decode("cp1252", "replace")
-    return text.strip("\0 ")
+    return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "", text).strip()
 
 
 def iim_properties(iim):
