@@ -698,6 +698,11 @@ def test_keep_metadata_writes_the_photos_iptc_iim_caption_keywords_and_copyright
         assert [xmp_properties(output) for output in sorted((tmp_path / folder).glob("[a-h].*"))] == expected, folder
     written = (tmp_path / "png" / "a.png").read_bytes()  # under the prefixes the standard gives them
     assert b"<dc:title>" in written and b"<photoshop:City>Nice</photoshop:City>" in written
+    # Beside XMP that is not XML (left out of outputs), the block goes into a packet of its own.
+    jpeg_with_iim(tmp_path / "broken" / "a.jpg", upright, iim_block((2, 5, b"Kept")),
+                  xmp=edited_xmp().replace(b"</x:xmpmeta>", b""))
+    predict.remove_background_files(tmp_path / "broken", tmp_path / "broken_out", model=model, keep_metadata=True)
+    assert xmp_properties(tmp_path / "broken_out" / "a.png") == (about, {dc + "title": ["Kept"]})
     predict.remove_background_files(tmp_path / "in", tmp_path / "plain", model=model)
     assert [xmp_properties(output) for output in sorted((tmp_path / "plain").glob("*.png"))] == [None] * 8
 
