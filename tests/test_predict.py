@@ -649,8 +649,9 @@ def test_keep_metadata_writes_the_photos_iptc_iim_caption_keywords_and_copyright
 
     upright = photo(rng, 60, 40)
     news = iim_block((1, 90, b"\x1b%G"), (2, 0, b"\0\x04"), (2, 5, b"Beach day"),
-                     (2, 120, "Zoë at the café".encode()), (2, 25, b"beach"), (2, 25, b"family"), (2, 80, b"Ann Lee"), (2, 116, b"(c) 2024 Ann Lee"),
-                     (2, 55, b"20240501"), (2, 60, b"143005+0200"), (2, 90, b"Nice"), (2, 100, b"FRA"))
+                     (2, 120, "Zoë at the café".encode()), (2, 25, b"beach"), (2, 25, b"family"),
+                     (2, 80, b"Ann Lee"), (2, 116, b"(c) 2024 Ann Lee"), (2, 55, b"20240501"),
+                     (2, 60, b"143005+0200"), (2, 90, b"Nice"), (2, 100, b"FRA"))
     jpeg_with_iim(tmp_path / "in" / "a.jpg", upright, news)
     with Image.open(tmp_path / "in" / "a.jpg") as written:  # the block as Pillow reads it: a sound APP13
         assert IptcImagePlugin.getiptcinfo(written)[(2, 25)] == [b"beach", b"family"]
@@ -669,7 +670,8 @@ def test_keep_metadata_writes_the_photos_iptc_iim_caption_keywords_and_copyright
     jpeg_with_iim(tmp_path / "in" / "f.jpg", upright, iim_block((2, 0, b"\0\x04"), (2, 10, b"5")))  # nothing to keep
     # A PNG's, as ImageMagick and ExifTool write it: a raw profile of the block, or of Photoshop's resources
     # (a control character, which XML cannot hold, left out).
-    save(tmp_path / "in" / "g.png", upright, pnginfo=raw_profile_chunk("iptc", iim_block((2, 120, b"From a\x07 PNG "))))
+    control_character = iim_block((2, 120, b"From a\x07 PNG "))
+    save(tmp_path / "in" / "g.png", upright, pnginfo=raw_profile_chunk("iptc", control_character))
     resources = photoshop_resources(iim_block((2, 25, b"resource")))
     save(tmp_path / "in" / "h.png", upright, pnginfo=raw_profile_chunk("8bim", resources))
 
@@ -677,7 +679,8 @@ def test_keep_metadata_writes_the_photos_iptc_iim_caption_keywords_and_copyright
     about = {"{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about": ""}
     expected = [
         (about, {dc + "title": ["Beach day"], dc + "description": ["Zoë at the café"],
-                 dc + "subject": ["beach", "family"], dc + "creator": ["Ann Lee"], dc + "rights": ["(c) 2024 Ann Lee"], photoshop + "City": ["Nice"],
+                 dc + "subject": ["beach", "family"], dc + "creator": ["Ann Lee"],
+                 dc + "rights": ["(c) 2024 Ann Lee"], photoshop + "City": ["Nice"],
                  "{http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/}CountryCode": ["FRA"],
                  photoshop + "DateCreated": ["2024-05-01T14:30:05+02:00"]}),
         ({**about, "{http://ns.adobe.com/xap/1.0/}Rating": "4", "{http://ns.adobe.com/xap/1.0/mm/}OriginalDocumentID":
