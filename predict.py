@@ -769,6 +769,8 @@ def parse_background(value):
             return data.read_image(value)
         except data.DatasetError as error:
             raise PredictError(f"background image {error}") from error
+    if Path(value).suffix.lower() in data.IMAGE_EXTENSIONS:  # a photo's name mistyped, or a folder's left out
+        raise PredictError(f"--background image {value} does not exist")
     raise PredictError(f"--background {value!r} is neither a colour (a name, #rrggbb or r,g,b), {BLUR!r}, "
                        f"nor an image file")
 

@@ -1358,6 +1358,8 @@ def test_background_colour_forms():
     assert predict.parse_background("blur") == predict.BLUR
     with pytest.raises(predict.PredictError, match="neither a colour .*'blur', nor an image file"):
         predict.parse_background("not-a-colour")
+    with pytest.raises(predict.PredictError, match=r"^--background image backdrops/beach\.JPG does not exist$"):
+        predict.parse_background("backdrops/beach.JPG")
 
 
 def test_background_blur_blurs_the_photos_own_background_without_a_halo_of_the_person(tiny_model, rng):
