@@ -2200,12 +2200,8 @@ def watch_folders(find, states, cut_out, summary, overwrite=False, record=None, 
     it raises the DiskFull."""
     log.info("watching %s for photos that come in (every %g s); Ctrl-C stops", watched, WATCH_EVERY)
     seen = {photo: state for photo, state in states.items() if state}
-    retries = {}
-    for photo, failure in summary.failed:
-        if isinstance(failure, WriteFailure) and photo in seen:
-            retry_write(photo, seen[photo], retries)
-    done = {photo: state for photo, state in seen.items()
-            if photo not in retries and not (full and photo in full.waiting)}
+    done, retries = {}, {}  # the photos of the run before the watch, booked as those of a look are
+    book_outcomes(seen.keys(), dict(summary.failed), full, seen, done, retries)
     troubles = set()
     listing = WatchListing(record, unlisted=bool(summary.judged))  # the outputs of the run before the watch
     if full:
@@ -2277,9 +2273,9 @@ class WatchListing:
 
 
 def book_outcomes(tried, failed, full, seen, done, retries):
-    """The photos of `tried` (at a look of --watch) that were cut out or
-    failed, rather than left waiting for room by `full` (a DiskFull, or
-    None), each booked: done in its state (`seen`), or where its output
+    """The photos of `tried` (at a look of --watch, or in the run before
+    it) that were cut out or failed, rather than left waiting for room by
+    `full` (a DiskFull, or None), each booked: done in its state (`seen`), or where its output
     could not be written (a WriteFailure in `failed`, {photo: why}), to be
     tried again (see write_retry_wait)."""
     finished = tried - (full.waiting if full else set())
