@@ -620,18 +620,22 @@ def main(argv=None, extra_callbacks=()):
 
 
 def how_to_score_if_unscored(config, run_dir):
-    """For a finished run killed while its model was scored (no metrics.json:
-    Ctrl-C writes what was scored, and says how to score the rest), the
+    """For a finished run stopped before its model's last split was scored
+    (killed: no metrics.json; Ctrl-C: a metrics.json without it), the
     sentence that says how to score it, lest the run be deleted to train
     again for its scores; else ""."""
     import data
 
-    if (run_dir / "metrics.json").exists():
-        return ""
     try:
         split = "test" if data.read_stems(run_dir / "splits" / "test.txt") else "val"
     except data.DatasetError:  # no list: the command still names the split's folder or list
         split = "test"
+    try:
+        scored = json.loads((run_dir / "metrics.json").read_text())
+    except (OSError, ValueError):  # not there, or cut short as it was written
+        scored = {}
+    if split in scored:
+        return ""
     return f"; it was stopped before it was scored: score it with {evaluate_command(config, run_dir, split)}"
 
 

@@ -262,6 +262,11 @@ def test_ctrl_c_ends_a_run_with_how_to_resume_it_and_its_backup_kept(sample_dir,
     results = json.loads((run_dir / "metrics.json").read_text())  # what was scored before
     assert results["epochs_run"] == 1 and results["val"]["images"] == 4 and "test" not in results
     assert model_file.is_file() and not (run_dir / "backup").exists()
+    # Run again, the run is not trained afresh, and the same command says how to score what is left.
+    with pytest.raises(SystemExit, match=re.escape(f"{run_dir} to train there again; it was stopped before it was "
+                                                   f"scored: score it with python evaluate.py --model {model_file} "
+                                                   f"--data {sample_dir} --split-list {run_dir / 'splits' / 'test.txt'}")):
+        train.main(["--data-dir", str(sample_dir), "--epochs", "1", "--out-dir", str(run_dir), *FAST])
 
 
 def test_ctrl_c_while_the_photos_are_checked_ends_the_run_with_a_line_not_a_traceback(sample_dir, tmp_path, capsys,
