@@ -54,8 +54,11 @@ import cv2
 import numpy as np
 
 import data
-import metrics
-import predict
+import quiet_tensorflow
+
+quiet_tensorflow.import_tensorflow()  # before metrics.py's Keras import brings it in, with its start-up lines
+import metrics  # noqa: E402
+import predict  # noqa: E402
 
 SCORES = ("iou", "dice", "precision", "recall", "boundary_iou", "mae")
 # The mean IoU is also reported at each of these thresholds, so that the

@@ -80,6 +80,7 @@ import cv2
 import numpy as np
 
 import data
+import quiet_tensorflow
 
 REPO_DIR = Path(__file__).resolve().parent
 DEFAULT_MODEL = REPO_DIR / "models" / "person_mobilenetv2_unet.keras"
@@ -148,6 +149,7 @@ def load_model(path=None, engine="auto"):
     Keras model, or a LiteModel. Loaded once per file, and again once the
     file changes: a model retrained in the same notebook session is the new
     one, not the one loaded before."""
+    quiet_tensorflow.import_tensorflow()  # before model.py's Keras imports it, with its start-up lines
     from model import model_file
 
     if engine not in ENGINES:
@@ -250,7 +252,7 @@ def convert_to_lite(model):
     level = tf_log.level
     tf_log.setLevel(logging.WARNING)  # not a line for each file the SavedModel writes
     try:
-        with tempfile.TemporaryDirectory() as folder:
+        with tempfile.TemporaryDirectory() as folder, quiet_tensorflow.noise_left_out():
             model.export(folder, format="tf_saved_model", verbose=False)
             return tf.lite.TFLiteConverter.from_saved_model(folder).convert()
     finally:
@@ -266,10 +268,10 @@ class LiteModel:
     def __init__(self, content):
         import tensorflow as tf
 
-        with warnings.catch_warnings():  # "deprecated, in favour of LiteRT": the same kernels in another package
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings(), quiet_tensorflow.noise_left_out():  # XNNPACK's "INFO: Created"
+            warnings.simplefilter("ignore")  # "deprecated, in favour of LiteRT": the same kernels in another package
             self.interpreter = tf.lite.Interpreter(model_content=content, num_threads=usable_cpus())
-        self.interpreter.allocate_tensors()
+            self.interpreter.allocate_tensors()
         (image,), (mask,) = self.interpreter.get_input_details(), self.interpreter.get_output_details()
         self.image_index, self.mask_index = image["index"], mask["index"]
         self.input = SimpleNamespace(shape=(None, *(int(side) for side in image["shape"][1:])))

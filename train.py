@@ -114,6 +114,9 @@ def parse_config(argv=None):
 def check_settings(config):
     """What is wrong with the settings, as messages: found here, a typo costs
     a second, not the minutes of reading every photo that come first."""
+    import quiet_tensorflow
+
+    quiet_tensorflow.import_tensorflow()  # the first of this run: metrics.py and model.py import Keras
     import metrics
     from model import ENCODER_STRIDE, MODEL_NAMES
 
@@ -487,7 +490,6 @@ def inference_model(model):
 def main(argv=None, extra_callbacks=()):
     config = parse_config(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
-
     import keras
 
     import data
@@ -509,8 +511,9 @@ def main(argv=None, extra_callbacks=()):
                          f"pass the settings it started with to resume it, or another --out-dir for a new run")
     replicas = strategy.num_replicas_in_sync
     global_batch = config["batch_size"] * replicas
-    log.info("%s run in %s; %s with %d replica(s): global batch %d = %d per replica x %d",
-             "resuming the" if resuming else "starting a new", run_dir, type(strategy).__name__, replicas,
+    log.info("%s run in %s, on the %s; %s with %d replica(s): global batch %d = %d per replica x %d",
+             "resuming the" if resuming else "starting a new", run_dir,
+             "GPU" if has_gpu else "CPU (TensorFlow sees no GPU)", type(strategy).__name__, replicas,
              global_batch, config["batch_size"], replicas)
 
     # 1. The data: pairs by stem, split, checked, streamed.

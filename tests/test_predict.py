@@ -1569,6 +1569,10 @@ def test_a_photo_piped_in_is_cut_out_and_piped_out_by_the_command_line(tmp_path,
     result = subprocess.run(command, input=(tmp_path / "a.jpg").read_bytes(), capture_output=True, timeout=180)
     assert result.returncode == 0, result.stderr[-2000:].decode()
     assert b"1 processed" in result.stderr
+    # Not a line of TensorFlow's start-up, nor of TensorFlow Lite's, nor of the model's conversion.
+    said = result.stderr.decode()
+    assert "converting fresh.keras for TensorFlow Lite" in said
+    assert "absl::InitializeLog" not in said and "XNNPACK" not in said and "Ignored output_format" not in said
     assert predict.main([str(tmp_path / "a.jpg"), str(tmp_path / "a.png"), "--model", str(model), "--quiet"]) == 0
     assert result.stdout == (tmp_path / "a.png").read_bytes()
 
