@@ -103,7 +103,115 @@ def test_every_kind_of_photo_becomes_an_rgba_cutout_at_its_original_size(tmp_pat
     for name, size in sizes.items():
         out = read_output(tmp_path / "out" / (name.rsplit(".", 1)[0] + ".png"))
         assert out.shape == (*size, 4), name
-        assert out.dtype == np.uint8
+        assert out.dtype == (np.uint16 if name == "sixteen.png" else np.uint8), name  # a PNG keeps 16 bits
+
+
+def deep_photo(rng, height=60, width=40):
+    """A 16-bit RGB photo: a person whose 8-bit reading is draw_person's,
+    and low bytes of their own, which an 8-bit output would lose."""
+    rgb = photo(rng, height, width)
+    return rgb.astype(np.uint16) * 256 + rng.integers(0, 256, rgb.shape, dtype=np.uint16)
+
+
+def save_deep(path, rgb):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    assert cv2.imwrite(str(path), rgb[..., ::-1])
+    return path
+
+
+def test_a_16_bit_photo_gets_16_bit_png_outputs_its_jpeg_and_webp_ones_8(tmp_path, tiny_model, rng):
+    deep = deep_photo(rng)
+    for name in ("scan.png", "scan.tif"):
+        save_deep(tmp_path / "in" / name, deep)
+    cutouts = predict.remove_background_files(tmp_path / "in", tmp_path / "cut", model=tiny_model)
+    assert cutouts.processed == 2 and not cutouts.failed
+    for name in ("scan.tif", "scan.png"):
+        eight_bit = expected_alpha(tiny_model, data.read_image(tmp_path / "in" / name))  # what an 8-bit output holds
+        out = read_output(tmp_path / "cut" / f"{name}.png")
+        assert out.dtype == np.uint16 and out.shape == (60, 40, 4)
+        alpha = out[..., 3]
+        # The same mask, 65535 for 255: to within one 8-bit step, and finer.
+        assert np.abs(alpha / 257 - eight_bit).max() <= 1 and np.any(alpha % 257)
+        np.testing.assert_array_equal(out[..., :3][alpha > 0], deep[alpha > 0])  # the photo's 16 bits, every one
+
+    predict.remove_background_files(tmp_path / "in" / "scan.png", tmp_path / "mask", model=tiny_model, mask_only=True)
+    np.testing.assert_array_equal(read_output(tmp_path / "mask" / "scan.png"), alpha)
+
+    # Over a background: a red person standing, hard-edged, over white.
+    red = rng.integers(0, 256, (60, 40, 3), dtype=np.uint16)
+    red[10:50, 12:28] += np.uint16(230 * 256) * np.array([1, 0, 0], np.uint16)
+    save_deep(tmp_path / "red" / "red.png", red)
+    predict.remove_background_files(tmp_path / "red", tmp_path / "white", model=SureOfUprightRed(), threshold=0.5,
+                                    background="white")
+    white = read_output(tmp_path / "white" / "red.png")
+    assert white.dtype == np.uint16 and white.shape == (60, 40, 3)
+    np.testing.assert_array_equal(white[10:50, 12:28], red[10:50, 12:28])
+    assert (white[:10] == 65535).all() and (white[:, :12] == 65535).all()
+    # The photo's own background blurred: as its 8-bit reading's is, 257 times, to within an 8-bit step or two.
+    predict.remove_background_files(tmp_path / "in" / "scan.png", tmp_path / "blur", model=tiny_model,
+                                    background="blur")
+    blurred = read_output(tmp_path / "blur" / "scan.png")
+    as_eight_bits = predict.remove_background(tmp_path / "in" / "scan.png", tiny_model, background="blur")
+    assert blurred.dtype == np.uint16 and np.abs(blurred / 257 - as_eight_bits).max() <= 2
+
+    for options in ({"jpeg": True, "background": "white"}, {"webp": True}):  # formats of 8 bits a channel
+        summary = predict.remove_background_files(tmp_path / "in" / "scan.png", tmp_path / "small", model=tiny_model,
+                                                  **options)
+        assert summary.processed == 1 and not summary.failed
+    assert read_output(tmp_path / "small" / "scan.jpg").dtype == np.uint8
+    assert np.asarray(Image.open(tmp_path / "small" / "scan.webp")).dtype == np.uint8
+
+
+def test_a_16_bit_photo_s_output_is_turned_as_it_is_shown_cropped_and_fitted_on_a_canvas(tmp_path, tiny_model, rng):
+    upright = deep_photo(rng)
+    content = save_deep(tmp_path / "stored.png", np.rot90(upright)).read_bytes()  # stored on its side...
+    at = content.index(b"IDAT") - 4
+    turned = content[:at] + predict.png_chunk(b"eXIf", camera_exif(6, size=(60, 40))) + content[at:]  # ...shown upright
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "turned.png").write_bytes(turned)
+    predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=tiny_model)
+    out = read_output(tmp_path / "out" / "turned.png")
+    assert out.dtype == np.uint16 and out.shape == (60, 40, 4)
+    np.testing.assert_array_equal(out[..., :3][out[..., 3] > 0], upright[out[..., 3] > 0])
+
+    predict.remove_background_files(tmp_path / "in", tmp_path / "cropped", model=tiny_model, crop=True)
+    cropped = read_output(tmp_path / "cropped" / "turned.png")
+    np.testing.assert_array_equal(cropped, predict.crop_to_people(out, out[..., 3]))
+    predict.remove_background_files(tmp_path / "in", tmp_path / "canvas", model=tiny_model, canvas=(50, 50))
+    canvas = read_output(tmp_path / "canvas" / "turned.png")
+    assert canvas.dtype == np.uint16 and canvas.shape == (50, 50, 4) and np.any(canvas[..., 3] % 257)
+    as_eight_bits = predict.remove_background(tmp_path / "in" / "turned.png", tiny_model, canvas=(50, 50))
+    assert np.abs(canvas / 257 - as_eight_bits).max() <= 2
+
+
+def test_16_bit_colours_unlike_the_photo_the_model_saw_are_not_written(tmp_path, rng, caplog, monkeypatch):
+    path = save_deep(tmp_path / "scan.png", deep_photo(rng))
+    as_read = data.read_image(path)
+    assert predict.deep_colours(path, as_read).dtype == np.uint16
+    other = np.ascontiguousarray(as_read[::-1])  # as if turned otherwise than the 8-bit reading
+    assert predict.deep_colours(path, other) is other
+    assert f"{path}: written with 8 bits a channel, not its 16" in caplog.text
+    eight_bit = save(tmp_path / "eight.png", as_read)
+    monkeypatch.setattr(data, "decode", None)  # an 8-bit PNG is not decoded again: its header says it holds 8 bits
+    assert predict.deep_colours(eight_bit, as_read) is as_read
+
+
+def test_the_people_in_a_16_bit_alpha_are_where_it_is_at_least_half_opaque():
+    alpha = np.full((40, 30), 200, np.uint16)  # 200 of 65535: next to transparent
+    alpha[10:20, 5:15] = 32768
+    assert predict.people_box(alpha, margin=0) == (10, 20, 5, 15)
+
+
+def test_an_8_bit_background_is_brought_to_16_bits_under_a_16_bit_photo():
+    image = np.full((2, 2, 3), 40000, np.uint16)
+    alpha = np.array([[0, 65535], [32768, 0]], np.uint16)
+    backdrop = np.array([[[10, 20, 30], [0, 0, 0]], [[255, 255, 255], [1, 2, 3]]], np.uint8)
+    out = predict.compose(image, alpha, backdrop)
+    assert out.dtype == np.uint16
+    np.testing.assert_array_equal(out[0, 0], [2570, 5140, 7710])  # 257 times the background's
+    np.testing.assert_array_equal(out[0, 1], image[0, 1])
+    np.testing.assert_array_equal(out[1, 0], np.round(40000 * 32768 / 65535 + 65535 * 32767 / 65535))
+    np.testing.assert_array_equal(predict.compose(image, alpha, (255, 0, 0))[1, 1], [65535, 0, 0])
 
 
 def test_alpha_is_the_models_mask_upsampled_and_colours_are_the_photo(tmp_path, tiny_model, rng):
