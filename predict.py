@@ -2531,6 +2531,7 @@ def read_photo(job, size):
 # graded) shows no more banding than its photo would.
 DEEP_EXTENSIONS = (".png", ".tif", ".tiff")
 PNG_BIT_DEPTH_AT = 24  # IHDR's bit depth, after the signature, the chunk's length and name, the width and height
+TIFF_BITS_PER_SAMPLE = 258
 
 
 def deep_colours(path, colours):
@@ -2539,14 +2540,8 @@ def deep_colours(path, colours):
     `colours`, its uint8 ones. Where the 16-bit colours are not the 8-bit
     ones to within an 8-bit step (turned otherwise, or another frame), the
     8-bit ones, with a warning: never an output unlike the photo the model saw."""
-    suffix = Path(path).suffix.lower()
-    if suffix not in DEEP_EXTENSIONS:
+    if not stores_16_bits(path):
         return colours
-    if suffix == ".png":
-        with open(path, "rb") as file:
-            head = file.read(PNG_BIT_DEPTH_AT + 1)
-        if len(head) <= PNG_BIT_DEPTH_AT or head[PNG_BIT_DEPTH_AT] != 16:
-            return colours
     try:
         deep = data.decode(path, cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH)
     except data.DatasetError:  # changed since it was read
@@ -2554,12 +2549,32 @@ def deep_colours(path, colours):
     if deep.dtype != np.uint16:
         return colours
     deep = cv2.cvtColor(deep, cv2.COLOR_BGR2RGB)
-    # Each format brings 16 bits to 8 its own way (PNG's high byte, TIFF's rounding): within 257 of 257 times them.
-    if deep.shape != colours.shape or np.abs(deep.astype(np.int32) - colours.astype(np.int32) * 257).max() > 257:
+    # Each format brings 16 bits to 8 its own way (PNG's high byte, TIFF's rounding): within 1 of the high byte.
+    if deep.shape != colours.shape or cv2.absdiff((deep >> 8).astype(np.uint8), colours).max() > 1:
         log.warning("%s: written with 8 bits a channel, not its 16 (its 16-bit pixels are not those of its 8-bit "
                     "reading)", path)
         return colours
     return deep
+
+
+def stores_16_bits(path):
+    """Whether the photo at `path` may store 16 bits a channel: a PNG whose
+    header says so, or a TIFF whose first image's BitsPerSample does (or
+    cannot be read here: decoded to see); so that 8-bit photos, nearly all,
+    are not decoded a second time."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in DEEP_EXTENSIONS:
+        return False
+    if suffix == ".png":
+        with open(path, "rb") as file:
+            head = file.read(PNG_BIT_DEPTH_AT + 1)
+        return len(head) > PNG_BIT_DEPTH_AT and head[PNG_BIT_DEPTH_AT] == 16
+    try:
+        content = Path(path).read_bytes()
+        bits = tiff_tag(TIFF_BITS_PER_SAMPLE)(content)
+    except (OSError, IndexError):  # gone, or a TIFF this reader does not know (BigTIFF): decoded to see
+        return True
+    return bits is None or int.from_bytes(bits[:2], tiff_byte_order(content)) > 8
 
 
 def look_at_batch(model, images, model_inputs, flip_tta=False, close_up=True, upright_only=False):

@@ -191,9 +191,12 @@ def test_16_bit_colours_unlike_the_photo_the_model_saw_are_not_written(tmp_path,
     other = np.ascontiguousarray(as_read[::-1])  # as if turned otherwise than the 8-bit reading
     assert predict.deep_colours(path, other) is other
     assert f"{path}: written with 8 bits a channel, not its 16" in caplog.text
-    eight_bit = save(tmp_path / "eight.png", as_read)
-    monkeypatch.setattr(data, "decode", None)  # an 8-bit PNG is not decoded again: its header says it holds 8 bits
-    assert predict.deep_colours(eight_bit, as_read) is as_read
+    assert predict.stores_16_bits(path) and predict.stores_16_bits(save_deep(tmp_path / "scan.tif", as_read.astype(np.uint16) * 257))
+    # An 8-bit PNG or TIFF is not decoded again: its header, or its BitsPerSample tag, says it holds 8 bits.
+    monkeypatch.setattr(data, "decode", None)
+    for eight_bit in (save(tmp_path / "eight.png", as_read), save(tmp_path / "eight.tif", as_read)):
+        assert not predict.stores_16_bits(eight_bit)
+        assert predict.deep_colours(eight_bit, as_read) is as_read
 
 
 def test_the_people_in_a_16_bit_alpha_are_where_it_is_at_least_half_opaque():
