@@ -1017,13 +1017,15 @@ def output_pixels(image, mask, threshold=None, background=None, mask_only=False,
 
 
 def photo_pixels(image):
-    """The photo given to remove_background as uint8 RGB (H, W, 3), or RGBA
-    (H, W, 4) where it has transparency (see as_seen): a file path is read
-    as predict.py reads photos; a PIL image is turned upright by its EXIF
-    orientation, as a path is, and converted to RGB(A); an array must hold
-    8-bit grey (H, W or H, W, 1) or RGB(A) (H, W, 3 or 4) pixels, else a
-    ValueError says what it holds (a float array in [0, 1] would otherwise
-    pass for a black photo)."""
+    """The photo given to remove_background as RGB (H, W, 3), or RGBA
+    (H, W, 4) where it has transparency (see as_seen), uint8, or uint16 for
+    a uint16 array: a file path is read as predict.py reads photos; a PIL
+    image is turned upright by its EXIF orientation, as a path is, and
+    converted to 8-bit RGB(A) (a 16-bit grey one scaled, not clipped, as
+    Pillow's own conversion does); an array must hold 8-bit or 16-bit grey
+    (H, W or H, W, 1) or RGB(A) (H, W, 3 or 4) pixels, else a ValueError
+    says what it holds (a float array in [0, 1] would otherwise pass for a
+    black photo)."""
     if isinstance(image, (str, Path)):
         return with_alpha(*data.read_image_and_alpha(image))
     if hasattr(image, "convert") and hasattr(image, "mode"):  # a PIL image, in any mode (palette, 16-bit, CMYK)
@@ -1031,12 +1033,17 @@ def photo_pixels(image):
 
         # Image.open keeps a phone photo as stored, often on its side, where the model
         # would see a person lying down. (An image already turned has no orientation left.)
-        transparent = "A" in image.getbands() or "transparency" in image.info
-        image = ImageOps.exif_transpose(image).convert("RGBA" if transparent else "RGB")
+        upright = ImageOps.exif_transpose(image)
+        if image.mode.startswith("I"):  # 16-bit grey ("I;16", or "I" as older Pillows open 16-bit PNGs)
+            image = eight_bits(np.clip(np.asarray(upright), 0, 65535).astype(np.uint16))
+        elif image.mode != "F":  # floats: refused below, as a float array is
+            transparent = "A" in image.getbands() or "transparency" in image.info
+            image = upright.convert("RGBA" if transparent else "RGB")
     pixels = np.asarray(image)
-    if pixels.dtype != np.uint8:
+    if pixels.dtype not in (np.uint8, np.uint16):
         hint = ": for floats in [0, 1], pass (image * 255).round().astype(np.uint8)" if pixels.dtype.kind == "f" else ""
-        raise ValueError(f"the photo must have 8-bit pixels (uint8, 0-255), not {pixels.dtype}{hint}")
+        raise ValueError(f"the photo must have 8-bit pixels (uint8, 0-255) or 16-bit ones (uint16), not "
+                         f"{pixels.dtype}{hint}")
     if pixels.ndim == 2 or pixels.ndim == 3 and pixels.shape[2] == 1:
         return cv2.cvtColor(pixels.reshape(pixels.shape[:2]), cv2.COLOR_GRAY2RGB)
     if pixels.ndim == 3 and pixels.shape[2] == 4:
@@ -1053,7 +1060,7 @@ def remove_background(image, model=None, threshold=None, background=None, mask_o
     path) -> RGBA uint8 cutout at its own size (or RGB over `background`: a
     colour tuple or an RGB image, sRGB, or the --background text, converted
     into the photo's colour profile where it has one; or the uint8 mask with
-    `mask_only`). `model`: a loaded model or a path (run by `engine`,
+    `mask_only`); uint16 for a uint16 array, which the model sees at 8 bits. `model`: a loaded model or a path (run by `engine`,
     see ENGINES); `flip_tta`: average with the mirrored photo's mask;
     `close_up`: a second pass on a crop around small people, and tiles
     across a wide photo where surer (see surer_crops); `upright_only`:
@@ -1068,7 +1075,8 @@ def remove_background(image, model=None, threshold=None, background=None, mask_o
     photo = photo_pixels(image)
     background = in_profile(background, photo_profile(image))
     model = resolve_model(model, engine)
-    mask = predict_photo_masks(model, [as_seen(photo)], flip_tta, close_up, upright_only, keep_specks, main_person)[0]
+    seen = as_seen(eight_bits(photo))  # a uint16 array's photo too: the model knows 8-bit photos
+    mask = predict_photo_masks(model, [seen], flip_tta, close_up, upright_only, keep_specks, main_person)[0]
     return output_pixels(photo[..., :3], within_photo(mask, photo), threshold, background, mask_only,
                          crop_margin if crop or canvas else None, canvas)
 
@@ -1080,9 +1088,14 @@ def remove_background(image, model=None, threshold=None, background=None, mask_o
 # what it had cut away.
 
 def with_alpha(image, alpha):
-    """The RGB photo, or RGBA where `alpha` (uint8 (H, W)) is not None and
-    not opaque throughout."""
-    return image if alpha is None or alpha.min() == 255 else np.dstack([image, alpha])
+    """The RGB photo, or RGBA where `alpha` ((H, W), of the photo's dtype)
+    is not None and not opaque throughout."""
+    return image if alpha is None or alpha.min() == np.iinfo(alpha.dtype).max else np.dstack([image, alpha])
+
+
+def eight_bits(pixels):
+    """uint8 `pixels` as they are; uint16 ones brought to 8 bits (rounded, 257 to 1)."""
+    return pixels if pixels.dtype == np.uint8 else cv2.convertScaleAbs(pixels, alpha=1 / 257)
 
 
 def as_seen(photo):
@@ -1093,7 +1106,9 @@ def as_seen(photo):
 
 def within_photo(mask, photo):
     """A photo-size soft mask, nowhere more opaque than the photo itself."""
-    return mask if photo.shape[2] == 3 else np.minimum(mask, photo[..., 3].astype(np.float32) / 255.0)
+    if photo.shape[2] == 3:
+        return mask
+    return np.minimum(mask, photo[..., 3].astype(np.float32) / np.iinfo(photo.dtype).max)
 
 
 # ----------------------------------------------------------------------------

@@ -259,10 +259,44 @@ def test_the_python_api_takes_pil_images_and_names_what_is_wrong_with_an_array(t
                                   predict.remove_background(np.asarray(grey), model=tiny_model))
     np.testing.assert_array_equal(predict.remove_background(np.asarray(grey)[..., None], model=tiny_model),
                                   predict.remove_background(np.asarray(grey), model=tiny_model))
-    with pytest.raises(ValueError, match=r"8-bit pixels \(uint8, 0-255\), not float32: for floats in \[0, 1\], pass"):
+    with pytest.raises(ValueError, match=r"8-bit pixels \(uint8, 0-255\) or 16-bit ones \(uint16\), not float32: "
+                                         r"for floats in \[0, 1\], pass"):
         predict.remove_background(rgb.astype(np.float32) / 255, model=tiny_model)
+    with pytest.raises(ValueError, match=r"not float32: for floats in \[0, 1\], pass"):  # a PIL image of floats
+        predict.remove_background(Image.fromarray(rgb[..., 0].astype(np.float32) / 255), model=tiny_model)
     with pytest.raises(ValueError, match=r"not shape \(1, 60, 40, 3\)"):
         predict.remove_background(rgb[None], model=tiny_model)
+
+
+def test_a_16_bit_pil_image_is_scaled_to_8_bits_not_clipped_white(tiny_model, rng, tmp_path):
+    grey = deep_photo(rng)[..., 0]
+    as_eight_bits = np.round(grey / 257).astype(np.uint8)
+    expected = predict.remove_background(as_eight_bits, model=tiny_model)
+    sixteen = Image.fromarray(grey)
+    assert sixteen.mode == "I;16"  # which Pillow's convert("RGB") clips: all but the darkest pixels white
+    np.testing.assert_array_equal(predict.remove_background(sixteen, model=tiny_model), expected)
+    cv2.imwrite(str(tmp_path / "grey16.png"), grey)  # a 16-bit grey PNG, as Pillow opens it
+    with Image.open(tmp_path / "grey16.png") as opened:
+        assert opened.mode.startswith("I")
+        np.testing.assert_array_equal(predict.remove_background(opened, model=tiny_model), expected)
+
+
+def test_a_16_bit_array_gets_a_16_bit_cutout_the_model_seeing_it_at_8_bits(rng):
+    deep = rng.integers(0, 30000, (60, 40, 3), dtype=np.uint16)  # dark
+    deep[10:50, 12:28, 0] = 60000  # a red person standing
+    model = SureOfUprightRed()
+    rgba = predict.remove_background(deep, model=model, threshold=0.5)
+    assert rgba.dtype == np.uint16 and rgba.shape == (60, 40, 4)
+    np.testing.assert_array_equal(model.batches[0][0], data.preprocess_image(np.round(deep / 257).astype(np.uint8),
+                                                                             (64, 64)))
+    assert (rgba[12:48, 14:26, 3] == 65535).all() and (rgba[:8, :, 3] == 0).all()
+    np.testing.assert_array_equal(rgba[12:48, 14:26, :3], deep[12:48, 14:26])
+    # Its own transparency kept, at 16 bits: nowhere more opaque than the photo.
+    alpha = np.full((60, 40), 65535, np.uint16)
+    alpha[:, :20] = 40000
+    cutout = predict.remove_background(np.dstack([deep, alpha]), model=SureOfUprightRed())
+    assert cutout.dtype == np.uint16 and (cutout[12:48, 14:20, 3] == 40000).all()
+    assert (cutout[12:48, 21:26, 3] == round(0.99 * 65535)).all()
 
 
 def test_a_transparent_photo_is_seen_over_grey_and_its_cutout_is_never_more_opaque_than_the_photo(tmp_path):
