@@ -21,6 +21,7 @@ import pytest
 from PIL import Image, ImageOps
 
 import data
+import metadata
 import metrics
 import predict
 from conftest import NOT_UTF8, REPO_DIR, SureOfUprightRed, camera_dng, draw_person, lying_person, person_with_a_speck
@@ -166,7 +167,7 @@ def test_a_16_bit_photo_s_output_is_turned_as_it_is_shown_cropped_and_fitted_on_
     upright = deep_photo(rng)
     content = save_deep(tmp_path / "stored.png", np.rot90(upright)).read_bytes()  # stored on its side...
     at = content.index(b"IDAT") - 4
-    turned = content[:at] + predict.png_chunk(b"eXIf", camera_exif(6, size=(60, 40))) + content[at:]  # ...shown upright
+    turned = content[:at] + metadata.png_chunk(b"eXIf", camera_exif(6, size=(60, 40))) + content[at:]  # ...shown upright
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "turned.png").write_bytes(turned)
     predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=tiny_model)
@@ -191,7 +192,8 @@ def test_16_bit_colours_unlike_the_photo_the_model_saw_are_not_written(tmp_path,
     other = np.ascontiguousarray(as_read[::-1])  # as if turned otherwise than the 8-bit reading
     assert predict.deep_colours(path, other) is other
     assert f"{path}: written with 8 bits a channel, not its 16" in caplog.text
-    assert predict.stores_16_bits(path) and predict.stores_16_bits(save_deep(tmp_path / "scan.tif", as_read.astype(np.uint16) * 257))
+    assert predict.stores_16_bits(path)
+    assert predict.stores_16_bits(save_deep(tmp_path / "scan.tif", as_read.astype(np.uint16) * 257))
     # An 8-bit PNG or TIFF is not decoded again: its header, or its BitsPerSample tag, says it holds 8 bits.
     monkeypatch.setattr(data, "decode", None)
     for eight_bit in (save(tmp_path / "eight.png", as_read), save(tmp_path / "eight.tif", as_read)):
@@ -480,12 +482,12 @@ def test_a_colour_profile_that_cannot_be_read_costs_the_profile_not_the_photo(tm
     profile = rgb_profile()
     # A JPEG whose profile says it comes in two chunks, and holds one.
     content = bytearray(save(tmp_path / "in" / "cut_short.jpg", rgb, icc_profile=profile).read_bytes())
-    content[content.index(predict.JPEG_ICC_MARKER) + 13] = 2
+    content[content.index(metadata.JPEG_ICC_MARKER) + 13] = 2
     (tmp_path / "in" / "cut_short.jpg").write_bytes(bytes(content))
     # A PNG whose profile chunk holds something else than a profile.
     save(tmp_path / "in" / "not_a_profile.png", rgb, icc_profile=b"not a profile" * 20)
     for name in ("cut_short.jpg", "not_a_profile.png"):
-        assert predict.colour_profile(tmp_path / "in" / name) is None, name
+        assert metadata.colour_profile(tmp_path / "in" / name) is None, name
 
     summary = predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=SureOfUprightRed())
     assert summary.processed == 2 and not summary.failed
@@ -599,7 +601,7 @@ def test_keep_metadata_keeps_a_tiffs_exif_tags_of_the_photo_not_those_of_its_fil
     exif[ExifTags.IFD.Exif] = exif[ExifTags.IFD.GPSInfo] = 0  # (Pillow writes the directories above there)
     save(tmp_path / "in" / "a.tif", np.ascontiguousarray(np.rot90(upright)), exif=exif)
     garbled = bytearray(save(tmp_path / "garbled" / "b.tif", upright, exif=exif).read_bytes())
-    number, entries, _ = predict.tiff_directory(bytes(garbled))
+    number, entries, _ = metadata.tiff_directory(bytes(garbled))
     pointer = next(entry for entry in entries if number(entry, 2) == ExifTags.IFD.Exif)
     garbled[pointer + 8:pointer + 12] = struct.pack("<I", len(garbled) + 1000)  # the settings' beyond the file
     (tmp_path / "garbled" / "b.tif").write_bytes(garbled)
@@ -719,8 +721,8 @@ def xmp_properties(path):
         xmp = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp")
     if xmp is None:
         return None
-    description = ET.fromstring(xmp).find(".//" + predict.RDF_DESCRIPTION)
-    rdf_item = predict.RDF_DESCRIPTION.replace("Description", "li")
+    description = ET.fromstring(xmp).find(".//" + metadata.RDF_DESCRIPTION)
+    rdf_item = metadata.RDF_DESCRIPTION.replace("Description", "li")
     return dict(description.attrib), {element.tag: [item.text for item in element.iter(rdf_item)] or [element.text]
                                       for element in description}
 
@@ -875,35 +877,35 @@ def test_a_photos_profile_and_exif_come_from_one_read_and_either_garbled_costs_o
     import builtins
 
     opened = []
-    monkeypatch.setattr(predict, "open", lambda *args: opened.append(args) or builtins.open(*args), raising=False)
+    monkeypatch.setattr(metadata, "open", lambda *args: opened.append(args) or builtins.open(*args), raising=False)
     path = save(tmp_path / "a.png", np.zeros((8, 8, 3), np.uint8), icc_profile=rgb_profile(1), exif=camera_exif(1))
-    assert predict.photo_metadata(path, keep_metadata=True) == (rgb_profile(1), camera_exif(1), None)
+    assert metadata.photo_metadata(path, keep_metadata=True) == (rgb_profile(1), camera_exif(1), None)
     assert len(opened) == 1
-    assert predict.photo_metadata(path) == (rgb_profile(1), None, None) and len(opened) == 2
-    assert predict.photo_metadata(path, profile=False) == (None, None, None) and len(opened) == 2  # (a mask's)
+    assert metadata.photo_metadata(path) == (rgb_profile(1), None, None) and len(opened) == 2
+    assert metadata.photo_metadata(path, profile=False) == (None, None, None) and len(opened) == 2  # (a mask's)
 
     # A profile chunk whose compressed profile is garbled: the EXIF is still read, and the other way round.
     encoded = cv2.imencode(".png", np.zeros((8, 8, 3), np.uint8))[1].tobytes()
     compressed = zlib.compress(rgb_profile(1))
-    garbled_profile = predict.with_metadata(encoded, rgb_profile(1), camera_exif(1)).replace(compressed, b"?" * 99)
-    garbled_exif = predict.with_metadata(encoded, rgb_profile(1), camera_exif(1)[:4] + b"\xff" * 4 + camera_exif(1)[8:])
+    garbled_profile = metadata.with_metadata(encoded, rgb_profile(1), camera_exif(1)).replace(compressed, b"?" * 99)
+    garbled_exif = metadata.with_metadata(encoded, rgb_profile(1), camera_exif(1)[:4] + b"\xff" * 4 + camera_exif(1)[8:])
     path.write_bytes(garbled_profile)
-    assert predict.photo_metadata(path, keep_metadata=True) == (None, camera_exif(1), None)
+    assert metadata.photo_metadata(path, keep_metadata=True) == (None, camera_exif(1), None)
     path.write_bytes(garbled_exif)
-    profile, exif, _ = predict.photo_metadata(path, keep_metadata=True)
-    assert profile == rgb_profile(1) and predict.exif_for_output(exif, (8, 8)) is None
-    assert predict.photo_metadata(tmp_path / "missing.png", keep_metadata=True) == (None, None, None)
+    profile, exif, _ = metadata.photo_metadata(path, keep_metadata=True)
+    assert profile == rgb_profile(1) and metadata.exif_for_output(exif, (8, 8)) is None
+    assert metadata.photo_metadata(tmp_path / "missing.png", keep_metadata=True) == (None, None, None)
 
 
 def test_exif_or_xmp_too_large_for_a_jpeg_segment_is_left_out_of_a_jpeg_output_with_a_warning(caplog):
     encoded = cv2.imencode(".jpg", np.zeros((8, 8, 3), np.uint8))[1].tobytes()
-    fits = camera_exif(1) + bytes(predict.JPEG_SEGMENT - len(predict.JPEG_EXIF_MARKER) - len(camera_exif(1)))
-    assert exif_of(predict.with_metadata(encoded, exif=fits))[0] == {0x010F: "Canon", 0x0112: 1}
-    assert predict.with_metadata(encoded, exif=fits + b"\0", path="out/a.jpg") == encoded
+    fits = camera_exif(1) + bytes(metadata.JPEG_SEGMENT - len(metadata.JPEG_EXIF_MARKER) - len(camera_exif(1)))
+    assert exif_of(metadata.with_metadata(encoded, exif=fits))[0] == {0x010F: "Canon", 0x0112: 1}
+    assert metadata.with_metadata(encoded, exif=fits + b"\0", path="out/a.jpg") == encoded
     assert ("out/a.jpg: its photo's EXIF metadata left out: 65528 bytes, more than a JPEG segment holds (a PNG or "
             "WebP output keeps it)") in caplog.text
-    large_xmp = edited_xmp().replace(b"<?xpacket end", b" " * predict.JPEG_SEGMENT + b"<?xpacket end")
-    assert predict.with_metadata(encoded, xmp=large_xmp, path="out/a.jpg") == encoded
+    large_xmp = edited_xmp().replace(b"<?xpacket end", b" " * metadata.JPEG_SEGMENT + b"<?xpacket end")
+    assert metadata.with_metadata(encoded, xmp=large_xmp, path="out/a.jpg") == encoded
     assert "out/a.jpg: its photo's XMP metadata left out" in caplog.text
 
 
