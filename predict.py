@@ -1938,14 +1938,16 @@ def stores_16_bits(path):
     suffix = Path(path).suffix.lower()
     if suffix not in DEEP_EXTENSIONS:
         return False
-    if suffix == ".png":
-        with open(path, "rb") as file:
-            head = file.read(PNG_BIT_DEPTH_AT + 1)
-        return len(head) > PNG_BIT_DEPTH_AT and head[PNG_BIT_DEPTH_AT] == 16
     try:
+        if suffix == ".png":
+            with open(path, "rb") as file:
+                head = file.read(PNG_BIT_DEPTH_AT + 1)
+            return len(head) > PNG_BIT_DEPTH_AT and head[PNG_BIT_DEPTH_AT] == 16
         content = Path(path).read_bytes()
         bits = metadata.tiff_tag(TIFF_BITS_PER_SAMPLE)(content)
-    except (OSError, IndexError):  # gone, or a TIFF this reader does not know (BigTIFF): decoded to see
+    except OSError:  # gone since it was read (a watched folder's photo deleted): its 8-bit output is written
+        return False
+    except IndexError:  # a TIFF this reader does not know (BigTIFF): decoded to see
         return True
     return bits is None or int.from_bytes(bits[:2], metadata.tiff_byte_order(content)) > 8
 
