@@ -58,6 +58,17 @@ class DatasetError(ValueError):
 # Reading and preprocessing, shared with evaluate.py and predict.py
 # ----------------------------------------------------------------------------
 
+def quiet_opencv():
+    """Leaves OpenCV's own complaints about a file it cannot decode ("[ERROR
+    ...] global grfmt_tiff.cpp:117 TIFF_Error ...", a cut-short WebP's
+    "> Buffer is too small ...") out of standard error, where they stood
+    beside the line naming the file and why (see decode), all but its fatal
+    errors; where OPENCV_LOG_LEVEL is set, it decides. For the scripts'
+    main(): the level is OpenCV's, for the whole process."""
+    if "OPENCV_LOG_LEVEL" not in os.environ:
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_FATAL)
+
+
 def decode(path, flags):
     # np.fromfile + imdecode instead of imread: works for any file name
     # (non-ASCII too) and lets a zero-byte file fail like any corrupt one.

@@ -620,6 +620,7 @@ def main(argv=None):
         if made_by_model:
             parser.error(f"--predictions scores masks made already: {', '.join(made_by_model)} would make them anew")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    data.quiet_opencv()
     try:
         model = predict.load_model(args.model, args.engine) if args.predictions is None else None
         images_dir, masks_dir = args.data / "images", args.data / "masks"

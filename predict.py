@@ -2320,6 +2320,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
+    data.quiet_opencv()
     try:
         suffix = output_suffix(args.jpeg, args.webp, composed=args.background is not None, mask_only=args.mask_only)
         with piped(args.inputs, args.output, suffix) as (inputs, output), \

@@ -495,6 +495,7 @@ def main(argv=None, extra_callbacks=()):
     import data
     from model import build_model
 
+    data.quiet_opencv()
     strategy = distribution_strategy(config["strategy"])
     keras.utils.set_random_seed(config["seed"])
     has_gpu = use_gpu_speedups(config)

@@ -304,6 +304,34 @@ def test_a_transparent_photos_alpha_is_turned_with_its_exif_orientation(tmp_path
     np.testing.assert_array_equal(read_alpha, np.rot90(alpha, -1))  # the transparent third is now the top one
 
 
+@pytest.fixture
+def opencv_log_level():
+    """OpenCV's log level, set back after the test (it is the process's)."""
+    level = cv2.utils.logging.getLogLevel()
+    yield
+    cv2.utils.logging.setLogLevel(level)
+
+
+def test_opencvs_own_complaints_about_a_file_are_left_to_the_line_naming_it(tmp_path, capfd, monkeypatch,
+                                                                            opencv_log_level):
+    cut_short = tmp_path / "cut.tif"
+    cut_short.write_bytes(cv2.imencode(".tif", np.zeros((50, 50, 3), np.uint8))[1].tobytes()[:100])
+    monkeypatch.delenv("OPENCV_LOG_LEVEL", raising=False)
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_WARNING)  # OpenCV's default
+    with pytest.raises(data.DatasetError, match=r"cut\.tif: not a readable image"):
+        data.read_image(cut_short)
+    assert "TIFF_Error" in capfd.readouterr().err  # what there is to leave out
+    data.quiet_opencv()
+    with pytest.raises(data.DatasetError, match=r"cut\.tif: not a readable image"):
+        data.read_image(cut_short)
+    assert capfd.readouterr().err == ""
+    # Where OPENCV_LOG_LEVEL is set, it decides.
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_WARNING)
+    monkeypatch.setenv("OPENCV_LOG_LEVEL", "WARNING")
+    data.quiet_opencv()
+    assert cv2.utils.logging.getLogLevel() == cv2.utils.logging.LOG_LEVEL_WARNING
+
+
 def test_corrupt_files_are_named_in_the_error(tmp_path, rng):
     ok, encoded = cv2.imencode(".jpg", draw_person(rng, 64, 64)[0])
     truncated = tmp_path / "truncated.jpg"
