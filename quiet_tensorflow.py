@@ -46,7 +46,8 @@ NOISE = re.compile("|".join([
 # are what tells a user that TensorFlow cannot use it (no driver found).
 NO_GPU_DRIVER = re.compile(r"\] Could not find cuda drivers on your machine, GPU will not be used\.$"
                            r"|\] failed call to cuInit: ")
-NVIDIA_DEVICES = "/dev/nvidia[0-9]*"
+# Where a machine shows its NVIDIA GPUs: Linux's device files, WSL2's one for every GPU.
+GPU_DEVICES = ("/dev/nvidia[0-9]*", "/dev/dxg")
 
 capturing = threading.RLock()  # standard error is the process's: one capture at a time
 
@@ -88,7 +89,7 @@ def noise_left_out():
             with captured:
                 captured.seek(0)
                 written = captured.read().decode(errors="replace").splitlines(keepends=True)
-            left = "".join(worth_showing(written, gpu_plugged_in=bool(glob.glob(NVIDIA_DEVICES)))).encode()
+            left = "".join(worth_showing(written, gpu_plugged_in())).encode()
             while left:
                 left = left[os.write(2, left):]
 
@@ -117,6 +118,11 @@ def worth_showing(lines, gpu_plugged_in=False):
     plugged in, for its lines saying that CUDA found none."""
     return [line for line in lines if not NOISE.search(line.rstrip("\r\n"))
             and (gpu_plugged_in or not NO_GPU_DRIVER.search(line.rstrip("\r\n")))]
+
+
+def gpu_plugged_in():
+    """Whether this machine shows a GPU (GPU_DEVICES), whether or not TensorFlow can use it."""
+    return any(glob.glob(pattern) for pattern in GPU_DEVICES)
 
 
 def flush_stderr():

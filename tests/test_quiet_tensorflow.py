@@ -1,4 +1,3 @@
-import glob
 import os
 import subprocess
 import sys
@@ -80,7 +79,7 @@ def test_tensorflow_imported_so_prints_none_of_its_start_up_lines():
     assert quiet.stdout == everything.stdout == "tensorflow\n"
     assert "absl::InitializeLog" in everything.stderr  # what there was to leave out
     assert not [line for line in quiet.stderr.splitlines() if quiet_tensorflow.NOISE.search(line)]
-    if not glob.glob(quiet_tensorflow.NVIDIA_DEVICES):  # as on these machines: not a line
+    if not quiet_tensorflow.gpu_plugged_in():  # as on these machines: not a line
         assert quiet.stderr == ""
 
 
@@ -93,3 +92,15 @@ def test_with_no_temporary_file_to_write_to_the_block_runs_and_its_lines_are_sho
         os.write(2, START_UP.encode())
         ran = True
     assert ran and capfd.readouterr().err == START_UP
+
+
+def test_a_gpu_is_plugged_in_where_linux_or_wsl2_shows_its_device(tmp_path, monkeypatch):
+    monkeypatch.setattr(quiet_tensorflow, "GPU_DEVICES", (str(tmp_path / "nvidia[0-9]*"), str(tmp_path / "dxg")))
+    assert not quiet_tensorflow.gpu_plugged_in()
+    (tmp_path / "nvidiactl").touch()  # the driver's control file, on machines whose GPUs are all gone
+    assert not quiet_tensorflow.gpu_plugged_in()
+    (tmp_path / "dxg").touch()  # WSL2's
+    assert quiet_tensorflow.gpu_plugged_in()
+    (tmp_path / "dxg").unlink()
+    (tmp_path / "nvidia0").touch()
+    assert quiet_tensorflow.gpu_plugged_in()
