@@ -490,6 +490,7 @@ def inference_model(model):
 def main(argv=None, extra_callbacks=()):
     config = parse_config(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+
     import keras
 
     import data
