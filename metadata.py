@@ -398,7 +398,8 @@ def set_pixel_size(exif, directory, size):
 # (a DJI's gimbal and flight angles, which photogrammetry software reads).
 # Kept but for what no longer holds for an output, or would be done to it
 # again: Camera Raw's and Lightroom's edits (their crop among them), the
-# orientation and pixel size (EXIF has them right), the thumbnail, the
+# orientation and pixel size (EXIF has them right), the photo file's encoding
+# (its bits a sample, samples a pixel, compression), the thumbnail, the
 # pointer to a JPEG's extended XMP (segments past 64 KB, not copied), and the
 # photo's document and instance IDs (an output is a document of its own; the
 # original's ID, xmpMM:OriginalDocumentID, stays).
@@ -410,7 +411,11 @@ XMP_LEFT_OUT = {"{http://ns.adobe.com/tiff/1.0/}Orientation", "{http://ns.adobe.
                 "{http://ns.adobe.com/tiff/1.0/}ImageLength", "{http://ns.adobe.com/exif/1.0/}PixelXDimension",
                 "{http://ns.adobe.com/exif/1.0/}PixelYDimension", "{http://ns.adobe.com/xap/1.0/}Thumbnails",
                 "{http://ns.adobe.com/xmp/note/}HasExtendedXMP",  # (a JPEG's XMP past 64 KB, not copied)
-                "{http://ns.adobe.com/xap/1.0/mm/}DocumentID", "{http://ns.adobe.com/xap/1.0/mm/}InstanceID"}
+                "{http://ns.adobe.com/xap/1.0/mm/}DocumentID", "{http://ns.adobe.com/xap/1.0/mm/}InstanceID",
+                # the photo file's encoding, not the output's (a 16-bit TIFF's 16 bits in a WebP's XMP)
+                *(f"{{http://ns.adobe.com/tiff/1.0/}}{name}" for name in (
+                    "BitsPerSample", "SamplesPerPixel", "PhotometricInterpretation", "Compression",
+                    "PlanarConfiguration"))}
 XMP_EDITS = "{http://ns.adobe.com/camera-raw-settings/1.0/}"  # crs: Camera Raw's and Lightroom's settings
 XMP_PREFIXES_LOCK = threading.Lock()
 

@@ -694,6 +694,7 @@ def test_a_camera_raw_photo_piped_in_is_developed_not_read_as_the_tiff_it_looks_
 def edited_xmp():
     """An XMP packet as Lightroom and a DJI drone write it: a rating, keywords
     and a gimbal angle, which outputs keep; the orientation and pixel size,
+    the file's encoding (a 16-bit TIFF's, as an editor saves one), and
     Lightroom's edits (a crop among them), which no longer hold for them."""
     return """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
 <x:xmpmeta xmlns:x="adobe:ns:meta/">
@@ -708,6 +709,11 @@ def edited_xmp():
    <dc:subject><rdf:Bag><rdf:li>beach</rdf:li><rdf:li>family</rdf:li></rdf:Bag></dc:subject>
    <crs:ToneCurvePV2012><rdf:Seq><rdf:li>0, 0</rdf:li></rdf:Seq></crs:ToneCurvePV2012>
    <tiff:ImageLength>40</tiff:ImageLength>
+   <tiff:BitsPerSample><rdf:Seq><rdf:li>16</rdf:li><rdf:li>16</rdf:li><rdf:li>16</rdf:li></rdf:Seq></tiff:BitsPerSample>
+   <tiff:SamplesPerPixel>3</tiff:SamplesPerPixel>
+   <tiff:PhotometricInterpretation>2</tiff:PhotometricInterpretation>
+   <tiff:Compression>8</tiff:Compression>
+   <tiff:PlanarConfiguration>1</tiff:PlanarConfiguration>
   </rdf:Description>
  </rdf:RDF>
 </x:xmpmeta>
