@@ -1907,26 +1907,29 @@ PNG_BIT_DEPTH_AT = 24  # IHDR's bit depth, after the signature, the chunk's leng
 TIFF_BITS_PER_SAMPLE = 258
 
 
-def deep_colours(path, colours):
-    """A photo's colours as uint16 RGB (H, W, 3), turned as it is shown,
-    where its file stores 16 bits a channel (a PNG or a TIFF); else
-    `colours`, its uint8 ones. Where the 16-bit colours are not the 8-bit
-    ones to within an 8-bit step (turned otherwise, or another frame), the
-    8-bit ones, with a warning: never an output unlike the photo the model saw."""
+def deep_pixels(path, photo):
+    """A photo's pixels as uint16 RGB, or RGBA where `photo` (its uint8
+    pixels, as the model saw them: see photo_pixels) has transparency, where
+    its file stores 16 bits a channel (a PNG or a TIFF); else `photo`. Where
+    the 16-bit pixels are not the 8-bit ones to within an 8-bit step (turned
+    otherwise: a turned photo's transparency is read as stored; or another
+    frame), `photo`, with a warning: never an output unlike the photo the
+    model saw."""
     if not stores_16_bits(path):
-        return colours
+        return photo
+    transparent = photo.shape[2] == 4
     try:
-        deep = data.decode(path, cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH)
+        deep = data.decode(path, cv2.IMREAD_UNCHANGED if transparent else cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH)
     except data.DatasetError:  # changed since it was read
-        return colours
-    if deep.dtype != np.uint16:
-        return colours
-    deep = cv2.cvtColor(deep, cv2.COLOR_BGR2RGB)
+        return photo
+    if deep.dtype != np.uint16 or deep.ndim != 3 or deep.shape[2] != photo.shape[2]:
+        return photo
+    deep = cv2.cvtColor(deep, cv2.COLOR_BGRA2RGBA if transparent else cv2.COLOR_BGR2RGB)
     # Each format brings 16 bits to 8 its own way (PNG's high byte, TIFF's rounding): within 1 of the high byte.
-    if deep.shape != colours.shape or cv2.absdiff((deep >> 8).astype(np.uint8), colours).max() > 1:
+    if deep.shape != photo.shape or cv2.absdiff((deep >> 8).astype(np.uint8), photo).max() > 1:
         log.warning("%s: written with 8 bits a channel, not its 16 (its 16-bit pixels are not those of its 8-bit "
                     "reading)", path)
-        return colours
+        return photo
     return deep
 
 
@@ -1970,9 +1973,9 @@ def write_cutout(job, image, look, output_root, threshold=None, background=None,
     mask = people_kept(mask, keep_specks, main_person)
     profile, exif, xmp = metadata.photo_metadata(photo, profile=not mask_only, keep_metadata=keep_metadata)
     # A PNG holds 16 bits a channel; JPEG and WebP outputs have 8.
-    colours = deep_colours(photo, image[..., :3]) if output.suffix.lower() == ".png" else image[..., :3]
-    pixels = output_pixels(colours, within_photo(mask, image), threshold, in_profile(background, profile),
-                           mask_only, crop_margin, canvas)
+    pixels_at_depth = deep_pixels(photo, image) if output.suffix.lower() == ".png" else image
+    pixels = output_pixels(pixels_at_depth[..., :3], within_photo(mask, pixels_at_depth), threshold,
+                           in_profile(background, profile), mask_only, crop_margin, canvas)
     write_atomically(output, pixels, profile=profile,
                      exif=metadata.exif_for_output(exif, (pixels.shape[1], pixels.shape[0])) if exif else None,
                      xmp=metadata.xmp_for_output(xmp) if xmp else None)

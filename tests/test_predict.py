@@ -114,9 +114,10 @@ def deep_photo(rng, height=60, width=40):
     return rgb.astype(np.uint16) * 256 + rng.integers(0, 256, rgb.shape, dtype=np.uint16)
 
 
-def save_deep(path, rgb):
+def save_deep(path, pixels):
+    """Writes 16-bit RGB or RGBA `pixels` (OpenCV's order is BGR(A))."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    assert cv2.imwrite(str(path), rgb[..., ::-1])
+    assert cv2.imwrite(str(path), cv2.cvtColor(pixels, cv2.COLOR_RGBA2BGRA if pixels.shape[2] == 4 else cv2.COLOR_RGB2BGR))
     return path
 
 
@@ -186,12 +187,27 @@ def test_a_16_bit_photo_s_output_is_turned_as_it_is_shown_cropped_and_fitted_on_
     assert np.abs(canvas / 257 - as_eight_bits).max() <= 2
 
 
+def test_a_16_bit_photo_s_transparency_is_kept_at_16_bits(tmp_path, rng):
+    deep = rng.integers(0, 30000, (60, 40, 3), dtype=np.uint16)
+    deep[10:50, 12:28, 0] = 60000  # a red person standing
+    alpha = np.full((60, 40), 65535, np.uint16)
+    alpha[:, :20] = 40000  # a semi-transparent half, not a multiple of 257
+    save_deep(tmp_path / "in" / "sticker.png", np.dstack([deep, alpha]))
+    summary = predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=SureOfUprightRed())
+    assert summary.processed == 1 and not summary.failed
+    out = read_output(tmp_path / "out" / "sticker.png")
+    assert out.dtype == np.uint16 and out.shape == (60, 40, 4)
+    assert (out[..., 3] <= alpha).all()  # nowhere more opaque than the photo, to the 16-bit level
+    assert (out[12:48, 14:20, 3] == 40000).all() and (out[12:48, 21:26, 3] == round(0.99 * 65535)).all()
+    np.testing.assert_array_equal(out[12:48, 14:26, :3], deep[12:48, 14:26])
+
+
 def test_16_bit_colours_unlike_the_photo_the_model_saw_are_not_written(tmp_path, rng, caplog, monkeypatch):
     path = save_deep(tmp_path / "scan.png", deep_photo(rng))
     as_read = data.read_image(path)
-    assert predict.deep_colours(path, as_read).dtype == np.uint16
+    assert predict.deep_pixels(path, as_read).dtype == np.uint16
     other = np.ascontiguousarray(as_read[::-1])  # as if turned otherwise than the 8-bit reading
-    assert predict.deep_colours(path, other) is other
+    assert predict.deep_pixels(path, other) is other
     assert f"{path}: written with 8 bits a channel, not its 16" in caplog.text
     assert predict.stores_16_bits(path)
     assert predict.stores_16_bits(save_deep(tmp_path / "scan.tif", as_read.astype(np.uint16) * 257))
@@ -199,10 +215,10 @@ def test_16_bit_colours_unlike_the_photo_the_model_saw_are_not_written(tmp_path,
     monkeypatch.setattr(data, "decode", None)
     for eight_bit in (save(tmp_path / "eight.png", as_read), save(tmp_path / "eight.tif", as_read)):
         assert not predict.stores_16_bits(eight_bit)
-        assert predict.deep_colours(eight_bit, as_read) is as_read
+        assert predict.deep_pixels(eight_bit, as_read) is as_read
         # Deleted since it was read (a watched folder's photo): its 8-bit colours, which are at hand, not a failure.
         eight_bit.unlink()
-        assert predict.deep_colours(eight_bit, as_read) is as_read
+        assert predict.deep_pixels(eight_bit, as_read) is as_read
 
 
 def test_the_people_in_a_16_bit_alpha_are_where_it_is_at_least_half_opaque():
