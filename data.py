@@ -223,7 +223,7 @@ def read_image_and_alpha(path):
     stored = decode(path, cv2.IMREAD_UNCHANGED)  # with its alpha, as stored: EXIF orientation not applied
     if stored.ndim != 3 or stored.shape[2] != 4 or stored[..., 3].min() == np.iinfo(stored.dtype).max:
         return image, None
-    alpha = stored[..., 3] if stored.dtype == np.uint8 else cv2.convertScaleAbs(stored[..., 3], alpha=255 / 65535)
+    alpha = eight_bits(stored[..., 3])
     # Turned as the photo is, found by matching the stored colours to the photo's. 8-bit ones are the same to the
     # bit as decode_colours makes them; deeper ones each format brings to 8 bits its own way, so oriented_as_shown
     # decodes them again.
@@ -233,6 +233,11 @@ def read_image_and_alpha(path):
         log.warning("%s: its transparency left out (it could not be turned as the photo is shown)", path)
         return image, None
     return image, alpha
+
+
+def eight_bits(pixels):
+    """uint8 `pixels` as they are; uint16 ones brought to 8 bits (rounded, 257 to 1)."""
+    return pixels if pixels.dtype == np.uint8 else cv2.convertScaleAbs(pixels, alpha=1 / 257)
 
 
 def may_hold_alpha(path):

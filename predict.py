@@ -1033,7 +1033,7 @@ def photo_pixels(image):
         # would see a person lying down. (An image already turned has no orientation left.)
         upright = ImageOps.exif_transpose(image)
         if image.mode.startswith("I"):  # 16-bit grey ("I;16", or "I" as older Pillows open 16-bit PNGs)
-            image = eight_bits(np.clip(np.asarray(upright), 0, 65535).astype(np.uint16))
+            image = data.eight_bits(np.clip(np.asarray(upright), 0, 65535).astype(np.uint16))
         elif image.mode != "F":  # floats: refused below, as a float array is
             transparent = "A" in image.getbands() or "transparency" in image.info
             image = upright.convert("RGBA" if transparent else "RGB")
@@ -1074,7 +1074,7 @@ def remove_background(image, model=None, threshold=None, background=None, mask_o
     photo = photo_pixels(image)
     background = in_profile(background, metadata.photo_profile(image))
     model = resolve_model(model, engine)
-    seen = as_seen(eight_bits(photo))  # a uint16 array's photo too: the model knows 8-bit photos
+    seen = as_seen(data.eight_bits(photo))  # a uint16 array's photo too: the model knows 8-bit photos
     mask = predict_photo_masks(model, [seen], flip_tta, close_up, upright_only, keep_specks, main_person)[0]
     return output_pixels(photo[..., :3], within_photo(mask, photo), threshold, background, mask_only,
                          crop_margin if crop or canvas else None, canvas)
@@ -1090,11 +1090,6 @@ def with_alpha(image, alpha):
     """The RGB photo, or RGBA where `alpha` ((H, W), of the photo's dtype)
     is not None and not opaque throughout."""
     return image if alpha is None or alpha.min() == np.iinfo(alpha.dtype).max else np.dstack([image, alpha])
-
-
-def eight_bits(pixels):
-    """uint8 `pixels` as they are; uint16 ones brought to 8 bits (rounded, 257 to 1)."""
-    return pixels if pixels.dtype == np.uint8 else cv2.convertScaleAbs(pixels, alpha=1 / 257)
 
 
 def as_seen(photo):
@@ -1660,9 +1655,9 @@ class WatchListing:
 def book_outcomes(tried, failed, full, seen, done, retries):
     """The photos of `tried` (at a look of --watch, or in the run before
     it) that were cut out or failed, rather than left waiting for room by
-    `full` (a DiskFull, or None), each booked: done in its state (`seen`), or where its output
-    could not be written (a WriteFailure in `failed`, {photo: why}), to be
-    tried again (see write_retry_wait)."""
+    `full` (a DiskFull, or None), each booked: done in its state (`seen`),
+    or where its output could not be written (a WriteFailure in `failed`,
+    {photo: why}), to be tried again (see write_retry_wait)."""
     finished = tried - (full.waiting if full else set())
     for photo in finished:
         if isinstance(failed.get(photo), WriteFailure):

@@ -116,8 +116,12 @@ def standard_error_to_file():
 def worth_showing(lines, gpu_plugged_in=False):
     """`lines` but for TensorFlow's noise (NOISE), and, where no GPU is
     plugged in, for its lines saying that CUDA found none."""
-    return [line for line in lines if not NOISE.search(line.rstrip("\r\n"))
-            and (gpu_plugged_in or not NO_GPU_DRIVER.search(line.rstrip("\r\n")))]
+    shown = []
+    for line in lines:
+        message = line.rstrip("\r\n")
+        if not NOISE.search(message) and (gpu_plugged_in or not NO_GPU_DRIVER.search(message)):
+            shown.append(line)
+    return shown
 
 
 def gpu_plugged_in():

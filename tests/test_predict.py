@@ -114,6 +114,14 @@ def deep_photo(rng, height=60, width=40):
     return rgb.astype(np.uint16) * 256 + rng.integers(0, 256, rgb.shape, dtype=np.uint16)
 
 
+def red_person_16_bit(rng):
+    """A dark 16-bit 60x40 photo with a red person standing in it (rows
+    10-50, columns 12-28), which SureOfUprightRed marks."""
+    deep = rng.integers(0, 30000, (60, 40, 3), dtype=np.uint16)
+    deep[10:50, 12:28, 0] = 60000
+    return deep
+
+
 def save_deep(path, pixels):
     """Writes 16-bit RGB or RGBA `pixels` (OpenCV's order is BGR(A))."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -188,8 +196,7 @@ def test_a_16_bit_photo_s_output_is_turned_as_it_is_shown_cropped_and_fitted_on_
 
 
 def test_a_16_bit_photo_s_transparency_is_kept_at_16_bits(tmp_path, rng):
-    deep = rng.integers(0, 30000, (60, 40, 3), dtype=np.uint16)
-    deep[10:50, 12:28, 0] = 60000  # a red person standing
+    deep = red_person_16_bit(rng)
     alpha = np.full((60, 40), 65535, np.uint16)
     alpha[:, :20] = 40000  # a semi-transparent half, not a multiple of 257
     save_deep(tmp_path / "in" / "sticker.png", np.dstack([deep, alpha]))
@@ -304,8 +311,7 @@ def test_a_16_bit_pil_image_is_scaled_to_8_bits_not_clipped_white(tiny_model, rn
 
 
 def test_a_16_bit_array_gets_a_16_bit_cutout_the_model_seeing_it_at_8_bits(rng):
-    deep = rng.integers(0, 30000, (60, 40, 3), dtype=np.uint16)  # dark
-    deep[10:50, 12:28, 0] = 60000  # a red person standing
+    deep = red_person_16_bit(rng)
     model = SureOfUprightRed()
     rgba = predict.remove_background(deep, model=model, threshold=0.5)
     assert rgba.dtype == np.uint16 and rgba.shape == (60, 40, 4)
