@@ -578,16 +578,17 @@ def oriented_as_shown(mask, image_path, shown):
     return turned_as_shown(mask, stored, shown)
 
 
-def turned_as_shown(array, stored, shown):
+def turned_as_shown(array, stored, shown, alike=np.array_equal):
     """`array`, of the `stored` photo's size, turned (and mirrored) as the
     photo's EXIF orientation turns `stored` into `shown`, found by matching
-    their pixels (the identity first); as it is where none matches."""
+    their pixels (the identity first) with `alike`; as it is where none
+    matches."""
     for mirrored in (False, True):
         for quarter_turns in range(4):
             def orient(pixels):
                 return np.rot90(pixels[:, ::-1] if mirrored else pixels, quarter_turns)
 
-            if np.array_equal(orient(stored), shown):
+            if alike(orient(stored), shown):
                 return np.ascontiguousarray(orient(array))
     return array
 

@@ -1907,9 +1907,8 @@ def deep_pixels(path, photo):
     pixels, as the model saw them: see photo_pixels) has transparency, where
     its file stores 16 bits a channel (a PNG or a TIFF); else `photo`. Where
     the 16-bit pixels are not the 8-bit ones to within an 8-bit step (turned
-    otherwise: a turned photo's transparency is read as stored; or another
-    frame), `photo`, with a warning: never an output unlike the photo the
-    model saw."""
+    otherwise, or another frame), `photo`, with a warning: never an output
+    unlike the photo the model saw."""
     if not stores_16_bits(path):
         return photo
     transparent = photo.shape[2] == 4
@@ -1920,12 +1919,20 @@ def deep_pixels(path, photo):
     if deep.dtype != np.uint16 or deep.ndim != 3 or deep.shape[2] != photo.shape[2]:
         return photo
     deep = cv2.cvtColor(deep, cv2.COLOR_BGRA2RGBA if transparent else cv2.COLOR_BGR2RGB)
-    # Each format brings 16 bits to 8 its own way (PNG's high byte, TIFF's rounding): within 1 of the high byte.
-    if deep.shape != photo.shape or cv2.absdiff((deep >> 8).astype(np.uint8), photo).max() > 1:
+    if transparent:  # read with its alpha, as stored: turned as the photo is shown, as its 8-bit reading was
+        deep = data.turned_as_shown(deep, deep, photo, alike=within_an_eight_bit_step)
+    if not within_an_eight_bit_step(deep, photo):
         log.warning("%s: written with 8 bits a channel, not its 16 (its 16-bit pixels are not those of its 8-bit "
                     "reading)", path)
         return photo
     return deep
+
+
+def within_an_eight_bit_step(deep, photo):
+    """Whether uint16 `deep` pixels are uint8 `photo`'s to within one 8-bit
+    level: each format brings 16 bits to 8 its own way (PNG keeps the high
+    byte, TIFF rounds)."""
+    return deep.shape == photo.shape and cv2.absdiff((deep >> 8).astype(np.uint8), photo).max() <= 1
 
 
 def stores_16_bits(path):

@@ -173,13 +173,18 @@ def test_a_16_bit_photo_gets_16_bit_png_outputs_its_jpeg_and_webp_ones_8(tmp_pat
     assert np.asarray(Image.open(tmp_path / "small" / "scan.webp")).dtype == np.uint8
 
 
+def save_deep_on_its_side(path, upright):
+    """Writes 16-bit 60x40 `upright` pixels as a PNG stored on its side, its
+    EXIF orientation turning it upright to be shown."""
+    content = save_deep(path, np.rot90(upright)).read_bytes()
+    at = content.index(b"IDAT") - 4
+    path.write_bytes(content[:at] + metadata.png_chunk(b"eXIf", camera_exif(6, size=(60, 40))) + content[at:])
+    return path
+
+
 def test_a_16_bit_photo_s_output_is_turned_as_it_is_shown_cropped_and_fitted_on_a_canvas(tmp_path, tiny_model, rng):
     upright = deep_photo(rng)
-    content = save_deep(tmp_path / "stored.png", np.rot90(upright)).read_bytes()  # stored on its side...
-    at = content.index(b"IDAT") - 4
-    turned = content[:at] + metadata.png_chunk(b"eXIf", camera_exif(6, size=(60, 40))) + content[at:]  # ...shown upright
-    (tmp_path / "in").mkdir()
-    (tmp_path / "in" / "turned.png").write_bytes(turned)
+    save_deep_on_its_side(tmp_path / "in" / "turned.png", upright)
     predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=tiny_model)
     out = read_output(tmp_path / "out" / "turned.png")
     assert out.dtype == np.uint16 and out.shape == (60, 40, 4)
@@ -207,6 +212,20 @@ def test_a_16_bit_photo_s_transparency_is_kept_at_16_bits(tmp_path, rng):
     assert (out[..., 3] <= alpha).all()  # nowhere more opaque than the photo, to the 16-bit level
     assert (out[12:48, 14:20, 3] == 40000).all() and (out[12:48, 21:26, 3] == round(0.99 * 65535)).all()
     np.testing.assert_array_equal(out[12:48, 14:26, :3], deep[12:48, 14:26])
+
+
+def test_a_turned_16_bit_photo_s_transparency_is_turned_with_it_and_kept_at_16_bits(tmp_path, rng, caplog):
+    alpha = np.full((60, 40), 65535, np.uint16)
+    alpha[:30] = 40000  # its top half semi-transparent, which a turn the wrong way would put elsewhere
+    upright = np.dstack([red_person_16_bit(rng), alpha])
+    save_deep_on_its_side(tmp_path / "in" / "sticker.png", upright)
+    summary = predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=SureOfUprightRed())
+    assert summary.processed == 1 and not summary.failed
+    out = read_output(tmp_path / "out" / "sticker.png")
+    assert out.dtype == np.uint16 and out.shape == (60, 40, 4)
+    assert "written with 8 bits" not in caplog.text
+    assert (out[12:30, 14:26, 3] == 40000).all() and (out[30:48, 14:26, 3] == round(0.99 * 65535)).all()
+    np.testing.assert_array_equal(out[12:48, 14:26, :3], upright[12:48, 14:26, :3])
 
 
 def test_16_bit_colours_unlike_the_photo_the_model_saw_are_not_written(tmp_path, rng, caplog, monkeypatch):
