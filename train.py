@@ -262,6 +262,14 @@ def distribution_strategy(name):
     raise ValueError(f"strategy must be auto, default or mirrored; got {name!r}")
 
 
+def where_it_trains(has_gpu, replicas, batch_size):
+    """The devices a run trains on, and its batch split over them, in words."""
+    if replicas == 1:
+        return f"on the {'GPU' if has_gpu else 'CPU (TensorFlow sees no GPU)'}, batch {batch_size}"
+    return (f"on {replicas} {'GPUs' if has_gpu else 'CPU devices'} (MirroredStrategy): global batch "
+            f"{batch_size * replicas} = {batch_size} per replica x {replicas}")
+
+
 def none_or_path(text):
     """None for a setting of "none" (or empty), else the path it names."""
     return None if str(text).lower() in ("none", "") else Path(text)
@@ -513,10 +521,8 @@ def main(argv=None, extra_callbacks=()):
                          f"pass the settings it started with to resume it, or another --out-dir for a new run")
     replicas = strategy.num_replicas_in_sync
     global_batch = config["batch_size"] * replicas
-    log.info("%s run in %s, on the %s; %s with %d replica(s): global batch %d = %d per replica x %d",
-             "resuming the" if resuming else "starting a new", run_dir,
-             "GPU" if has_gpu else "CPU (TensorFlow sees no GPU)", type(strategy).__name__, replicas,
-             global_batch, config["batch_size"], replicas)
+    log.info("%s run in %s, %s", "resuming the" if resuming else "starting a new", run_dir,
+             where_it_trains(has_gpu, replicas, config["batch_size"]))
 
     # 1. The data: pairs by stem, split, checked, streamed.
     init_weights = initial_weights_file(config)

@@ -77,7 +77,7 @@ def test_train_py_runs_mirrored_with_the_global_batch_split_over_replicas(sample
                         "--decoder-width", "0.25", "--batch-size", "4", "--epochs", "1", "--strategy", "mirrored",
                         "--out-dir", str(tmp_path / "run"))
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "MirroredStrategy with 2 replica(s): global batch 8 = 4 per replica x 2" in result.stderr
+    assert "on 2 CPU devices (MirroredStrategy): global batch 8 = 4 per replica x 2" in result.stderr
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert (config["replicas"], config["global_batch_size"]) == (2, 8)
     assert (tmp_path / "run" / "model.keras").is_file()

@@ -144,6 +144,7 @@ def test_one_epoch_run_writes_every_artefact(sample_dir, tmp_path):
     run_dir = tmp_path / "run"
     result = run_train(["--data-dir", str(sample_dir), "--epochs", "1", "--out-dir", str(run_dir), *FAST])
     assert result.returncode == 0, result.stderr[-3000:]
+    assert f"starting a new run in {run_dir}, on the CPU (TensorFlow sees no GPU), batch 8" in result.stderr
     for name in ("config.json", "log.csv", "best.keras", "model.keras", "metrics.json",
                  "splits/train.txt", "splits/val.txt", "splits/test.txt"):
         assert (run_dir / name).is_file(), name
