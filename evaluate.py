@@ -569,7 +569,7 @@ def main(argv=None):
     parser.add_argument("--data", type=Path, required=True, help="folder with images/ and masks/")
     parser.add_argument("--split-list", type=Path, default=None, metavar="FILE",
                         help="only the photos listed in this file, one a line: stems (a run's splits/test.txt) or file names")
-    parser.add_argument("--out", type=Path, default=Path("runs/evaluation"), metavar="DIR",
+    parser.add_argument("--out", "--out-dir", type=Path, default=Path("runs/evaluation"), metavar="DIR",
                         help="folder for the results (default: %(default)s)")
     parser.add_argument("--compare-to", type=Path, default=None, metavar="DIR",
                         help="an earlier run's --out folder: the per-image IoU difference, photo by photo, with its 95%% interval")

@@ -149,7 +149,8 @@ def test_missing_masks_and_corrupt_files_are_reported_not_fatal(tiny_model_path,
     (dataset / "masks" / "a_sample_000.png").unlink()  # image without a mask
     corrupt = dataset / "images" / "a_sample_001.jpg"
     corrupt.write_bytes(b"not a jpeg")
-    status = evaluate.main(["--model", str(tiny_model_path), "--data", str(dataset), "--out", str(tmp_path / "out")])
+    # --out-dir, as train.py names its folder, is evaluate.py's --out too.
+    status = evaluate.main(["--model", str(tiny_model_path), "--data", str(dataset), "--out-dir", str(tmp_path / "out")])
     assert status == 0
     results = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert results["images"] == 6
