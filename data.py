@@ -86,9 +86,23 @@ def decode(path, flags):
         if image is None and is_heif(data):
             image = decode_heif(data, flags)
     if image is None:
-        reason = "empty file" if data.size == 0 else "not a readable image (corrupt, truncated or unsupported format)"
-        raise DatasetError(f"{path}: {reason}")
+        raise DatasetError(f"{path}: {why_undecodable(data)}")
     return image
+
+
+def why_undecodable(content):
+    """Why a file's bytes (a uint8 array) did not decode, as nearly as can be
+    told without decoding them otherwise than as stored."""
+    if not content.size:
+        return "empty file"
+    if format_suffix(content) == ".tif":
+        # A TIFF of floating-point samples (an HDR merge, a scientific export) decodes only as stored: its values
+        # are light, not 8- or 16-bit levels, with no one way to bring them to what the model saw in training.
+        stored = cv2.imdecode(content, cv2.IMREAD_UNCHANGED)
+        if stored is not None and stored.dtype.kind == "f":
+            return (f"a TIFF of {stored.dtype.itemsize * 8}-bit floating-point samples (HDR), which is not read: "
+                    f"save it with 8 or 16 bits a channel")
+    return "not a readable image (corrupt, truncated or unsupported format)"
 
 
 # The brands of HEIF files of HEVC images (HEIC), in their first box ("ftyp"); AVIF is

@@ -350,6 +350,12 @@ def test_corrupt_files_are_named_in_the_error(tmp_path, rng):
     heic.write_bytes(b"\x00\x00\x00\x18ftypheic" + bytes(100))  # a HEIC photo's first box, and no photo
     with pytest.raises(data.DatasetError, match=r"IMG_0001\.HEIC: not a readable image"):
         data.read_image(heic)
+    # One that is whole, but holds what is not read, says what.
+    hdr = tmp_path / "merged.tif"
+    assert cv2.imwrite(str(hdr), rng.random((20, 16, 3)).astype(np.float32))
+    with pytest.raises(data.DatasetError, match=r"merged\.tif: a TIFF of 32-bit floating-point samples \(HDR\), which "
+                                                r"is not read: save it with 8 or 16 bits a channel"):
+        data.read_image(hdr)
 
 
 def test_a_photos_format_is_told_by_its_first_bytes_for_photos_that_come_without_a_name(tmp_path, rng):
