@@ -82,12 +82,36 @@ def decode(path, flags):
     elif path.suffix.lower() in RAW_EXTENSIONS:  # most are TIFFs to OpenCV, which would decode their small preview
         image = decode_raw(data, flags)
     else:
-        image = cv2.imdecode(data, flags)
+        image = cv2.imdecode(without_metadata_chunks(data), flags)
         if image is None and is_heif(data):
             image = decode_heif(data, flags)
     if image is None:
         raise DatasetError(f"{path}: {why_undecodable(data)}")
     return image
+
+
+# A PNG's chunks of text and its colour profile, which decoding its pixels does not use (the profile is read
+# on its own, see metadata.py) but libpng checks: where one is malformed, libpng prints a line of its own
+# ("libpng warning: iCCP: known incorrect sRGB profile", "tEXt: CRC error"), naming no file, through a run's
+# progress bar, for a photo that reads as well as any.
+PNG_METADATA_CHUNKS = (b"iCCP", b"tEXt", b"zTXt", b"iTXt")
+
+
+def without_metadata_chunks(content):
+    """A PNG file's bytes (a uint8 array) without its PNG_METADATA_CHUNKS;
+    `content` itself where it holds none, or is not a PNG's."""
+    if bytes(content[:8]) != PNG_SIGNATURE:
+        return content
+    kept, kept_from, at = [], 0, 8
+    while at + 8 <= content.size:
+        length, name = int.from_bytes(content[at:at + 4].tobytes(), "big"), content[at + 4:at + 8].tobytes()
+        if name in PNG_METADATA_CHUNKS:
+            kept.append(content[kept_from:at])
+            kept_from = at + 12 + length  # past its body and CRC
+        if name == b"IEND":
+            break
+        at += 12 + length
+    return np.concatenate([*kept, content[kept_from:]]) if kept else content
 
 
 def why_undecodable(content):

@@ -1,6 +1,7 @@
 import io
 import logging
 import re
+import zlib
 from pathlib import Path
 
 import cv2
@@ -9,6 +10,7 @@ import pytest
 from PIL import Image
 
 import data
+import metadata
 import metrics
 from conftest import NOT_UTF8, draw_person, fake_pairs, rename_pair, write_sample
 
@@ -330,6 +332,22 @@ def test_opencvs_own_complaints_about_a_file_are_left_to_the_line_naming_it(tmp_
     monkeypatch.setenv("OPENCV_LOG_LEVEL", "WARNING")
     data.quiet_opencv()
     assert cv2.utils.logging.getLogLevel() == cv2.utils.logging.LOG_LEVEL_WARNING
+
+
+def test_a_png_s_malformed_profile_and_text_cost_neither_its_pixels_nor_a_line_from_libpng(tmp_path, capfd, rng):
+    pixels = rng.integers(0, 256, (30, 20, 3), dtype=np.uint8)
+    content = cv2.imencode(".png", cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR))[1].tobytes()
+    pixels_at, end_at = content.index(b"IDAT") - 4, content.index(b"IEND") - 4
+    too_short = b"RGB profile\0\0" + zlib.compress(b"\0\0\0\x84mntrRGB XYZ ".rjust(40, b"\0"))  # says 132 bytes, has 40
+    bad_crc = len(b"Title\0x").to_bytes(4, "big") + b"tEXt" + b"Title\0x" + bytes(4)
+    path = tmp_path / "web.png"
+    path.write_bytes(content[:pixels_at] + metadata.png_chunk(b"iCCP", too_short) + bad_crc + content[pixels_at:end_at]
+                     + bad_crc + content[end_at:])
+    capfd.readouterr()
+    np.testing.assert_array_equal(data.read_image(path), pixels)
+    assert capfd.readouterr().err == ""  # libpng said "iCCP: too short" and "tEXt: CRC error" (twice)
+    np.testing.assert_array_equal(data.without_metadata_chunks(np.fromfile(path, np.uint8)),
+                                  np.frombuffer(content, np.uint8))
 
 
 def test_corrupt_files_are_named_in_the_error(tmp_path, rng):
