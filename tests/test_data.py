@@ -669,6 +669,10 @@ def test_a_split_list_that_is_missing_unreadable_or_empty_is_named(sample_dir, t
     (tmp_path / "empty.txt").write_text("\n\n")
     with pytest.raises(data.DatasetError, match=r"empty.txt lists no stems"):
         data.read_split_list(tmp_path / "empty.txt", *folders)
+    # One of another dataset (or whose photo was deleted since) is named, not passed over.
+    (tmp_path / "other.txt").write_text(f"{data.find_pairs(*folders)[0][0].stem}\nccp_0197\n")
+    with pytest.raises(data.DatasetError, match=r"other.txt lists stems with no image/mask pair: 1 \(ccp_0197\)$"):
+        data.read_split_list(tmp_path / "other.txt", *folders)
 
 
 # --- pipeline --------------------------------------------------------------

@@ -307,6 +307,12 @@ def test_compare_to_an_earlier_run_gives_the_paired_iou_difference_on_the_photos
     assert evaluate.main([*run, "--compare-to", str(tmp_path), "--out", str(tmp_path / "x")]) == 2
     assert f"{tmp_path / 'per_image.csv'} does not exist" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+    (tmp_path / "another_tool").mkdir()
+    (tmp_path / "another_tool" / "per_image.csv").write_text("photo,score\na_sample_000,0.9\n")  # another tool's
+    assert evaluate.main([*run, "--compare-to", str(tmp_path / "another_tool"), "--out", str(tmp_path / "x")]) == 2
+    assert (f"{tmp_path / 'another_tool' / 'per_image.csv'} is not a per_image.csv written by evaluate.py "
+            f"(KeyError('stem'))") in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
     (tmp_path / "none.txt").write_text("a_sample_003\n")
     assert evaluate.main([*run, "--split-list", str(tmp_path / "none.txt"), "--compare-to", str(tmp_path / "before"),
                           "--out", str(tmp_path / "y")]) == 2

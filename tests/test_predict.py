@@ -1549,7 +1549,7 @@ def test_mask_only_threshold_and_backgrounds(tmp_path, tiny_model, rng):
     assert not (tmp_path / "typo").exists()
 
 
-def test_background_colour_forms():
+def test_background_colour_forms(tmp_path):
     assert predict.parse_background("#FF8000") == (255, 128, 0)
     assert predict.parse_background("0, 128,255") == (0, 128, 255)
     assert predict.parse_background("white") == (255, 255, 255)
@@ -1558,6 +1558,26 @@ def test_background_colour_forms():
         predict.parse_background("not-a-colour")
     with pytest.raises(predict.PredictError, match=r"^--background image backdrops/beach\.JPG does not exist$"):
         predict.parse_background("backdrops/beach.JPG")
+    with pytest.raises(predict.PredictError, match="neither a colour"):  # not hexadecimal
+        predict.parse_background("#12345g")
+    saved_page = tmp_path / "beach.jpg"
+    saved_page.write_bytes(b"<html>a page saved instead of its photo</html>")
+    with pytest.raises(predict.PredictError, match=rf"^background image {re.escape(str(saved_page))}: not a readable "
+                                                   r"image \(corrupt, truncated or unsupported format\)$"):
+        predict.parse_background(str(saved_page))
+
+
+@pytest.mark.parametrize("flags, says", [
+    (["--threshold", "1.5"], "--threshold must be between 0 and 1"),
+    (["--threshold", "0"], "--threshold must be between 0 and 1"),
+    (["--batch-size", "0"], "--batch-size must be at least 1"),
+    (["--workers", "0"], "--workers must be at least 1"),
+    (["--mask-only", "--background", "white"], "--mask-only and --background exclude each other"),
+])
+def test_settings_that_cannot_work_are_a_usage_error_naming_the_setting(flags, says, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_status:
+        predict.parse_args([str(tmp_path / "in"), str(tmp_path / "out"), *flags])
+    assert exit_status.value.code == 2 and says in capsys.readouterr().err
 
 
 def test_background_blur_blurs_the_photos_own_background_without_a_halo_of_the_person(tiny_model, rng):
