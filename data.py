@@ -459,11 +459,11 @@ def files_by_stem(folder, extensions, what, expected_others=()):
 
 def folders_beside(folder, limit=8):
     """What the missing `folder`'s parent holds instead, for its error (an
-    Images/ or a labels/ folder where images/ and masks/ are looked for);
-    empty where the parent is missing too."""
+    Images/ or a labels/ folder where images/ and masks/ are looked for),
+    or that the parent is missing too (a mistyped --data-dir)."""
     parent = Path(folder).parent
     if not parent.is_dir():
-        return ""
+        return f" (nor does {parent})"
     names = sorted(f"{path.name}/" for path in parent.iterdir() if path.is_dir() and not is_hidden(path.name))
     if not names:
         return f" ({parent} holds no folders)"

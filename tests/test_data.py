@@ -126,7 +126,7 @@ def test_photos_in_sub_folders_are_said_not_to_be_read(tmp_path, rng, caplog):
 
 
 def test_missing_dataset_folder_is_a_clear_error_that_says_what_is_there_instead(tmp_path):
-    with pytest.raises(data.DatasetError, match=r"image folder .*nowhere.* does not exist$"):
+    with pytest.raises(data.DatasetError, match=r"image folder .*nowhere.images does not exist \(nor does .*nowhere\)$"):
         data.find_pairs(tmp_path / "nowhere" / "images", tmp_path / "nowhere" / "masks")
     for name in ("Images", "labels", ".git"):
         (tmp_path / "data" / name).mkdir(parents=True)

@@ -442,7 +442,8 @@ def test_a_nan_loss_stops_training_without_saving_a_model(sample_dir, tmp_path, 
 
 def test_a_missing_dataset_folder_is_an_error_naming_it_and_leaves_no_run_folder(tmp_path, capsys):
     assert train.main(["--data-dir", str(tmp_path / "no_such_data"), "--out-dir", str(tmp_path / "run"), *FAST]) == 2
-    assert f"error: image folder {tmp_path / 'no_such_data' / 'images'} does not exist" in capsys.readouterr().err
+    assert (f"error: image folder {tmp_path / 'no_such_data' / 'images'} does not exist (nor does "
+            f"{tmp_path / 'no_such_data'})") in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
 
 
