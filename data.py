@@ -76,6 +76,8 @@ def decode(path, flags):
     try:
         data = np.fromfile(path, dtype=np.uint8)
     except OSError as error:
+        if path.is_symlink() and not path.exists():  # (a folder of links into a library on a drive not mounted)
+            raise DatasetError(f"{path}: a link to {os.readlink(path)}, which is not there") from error
         raise DatasetError(f"{path}: cannot read file ({error.strerror or error})") from error
     if not data.size:
         image = None

@@ -1478,6 +1478,18 @@ def test_links_lead_to_photos_but_not_into_folders_nor_back_to_the_outputs(tmp_p
     assert sorted(path.name for path in out.iterdir()) == ["a.png", "b.png", predict.SURENESS_FILE]
 
 
+def test_a_link_to_a_photo_that_is_not_there_fails_saying_where_it_leads(tmp_path, rng):
+    save(tmp_path / "in" / "a.jpg", photo(rng))
+    gone, target = tmp_path / "in" / "gone.jpg", tmp_path / "drive_not_mounted" / "gone.jpg"
+    try:
+        gone.symlink_to(target)
+    except OSError:
+        pytest.skip("this file system takes no links")
+    summary = predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=SureOfUprightRed())
+    assert summary.processed == 1
+    assert summary.failed == [(gone, f"{gone}: a link to {target}, which is not there")]
+
+
 def lock_folders_named(name, monkeypatch):
     """Makes folders of that name unreadable to predict.py while the returned
     dict's "locked" is true, as permissions do for anyone but root (who runs
