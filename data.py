@@ -76,7 +76,7 @@ def decode(path, flags):
     try:
         data = np.fromfile(path, dtype=np.uint8)
     except OSError as error:
-        if path.is_symlink() and not path.exists():  # (a folder of links into a library on a drive not mounted)
+        if is_broken_link(path):
             raise DatasetError(f"{path}: a link to {os.readlink(path)}, which is not there") from error
         raise DatasetError(f"{path}: cannot read file ({error.strerror or error})") from error
     if not data.size:
@@ -424,6 +424,14 @@ def is_hidden(relative_path):
     return any(part.startswith(".") for part in path.parts) or is_hidden_name(path.name)
 
 
+def is_broken_link(path):
+    """Whether `path` is a link to nothing: listed as a photo (or mask),
+    whose failure says where it leads (see decode), rather than passed over
+    (a folder of links into a library on a drive not mounted would be "no
+    photos")."""
+    return os.path.islink(path) and not os.path.exists(path)
+
+
 def is_hidden_name(name):
     """is_hidden for a file or folder's name alone, without a Path made of it (a folder walked file by file)."""
     return name.startswith(".") or name.lower() in WINDOWS_HIDDEN_FILES
@@ -440,7 +448,7 @@ def files_by_stem(folder, extensions, what, expected_others=()):
     for path in sorted(folder.iterdir()):
         if path.is_dir() and not is_hidden(path.name):
             folders.append(path)
-        if not path.is_file() or is_hidden(path.name) or path.name in expected_others:
+        if not (path.is_file() or is_broken_link(path)) or is_hidden(path.name) or path.name in expected_others:
             continue
         if path.suffix.lower() not in extensions:
             others.append(path)

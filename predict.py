@@ -1265,7 +1265,7 @@ def files_in(folder, output_dir, recursive=False):
     back as input). The sub-folders that cannot be read (their permissions)
     are left out, listed in `unreadable` as (folder, why); `folder` itself
     that cannot be read is an OSError. A link to nothing is a file here (see
-    is_broken_link). Each file's real place is not looked up, but for a
+    data.is_broken_link). Each file's real place is not looked up, but for a
     link's (its folder's is), so that a look of --watch at a folder of
     20,000 photos takes a fraction of the time (see benchmarks/README.md)."""
     files, unreadable, folders = [], [], [(str(folder), ())]
@@ -1285,17 +1285,10 @@ def files_in(folder, output_dir, recursive=False):
             if entry.is_dir(follow_symlinks=False):
                 if recursive and not data.is_hidden_name(entry.name):
                     folders.append((entry.path, (*parts, entry.name)))
-            elif ((entry.is_file() or is_broken_link(entry.path)) and not data.is_hidden_name(entry.name)
+            elif ((entry.is_file() or data.is_broken_link(entry.path)) and not data.is_hidden_name(entry.name)
                   and not (entry.is_symlink() and Path(os.path.realpath(entry.path)).is_relative_to(output_dir))):
                 files.append((*parts, entry.name))
     return sorted(files), sorted(unreadable)
-
-
-def is_broken_link(path):
-    """Whether `path` is a link to nothing: listed as a photo, whose failure
-    says where it leads, rather than passed over (a folder of links into a
-    library on a drive not mounted would be "no photos")."""
-    return os.path.islink(path) and not os.path.exists(path)
 
 
 def report_left_out(paths):

@@ -434,6 +434,21 @@ def test_bad_pairs_are_listed_and_skipped_before_training(sample_dir, caplog):
     assert str(corrupt_image) in caplog.text
 
 
+def test_a_photo_that_is_a_link_to_nothing_is_paired_and_skipped_saying_where_it_leads(sample_dir, tmp_path):
+    linked = sample_dir / "images" / "sample_005.jpg"
+    target = tmp_path / "drive_not_mounted" / "sample_005.jpg"
+    linked.unlink()
+    try:
+        linked.symlink_to(target)
+    except OSError:
+        pytest.skip("this file system takes no links")
+    pairs = data.find_pairs(sample_dir / "images", sample_dir / "masks")
+    assert len(pairs) == 20  # not passed over, which would leave its mask without a partner, said as no more
+    good, bad = data.check_pairs(pairs)
+    assert len(good) == 19 and bad == [((linked, sample_dir / "masks" / "sample_005.png"),
+                                        f"{linked}: a link to {target}, which is not there")]
+
+
 def test_a_mask_of_the_photos_shape_at_another_resolution_is_scaled_to_the_photo(tmp_path, rng):
     image, _ = draw_person(rng, 96, 64)
     write_png(tmp_path / "images" / "a.png", image)
