@@ -150,7 +150,24 @@ def check_settings(config):
             problems.append(f"--init-weights: there is no file {init_weights} (a trained .keras model to start from)")
     if Path(config["out_dir"]).is_file():
         problems.append(f"--out-dir: {config['out_dir']} is a file, not a folder for the run")
+    else:
+        blocked_by = where_run_folder_is_blocked(config["out_dir"])
+        if blocked_by:
+            problems.append(f"--out-dir: {config['out_dir']} cannot be made: {blocked_by}")
     return problems
+
+
+def where_run_folder_is_blocked(out_dir):
+    """Why the run folder `out_dir` could not be made or written, found
+    without making it (a run that stops on bad data leaves no folder): its
+    nearest existing folder cannot be written, or a file stands in its path;
+    None where nothing does."""
+    nearest = next(path for path in (Path(out_dir).absolute(), *Path(out_dir).absolute().parents) if path.exists())
+    if not nearest.is_dir():
+        return f"{nearest} is a file"
+    if not os.access(nearest, os.W_OK | os.X_OK):
+        return f"{nearest} cannot be written (its permissions, or a read-only drive)"
+    return None
 
 
 # Settings a resumed run may take other values of: how it is carried out,
@@ -528,7 +545,7 @@ def main(argv=None, extra_callbacks=()):
     init_weights = initial_weights_file(config)
     try:
         splits, skipped = split_data(config, run_dir, resuming, init_weights)
-    except data.DatasetError as error:
+    except (data.DatasetError, OSError) as error:  # OSError: a folder not listed, or the run folder not made after all
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # checking a large dataset's photos takes a while: a line, not a traceback

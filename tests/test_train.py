@@ -1,11 +1,13 @@
 import csv
 import json
 import logging
+import os
 import re
 import shutil
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -99,6 +101,35 @@ def test_settings_that_cannot_work_are_a_usage_error_before_any_photo_is_read(ca
         train.parse_config(["--out-dir", __file__])
     assert f"--out-dir: {__file__} is a file, not a folder for the run" in capsys.readouterr().err
     assert train.check_settings(train.parse_config([])) == []  # the defaults at the top of train.py
+
+
+def test_a_run_folder_that_cannot_be_made_is_a_usage_error_and_nothing_is_made(tmp_path, capsys, monkeypatch):
+    (tmp_path / "notes.txt").write_text("")
+    with pytest.raises(SystemExit):
+        train.parse_config(["--out-dir", str(tmp_path / "notes.txt" / "run")])
+    assert f"--out-dir: {tmp_path / 'notes.txt' / 'run'} cannot be made: {tmp_path / 'notes.txt'} is a file" in \
+        " ".join(capsys.readouterr().err.split())
+    # A folder that cannot be written, as permissions make it for anyone but root (who runs these tests on CI).
+    (tmp_path / "shared").mkdir()
+    access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != tmp_path / "shared" and access(path, mode))
+    with pytest.raises(SystemExit):
+        train.parse_config(["--out-dir", str(tmp_path / "shared" / "runs" / "person")])
+    assert (f"--out-dir: {tmp_path / 'shared' / 'runs' / 'person'} cannot be made: {tmp_path / 'shared'} cannot be "
+            f"written (its permissions, or a read-only drive)") in " ".join(capsys.readouterr().err.split())
+    assert list((tmp_path / "shared").iterdir()) == []
+    assert train.check_settings(train.parse_config(["--out-dir", str(tmp_path / "runs" / "person")])) == []
+
+
+def test_a_run_folder_that_fails_to_be_written_after_all_is_an_error_line_not_a_traceback(sample_dir, tmp_path,
+                                                                                         capsys, monkeypatch):
+    def refused(splits, folder):  # as a drive whose permissions the check could not see through refuses it
+        raise PermissionError(13, "Permission denied", str(folder))
+
+    monkeypatch.setattr(data, "write_split_lists", refused)
+    run_dir = tmp_path / "run"
+    assert train.main(["--data-dir", str(sample_dir), "--out-dir", str(run_dir), *FAST]) == 2
+    assert f"error: [Errno 13] Permission denied: '{run_dir / 'splits'}'" in capsys.readouterr().err
 
 
 def test_numbers_out_of_their_range_are_a_usage_error_naming_each(capsys):
