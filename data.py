@@ -467,6 +467,20 @@ def files_by_stem(folder, extensions, what, expected_others=()):
     return files
 
 
+def why_folder_cannot_be_written(folder):
+    """Why `folder` could not be made, or written, found without making it:
+    a file stands in its path, or its nearest existing folder (itself, where
+    it exists) cannot be written; None where neither. For the scripts'
+    output folders, said before the minutes of work whose results they hold."""
+    path = Path(folder).absolute()
+    nearest = next(place for place in (path, *path.parents) if place.exists())
+    if not nearest.is_dir():
+        return f"{nearest} is a file"
+    if not os.access(nearest, os.W_OK | os.X_OK):
+        return f"{nearest} cannot be written (its permissions, or a read-only drive)"
+    return None
+
+
 def folders_beside(folder, limit=8):
     """What the missing `folder`'s parent holds instead, for its error (an
     Images/ or a labels/ folder where images/ and masks/ are looked for),

@@ -599,6 +599,9 @@ def main(argv=None):
         parser.error("--batch-size must be at least 1")  # as predict.py says it
     if args.out.is_file():
         parser.error(f"--out {args.out} is a file, not a folder for the results")
+    blocked_by = data.why_folder_cannot_be_written(args.out)  # said now, not once every photo is scored
+    if blocked_by:
+        parser.error(f"--out {args.out} cannot be made: {blocked_by}")
     if args.data.is_file():  # a list of stems names no folder to find the photos in
         parser.error(f"--data {args.data} is a file; --data takes the folder with images/ and masks/ "
                      f"(a list of stems goes to --split-list)")
@@ -630,7 +633,7 @@ def main(argv=None):
                            close_up=args.close_up, upright_only=args.upright_only, keep_specks=args.keep_specks,
                            threshold=args.threshold, compare_to=args.compare_to, predictions=args.predictions,
                            main_person=args.main_person)
-    except (predict.PredictError, data.DatasetError) as error:
+    except (predict.PredictError, data.DatasetError, OSError) as error:  # OSError: --out not written after all
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # Ctrl-C, as predict.py and train.py take it: a line, not a traceback

@@ -117,6 +117,7 @@ def check_settings(config):
     import quiet_tensorflow
 
     quiet_tensorflow.import_tensorflow()  # the first of this run: metrics.py and model.py import Keras
+    import data
     import metrics
     from model import ENCODER_STRIDE, MODEL_NAMES
 
@@ -151,23 +152,10 @@ def check_settings(config):
     if Path(config["out_dir"]).is_file():
         problems.append(f"--out-dir: {config['out_dir']} is a file, not a folder for the run")
     else:
-        blocked_by = where_run_folder_is_blocked(config["out_dir"])
+        blocked_by = data.why_folder_cannot_be_written(config["out_dir"])  # (a run stopped by bad data makes none)
         if blocked_by:
             problems.append(f"--out-dir: {config['out_dir']} cannot be made: {blocked_by}")
     return problems
-
-
-def where_run_folder_is_blocked(out_dir):
-    """Why the run folder `out_dir` could not be made or written, found
-    without making it (a run that stops on bad data leaves no folder): its
-    nearest existing folder cannot be written, or a file stands in its path;
-    None where nothing does."""
-    nearest = next(path for path in (Path(out_dir).absolute(), *Path(out_dir).absolute().parents) if path.exists())
-    if not nearest.is_dir():
-        return f"{nearest} is a file"
-    if not os.access(nearest, os.W_OK | os.X_OK):
-        return f"{nearest} cannot be written (its permissions, or a read-only drive)"
-    return None
 
 
 # Settings a resumed run may take other values of: how it is carried out,

@@ -1,6 +1,7 @@
 import csv
 import json
 import logging
+import os
 from pathlib import Path
 
 import cv2
@@ -189,13 +190,23 @@ def test_threshold_sets_which_pixels_count_as_person(tiny_model, tiny_model_path
             evaluate.main(["--model", str(tiny_model_path), "--data", str(dataset), "--threshold", outside])
 
 
-def test_an_out_that_is_a_file_is_a_usage_error_and_the_file_is_kept(dataset, tmp_path, capsys):
+def test_an_out_that_is_a_file_or_cannot_be_written_is_a_usage_error_and_the_file_is_kept(dataset, tmp_path, capsys,
+                                                                                         monkeypatch):
     (tmp_path / "results.json").write_text("mine")
     with pytest.raises(SystemExit) as exit_info:
         evaluate.main(["--data", str(dataset), "--out", str(tmp_path / "results.json")])
     assert exit_info.value.code == 2
     assert f"--out {tmp_path / 'results.json'} is a file, not a folder for the results" in capsys.readouterr().err
     assert (tmp_path / "results.json").read_text() == "mine"
+    # One that cannot be written is said before a photo is scored, not after; as is a file in its path.
+    (tmp_path / "locked").mkdir()
+    access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != tmp_path / "locked" and access(path, mode))
+    for out, blocked_by in ((tmp_path / "locked", f"{tmp_path / 'locked'} cannot be written"),
+                            (tmp_path / "results.json" / "run", f"{tmp_path / 'results.json'} is a file")):
+        with pytest.raises(SystemExit):
+            evaluate.main(["--data", str(dataset), "--out", str(out)])
+        assert f"--out {out} cannot be made: {blocked_by}" in " ".join(capsys.readouterr().err.split())
 
 
 def test_ground_truth_that_marks_nobody_is_refused_where_all_does_and_warned_about_where_most_does(
