@@ -590,10 +590,12 @@ def main(argv=None, extra_callbacks=()):
         history = model.fit(train_data, validation_data=val_data, epochs=config["epochs"], callbacks=callbacks,
                             shuffle=False, verbose=1 if sys.stdout.isatty() else 2)
     except KeyboardInterrupt:  # Ctrl-C: how to go on, rather than a traceback
-        how = (f"resume the run in {run_dir} from its last finished epoch" if (run_dir / "backup").is_dir()
-               else f"start the run in {run_dir} afresh (no epoch had finished)")
-        print(f"\ninterrupted: run the same command again to {how}", file=sys.stderr)
+        print(f"\ninterrupted: run the same command again to {how_to_go_on(run_dir)}", file=sys.stderr)
         return 130
+    except OSError as error:  # the run folder's drive full, or gone, as a checkpoint or log was written
+        print(f"\nerror: {error}; once {run_dir} can be written, run the same command again to "
+              f"{how_to_go_on(run_dir)}", file=sys.stderr)
+        return 1
     train_seconds = time.time() - started
     if model.stop_training and not history.history.get("loss"):
         log.warning("training stopped before finishing an epoch")
@@ -633,6 +635,13 @@ def main(argv=None, extra_callbacks=()):
         print(f"at the photos' own resolution, masks made as predict.py makes them: "
               f"{evaluate_command(config, run_dir, 'test' if split == 'test' else 'val')}")
     return 0
+
+
+def how_to_go_on(run_dir):
+    """What the same command does again for a run stopped while training."""
+    if (run_dir / "backup").is_dir():
+        return f"resume the run in {run_dir} from its last finished epoch"
+    return f"start the run in {run_dir} afresh (no epoch had finished)"
 
 
 def how_to_score_if_unscored(config, run_dir):

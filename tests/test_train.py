@@ -1,4 +1,5 @@
 import csv
+import errno
 import json
 import logging
 import os
@@ -299,6 +300,24 @@ def test_ctrl_c_ends_a_run_with_how_to_resume_it_and_its_backup_kept(sample_dir,
                                                    f"scored: score it with python evaluate.py --model {model_file} "
                                                    f"--data {sample_dir} --split-list {run_dir / 'splits' / 'test.txt'}")):
         train.main(["--data-dir", str(sample_dir), "--epochs", "1", "--out-dir", str(run_dir), *FAST])
+
+
+def test_a_full_drive_while_training_is_an_error_line_with_how_to_resume_not_a_traceback(sample_dir, tmp_path,
+                                                                                        capsys):
+    import keras
+
+    class DriveFullAtSecondEpochEnd(keras.callbacks.Callback):  # as a checkpoint's or the log's write meets it
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "run" / "best.keras"))
+
+    run_dir = tmp_path / "run"
+    args = ["--data-dir", str(sample_dir), "--epochs", "3", "--out-dir", str(run_dir), *FAST]
+    assert train.main(args, extra_callbacks=[DriveFullAtSecondEpochEnd()]) == 1
+    assert (f"error: [Errno {errno.ENOSPC}] No space left on device: '{run_dir / 'best.keras'}'; once {run_dir} can "
+            f"be written, run the same command again to resume the run in {run_dir} from its last finished epoch"
+            ) in capsys.readouterr().err
+    assert (run_dir / "backup").is_dir() and not (run_dir / "model.keras").exists()
 
 
 def test_ctrl_c_while_the_photos_are_checked_ends_the_run_with_a_line_not_a_traceback(sample_dir, tmp_path, capsys,
