@@ -2289,7 +2289,7 @@ def parse_args(argv=None):
     parser.add_argument("--batch-size", type=int, default=8, metavar="N",
                         help="photos the model runs on at once (default: 8; more can be faster on a GPU, and take "
                         "more memory)")
-    parser.add_argument("--workers", type=int, default=WORKERS,
+    parser.add_argument("--workers", type=int, default=WORKERS, metavar="N",
                         help=f"threads reading photos, and as many writing outputs "
                         f"(default: one per CPU, 2 to 8: {WORKERS})")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs (default: skip them)")
