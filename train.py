@@ -3,10 +3,11 @@
     python train.py                                   # the bundled sample
     python train.py --data-dir /path/to/People_Segmentation --epochs 30
 
-Edit the constants below, or override any of them on the command line
-(`--batch-size 8`, `--augment false`). Everything a run produces lands in
-OUT_DIR; starting again with the same OUT_DIR resumes an interrupted run
-from its last finished epoch, and never replaces a finished one.
+Edit the constants at the top of train.py, or override any of them on the
+command line (`--batch-size 8`, `--augment false`). Everything a run produces
+lands in OUT_DIR; starting again with the same OUT_DIR resumes an
+interrupted run from its last finished epoch, and never replaces a finished
+one.
 """
 
 # ---------------------------------------------------------------------------
