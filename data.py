@@ -99,20 +99,28 @@ def decode(path, flags):
 PNG_METADATA_CHUNKS = (b"iCCP", b"tEXt", b"zTXt", b"iTXt")
 
 
+def png_chunk_spans(content):
+    """(name, start, end) of each chunk of a PNG's bytes (bytes, or a uint8
+    array), up to its IEND: from its length field to past its CRC."""
+    at = 8  # past the signature
+    while at + 8 <= len(content):
+        length, name = int.from_bytes(bytes(content[at:at + 4]), "big"), bytes(content[at + 4:at + 8])
+        yield name, at, at + 12 + length
+        if name == b"IEND":
+            return
+        at += 12 + length
+
+
 def without_metadata_chunks(content):
     """A PNG file's bytes (a uint8 array) without its PNG_METADATA_CHUNKS;
     `content` itself where it holds none, or is not a PNG's."""
     if bytes(content[:8]) != PNG_SIGNATURE:
         return content
-    kept, kept_from, at = [], 0, 8
-    while at + 8 <= content.size:
-        length, name = int.from_bytes(content[at:at + 4].tobytes(), "big"), content[at + 4:at + 8].tobytes()
+    kept, kept_from = [], 0
+    for name, start, end in png_chunk_spans(content):
         if name in PNG_METADATA_CHUNKS:
-            kept.append(content[kept_from:at])
-            kept_from = at + 12 + length  # past its body and CRC
-        if name == b"IEND":
-            break
-        at += 12 + length
+            kept.append(content[kept_from:start])
+            kept_from = end
     return np.concatenate([*kept, content[kept_from:]]) if kept else content
 
 

@@ -121,11 +121,10 @@ def jpeg_segments(content):
 
 def png_chunks(content):
     """(name, body) of each chunk of a PNG's bytes, up to its pixels."""
-    at = 8
-    while at + 8 <= len(content) and content[at + 4:at + 8] not in (b"IDAT", b"IEND"):
-        length = int.from_bytes(content[at:at + 4], "big")
-        yield content[at + 4:at + 8], content[at + 8:at + 8 + length]
-        at += 12 + length
+    for name, start, end in data.png_chunk_spans(content):
+        if name in (b"IDAT", b"IEND"):
+            return
+        yield name, content[start + 8:end - 4]
 
 
 def png_text(content, keyword):
