@@ -20,6 +20,7 @@ import io
 import logging
 import math
 import os
+import zlib
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -84,7 +85,7 @@ def decode(path, flags):
     elif path.suffix.lower() in RAW_EXTENSIONS:  # most are TIFFs to OpenCV, which would decode their small preview
         image = decode_raw(data, flags)
     else:
-        image = cv2.imdecode(without_metadata_chunks(data), flags)
+        image = None if png_damage(data) else cv2.imdecode(without_metadata_chunks(data), flags)
         if image is None and is_heif(data):
             image = decode_heif(data, flags)
     if image is None:
@@ -124,11 +125,36 @@ def without_metadata_chunks(content):
     return np.concatenate([*kept, content[kept_from:]]) if kept else content
 
 
+# The chunks libpng cannot do without: where one fails its checksum, libpng stops, with a line of its own on
+# standard error ("libpng error: IDAT: CRC error") naming no file; a damaged ancillary chunk costs a warning.
+PNG_CRITICAL_CHUNKS = {b"IHDR": "header", b"PLTE": "palette", b"IDAT": "image data"}
+
+
+def png_damage(content):
+    """Why a PNG's bytes (a uint8 array) cannot be decoded where it can be
+    told before libpng tries (and prints a line naming no file): they are
+    cut short, or a critical chunk fails its checksum. None for a whole
+    PNG, or bytes that are not a PNG's."""
+    if bytes(content[:8]) != PNG_SIGNATURE:
+        return None
+    for name, start, end in png_chunk_spans(content):
+        if end > len(content):
+            break
+        stored_crc = int.from_bytes(bytes(content[end - 4:end]), "big")
+        if name in PNG_CRITICAL_CHUNKS and zlib.crc32(content[start + 4:end - 4]) != stored_crc:
+            return f"a damaged PNG: the checksum of its {PNG_CRITICAL_CHUNKS[name]} fails at byte {start:,}"
+        if name == b"IEND":
+            return None
+    return f"a PNG cut short after {len(content):,} bytes (a download or copy that did not finish?)"
+
+
 def why_undecodable(content):
     """Why a file's bytes (a uint8 array) did not decode, as nearly as can be
     told without decoding them otherwise than as stored."""
     if not content.size:
         return "empty file"
+    if damage := png_damage(content):
+        return damage
     if format_suffix(content) == ".tif":
         # A TIFF of floating-point samples (an HDR merge, a scientific export) decodes only as stored: its values
         # are light, not 8- or 16-bit levels, with no one way to bring them to what the model saw in training.

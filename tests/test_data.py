@@ -350,6 +350,29 @@ def test_a_png_s_malformed_profile_and_text_cost_neither_its_pixels_nor_a_line_f
                                   np.frombuffer(content, np.uint8))
 
 
+def test_a_png_cut_short_or_damaged_says_so_without_a_line_from_libpng(tmp_path, capfd, rng):
+    content = cv2.imencode(".png", rng.integers(0, 256, (40, 30, 3), dtype=np.uint8))[1].tobytes()
+    pixels_at = content.index(b"IDAT") - 4
+    cut_short, damaged, header_damaged = tmp_path / "cut.png", tmp_path / "damaged.png", tmp_path / "header.png"
+    cut_short.write_bytes(content[:-20])  # within its last pixels' chunk
+    damaged.write_bytes(content[:pixels_at + 20] + bytes([content[pixels_at + 20] ^ 1]) + content[pixels_at + 21:])
+    header_damaged.write_bytes(content[:20] + bytes([content[20] ^ 1]) + content[21:])
+    capfd.readouterr()
+    with pytest.raises(data.DatasetError, match=rf"cut\.png: a PNG cut short after {len(content) - 20:,} bytes "
+                                                r"\(a download or copy that did not finish\?\)"):
+        data.read_image(cut_short)
+    with pytest.raises(data.DatasetError, match=rf"damaged\.png: a damaged PNG: the checksum of its image data fails "
+                                                rf"at byte {pixels_at:,}"):
+        data.read_image(damaged)
+    with pytest.raises(data.DatasetError, match=r"header\.png: a damaged PNG: the checksum of its header fails at byte 8"):
+        data.read_image(header_damaged)
+    assert capfd.readouterr().err == ""  # libpng said "PNG input buffer is incomplete", "IDAT: CRC error"...
+    # What libpng reads, it still reads: bytes after its end, a damaged checksum of the end itself.
+    trailing = tmp_path / "trailing.png"
+    trailing.write_bytes(content[:-1] + bytes([content[-1] ^ 1]) + b"left by a copy tool")
+    assert data.read_image(trailing).shape == (40, 30, 3)
+
+
 def test_corrupt_files_are_named_in_the_error(tmp_path, rng):
     ok, encoded = cv2.imencode(".jpg", draw_person(rng, 64, 64)[0])
     truncated = tmp_path / "truncated.jpg"
