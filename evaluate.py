@@ -52,6 +52,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from tqdm import tqdm
 
 import data
 import quiet_tensorflow
@@ -226,7 +227,7 @@ def source_of(stem):
 
 def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, perturb=None, close_up=True,
                 upright_only=False, keep_specks=False, threshold=metrics.THRESHOLD, predictions=None,
-                main_person=False):
+                main_person=False, progress=False):
     """(rows of per-image scores, failures [(path, reason)], worst images for the
     contact sheet); each row also holds the image's IoU at every threshold of
     THRESHOLD_SWEEP ("iou_by_threshold"). `perturb` names one of PERTURBATIONS
@@ -234,11 +235,13 @@ def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, pertu
     `main_person` as in predict.py (the defaults there and here); `threshold`
     makes the mask's person pixels.
     With `predictions` ({stem: path}, find_predictions) the masks scored are
-    those files, as they are, and `model` is not used."""
+    those files, as they are, and `model` is not used. With `progress`, a
+    progress bar on standard error where it is a terminal (predict.py's)."""
     rows, failures, worst = [], [], []
     if predictions is not None:  # masks made already are scored as they were made
         keep_specks, main_person = True, False
-    with ThreadPoolExecutor(2) as readers:
+    with (ThreadPoolExecutor(2) as readers,
+          tqdm(total=len(pairs), unit="photo", disable=None if progress else True, file=sys.stderr) as bar):
         for start in range(0, len(pairs), batch_size):
             chunk = pairs[start:start + batch_size]
             loaded = []
@@ -257,6 +260,7 @@ def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, pertu
                     photo = image
                 loaded.append((pair, photo, image, mask, made, mask_check))
             if not loaded:
+                bar.update(len(chunk))
                 continue
             if predictions is None:
                 models_masks = predict.predict_photo_masks(model, [image for _, _, image, *_ in loaded], flip_tta,
@@ -275,6 +279,7 @@ def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, pertu
                              "mask_check": mask_check})
                 worst = sorted(worst + [(scores["iou"], pair[0].stem, image, mask, prediction)],
                                key=lambda item: item[0])[:keep_worst]
+            bar.update(len(chunk))
     return rows, failures, worst
 
 
@@ -467,11 +472,13 @@ def contact_sheet(worst, height=200):
 
 
 def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, close_up=True, upright_only=False,
-             keep_specks=False, threshold=metrics.THRESHOLD, compare_to=None, predictions=None, main_person=False):
+             keep_specks=False, threshold=metrics.THRESHOLD, compare_to=None, predictions=None, main_person=False,
+             progress=False):
     """Scores `pairs` and writes metrics.json, per_image.csv and worst.png to
     out_dir; with `compare_to` (an earlier run's out_dir) the comparison too.
     With `predictions`, a folder of masks or cutouts made already (by
-    predict.py or another tool), those are scored instead of the model's."""
+    predict.py or another tool), those are scored instead of the model's.
+    `progress`: a progress bar in a terminal (see score_pairs)."""
     if not 0 < threshold < 1:  # the range predict.py --threshold accepts
         raise ValueError(f"threshold must be between 0 and 1; got {threshold}")
     if perturb is not None and perturb not in PERTURBATIONS:
@@ -486,7 +493,7 @@ def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, 
     out_dir.mkdir(parents=True, exist_ok=True)
     rows, failures, worst = score_pairs(model, pairs, batch_size, flip_tta=flip_tta, perturb=perturb, close_up=close_up,
                                         upright_only=upright_only, keep_specks=keep_specks, threshold=threshold,
-                                        predictions=predicted, main_person=main_person)
+                                        predictions=predicted, main_person=main_person, progress=progress)
     if not rows:
         raise data.DatasetError("no image could be evaluated: " + "; ".join(reason for _, reason in failures[:5]))
     # Ground truth that marks nobody scores a model that finds nobody 1.0: label maps read as person masks
@@ -632,7 +639,7 @@ def main(argv=None):
         results = evaluate(model, pairs, args.out, args.batch_size, flip_tta=args.flip_tta, perturb=args.perturb,
                            close_up=args.close_up, upright_only=args.upright_only, keep_specks=args.keep_specks,
                            threshold=args.threshold, compare_to=args.compare_to, predictions=args.predictions,
-                           main_person=args.main_person)
+                           main_person=args.main_person, progress=True)
     except (predict.PredictError, data.DatasetError, OSError) as error:  # OSError: --out not written after all
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -1503,7 +1503,8 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
         if not todo:
             return failed, None
         started, seconds_before = time.time(), summary.seconds
-        with tqdm(total=len(todo), unit="img", disable=not progress, file=sys.stderr) as bar:
+        # A bar in a terminal only: in a log file (nohup, a scheduled job) it would be one line of every update.
+        with tqdm(total=len(todo), unit="img", disable=None if progress else True, file=sys.stderr) as bar:
             try:
                 for photo, _, failure in cutouts(todo, read, look, write, batch_size, workers, pixel_budget):
                     finished.add(photo)

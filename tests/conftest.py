@@ -1,3 +1,4 @@
+import io
 import os
 import struct
 import sys
@@ -28,6 +29,13 @@ def fake_pairs(count):
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+class Terminal(io.StringIO):
+    """A stream that says it is a terminal (progress bars are drawn on terminals only)."""
+
+    def isatty(self):
+        return True
 
 
 class SureOfUprightRed:

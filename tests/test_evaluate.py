@@ -2,6 +2,7 @@ import csv
 import json
 import logging
 import os
+import sys
 from pathlib import Path
 
 import cv2
@@ -12,7 +13,7 @@ import data
 import evaluate
 import metrics
 import predict
-from conftest import NOT_UTF8, SureOfUprightRed, lying_person, person_with_a_speck, rename_pair, write_sample
+from conftest import NOT_UTF8, SureOfUprightRed, Terminal, lying_person, person_with_a_speck, rename_pair, write_sample
 from model import build_model
 
 
@@ -156,7 +157,20 @@ def test_missing_masks_and_corrupt_files_are_reported_not_fatal(tiny_model_path,
     results = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert results["images"] == 6
     assert results["failed"][0]["path"] == str(corrupt)
-    assert "not a readable image" in capsys.readouterr().err
+    errors = capsys.readouterr().err
+    assert "not a readable image" in errors
+    assert "photo/s]" not in errors  # standard error is not a terminal here: no progress bar in a log
+
+
+def test_the_progress_bar_counts_every_photo_in_a_terminal(tiny_model_path, dataset, tmp_path, monkeypatch):
+    (dataset / "images" / "a_sample_001.jpg").write_bytes(b"not a jpeg")  # counted too, alone in its batch
+    pairs = len(data.find_pairs(dataset / "images", dataset / "masks"))
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert evaluate.main(["--model", str(tiny_model_path), "--data", str(dataset), "--out", str(tmp_path / "out"),
+                          "--batch-size", "1"]) == 0
+    said = terminal.getvalue()
+    assert f"{pairs}/{pairs} [" in said and "photo/s]" in said
 
 
 def test_ctrl_c_is_a_line_saying_nothing_was_written_not_a_traceback(tiny_model_path, dataset, tmp_path, capsys,

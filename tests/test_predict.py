@@ -24,7 +24,8 @@ import data
 import metadata
 import metrics
 import predict
-from conftest import NOT_UTF8, REPO_DIR, SureOfUprightRed, camera_dng, draw_person, lying_person, person_with_a_speck
+from conftest import (NOT_UTF8, REPO_DIR, SureOfUprightRed, Terminal, camera_dng, draw_person, lying_person,
+                      person_with_a_speck)
 from model import build_model
 
 SIZE = (32, 32)
@@ -1009,6 +1010,21 @@ def test_bad_files_are_reported_skipped_and_make_the_exit_status_non_zero(tmp_pa
     assert f"{tmp_path / 'in' / 'notes.jpg'}: not a readable image" in errors
     assert "1 processed, 0 skipped (output exists), 3 failed" in errors
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.png", predict.SURENESS_FILE]
+    # Standard error not a terminal (a log file): a line a failure, and no progress bar's updates between them.
+    unreadable = "not a readable image (corrupt, truncated or unsupported format)"
+    assert errors.splitlines()[:3] == [f"failed: {tmp_path / 'in' / name}: {why}" for name, why in (
+        ("empty.jpg", "empty file"), ("notes.jpg", unreadable), ("truncated.jpg", unreadable))]
+    assert "img/s]" not in errors and "\r" not in errors
+
+
+def test_the_progress_bar_is_drawn_in_a_terminal(tmp_path, tiny_model_path, rng, monkeypatch):
+    save(tmp_path / "in" / "good.jpg", photo(rng))
+    (tmp_path / "in" / "notes.jpg").write_text("not an image")
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert predict.main([str(tmp_path / "in"), str(tmp_path / "out"), "--model", str(tiny_model_path)]) == 1
+    said = terminal.getvalue()
+    assert "2/2 [" in said and "img/s]" in said and f"failed: {tmp_path / 'in' / 'notes.jpg'}: " in said
 
 
 def test_refuses_to_write_over_input_photos(tmp_path, tiny_model_path, rng, capsys):
@@ -1809,11 +1825,6 @@ def test_a_photo_piped_in_is_cut_out_and_piped_out_by_the_command_line(tmp_path,
 
 def stdin_holding(content):
     return io.TextIOWrapper(io.BytesIO(content))
-
-
-class Terminal(io.StringIO):
-    def isatty(self):
-        return True
 
 
 def test_a_piped_photo_is_read_as_its_file_and_only_the_output_reaches_standard_output(
