@@ -289,6 +289,17 @@ def find_predictions(folder):
     return data.files_by_stem(folder, data.MASK_EXTENSIONS, "prediction", expected_others=(predict.SURENESS_FILE,))
 
 
+def predictions_of_photos(pairs, predictions):
+    """{photo stem: path} of `predictions` ({stem: path}, find_predictions)
+    for the photos of `pairs`, paired as train.py pairs photos and masks: by
+    name, allowing for a suffix that every prediction's name adds (a tool's
+    beach-removebg-preview.png for beach.jpg) and for case."""
+    photos = {image.stem: image for image, _ in pairs}
+    photos_keyed, predictions = data.by_shared_name(photos, predictions)
+    predictions = data.paired_regardless_of_case(photos_keyed, predictions)
+    return {photos_keyed[key].stem: path for key, path in predictions.items() if key in photos_keyed}
+
+
 def prediction_of(image_path, image, predictions):
     """The soft mask (float32 [0, 1]) in `predictions` ({stem: path}) of the
     photo at image_path, whose pixels are `image`; one of the photo's shape
@@ -485,7 +496,7 @@ def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, 
         raise ValueError(f"perturb must be one of {', '.join(PERTURBATIONS)}; got {perturb!r}")
     if predictions is not None and perturb is not None:
         raise ValueError("the predictions made already are of the photos as they are: no perturb with them")
-    predicted = find_predictions(predictions) if predictions is not None else None
+    predicted = predictions_of_photos(pairs, find_predictions(predictions)) if predictions is not None else None
     earlier = read_per_image_iou(compare_to) if compare_to is not None else None  # read before out_dir is written
     if earlier is not None and not any(image.stem in earlier for image, _ in pairs):
         raise data.DatasetError(f"none of the photos to score is in {Path(compare_to) / 'per_image.csv'}")
@@ -571,8 +582,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=None, help="a .keras model, or a train.py run folder (default: the shipped one)")
     parser.add_argument("--predictions", type=Path, default=None, metavar="DIR",
-                        help="score the masks or cutouts in DIR instead of a model's, one per photo and named after it "
-                        "(predict.py's, or another tool's: a cutout's alpha, else its grey, as shares of full scale)")
+                        help="score the masks or cutouts in DIR instead of a model's, one per photo and named after it, "
+                        "or after it with a suffix all add (photo-removebg-preview.png) (predict.py's, or another "
+                        "tool's: a cutout's alpha, else its grey, as shares of full scale)")
     parser.add_argument("--data", type=Path, required=True, help="folder with images/ and masks/")
     parser.add_argument("--split-list", type=Path, default=None, metavar="FILE",
                         help="only the photos listed in this file, one a line: stems (a run's splits/test.txt) or file names")

@@ -387,6 +387,9 @@ def test_corrupt_files_are_named_in_the_error(tmp_path, rng):
         data.read_image(empty)
     with pytest.raises(data.DatasetError, match=r"notes\.jpg: not a readable image"):
         data.read_image(text)
+    (tmp_path / "album.jpg").mkdir()  # a folder named as a photo
+    with pytest.raises(data.DatasetError, match=r"album\.jpg: cannot read file \(Is a directory\)"):
+        data.read_image(tmp_path / "album.jpg")
     heic = tmp_path / "IMG_0001.HEIC"
     heic.write_bytes(b"\x00\x00\x00\x18ftypheic" + bytes(100))  # a HEIC photo's first box, and no photo
     with pytest.raises(data.DatasetError, match=r"IMG_0001\.HEIC: not a readable image"):

@@ -675,6 +675,25 @@ def test_predictions_of_another_tool_are_read_by_their_alpha_or_grey(dataset, tm
                                                     [data.read_mask(mask).mean() for _, mask in pairs]]), abs=1e-6)
 
 
+def test_predictions_named_with_a_tools_suffix_or_another_case_are_paired_with_their_photos(dataset, tmp_path,
+                                                                                           caplog):
+    pairs = data.find_pairs(dataset / "images", dataset / "masks")[:3]
+    (tmp_path / "tool").mkdir()
+    for index, (image_path, mask_path) in enumerate(pairs):  # as remove.bg names its outputs
+        truth = data.read_mask(mask_path) * 255
+        cv2.imwrite(str(tmp_path / "tool" / f"{image_path.stem}-removebg-preview.png"), truth if index else 255 - truth)
+    with caplog.at_level(logging.INFO):
+        results = evaluate.evaluate(None, pairs, tmp_path / "out", predictions=tmp_path / "tool")
+    assert results["images"] == 3 and results["iou"] == pytest.approx(2 / 3)  # the first one inverted: IoU 0
+    assert "paired by the name before the masks' suffix '-removebg-preview'" in caplog.text
+    # Names that differ in case only (IMG_0001.JPG cut out as img_0001.png), one to one.
+    for image_path, _ in pairs:
+        (tmp_path / "tool" / f"{image_path.stem}-removebg-preview.png").rename(
+            tmp_path / "tool" / f"{image_path.stem.upper()}.png")
+    results = evaluate.evaluate(None, pairs, tmp_path / "out_cased", predictions=tmp_path / "tool")
+    assert results["images"] == 3 and results["iou"] == pytest.approx(2 / 3)
+
+
 def test_predictions_with_settings_that_make_masks_are_a_usage_error(dataset, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         evaluate.main(["--data", str(dataset), "--predictions", str(tmp_path), "--flip-tta", "--perturb", "tilted",
