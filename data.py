@@ -353,11 +353,53 @@ def read_soft_mask(path):
 def mask_channel(path):
     """The (H, W) channel of a mask file that marks the person, as stored:
     a cutout's alpha (a PNG with transparency), else the file's grey, or
-    its brightest colour channel (an opaque alpha says nothing)."""
+    its brightest colour channel (an opaque alpha says nothing). A
+    DatasetError for a mask in colours that are not shades of one, as a
+    label map's classes are (see other_colours)."""
     mask = decode(path, cv2.IMREAD_UNCHANGED)
     if mask.ndim == 3 and mask.shape[2] == 4 and mask[..., 3].min() < np.iinfo(mask.dtype).max:
         return mask[..., 3]
-    return mask[..., :3].max(axis=2) if mask.ndim == 3 else mask
+    if mask.ndim == 2:
+        return mask
+    colours = other_colours(mask[..., :3]) if Path(path).suffix.lower() not in JPEG_EXTENSIONS else None
+    if colours:
+        raise DatasetError(f"{path}: a mask in colours that are not shades of one, as a label map's classes are "
+                           f"(RGB {colours[0]} and {colours[1]}): which of them is the person cannot be told; "
+                           f"make the person's pixels 255 (white) and all others 0 (black)")
+    return mask[..., :3].max(axis=2)
+
+
+# How far (in levels of 255) a colour mask's pixel may stray from a shade of
+# its brightest colour: lossless masks of one colour are its exact shades to
+# within rounding; a label map's classes (PASCAL VOC's person, 192,128,128, and
+# its border of unsure pixels, 224,224,192) stray by 64 levels and more.
+SHADE_TOLERANCE = 24
+
+
+def other_colours(pixels):
+    """Two colours (RGB tuples) of a colour mask's BGR `pixels` that are not
+    shades of one colour: its brightest pixel's, and the one furthest from
+    that colour's shades; None where every pixel is such a shade (a person
+    in red on black, with the soft edge between), or grey. A mask of
+    several colours is a label map (a colour per class: a person, a dog,
+    a bag; or a person and a border of 'unsure' pixels), whose classes the
+    brightest channel would take for person or background by their
+    brightness alone. JPEG masks are not asked: their compression strays
+    from the colours drawn."""
+    channels = cv2.split(pixels)  # per channel, in OpenCV: 0.1 s for a 12-megapixel mask
+    if all(np.array_equal(channels[0], other) for other in channels[1:]):
+        return None
+    brightness = cv2.max(cv2.max(channels[0], channels[1]), channels[2])
+    brightest = np.unravel_index(brightness.argmax(), brightness.shape)
+    reference = pixels[brightest].astype(np.float32)
+    shade = brightness.astype(np.float32) / reference.max()  # of the brightest colour, per pixel
+    strays = np.zeros(brightness.shape, np.float32)
+    for channel, level in zip(channels, reference):
+        strays = cv2.max(strays, cv2.absdiff(channel.astype(np.float32), shade * float(level)))
+    furthest = np.unravel_index(strays.argmax(), strays.shape)
+    if strays[furthest] <= SHADE_TOLERANCE * np.iinfo(pixels.dtype).max / 255:
+        return None
+    return tuple(int(level) for level in pixels[brightest][::-1]), tuple(int(level) for level in pixels[furthest][::-1])
 
 
 def full_value(mask):

@@ -161,7 +161,7 @@ def test_empty_mask_folder_is_a_clear_error(tmp_path, rng):
 
 @pytest.mark.parametrize("encoding", ["0/1", "0/255", "3-channel 0/255", "16-bit 0/65535", "opaque RGBA 0/255",
                                       "RGBA cutout", "16-bit RGBA cutout", "grey+alpha cutout",
-                                      "GIF, palette 0/1", "GIF, background transparent"])
+                                      "GIF, palette 0/1", "GIF, background transparent", "red on black, soft edge"])
 def test_mask_formats_all_become_the_same_binary_target(tmp_path, encoding):
     truth = np.zeros((20, 30), np.uint8)
     truth[5:15, 10:25] = 1
@@ -180,6 +180,8 @@ def test_mask_formats_all_become_the_same_binary_target(tmp_path, encoding):
         "RGBA cutout": np.dstack([colours, alpha]),
         "16-bit RGBA cutout": np.dstack([colours, alpha]).astype(np.uint16) * 257,
         "grey+alpha cutout": np.dstack([colours[..., 0], alpha]),
+        # An annotation tool's colour for the person, its soft edge shades of it (the brightest channel, red, is read).
+        "red on black, soft edge": np.dstack([np.zeros_like(alpha), np.zeros_like(alpha), alpha]),
     }.get(encoding)
     if encoding == "grey+alpha cutout":  # OpenCV cannot write a 2-channel PNG
         path = tmp_path / "m.png"
@@ -542,6 +544,35 @@ def test_label_maps_that_mark_nobody_are_an_error_naming_a_mask_and_its_values(t
     assert "3 of the 3 masks mark no person" in str(error.value)
     assert f"{tmp_path / 'masks' / 'p0.png'}: values 0, 1 and 2" in str(error.value)
     assert "turn label maps (a number per class) into such masks first" in str(error.value)
+
+
+def test_colour_label_maps_are_skipped_naming_two_of_their_colours(tmp_path, rng):
+    # PASCAL VOC's colours, as a palette PNG: person 192,128,128 inside a border of unsure pixels, 224,224,192,
+    # and a dog, 64,0,128, each bright enough in one channel to read as person by the brightest channel.
+    label_map = np.zeros((32, 24), np.uint8)
+    label_map[2:30, 2:14], label_map[4:28, 4:12], label_map[20:30, 16:22] = 255, 15, 12
+    palette = np.zeros((256, 3), np.uint8)
+    palette[[15, 12, 255]] = (192, 128, 128), (64, 0, 128), (224, 224, 192)
+    pairs = write_dataset(tmp_path, rng, [np.zeros((32, 24), np.uint8)] * 3)
+    voc = Image.fromarray(label_map, "P")
+    voc.putpalette(palette.ravel().tolist())
+    voc.save(pairs[0][1])
+    good, bad = data.check_pairs(pairs[:1] + [(pairs[1][0], write_png(pairs[1][1], person_mask()))])
+    assert [pair for pair, _ in bad] == pairs[:1] and len(good) == 1
+    assert bad[0][1] == (f"{pairs[0][1]}: a mask in colours that are not shades of one, as a label map's classes are "
+                         f"(RGB (224, 224, 192) and (64, 0, 128)): which of them is the person cannot be told; make "
+                         f"the person's pixels 255 (white) and all others 0 (black)")
+    # Black, the person's colour and shades of it between (a soft edge) are a mask, at 8 bits or 16.
+    shades = np.zeros((32, 24, 3), np.uint16)
+    shades[4:28, 4:12] = (128, 128, 192)
+    shades[4:28, 3], shades[4:28, 2] = (64, 64, 96), (43, 43, 64)  # a third of 128, rounded
+    assert data.other_colours(shades.astype(np.uint8)) is None and data.other_colours(shades * 257) is None
+
+
+def person_mask():
+    mask = np.zeros((32, 24), np.uint8)
+    mask[4:28, 8:16] = 255
+    return mask
 
 
 def test_masks_that_mostly_mark_nobody_are_warned_about_and_a_few_empty_ones_are_not(tmp_path, rng, caplog):
