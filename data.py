@@ -284,6 +284,8 @@ ALPHA_EXTENSIONS = (".png", ".webp", ".avif", ".tif", ".tiff", ".gif")
 # PNG colour types with an alpha channel (grey + alpha, RGBA); the others
 # hold transparency only through a tRNS chunk, which comes before the pixels.
 PNG_ALPHA_COLOUR_TYPES = (4, 6)
+# Where IHDR's colour type lies: after the signature, the chunk's length and name, the width, height and bit depth.
+PNG_COLOUR_TYPE_AT = 25
 
 
 def read_image_and_alpha(path):
@@ -322,7 +324,7 @@ def may_hold_alpha(path):
         return True
     with open(path, "rb") as file:
         head = file.read(65536)
-    colour_type = head[25] if len(head) > 25 else None  # IHDR's, after the signature and the chunk's length and name
+    colour_type = head[PNG_COLOUR_TYPE_AT] if len(head) > PNG_COLOUR_TYPE_AT else None
     pixels_at = head.find(b"IDAT")  # not in the head (large metadata first): decoded to see
     return colour_type in PNG_ALPHA_COLOUR_TYPES or pixels_at < 0 or b"tRNS" in head[:pixels_at]
 
@@ -353,20 +355,37 @@ def read_soft_mask(path):
 def mask_channel(path):
     """The (H, W) channel of a mask file that marks the person, as stored:
     a cutout's alpha (a PNG with transparency), else the file's grey, or
-    its brightest colour channel (an opaque alpha says nothing). A
-    DatasetError for a mask in colours that are not shades of one, as a
-    label map's classes are (see other_colours)."""
+    its brightest colour channel (an opaque alpha says nothing)."""
     mask = decode(path, cv2.IMREAD_UNCHANGED)
-    if mask.ndim == 3 and mask.shape[2] == 4 and mask[..., 3].min() < np.iinfo(mask.dtype).max:
+    if is_cutout(mask):
         return mask[..., 3]
-    if mask.ndim == 2:
-        return mask
-    colours = other_colours(mask[..., :3]) if Path(path).suffix.lower() not in JPEG_EXTENSIONS else None
-    if colours:
-        raise DatasetError(f"{path}: a mask in colours that are not shades of one, as a label map's classes are "
-                           f"(RGB {colours[0]} and {colours[1]}): which of them is the person cannot be told; "
-                           f"make the person's pixels 255 (white) and all others 0 (black)")
-    return mask[..., :3].max(axis=2)
+    return mask[..., :3].max(axis=2) if mask.ndim == 3 else mask
+
+
+def is_cutout(mask):
+    """Whether a mask file's pixels, as stored, have transparency: its alpha is the mask."""
+    return mask.ndim == 3 and mask.shape[2] == 4 and mask[..., 3].min() < np.iinfo(mask.dtype).max
+
+
+# PNG colour types (IHDR's) of colour pixels: RGB, palette, RGBA.
+PNG_COLOUR_TYPES = (2, 3, 6)
+
+
+def mask_colours(path):
+    """Two colours of the mask file at `path` where they are not shades of
+    one (see other_colours); else None. Only a mask that may be in colour
+    is decoded (again: see mask_check); JPEG masks are not asked, as their
+    compression strays from the colours drawn."""
+    path = Path(path)
+    if path.suffix.lower() in JPEG_EXTENSIONS:
+        return None
+    if path.suffix.lower() == ".png":
+        with open(path, "rb") as file:
+            head = file.read(PNG_COLOUR_TYPE_AT + 1)
+        if len(head) > PNG_COLOUR_TYPE_AT and head[PNG_COLOUR_TYPE_AT] not in PNG_COLOUR_TYPES:
+            return None
+    stored = decode(path, cv2.IMREAD_UNCHANGED)
+    return None if stored.ndim == 2 or is_cutout(stored) else other_colours(stored[..., :3])
 
 
 # How far (in levels of 255) a colour mask's pixel may stray from a shade of
@@ -380,13 +399,12 @@ def other_colours(pixels):
     """Two colours (RGB tuples) of a colour mask's BGR `pixels` that are not
     shades of one colour: its brightest pixel's, and the one furthest from
     that colour's shades; None where every pixel is such a shade (a person
-    in red on black, with the soft edge between), or grey. A mask of
-    several colours is a label map (a colour per class: a person, a dog,
-    a bag; or a person and a border of 'unsure' pixels), whose classes the
-    brightest channel would take for person or background by their
-    brightness alone. JPEG masks are not asked: their compression strays
-    from the colours drawn."""
-    channels = cv2.split(pixels)  # per channel, in OpenCV: 0.1 s for a 12-megapixel mask
+    in red on black, with the soft edge between), or grey. Masks of several
+    colours are label maps (a colour per class: a person, a dog, a border
+    of 'unsure' pixels), whose classes the brightest channel takes for
+    person or background by their brightness alone, or instance maps
+    (people in a colour each), which it suits (see check_one_colour)."""
+    channels = cv2.split(pixels)  # per channel, in OpenCV: 0.2 s for a 12-megapixel mask
     if all(np.array_equal(channels[0], other) for other in channels[1:]):
         return None
     brightness = cv2.max(cv2.max(channels[0], channels[1]), channels[2])
@@ -733,11 +751,13 @@ def turned_as_shown(array, stored, shown, alike=np.array_equal):
 
 class PairCheck(NamedTuple):
     """What check_pair found: why the pair cannot be used (None if it can),
-    and of its mask, whether it marks a person and whether it marks both
-    top corners of the photo as person, as an inverted mask does."""
+    and of its mask, whether it marks a person, whether it marks both top
+    corners of the photo as person, as an inverted mask does, and two of
+    its colours where they are not shades of one (see mask_colours)."""
     reason: str | None
     marks_person: bool = False
     top_corners_marked: bool = False
+    colours: tuple | None = None
 
 
 def check_pair(pair):
@@ -745,14 +765,14 @@ def check_pair(pair):
     mask fits neither the photo's size nor its shape (see read_pair)."""
     try:
         _, mask = read_pair(pair)
+        return mask_check(mask, pair[1])
     except DatasetError as error:
         return PairCheck(str(error))
-    return mask_check(mask)
 
 
-def mask_check(mask):
-    """The PairCheck of a usable pair's {0, 1} mask."""
-    return PairCheck(None, bool(mask.any()), bool(mask[0, 0] and mask[0, -1]))
+def mask_check(mask, mask_path):
+    """The PairCheck of a usable pair's {0, 1} mask, read from mask_path."""
+    return PairCheck(None, bool(mask.any()), bool(mask[0, 0] and mask[0, -1]), mask_colours(mask_path))
 
 
 def check_pairs(pairs, workers=None):
@@ -783,10 +803,29 @@ def check_pairs(pairs, workers=None):
 
 def check_masks(checked):
     """The checks of a set of masks as a whole, given [(pair, PairCheck)] of
-    usable pairs: see check_people_marked and check_not_inverted."""
+    usable pairs: see check_people_marked, check_not_inverted and
+    check_one_colour."""
     check_people_marked([pair for pair, _ in checked], [pair for pair, check in checked if not check.marks_person])
     check_not_inverted([pair for pair, check in checked if check.marks_person],
                        [pair for pair, check in checked if check.top_corners_marked])
+    check_one_colour(len(checked), [(pair, check.colours) for pair, check in checked if check.colours])
+
+
+def check_one_colour(count, in_colours):
+    """Warns where masks ([(pair, their two colours)] of `count`) are in
+    colours that are not shades of one, naming some of them: each pixel is
+    read by its brightest channel, which suits people drawn in a colour
+    each (an instance map) but takes a label map's classes for person or
+    background by their brightness alone."""
+    if not in_colours:
+        return
+    examples = "; ".join(f"{mask}: RGB {first} and {second}" for (_, mask), (first, second) in in_colours[:3])
+    log.warning("%d of the %d masks are in colours that are not shades of one (e.g. %s): a pixel is read as person "
+                "where its brightest channel is at least half of full scale. That suits people drawn in a colour each, "
+                "at least that bright; but in a label map of classes (PASCAL VOC's: a person 192,128,128, a dog "
+                "64,0,128, a border of unsure pixels 224,224,192) it reads every bright class as person and every "
+                "dark one as background: make such masks 255 on the person and 0 elsewhere first",
+                len(in_colours), count, examples)
 
 
 def check_people_marked(good, without_person):

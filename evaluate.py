@@ -254,7 +254,7 @@ def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, pertu
                     continue
                 photo = predict.with_alpha(colours, alpha)  # as predict.py holds it: RGBA where it has transparency
                 image = predict.as_seen(photo)  # what the model is shown
-                mask_check = data.mask_check(mask)  # of the ground truth as drawn, before any perturbation
+                mask_check = data.mask_check(mask, pair[1])  # of the ground truth as drawn, before any perturbation
                 if perturb:  # a new photo, made from the one the model is shown
                     image, mask = PERTURBATIONS[perturb](image, mask)
                     photo = image

@@ -546,27 +546,39 @@ def test_label_maps_that_mark_nobody_are_an_error_naming_a_mask_and_its_values(t
     assert "turn label maps (a number per class) into such masks first" in str(error.value)
 
 
-def test_colour_label_maps_are_skipped_naming_two_of_their_colours(tmp_path, rng):
+def test_masks_in_colours_not_shades_of_one_are_read_by_brightest_channel_and_warned_about(tmp_path, rng, caplog):
     # PASCAL VOC's colours, as a palette PNG: person 192,128,128 inside a border of unsure pixels, 224,224,192,
     # and a dog, 64,0,128, each bright enough in one channel to read as person by the brightest channel.
     label_map = np.zeros((32, 24), np.uint8)
     label_map[2:30, 2:14], label_map[4:28, 4:12], label_map[20:30, 16:22] = 255, 15, 12
     palette = np.zeros((256, 3), np.uint8)
     palette[[15, 12, 255]] = (192, 128, 128), (64, 0, 128), (224, 224, 192)
-    pairs = write_dataset(tmp_path, rng, [np.zeros((32, 24), np.uint8)] * 3)
+    # People drawn in a colour each (an instance map, as CVAT exports one), which the brightest channel suits.
+    instances = np.zeros((32, 24, 3), np.uint8)
+    instances[4:28, 2:10], instances[4:28, 14:22] = (0, 0, 128), (0, 128, 0)
+    pairs = write_dataset(tmp_path, rng, [person_mask(), person_mask(), person_mask()])
+    write_png(pairs[1][1], instances)
     voc = Image.fromarray(label_map, "P")
     voc.putpalette(palette.ravel().tolist())
     voc.save(pairs[0][1])
-    good, bad = data.check_pairs(pairs[:1] + [(pairs[1][0], write_png(pairs[1][1], person_mask()))])
-    assert [pair for pair, _ in bad] == pairs[:1] and len(good) == 1
-    assert bad[0][1] == (f"{pairs[0][1]}: a mask in colours that are not shades of one, as a label map's classes are "
-                         f"(RGB (224, 224, 192) and (64, 0, 128)): which of them is the person cannot be told; make "
-                         f"the person's pixels 255 (white) and all others 0 (black)")
+    with caplog.at_level(logging.WARNING):
+        good, bad = data.check_pairs(pairs)
+    assert good == pairs and not bad  # read as ever: the warning says what that means
+    assert (f"2 of the 3 masks are in colours that are not shades of one (e.g. {pairs[0][1]}: RGB (224, 224, 192) "
+            f"and (64, 0, 128); {pairs[1][1]}: RGB (128, 0, 0) and (0, 128, 0)): a pixel is read as person where its "
+            f"brightest channel is at least half of full scale") in caplog.text
+    assert "make such masks 255 on the person and 0 elsewhere first" in caplog.text
+    np.testing.assert_array_equal(data.read_mask(pairs[1][1]), instances.max(axis=2) > 0)
+    np.testing.assert_array_equal(data.read_mask(pairs[0][1]), label_map > 0)  # the dog and the border too
     # Black, the person's colour and shades of it between (a soft edge) are a mask, at 8 bits or 16.
     shades = np.zeros((32, 24, 3), np.uint16)
     shades[4:28, 4:12] = (128, 128, 192)
     shades[4:28, 3], shades[4:28, 2] = (64, 64, 96), (43, 43, 64)  # a third of 128, rounded
     assert data.other_colours(shades.astype(np.uint8)) is None and data.other_colours(shades * 257) is None
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        data.check_pairs([(pairs[2][0], write_png(pairs[2][1], shades.astype(np.uint8)))])
+    assert caplog.text == ""
 
 
 def person_mask():
