@@ -577,15 +577,22 @@ def why_folder_cannot_be_written(folder):
 
 def folders_beside(folder, limit=8):
     """What the missing `folder`'s parent holds instead, for its error (an
-    Images/ or a labels/ folder where images/ and masks/ are looked for),
-    or that the parent is missing too (a mistyped --data-dir)."""
+    Images/ or a labels/ folder where images/ and masks/ are looked for;
+    photos and masks side by side in it, or the images/ folder itself
+    given as the dataset), or that the parent is missing too (a mistyped
+    --data-dir)."""
     parent = Path(folder).parent
     if not parent.is_dir():
         return f" (nor does {parent})"
-    names = sorted(f"{path.name}/" for path in parent.iterdir() if path.is_dir() and not is_hidden(path.name))
-    if not names:
-        return f" ({parent} holds no folders)"
-    return f" ({parent} holds {', '.join(names[:limit])}{', ...' if len(names) > limit else ''})"
+    entries = sorted((path for path in parent.iterdir() if not is_hidden(path.name)), key=lambda path: path.name)
+    names = [f"{path.name}/" for path in entries if path.is_dir()]
+    held = f"holds {', '.join(names[:limit])}{', ...' if len(names) > limit else ''}" if names else "holds no folders"
+    images = [path.name for path in entries if path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file()]
+    if images:
+        shown = ", ".join(images[:3]) + (", ..." if len(images) > 3 else "")
+        held += (f", but {len(images)} image{'s' if len(images) > 1 else ''} of its own ({shown}): a dataset folder "
+                 f"holds images/, the photos, and masks/, a mask named as each photo")
+    return f" ({parent} {held})"
 
 
 def describe(paths, limit=5):

@@ -137,6 +137,15 @@ def test_missing_dataset_folder_is_a_clear_error_that_says_what_is_there_instead
     (tmp_path / "empty").mkdir()
     with pytest.raises(data.DatasetError, match=re.escape(f"does not exist ({tmp_path / 'empty'} holds no folders)")):
         data.find_pairs(tmp_path / "empty" / "images", tmp_path / "empty" / "masks")
+    # Photos and masks side by side in the dataset folder, or its images/ given as the dataset.
+    for name in ("b.jpg", "b_mask.png", "a.jpg", "a_mask.png", ".DS_Store", "notes.txt"):
+        (tmp_path / "flat" / name).parent.mkdir(exist_ok=True)
+        (tmp_path / "flat" / name).write_bytes(b"")
+    with pytest.raises(data.DatasetError) as error:
+        data.find_pairs(tmp_path / "flat" / "images", tmp_path / "flat" / "masks")
+    assert str(error.value) == (f"image folder {tmp_path / 'flat' / 'images'} does not exist ({tmp_path / 'flat'} holds "
+                                f"no folders, but 4 images of its own (a.jpg, a_mask.png, b.jpg, ...): a dataset "
+                                f"folder holds images/, the photos, and masks/, a mask named as each photo)")
 
 
 def test_two_photos_of_one_name_but_for_the_extension_are_an_error_naming_both(tmp_path, rng):
