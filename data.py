@@ -379,12 +379,15 @@ def mask_colours(path):
     path = Path(path)
     if path.suffix.lower() in JPEG_EXTENSIONS:
         return None
-    if path.suffix.lower() == ".png":
-        with open(path, "rb") as file:
-            head = file.read(PNG_COLOUR_TYPE_AT + 1)
-        if len(head) > PNG_COLOUR_TYPE_AT and head[PNG_COLOUR_TYPE_AT] not in PNG_COLOUR_TYPES:
-            return None
-    stored = decode(path, cv2.IMREAD_UNCHANGED)
+    try:
+        if path.suffix.lower() == ".png":
+            with open(path, "rb") as file:
+                head = file.read(PNG_COLOUR_TYPE_AT + 1)
+            if len(head) > PNG_COLOUR_TYPE_AT and head[PNG_COLOUR_TYPE_AT] not in PNG_COLOUR_TYPES:
+                return None
+        stored = decode(path, cv2.IMREAD_UNCHANGED)
+    except (OSError, DatasetError):  # changed or gone since it was read: the mask read stands, unchecked
+        return None
     return None if stored.ndim == 2 or is_cutout(stored) else other_colours(stored[..., :3])
 
 

@@ -584,6 +584,7 @@ def test_masks_in_colours_not_shades_of_one_are_read_by_brightest_channel_and_wa
     shades[4:28, 4:12] = (128, 128, 192)
     shades[4:28, 3], shades[4:28, 2] = (64, 64, 96), (43, 43, 64)  # a third of 128, rounded
     assert data.other_colours(shades.astype(np.uint8)) is None and data.other_colours(shades * 257) is None
+    assert data.mask_colours(tmp_path / "gone.png") is None  # deleted since it was read: not this check's to say
     caplog.clear()
     with caplog.at_level(logging.WARNING):
         data.check_pairs([(pairs[2][0], write_png(pairs[2][1], shades.astype(np.uint8)))])
