@@ -576,8 +576,10 @@ def main(argv=None, extra_callbacks=()):
         if config["freeze_batch_norm"]:
             log.info("batch norm frozen in %d layers", set_batch_norm_frozen(model))
         optimizer = compile_for_training(model, config, steps_per_epoch, jit_compile=has_gpu)
-    log.info("%s: %.2fM parameters, input %dx%d, encoder weights: %s", model.name, model.count_params() / 1e6,
-             *image_size, encoder_weights)
+    starting_weights = (f"weights: those of {init_weights}" if init_weights
+                        else f"encoder weights: {encoder_weights or 'none (random)'}")
+    log.info("%s: %.2fM parameters, input %dx%d, %s", model.name, model.count_params() / 1e6, *image_size,
+             starting_weights)
     resolved = {**config, "encoder_weights": encoder_weights, "cache": "on" if cache else "off", "skipped": skipped,
                 "replicas": replicas, "global_batch_size": global_batch, "strategy_class": type(strategy).__name__,
                 "mixed_precision_policy": keras.mixed_precision.global_policy().name, "backend": keras.backend.backend()}

@@ -589,6 +589,7 @@ def test_freeze_batch_norm_keeps_every_batch_norm_layer_as_trained_while_the_res
                              caplog)
     assert status == 0
     assert "batch norm frozen in 18 layers" in log  # two per block: 4 down, the bottleneck, 4 up
+    assert f"input 64x64, weights: those of {tmp_path / 'trained.keras'}\n" in log  # not "encoder weights: None"
     tuned = keras.saving.load_model(run_dir / "model.keras", compile=False)
     for before, after in zip(trained.layers, tuned.layers):
         unchanged = all(np.array_equal(a, b) for a, b in zip(before.get_weights(), after.get_weights()))
