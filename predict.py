@@ -1604,7 +1604,9 @@ def watch_folders(find, states, cut_out, summary, overwrite=False, record=None, 
                 tried = {photo for photo, _ in part}
                 summary.failed = [(photo, why) for photo, why in summary.failed if photo not in tried]  # said anew
                 failed, full_now = cut_out(part)
-                listing.add(book_outcomes(tried, failed, full_now, seen, done, retries))
+                finished = book_outcomes(tried, failed, full_now, seen, done, retries)
+                listing.add(finished)
+                say_cut_out(finished - failed.keys())
                 listing.list_if_due()
                 if full_now:
                     full = out_of_room(full_now, output_root, said=full is not None)
@@ -1651,6 +1653,15 @@ class WatchListing:
             self.last_began = time.monotonic()
             self.record()
             self.last_took, self.unlisted = time.monotonic() - self.last_began, False
+
+
+def say_cut_out(photos, listed=3):
+    """Logs the photos cut out at a look of --watch, if any: in a service's
+    log, where no progress bar is drawn, the one line a look leaves."""
+    if photos:
+        names = sorted(str(photo) for photo in photos)
+        log.info("cut out %d photo%s that came in: %s%s", len(names), "s" if len(names) > 1 else "",
+                 ", ".join(names[:listed]), ", ..." if len(names) > listed else "")
 
 
 def book_outcomes(tried, failed, full, seen, done, retries):

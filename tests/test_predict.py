@@ -2161,6 +2161,14 @@ def test_watch_cuts_out_each_photo_that_comes_in_once_whole_and_tries_a_failed_o
     assert "stopped watching" in caplog.text
 
 
+def test_a_look_of_watch_that_cut_photos_out_names_them_in_one_line(caplog):
+    caplog.set_level(logging.INFO)
+    predict.say_cut_out(set())  # a look that cut nothing out says nothing
+    predict.say_cut_out({Path("in/e.jpg"), Path("in/b.jpg"), Path("in/a.jpg"), Path("in/d.jpg")})
+    assert caplog.messages == [f"cut out 4 photos that came in: {Path('in/a.jpg')}, {Path('in/b.jpg')}, "
+                               f"{Path('in/d.jpg')}, ..."]
+
+
 @pytest.mark.parametrize("overwrite", [False, True])
 def test_watch_cuts_out_a_photo_changed_since_its_output_was_made_again_only_with_overwrite(
         tmp_path, monkeypatch, rng, overwrite):
@@ -2239,6 +2247,7 @@ def test_watch_says_once_when_a_watched_folder_goes_and_its_list_cannot_be_read_
                     f"directory); looking again every 2 s"),
         ("INFO", f"{folder} is back: watching it again"),
         ("INFO", "the inputs can be looked at again"),
+        ("INFO", f"cut out 1 photo that came in: {folder / 'c.jpg'}"),  # a look's line in a service's log
     ]
     assert said[-1] == ("INFO", "stopped watching")
 
@@ -2260,6 +2269,7 @@ def test_watch_says_once_when_a_sub_folder_cannot_be_read_and_cuts_out_its_photo
         ("WARNING", f"cannot read the folder {locked} (Permission denied): its photos are left out"),  # the start
         ("WARNING", f"cannot read the folder {locked} (Permission denied): its photos wait until it can be read"),
         ("INFO", f"the folder {locked} can be read again"),
+        ("INFO", f"cut out 1 photo that came in: {locked / 'b.jpg'}"),
     ]
 
 
@@ -2287,9 +2297,11 @@ def test_watch_says_once_when_the_output_folder_cannot_be_written_and_its_photos
     assert said[1:-1] == [
         ("WARNING", f"cannot make the output folder {out}: File exists{waits}"),
         ("INFO", f"the output folder {out} can be written again"),
+        ("INFO", f"cut out 1 photo that came in: {folder / 'b.jpg'}"),
         ("WARNING", f"cannot write to the output folder {out}: its permissions, or a drive mounted read-only, "
                     f"forbid it{waits}"),
         ("INFO", f"the output folder {out} can be written again"),
+        ("INFO", f"cut out 1 photo that came in: {folder / 'c.jpg'}"),
     ]
 
 
@@ -2500,7 +2512,9 @@ def test_watch_on_a_full_disk_says_so_once_and_cuts_out_the_photos_that_waited_o
     assert said[1:-1] == [
         ("WARNING", f"cannot write {out / 'b.png'}: No space left on device; the photos that come in wait until "
                     f"there is room (the outputs written so far are kept)"),
+        ("INFO", f"cut out 1 photo that came in: {folder / 'b.jpg'}"),  # the one tried: there is room
         ("INFO", f"there is room to write in {out} again: the photos that waited are cut out"),
+        ("INFO", f"cut out 1 photo that came in: {folder / 'c.jpg'}"),
     ]
     assert sorted(row.output for row in predict.read_sureness(out / predict.SURENESS_FILE)) == pngs_in(out)
 
