@@ -611,6 +611,11 @@ def find_pairs(images_dir, masks_dir):
     Files without a partner are reported (how many, the first few) and left
     out; they are never paired by sort order."""
     images = files_by_stem(images_dir, IMAGE_EXTENSIONS, "image")
+    among = masks_among(images) if not Path(masks_dir).exists() else []
+    if among:
+        raise DatasetError(f"mask folder {masks_dir} does not exist, and {describe(among, limit=3)} of the images in "
+                           f"{images_dir} are named as another image there plus a suffix: if those are the masks, "
+                           f"they go in {masks_dir}")
     masks = files_by_stem(masks_dir, MASK_EXTENSIONS, "mask")
     images, masks = by_shared_name(images, masks)
     masks = paired_regardless_of_case(images, masks)
@@ -632,6 +637,14 @@ def find_pairs(images_dir, masks_dir):
 # Where every mask's name (or photo's) adds a suffix to its partner's, it
 # starts with one of these: a_mask.png for a.jpg, a-matte.png, a.label.png.
 NAME_SEPARATORS = "_-. "
+
+
+def masks_among(images):
+    """The files of `images` ({stem: path}) named as another of them plus a
+    suffix (a_mask.png beside a.jpg): masks put among the photos, where
+    there is no mask folder."""
+    return sorted(path for stem, path in images.items()
+                  if any(stem[at] in NAME_SEPARATORS and stem[:at] in images for at in range(1, len(stem))))
 
 
 def by_shared_name(images, masks):

@@ -137,6 +137,17 @@ def test_missing_dataset_folder_is_a_clear_error_that_says_what_is_there_instead
     (tmp_path / "empty").mkdir()
     with pytest.raises(data.DatasetError, match=re.escape(f"does not exist ({tmp_path / 'empty'} holds no folders)")):
         data.find_pairs(tmp_path / "empty" / "images", tmp_path / "empty" / "masks")
+    # Masks among the photos in images/, and no masks/.
+    for name in ("a.jpg", "a_mask.png", "b.jpg", "b_mask.png", "c.jpg"):
+        (tmp_path / "among" / "images" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "among" / "images" / name).write_bytes(b"")
+    with pytest.raises(data.DatasetError) as error:
+        data.find_pairs(tmp_path / "among" / "images", tmp_path / "among" / "masks")
+    images = tmp_path / "among" / "images"
+    assert str(error.value) == (f"mask folder {tmp_path / 'among' / 'masks'} does not exist, and 2 "
+                                f"({images / 'a_mask.png'}, {images / 'b_mask.png'}) of the images in {images} are "
+                                f"named as another image there plus a suffix: if those are the masks, they go in "
+                                f"{tmp_path / 'among' / 'masks'}")
     # Photos and masks side by side in the dataset folder, or its images/ given as the dataset.
     for name in ("b.jpg", "b_mask.png", "a.jpg", "a_mask.png", ".DS_Store", "notes.txt"):
         (tmp_path / "flat" / name).parent.mkdir(exist_ok=True)
