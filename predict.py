@@ -1397,6 +1397,8 @@ SURENESS_FILE = "sureness.csv"
 # as well as at its end, so that a run killed part-way keeps nearly all of it.
 # Rewriting the list took 0.04 s for 10,000 outputs, 0.6 s for 100,000.
 SURENESS_EVERY_SECONDS = 30
+# Where no progress bar is drawn (standard error a log file), a line this often.
+PROGRESS_LINE_EVERY = 60
 LEAST_SURE_SHOWN = 5  # how many of the least sure outputs the summary names
 
 
@@ -1503,8 +1505,10 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
         if not todo:
             return failed, None
         started, seconds_before = time.time(), summary.seconds
-        # A bar in a terminal only: in a log file (nohup, a scheduled job) it would be one line of every update.
+        # A bar in a terminal only: in a log file (nohup, a scheduled job) it would be one line of every update;
+        # there, a line every PROGRESS_LINE_EVERY seconds says how far the run has got.
         with tqdm(total=len(todo), unit="img", disable=None if progress else True, file=sys.stderr) as bar:
+            said_at = time.time()
             try:
                 for photo, _, failure in cutouts(todo, read, look, write, batch_size, workers, pixel_budget):
                     finished.add(photo)
@@ -1518,6 +1522,10 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
                     else:
                         summary.processed += 1
                     bar.update()
+                    if progress and bar.disable and time.time() - said_at >= PROGRESS_LINE_EVERY:
+                        said_at = time.time()
+                        log.info("%d of %d photos done, %.1f images/s", len(finished), len(todo),
+                                 len(finished) / (said_at - started))
                     if sureness_file and time.time() - last_recorded > SURENESS_EVERY_SECONDS:
                         record_sureness(sureness_file, summary.judged)
                         last_recorded = time.time()

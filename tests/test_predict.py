@@ -1017,6 +1017,21 @@ def test_bad_files_are_reported_skipped_and_make_the_exit_status_non_zero(tmp_pa
     assert "img/s]" not in errors and "\r" not in errors
 
 
+def test_where_no_progress_bar_is_drawn_a_line_now_and_then_says_how_far_the_run_has_got(tmp_path, rng, monkeypatch,
+                                                                                        caplog):
+    for name in ("a.jpg", "b.jpg"):
+        save(tmp_path / "in" / name, photo(rng))
+    monkeypatch.setattr(predict, "PROGRESS_LINE_EVERY", 0)  # every photo: 60 s apart in a run
+    caplog.set_level(logging.INFO)
+    predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=SureOfUprightRed(), progress=True)
+    said = [message for message in caplog.messages if "photos done" in message]
+    assert [message.split(",")[0] for message in said] == ["1 of 2 photos done", "2 of 2 photos done"]
+    assert all(re.fullmatch(r"\d of 2 photos done, \d+\.\d images/s", message) for message in said)
+    caplog.clear()
+    predict.remove_background_files(tmp_path / "in", tmp_path / "again", model=SureOfUprightRed())  # progress off
+    assert not [message for message in caplog.messages if "photos done" in message]
+
+
 def test_the_progress_bar_is_drawn_in_a_terminal(tmp_path, tiny_model_path, rng, monkeypatch):
     save(tmp_path / "in" / "good.jpg", photo(rng))
     (tmp_path / "in" / "notes.jpg").write_text("not an image")
