@@ -46,6 +46,7 @@ import csv
 import json
 import logging
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -236,8 +237,11 @@ def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, pertu
     makes the mask's person pixels.
     With `predictions` ({stem: path}, find_predictions) the masks scored are
     those files, as they are, and `model` is not used. With `progress`, a
-    progress bar on standard error where it is a terminal (predict.py's)."""
+    progress bar on standard error where it is a terminal, and a line every
+    predict.PROGRESS_LINE_EVERY seconds where it is not (a log file), as
+    predict.py says how far it has got."""
     rows, failures, worst = [], [], []
+    started = said_at = time.time()
     if predictions is not None:  # masks made already are scored as they were made
         keep_specks, main_person = True, False
     with (ThreadPoolExecutor(2) as readers,
@@ -280,6 +284,10 @@ def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, pertu
                 worst = sorted(worst + [(scores["iou"], pair[0].stem, image, mask, prediction)],
                                key=lambda item: item[0])[:keep_worst]
             bar.update(len(chunk))
+            if progress and bar.disable and time.time() - said_at >= predict.PROGRESS_LINE_EVERY:
+                said_at = time.time()
+                scored = start + len(chunk)
+                log.info("%d of %d photos scored, %.1f photos/s", scored, len(pairs), scored / (said_at - started))
     return rows, failures, worst
 
 

@@ -162,6 +162,19 @@ def test_missing_masks_and_corrupt_files_are_reported_not_fatal(tiny_model_path,
     assert "photo/s]" not in errors  # standard error is not a terminal here: no progress bar in a log
 
 
+def test_where_no_progress_bar_is_drawn_a_line_now_and_then_says_how_many_photos_are_scored(dataset, tmp_path,
+                                                                                            monkeypatch, caplog):
+    pairs = data.find_pairs(dataset / "images", dataset / "masks")[:5]
+    monkeypatch.setattr(predict, "PROGRESS_LINE_EVERY", 0)  # every batch: 60 s apart in a run
+    caplog.set_level(logging.INFO)
+    evaluate.score_pairs(SureOfUprightRed(), pairs, batch_size=2, progress=True)
+    said = [message.split(",")[0] for message in caplog.messages if "photos scored" in message]
+    assert said == ["2 of 5 photos scored", "4 of 5 photos scored", "5 of 5 photos scored"]
+    caplog.clear()
+    evaluate.score_pairs(SureOfUprightRed(), pairs, batch_size=2)  # progress off: a library call
+    assert not [message for message in caplog.messages if "photos scored" in message]
+
+
 def test_the_progress_bar_counts_every_photo_in_a_terminal(tiny_model_path, dataset, tmp_path, monkeypatch):
     (dataset / "images" / "a_sample_001.jpg").write_bytes(b"not a jpeg")  # counted too, alone in its batch
     pairs = len(data.find_pairs(dataset / "images", dataset / "masks"))
