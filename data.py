@@ -297,7 +297,7 @@ def read_image_and_alpha(path):
     if Path(path).suffix.lower() not in ALPHA_EXTENSIONS or not may_hold_alpha(path):
         return image, None
     stored = decode(path, cv2.IMREAD_UNCHANGED)  # with its alpha, as stored: EXIF orientation not applied
-    if stored.ndim != 3 or stored.shape[2] != 4 or stored[..., 3].min() == np.iinfo(stored.dtype).max:
+    if not has_transparency(stored):
         return image, None
     alpha = eight_bits(stored[..., 3])
     # Turned as the photo is, found by matching the stored colours to the photo's. 8-bit ones are the same to the
@@ -357,14 +357,16 @@ def mask_channel(path):
     a cutout's alpha (a PNG with transparency), else the file's grey, or
     its brightest colour channel (an opaque alpha says nothing)."""
     mask = decode(path, cv2.IMREAD_UNCHANGED)
-    if is_cutout(mask):
+    if has_transparency(mask):
         return mask[..., 3]
     return mask[..., :3].max(axis=2) if mask.ndim == 3 else mask
 
 
-def is_cutout(mask):
-    """Whether a mask file's pixels, as stored, have transparency: its alpha is the mask."""
-    return mask.ndim == 3 and mask.shape[2] == 4 and mask[..., 3].min() < np.iinfo(mask.dtype).max
+def has_transparency(stored):
+    """Whether a file's pixels, as stored, have an alpha channel that is not
+    opaque throughout: a photo's transparency, to keep; a mask's, a
+    cutout's, whose alpha is the mask."""
+    return stored.ndim == 3 and stored.shape[2] == 4 and stored[..., 3].min() < np.iinfo(stored.dtype).max
 
 
 # PNG colour types (IHDR's) of colour pixels: RGB, palette, RGBA.
@@ -388,7 +390,7 @@ def mask_colours(path):
         stored = decode(path, cv2.IMREAD_UNCHANGED)
     except (OSError, DatasetError):  # changed or gone since it was read: the mask read stands, unchecked
         return None
-    return None if stored.ndim == 2 or is_cutout(stored) else other_colours(stored[..., :3])
+    return None if stored.ndim == 2 or has_transparency(stored) else other_colours(stored[..., :3])
 
 
 # How far (in levels of 255) a colour mask's pixel may stray from a shade of
