@@ -20,6 +20,7 @@ import io
 import logging
 import math
 import os
+import re
 import zlib
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -78,7 +79,11 @@ def decode(path, flags):
         data = np.fromfile(path, dtype=np.uint8)
     except OSError as error:
         if is_broken_link(path):
-            raise DatasetError(f"{path}: a link to {os.readlink(path)}, which is not there") from error
+            target = os.readlink(path)
+            # git-annex keeps a file as a link into .git/annex/objects, there once the file is fetched
+            fetched = "annex/objects/" not in target
+            unfetched = "" if fetched else " (a git-annex file not fetched: `git annex get` fetches it)"
+            raise DatasetError(f"{path}: a link to {target}, which is not there{unfetched}") from error
         raise DatasetError(f"{path}: cannot read file ({error.strerror or error})") from error
     if not data.size:
         image = None
@@ -155,14 +160,56 @@ def why_undecodable(content):
         return "empty file"
     if damage := png_damage(content):
         return damage
-    if format_suffix(content) == ".tif":
+    suffix = format_suffix(content)
+    if suffix == ".jpg" and bytes(content[-2:]) != JPEG_END:
+        return f"a JPEG cut short after {len(content):,} bytes (a download or copy that did not finish?)"
+    if suffix == ".tif":
         # A TIFF of floating-point samples (an HDR merge, a scientific export) decodes only as stored: its values
         # are light, not 8- or 16-bit levels, with no one way to bring them to what the model saw in training.
         stored = cv2.imdecode(content, cv2.IMREAD_UNCHANGED)
         if stored is not None and stored.dtype.kind == "f":
             return (f"a TIFF of {stored.dtype.itemsize * 8}-bit floating-point samples (HDR), which is not read: "
                     f"save it with 8 or 16 bits a channel")
+    if not suffix and (held := what_it_holds_instead(content)):
+        return held
     return "not a readable image (corrupt, truncated or unsupported format)"
+
+
+JPEG_END = b"\xff\xd9"  # the marker a JPEG ends with; OpenCV decodes none without it
+# Files of other kinds that end up named as photos, by how they begin.
+OTHER_SIGNATURES = ((b"%PDF-", "a PDF document"), (b"8BPS", "a Photoshop document (PSD)"),
+                    (b"PK\x03\x04", "a zip archive"))
+VIDEO_BRANDS = (b"isom", b"iso2", b"mp41", b"mp42", b"qt  ", b"M4V ", b"avc1", b"3gp4", b"3gp5")
+TEXT_SHOWN = 80  # characters of a text file's beginning quoted in its failure
+
+
+def what_it_holds_instead(content):
+    """What a file's bytes (a uint8 array) that are no image's hold, where
+    their beginning tells: a Git LFS pointer, where the image was not
+    fetched; a web page, where a download failed; a PDF, a video; or text,
+    quoted. None for bytes it does not know."""
+    head = bytes(content[:1024])
+    if head.startswith(b"version https://git-lfs.github.com/spec/"):
+        return "a Git LFS pointer, not the image: the files were cloned without Git LFS (`git lfs pull` fetches them)"
+    if kind := next((kind for signature, kind in OTHER_SIGNATURES if head.startswith(signature)), None):
+        return f"{kind}, not an image"
+    if head[4:8] == b"ftyp" and head[8:12] in VIDEO_BRANDS:
+        return "a video (MP4 or MOV), not a photo"
+    text = head.decode("utf-8", "replace").lstrip("\ufeff")
+    if len(head) == 1024:
+        text = text[:-3]  # a character the first 1024 bytes cut in two is no sign of binary
+    if "\ufffd" in text or not all(character.isprintable() or character in "\t\r\n" for character in text):
+        return None
+    lowered = text.lower()
+    if "<svg" in lowered:
+        return "an SVG drawing, not a photo (export it as a PNG)"
+    if "<html" in lowered or lowered.lstrip().startswith("<!doctype html"):
+        title = re.search(r"<title[^>]*>([^<]*)", text, re.IGNORECASE)
+        titled = f", titled {' '.join(title[1].split())!r}" if title and title[1].strip() else ""
+        return f"a web page (HTML{titled}), not an image: a download that failed, or a page saved under its name?"
+    beginning = " ".join(text.split())
+    quoted = beginning if len(beginning) <= TEXT_SHOWN else beginning[:TEXT_SHOWN] + "..."
+    return f"text, not an image: it begins {quoted!r}"
 
 
 # The brands of HEIF files of HEVC images (HEIC), in their first box ("ftyp"); AVIF is

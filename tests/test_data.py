@@ -403,11 +403,12 @@ def test_corrupt_files_are_named_in_the_error(tmp_path, rng):
     empty.write_bytes(b"")
     text = tmp_path / "notes.jpg"
     text.write_text("not an image")
-    with pytest.raises(data.DatasetError, match=r"truncated\.jpg: not a readable image"):
+    with pytest.raises(data.DatasetError, match=rf"truncated\.jpg: a JPEG cut short after {len(encoded) // 2:,} bytes "
+                                                r"\(a download or copy that did not finish\?\)"):
         data.read_image(truncated)
     with pytest.raises(data.DatasetError, match=r"empty\.jpg: empty file"):
         data.read_image(empty)
-    with pytest.raises(data.DatasetError, match=r"notes\.jpg: not a readable image"):
+    with pytest.raises(data.DatasetError, match=r"notes\.jpg: text, not an image: it begins 'not an image'$"):
         data.read_image(text)
     (tmp_path / "album.jpg").mkdir()  # a folder named as a photo
     with pytest.raises(data.DatasetError, match=r"album\.jpg: cannot read file \(Is a directory\)"):
@@ -422,6 +423,66 @@ def test_corrupt_files_are_named_in_the_error(tmp_path, rng):
     with pytest.raises(data.DatasetError, match=r"merged\.tif: a TIFF of 32-bit floating-point samples \(HDR\), which "
                                                 r"is not read: save it with 8 or 16 bits a channel"):
         data.read_image(hdr)
+
+
+def test_a_file_named_as_a_photo_that_holds_something_else_says_what(tmp_path, rng):
+    lfs_pointer = ("version https://git-lfs.github.com/spec/v1\n"
+                   "oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 84977\n")
+    storage_error = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+                     "<Message>Access Denied</Message><RequestId>4442587FB7D0A2F9</RequestId></Error>")
+    contents = {
+        "lfs.jpg": lfs_pointer.encode(),
+        "page.jpg": b"\xef\xbb\xbf\n<!DOCTYPE html>\n<html><head><title>\n  403 Forbidden\n</title></head></html>",
+        "untitled.png": b"<HTML><body>Sign in to download</body></HTML>",
+        "logo.png": b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>',
+        "error.jpg": storage_error.encode(),
+        "scan.jpg": b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + bytes(range(256)),
+        "layers.png": b"8BPS\x00\x01" + bytes(200),
+        "album.jpg": b"PK\x03\x04\x14\x00" + bytes(200),
+        "clip.jpg": b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41" + bytes(200),
+        "noise.jpg": rng.integers(0, 256, 3000, dtype=np.uint8).tobytes(),  # nothing it knows: said as before
+    }
+    for name, content in contents.items():
+        (tmp_path / name).write_bytes(content)
+
+    def why(name):
+        with pytest.raises(data.DatasetError) as raised:
+            data.read_image(tmp_path / name)
+        return str(raised.value).removeprefix(f"{tmp_path / name}: ")
+
+    assert {name: why(name) for name in contents} == {
+        "lfs.jpg": "a Git LFS pointer, not the image: the files were cloned without Git LFS (`git lfs pull` fetches "
+                   "them)",
+        "page.jpg": "a web page (HTML, titled '403 Forbidden'), not an image: a download that failed, or a page "
+                    "saved under its name?",
+        "untitled.png": "a web page (HTML), not an image: a download that failed, or a page saved under its name?",
+        "logo.png": "an SVG drawing, not a photo (export it as a PNG)",
+        "error.jpg": "text, not an image: it begins '<?xml version=\"1.0\" encoding=\"UTF-8\"?> "
+                     "<Error><Code>AccessDenied</Code><Message>...'",  # its first 80 characters
+        "scan.jpg": "a PDF document, not an image",
+        "layers.png": "a Photoshop document (PSD), not an image",
+        "album.jpg": "a zip archive, not an image",
+        "clip.jpg": "a video (MP4 or MOV), not a photo",
+        "noise.jpg": "not a readable image (corrupt, truncated or unsupported format)",
+    }
+    # A long text file cut in the middle of a character at the bytes looked at is still text.
+    (tmp_path / "long.jpg").write_bytes(("a" + "é" * 600).encode())  # its 1024th byte the first of an é's two
+    assert why("long.jpg") == f"text, not an image: it begins 'a{'é' * (data.TEXT_SHOWN - 1)}...'"
+
+
+def test_a_jpeg_cut_short_says_so_and_one_damaged_otherwise_is_not_called_cut_short(tmp_path, rng):
+    content = cv2.imencode(".jpg", draw_person(rng, 64, 48)[0])[1].tobytes()
+    for cut in (2, len(content) // 2, len(content) - 100):  # its end marker alone lost, half of it, all but its header
+        (tmp_path / "cut.jpg").write_bytes(content[:-cut])
+        with pytest.raises(data.DatasetError, match=rf"cut\.jpg: a JPEG cut short after {len(content) - cut:,} "
+                                                    r"bytes \(a download or copy that did not finish\?\)$"):
+            data.read_image(tmp_path / "cut.jpg")
+    # Whole to its end, but with its pixels' start gone: not readable, and not cut short either.
+    pixels_at = content.index(b"\xff\xda")
+    (tmp_path / "damaged.jpg").write_bytes(content[:pixels_at] + content[-2:])
+    with pytest.raises(data.DatasetError, match=r"damaged\.jpg: not a readable image \(corrupt, truncated or "
+                                                r"unsupported format\)$"):
+        data.read_image(tmp_path / "damaged.jpg")
 
 
 def test_a_photos_format_is_told_by_its_first_bytes_for_photos_that_come_without_a_name(tmp_path, rng):
@@ -477,7 +538,8 @@ def test_bad_pairs_are_listed_and_skipped_before_training(sample_dir, caplog):
     assert len(good) == len(pairs) - 2
     reasons = dict((image.stem, reason) for (image, _), reason in bad)
     assert set(reasons) == {pairs[3][0].stem, pairs[7][0].stem}
-    assert "not a readable image" in reasons[pairs[3][0].stem]
+    assert reasons[pairs[3][0].stem] == (f"{corrupt_image}: a JPEG cut short after 100 bytes (a download or copy "
+                                         f"that did not finish?)")
     assert "is 64x96 but its mask" in reasons[pairs[7][0].stem] and "is 10x10" in reasons[pairs[7][0].stem]
     assert str(corrupt_image) in caplog.text
 
@@ -495,6 +557,14 @@ def test_a_photo_that_is_a_link_to_nothing_is_paired_and_skipped_saying_where_it
     good, bad = data.check_pairs(pairs)
     assert len(good) == 19 and bad == [((linked, sample_dir / "masks" / "sample_005.png"),
                                         f"{linked}: a link to {target}, which is not there")]
+    # A file git-annex has not fetched is such a link, into the repository's store: said so.
+    annexed = sample_dir / "images" / "sample_006.jpg"
+    store = ".git/annex/objects/Wx/3v/SHA256E-s5020--5b1a.jpg/SHA256E-s5020--5b1a.jpg"
+    annexed.unlink()
+    annexed.symlink_to(tmp_path / store)
+    good, bad = data.check_pairs(pairs)
+    assert bad[1] == ((annexed, sample_dir / "masks" / "sample_006.png"), f"{annexed}: a link to {tmp_path / store}, "
+                      f"which is not there (a git-annex file not fetched: `git annex get` fetches it)")
 
 
 def test_a_mask_of_the_photos_shape_at_another_resolution_is_scaled_to_the_photo(tmp_path, rng):

@@ -1005,15 +1005,15 @@ def test_bad_files_are_reported_skipped_and_make_the_exit_status_non_zero(tmp_pa
     status = predict.main([str(tmp_path / "in"), str(tmp_path / "out"), "--model", str(tiny_model_path)])
     assert status == 1
     errors = capsys.readouterr().err
-    assert f"{tmp_path / 'in' / 'truncated.jpg'}: not a readable image" in errors
     assert f"{tmp_path / 'in' / 'empty.jpg'}: empty file" in errors
-    assert f"{tmp_path / 'in' / 'notes.jpg'}: not a readable image" in errors
     assert "1 processed, 0 skipped (output exists), 3 failed" in errors
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.png", predict.SURENESS_FILE]
     # Standard error not a terminal (a log file): a line a failure, and no progress bar's updates between them.
-    unreadable = "not a readable image (corrupt, truncated or unsupported format)"
+    size = (tmp_path / "in" / "truncated.jpg").stat().st_size
+    cut_short = f"a JPEG cut short after {size:,} bytes (a download or copy that did not finish?)"
     assert errors.splitlines()[:3] == [f"failed: {tmp_path / 'in' / name}: {why}" for name, why in (
-        ("empty.jpg", "empty file"), ("notes.jpg", unreadable), ("truncated.jpg", unreadable))]
+        ("empty.jpg", "empty file"), ("notes.jpg", "text, not an image: it begins 'this is text'"),
+        ("truncated.jpg", cut_short))]
     assert "img/s]" not in errors and "\r" not in errors
 
 
@@ -1605,8 +1605,9 @@ def test_background_colour_forms(tmp_path):
         predict.parse_background("#12345g")
     saved_page = tmp_path / "beach.jpg"
     saved_page.write_bytes(b"<html>a page saved instead of its photo</html>")
-    with pytest.raises(predict.PredictError, match=rf"^background image {re.escape(str(saved_page))}: not a readable "
-                                                   r"image \(corrupt, truncated or unsupported format\)$"):
+    with pytest.raises(predict.PredictError, match=rf"^background image {re.escape(str(saved_page))}: a web page "
+                                                   r"\(HTML\), not an image: a download that failed, or a page saved "
+                                                   r"under its name\?$"):
         predict.parse_background(str(saved_page))
 
 
@@ -1888,8 +1889,9 @@ def test_a_piped_photo_is_read_as_its_file_and_only_the_output_reaches_standard_
 
 @pytest.mark.parametrize("inputs, output, stdin, stdout, says", [
     (["-"], "-", b"", None, "input -: nothing was piped in (standard input is empty)"),
-    (["-"], "-", b"not a photo", None, "input - (the photo piped in): not a readable image (corrupt, truncated or "
-                                       "unsupported format)"),
+    (["-"], "-", b"not a photo", None, "input - (the photo piped in): text, not an image: it begins 'not a photo'"),
+    (["-"], "-", b"\xff\xd8\xff\xe0" + bytes(60), None, "input - (the photo piped in): a JPEG cut short after 64 bytes "
+                                                         "(a download or copy that did not finish?)"),
     (["-", "{tmp}/a.jpg"], "{tmp}/out", b"", None, "input - (a photo piped in) comes alone"),
     (["-"], "{tmp}", b"", None, "a photo piped in (input -) has no name to give its output in the folder {tmp}: "
                                 "name the output file (cutout.png), or - to pipe it out"),
@@ -2170,7 +2172,7 @@ def test_watch_cuts_out_each_photo_that_comes_in_once_whole_and_tries_a_failed_o
     assert sorted(reads) == ["a.jpg", "bad.jpg", "bad.jpg", "first.jpg"]
     np.testing.assert_array_equal(read_output(out / "a.png"),
                                   predict.remove_background(tmp_path / "whole.jpg", model=SureOfUprightRed()))
-    assert f"failed: {folder / 'bad.jpg'}: not a readable image" in caplog.text
+    assert f"failed: {folder / 'bad.jpg'}: text, not an image: it begins 'not a photo'" in caplog.text
     assert (summary.processed, summary.skipped, summary.failed) == (3, 0, [])  # the failure mended
     assert sorted(row.output for row in predict.read_sureness(out / predict.SURENESS_FILE)) == outputs()
     assert "stopped watching" in caplog.text
