@@ -170,8 +170,8 @@ def why_undecodable(content):
         if stored is not None and stored.dtype.kind == "f":
             return (f"a TIFF of {stored.dtype.itemsize * 8}-bit floating-point samples (HDR), which is not read: "
                     f"save it with 8 or 16 bits a channel")
-    if not suffix and (held := what_it_holds_instead(content)):
-        return held
+    if not suffix and (held := what_it_holds(content)):
+        return f"not an image but {held}"
     return "not a readable image (corrupt, truncated or unsupported format)"
 
 
@@ -183,18 +183,19 @@ VIDEO_BRANDS = (b"isom", b"iso2", b"mp41", b"mp42", b"qt  ", b"M4V ", b"avc1", b
 TEXT_SHOWN = 80  # characters of a text file's beginning quoted in its failure
 
 
-def what_it_holds_instead(content):
-    """What a file's bytes (a uint8 array) that are no image's hold, where
-    their beginning tells: a Git LFS pointer, where the image was not
+def what_it_holds(content):
+    """What the bytes of a file (a uint8 array, or bytes) that is neither an
+    image nor a model hold, where their beginning tells, with how it comes
+    about where that is known: a Git LFS pointer, where the file was not
     fetched; a web page, where a download failed; a PDF, a video; or text,
-    quoted. None for bytes it does not know."""
+    its beginning quoted. None for bytes it does not know."""
     head = bytes(content[:1024])
     if head.startswith(b"version https://git-lfs.github.com/spec/"):
-        return "a Git LFS pointer, not the image: the files were cloned without Git LFS (`git lfs pull` fetches them)"
+        return "a Git LFS pointer (the files were cloned without Git LFS: `git lfs pull` fetches them)"
     if kind := next((kind for signature, kind in OTHER_SIGNATURES if head.startswith(signature)), None):
-        return f"{kind}, not an image"
+        return kind
     if head[4:8] == b"ftyp" and head[8:12] in VIDEO_BRANDS:
-        return "a video (MP4 or MOV), not a photo"
+        return "a video (MP4 or MOV)"
     text = head.decode("utf-8", "replace").lstrip("\ufeff")
     if len(head) == 1024:
         text = text[:-3]  # a character the first 1024 bytes cut in two is no sign of binary
@@ -202,14 +203,13 @@ def what_it_holds_instead(content):
         return None
     lowered = text.lower()
     if "<svg" in lowered:
-        return "an SVG drawing, not a photo (export it as a PNG)"
+        return "an SVG drawing (export it as a PNG)"
     if "<html" in lowered or lowered.lstrip().startswith("<!doctype html"):
         title = re.search(r"<title[^>]*>([^<]*)", text, re.IGNORECASE)
         titled = f", titled {' '.join(title[1].split())!r}" if title and title[1].strip() else ""
-        return f"a web page (HTML{titled}), not an image: a download that failed, or a page saved under its name?"
+        return f"a web page (HTML{titled}: a download that failed, or a page saved under its name?)"
     beginning = " ".join(text.split())
-    quoted = beginning if len(beginning) <= TEXT_SHOWN else beginning[:TEXT_SHOWN] + "..."
-    return f"text, not an image: it begins {quoted!r}"
+    return f"text, beginning {beginning if len(beginning) <= TEXT_SHOWN else beginning[:TEXT_SHOWN] + '...'!r}"
 
 
 # The brands of HEIF files of HEVC images (HEIC), in their first box ("ftyp"); AVIF is

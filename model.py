@@ -224,8 +224,14 @@ def load_trained_model(path):
         return keras.saving.load_model(path, compile=False)
     except Exception as error:  # Keras raises many kinds for a bad file
         if path.suffix == ".keras" and not zipfile.is_zipfile(path):  # Keras says "File not found" then
-            raise ValueError(f"cannot load model {path}: not a .keras file (those are zip archives): "
-                             f"corrupt, cut short, or another format") from error
+            import data  # for this message alone: building and loading models needs none of its image reading
+
+            with open(path, "rb") as file:
+                head = file.read(1024)
+            held = None if head.startswith(b"PK") else data.what_it_holds(head)  # a zip, not whole: cut short
+            reason = (f"not a .keras model but {held}" if held else
+                      "not a .keras file (those are zip archives): corrupt, cut short, or another format")
+            raise ValueError(f"cannot load model {path}: {reason}") from error
         raise ValueError(f"cannot load model {path}: {error}") from error
 
 

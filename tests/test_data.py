@@ -408,7 +408,7 @@ def test_corrupt_files_are_named_in_the_error(tmp_path, rng):
         data.read_image(truncated)
     with pytest.raises(data.DatasetError, match=r"empty\.jpg: empty file"):
         data.read_image(empty)
-    with pytest.raises(data.DatasetError, match=r"notes\.jpg: text, not an image: it begins 'not an image'$"):
+    with pytest.raises(data.DatasetError, match=r"notes\.jpg: not an image but text, beginning 'not an image'$"):
         data.read_image(text)
     (tmp_path / "album.jpg").mkdir()  # a folder named as a photo
     with pytest.raises(data.DatasetError, match=r"album\.jpg: cannot read file \(Is a directory\)"):
@@ -451,23 +451,23 @@ def test_a_file_named_as_a_photo_that_holds_something_else_says_what(tmp_path, r
         return str(raised.value).removeprefix(f"{tmp_path / name}: ")
 
     assert {name: why(name) for name in contents} == {
-        "lfs.jpg": "a Git LFS pointer, not the image: the files were cloned without Git LFS (`git lfs pull` fetches "
-                   "them)",
-        "page.jpg": "a web page (HTML, titled '403 Forbidden'), not an image: a download that failed, or a page "
-                    "saved under its name?",
-        "untitled.png": "a web page (HTML), not an image: a download that failed, or a page saved under its name?",
-        "logo.png": "an SVG drawing, not a photo (export it as a PNG)",
-        "error.jpg": "text, not an image: it begins '<?xml version=\"1.0\" encoding=\"UTF-8\"?> "
+        "lfs.jpg": "not an image but a Git LFS pointer (the files were cloned without Git LFS: `git lfs pull` "
+                   "fetches them)",
+        "page.jpg": "not an image but a web page (HTML, titled '403 Forbidden': a download that failed, or a page "
+                    "saved under its name?)",
+        "untitled.png": "not an image but a web page (HTML: a download that failed, or a page saved under its name?)",
+        "logo.png": "not an image but an SVG drawing (export it as a PNG)",
+        "error.jpg": "not an image but text, beginning '<?xml version=\"1.0\" encoding=\"UTF-8\"?> "
                      "<Error><Code>AccessDenied</Code><Message>...'",  # its first 80 characters
-        "scan.jpg": "a PDF document, not an image",
-        "layers.png": "a Photoshop document (PSD), not an image",
-        "album.jpg": "a zip archive, not an image",
-        "clip.jpg": "a video (MP4 or MOV), not a photo",
+        "scan.jpg": "not an image but a PDF document",
+        "layers.png": "not an image but a Photoshop document (PSD)",
+        "album.jpg": "not an image but a zip archive",
+        "clip.jpg": "not an image but a video (MP4 or MOV)",
         "noise.jpg": "not a readable image (corrupt, truncated or unsupported format)",
     }
     # A long text file cut in the middle of a character at the bytes looked at is still text.
     (tmp_path / "long.jpg").write_bytes(("a" + "é" * 600).encode())  # its 1024th byte the first of an é's two
-    assert why("long.jpg") == f"text, not an image: it begins 'a{'é' * (data.TEXT_SHOWN - 1)}...'"
+    assert why("long.jpg") == f"not an image but text, beginning 'a{'é' * (data.TEXT_SHOWN - 1)}...'"
 
 
 def test_a_jpeg_cut_short_says_so_and_one_damaged_otherwise_is_not_called_cut_short(tmp_path, rng):

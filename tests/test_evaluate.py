@@ -158,7 +158,7 @@ def test_missing_masks_and_corrupt_files_are_reported_not_fatal(tiny_model_path,
     assert results["images"] == 6
     assert results["failed"][0]["path"] == str(corrupt)
     errors = capsys.readouterr().err
-    assert f"{corrupt}: text, not an image: it begins 'not a jpeg'" in errors
+    assert f"{corrupt}: not an image but text, beginning 'not a jpeg'" in errors
     assert "photo/s]" not in errors  # standard error is not a terminal here: no progress bar in a log
 
 

@@ -1012,7 +1012,7 @@ def test_bad_files_are_reported_skipped_and_make_the_exit_status_non_zero(tmp_pa
     size = (tmp_path / "in" / "truncated.jpg").stat().st_size
     cut_short = f"a JPEG cut short after {size:,} bytes (a download or copy that did not finish?)"
     assert errors.splitlines()[:3] == [f"failed: {tmp_path / 'in' / name}: {why}" for name, why in (
-        ("empty.jpg", "empty file"), ("notes.jpg", "text, not an image: it begins 'this is text'"),
+        ("empty.jpg", "empty file"), ("notes.jpg", "not an image but text, beginning 'this is text'"),
         ("truncated.jpg", cut_short))]
     assert "img/s]" not in errors and "\r" not in errors
 
@@ -1605,9 +1605,9 @@ def test_background_colour_forms(tmp_path):
         predict.parse_background("#12345g")
     saved_page = tmp_path / "beach.jpg"
     saved_page.write_bytes(b"<html>a page saved instead of its photo</html>")
-    with pytest.raises(predict.PredictError, match=rf"^background image {re.escape(str(saved_page))}: a web page "
-                                                   r"\(HTML\), not an image: a download that failed, or a page saved "
-                                                   r"under its name\?$"):
+    with pytest.raises(predict.PredictError, match=rf"^background image {re.escape(str(saved_page))}: not an image "
+                                                   r"but a web page \(HTML: a download that failed, or a page saved "
+                                                   r"under its name\?\)$"):
         predict.parse_background(str(saved_page))
 
 
@@ -1667,10 +1667,15 @@ def test_a_model_that_cannot_be_loaded_is_named_with_the_reason(tmp_path, tiny_m
     cut_short = tmp_path / "cut_short.keras"
     cut_short.write_bytes(tiny_model_path.read_bytes()[:2000])
     (tmp_path / "text.keras").write_text("not a model")
+    # Downloaded from a repository's page for the file rather than its raw address: the page.
+    (tmp_path / "page.keras").write_text("<!DOCTYPE html>\n<html><head><title>people/models/person.keras at main · "
+                                         "someone/people · GitHub</title></head></html>")
     (tmp_path / "saved_model").mkdir()
     expected = {
         cut_short: "not a .keras file (those are zip archives): corrupt, cut short, or another format",
-        tmp_path / "text.keras": "not a .keras file (those are zip archives)",
+        tmp_path / "text.keras": "not a .keras model but text, beginning 'not a model'",
+        tmp_path / "page.keras": "not a .keras model but a web page (HTML, titled 'people/models/person.keras at main "
+                                 "· someone/people · GitHub': a download that failed, or a page saved under its name?)",
         tmp_path / "saved_model": "is a folder with no model.keras in it",
         tmp_path / "none.keras": "does not exist",
     }
@@ -1889,7 +1894,7 @@ def test_a_piped_photo_is_read_as_its_file_and_only_the_output_reaches_standard_
 
 @pytest.mark.parametrize("inputs, output, stdin, stdout, says", [
     (["-"], "-", b"", None, "input -: nothing was piped in (standard input is empty)"),
-    (["-"], "-", b"not a photo", None, "input - (the photo piped in): text, not an image: it begins 'not a photo'"),
+    (["-"], "-", b"not a photo", None, "input - (the photo piped in): not an image but text, beginning 'not a photo'"),
     (["-"], "-", b"\xff\xd8\xff\xe0" + bytes(60), None, "input - (the photo piped in): a JPEG cut short after 64 bytes "
                                                          "(a download or copy that did not finish?)"),
     (["-", "{tmp}/a.jpg"], "{tmp}/out", b"", None, "input - (a photo piped in) comes alone"),
@@ -2172,7 +2177,7 @@ def test_watch_cuts_out_each_photo_that_comes_in_once_whole_and_tries_a_failed_o
     assert sorted(reads) == ["a.jpg", "bad.jpg", "bad.jpg", "first.jpg"]
     np.testing.assert_array_equal(read_output(out / "a.png"),
                                   predict.remove_background(tmp_path / "whole.jpg", model=SureOfUprightRed()))
-    assert f"failed: {folder / 'bad.jpg'}: text, not an image: it begins 'not a photo'" in caplog.text
+    assert f"failed: {folder / 'bad.jpg'}: not an image but text, beginning 'not a photo'" in caplog.text
     assert (summary.processed, summary.skipped, summary.failed) == (3, 0, [])  # the failure mended
     assert sorted(row.output for row in predict.read_sureness(out / predict.SURENESS_FILE)) == outputs()
     assert "stopped watching" in caplog.text

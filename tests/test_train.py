@@ -514,7 +514,8 @@ def test_init_weights_that_are_not_a_model_file_are_an_error_naming_it(sample_di
     (tmp_path / "notes.keras").write_text("not a model")
     assert train.main(["--data-dir", str(sample_dir), "--init-weights", str(tmp_path / "notes.keras"),
                        "--out-dir", str(tmp_path / "run"), *FAST]) == 2
-    assert f"error: cannot load model {tmp_path / 'notes.keras'}: not a .keras file" in capsys.readouterr().err
+    assert (f"error: cannot load model {tmp_path / 'notes.keras'}: not a .keras model but text, beginning 'not a "
+            f"model'") in capsys.readouterr().err
 
 
 def test_a_dataset_whose_training_photos_are_all_unreadable_is_an_error_naming_them(sample_dir, tmp_path, capsys):
