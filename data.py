@@ -163,6 +163,9 @@ def why_undecodable(content):
     suffix = format_suffix(content)
     if suffix == ".jpg" and bytes(content[-2:]) != JPEG_END:
         return f"a JPEG cut short after {len(content):,} bytes (a download or copy that did not finish?)"
+    if suffix == ".webp" and len(content) < (size := int.from_bytes(bytes(content[4:8]), "little") + 8):
+        # its RIFF header gives the size of what follows its first 8 bytes
+        return f"a WebP cut short after {len(content):,} of its {size:,} bytes (a download or copy that did not finish?)"
     if suffix == ".tif":
         # A TIFF of floating-point samples (an HDR merge, a scientific export) decodes only as stored: its values
         # are light, not 8- or 16-bit levels, with no one way to bring them to what the model saw in training.

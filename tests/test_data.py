@@ -470,7 +470,7 @@ def test_a_file_named_as_a_photo_that_holds_something_else_says_what(tmp_path, r
     assert why("long.jpg") == f"not an image but text, beginning 'a{'é' * (data.TEXT_SHOWN - 1)}...'"
 
 
-def test_a_jpeg_cut_short_says_so_and_one_damaged_otherwise_is_not_called_cut_short(tmp_path, rng):
+def test_a_jpeg_or_webp_cut_short_says_so_and_one_damaged_otherwise_is_not_called_cut_short(tmp_path, rng):
     content = cv2.imencode(".jpg", draw_person(rng, 64, 48)[0])[1].tobytes()
     for cut in (2, len(content) // 2, len(content) - 100):  # its end marker alone lost, half of it, all but its header
         (tmp_path / "cut.jpg").write_bytes(content[:-cut])
@@ -483,6 +483,12 @@ def test_a_jpeg_cut_short_says_so_and_one_damaged_otherwise_is_not_called_cut_sh
     with pytest.raises(data.DatasetError, match=r"damaged\.jpg: not a readable image \(corrupt, truncated or "
                                                 r"unsupported format\)$"):
         data.read_image(tmp_path / "damaged.jpg")
+    # A WebP's header gives its size: said with what is there.
+    webp = cv2.imencode(".webp", draw_person(rng, 64, 48)[0])[1].tobytes()
+    (tmp_path / "cut.webp").write_bytes(webp[:len(webp) // 2])
+    with pytest.raises(data.DatasetError, match=rf"cut\.webp: a WebP cut short after {len(webp) // 2:,} of its "
+                                                rf"{len(webp):,} bytes \(a download or copy that did not finish\?\)$"):
+        data.read_image(tmp_path / "cut.webp")
 
 
 def test_a_photos_format_is_told_by_its_first_bytes_for_photos_that_come_without_a_name(tmp_path, rng):
