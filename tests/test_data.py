@@ -675,6 +675,8 @@ def test_masks_in_colours_not_shades_of_one_are_read_by_brightest_channel_and_wa
     caplog.clear()
     with caplog.at_level(logging.WARNING):
         data.check_pairs([(pairs[2][0], write_png(pairs[2][1], shades.astype(np.uint8)))])
+        # ... and so is a grey mask saved as RGB (an editor's, or Pillow's "RGB" mode), its channels equal.
+        data.check_pairs([(pairs[2][0], write_png(pairs[2][1], np.dstack([person_mask()] * 3)))])
     assert caplog.text == ""
 
 
