@@ -193,6 +193,8 @@ def what_it_holds(content):
     fetched; a web page, where a download failed; a PDF, a video; or text,
     its beginning quoted. None for bytes it does not know."""
     head = bytes(content[:1024])
+    if not any(head):  # a file made its full size before its bytes came (a copy tool, a download), never filled
+        return "zero bytes where its content should begin (never written: a copy or download that did not finish?)"
     if head.startswith(b"version https://git-lfs.github.com/spec/"):
         return "a Git LFS pointer (the files were cloned without Git LFS: `git lfs pull` fetches them)"
     if kind := next((kind for signature, kind in OTHER_SIGNATURES if head.startswith(signature)), None):
@@ -212,6 +214,8 @@ def what_it_holds(content):
         titled = f", titled {' '.join(title[1].split())!r}" if title and title[1].strip() else ""
         return f"a web page (HTML{titled}: a download that failed, or a page saved under its name?)"
     beginning = " ".join(text.split())
+    if not beginning:
+        return "blank text (spaces and line breaks)"
     return f"text, beginning {beginning if len(beginning) <= TEXT_SHOWN else beginning[:TEXT_SHOWN] + '...'!r}"
 
 

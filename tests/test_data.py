@@ -440,6 +440,8 @@ def test_a_file_named_as_a_photo_that_holds_something_else_says_what(tmp_path, r
         "layers.png": b"8BPS\x00\x01" + bytes(200),
         "album.jpg": b"PK\x03\x04\x14\x00" + bytes(200),
         "clip.jpg": b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41" + bytes(200),
+        "unfilled.jpg": bytes(5000),  # its size taken, its bytes never written
+        "blank.png": b" \r\n\t\n",
         "noise.jpg": rng.integers(0, 256, 3000, dtype=np.uint8).tobytes(),  # nothing it knows: said as before
     }
     for name, content in contents.items():
@@ -463,6 +465,9 @@ def test_a_file_named_as_a_photo_that_holds_something_else_says_what(tmp_path, r
         "layers.png": "not an image but a Photoshop document (PSD)",
         "album.jpg": "not an image but a zip archive",
         "clip.jpg": "not an image but a video (MP4 or MOV)",
+        "unfilled.jpg": "not an image but zero bytes where its content should begin (never written: a copy or "
+                        "download that did not finish?)",
+        "blank.png": "not an image but blank text (spaces and line breaks)",
         "noise.jpg": "not a readable image (corrupt, truncated or unsupported format)",
     }
     # A long text file cut in the middle of a character at the bytes looked at is still text.
