@@ -596,7 +596,7 @@ def files_by_stem(folder, extensions, what, expected_others=()):
     named in expected_others."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise DatasetError(f"{what} folder {folder} does not exist{folders_beside(folder)}")
+        raise DatasetError(f"{what} folder {folder} does not exist{not_pulled(folder) or folders_beside(folder)}")
     files, others, folders = {}, [], []
     for path in sorted(folder.iterdir()):
         if path.is_dir() and not is_hidden(path.name):
@@ -632,6 +632,17 @@ def why_folder_cannot_be_written(folder):
     if not os.access(nearest, os.W_OK | os.X_OK):
         return f"{nearest} cannot be written (its permissions, or a read-only drive)"
     return None
+
+
+def not_pulled(folder):
+    """Where `folder`, or the dataset folder it should be in, is tracked by
+    DVC but was not pulled (its .dvc file stands in its place, as a clone
+    leaves it), that, for its error; else ""."""
+    for place in (folder, folder.parent):
+        pointer = place.with_name(place.name + ".dvc")
+        if pointer.is_file():
+            return f" (DVC tracks {place}/, and it was not pulled: {pointer} stands in its place; `dvc pull` fetches it)"
+    return ""
 
 
 def folders_beside(folder, limit=8):

@@ -157,6 +157,18 @@ def test_missing_dataset_folder_is_a_clear_error_that_says_what_is_there_instead
     assert str(error.value) == (f"image folder {tmp_path / 'flat' / 'images'} does not exist ({tmp_path / 'flat'} holds "
                                 f"no folders, but 4 images of its own (a.jpg, a_mask.png, b.jpg, ...): a dataset "
                                 f"folder holds images/, the photos, and masks/, a mask named as each photo)")
+    # A folder DVC tracks, in a clone not pulled: its .dvc file stands where it should be.
+    (tmp_path / "tracked").mkdir()
+    (tmp_path / "tracked" / "images.dvc").write_text("outs:\n- md5: 0c1a3e5b7d9f.dir\n  path: images\n")
+    with pytest.raises(data.DatasetError) as error:
+        data.find_pairs(tmp_path / "tracked" / "images", tmp_path / "tracked" / "masks")
+    assert str(error.value) == (f"image folder {tmp_path / 'tracked' / 'images'} does not exist (DVC tracks "
+                                f"{tmp_path / 'tracked' / 'images'}/, and it was not pulled: "
+                                f"{tmp_path / 'tracked' / 'images.dvc'} stands in its place; `dvc pull` fetches it)")
+    (tmp_path / "People.dvc").write_text("outs:\n- md5: 5e2b4d6f8a0c.dir\n  path: People\n")  # the whole dataset
+    with pytest.raises(data.DatasetError, match=re.escape(f"(DVC tracks {tmp_path / 'People'}/, and it was not "
+                                                          f"pulled: {tmp_path / 'People.dvc'} stands in its place")):
+        data.find_pairs(tmp_path / "People" / "images", tmp_path / "People" / "masks")
 
 
 def test_two_photos_of_one_name_but_for_the_extension_are_an_error_naming_both(tmp_path, rng):
