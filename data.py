@@ -634,14 +634,15 @@ def why_folder_cannot_be_written(folder):
     return None
 
 
-def not_pulled(folder):
-    """Where `folder`, or the dataset folder it should be in, is tracked by
-    DVC but was not pulled (its .dvc file stands in its place, as a clone
-    leaves it), that, for its error; else ""."""
-    for place in (folder, folder.parent):
+def not_pulled(path):
+    """Where the missing `path` (a folder, or a photo), or the folder it
+    should be in, is tracked by DVC but was not pulled (its .dvc file stands
+    in its place, as a clone leaves it), that, for its error; else ""."""
+    path = Path(path)
+    for place in (path, path.parent):
         pointer = place.with_name(place.name + ".dvc")
         if pointer.is_file():
-            return f" (DVC tracks {place}/, and it was not pulled: {pointer} stands in its place; `dvc pull` fetches it)"
+            return f" (DVC tracks {place}, and it was not pulled: {pointer} stands in its place; `dvc pull` fetches it)"
     return ""
 
 

@@ -1232,7 +1232,7 @@ def find_photos(inputs, output_dir, recursive=False, suffix=".png", report=True,
                 log.warning("no photos in %s%s", given, " (photos in its sub-folders are read with --recursive)"
                             if in_folders else "")
         elif report:
-            raise PredictError(f"input {given} does not exist")
+            raise PredictError(f"input {given} does not exist{data.not_pulled(given)}")
     if report:
         report_left_out(left_out)
         if passed_over:

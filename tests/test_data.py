@@ -163,10 +163,10 @@ def test_missing_dataset_folder_is_a_clear_error_that_says_what_is_there_instead
     with pytest.raises(data.DatasetError) as error:
         data.find_pairs(tmp_path / "tracked" / "images", tmp_path / "tracked" / "masks")
     assert str(error.value) == (f"image folder {tmp_path / 'tracked' / 'images'} does not exist (DVC tracks "
-                                f"{tmp_path / 'tracked' / 'images'}/, and it was not pulled: "
+                                f"{tmp_path / 'tracked' / 'images'}, and it was not pulled: "
                                 f"{tmp_path / 'tracked' / 'images.dvc'} stands in its place; `dvc pull` fetches it)")
     (tmp_path / "People.dvc").write_text("outs:\n- md5: 5e2b4d6f8a0c.dir\n  path: People\n")  # the whole dataset
-    with pytest.raises(data.DatasetError, match=re.escape(f"(DVC tracks {tmp_path / 'People'}/, and it was not "
+    with pytest.raises(data.DatasetError, match=re.escape(f"(DVC tracks {tmp_path / 'People'}, and it was not "
                                                           f"pulled: {tmp_path / 'People.dvc'} stands in its place")):
         data.find_pairs(tmp_path / "People" / "images", tmp_path / "People" / "masks")
 

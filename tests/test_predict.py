@@ -1133,7 +1133,12 @@ def test_a_file_name_as_the_output_of_a_folder_is_refused_and_a_missing_photo_na
     assert not (tmp_path / "cutout.png").exists()
     status = predict.main([str(tmp_path / "in" / "typo.jpg"), str(tmp_path / "cutout.png"), "--model", str(tiny_model_path)])
     assert status == 2
-    assert f"input {tmp_path / 'in' / 'typo.jpg'} does not exist" in capsys.readouterr().err
+    assert f"input {tmp_path / 'in' / 'typo.jpg'} does not exist\n" in capsys.readouterr().err
+    # A folder of photos DVC tracks, in a clone not pulled: its .dvc file stands in its place.
+    (tmp_path / "shoot.dvc").write_text("outs:\n- md5: 0c1a3e5b7d9f.dir\n  path: shoot\n")
+    assert predict.main([str(tmp_path / "shoot"), str(tmp_path / "out"), "--model", str(tiny_model_path)]) == 2
+    assert (f"input {tmp_path / 'shoot'} does not exist (DVC tracks {tmp_path / 'shoot'}, and it was not pulled: "
+            f"{tmp_path / 'shoot.dvc'} stands in its place; `dvc pull` fetches it)") in capsys.readouterr().err
 
 
 def test_existing_outputs_are_skipped_unless_overwrite(tmp_path, tiny_model, rng):
