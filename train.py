@@ -50,6 +50,7 @@ OUT_DIR = "runs/person"           # the run directory; the same one again resume
 
 import argparse
 import csv
+import gc
 import json
 import logging
 import math
@@ -588,6 +589,7 @@ def main(argv=None, extra_callbacks=()):
     # 3. Training.
     callbacks = make_callbacks(config, run_dir, optimizer, val_data is not None, resuming) + list(extra_callbacks)
     started = time.time()
+    unreadable = None
     try:
         # shuffle=False: the tf.data pipeline already shuffles the training split.
         history = model.fit(train_data, validation_data=val_data, epochs=config["epochs"], callbacks=callbacks,
@@ -598,6 +600,17 @@ def main(argv=None, extra_callbacks=()):
     except OSError as error:  # the run folder's drive full, or gone, as a checkpoint or log was written
         print(f"\nerror: {error}; once {run_dir} can be written, run the same command again to "
               f"{how_to_go_on(run_dir)}", file=sys.stderr)
+        return 1
+    except Exception as error:
+        if not (unreadable := unreadable_in_pipeline(error)):
+            raise
+    if unreadable:
+        # The failure's frames hold the pipeline's threads: collected now, not as the process exits, where
+        # they abort it ("terminate called without an active exception", exit status 134).
+        gc.collect()
+        print(f"\nerror: {unreadable} (changed or gone since the photos were checked); run the same command again "
+              f"to {how_to_go_on(run_dir)}: the photos are checked again, and one that still cannot be read is left "
+              f"out", file=sys.stderr)
         return 1
     train_seconds = time.time() - started
     if model.stop_training and not history.history.get("loss"):
@@ -638,6 +651,18 @@ def main(argv=None, extra_callbacks=()):
         print(f"at the photos' own resolution, masks made as predict.py makes them: "
               f"{evaluate_command(config, run_dir, 'test' if split == 'test' else 'val')}")
     return 0
+
+
+def unreadable_in_pipeline(error):
+    """The "path: why" of a photo or mask that the data pipeline could not
+    read, where `error`, raised by fit, is that (a file changed or gone
+    since the photos were checked: an edit mid-run, a network drive's blip);
+    else None. TensorFlow passes the pipeline's DatasetError on as text, in
+    an OpError of its own."""
+    import tensorflow as tf
+
+    found = re.search(r"DatasetError: ([^\n]+)", error.message) if isinstance(error, tf.errors.OpError) else None
+    return found[1] if found else None
 
 
 def how_to_go_on(run_dir):

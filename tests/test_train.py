@@ -320,6 +320,45 @@ def test_a_full_drive_while_training_is_an_error_line_with_how_to_resume_not_a_t
     assert (run_dir / "backup").is_dir() and not (run_dir / "model.keras").exists()
 
 
+def test_a_photo_spoilt_while_training_stops_the_run_with_a_line_and_the_same_command_goes_on_without_it(
+        tmp_path, caplog):
+    run_dir = tmp_path / "run"
+    # As many photos as the bundled sample, split as by default: so, the pipeline's threads were left holding the
+    # failure as the process exited, and aborted it (not so with FAST's 20 photos split 12/4/4).
+    sample_dir = write_sample(tmp_path / "dataset", count=60, height=480, width=360, seed=1)
+    # Not kept in memory, so that the second epoch reads the photos again.
+    args = ["--data-dir", str(sample_dir), "--epochs", "2", "--cache", "off", "--out-dir", str(run_dir), *FAST,
+            "--val-fraction", "0.1", "--test-fraction", "0.1"]
+    spoiler = tmp_path / "train_while_a_photo_is_overwritten.py"
+    spoiler.write_text(textwrap.dedent(f"""
+        import sys
+        from pathlib import Path
+        sys.path.insert(0, {str(REPO_DIR)!r})
+        import keras, train
+
+        class PhotoOverwrittenAfterFirstEpoch(keras.callbacks.Callback):  # as an edit mid-run would
+            def on_epoch_end(self, epoch, logs=None):
+                if epoch == 0:
+                    stem = Path({str(run_dir / "splits" / "train.txt")!r}).read_text().split()[0]
+                    Path({str(sample_dir / "images")!r}, stem + ".jpg").write_text("overwritten")
+
+        sys.exit(train.main(sys.argv[1:], extra_callbacks=[PhotoOverwrittenAfterFirstEpoch()]))
+    """))
+    stopped = run_train(args, script=spoiler)
+    # The process ends with its own status, not aborted (SIGABRT) as it exits by the pipeline's threads.
+    assert stopped.returncode == 1
+    said = re.search(rf"\nerror: ({re.escape(str(sample_dir / 'images'))}/\w+\.jpg): not an image but text, "
+                     rf"beginning 'overwritten' \(changed or gone since the photos were checked\); run the same "
+                     rf"command again to resume the run in {re.escape(str(run_dir))} from its last finished epoch: "
+                     rf"the photos are checked again, and one that still cannot be read is left out\n$", stopped.stderr)
+    assert said and logged_epochs(run_dir) == [0] and not (run_dir / "model.keras").exists()
+    status, log = train_here(args, caplog)  # the same command: on from the first epoch, the photo left out
+    assert status == 0 and "resuming the run" in log and logged_epochs(run_dir) == [0, 1]
+    spoilt = said[1]
+    assert json.loads((run_dir / "config.json").read_text())["skipped"] == {
+        spoilt: f"{spoilt}: not an image but text, beginning 'overwritten'"}
+
+
 def test_ctrl_c_while_the_photos_are_checked_ends_the_run_with_a_line_not_a_traceback(sample_dir, tmp_path, capsys,
                                                                                        monkeypatch):
     def check_then_ctrl_c(pairs):
