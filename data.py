@@ -194,7 +194,7 @@ def what_it_holds(content):
     its beginning quoted. None for bytes it does not know."""
     head = bytes(content[:1024])
     if not any(head):  # a file made its full size before its bytes came (a copy tool, a download), never filled
-        return "zero bytes where its content should begin (never written: a copy or download that did not finish?)"
+        return "zeros where its content should begin (never written: a copy or download that did not finish?)"
     if head.startswith(b"version https://git-lfs.github.com/spec/"):
         return "a Git LFS pointer (the files were cloned without Git LFS: `git lfs pull` fetches them)"
     if kind := next((kind for signature, kind in OTHER_SIGNATURES if head.startswith(signature)), None):

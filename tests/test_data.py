@@ -477,8 +477,8 @@ def test_a_file_named_as_a_photo_that_holds_something_else_says_what(tmp_path, r
         "layers.png": "not an image but a Photoshop document (PSD)",
         "album.jpg": "not an image but a zip archive",
         "clip.jpg": "not an image but a video (MP4 or MOV)",
-        "unfilled.jpg": "not an image but zero bytes where its content should begin (never written: a copy or "
-                        "download that did not finish?)",
+        "unfilled.jpg": "not an image but zeros where its content should begin (never written: a copy or download "
+                        "that did not finish?)",
         "blank.png": "not an image but blank text (spaces and line breaks)",
         "noise.jpg": "not a readable image (corrupt, truncated or unsupported format)",
     }
