@@ -58,6 +58,7 @@ import os
 import re
 import sys
 import time
+import warnings
 from pathlib import Path
 
 HYPERPARAMETERS = {name: value for name, value in dict(globals()).items() if name.isupper()}
@@ -151,6 +152,8 @@ def check_settings(config):
     else:
         if init_weights and not init_weights.is_file():
             problems.append(f"--init-weights: there is no file {init_weights} (a trained .keras model to start from)")
+        if not init_weights and (trouble := encoder_weights_trouble(config["model"], config["encoder_weights"])):
+            problems.append(f"--encoder-weights: {trouble}")
     if Path(config["out_dir"]).is_file():
         problems.append(f"--out-dir: {config['out_dir']} is a file, not a folder for the run")
     else:
@@ -184,6 +187,31 @@ def settings_changed_since(run_dir, config):
 
     return [f"{flag(name)} {started.get(name)} -> {config[name]}" for name in config
             if name not in RESUMABLE_WITH_OTHERS and not same(name)]
+
+
+def encoder_weights_trouble(model_name, weights):
+    """What is wrong with an ENCODER_WEIGHTS file for MODEL: not there, or
+    no weights file (Keras writes them as HDF5), saying what it holds where
+    that can be told (a web page, a Git LFS pointer); None where nothing is,
+    or no file is named ("imagenet", "none", or a model without an encoder)."""
+    import h5py
+
+    import data
+
+    path = none_or_path(weights)
+    if model_name == "unet" or path is None or weights == "imagenet":
+        return None
+    if not path.is_file():
+        return f"there is no file {path} (the encoder's .weights.h5; or imagenet, or none)"
+    if h5py.is_hdf5(path):
+        try:
+            with h5py.File(path, "r"):
+                return None
+        except OSError as error:  # cut short ("truncated file: eof = ..."), or damaged
+            return f"{path} cannot be read as a .weights.h5 file: {error}"
+    with open(path, "rb") as file:
+        held = data.what_it_holds(file.read(1024))
+    return f"{path} is not a .weights.h5 file (HDF5)" + (f" but {held}" if held else ": corrupt, or another format")
 
 
 def resolve_encoder_weights(model_name, weights):
@@ -561,13 +589,25 @@ def main(argv=None, extra_callbacks=()):
     encoder_weights = None if init_weights else resolve_encoder_weights(config["model"], config["encoder_weights"])
     with strategy.scope():
         try:
-            model = build_model(config["model"], image_size, encoder_weights=encoder_weights,
-                                decoder_width=config["decoder_width"])
+            # Keras warns of each part of a weights file that fits nothing (hundreds of lines, for another
+            # network's) before it fails: kept back, and passed on only where it does not fail.
+            with warnings.catch_warnings(record=True) as kept_back:
+                warnings.simplefilter("always")
+                model = build_model(config["model"], image_size, encoder_weights=encoder_weights,
+                                    decoder_width=config["decoder_width"])
+            for warning in kept_back:
+                warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
         except Exception as error:
             if encoder_weights == "imagenet" and "fetch failure" in str(error):
                 raise SystemExit(f"could not download the ImageNet encoder weights ({error}); without internet, "
                                  f"pass --encoder-weights PATH/TO/FILE.weights.h5 or --encoder-weights none") from error
-            raise
+            if encoder_weights is None or encoder_weights == "imagenet":
+                raise
+            # The weights of another network: Keras's message lists every layer that did not fit, after one example.
+            said = " ".join(line.strip() for line in str(error).split("List of objects")[0].splitlines() if line.strip())
+            print(f"error: cannot load the encoder weights {encoder_weights} into {config['model']} (another "
+                  f"network's?): {said}", file=sys.stderr)
+            return 2
         if init_weights:
             try:
                 load_initial_weights(model, init_weights)

@@ -104,6 +104,49 @@ def test_settings_that_cannot_work_are_a_usage_error_before_any_photo_is_read(ca
     assert train.check_settings(train.parse_config([])) == []  # the defaults at the top of train.py
 
 
+def test_an_encoder_weights_file_that_is_not_there_or_not_weights_is_a_usage_error_saying_what_it_is(tmp_path):
+    import h5py
+
+    page = tmp_path / "page.weights.h5"  # saved from a repository's page for the file, not its raw address
+    page.write_text("<!DOCTYPE html><html><head><title>mobilenet.weights.h5 at main</title></head></html>")
+    whole = tmp_path / "whole.weights.h5"
+    with h5py.File(whole, "w") as file:
+        file.create_dataset("kernel", data=[[0.0] * 64] * 64)
+    cut = tmp_path / "cut.weights.h5"
+    cut.write_bytes(whole.read_bytes()[:4000])
+    assert train.encoder_weights_trouble("mobilenetv2_unet", str(tmp_path / "none.weights.h5")) == (
+        f"there is no file {tmp_path / 'none.weights.h5'} (the encoder's .weights.h5; or imagenet, or none)")
+    assert train.encoder_weights_trouble("mobilenetv2_unet", str(page)) == (
+        f"{page} is not a .weights.h5 file (HDF5) but a web page (HTML, titled 'mobilenet.weights.h5 at main': a "
+        f"download that failed, or a page saved under its name?)")
+    assert train.encoder_weights_trouble("resnet50_unet", str(cut)).startswith(
+        f"{cut} cannot be read as a .weights.h5 file: Unable to synchronously open file (truncated file: eof = 4000")
+    assert train.encoder_weights_trouble("mobilenetv2_unet", str(whole)) is None  # what fits is for Keras to say
+    # Not read at all: the plain U-Net has no encoder to load; imagenet and none name no file.
+    assert [train.encoder_weights_trouble(*setting) for setting in (
+        ("unet", str(page)), ("mobilenetv2_unet", "imagenet"), ("mobilenetv2_unet", "none"))] == [None] * 3
+    with pytest.raises(SystemExit) as exit_info:
+        train.parse_config(["--encoder-weights", str(page)])
+    assert exit_info.value.code == 2
+    assert train.check_settings(train.parse_config(["--encoder-weights", str(page), "--init-weights",
+                                                    str(REPO_DIR / "models" / "person_mobilenetv2_unet.keras")])) == []
+
+
+def test_encoder_weights_of_another_network_are_an_error_line_not_a_traceback(sample_dir, tmp_path, capsys, recwarn):
+    import keras
+
+    other = tmp_path / "other.weights.h5"
+    keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]).save_weights(other)
+    args = ["--data-dir", str(sample_dir), "--out-dir", str(tmp_path / "run"), *FAST, "--model", "mobilenetv2_unet",
+            "--encoder-weights", str(other)]
+    assert train.main(args) == 2
+    said = capsys.readouterr().err
+    assert said.startswith(f"error: cannot load the encoder weights {other} into mobilenetv2_unet (another "
+                           f"network's?): A total of ") and said.count("\n") == 1
+    assert not (tmp_path / "run" / "backup").exists()
+    assert [str(warning.message) for warning in recwarn if "Skipping" in str(warning.message)] == []  # one a layer
+
+
 def test_a_run_folder_that_cannot_be_made_is_a_usage_error_and_nothing_is_made(tmp_path, capsys, monkeypatch):
     (tmp_path / "notes.txt").write_text("")
     with pytest.raises(SystemExit):
