@@ -1074,10 +1074,12 @@ def read_split_lists(folder):
     """{split name: stems} from a folder written by write_split_lists (a
     run's splits/), for split_pairs(earlier=...)."""
     folder = Path(folder)
+    expected = "expected the splits/ folder of a run (train.txt, val.txt and test.txt), or the run's folder"
+    if not folder.is_dir():
+        raise DatasetError(f"{folder} {'is a file' if folder.exists() else 'does not exist'}: {expected}")
     missing = [f"{name}.txt" for name in SPLIT_NAMES if not (folder / f"{name}.txt").is_file()]
     if missing:
-        raise DatasetError(f"{folder} has no {', '.join(missing)}: expected the splits/ folder of a run "
-                           f"(train.txt, val.txt and test.txt)")
+        raise DatasetError(f"{folder} has no {', '.join(missing)}: {expected}")
     lists = {name: read_stems(folder / f"{name}.txt") for name in SPLIT_NAMES}
     first_seen = {}
     for name, stems in lists.items():

@@ -18,7 +18,7 @@ DATA_DIR = "People_Segmentation"  # a folder with images/ and masks/ (same names
 IMAGE_SIZE = 224                  # side of the square model input, a multiple of 32; photos are resized to it (wide ones letterboxed)
 VAL_FRACTION = 0.1                # share of the pairs held out for validation (model selection), unless DATA_DIR has a val/ folder
 TEST_FRACTION = 0.1               # share held out for the final test, evaluated once at the end, unless DATA_DIR has a test/ folder
-SPLITS_FROM = "none"              # an earlier run's splits/ folder: its photos keep their split, photos added since are split anew
+SPLITS_FROM = "none"              # an earlier run's splits/ folder (or its run folder): its photos keep their split, photos added since are split anew
 AUGMENT = True                    # flips, scale/shift/rotate, colour, blur/downscale/noise on the training split
 AUGMENT_P = 1.0                   # share of training photos augmented; the rest are seen as they are (0.5: a last fine-tune)
 PASTE_P = 0.3                     # share of augmented photos given a second person pasted from another photo (keeps everyone in group photos)
@@ -310,6 +310,15 @@ def none_or_path(text):
     return None if str(text).lower() in ("none", "") else Path(text)
 
 
+def splits_folder(splits_from):
+    """The folder SPLITS_FROM names: a run's splits/, or the run folder (a
+    train.py run's, or models/ for the shipped model's) that holds one."""
+    path = none_or_path(splits_from)
+    if path and not (path / "train.txt").is_file() and (path / "splits").is_dir():
+        return path / "splits"
+    return path
+
+
 def initial_weights_file(config):
     """The .keras file INIT_WEIGHTS names (a train.py run folder names its
     model.keras, as for predict.py), or None to start afresh."""
@@ -330,7 +339,8 @@ def split_data(config, run_dir, resuming, init_weights=None):
     import data
 
     data_dir = Path(config["data_dir"])
-    splits_from = run_dir / "splits" if resuming and (run_dir / "splits").is_dir() else none_or_path(config["splits_from"])
+    resumed_split = run_dir / "splits" if resuming and (run_dir / "splits").is_dir() else None
+    splits_from = resumed_split or splits_folder(config["splits_from"])
     folders = data.split_folders(data_dir)
     if folders:
         splits = split_as_given(folders, config, splits_from)
@@ -604,7 +614,8 @@ def main(argv=None, extra_callbacks=()):
             if encoder_weights is None or encoder_weights == "imagenet":
                 raise
             # The weights of another network: Keras's message lists every layer that did not fit, after one example.
-            said = " ".join(line.strip() for line in str(error).split("List of objects")[0].splitlines() if line.strip())
+            example = str(error).split("List of objects")[0]
+            said = " ".join(line.strip() for line in example.splitlines() if line.strip())
             print(f"error: cannot load the encoder weights {encoder_weights} into {config['model']} (another "
                   f"network's?): {said}", file=sys.stderr)
             return 2

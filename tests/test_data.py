@@ -820,6 +820,11 @@ def test_split_lists_are_read_back_as_a_run_wrote_them_and_a_bad_folder_is_named
     (tmp_path / "splits" / "test.txt").unlink()
     with pytest.raises(data.DatasetError, match=r"splits has no test.txt: expected the splits/ folder of a run"):
         data.read_split_lists(tmp_path / "splits")
+    with pytest.raises(data.DatasetError, match=r"nowhere does not exist: expected the splits/ folder of a run "
+                                                r"\(train.txt, val.txt and test.txt\), or the run's folder$"):
+        data.read_split_lists(tmp_path / "nowhere")
+    with pytest.raises(data.DatasetError, match=r"train.txt is a file: expected the splits/ folder of a run"):
+        data.read_split_lists(tmp_path / "splits" / "train.txt")  # a list named instead of its folder
     (tmp_path / "splits" / "test.txt").write_text("000\n")  # also in train.txt or val.txt
     with pytest.raises(data.DatasetError, match=r"'000' is listed in both (train|val).txt and test.txt"):
         data.read_split_lists(tmp_path / "splits")

@@ -446,14 +446,14 @@ def add_photos(dataset_dir, count):
 def test_splits_from_an_earlier_run_keep_its_photos_in_their_split_and_split_the_added_ones(sample_dir, tmp_path,
                                                                                            caplog):
     pairs = data.find_pairs(sample_dir / "images", sample_dir / "masks")
-    data.write_split_lists(data.split_pairs(pairs, 0.2, 0.2), tmp_path / "earlier")
+    data.write_split_lists(data.split_pairs(pairs, 0.2, 0.2), tmp_path / "earlier" / "splits")
     add_photos(sample_dir, 5)
     run_dir = tmp_path / "run"
     status, log = train_here(["--data-dir", str(sample_dir), "--epochs", "1", "--out-dir", str(run_dir),
-                              "--splits-from", str(tmp_path / "earlier"), *FAST], caplog)
+                              "--splits-from", str(tmp_path / "earlier"), *FAST], caplog)  # the run folder will do
     assert status == 0
-    assert f"the split of {tmp_path / 'earlier'} kept" in log
-    earlier, now = split_lists(tmp_path / "earlier"), split_lists(run_dir / "splits")
+    assert f"the split of {tmp_path / 'earlier' / 'splits'} kept" in log
+    earlier, now = split_lists(tmp_path / "earlier" / "splits"), split_lists(run_dir / "splits")
     added = {f"added_{index}" for index in range(5)}
     assert all(earlier[name] == now[name] - added for name in data.SPLIT_NAMES)
     assert [len(now[name] & added) for name in data.SPLIT_NAMES] == [3, 1, 1]  # 0.2 and 0.2 of 5
