@@ -220,6 +220,9 @@ def load_trained_model(path):
     path = model_file(path)
     if not path.is_file():
         raise FileNotFoundError(f"model file {path} does not exist")
+    if path.name.lower().endswith(".weights.h5"):  # Keras says "No model config found in the file"
+        raise ValueError(f"cannot load model {path}: a file of weights alone, without the network they belong to: "
+                         f"pass a .keras model (a train.py run's model.keras)")
     try:
         return keras.saving.load_model(path, compile=False)
     except Exception as error:  # Keras raises many kinds for a bad file
