@@ -605,8 +605,10 @@ def main(argv=None, extra_callbacks=()):
                 warnings.simplefilter("always")
                 model = build_model(config["model"], image_size, encoder_weights=encoder_weights,
                                     decoder_width=config["decoder_width"])
+            once_each = {}  # as Python's default filter shows warnings: once for each place in the code
             for warning in kept_back:
-                warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+                warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno,
+                                       registry=once_each)
         except Exception as error:
             if encoder_weights == "imagenet" and "fetch failure" in str(error):
                 raise SystemExit(f"could not download the ImageNet encoder weights ({error}); without internet, "
