@@ -658,13 +658,8 @@ def main(argv=None, extra_callbacks=()):
         if not (unreadable := unreadable_in_pipeline(error)):
             raise
     if unreadable:
-        # The failure's frames hold the pipeline's threads: collected now, not as the process exits, where
-        # they abort it ("terminate called without an active exception", exit status 134).
-        gc.collect()
-        print(f"\nerror: {unreadable} (changed or gone since the photos were checked); run the same command again "
-              f"to {how_to_go_on(run_dir)}: the photos are checked again, and one that still cannot be read is left "
-              f"out", file=sys.stderr)
-        return 1
+        return say_unreadable(unreadable, f"run the same command again to {how_to_go_on(run_dir)}: the photos are "
+                                          f"checked again, and one that still cannot be read is left out")
     train_seconds = time.time() - started
     if model.stop_training and not history.history.get("loss"):
         log.warning("training stopped before finishing an epoch")
@@ -690,8 +685,15 @@ def main(argv=None, extra_callbacks=()):
         print(f"\ninterrupted while scoring the model, which is saved ({run_dir / 'model.keras'}); score it with: "
               f"{evaluate_command(config, run_dir, 'test' if splits['test'] else 'val')}", file=sys.stderr)
         return 130
+    except Exception as error:
+        if not (unreadable := unreadable_in_pipeline(error)):
+            raise
     finally:  # what was scored, and how long training took, even so
         (run_dir / "metrics.json").write_text(json.dumps(results, indent=2))
+    if unreadable:
+        command = evaluate_command(config, run_dir, "test" if splits["test"] else "val")
+        return say_unreadable(unreadable, f"the model is saved ({run_dir / 'model.keras'}); once the photo is "
+                                          f"mended, score it with: {command}")
 
     summary = results.get("test") or results.get("val")
     print(f"\nrun directory: {run_dir}")
@@ -716,6 +718,16 @@ def unreadable_in_pipeline(error):
 
     found = re.search(r"DatasetError: ([^\n]+)", error.message) if isinstance(error, tf.errors.OpError) else None
     return found[1] if found else None
+
+
+def say_unreadable(unreadable, what_next):
+    """Says that the photo or mask `unreadable` names ("path: why", see
+    unreadable_in_pipeline) stopped the run, and `what_next`; exit status 1."""
+    # The failure's frames hold the pipeline's threads: collected now, not as the process exits, where they
+    # abort it ("terminate called without an active exception", exit status 134).
+    gc.collect()
+    print(f"\nerror: {unreadable} (changed or gone since the photos were checked); {what_next}", file=sys.stderr)
+    return 1
 
 
 def how_to_go_on(run_dir):

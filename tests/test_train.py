@@ -402,6 +402,28 @@ def test_a_photo_spoilt_while_training_stops_the_run_with_a_line_and_the_same_co
         spoilt: f"{spoilt}: not an image but text, beginning 'overwritten'"}
 
 
+def test_a_photo_spoilt_once_training_is_over_stops_the_scoring_with_a_line_and_the_model_saved(sample_dir,
+                                                                                                 tmp_path, capsys):
+    import keras
+
+    run_dir = tmp_path / "run"
+
+    class TestPhotoOverwrittenAtTheEnd(keras.callbacks.Callback):
+        def on_train_end(self, logs=None):  # after the last epoch, before the model is scored
+            stem = (run_dir / "splits" / "test.txt").read_text().split()[0]
+            (sample_dir / "images" / f"{stem}.jpg").write_text("overwritten")
+
+    args = ["--data-dir", str(sample_dir), "--epochs", "1", "--out-dir", str(run_dir), *FAST]
+    assert train.main(args, extra_callbacks=[TestPhotoOverwrittenAtTheEnd()]) == 1
+    model_file, stem = run_dir / "model.keras", (run_dir / "splits" / "test.txt").read_text().split()[0]
+    assert (f"error: {sample_dir / 'images' / stem}.jpg: not an image but text, beginning 'overwritten' (changed or "
+            f"gone since the photos were checked); the model is saved ({model_file}); once the photo is mended, "
+            f"score it with: python evaluate.py --model {model_file} --data {sample_dir} --split-list "
+            f"{run_dir / 'splits' / 'test.txt'}") in capsys.readouterr().err
+    results = json.loads((run_dir / "metrics.json").read_text())  # what was scored before: the validation photos
+    assert model_file.is_file() and results["val"]["images"] == 4 and "test" not in results
+
+
 def test_ctrl_c_while_the_photos_are_checked_ends_the_run_with_a_line_not_a_traceback(sample_dir, tmp_path, capsys,
                                                                                        monkeypatch):
     def check_then_ctrl_c(pairs):
