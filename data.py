@@ -150,7 +150,14 @@ def png_damage(content):
             return f"a damaged PNG: the checksum of its {PNG_CRITICAL_CHUNKS[name]} fails at byte {start:,}"
         if name == b"IEND":
             return None
-    return f"a PNG cut short after {len(content):,} bytes (a download or copy that did not finish?)"
+    return cut_short("PNG", len(content))
+
+
+def cut_short(kind, length, whole=None):
+    """The failure of a `kind` file ("PNG") whose bytes stop after `length`
+    (of the `whole` its header gives, where it gives it)."""
+    of_whole = f" of its {whole:,}" if whole else ""
+    return f"a {kind} cut short after {length:,}{of_whole} bytes (a download or copy that did not finish?)"
 
 
 def why_undecodable(content):
@@ -162,10 +169,10 @@ def why_undecodable(content):
         return damage
     suffix = format_suffix(content)
     if suffix == ".jpg" and bytes(content[-2:]) != JPEG_END:
-        return f"a JPEG cut short after {len(content):,} bytes (a download or copy that did not finish?)"
+        return cut_short("JPEG", len(content))
     if suffix == ".webp" and len(content) < (size := int.from_bytes(bytes(content[4:8]), "little") + 8):
         # its RIFF header gives the size of what follows its first 8 bytes
-        return f"a WebP cut short after {len(content):,} of its {size:,} bytes (a download or copy that did not finish?)"
+        return cut_short("WebP", len(content), size)
     if suffix == ".tif":
         # A TIFF of floating-point samples (an HDR merge, a scientific export) decodes only as stored: its values
         # are light, not 8- or 16-bit levels, with no one way to bring them to what the model saw in training.
