@@ -61,6 +61,7 @@ import quiet_tensorflow
 quiet_tensorflow.import_tensorflow()  # before metrics.py's Keras import brings it in, with its start-up lines
 import metrics  # noqa: E402
 import predict  # noqa: E402
+import segment  # noqa: E402
 
 SCORES = ("iou", "dice", "precision", "recall", "boundary_iou", "mae")
 # The mean IoU is also reported at each of these thresholds, so that the
@@ -267,19 +268,19 @@ def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, pertu
                 bar.update(len(chunk))
                 continue
             if predictions is None:
-                models_masks = predict.predict_photo_masks(model, [image for _, _, image, *_ in loaded], flip_tta,
+                models_masks = segment.predict_photo_masks(model, [image for _, _, image, *_ in loaded], flip_tta,
                                                            close_up, upright_only, keep_specks=True)
             else:
                 models_masks = [made for *_, made, _ in loaded]
             for (pair, photo, image, mask, made, mask_check), models_mask in zip(loaded, models_masks):
-                prediction = predict.people_kept(models_mask, keep_specks, main_person)
+                prediction = segment.people_kept(models_mask, keep_specks, main_person)
                 if made is None:  # made by the model here: capped as predict.py caps its outputs (made ones are)
                     prediction = predict.within_photo(prediction, photo)
                 scores = metrics.image_scores(mask, prediction, threshold, with_boundary=True)
                 by_threshold = [metrics.iou(mask, prediction, swept) for swept in THRESHOLD_SWEEP]
                 # Judged as predict.py judges it for sureness.csv: the model's mask, specks and all.
                 rows.append({"pair": pair, "stem": pair[0].stem, "source": source_of(pair[0].stem), **scores,
-                             "sureness": predict.judge(models_mask).sureness, "iou_by_threshold": by_threshold,
+                             "sureness": segment.judge(models_mask).sureness, "iou_by_threshold": by_threshold,
                              "mask_check": mask_check})
                 worst = sorted(worst + [(scores["iou"], pair[0].stem, image, mask, prediction)],
                                key=lambda item: item[0])[:keep_worst]
@@ -355,7 +356,7 @@ CHECKED_SHARE = 0.1  # the least sure tenth of the photos
 
 
 def sureness_check(rows, share=CHECKED_SHARE, level=FAILURE_LEVELS[0]):
-    """How well the sureness of the masks (predict.judge) points at the ones
+    """How well the sureness of the masks (segment.judge) points at the ones
     that scored low: its rank correlation with IoU over the photos, and how
     many of the photos below `level` IoU are among the least sure `share`."""
     sureness = np.array([row["sureness"] for row in rows], np.float64)

@@ -36,6 +36,7 @@ from photos import benchmark_pairs
 import data  # noqa: E402  (photos puts the repository on sys.path)
 import evaluate  # noqa: E402
 import predict  # noqa: E402
+import segment  # noqa: E402
 from model import build_model  # noqa: E402
 
 DEFAULT_PNG_PARAMS = predict.PNG_PARAMS
@@ -51,21 +52,21 @@ PNG_VARIANTS = {
 
 def per_photo_milliseconds(model, photos):
     """Single-threaded cost of each stage, averaged over the photos."""
-    size = predict.model_input_size(model)
+    size = segment.model_input_size(model)
     stages = {"decode": 0.0, "resize_to_model": 0.0, "model_batch_of_1": 0.0, "upsample": 0.0, "drop_specks": 0.0,
               "compose": 0.0, "png_encode_default_settings": 0.0, "webp_encode": 0.0}
-    predict.infer(model, [data.preprocess_image(data.read_image(photos[0]), size)])  # traces a batch of 1 untimed
+    segment.infer(model, [data.preprocess_image(data.read_image(photos[0]), size)])  # traces a batch of 1 untimed
     for path in photos:
         t0 = time.perf_counter()
         image = data.read_image(path)
         t1 = time.perf_counter()
         model_input = data.preprocess_image(image, size)
         t2 = time.perf_counter()
-        soft = predict.infer(model, [model_input])[0]
+        soft = segment.infer(model, [model_input])[0]
         t3 = time.perf_counter()
-        mask = predict.photo_mask(soft, image.shape[:2])
+        mask = segment.photo_mask(soft, image.shape[:2])
         t4 = time.perf_counter()
-        mask = predict.without_specks(mask)
+        mask = segment.without_specks(mask)
         t5 = time.perf_counter()
         pixels = predict.compose(image, predict.alpha_from_mask(mask))
         t6 = time.perf_counter()
@@ -79,12 +80,12 @@ def per_photo_milliseconds(model, photos):
 
 
 def model_only_rate(model, photos, batch_size):
-    size = predict.model_input_size(model)
+    size = segment.model_input_size(model)
     inputs = [data.preprocess_image(data.read_image(p), size) for p in photos]
-    predict.infer(model, inputs[:batch_size])  # warm-up (tracing)
+    segment.infer(model, inputs[:batch_size])  # warm-up (tracing)
     started = time.perf_counter()
     for start in range(0, len(inputs) - batch_size + 1, batch_size):
-        predict.infer(model, inputs[start:start + batch_size])
+        segment.infer(model, inputs[start:start + batch_size])
     return (len(inputs) // batch_size * batch_size) / (time.perf_counter() - started)
 
 
@@ -115,12 +116,12 @@ def photo_folders(pairs, scratch, shapes, side=None):
 @contextlib.contextmanager
 def without_tiles():
     """predict.py with no tiles across wide photos (its close-ups stay), to time what they cost."""
-    tile_boxes = predict.tile_boxes
-    predict.tile_boxes = lambda photo_size: []
+    tile_boxes = segment.tile_boxes
+    segment.tile_boxes = lambda photo_size: []
     try:
         yield
     finally:
-        predict.tile_boxes = tile_boxes
+        segment.tile_boxes = tile_boxes
 
 
 def alternating_rates(model, folders, scratch, batch_size, rounds, variants):

@@ -38,6 +38,23 @@ class Terminal(io.StringIO):
         return True
 
 
+def photo(rng, height=60, width=40):
+    """A generated photo of a person (RGB uint8), as the sample's."""
+    return draw_person(rng, height, width)[0]
+
+
+class MarksRed:
+    """A stand-in model at 64x64: person wherever the input's red channel is above half."""
+    input = type("Input", (), {"shape": (None, 64, 64, 3)})()
+
+    def __init__(self):
+        self.batches = []
+
+    def predict_on_batch(self, batch):
+        self.batches.append(batch)
+        return (batch[..., :1] > 128).astype(np.float32)
+
+
 class SureOfUprightRed:
     """A stand-in model at 64x64 that, like the real one, knows people upright
     only: person wherever the input's red channel is above half, with

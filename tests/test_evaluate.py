@@ -13,6 +13,7 @@ import data
 import evaluate
 import metrics
 import predict
+import segment
 from conftest import NOT_UTF8, SureOfUprightRed, Terminal, lying_person, person_with_a_speck, rename_pair, write_sample
 from model import build_model
 
@@ -52,13 +53,13 @@ def test_scores_are_the_numpy_metrics_at_original_resolution(tiny_model, dataset
     reference = []
     for image_path, mask_path in pairs:
         image, truth = data.read_image(image_path), data.read_mask(mask_path)
-        soft = predict.predict_photo_masks(tiny_model, [image])[0]  # as predict.py makes it
+        soft = segment.predict_photo_masks(tiny_model, [image])[0]  # as predict.py makes it
         assert soft.shape == truth.shape  # original resolution
         reference.append({"iou": metrics.iou(truth, soft), "dice": metrics.dice(truth, soft),
                           "precision": metrics.precision(truth, soft), "recall": metrics.recall(truth, soft),
                           "boundary_iou": metrics.boundary_iou(truth, soft),
                           "mae": metrics.mean_absolute_error(truth, soft), "source": image_path.stem[0],
-                          "sureness": predict.judge(soft).sureness,
+                          "sureness": segment.judge(soft).sureness,
                           "sweep": [metrics.iou(truth, soft, threshold) for threshold in evaluate.THRESHOLD_SWEEP]})
     assert results["images"] == 8
     for name in evaluate.SCORES:
@@ -206,7 +207,7 @@ def test_threshold_sets_which_pixels_count_as_person(tiny_model, tiny_model_path
     truths, softs = [], []
     for image_path, mask_path in data.find_pairs(dataset / "images", dataset / "masks"):
         truths.append(data.read_mask(mask_path))
-        softs.append(predict.predict_photo_masks(tiny_model, [data.read_image(image_path)])[0])
+        softs.append(segment.predict_photo_masks(tiny_model, [data.read_image(image_path)])[0])
     for name, score in (("iou", metrics.iou), ("precision", metrics.precision), ("recall", metrics.recall)):
         assert results[name] == pytest.approx(np.mean([score(t, s, 0.4) for t, s in zip(truths, softs)]), abs=1e-6)
     assert results["iou"] == pytest.approx(results["iou_by_threshold"]["0.40"])
@@ -379,7 +380,7 @@ def test_flip_tta_scores_the_averaged_masks(tiny_model, tiny_model_path, dataset
     ious = []
     for image_path, mask_path in data.find_pairs(dataset / "images", dataset / "masks"):
         image, truth = data.read_image(image_path), data.read_mask(mask_path)
-        ious.append(metrics.iou(truth, predict.predict_photo_masks(tiny_model, [image], flip_tta=True)[0]))
+        ious.append(metrics.iou(truth, segment.predict_photo_masks(tiny_model, [image], flip_tta=True)[0]))
     assert results["iou"] == pytest.approx(np.mean(ious), abs=1e-6)
 
 
@@ -541,7 +542,7 @@ def test_perturb_scores_the_changed_photos_against_the_changed_masks(tiny_model,
     ious = []
     for image_path, mask_path in pairs:
         image, truth = evaluate.zoom_out(data.read_image(image_path), data.read_mask(mask_path))
-        ious.append(metrics.iou(truth, predict.predict_photo_masks(tiny_model, [image])[0]))
+        ious.append(metrics.iou(truth, segment.predict_photo_masks(tiny_model, [image])[0]))
     assert results["iou"] == pytest.approx(np.mean(ious), abs=1e-6)
     with pytest.raises(ValueError, match="perturb must be one of zoom_out, second_person, .*, jpeg; got .fog."):
         evaluate.evaluate(tiny_model, pairs, tmp_path / "out", perturb="fog")
@@ -571,20 +572,20 @@ def test_the_turned_look_is_scored_unless_upright_only(tmp_path):
     turned, upright = scored_with_and_without(tmp_path, photo, truth, "upright_only")
     # The stand-in marks the same pixels either way, only surer of them turned: the soft mask's error tells.
     assert turned["mae"] < upright["mae"]
-    expected = predict.predict_photo_masks(SureOfUprightRed(), [photo], upright_only=True)[0]
+    expected = segment.predict_photo_masks(SureOfUprightRed(), [photo], upright_only=True)[0]
     assert upright["mae"] == pytest.approx(np.abs(expected - truth).mean(), abs=1e-6)
 
 
 def test_specks_are_scored_left_out_unless_keep_specks_and_sureness_judges_the_models_mask(tmp_path):
     photo, truth = person_with_a_speck()
     dropped, kept = scored_with_and_without(tmp_path, photo, truth, "keep_specks")
-    models_mask = predict.predict_photo_masks(SureOfUprightRed(), [photo], keep_specks=True)[0]
+    models_mask = segment.predict_photo_masks(SureOfUprightRed(), [photo], keep_specks=True)[0]
     assert kept["iou"] == pytest.approx(metrics.iou(truth, models_mask))
-    assert dropped["iou"] == pytest.approx(metrics.iou(truth, predict.without_specks(models_mask)))
+    assert dropped["iou"] == pytest.approx(metrics.iou(truth, segment.without_specks(models_mask)))
     assert dropped["iou"] > kept["iou"]
     for run in ("off", "on"):
         with (tmp_path / run / "per_image.csv").open() as file:
-            assert float(next(csv.DictReader(file))["sureness"]) == pytest.approx(predict.judge(models_mask).sureness)
+            assert float(next(csv.DictReader(file))["sureness"]) == pytest.approx(segment.judge(models_mask).sureness)
 
 
 def test_main_person_is_scored_with_everyone_else_left_out(tmp_path):
@@ -594,8 +595,8 @@ def test_main_person_is_scored_with_everyone_else_left_out(tmp_path):
     truth = np.zeros(photo.shape[:2], np.uint8)
     truth[30:220, 40:120] = 1
     everyone, main = scored_with_and_without(tmp_path, photo, truth, "main_person")
-    models_mask = predict.predict_photo_masks(SureOfUprightRed(), [photo], keep_specks=True)[0]
-    assert main["iou"] == pytest.approx(metrics.iou(truth, predict.main_person_only(models_mask)))
+    models_mask = segment.predict_photo_masks(SureOfUprightRed(), [photo], keep_specks=True)[0]
+    assert main["iou"] == pytest.approx(metrics.iou(truth, segment.main_person_only(models_mask)))
     assert main["iou"] > 0.95 > 0.85 > everyone["iou"]
 
 

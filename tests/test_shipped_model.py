@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import predict
+import segment
 
 
 def test_the_shipped_model_loads_without_custom_objects_and_runs_at_its_trained_size():
@@ -14,7 +15,7 @@ def test_the_shipped_model_loads_without_custom_objects_and_runs_at_its_trained_
     model = keras.saving.load_model(predict.DEFAULT_MODEL, compile=False)
     config = json.loads(predict.DEFAULT_MODEL.with_suffix(".config.json").read_text())
     size = config["image_size"]
-    assert predict.model_input_size(model) == (size, size) and config["model"] == model.name
+    assert segment.model_input_size(model) == (size, size) and config["model"] == model.name
     masks = model.predict(np.zeros((1, size, size, 3), np.float32), verbose=0)
     assert masks.shape == (1, size, size, 1) and np.isfinite(masks).all()
 

@@ -1,0 +1,474 @@
+"""A photo's person mask from a trained model: the model's first look at the
+whole photo, then closer looks where that leaves doubt.
+
+- Small people get a second look, at a crop around them (close_up_boxes),
+  and wide photos one in tiles of their full height (tile_boxes), kept
+  where surer (judge).
+- Photos the model is unsure of are looked at turned on their side and
+  upside down, for people lying down (lying_down_looks).
+- Specks apart from the people are left out (without_specks), or everyone
+  but the main person (main_person_only).
+
+predict_photo_masks(model, photos) does all of it. predict.py's folder runs
+take it in two steps: photo_looks in the thread that feeds the model, and
+Looks.mask_at in the threads that write the outputs. evaluate.py makes its
+masks here too, so the figures it reports are those of predict.py's
+cutouts. How small, how sure and how far apart (the constants below) was
+chosen on the validation photos; models/README.md tells what each gave.
+"""
+
+import itertools
+import math
+from typing import NamedTuple
+
+import cv2
+import numpy as np
+
+import data
+
+
+def model_input_size(model):
+    """(height, width) of the model's input."""
+    return tuple(int(side) for side in model.input.shape[1:3])
+
+
+def infer(model, model_inputs, flip_tta=False):
+    """Soft masks (float32 [0, 1], model resolution) for preprocessed photos.
+    `flip_tta` also runs the mirrored photos and averages the two masks: the
+    model's left-right biases cancel, for twice the model time."""
+    batch = np.stack(model_inputs).astype(np.float32)
+    masks = np.asarray(model.predict_on_batch(batch))[..., 0]
+    if flip_tta:
+        mirrored = np.asarray(model.predict_on_batch(batch[:, :, ::-1]))[..., 0]
+        masks = (masks + mirrored[:, :, ::-1]) / 2
+    return masks
+
+
+# The model's memory grows with each image of a call, by about 55 MB at 288
+# pixels (6.4 GB for 112 images): the crops, tiles and turned photos of a
+# batch of photos, which may be many (a panorama eight times as wide as it is
+# tall has 11 tiles), go through it in calls of at most this many.
+MAX_IMAGES_PER_CALL = 16
+
+
+def predict_masks(model, images, flip_tta=False):
+    """Soft masks at model resolution for a list of RGB photos, at most
+    MAX_IMAGES_PER_CALL to a model call."""
+    size = model_input_size(model)
+    calls = [infer(model, [data.preprocess_image(image, size) for image in images[start:start + MAX_IMAGES_PER_CALL]],
+                   flip_tta) for start in range(0, len(images), MAX_IMAGES_PER_CALL)]
+    return np.concatenate(calls) if calls else np.zeros((0, *size), np.float32)
+
+
+# A closer look at small people. Where the person fills little of the photo
+# (a full-body figure in a landscape photo, people seen from afar) the model
+# sees them at a few dozen pixels; a second pass on a 3:4 crop around them,
+# the shape of the training photos, sees them at full size. On validation
+# photos widened to 16:9 it lifts IoU from 0.858 to 0.931; on photos where
+# the person fills the frame it never runs. People who stand apart get a crop
+# each: on two people at either end of a 16:9 frame, 0.888 -> 0.921 against
+# one crop around both (models/README.md, "Small people").
+CLOSE_UP_MARGIN = 0.1    # room around the person's box, a share of its longer side on each side
+CLOSE_UP_MIN_ZOOM = 1.5  # photo area / crop area below which the crop is not worth a second pass
+# A patch of mask smaller than this share of the largest one is a stray blob
+# or a detached hand, not a person standing apart who needs a crop of their own.
+CLOSE_UP_MIN_PERSON_SHARE = 0.05
+
+
+def close_up_boxes(soft_mask, photo_size):
+    """(top, bottom, left, right) boxes in photo pixels of 3:4 crops around the
+    person pixels of a model-resolution mask: one around everyone, or one
+    around each group of people that stand so far apart that their crops
+    would not overlap; only those CLOSE_UP_MIN_ZOOM times smaller than the
+    photo, so none where the people fill it or there are none."""
+    height, width = photo_size
+    band_top, band_rows = data.letterbox_band(photo_size, soft_mask.shape[:2])
+    band = (np.asarray(soft_mask)[band_top:band_top + band_rows] >= 0.5).view(np.uint8)
+    band = band.reshape(band.shape[:2])
+
+    def crop(box):
+        return crop_around(box, photo_size, band.shape)
+
+    groups = groups_apart(band, crop)
+    if len(groups) < 2:  # everyone together: one crop around all person pixels, specks included
+        everyone = data.person_box(band)
+        groups = [everyone] if everyone[2] else []
+    crops = [crop(group) for group in groups]
+    return [box for box in crops if (box[1] - box[0]) * (box[3] - box[2]) * CLOSE_UP_MIN_ZOOM <= height * width]
+
+
+def groups_apart(band, crop):
+    """Boxes (x, y, width, height) around the patches of a (H, W) uint8 {0, 1}
+    mask that are not specks (CLOSE_UP_MIN_PERSON_SHARE), joined while their
+    crops (`crop`: box -> (top, bottom, left, right)) overlap."""
+    count, _, stats, _ = cv2.connectedComponentsWithStats(band, connectivity=8)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    groups = [tuple(int(v) for v in stats[1 + i, :4])
+              for i in np.flatnonzero(areas >= CLOSE_UP_MIN_PERSON_SHARE * areas.max(initial=0))]
+    while pair := next(((i, j) for i, j in itertools.combinations(range(len(groups)), 2)
+                        if crops_overlap(crop(groups[i]), crop(groups[j]))), None):
+        i, j = pair
+        groups[i] = box_union(groups[i], groups.pop(j))
+    return groups
+
+
+def crops_overlap(box, other):
+    """Whether two (top, bottom, left, right) boxes share pixels."""
+    return box[0] < other[1] and other[0] < box[1] and box[2] < other[3] and other[2] < box[3]
+
+
+def box_union(box, other):
+    """The (x, y, width, height) box around two (x, y, width, height) boxes."""
+    left, top = min(box[0], other[0]), min(box[1], other[1])
+    right, bottom = max(box[0] + box[2], other[0] + other[2]), max(box[1] + box[3], other[1] + other[3])
+    return left, top, right - left, bottom - top
+
+
+def crop_around(box, photo_size, band_size):
+    """(top, bottom, left, right) in photo pixels of the 3:4 crop around a box
+    (x, y, width, height) of a mask's letterbox band of band_size=(rows, cols):
+    the box with a margin, its short side grown to 3:4, slid inside the photo."""
+    height, width = photo_size
+    x, y, box_width, box_height = box
+    scale_x, scale_y = width / band_size[1], height / band_size[0]
+    left, right, top, bottom = x * scale_x, (x + box_width) * scale_x, y * scale_y, (y + box_height) * scale_y
+    margin = CLOSE_UP_MARGIN * max(right - left, bottom - top)
+    left, right, top, bottom = left - margin, right + margin, top - margin, bottom + margin
+    # Grow the short side to 3:4, centred, then slide the crop back into the photo.
+    grow_x = max(0.0, (bottom - top) * data.WIDEST_ASPECT - (right - left)) / 2
+    grow_y = max(0.0, (right - left) / data.WIDEST_ASPECT - (bottom - top)) / 2
+    left, right, top, bottom = left - grow_x, right + grow_x, top - grow_y, bottom + grow_y
+    left, right = slide_inside(left, right, width)
+    top, bottom = slide_inside(top, bottom, height)
+    return max(0, round(top)), min(height, round(bottom)), max(0, round(left)), min(width, round(right))
+
+
+def slide_inside(start, stop, length):
+    """An interval moved to lie within [0, length] where it fits, else clipped to it."""
+    shift = -start if start < 0 else length - stop if stop > length else 0.0
+    return max(0.0, start + shift), min(float(length), stop + shift)
+
+
+def close_ups(model, images, soft_masks, flip_tta=False):
+    """Per photo, a list of (box, soft mask of the crop at model resolution):
+    the second pass on crops around small people (see close_up_boxes); empty
+    where there is none."""
+    return crop_looks(model, images, [close_up_boxes(soft, image.shape[:2]) for soft, image in zip(soft_masks, images)],
+                      flip_tta)
+
+
+def crop_looks(model, images, boxes, flip_tta=False):
+    """Per photo, [(box, soft mask of the crop at model resolution)] for its
+    (top, bottom, left, right) `boxes`. The crops of all the photos go
+    through the model together, MAX_IMAGES_PER_CALL to a call."""
+    crops = [image[top:bottom, left:right] for image, photo_boxes in zip(images, boxes)
+             for top, bottom, left, right in photo_boxes]
+    crop_masks = iter(predict_masks(model, crops, flip_tta))
+    return [[(box, next(crop_masks)) for box in photo_boxes] for photo_boxes in boxes]
+
+
+# Tiles across wide photos. A wide photo is letterboxed, so the model sees
+# its people at a fraction of its input's rows (a 16:9 photo: 122 of 288),
+# and where several people stand across it (a group photo), the crop around
+# them is the whole photo, too big for a close-up. So a photo wider than
+# 3:4 by CLOSE_UP_MIN_ZOOM, with people in it, also goes through the model
+# in overlapping 3:4 tiles of its full height, each seen at the model's full
+# size; their masks, averaged where tiles overlap, replace the first look
+# (close-ups included) where they are surer of their person (judge).
+# Chosen on validation: three people together in a 16:9 frame 0.942 ->
+# 0.965, two apart 0.922 -> 0.951, people small in a 16:9 frame 0.932 ->
+# 0.946, while 16:9 and 4:3 frames cut from portraits, a face too close for
+# a tile to see whole, lose 0.002 and 0.001, and people lying across a 4:3
+# photo 0.003 (see lying_down_looks; models/README.md, "Group photos").
+
+
+# A strip of a photo (2000x3 pixels: 1,000 tiles) or a 360-degree panorama
+# would take a model pass for every 3:4 of its width; wider than 9:1, a photo
+# gets its first look and close-ups only.
+MAX_TILES = 12
+
+
+def tile_boxes(photo_size):
+    """(top, bottom, left, right) boxes of the fewest 3:4 tiles of the photo's
+    full height, evenly spread, that cover a photo of photo_size=(height,
+    width) wider than 3:4 by CLOSE_UP_MIN_ZOOM; none for narrower photos, or
+    where that takes more than MAX_TILES."""
+    height, width = photo_size
+    tile = max(1, round(height * data.WIDEST_ASPECT))
+    count = math.ceil(width / tile)
+    if width < tile * CLOSE_UP_MIN_ZOOM or count > MAX_TILES:
+        return []
+    starts = np.linspace(0, width - tile, count).round().astype(int)
+    return [(0, height, int(start), int(start) + tile) for start in starts]
+
+
+def surer_crops(images, soft_masks, close_up_masks, tile_masks):
+    """Per photo, its tiles' [(box, soft mask)] where the mask they make is
+    surer of its person than the one of its first look and close-ups, else
+    its close-ups'."""
+    chosen = []
+    for image, soft, close, tiles in zip(images, soft_masks, close_up_masks, tile_masks):
+        size = image.shape[:2]
+        surer = tiles and judge(judging_mask(soft, size, tiles)).sureness > judge(judging_mask(soft, size, close)).sureness
+        chosen.append(tiles if surer else close)
+    return chosen
+
+
+def photo_mask(soft_mask, size, close_ups=()):
+    """The soft mask at the photo's size=(height, width): the model's mask
+    upsampled, and inside the close-ups' boxes (or tiles') theirs, averaged
+    where boxes overlap."""
+    if not close_ups:
+        return data.upsample_mask(soft_mask, size)
+    total, count = np.zeros(size, np.float32), np.zeros(size, np.float32)
+    for (top, bottom, left, right), crop_mask in close_ups:
+        total[top:bottom, left:right] += data.upsample_mask(crop_mask, (bottom - top, right - left))
+        count[top:bottom, left:right] += 1
+    covered = count > 0
+    # Tiles cover the whole photo, leaving nothing of the first look to upsample;
+    # and a division in place, not gathered through `covered`: for a 12-megapixel
+    # photo's two tiles 80 against 160 ms (the same mask to the bit).
+    mask = total if covered.all() else data.upsample_mask(soft_mask, size)
+    np.divide(total, count, out=mask, where=covered)
+    return mask
+
+
+# Specks apart from the people. The masks hold stray patches now and then: a
+# blob of background the model half took for a person (a ceiling light, a
+# bit of street), floating apart from everyone, or more often a faint ghost of
+# one (every pixel below 0.5), a translucent smudge in a soft cutout. A patch
+# that stands apart even where the faintest pixels count, is under
+# SPECK_SHARE of the largest and touches no edge of the photo is left out: of
+# the validation and test photos as they are, 5 of 746 masks lost person
+# pixels so (none of them person in the ground truth) and 173 a faint ghost.
+# Patches at the edge stay: there they are mostly people cut by the frame (a
+# bystander, a second person's shoulder) (models/README.md, "Specks").
+SPECK_SHARE = 0.02  # ... as a share of the largest patch's person pixels (a person a seventh as tall)
+SPECK_JOIN = 0.1    # patches joined through pixels at least this probable are one
+# Bilinear upsampling leaves a faint rim (below SPECK_JOIN) around a patch, one
+# model pixel wide: up to 0.4% of the photo's longer side at 288 pixels.
+SPECK_RIM = 0.01    # ... cleared with the speck, this share of the longer side around it
+
+
+def mask_patches(mask):
+    """(labels, person pixels of each label) of a soft mask's patches: its
+    pixels of at least SPECK_JOIN, joined (label 0: the pixels below), each
+    counted by its pixels of at least 0.5; (None, None) where the mask holds
+    one patch at most, which nothing is left out of."""
+    count, patches = cv2.connectedComponents((mask >= SPECK_JOIN).view(np.uint8), connectivity=8)
+    if count <= 2:  # the pixels below SPECK_JOIN, and at most one patch
+        return None, None
+    return patches, np.bincount(patches[mask >= 0.5], minlength=count)
+
+
+def without_specks(mask):
+    """A photo-size soft mask less its specks: the patches (pixels of at least
+    SPECK_JOIN, joined) that touch no edge of the photo and whose person
+    pixels (at least 0.5) number less than SPECK_SHARE of the largest
+    patch's, set to 0 with their faint rim."""
+    patches, person_pixels = mask_patches(mask)
+    if patches is None:
+        return mask
+    specks = person_pixels < SPECK_SHARE * person_pixels[1:].max()
+    specks[0] = False  # label 0: the pixels below SPECK_JOIN
+    specks[np.concatenate([patches[[0, -1]].ravel(), patches[:, [0, -1]].ravel()])] = False
+    return without_patches(mask, patches, specks)
+
+
+# --main-person keeps one person: the patch of mask (joined as specks are)
+# with the most person pixels. Bystanders and anyone standing apart are left
+# out with their faint rim, at the edge of the photo too, and so are specks;
+# people who touch, or whom the model joins by faint pixels, are one patch
+# and stay together. On the validation photos it scores 0.9610 against 0.9601
+# (the street photos, whose bystanders are labelled background, +0.0029),
+# and a second person apart is lost (models/README.md, "The main person").
+
+def main_person_only(mask):
+    """A photo-size soft mask with only its main person: every patch (see
+    without_specks) but the one with the most person pixels set to 0 with
+    its faint rim; the mask as it is where it marks nobody."""
+    patches, person_pixels = mask_patches(mask)
+    if patches is None or not person_pixels[1:].any():
+        return mask
+    others = np.arange(len(person_pixels)) != np.argmax(person_pixels[1:]) + 1
+    others[0] = False  # the pixels below SPECK_JOIN
+    return without_patches(mask, patches, others)
+
+
+def people_kept(mask, keep_specks=False, main_person=False):
+    """A photo-size soft mask less what the outputs leave out: everyone but
+    the main person with `main_person`, else its specks unless `keep_specks`."""
+    if main_person:
+        return main_person_only(mask)
+    return mask if keep_specks else without_specks(mask)
+
+
+def without_patches(mask, patches, dropped):
+    """`mask` with the patches flagged in `dropped` (by their label in
+    `patches`) set to 0, with the faint pixels around each within SPECK_RIM;
+    `mask` itself where none is flagged."""
+    if not dropped.any():
+        return mask
+    mask = mask.copy()
+    rim = max(1, round(SPECK_RIM * max(mask.shape)))
+    grow = np.ones((2 * rim + 1,) * 2, np.uint8)
+    for patch in np.flatnonzero(dropped):  # each within its box and rim: specks are small, photos large
+        # (Boxes for the few patches, not stats for every patch: the faint patches
+        # at the edges make most masks several patches, and the stats doubled the time.)
+        x, y, width, height = cv2.boundingRect((patches == patch).view(np.uint8))
+        around = np.s_[max(0, y - rim):y + height + rim, max(0, x - rim):x + width + rim]
+        labels = patches[around]
+        near = cv2.dilate((labels == patch).view(np.uint8), grow).view(bool)
+        mask[around][near & ((labels == patch) | (labels == 0))] = 0
+    return mask
+
+
+def predict_photo_masks(model, images, flip_tta=False, close_up=True, upright_only=False, keep_specks=False,
+                        main_person=False):
+    """Soft masks (float32 [0, 1]) at each RGB photo's own size, with a
+    closer look at small people unless `close_up` is False, a look at
+    unsure photos turned on their side and upside down unless
+    `upright_only`, and specks apart from the people left out unless
+    `keep_specks`, or everyone but the main person with `main_person`."""
+    looks = photo_looks(model, images, predict_masks(model, images, flip_tta), flip_tta, close_up, upright_only)
+    return [people_kept(look.mask_at(image.shape[:2]), keep_specks, main_person) for look, image in zip(looks, images)]
+
+
+class Looks(NamedTuple):
+    """What the model made of one photo, before its mask is brought to the photo's size."""
+    soft_mask: np.ndarray         # the first pass, at model resolution
+    close_ups: list               # [(box, soft mask of the crop)]: see close_ups
+    made: np.ndarray | None       # the photo-size mask where the look for people lying down made it
+
+    def mask_at(self, photo_size):
+        """The soft mask at the photo's size=(height, width), specks and all."""
+        return self.made if self.made is not None else photo_mask(self.soft_mask, photo_size, self.close_ups)
+
+
+def photo_looks(model, images, soft_masks, flip_tta=False, close_up=True, upright_only=False):
+    """The Looks of each photo after the model's first pass (`soft_masks`),
+    for single photos and folders alike: its close-ups or, where surer, its
+    tiles (unless not `close_up`), and its mask where the look for people
+    lying down made it (unless `upright_only`; see lying_down_looks)."""
+    around_people = extra = [()] * len(images)
+    if close_up:
+        around_people = close_ups(model, images, soft_masks, flip_tta)
+        # Tiles are for the people the first look found, seen closer; where it found nobody, none.
+        tiles = crop_looks(model, images, [tile_boxes(image.shape[:2]) if (soft >= 0.5).any() else []
+                                           for image, soft in zip(images, soft_masks)], flip_tta)
+        extra = surer_crops(images, soft_masks, around_people, tiles)
+    made = [None] * len(images) if upright_only else lying_down_looks(model, images, soft_masks, around_people, extra,
+                                                                      flip_tta, close_up)
+    return [Looks(*look) for look in zip(soft_masks, extra, made)]
+
+
+# People lying down. Every training photo shows its person upright, and the
+# model leaves out most people lying down (validation photos turned a
+# quarter: 0.63 IoU) and many upside down (turned half a turn: 0.78). So a
+# photo whose mask the model is unsure of also goes through the model turned
+# a quarter each way and half a turn, and a turned look that is sure of its
+# person replaces the upright one. Chosen on validation (models/README.md,
+# "People lying down"): photos turned on their side 0.63 -> 0.88, upside down
+# 0.78 -> 0.86, while in nine sets of photos of upright people (as they are,
+# frames, small people, several people, tilted, ...) one upright mask of
+# 3,357 was replaced by a quarter turn and three, each for the better, by the
+# half turn; the extra passes cost time on the 2-20% of those photos whose
+# masks are unsure.
+LYING_DOWN_SURE = 0.96       # upright masks less sure than this get a turned look, which must be at least this sure
+LYING_DOWN_MIN_GAIN = 0.04   # ... and this much surer than the upright mask
+LYING_DOWN_MIN_AREA = 0.5    # ... marking at least this share of the upright mask's person pixels
+
+
+class Judgement(NamedTuple):
+    """How sure a soft mask is of its person, and how much it marks."""
+    sureness: float     # mean probability over the pixels it marks (at least 0.5 each); 0 where none
+    person_pixels: int  # how many pixels it marks
+
+
+def judge(mask):
+    """The Judgement of a soft mask. Neither figure changes when the mask is
+    turned, so a turned look is judged as it comes out of the model."""
+    person = mask >= 0.5
+    pixels = int(np.count_nonzero(person))
+    # A dot product sums the marked probabilities without gathering them into
+    # a new array: 0.4 against 2.4 ms for a 600x800 mask, in the thread that feeds the model.
+    return Judgement(float(np.dot(mask.ravel(), person.ravel())) / pixels if pixels else 0.0, pixels)
+
+
+def turned_look_wins(upright, turned):
+    """Whether a turned look replaces the upright one, given the Judgement of
+    each mask: sure of its person, clearly surer than the upright mask, and
+    marking at least LYING_DOWN_MIN_AREA as much."""
+    return (turned.sureness >= LYING_DOWN_SURE
+            and turned.sureness - upright.sureness > LYING_DOWN_MIN_GAIN
+            and turned.person_pixels >= LYING_DOWN_MIN_AREA * upright.person_pixels)
+
+
+def lying_down_looks(model, images, soft_masks, close_up_masks, crops, flip_tta=False, close_up=True):
+    """Per photo, its photo-size soft mask where this made one, else None:
+    for photos whose upright mask (first look and close-ups) marks someone
+    but is less sure than LYING_DOWN_SURE, the surest look turned on its side
+    or upside down that wins over it (turned_look_wins); otherwise, where the
+    photo's chosen `crops` are its close-ups, the upright mask, where it was
+    judged at the photo's own size (judging_mask), so that it is not made
+    twice. The turned photos go through the model together (predict_masks),
+    then their close-ups.
+
+    Tiles (tile_boxes) play no part here, upright or turned: a person lying
+    across a 4:3 photo looks, to each tile, like part of someone upright,
+    and the tiles' mask, surer than the first look, would leave no turned
+    look clearly surer (on their side, validation 0.884 -> 0.840 so); and
+    the tiles of the photo turned half a turn, as sure, would win over the
+    quarter turn that stands the person up. Where no turned look wins, a
+    photo's tiles stay chosen."""
+    made = [None] * len(images)
+    judged = {}  # photo index -> the Judgement of its unsure upright mask
+    for index, (image, soft, more, chosen) in enumerate(zip(images, soft_masks, close_up_masks, crops)):
+        mask = judging_mask(soft, image.shape[:2], more)
+        if mask.shape == image.shape[:2] and chosen is more:
+            made[index] = mask
+        if 0 < (upright := judge(mask)).sureness < LYING_DOWN_SURE:
+            judged[index] = upright
+    if not judged:
+        return made
+    turns = (-1, 1, 2)  # a quarter clockwise, anticlockwise, half a turn (np.rot90's quarter turns)
+    turned = [np.ascontiguousarray(np.rot90(images[index], turn)) for index in judged for turn in turns]
+    turned_soft = predict_masks(model, turned, flip_tta)
+    turned_close_ups = close_ups(model, turned, turned_soft, flip_tta) if close_up else [()] * len(turned)
+    turned_looks = iter(zip(turned, turned_soft, turned_close_ups))
+    for index, upright in judged.items():
+        winners = []
+        for turn in turns:
+            image, soft, more = next(turned_looks)
+            mask = judging_mask(soft, image.shape[:2], more)
+            judgement = judge(mask)
+            if turned_look_wins(upright, judgement):
+                winners.append((judgement.sureness, turn, image, soft, more, mask))
+        if winners:
+            _, turn, image, soft, more, mask = max(winners, key=lambda winner: winner[0])
+            if mask.shape != image.shape[:2]:  # judged scaled down: made at the photo's size now
+                mask = photo_mask(soft, image.shape[:2], more)
+            made[index] = np.ascontiguousarray(np.rot90(mask, -turn))
+    return made
+
+
+# Sureness is judged on masks at most this many pixels on their longer side:
+# the same judgement for the photos it was chosen on (at most 1,422 pixels
+# wide), and for a 12-megapixel photo a sixth of the pixels to upsample.
+JUDGING_SIDE = 1600
+
+
+def judging_mask(soft_mask, photo_size, close_ups=()):
+    """photo_mask at the photo's size, or scaled down to JUDGING_SIDE on its
+    longer side (the close-ups' boxes with it)."""
+    scale = min(1.0, JUDGING_SIDE / max(photo_size))
+    if scale == 1.0:
+        return photo_mask(soft_mask, photo_size, close_ups)
+    size = tuple(max(1, round(side * scale)) for side in photo_size)
+
+    def shrink(start, stop, length):  # at least one pixel, inside the mask
+        start = min(round(start * scale), length - 1)
+        return start, min(length, max(start + 1, round(stop * scale)))
+
+    return photo_mask(soft_mask, size, [((*shrink(top, bottom, size[0]), *shrink(left, right, size[1])), crop_mask)
+                                        for (top, bottom, left, right), crop_mask in close_ups])

@@ -1,0 +1,355 @@
+"""segment.py: the person mask of a whole photo from the model's looks at it
+(close-ups, tiles, turned looks, specks), with stand-in models whose masks
+are known. That predict.py's photos and folders get these masks is tested in
+test_predict.py."""
+
+import cv2
+import numpy as np
+import pytest
+
+import data
+import metrics
+import segment
+from conftest import MarksRed, SureOfUprightRed, lying_person
+
+
+def test_close_up_box_is_a_3_by_4_crop_around_the_person_with_a_margin():
+    soft = np.zeros((64, 64, 1), np.float32)
+    # A 400x300 photo is letterboxed into rows 14..49; the person fills band rows 10..19, columns 30..33.
+    soft[14 + 10:14 + 20, 30:34] = 1
+    # In the photo: x 187.5..212.5, y 83.3..166.7; a margin of 10% of 83.3 on each side; then
+    # widened to 3:4 (75 of the 100 rows) about its centre.
+    assert segment.close_up_boxes(soft, (300, 400)) == [(75, 175, 162, 238)]
+    # A person filling most of the photo, or none at all: no second pass.
+    assert segment.close_up_boxes(np.ones((64, 64, 1), np.float32), (300, 400)) == []
+    assert segment.close_up_boxes(np.zeros((64, 64, 1), np.float32), (300, 400)) == []
+    # At the photo's edge the crop slides inside instead of leaving it.
+    edge = np.zeros((64, 64, 1), np.float32)
+    edge[14 + 10:14 + 20, 0:2] = 1
+    [(top, bottom, left, right)] = segment.close_up_boxes(edge, (300, 400))
+    assert left == 0 and right == 75 and (top, bottom) == (75, 175)
+
+
+def band_mask(*columns, rows=(3, 15)):
+    """A 64x64 model mask of an 800x300 photo (letterboxed into rows 23..40)
+    with a person in band `rows` at each pair of `columns`."""
+    soft = np.zeros((64, 64, 1), np.float32)
+    for start, stop in columns:
+        soft[23 + rows[0]:23 + rows[1], start:stop] = 1
+    return soft
+
+
+def test_people_standing_apart_get_a_crop_each_and_people_together_one():
+    assert data.letterbox_band((300, 800), (64, 64)) == (23, 18)
+    # Each person x 50..75 / 725..750, y 50..250 in the photo; a margin of 20; widened to 3:4 (180 x 240).
+    # One crop around both would be the whole photo, too big for a second pass.
+    assert segment.close_up_boxes(band_mask((4, 6), (58, 60)), (300, 800)) == [(30, 270, 0, 180), (30, 270, 620, 800)]
+    # Close enough for their crops to overlap: one crop around both (x 250..350 with margins, widened).
+    assert segment.close_up_boxes(band_mask((20, 22), (26, 28)), (300, 800)) == [(30, 270, 210, 390)]
+    # A speck between two people apart is no person of its own and changes neither crop.
+    with_speck = band_mask((4, 6), (58, 60))
+    with_speck[23 + 8, 32] = 1
+    assert segment.close_up_boxes(with_speck, (300, 800)) == [(30, 270, 0, 180), (30, 270, 620, 800)]
+
+
+def test_a_wide_photo_is_covered_by_the_fewest_evenly_spread_3_by_4_tiles_of_its_full_height():
+    assert segment.tile_boxes((90, 160)) == [(0, 90, 0, 68), (0, 90, 46, 114), (0, 90, 92, 160)]  # 16:9
+    assert segment.tile_boxes((300, 400)) == [(0, 300, 0, 225), (0, 300, 175, 400)]  # 4:3
+    # Square and portrait photos: a tile would see their people hardly closer than the first look.
+    assert segment.tile_boxes((300, 300)) == [] and segment.tile_boxes((400, 300)) == []
+    # A panorama of 9:1 takes 12 tiles; a strip wider than that, none.
+    assert len(segment.tile_boxes((100, 900))) == 12 and segment.tile_boxes((100, 901)) == []
+    assert segment.tile_boxes((3, 2000)) == []
+
+
+def test_a_panoramas_many_tiles_go_through_the_model_a_bounded_number_at_a_time(monkeypatch):
+    monkeypatch.setattr(segment, "MAX_IMAGES_PER_CALL", 4)
+    photo = np.zeros((40, 360, 3), np.uint8)  # 9:1, 12 tiles 30 pixels wide
+    for left in range(10, 360, 40):
+        photo[5:40, left:left + 12] = (255, 0, 0)  # nine people standing in a row
+    model = MarksRed()
+    mask = segment.predict_photo_masks(model, [photo], upright_only=True)[0]
+    assert len(segment.tile_boxes(photo.shape[:2])) == 12
+    calls = [batch.shape[0] for batch in model.batches]
+    # The first look; the nine people's close-ups (they stand apart), then the 12 tiles, four at a time.
+    assert calls == [1, 4, 4, 1, 4, 4, 4]
+    np.testing.assert_array_equal(mask >= 0.5, photo[..., 0] > 0)
+
+
+def test_overlapping_crops_are_averaged_into_the_photo_mask():
+    nobody = np.zeros((8, 8), np.float32)
+    crops = [((0, 4, 0, 6), np.full((8, 8), 0.2, np.float32)), ((0, 4, 3, 8), np.full((8, 8), 0.6, np.float32))]
+    mask = segment.photo_mask(nobody, (4, 8), crops)
+    np.testing.assert_allclose(mask, np.repeat([[0.2, 0.2, 0.2, 0.4, 0.4, 0.4, 0.6, 0.6]], 4, axis=0), atol=1e-6)
+    # Where no crop reaches, the first look's mask stays.
+    first_look = np.full((8, 8), 0.9, np.float32)
+    mask = segment.photo_mask(first_look, (4, 8), [((1, 3, 2, 4), np.full((8, 8), 0.2, np.float32))])
+    expected = np.full((4, 8), 0.9, np.float32)
+    expected[1:3, 2:4] = 0.2
+    np.testing.assert_allclose(mask, expected, atol=1e-6)
+
+
+class SureOf:
+    """A stand-in model at 64x64: person wherever the input's red channel is
+    above half, with probability 0.99 where `sure(rows, columns)` holds of
+    the red pixels' coordinates in its input, else `unsure`."""
+    input = MarksRed.input
+
+    def __init__(self, sure, unsure=0.7):
+        self.sure, self.unsure, self.batches = sure, unsure, []
+
+    def predict_on_batch(self, batch):
+        self.batches.append(batch)
+        masks = np.zeros(batch.shape[:3], np.float32)
+        for mask, person in zip(masks, batch[..., 0] > 128):
+            if person.any():
+                mask[person] = 0.99 if self.sure(*np.nonzero(person)) else self.unsure
+        return masks[..., None]
+
+
+def group_photo():
+    """A 180x320 (16:9) photo of three people standing side by side, 150 pixels tall, and their mask."""
+    photo = np.zeros((180, 320, 3), np.uint8)
+    for left in (60, 140, 220):
+        photo[30:180, left:left + 40] = (255, 0, 0)
+    return photo, (photo[..., 0] > 0).astype(np.uint8)
+
+
+def test_people_across_a_wide_photo_are_taken_from_its_tiles_where_those_are_surer():
+    photo, truth = group_photo()
+    # Sure of people at least 40 of its 64 rows tall: the first look sees them 22 rows tall (letterboxed),
+    # each 3:4 tile 53 rows tall. The crop around all three is the whole photo: no close-up.
+    model = SureOf(lambda rows, columns: np.ptp(rows) >= 40)
+    mask = segment.predict_photo_masks(model, [photo])[0]
+    # The first look, then three tiles in one call; the first look being unsure (0.7), the photo turned
+    # (three looks in one call, without tiles, none surer).
+    assert [batch.shape[0] for batch in model.batches] == [1, 3, 3]
+    assert mask.max() == pytest.approx(0.99)
+    first_look = segment.predict_photo_masks(SureOf(model.sure), [photo], close_up=False)[0]
+    assert first_look.max() == pytest.approx(0.7)
+    assert metrics.iou(truth, mask >= 0.5) > metrics.iou(truth, first_look >= 0.5)
+
+
+def test_tiles_less_sure_than_the_first_look_leave_it():
+    photo = np.zeros((180, 320, 3), np.uint8)
+    photo[20:180, 60:260] = (255, 0, 0)  # a face too close for a tile to see whole
+    # Sure of people it sees whole, clear of its input's left and right edges; every tile cuts this one.
+    model = SureOf(lambda rows, columns: columns.min() > 0 and columns.max() < 63)
+    mask = segment.predict_photo_masks(model, [photo])[0]
+    assert [batch.shape[0] for batch in model.batches] == [1, 3] and mask.max() == pytest.approx(0.99)
+    np.testing.assert_array_equal(mask, segment.predict_photo_masks(SureOf(model.sure), [photo], close_up=False)[0])
+
+
+def test_a_mask_is_judged_by_the_mean_probability_over_the_pixels_it_marks_and_their_number():
+    mask = np.array([[0.2, 0.5, 0.9], [1.0, 0.0, 0.49]], np.float32)
+    judgement = segment.judge(mask)
+    assert judgement.sureness == pytest.approx((0.5 + 0.9 + 1.0) / 3) and judgement.person_pixels == 3
+    assert segment.judge(np.full((4, 4), 0.3, np.float32)) == (0.0, 0)
+    turned = segment.judge(np.rot90(mask))  # a turned look is judged without turning it back
+    assert turned.sureness == pytest.approx(judgement.sureness) and turned.person_pixels == 3
+
+
+def test_a_person_lying_across_a_landscape_photo_is_taken_from_a_look_turned_on_its_side():
+    photo, truth = lying_person()
+    model = SureOfUprightRed()
+    mask = segment.predict_photo_masks(model, [photo])[0]
+    # The upright pass and its two tiles (no surer: the person lies across them too), then the photo
+    # turned clockwise, anticlockwise and half a turn in one call, the quarter turns each a 3:4 portrait
+    # that fills the square input, with the person standing; turned looks get no tiles.
+    assert [batch.shape for batch in model.batches] == [(1, 64, 64, 3), (2, 64, 64, 3), (3, 64, 64, 3)]
+    for turned, turn in zip(model.batches[2], (-1, 1, 2)):
+        np.testing.assert_array_equal(turned, data.preprocess_image(np.rot90(photo, turn), (64, 64)))
+    assert mask.shape == (300, 400) and mask.max() == pytest.approx(0.99)
+    assert metrics.iou(truth, mask >= 0.5) > 0.9
+    upright = segment.predict_photo_masks(SureOfUprightRed(), [photo], upright_only=True)[0]
+    assert upright.max() == pytest.approx(0.6)
+
+
+class SureOfLyingInTiles(SureOfUprightRed):
+    """SureOfUprightRed, but fairly sure (`tiled`) of the person lying across
+    lying_person's photo where a tile shows them closer: at least 11 of its
+    64 rows thick (the whole photo, letterboxed, shows them 10 rows thick)."""
+
+    def __init__(self, upright=0.99, tiled=0.97):
+        super().__init__(upright)
+        self.tiled = tiled
+
+    def predict_on_batch(self, batch):
+        masks = super().predict_on_batch(batch)
+        for mask in masks[..., 0]:
+            rows, columns = np.nonzero(mask == self.lying)
+            if rows.size and np.ptp(rows) >= 10:
+                mask[mask == self.lying] = self.tiled
+        return masks
+
+
+def test_tiles_surer_of_a_person_lying_down_than_the_first_look_do_not_stop_the_turned_look():
+    photo, truth = lying_person()
+    tiled = segment.predict_photo_masks(SureOfLyingInTiles(), [photo], upright_only=True)[0]
+    assert tiled.max() == pytest.approx(0.97)  # the tiles won over the first look (0.6)
+    # The turned look is judged against the first look: clearly surer than 0.6, it wins.
+    model = SureOfLyingInTiles()
+    mask = segment.predict_photo_masks(model, [photo])[0]
+    assert [batch.shape[0] for batch in model.batches] == [1, 2, 3]
+    assert mask.max() == pytest.approx(0.99) and metrics.iou(truth, mask >= 0.5) > 0.9
+    # A turned look that loses (not sure) leaves the tiles' mask, not the first look's.
+    unsure_turned = segment.predict_photo_masks(SureOfLyingInTiles(upright=0.9), [photo])[0]
+    np.testing.assert_array_equal(unsure_turned, tiled)
+
+
+def test_only_unsure_masks_get_a_turned_look_whatever_the_photos_shape():
+    photo, _ = lying_person()
+    sure = SureOfUprightRed(lying=1.0)  # sure of the person as it lies
+    segment.predict_photo_masks(sure, [photo])
+    assert len(sure.batches) == 2  # the upright look and its tiles
+    model = SureOfUprightRed()
+    segment.predict_photo_masks(model, [np.zeros_like(photo)])  # nobody marked: nothing to be unsure of, or to tile
+    assert len(model.batches) == 1
+    # A person lying across a portrait photo: turned, the photo is a landscape one, the person upright.
+    portrait = np.zeros((400, 300, 3), np.uint8)
+    portrait[170:230, 20:280] = (255, 0, 0)
+    model = SureOfUprightRed()
+    mask = segment.predict_photo_masks(model, [portrait])[0]
+    # The upright pass, the three turned photos, then the close-ups of the person standing in two of them
+    # (now landscape photos; turned looks get no tiles).
+    assert [batch.shape[0] for batch in model.batches] == [1, 3, 2]
+    assert mask.shape == (400, 300) and mask.max() == pytest.approx(0.99)
+    assert metrics.iou(portrait[..., 0] > 0, mask >= 0.5) > 0.9
+
+
+class SureOfHeadUp:
+    """A stand-in model at 64x64 that knows people head up only: person wherever
+    the input's red or green channel is above half, with probability 0.99 where
+    the green (the head) lies above the red (the body), else 0.7."""
+    input = SureOfUprightRed.input
+
+    def predict_on_batch(self, batch):
+        masks = np.zeros(batch.shape[:3], np.float32)
+        for mask, pixels in zip(masks, batch):
+            body, head = pixels[..., 0] > 128, pixels[..., 1] > 128
+            if body.any() and head.any():
+                mask[body | head] = 0.99 if np.nonzero(head)[0].mean() < np.nonzero(body)[0].mean() else 0.7
+        return masks[..., None]
+
+
+def test_a_person_upside_down_is_taken_from_the_look_turned_half_a_turn():
+    photo = np.zeros((400, 300, 3), np.uint8)  # a portrait photo of someone standing on their hands
+    photo[40:300, 110:190] = (255, 0, 0)
+    photo[300:360, 120:180] = (0, 255, 0)
+    person = photo.max(axis=2) > 0
+    upright = segment.predict_photo_masks(SureOfHeadUp(), [photo], upright_only=True)[0]
+    assert upright.max() == pytest.approx(0.7)
+    mask = segment.predict_photo_masks(SureOfHeadUp(), [photo])[0]
+    assert mask.max() == pytest.approx(0.99) and metrics.iou(person, mask >= 0.5) > 0.9
+    head_up = np.ascontiguousarray(photo[::-1, ::-1])  # the same person standing: no turned look needed
+    assert segment.predict_photo_masks(SureOfHeadUp(), [head_up])[0].max() == pytest.approx(0.99)
+
+
+def block_mask(value, rows=(10, 30)):
+    mask = np.zeros((40, 40), np.float32)
+    mask[rows[0]:rows[1], 10:30] = value
+    return mask
+
+
+def test_a_turned_look_wins_only_if_sure_clearly_surer_and_marking_at_least_half_as_much():
+    def wins(upright, turned):
+        return segment.turned_look_wins(segment.judge(upright), segment.judge(turned))
+
+    unsure = block_mask(0.9)
+    assert wins(unsure, block_mask(0.97))                  # sure, 0.07 surer
+    assert not wins(unsure, block_mask(0.95))              # 0.05 surer, but not sure
+    assert not wins(block_mask(0.93), block_mask(0.96))    # sure, but only 0.03 surer
+    assert wins(unsure, block_mask(0.97, rows=(10, 20)))   # half as much
+    assert not wins(unsure, block_mask(0.97, rows=(10, 19)))
+
+
+def test_a_turned_look_that_loses_leaves_the_upright_mask():
+    photo, _ = lying_person()
+    not_sure = SureOfUprightRed(upright=0.9, lying=0.6)
+    mask = segment.predict_photo_masks(not_sure, [photo])[0]
+    assert len(not_sure.batches) == 3 and mask.max() == pytest.approx(0.6)  # upright, its tiles, turned
+
+    class SureOfLess(SureOfUprightRed):
+        def predict_on_batch(self, batch):
+            masks = super().predict_on_batch(batch)
+            if len(self.batches) > 2:  # the turned looks (after the upright one and its tiles) keep a third of the rows
+                masks[:, 22:] = 0
+            return masks
+
+    assert segment.predict_photo_masks(SureOfLess(), [photo])[0].max() == pytest.approx(0.6)
+
+
+def test_large_photos_are_judged_on_a_smaller_mask_with_the_same_outcome():
+    soft = np.zeros((64, 64, 1), np.float32)
+    soft[20:40, 10:50] = 0.8
+    crop = np.ones((64, 64, 1), np.float32)
+    close_up = [((1000, 2000, 1500, 2250), crop)]
+    small_close_up = [((500, 1000, 600, 975), crop)]
+    np.testing.assert_array_equal(segment.judging_mask(soft, (1200, 1600), small_close_up),
+                                  segment.photo_mask(soft, (1200, 1600), small_close_up))  # small enough: as it is
+    judged = segment.judging_mask(soft, (3000, 4000), close_up)
+    assert judged.shape == (1200, 1600)
+    assert (judged[400:800, 600:900] == 1).all() and judged[399, 600] != 1  # the close-up's box, scaled by 0.4
+    full_size = segment.photo_mask(soft, (3000, 4000), close_up)
+    assert segment.judge(judged).sureness == pytest.approx(segment.judge(full_size).sureness, abs=0.002)
+    photo = cv2.resize(lying_person()[0], (4000, 3000), interpolation=cv2.INTER_NEAREST)
+    mask = segment.predict_photo_masks(SureOfUprightRed(), [photo])[0]
+    assert mask.shape == (3000, 4000) and mask.max() == pytest.approx(0.99)  # the turned look, at full size
+    assert metrics.iou(photo[..., 0] > 0, mask >= 0.5) > 0.9
+
+
+def test_a_speck_apart_from_the_people_is_left_out_but_not_a_part_joined_by_faint_pixels_or_at_the_edge():
+    mask = np.zeros((100, 100), np.float32)
+    mask[10:90, 20:50] = 0.9               # the person: 2,400 pixels
+    mask[10:16, 80:87] = 0.8               # a speck apart: 42 pixels, 1.7% of the person's
+    mask[60:75, 70:90] = 0.7               # a second person: 300 pixels, 12.5%
+    mask[50:54, 60:64] = 0.95              # a hand the model barely joins to the person ...
+    mask[51, 50:60] = 0.15                 # ... through pixels of 0.15
+    mask[0, :] = 0.05                      # faint pixels below SPECK_JOIN belong to no patch
+    mask[94:100, 93:100] = 0.8             # a patch as small at the photo's edge: a person cut by the frame
+    mask[20:35, 60:75] = 0.3               # a faint ghost: no pixel the model takes for person
+    assert 42 < segment.SPECK_SHARE * (2400 + 16) < 2 * 42
+    cleaned = segment.without_specks(mask)
+    assert (cleaned[10:16, 80:87] == 0).all() and (cleaned[20:35, 60:75] == 0).all()
+    assert (cleaned[94:100, 93:100] == 0.8).all()
+    mask[20:35, 60:75] = 0
+    np.testing.assert_array_equal(np.delete(cleaned, np.s_[80:90], axis=1), np.delete(mask, np.s_[80:90], axis=1))
+    assert (cleaned[0, 80:90] == 0.05).all()
+    # One patch, or none: the mask as it is.
+    single = np.zeros((50, 50), np.float32)
+    single[10:40, 10:20] = 0.9
+    assert segment.without_specks(single) is single
+    assert segment.without_specks(np.zeros((50, 50), np.float32)).max() == 0
+
+
+def test_main_person_keeps_the_person_the_mask_holds_most_of_with_the_parts_joined_to_them():
+    mask = np.zeros((100, 100), np.float32)
+    mask[10:90, 20:50] = 0.9               # the main person: 2,400 pixels
+    mask[50:54, 60:64] = 0.95              # a hand the model barely joins to them ...
+    mask[51, 50:60] = 0.15                 # ... through pixels of 0.15
+    mask[60:75, 70:90] = 0.7               # a bystander apart: 300 pixels
+    mask[75, 70:90] = 0.05                 # the bystander's faint rim (a pixel: SPECK_RIM here), below
+    mask[90, 20:50] = 0.05                 # SPECK_JOIN, as the main person's
+    mask[0:30, 92:100] = 0.8               # someone cut by the photo's edge
+    mask[20:35, 60:75] = 0.3               # a faint ghost
+    kept = segment.main_person_only(mask)
+    expected = mask.copy()
+    for others in (np.s_[60:76, 70:90], np.s_[0:30, 92:100], np.s_[20:35, 60:75]):
+        expected[others] = 0
+    np.testing.assert_array_equal(kept, expected)
+    # Two people side by side, joined by their faint outlines, are one patch: both stay.
+    together = mask[:, :50].copy()
+    together[10:90, 5:15] = 0.9
+    together[40, 15:20] = 0.2
+    np.testing.assert_array_equal(segment.main_person_only(together), together)
+    # Nobody marked (a ghost only), or one patch: the mask as it is.
+    ghost = np.zeros((50, 50), np.float32)
+    ghost[10:20, 10:20] = 0.3
+    ghost[30:40, 30:40] = 0.2
+    assert segment.main_person_only(ghost) is ghost
+    # The larger of two people apart is the main one, wherever each stands.
+    two = np.zeros((100, 100), np.float32)
+    two[10:60, 60:80] = 0.9                # 1,000 pixels
+    two[40:90, 10:35] = 0.6                # 1,250 pixels, less sure of but larger
+    assert (segment.main_person_only(two)[10:60, 60:80] == 0).all()
+    assert (segment.main_person_only(two)[40:90, 10:35] == 0.6).all()
