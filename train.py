@@ -69,6 +69,9 @@ LOCAL_IMAGENET_WEIGHTS = {
     "mobilenetv2_unet": REPO_DIR.parent / "shared/weights/mobilenet_v2_1.0_imagenet_no_top.weights.h5",
 }
 
+# The largest SEED: NumPy's, which Keras seeds with it too.
+MAX_SEED = 2**32 - 1
+
 # Settings that take one of a few words (MODEL and LOSS: model.py and metrics.py say which).
 CHOICES = {"lr_schedule": ("plateau", "cosine"), "mixed_precision": ("auto", "on", "off"),
            "strategy": ("auto", "default", "mirrored"), "cache": ("auto", "on", "off")}
@@ -141,6 +144,8 @@ def check_settings(config):
                  if not config[name] > 0]
     problems += [f"{flag(name)} must be 0 or more; got {config[name]}"
                  for name in ("warmup_epochs", "lr_patience", "patience", "clip_norm") if not config[name] >= 0]
+    if not 0 <= config["seed"] <= MAX_SEED:
+        problems.append(f"--seed must be between 0 and {MAX_SEED:,} (NumPy's seeds); got {config['seed']}")
     held_out = config["val_fraction"] + config["test_fraction"]
     if not (config["val_fraction"] >= 0 and config["test_fraction"] >= 0 and held_out < 1):
         problems.append(f"--val-fraction and --test-fraction must be 0 or more and leave photos to train on "

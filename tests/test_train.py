@@ -179,18 +179,20 @@ def test_a_run_folder_that_fails_to_be_written_after_all_is_an_error_line_not_a_
 def test_numbers_out_of_their_range_are_a_usage_error_naming_each(capsys):
     with pytest.raises(SystemExit) as exit_info:
         train.parse_config(["--batch-size", "0", "--epochs", "-1", "--learning-rate", "nan", "--decoder-width", "0",
-                            "--clip-norm", "-1", "--patience", "-3", "--val-fraction", "0.5", "--test-fraction", "0.6"])
+                            "--clip-norm", "-1", "--patience", "-3", "--val-fraction", "0.5", "--test-fraction", "0.6",
+                            "--seed", "-1"])
     assert exit_info.value.code == 2
     message = " ".join(capsys.readouterr().err.split())
     for problem in ("--batch-size must be at least 1; got 0", "--epochs must be at least 1; got -1",
                     "--learning-rate must be above 0; got nan", "--decoder-width must be above 0; got 0.0",
                     "--clip-norm must be 0 or more; got -1.0", "--patience must be 0 or more; got -3",
                     "--val-fraction and --test-fraction must be 0 or more and leave photos to train on "
-                    "(together below 1); got 0.5 and 0.6"):
+                    "(together below 1); got 0.5 and 0.6", "--seed must be between 0 and 4,294,967,295 (NumPy's seeds); got -1"):
         assert problem in message
     # The edges that work: no clipping, no warm-up, no validation or test photos, one epoch.
     assert train.check_settings(train.parse_config(["--clip-norm", "0", "--warmup-epochs", "0", "--val-fraction", "0",
-                                                    "--test-fraction", "0", "--epochs", "1", "--patience", "0"])) == []
+                                                    "--test-fraction", "0", "--epochs", "1", "--patience", "0",
+                                                    "--seed", str(2**32 - 1)])) == []
 
 
 def test_photos_are_kept_in_memory_where_they_fit_in_half_of_it_and_the_log_says_which(caplog):
