@@ -54,6 +54,7 @@ import glob
 import hashlib
 import io
 import logging
+import math
 import os
 import shutil
 import signal
@@ -1886,8 +1887,8 @@ def parse_args(argv=None):
         parser.error("--crop-margin needs --crop or --canvas: without them the outputs keep the photo's whole frame")
     if args.crop_margin is None:
         args.crop_margin = CROP_MARGIN
-    if args.crop_margin < 0:
-        parser.error("--crop-margin must be at least 0")
+    if not 0 <= args.crop_margin < math.inf:  # nan and inf too: a margin in pixels is a whole number
+        parser.error(f"--crop-margin must be a number, 0 or more (a share of the people's box); got {args.crop_margin}")
     if args.jpeg and not args.background:
         parser.error("--jpeg needs a --background: JPEG has no transparency to hold a cutout")
     if args.watch and (PIPE in args.inputs or args.output == PIPE):

@@ -2750,7 +2750,7 @@ def test_crop_cuts_an_output_to_the_people_with_room_for_the_soft_edge():
     assert predict.crop_to_people(nobody, nobody).shape == (400, 300)  # nothing to cut to: the whole frame
 
 
-def test_crop_reaches_cutouts_composites_and_folder_runs(tmp_path, monkeypatch):
+def test_crop_reaches_cutouts_composites_and_folder_runs(tmp_path, monkeypatch, capsys):
     photo = np.zeros((600, 400, 3), np.uint8)
     photo[200:500, 100:200] = (255, 255, 255)  # the person, 300 rows tall
     whole = predict.remove_background(photo, model=MarksRed())
@@ -2776,8 +2776,11 @@ def test_crop_reaches_cutouts_composites_and_folder_runs(tmp_path, monkeypatch):
     assert (seen["crop"], seen["crop_margin"]) == (True, predict.CROP_MARGIN)
     predict.main([str(tmp_path), str(tmp_path / "cli"), "--quiet"])
     assert seen["crop"] is False
-    with pytest.raises(SystemExit):
-        predict.parse_args([str(tmp_path), str(tmp_path / "cli"), "--crop", "--crop-margin", "-0.1"])
+    for margin in ("-0.1", "nan", "inf"):  # (nan and inf failed each photo, at its margin in pixels)
+        with pytest.raises(SystemExit):
+            predict.parse_args([str(tmp_path), str(tmp_path / "cli"), "--crop", "--crop-margin", margin])
+        assert (f"--crop-margin must be a number, 0 or more (a share of the people's box); got {float(margin)}"
+                in capsys.readouterr().err)
     with pytest.raises(SystemExit):  # a margin alone would change nothing, silently
         predict.parse_args([str(tmp_path), str(tmp_path / "cli"), "--crop-margin", "0.1"])
     with pytest.raises(SystemExit):  # the default margin named alone is as silent
