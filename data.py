@@ -653,6 +653,9 @@ def not_pulled(path):
     return ""
 
 
+DATASET_LAYOUT = "a dataset folder holds images/, the photos, and masks/, a mask named as each photo"
+
+
 def folders_beside(folder, limit=8):
     """What the missing `folder`'s parent holds instead, for its error (an
     Images/ or a labels/ folder where images/ and masks/ are looked for;
@@ -668,9 +671,30 @@ def folders_beside(folder, limit=8):
     images = [path.name for path in entries if path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file()]
     if images:
         shown = ", ".join(images[:3]) + (", ..." if len(images) > 3 else "")
-        held += (f", but {len(images)} image{'s' if len(images) > 1 else ''} of its own ({shown}): a dataset folder "
-                 f"holds images/, the photos, and masks/, a mask named as each photo")
+        held += f", but {len(images)} image{'s' if len(images) > 1 else ''} of its own ({shown}): {DATASET_LAYOUT}"
+    else:
+        held += renaming(Path(folder), [name.rstrip("/") for name in names])
     return f" ({parent} {held})"
+
+
+def renaming(folder, beside):
+    """For a missing images/ or masks/ `folder`, with the folders `beside`
+    it (names), how to give the dataset's own folder the name looked for:
+    its name in another case (Images/), the one other folder there
+    (labels/ beside images/), or the names to give where several are;
+    "" where there are no others."""
+    if folder.name not in ("images", "masks"):
+        return ""
+    if cased := next((name for name in beside if name.lower() == folder.name), None):
+        return f": rename {cased}/ to {folder.name}/, as the names are read case and all"
+    known = {"images", "masks", *(name for names in SPLIT_FOLDER_NAMES.values() for name in names)}
+    others = [name for name in beside if name.lower() not in known]
+    held = "the photos" if folder.name == "images" else "the masks"
+    if len(others) == 1:
+        return f": if {others[0]}/ holds {held}, rename it {folder.name}/, or link it: ln -s {others[0]} {folder}"
+    if others:
+        return f": {DATASET_LAYOUT}: rename yours to those names"
+    return ""
 
 
 def describe(paths, limit=5):

@@ -133,7 +133,26 @@ def test_missing_dataset_folder_is_a_clear_error_that_says_what_is_there_instead
     with pytest.raises(data.DatasetError) as error:
         data.find_pairs(tmp_path / "data" / "images", tmp_path / "data" / "masks")
     assert str(error.value) == (f"image folder {tmp_path / 'data' / 'images'} does not exist "
-                                f"({tmp_path / 'data'} holds Images/, labels/)")
+                                f"({tmp_path / 'data'} holds Images/, labels/: rename Images/ to images/, as the names "
+                                f"are read case and all)")
+    # The dataset's own folder names: one other folder is named; several, the names to give them.
+    (tmp_path / "data" / "Images").rename(tmp_path / "data" / "images")
+    (tmp_path / "data" / "images" / "a.jpg").write_bytes(b"")
+    with pytest.raises(data.DatasetError) as error:
+        data.find_pairs(tmp_path / "data" / "images", tmp_path / "data" / "masks")
+    assert str(error.value) == (f"mask folder {tmp_path / 'data' / 'masks'} does not exist ({tmp_path / 'data'} "
+                                f"holds images/, labels/: if labels/ holds the masks, rename it masks/, or link it: "
+                                f"ln -s labels {tmp_path / 'data' / 'masks'})")
+    (tmp_path / "data" / "masks").symlink_to("labels")  # as the hint says: the link is followed
+    with pytest.raises(data.DatasetError, match=r"mask folder .*data.masks has no masks"):
+        data.find_pairs(tmp_path / "data" / "images", tmp_path / "data" / "masks")
+    for name in ("JPEGImages", "SegmentationClass", "train"):
+        (tmp_path / "voc" / name).mkdir(parents=True)
+    with pytest.raises(data.DatasetError) as error:
+        data.find_pairs(tmp_path / "voc" / "images", tmp_path / "voc" / "masks")
+    assert str(error.value) == (f"image folder {tmp_path / 'voc' / 'images'} does not exist ({tmp_path / 'voc'} holds "
+                                f"JPEGImages/, SegmentationClass/, train/: a dataset folder holds images/, the photos, "
+                                f"and masks/, a mask named as each photo: rename yours to those names)")
     (tmp_path / "empty").mkdir()
     with pytest.raises(data.DatasetError, match=re.escape(f"does not exist ({tmp_path / 'empty'} holds no folders)")):
         data.find_pairs(tmp_path / "empty" / "images", tmp_path / "empty" / "masks")
