@@ -705,7 +705,8 @@ def main(argv=None, extra_callbacks=()):
     print(f"model: {run_dir / 'model.keras'}  ({final.count_params() / 1e6:.2f}M parameters)")
     if summary:
         split = "test" if "test" in results else "validation"
-        print(f"{split} ({summary['images']} images, at model resolution): mean IoU {summary['mean_image_iou']:.4f}, "
+        count = f"{summary['images']} image{'' if summary['images'] == 1 else 's'}"
+        print(f"{split} ({count}, at model resolution): mean IoU {summary['mean_image_iou']:.4f}, "
               f"Dice {summary['mean_image_dice']:.4f}, precision {summary['mean_image_precision']:.4f}, "
               f"recall {summary['mean_image_recall']:.4f}")
         print(f"at the photos' own resolution, masks made as predict.py makes them: "
