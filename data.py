@@ -16,6 +16,7 @@ into model input; training, evaluation and prediction all call them
 of `read_image`, since it keeps a photo's transparency for its output).
 """
 
+import argparse
 import io
 import logging
 import math
@@ -26,6 +27,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
+from urllib.parse import unquote, urlparse
 
 import cv2
 import numpy as np
@@ -639,6 +641,44 @@ def why_folder_cannot_be_written(folder):
     if not os.access(nearest, os.W_OK | os.X_OK):
         return f"{nearest} cannot be written (its permissions, or a read-only drive)"
     return None
+
+
+# An address (https://, s3://, gs://, file://) where a path is looked for:
+# the scripts read files on this machine's disk, and fetch nothing; as a path
+# it would be one nobody meant (https:/host/photo.jpg).
+ADDRESS = re.compile(r"[a-z][a-z0-9+.-]+://", re.IGNORECASE)
+
+
+def local_path(text, written=False):
+    """The Path that `text`, given as a file or folder to read (or, where
+    `written`, to write), names; a DatasetError where it is an address, not
+    a path (see ADDRESS)."""
+    text = str(text)
+    if text.lower().startswith("file://"):
+        path = unquote(urlparse(text).path)
+        raise DatasetError(f"{text} is an address, not a path: give its path, {path}")
+    if ADDRESS.match(text):
+        instead = ("write to a folder here, then copy it there (gsutil cp -r, aws s3 sync)" if written
+                   else "download it first (curl -LO, gsutil cp, aws s3 cp)")
+        raise DatasetError(f"{text} is a web address, and only files on this machine are read and written: {instead}")
+    return Path(text)
+
+
+def path_argument(text):
+    """argparse's type for a file or folder to read: local_path, its error a usage error."""
+    return usage_error_for_address(text, written=False)
+
+
+def output_path_argument(text):
+    """argparse's type for a file or folder to write: local_path, its error a usage error."""
+    return usage_error_for_address(text, written=True)
+
+
+def usage_error_for_address(text, written):
+    try:
+        return local_path(text, written)
+    except DatasetError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def not_pulled(path):

@@ -589,17 +589,18 @@ def print_results(results):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", type=Path, default=None, help="a .keras model, or a train.py run folder (default: the shipped one)")
-    parser.add_argument("--predictions", type=Path, default=None, metavar="DIR",
+    parser.add_argument("--model", type=data.path_argument, default=None,
+                        help="a .keras model, or a train.py run folder (default: the shipped one)")
+    parser.add_argument("--predictions", type=data.path_argument, default=None, metavar="DIR",
                         help="score the masks or cutouts in DIR instead of a model's, one per photo and named after it, "
                         "or after it with a suffix all add (photo-removebg-preview.png) (predict.py's, or another "
                         "tool's: a cutout's alpha, else its grey, as shares of full scale)")
-    parser.add_argument("--data", type=Path, required=True, help="folder with images/ and masks/")
-    parser.add_argument("--split-list", type=Path, default=None, metavar="FILE",
+    parser.add_argument("--data", type=data.path_argument, required=True, help="folder with images/ and masks/")
+    parser.add_argument("--split-list", type=data.path_argument, default=None, metavar="FILE",
                         help="only the photos listed in this file, one a line: stems (a run's splits/test.txt) or file names")
-    parser.add_argument("--out", "--out-dir", type=Path, default=Path("runs/evaluation"), metavar="DIR",
-                        help="folder for the results (default: %(default)s)")
-    parser.add_argument("--compare-to", type=Path, default=None, metavar="DIR",
+    parser.add_argument("--out", "--out-dir", type=data.output_path_argument, default=Path("runs/evaluation"),
+                        metavar="DIR", help="folder for the results (default: %(default)s)")
+    parser.add_argument("--compare-to", type=data.path_argument, default=None, metavar="DIR",
                         help="an earlier run's --out folder: the per-image IoU difference, photo by photo, with its 95%% interval")
     parser.add_argument("--batch-size", type=int, default=8, metavar="N",
                         help="photos the model runs on at once (default: %(default)s)")

@@ -318,6 +318,10 @@ def parse_background(value):
     parts = text.split(",")
     if len(parts) == 3 and all(p.strip().isdigit() and int(p) <= 255 for p in parts):
         return tuple(int(p) for p in parts)
+    try:
+        data.local_path(value)
+    except data.DatasetError as error:
+        raise PredictError(f"--background {error}") from error
     if Path(value).is_file():
         try:
             return data.read_image(value)
@@ -721,7 +725,7 @@ def expand_patterns(inputs, watch=False):
     PredictError, unless to `watch` (photos may come in), and a list that
     cannot be read a data.DatasetError."""
     expanded = []
-    for given in map(Path, inputs):
+    for given in map(listed_path, inputs):
         if str(given).startswith("@") and not given.exists():
             expanded += expand_patterns(data.read_name_list(str(given)[1:], "photos"), watch)
             continue
@@ -733,6 +737,15 @@ def expand_patterns(inputs, watch=False):
             raise PredictError(f"input {given} matches no file")
         expanded += map(Path, matches)
     return expanded
+
+
+def listed_path(given):
+    """An input as a Path: given on the command line, one already; listed in
+    an @FILE, its text, which may be an address (a PredictError)."""
+    try:
+        return data.local_path(given)
+    except data.DatasetError as error:
+        raise PredictError(f"input {error}") from error
 
 
 # The photos predict.py reads: camera RAW files too (see data.decode_raw).
@@ -1824,12 +1837,14 @@ def add_engine_flag(parser):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("inputs", type=Path, nargs="+", metavar="input",
+    parser.add_argument("inputs", type=data.path_argument, nargs="+", metavar="input",
                         help="photos or folders of photos (photos/*.jpg will do, quoted or not), @FILE for the "
                         "photos listed in FILE (a path a line), or - for one photo piped in")
-    parser.add_argument("output", type=Path, help="folder for the PNG outputs (created if needed); for one photo, a .png "
-                        "or .webp file name will do (a .jpg with --background), or - to pipe its output out")
-    parser.add_argument("--model", type=Path, default=None, help=f"a .keras model, or a train.py run folder (its model.keras) "
+    parser.add_argument("output", type=data.output_path_argument,
+                        help="folder for the PNG outputs (created if needed); for one photo, a .png or .webp file name "
+                        "will do (a .jpg with --background), or - to pipe its output out")
+    parser.add_argument("--model", type=data.path_argument, default=None,
+                        help=f"a .keras model, or a train.py run folder (its model.keras) "
                         f"(default: {DEFAULT_MODEL.relative_to(REPO_DIR)})")
     parser.add_argument("--recursive", action="store_true", help="also process photos in sub-folders")
     parser.add_argument("--threshold", type=float, default=None, metavar="T",

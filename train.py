@@ -150,6 +150,11 @@ def check_settings(config):
     if not (config["val_fraction"] >= 0 and config["test_fraction"] >= 0 and held_out < 1):
         problems.append(f"--val-fraction and --test-fraction must be 0 or more and leave photos to train on "
                         f"(together below 1); got {config['val_fraction']} and {config['test_fraction']}")
+    addresses = [f"{flag(name)}: {why}" for name in ("data_dir", "out_dir", "splits_from", "init_weights",
+                                                     "encoder_weights")
+                 if (why := why_not_a_path(config[name], written=name == "out_dir"))]
+    if addresses:  # the files' own checks below would only name the path made of them
+        return problems + addresses
     try:
         init_weights = initial_weights_file(config)
     except ValueError as error:  # a folder without a finished run's model in it
@@ -166,6 +171,18 @@ def check_settings(config):
         if blocked_by:
             problems.append(f"--out-dir: {config['out_dir']} cannot be made: {blocked_by}")
     return problems
+
+
+def why_not_a_path(text, written=False):
+    """Why a setting's file or folder (to write, where `written`) is no path
+    (a web address), or None."""
+    import data
+
+    try:
+        data.local_path(text, written)
+    except data.DatasetError as error:
+        return str(error)
+    return None
 
 
 # Settings a resumed run may take other values of: how it is carried out,

@@ -125,6 +125,22 @@ def test_photos_in_sub_folders_are_said_not_to_be_read(tmp_path, rng, caplog):
         in caplog.text
 
 
+def test_a_web_address_given_as_a_path_says_so_and_how_to_get_the_files():
+    reading = "is a web address, and only files on this machine are read and written: download it first"
+    for address in ("https://example.com/photo.jpg?size=large", "s3://bucket/people", "GS://bucket/people"):
+        with pytest.raises(data.DatasetError, match=re.escape(f"{address} {reading} (curl -LO, gsutil cp, aws s3 cp)")):
+            data.local_path(address)
+    with pytest.raises(data.DatasetError, match=re.escape("s3://bucket/run is a web address, and only files on this "
+                                                          "machine are read and written: write to a folder here, "
+                                                          "then copy it there (gsutil cp -r, aws s3 sync)")):
+        data.local_path("s3://bucket/run", written=True)
+    with pytest.raises(data.DatasetError, match=re.escape("file:///home/me/My%20Photos is an address, not a path: give "
+                                                          "its path, /home/me/My Photos")):
+        data.local_path("file:///home/me/My%20Photos")
+    for path in ("photos/a.jpg", "/data/people", r"C:\Users\me\photos", "-", "@picked.txt", "shoot/**/*.jpg"):
+        assert data.local_path(path) == Path(path)
+
+
 def test_missing_dataset_folder_is_a_clear_error_that_says_what_is_there_instead(tmp_path):
     with pytest.raises(data.DatasetError, match=r"image folder .*nowhere.images does not exist \(nor does .*nowhere\)$"):
         data.find_pairs(tmp_path / "nowhere" / "images", tmp_path / "nowhere" / "masks")

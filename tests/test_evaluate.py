@@ -274,6 +274,17 @@ def test_a_batch_size_below_1_is_a_usage_error(dataset, tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_web_address_as_data_or_out_is_a_usage_error_saying_so(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        evaluate.main(["--data", "gs://bucket/people", "--out", str(tmp_path / "out")])
+    assert exit_info.value.code == 2
+    assert "argument --data: gs://bucket/people is a web address" in " ".join(capsys.readouterr().err.split())
+    with pytest.raises(SystemExit):
+        evaluate.main(["--data", str(tmp_path), "--out", "s3://bucket/evaluation"])
+    assert "then copy it there" in " ".join(capsys.readouterr().err.split())
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_list_of_stems_given_as_data_is_a_usage_error_that_points_to_split_list(tmp_path, capsys):
     (tmp_path / "test.txt").write_text("a_sample_002\n")
     with pytest.raises(SystemExit) as exit_info:

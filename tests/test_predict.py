@@ -1594,6 +1594,23 @@ def test_mask_only_threshold_and_backgrounds(tmp_path, tiny_model, rng):
     assert not (tmp_path / "typo").exists()
 
 
+def test_a_web_address_for_a_photo_a_folder_or_a_model_is_a_usage_error_saying_so(tmp_path, capsys):
+    photo_address = "https://example.com/beach.jpg?w=1200"
+    for argv, named in (([photo_address, str(tmp_path / "out")], "argument input"),
+                        ([str(tmp_path), "s3://bucket/cutouts"], "argument output"),
+                        ([str(tmp_path), str(tmp_path / "out"), "--model", "https://example.com/person.keras"],
+                         "argument --model")):
+        with pytest.raises(SystemExit) as exit_status:
+            predict.parse_args(argv)
+        assert exit_status.value.code == 2
+        assert f"{named}: " in capsys.readouterr().err
+    (tmp_path / "picked.txt").write_text(f"{tmp_path / 'a.jpg'}\n{photo_address}\n")
+    with pytest.raises(predict.PredictError, match=re.escape(f"input {photo_address} is a web address")):
+        predict.expand_patterns([f"@{tmp_path / 'picked.txt'}"])
+    with pytest.raises(predict.PredictError, match=re.escape(f"--background {photo_address} is a web address")):
+        predict.parse_background(photo_address)
+
+
 def test_background_colour_forms(tmp_path):
     assert predict.parse_background("#FF8000") == (255, 128, 0)
     assert predict.parse_background("0, 128,255") == (0, 128, 255)

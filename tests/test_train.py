@@ -176,6 +176,20 @@ def test_a_run_folder_that_fails_to_be_written_after_all_is_an_error_line_not_a_
     assert f"error: [Errno 13] Permission denied: '{run_dir / 'splits'}'" in capsys.readouterr().err
 
 
+def test_web_addresses_for_files_and_folders_are_a_usage_error_naming_each(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        train.parse_config(["--data-dir", "gs://bucket/people", "--out-dir", "s3://bucket/run",
+                            "--init-weights", "https://example.com/person.keras", "--batch-size", "0"])
+    assert exit_info.value.code == 2
+    message = " ".join(capsys.readouterr().err.split())
+    assert "--batch-size must be at least 1; got 0" in message  # the other settings' problems too
+    assert ("--data-dir: gs://bucket/people is a web address, and only files on this machine are read and written: "
+            "download it first") in message
+    assert "--out-dir: s3://bucket/run is a web address" in message and "then copy it there" in message
+    assert "--init-weights: https://example.com/person.keras is a web address" in message
+    assert "there is no file" not in message  # not the path made of the address (https:/example.com/...)
+
+
 def test_numbers_out_of_their_range_are_a_usage_error_naming_each(capsys):
     with pytest.raises(SystemExit) as exit_info:
         train.parse_config(["--batch-size", "0", "--epochs", "-1", "--learning-rate", "nan", "--decoder-width", "0",
