@@ -151,24 +151,6 @@ def test_missing_dataset_folder_is_a_clear_error_that_says_what_is_there_instead
     assert str(error.value) == (f"image folder {tmp_path / 'data' / 'images'} does not exist "
                                 f"({tmp_path / 'data'} holds Images/, labels/: rename Images/ to images/, as the names "
                                 f"are read case and all)")
-    # The dataset's own folder names: one other folder is named; several, the names to give them.
-    (tmp_path / "data" / "Images").rename(tmp_path / "data" / "images")
-    (tmp_path / "data" / "images" / "a.jpg").write_bytes(b"")
-    with pytest.raises(data.DatasetError) as error:
-        data.find_pairs(tmp_path / "data" / "images", tmp_path / "data" / "masks")
-    assert str(error.value) == (f"mask folder {tmp_path / 'data' / 'masks'} does not exist ({tmp_path / 'data'} "
-                                f"holds images/, labels/: if labels/ holds the masks, rename it masks/, or link it: "
-                                f"ln -s labels {tmp_path / 'data' / 'masks'})")
-    (tmp_path / "data" / "masks").symlink_to("labels")  # as the hint says: the link is followed
-    with pytest.raises(data.DatasetError, match=r"mask folder .*data.masks has no masks"):
-        data.find_pairs(tmp_path / "data" / "images", tmp_path / "data" / "masks")
-    for name in ("JPEGImages", "SegmentationClass", "train"):
-        (tmp_path / "voc" / name).mkdir(parents=True)
-    with pytest.raises(data.DatasetError) as error:
-        data.find_pairs(tmp_path / "voc" / "images", tmp_path / "voc" / "masks")
-    assert str(error.value) == (f"image folder {tmp_path / 'voc' / 'images'} does not exist ({tmp_path / 'voc'} holds "
-                                f"JPEGImages/, SegmentationClass/, train/: a dataset folder holds images/, the photos, "
-                                f"and masks/, a mask named as each photo: rename yours to those names)")
     (tmp_path / "empty").mkdir()
     with pytest.raises(data.DatasetError, match=re.escape(f"does not exist ({tmp_path / 'empty'} holds no folders)")):
         data.find_pairs(tmp_path / "empty" / "images", tmp_path / "empty" / "masks")
@@ -204,6 +186,27 @@ def test_missing_dataset_folder_is_a_clear_error_that_says_what_is_there_instead
     with pytest.raises(data.DatasetError, match=re.escape(f"(DVC tracks {tmp_path / 'People'}, and it was not "
                                                           f"pulled: {tmp_path / 'People.dvc'} stands in its place")):
         data.find_pairs(tmp_path / "People" / "images", tmp_path / "People" / "masks")
+
+
+def test_a_missing_images_or_masks_folder_says_how_to_name_the_datasets_own(tmp_path):
+    for name in ("images", "labels"):
+        (tmp_path / "data" / name).mkdir(parents=True)
+    (tmp_path / "data" / "images" / "a.jpg").write_bytes(b"")
+    with pytest.raises(data.DatasetError) as error:
+        data.find_pairs(tmp_path / "data" / "images", tmp_path / "data" / "masks")
+    assert str(error.value) == (f"mask folder {tmp_path / 'data' / 'masks'} does not exist ({tmp_path / 'data'} "
+                                f"holds images/, labels/: if labels/ holds the masks, rename it masks/, or link it: "
+                                f"ln -s labels {tmp_path / 'data' / 'masks'})")
+    (tmp_path / "data" / "masks").symlink_to("labels")  # as the hint says: the link is followed
+    with pytest.raises(data.DatasetError, match=r"mask folder .*data.masks has no masks"):
+        data.find_pairs(tmp_path / "data" / "images", tmp_path / "data" / "masks")
+    for name in ("JPEGImages", "SegmentationClass", "train"):  # several, and a split's folder
+        (tmp_path / "voc" / name).mkdir(parents=True)
+    with pytest.raises(data.DatasetError) as error:
+        data.find_pairs(tmp_path / "voc" / "images", tmp_path / "voc" / "masks")
+    assert str(error.value) == (f"image folder {tmp_path / 'voc' / 'images'} does not exist ({tmp_path / 'voc'} holds "
+                                f"JPEGImages/, SegmentationClass/, train/: a dataset folder holds images/, the photos, "
+                                f"and masks/, a mask named as each photo: rename yours to those names)")
 
 
 def test_two_photos_of_one_name_but_for_the_extension_are_an_error_naming_both(tmp_path, rng):
