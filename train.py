@@ -11,41 +11,42 @@ one.
 """
 
 # ---------------------------------------------------------------------------
-# Hyperparameters (each one is also a command-line flag: BATCH_SIZE -> --batch-size)
+# Hyperparameters (each one is also a command-line flag: BATCH_SIZE -> --batch-size),
+# each with what it takes after its name (int: a whole number)
 # ---------------------------------------------------------------------------
 # data
-DATA_DIR = "People_Segmentation"  # a folder with images/ and masks/ (same names, or <name>_mask and the like), or train/, val/, test/ folders of them
-IMAGE_SIZE = 224                  # side of the square model input, a multiple of 32; photos are resized to it (wide ones letterboxed)
-VAL_FRACTION = 0.1                # share of the pairs held out for validation (model selection), unless DATA_DIR has a val/ folder
-TEST_FRACTION = 0.1               # share held out for the final test, evaluated once at the end, unless DATA_DIR has a test/ folder
-SPLITS_FROM = "none"              # an earlier run's splits/ folder (or its run folder): its photos keep their split, photos added since are split anew
-AUGMENT = True                    # flips, scale/shift/rotate, colour, blur/downscale/noise on the training split
-AUGMENT_P = 1.0                   # share of training photos augmented; the rest are seen as they are (0.5: a last fine-tune)
-PASTE_P = 0.3                     # share of augmented photos given a second person pasted from another photo (keeps everyone in group photos)
-SIDEWAYS_P = 0.0                  # share of augmented photos turned on their side (people lying down; costs landscape photos, see models/README.md)
-MOTION_BLUR_P = 0.0               # share of augmented photos blurred by motion, 1-3% of their side in any direction (action photos; streaks taken for person, see models/README.md)
-CACHE = "auto"                    # keep the decoded, resized photos in memory after the first epoch: "auto" (if they fit in half of it), "on" or "off"
+DATA_DIR: str = "People_Segmentation"   # a folder with images/ and masks/ (same names, or <name>_mask and the like), or train/, val/, test/ folders of them
+IMAGE_SIZE: int = 224                   # side of the square model input, a multiple of 32; photos are resized to it (wide ones letterboxed)
+VAL_FRACTION: float = 0.1               # share of the pairs held out for validation (model selection), unless DATA_DIR has a val/ folder
+TEST_FRACTION: float = 0.1              # share held out for the final test, evaluated once at the end, unless DATA_DIR has a test/ folder
+SPLITS_FROM: str = "none"               # an earlier run's splits/ folder (or its run folder): its photos keep their split, photos added since are split anew
+AUGMENT: bool = True                    # flips, scale/shift/rotate, colour, blur/downscale/noise on the training split
+AUGMENT_P: float = 1.0                  # share of training photos augmented; the rest are seen as they are (0.5: a last fine-tune)
+PASTE_P: float = 0.3                    # share of augmented photos given a second person pasted from another photo (keeps everyone in group photos)
+SIDEWAYS_P: float = 0.0                 # share of augmented photos turned on their side (people lying down; costs landscape photos, see models/README.md)
+MOTION_BLUR_P: float = 0.0              # share of augmented photos blurred by motion, 1-3% of their side in any direction (action photos; streaks taken for person, see models/README.md)
+CACHE: str = "auto"                     # keep the decoded, resized photos in memory after the first epoch: "auto" (if they fit in half of it), "on" or "off"
 # model
-MODEL = "mobilenetv2_unet"        # "mobilenetv2_unet" (fast on CPU), "resnet50_unet" or "unet"
-ENCODER_WEIGHTS = "imagenet"      # "imagenet", a .weights.h5 path, or "none" (random); ignored by "unet"
-DECODER_WIDTH = 1.0               # multiplier of the decoder's channels: 2 doubles them (more capacity, ~1.3x slower to train)
-INIT_WEIGHTS = "none"             # fine-tune: a trained .keras model (or run folder) of the same MODEL to start from (any IMAGE_SIZE, same or narrower decoder)
-FREEZE_BATCH_NORM = False         # fine-tune: keep the batch-norm statistics and scales as trained (photos unlike the training photos)
+MODEL: str = "mobilenetv2_unet"         # "mobilenetv2_unet" (fast on CPU), "resnet50_unet" or "unet"
+ENCODER_WEIGHTS: str = "imagenet"       # "imagenet", a .weights.h5 path, or "none" (random); ignored by "unet"
+DECODER_WIDTH: float = 1.0              # multiplier of the decoder's channels: 2 doubles them (more capacity, ~1.3x slower to train)
+INIT_WEIGHTS: str = "none"              # fine-tune: a trained .keras model (or run folder) of the same MODEL to start from (any IMAGE_SIZE, same or narrower decoder)
+FREEZE_BATCH_NORM: bool = False         # fine-tune: keep the batch-norm statistics and scales as trained (photos unlike the training photos)
 # optimisation
-LOSS = "bce"                      # "bce", "bce_dice", "dice", "lovasz" or "bce_lovasz" (Lovasz: a surrogate of per-image IoU)
-BATCH_SIZE = 16                   # per replica (GPU); the global batch is this x the number of GPUs used
-EPOCHS = 40                       # upper bound; early stopping usually ends the run sooner
-LEARNING_RATE = 1e-3              # Adam, for the global batch; with k replicas, try k x this (with warm-up)
-LR_SCHEDULE = "plateau"           # "plateau" (reduce on plateau) or "cosine" (linear warm-up + cosine decay)
-LR_PATIENCE = 3                   # plateau: epochs without improvement before the rate is divided by 5
-WARMUP_EPOCHS = 1                 # cosine: epochs of linear warm-up
-CLIP_NORM = 1.0                   # gradient clipping by global norm; 0 turns it off
-PATIENCE = 8                      # early stopping: epochs without a lower validation loss
-MIXED_PRECISION = "auto"          # "auto" (float16 on a GPU, off on CPU), "on" or "off"
-SEED = 42                         # one seed for the split, the shuffling and the weights
-STRATEGY = "auto"                 # "auto" (all GPUs of this machine when it has several), "mirrored" or "default"
+LOSS: str = "bce"                       # "bce", "bce_dice", "dice", "lovasz" or "bce_lovasz" (Lovasz: a surrogate of per-image IoU)
+BATCH_SIZE: int = 16                    # per replica (GPU); the global batch is this x the number of GPUs used
+EPOCHS: int = 40                        # upper bound; early stopping usually ends the run sooner
+LEARNING_RATE: float = 1e-3             # Adam, for the global batch; with k replicas, try k x this (with warm-up)
+LR_SCHEDULE: str = "plateau"            # "plateau" (reduce on plateau) or "cosine" (linear warm-up + cosine decay)
+LR_PATIENCE: int = 3                    # plateau: epochs without improvement before the rate is divided by 5
+WARMUP_EPOCHS: int = 1                  # cosine: epochs of linear warm-up
+CLIP_NORM: float = 1.0                  # gradient clipping by global norm; 0 turns it off
+PATIENCE: int = 8                       # early stopping: epochs without a lower validation loss
+MIXED_PRECISION: str = "auto"           # "auto" (float16 on a GPU, off on CPU), "on" or "off"
+SEED: int = 42                          # one seed for the split, the shuffling and the weights
+STRATEGY: str = "auto"                  # "auto" (all GPUs of this machine when it has several), "mirrored" or "default"
 # output
-OUT_DIR = "runs/person"           # the run directory; the same one again resumes the run
+OUT_DIR: str = "runs/person"            # the run directory; the same one again resumes the run
 # ---------------------------------------------------------------------------
 
 import argparse
@@ -62,6 +63,11 @@ import warnings
 from pathlib import Path
 
 HYPERPARAMETERS = {name: value for name, value in dict(globals()).items() if name.isupper()}
+# What each takes, as its annotation above says: an edit to another kind of
+# value ("0.5", 16.5) is read as the command line would read it, or refused.
+KINDS = {name: kind for name, kind in __annotations__.items() if name in HYPERPARAMETERS}
+KIND_NAMES = {int: "a whole number (16, without quotes)", float: "a number (0.001, or 1e-3)",
+              bool: "True or False", str: "text in quotes"}
 REPO_DIR = Path(__file__).resolve().parent
 # Where "imagenet" encoder weights are looked for before Keras downloads them
 # (these machines have no internet; users' machines usually do).
@@ -91,8 +97,26 @@ def parse_bool(text):
 def constant_comments():
     """NAME -> the comment beside it at the top of this file, for --help."""
     lines = Path(__file__).read_text().splitlines()
-    matches = (re.match(r"^([A-Z_]+) = .*?#\s*(.*)$", line) for line in lines)
+    matches = (re.match(r"^([A-Z_]+)(?:: \w+)? = .*?#\s*(.*)$", line) for line in lines)
     return {match[1]: match[2] for match in matches if match}
+
+
+def as_its_kind(value, kind):
+    """A hyperparameter's value at the top of this file as its `kind` (see
+    KINDS): text as the command line's is read ("224", "false"), a whole
+    float (40.0) as an int, an int as a float; a ValueError for another
+    value (16.5 where a whole number goes, 1 for True or False)."""
+    if isinstance(value, str):
+        return parse_bool(value) if kind is bool else kind(value)
+    if kind is str:
+        return str(value)  # None too: "None", read as "none"
+    if isinstance(value, bool) != (kind is bool):
+        raise ValueError(f"{value!r} is not {KIND_NAMES[kind]}")
+    if kind is int and float(value).is_integer():
+        return int(value)
+    if kind is float and isinstance(value, (int, float)) or kind is bool:
+        return float(value) if kind is float else value
+    raise ValueError(f"{value!r} is not {KIND_NAMES[kind]}")
 
 
 def flag(name):
@@ -105,11 +129,18 @@ def parse_config(argv=None):
     lower-case names; a usage error for settings check_settings refuses."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     comments = constant_comments()
-    for name, default in HYPERPARAMETERS.items():
-        kind = parse_bool if isinstance(default, bool) else type(default)
+    edited_wrong = []
+    for name, constant in HYPERPARAMETERS.items():
+        try:
+            default = as_its_kind(constant, KINDS[name])
+        except (ValueError, TypeError, argparse.ArgumentTypeError):
+            edited_wrong.append(f"{name} = {constant!r} at the top of train.py is not {KIND_NAMES[KINDS[name]]}")
+            default = constant
         explanation = f"{comments[name]} " if name in comments else ""
-        parser.add_argument(flag(name), type=kind, default=default,
+        parser.add_argument(flag(name), type=parse_bool if KINDS[name] is bool else KINDS[name], default=default,
                             metavar=name, help=f"{explanation}(default: {default})".replace("%", "%%"))
+    if edited_wrong:
+        parser.error("; ".join(edited_wrong))
     config = vars(parser.parse_args(argv))
     problems = check_settings(config)
     if problems:

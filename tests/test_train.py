@@ -56,6 +56,30 @@ def test_every_hyperparameter_can_be_overridden_from_the_command_line():
         train.parse_config(["--augment", "maybe"])
 
 
+def test_a_constant_edited_to_another_kind_of_value_is_read_as_the_command_line_reads_it_or_refused(monkeypatch,
+                                                                                                   capsys):
+    assert set(train.KINDS) == set(train.HYPERPARAMETERS)  # each one annotated with what it takes
+    # Quoted, or a whole number written as a float: read as the command line would read them.
+    for name, edited in (("IMAGE_SIZE", "256"), ("EPOCHS", 40.0), ("LEARNING_RATE", "1e-3"), ("AUGMENT", "false"),
+                         ("CLIP_NORM", 2), ("INIT_WEIGHTS", None)):
+        monkeypatch.setitem(train.HYPERPARAMETERS, name, edited)
+    config = train.parse_config([])
+    assert (config["image_size"], config["epochs"], config["learning_rate"]) == (256, 40, 0.001)
+    assert config["augment"] is False  # "false" is no longer true for being text
+    assert isinstance(config["clip_norm"], float) and config["init_weights"] == "None"
+    assert train.initial_weights_file(config) is None
+    # What is none of its kind is refused, naming the constant, before any photo is read.
+    for name, edited in (("BATCH_SIZE", 16.5), ("FREEZE_BATCH_NORM", 1), ("PATIENCE", "eight")):
+        monkeypatch.setitem(train.HYPERPARAMETERS, name, edited)
+    with pytest.raises(SystemExit) as exit_info:
+        train.parse_config([])
+    assert exit_info.value.code == 2
+    message = " ".join(capsys.readouterr().err.split())
+    assert ("FREEZE_BATCH_NORM = 1 at the top of train.py is not True or False; "
+            "BATCH_SIZE = 16.5 at the top of train.py is not a whole number (16, without quotes); "
+            "PATIENCE = 'eight' at the top of train.py is not a whole number (16, without quotes)") in message
+
+
 def readme_hyperparameter_table():
     """NAME -> default, as the README's table of train.py's constants gives them."""
     section = (REPO_DIR / "README.md").read_text().split("### Hyperparameters", 1)[1].split("\n#", 1)[0]
