@@ -66,8 +66,7 @@ HYPERPARAMETERS = {name: value for name, value in dict(globals()).items() if nam
 # What each takes, as its annotation above says: an edit to another kind of
 # value ("0.5", 16.5) is read as the command line would read it, or refused.
 KINDS = {name: kind for name, kind in __annotations__.items() if name in HYPERPARAMETERS}
-KIND_NAMES = {int: "a whole number (16, without quotes)", float: "a number (0.001, or 1e-3)",
-              bool: "True or False", str: "text in quotes"}
+KIND_NAMES = {int: "a whole number (16, without quotes)", float: "a number (0.001, or 1e-3)", bool: "True or False"}
 REPO_DIR = Path(__file__).resolve().parent
 # Where "imagenet" encoder weights are looked for before Keras downloads them
 # (these machines have no internet; users' machines usually do).
@@ -112,10 +111,12 @@ def as_its_kind(value, kind):
         return str(value)  # None too: "None", read as "none"
     if isinstance(value, bool) != (kind is bool):
         raise ValueError(f"{value!r} is not {KIND_NAMES[kind]}")
+    if kind is bool:
+        return value
     if kind is int and float(value).is_integer():
         return int(value)
-    if kind is float and isinstance(value, (int, float)) or kind is bool:
-        return float(value) if kind is float else value
+    if kind is float:
+        return float(value)
     raise ValueError(f"{value!r} is not {KIND_NAMES[kind]}")
 
 
