@@ -225,7 +225,8 @@ def test_numbers_out_of_their_range_are_a_usage_error_naming_each(capsys):
                     "--learning-rate must be above 0; got nan", "--decoder-width must be above 0; got 0.0",
                     "--clip-norm must be 0 or more; got -1.0", "--patience must be 0 or more; got -3",
                     "--val-fraction and --test-fraction must be 0 or more and leave photos to train on "
-                    "(together below 1); got 0.5 and 0.6", "--seed must be between 0 and 4,294,967,295 (NumPy's seeds); got -1"):
+                    "(together below 1); got 0.5 and 0.6",
+                    "--seed must be between 0 and 4,294,967,295 (NumPy's seeds); got -1"):
         assert problem in message
     # The edges that work: no clipping, no warm-up, no validation or test photos, one epoch.
     assert train.check_settings(train.parse_config(["--clip-norm", "0", "--warmup-epochs", "0", "--val-fraction", "0",
