@@ -628,6 +628,8 @@ def remove_background(image, model=None, threshold=None, background=None, mask_o
     `crop_margin` (see crop_to_people); `canvas`:
     (width, height), the people fitted onto an image of that size, with
     `crop_margin` (see on_canvas)."""
+    if troubles := out_of_range(threshold, crop_margin):
+        raise PredictError("; ".join(troubles))
     background = background_of(background)
     canvas = canvas_of(canvas, background)
     photo = photo_pixels(image)
@@ -1035,6 +1037,8 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
     full disk leaves the photos waiting for room (see watch_folders)."""
     from tqdm import tqdm
 
+    if troubles := out_of_range(threshold, crop_margin, batch_size, workers):
+        raise PredictError("; ".join(troubles))
     background = background_of(background)
     canvas = canvas_of(canvas, background)
     composed = background is not None and not mask_only
@@ -1810,6 +1814,21 @@ def pipe_out(content):
         raise PredictError("output -: the pipe was closed before the whole output was written to it") from None
 
 
+def out_of_range(threshold=None, crop_margin=CROP_MARGIN, batch_size=8, workers=WORKERS):
+    """What is wrong with these settings of remove_background(_files), each
+    a sentence that begins with the setting's name; [] where nothing is.
+    (Out of range they would not fail: a batch of 0 photos waits for ever,
+    a threshold of 1 leaves every cutout empty; a margin of nan fails each
+    photo as it is written.)"""
+    ranges = (("threshold", threshold, threshold is None or 0 < threshold < 1, "between 0 and 1"),
+              # nan and inf too: a margin in pixels is a whole number
+              ("crop_margin", crop_margin, 0 <= crop_margin < math.inf,
+               "a number, 0 or more (a share of the people's box)"),
+              ("batch_size", batch_size, batch_size >= 1, "at least 1"),
+              ("workers", workers, workers >= 1, "at least 1"))
+    return [f"{name} must be {must}; got {value}" for name, value, within, must in ranges if not within]
+
+
 def add_mask_flags(parser):
     """The flags that choose how masks are made, for predict.py and for
     evaluate.py, which scores masks as predict.py makes them."""
@@ -1890,20 +1909,14 @@ def parse_args(argv=None):
                         f"is copied in whole (a look every {WATCH_EVERY:g} s), until Ctrl-C")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     args = parser.parse_args(argv)
-    if args.threshold is not None and not 0 < args.threshold < 1:
-        parser.error("--threshold must be between 0 and 1")
-    if args.batch_size < 1:
-        parser.error("--batch-size must be at least 1")
-    if args.workers < 1:
-        parser.error("--workers must be at least 1")
     if args.mask_only and args.background:
         parser.error("--mask-only and --background exclude each other")
     if args.crop_margin is not None and not (args.crop or args.canvas):
         parser.error("--crop-margin needs --crop or --canvas: without them the outputs keep the photo's whole frame")
     if args.crop_margin is None:
         args.crop_margin = CROP_MARGIN
-    if not 0 <= args.crop_margin < math.inf:  # nan and inf too: a margin in pixels is a whole number
-        parser.error(f"--crop-margin must be a number, 0 or more (a share of the people's box); got {args.crop_margin}")
+    if troubles := out_of_range(args.threshold, args.crop_margin, args.batch_size, args.workers):
+        parser.error("; ".join(f"--{trouble.replace('_', '-')}" for trouble in troubles))
     if args.jpeg and not args.background:
         parser.error("--jpeg needs a --background: JPEG has no transparency to hold a cutout")
     if args.watch and (PIPE in args.inputs or args.output == PIPE):

@@ -1643,6 +1643,23 @@ def test_settings_that_cannot_work_are_a_usage_error_naming_the_setting(flags, s
     assert exit_status.value.code == 2 and says in capsys.readouterr().err
 
 
+def test_settings_out_of_range_from_python_are_an_error_naming_each_before_any_photo_is_read(tmp_path, rng):
+    save(tmp_path / "in" / "a.jpg", photo(rng))
+    model = MarksRed()
+    # A threshold of 1 left every cutout empty; a batch of 0 photos waited for ever (last: should it again,
+    # the cases before it fail first).
+    for settings, says in ((dict(threshold=1.0), "threshold must be between 0 and 1; got 1.0"),
+                           (dict(workers=0, crop=True, crop_margin=float("nan")),
+                            "crop_margin must be a number, 0 or more (a share of the people's box); got nan; "
+                            "workers must be at least 1; got 0"),
+                           (dict(batch_size=0), "batch_size must be at least 1; got 0")):
+        with pytest.raises(predict.PredictError, match=re.escape(says)):
+            predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=model, **settings)
+    with pytest.raises(predict.PredictError, match=re.escape("threshold must be between 0 and 1; got 0")):
+        predict.remove_background(photo(rng), model=model, threshold=0)
+    assert not (tmp_path / "out").exists() and model.batches == []
+
+
 def test_background_blur_blurs_the_photos_own_background_without_a_halo_of_the_person(tiny_model, rng):
     image = np.zeros((600, 400, 3), np.uint8)
     image[:, :200] = (0, 255, 0)          # a green wall on the left, a blue one on the right
