@@ -501,6 +501,8 @@ def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, 
     `progress`: a progress bar in a terminal (see score_pairs)."""
     if not 0 < threshold < 1:  # the range predict.py --threshold accepts
         raise ValueError(f"threshold must be between 0 and 1; got {threshold}")
+    if not batch_size >= 1:
+        raise ValueError(f"batch_size must be at least 1; got {batch_size}")
     if perturb is not None and perturb not in PERTURBATIONS:
         raise ValueError(f"perturb must be one of {', '.join(PERTURBATIONS)}; got {perturb!r}")
     if predictions is not None and perturb is not None:

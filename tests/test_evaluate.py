@@ -272,6 +272,9 @@ def test_a_batch_size_below_1_is_a_usage_error(dataset, tmp_path, capsys):
     assert exit_info.value.code == 2
     assert "--batch-size must be at least 1" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+    with pytest.raises(ValueError, match=r"^batch_size must be at least 1; got 0$"):  # from Python too
+        evaluate.evaluate(None, data.find_pairs(dataset / "images", dataset / "masks"), tmp_path / "out", batch_size=0)
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_web_address_as_data_or_out_is_a_usage_error_saying_so(tmp_path, capsys):
