@@ -521,15 +521,23 @@ def parse_canvas(text):
 
 def canvas_of(canvas, background=None):
     """A remove_background(_files) `canvas` (None, (width, height), or the
-    --canvas text) as (width, height) or None; a PredictError with the BLUR
-    `background` (as background_of gives it), the photo's own, which a
-    canvas leaves no room for."""
+    --canvas text) as (width, height) or None; a PredictError for sides
+    that are not whole numbers of pixels from 1 to MAX_CANVAS_SIDE, as
+    parse_canvas's, and with the BLUR `background` (as background_of gives
+    it), the photo's own, which a canvas leaves no room for."""
     if canvas is None:
         return None
     if background == BLUR:
         raise PredictError("--canvas and --background blur exclude each other: the blur is of the photo's own "
                            "background, and the canvas holds the people only")
-    return parse_canvas(canvas) if isinstance(canvas, str) else tuple(canvas)
+    if isinstance(canvas, str):
+        return parse_canvas(canvas)
+    sides = tuple(canvas)
+    if len(sides) == 2 and all(isinstance(side, (int, np.integer)) and not isinstance(side, bool)
+                               and 1 <= side <= MAX_CANVAS_SIDE for side in sides):
+        return tuple(int(side) for side in sides)
+    raise PredictError(f"canvas {canvas!r} is not (width, height) in pixels, each a whole number from 1 to "
+                       f"{MAX_CANVAS_SIDE}")
 
 
 def on_canvas(image, alpha, canvas, margin=CROP_MARGIN):

@@ -2877,6 +2877,11 @@ def test_canvas_reaches_cutouts_composites_masks_folders_and_the_command_line(tm
     for text in ("1080", "1080x", "0x100", "100x20000", "axb"):
         with pytest.raises(predict.PredictError, match=f"--canvas '{text}' is not WIDTHxHEIGHT in pixels"):
             predict.parse_canvas(text)
+    for sides in ((0, 100), (100,), (1080.5, 1080), (100, 20000), (True, 100)):  # from Python: as the text is
+        with pytest.raises(predict.PredictError, match=re.escape(f"canvas {sides!r} is not (width, height) in "
+                                                                 f"pixels, each a whole number from 1 to 16384")):
+            predict.remove_background(photo, model=MarksRed(), canvas=sides)
+    assert predict.canvas_of(np.array([1080, 1350])) == (1080, 1350)
     with pytest.raises(SystemExit):
         predict.parse_args([str(tmp_path), str(tmp_path / "cli"), "--canvas", "100x100", "--crop"])
     assert "argument --crop: not allowed with argument --canvas" in capsys.readouterr().err
