@@ -310,6 +310,8 @@ def parse_background(value):
     if text in NAMED_COLORS:
         return NAMED_COLORS[text]
     hex_digits = text.lstrip("#")
+    if text.startswith("#") and len(hex_digits) == 3:  # CSS's short form: #f80 is #ff8800
+        hex_digits = "".join(digit * 2 for digit in hex_digits)
     if text.startswith("#") and len(hex_digits) == 6:
         try:
             return tuple(int(hex_digits[i:i + 2], 16) for i in (0, 2, 4))
@@ -329,7 +331,7 @@ def parse_background(value):
             raise PredictError(f"background image {error}") from error
     if Path(value).suffix.lower() in data.IMAGE_EXTENSIONS:  # a photo's name mistyped, or a folder's left out
         raise PredictError(f"--background image {value} does not exist")
-    raise PredictError(f"--background {value!r} is neither a colour (a name, #rrggbb or r,g,b), {BLUR!r}, "
+    raise PredictError(f"--background {value!r} is neither a colour (a name, #rrggbb, #rgb or r,g,b), {BLUR!r}, "
                        f"nor an image file")
 
 
@@ -364,7 +366,7 @@ def cover(image, size):
 
 
 # A --background colour or photo has colours of its own: a colour given by
-# name, #rrggbb or r,g,b is sRGB, as on the web, and a photo's values are in
+# name, #rrggbb, #rgb or r,g,b is sRGB, as on the web, and a photo's values are in
 # its colour profile, sRGB without one. The composite keeps its photo's
 # profile (see metadata.colour_profile), so the background is converted into that:
 # the values of an sRGB background shown through an iPhone portrait's Display
@@ -425,8 +427,26 @@ def background_of(value):
     parsed = parse_background(str(value)) if given_as_text else value
     if parsed is None or isinstance(parsed, str):  # none, or BLUR: the photo's own
         return parsed
+    if not given_as_text and (trouble := background_trouble(parsed)):
+        raise PredictError(f"background {trouble}")
     profile = metadata.colour_profile(value) if given_as_text and isinstance(parsed, np.ndarray) else None
     return Backdrop(parsed, profile)
+
+
+def background_trouble(value):
+    """What is wrong with a background given from Python as a colour (three
+    whole numbers from 0 to 255) or a photo (an RGB uint8 array); None where
+    nothing is. (A colour of 300 wrapped to 44, and one of floats in [0, 1]
+    was black.)"""
+    if isinstance(value, np.ndarray):
+        if value.dtype == np.uint8 and value.ndim == 3 and value.shape[2] == 3 and value.size:
+            return None
+        return f"photo must be RGB pixels, uint8 (height, width, 3), not {value.dtype} of shape {value.shape}"
+    levels = tuple(value) if isinstance(value, (tuple, list)) else ()
+    if len(levels) == 3 and all(isinstance(level, (int, np.integer)) and not isinstance(level, bool)
+                                and 0 <= level <= 255 for level in levels):
+        return None
+    return f"colour {value!r} is not (r, g, b), each a whole number from 0 to 255"
 
 
 def in_profile(background, profile):

@@ -1611,8 +1611,26 @@ def test_a_web_address_for_a_photo_a_folder_or_a_model_is_a_usage_error_saying_s
         predict.parse_background(photo_address)
 
 
+def test_a_background_from_python_that_is_no_colour_or_rgb_photo_is_an_error_naming_it(rng):
+    rgb = photo(rng)
+    # A level of 300 wrapped to 44, -1 to 255, and floats in [0, 1] made black.
+    for colour in ((300, 0, 0), (-1, 0, 0), (0.5, 0.5, 0.5), (255, 0), "#12"):
+        said = (f"background colour {colour!r} is not (r, g, b), each a whole number from 0 to 255"
+                if not isinstance(colour, str) else "is neither a colour")
+        with pytest.raises(predict.PredictError, match=re.escape(said)):
+            predict.remove_background(rgb, model=MarksRed(), background=colour)
+    for backdrop in (np.zeros((8, 8), np.uint8), np.zeros((8, 8, 3), np.float32)):
+        with pytest.raises(predict.PredictError, match=re.escape(
+                f"background photo must be RGB pixels, uint8 (height, width, 3), not {backdrop.dtype} of shape "
+                f"{backdrop.shape}")):
+            predict.remove_background(rgb, model=MarksRed(), background=backdrop)
+    composite = predict.remove_background(rgb, model=MarksRed(), background=[0, 128, np.uint8(255)])
+    assert composite.shape == (*rgb.shape[:2], 3)
+
+
 def test_background_colour_forms(tmp_path):
     assert predict.parse_background("#FF8000") == (255, 128, 0)
+    assert predict.parse_background("#f80") == (255, 136, 0)  # CSS's short form
     assert predict.parse_background("0, 128,255") == (0, 128, 255)
     assert predict.parse_background("white") == (255, 255, 255)
     assert predict.parse_background("blur") == predict.BLUR
