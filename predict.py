@@ -300,6 +300,21 @@ def resolve_model(model, engine="auto"):
 # From mask to output image
 # ----------------------------------------------------------------------------
 
+def whole_numbers(texts):
+    """The whole numbers that `texts` write (" 255" too), or () where one
+    of them writes none."""
+    texts = [text.strip() for text in texts]
+    return tuple(int(text) for text in texts) if all(text.isdecimal() for text in texts) else ()
+
+
+def whole_numbers_within(values, count, low, high):
+    """Whether `values` are `count` whole numbers (Python's or NumPy's
+    ints, not bools), each from `low` to `high`: a colour's levels, a
+    canvas's sides, given as text (see whole_numbers) or from Python."""
+    return len(values) == count and all(isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+                                        and low <= value <= high for value in values)
+
+
 def parse_background(value):
     """None (transparent), an RGB colour tuple, an RGB photo, or BLUR, from the --background text."""
     if value is None:
@@ -317,9 +332,8 @@ def parse_background(value):
             return tuple(int(hex_digits[i:i + 2], 16) for i in (0, 2, 4))
         except ValueError:
             pass
-    parts = text.split(",")
-    if len(parts) == 3 and all(p.strip().isdigit() and int(p) <= 255 for p in parts):
-        return tuple(int(p) for p in parts)
+    if whole_numbers_within(levels := whole_numbers(text.split(",")), 3, 0, 255):
+        return levels
     try:
         data.local_path(value)
     except data.DatasetError as error:
@@ -442,9 +456,7 @@ def background_trouble(value):
         if value.dtype == np.uint8 and value.ndim == 3 and value.shape[2] == 3 and value.size:
             return None
         return f"photo must be RGB pixels, uint8 (height, width, 3), not {value.dtype} of shape {value.shape}"
-    levels = tuple(value) if isinstance(value, (tuple, list)) else ()
-    if len(levels) == 3 and all(isinstance(level, (int, np.integer)) and not isinstance(level, bool)
-                                and 0 <= level <= 255 for level in levels):
+    if whole_numbers_within(tuple(value) if isinstance(value, (tuple, list)) else (), 3, 0, 255):
         return None
     return f"colour {value!r} is not (r, g, b), each a whole number from 0 to 255"
 
@@ -531,11 +543,8 @@ MAX_CANVAS_SIDE = 16384  # more than any screen or print needs
 
 def parse_canvas(text):
     """(width, height) from "WIDTHxHEIGHT" (1080x1080); a PredictError for anything else."""
-    sides = text.lower().replace("×", "x").split("x")
-    if len(sides) == 2 and all(side.strip().isdigit() for side in sides):
-        width, height = (int(side) for side in sides)
-        if 1 <= width <= MAX_CANVAS_SIDE and 1 <= height <= MAX_CANVAS_SIDE:
-            return width, height
+    if whole_numbers_within(sides := whole_numbers(text.lower().replace("×", "x").split("x")), 2, 1, MAX_CANVAS_SIDE):
+        return sides
     raise PredictError(f"--canvas {text!r} is not WIDTHxHEIGHT in pixels (1080x1080), each from 1 to {MAX_CANVAS_SIDE}")
 
 
@@ -552,9 +561,7 @@ def canvas_of(canvas, background=None):
                            "background, and the canvas holds the people only")
     if isinstance(canvas, str):
         return parse_canvas(canvas)
-    sides = tuple(canvas)
-    if len(sides) == 2 and all(isinstance(side, (int, np.integer)) and not isinstance(side, bool)
-                               and 1 <= side <= MAX_CANVAS_SIDE for side in sides):
+    if whole_numbers_within(sides := tuple(canvas), 2, 1, MAX_CANVAS_SIDE):
         return tuple(int(side) for side in sides)
     raise PredictError(f"canvas {canvas!r} is not (width, height) in pixels, each a whole number from 1 to "
                        f"{MAX_CANVAS_SIDE}")
