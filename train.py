@@ -100,13 +100,18 @@ def constant_comments():
     return {match[1]: match[2] for match in matches if match}
 
 
+def read_as(kind):
+    """How a setting of `kind` is read from text: bool("false") is True."""
+    return parse_bool if kind is bool else kind
+
+
 def as_its_kind(value, kind):
     """A hyperparameter's value at the top of this file as its `kind` (see
     KINDS): text as the command line's is read ("224", "false"), a whole
     float (40.0) as an int, an int as a float; a ValueError for another
     value (16.5 where a whole number goes, 1 for True or False)."""
     if isinstance(value, str):
-        return parse_bool(value) if kind is bool else kind(value)
+        return read_as(kind)(value)
     if kind is str:
         return str(value)  # None too: "None", read as "none"
     if isinstance(value, bool) != (kind is bool):
@@ -138,7 +143,7 @@ def parse_config(argv=None):
             edited_wrong.append(f"{name} = {constant!r} at the top of train.py is not {KIND_NAMES[KINDS[name]]}")
             default = constant
         explanation = f"{comments[name]} " if name in comments else ""
-        parser.add_argument(flag(name), type=parse_bool if KINDS[name] is bool else KINDS[name], default=default,
+        parser.add_argument(flag(name), type=read_as(KINDS[name]), default=default,
                             metavar=name, help=f"{explanation}(default: {default})".replace("%", "%%"))
     if edited_wrong:
         parser.error("; ".join(edited_wrong))
