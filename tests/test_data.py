@@ -141,16 +141,22 @@ def test_a_web_address_given_as_a_path_says_so_and_how_to_get_the_files():
         assert data.local_path(path) == Path(path)
 
 
+def why_not_paired(dataset):
+    """The DatasetError that data.find_pairs raises for `dataset`'s images/ and masks/, as text."""
+    with pytest.raises(data.DatasetError) as error:
+        data.find_pairs(dataset / "images", dataset / "masks")
+    return str(error.value)
+
+
 def test_missing_dataset_folder_is_a_clear_error_that_says_what_is_there_instead(tmp_path):
     with pytest.raises(data.DatasetError, match=r"image folder .*nowhere.images does not exist \(nor does .*nowhere\)$"):
         data.find_pairs(tmp_path / "nowhere" / "images", tmp_path / "nowhere" / "masks")
     for name in ("Images", "labels", ".git"):
         (tmp_path / "data" / name).mkdir(parents=True)
-    with pytest.raises(data.DatasetError) as error:
-        data.find_pairs(tmp_path / "data" / "images", tmp_path / "data" / "masks")
-    assert str(error.value) == (f"image folder {tmp_path / 'data' / 'images'} does not exist "
-                                f"({tmp_path / 'data'} holds Images/, labels/: rename Images/ to images/, as the names "
-                                f"are read case and all)")
+    assert why_not_paired(tmp_path / "data") == (
+        f"image folder {tmp_path / 'data' / 'images'} does not exist "
+        f"({tmp_path / 'data'} holds Images/, labels/: rename Images/ to images/, as the names "
+        f"are read case and all)")
     (tmp_path / "empty").mkdir()
     with pytest.raises(data.DatasetError, match=re.escape(f"does not exist ({tmp_path / 'empty'} holds no folders)")):
         data.find_pairs(tmp_path / "empty" / "images", tmp_path / "empty" / "masks")
@@ -169,19 +175,17 @@ def test_missing_dataset_folder_is_a_clear_error_that_says_what_is_there_instead
     for name in ("b.jpg", "b_mask.png", "a.jpg", "a_mask.png", ".DS_Store", "notes.txt"):
         (tmp_path / "flat" / name).parent.mkdir(exist_ok=True)
         (tmp_path / "flat" / name).write_bytes(b"")
-    with pytest.raises(data.DatasetError) as error:
-        data.find_pairs(tmp_path / "flat" / "images", tmp_path / "flat" / "masks")
-    assert str(error.value) == (f"image folder {tmp_path / 'flat' / 'images'} does not exist ({tmp_path / 'flat'} holds "
-                                f"no folders, but 4 images of its own (a.jpg, a_mask.png, b.jpg, ...): a dataset "
-                                f"folder holds images/, the photos, and masks/, a mask named as each photo)")
+    assert why_not_paired(tmp_path / "flat") == (
+        f"image folder {tmp_path / 'flat' / 'images'} does not exist ({tmp_path / 'flat'} holds "
+        f"no folders, but 4 images of its own (a.jpg, a_mask.png, b.jpg, ...): a dataset "
+        f"folder holds images/, the photos, and masks/, a mask named as each photo)")
     # A folder DVC tracks, in a clone not pulled: its .dvc file stands where it should be.
     (tmp_path / "tracked").mkdir()
     (tmp_path / "tracked" / "images.dvc").write_text("outs:\n- md5: 0c1a3e5b7d9f.dir\n  path: images\n")
-    with pytest.raises(data.DatasetError) as error:
-        data.find_pairs(tmp_path / "tracked" / "images", tmp_path / "tracked" / "masks")
-    assert str(error.value) == (f"image folder {tmp_path / 'tracked' / 'images'} does not exist (DVC tracks "
-                                f"{tmp_path / 'tracked' / 'images'}, and it was not pulled: "
-                                f"{tmp_path / 'tracked' / 'images.dvc'} stands in its place; `dvc pull` fetches it)")
+    assert why_not_paired(tmp_path / "tracked") == (
+        f"image folder {tmp_path / 'tracked' / 'images'} does not exist (DVC tracks "
+        f"{tmp_path / 'tracked' / 'images'}, and it was not pulled: "
+        f"{tmp_path / 'tracked' / 'images.dvc'} stands in its place; `dvc pull` fetches it)")
     (tmp_path / "People.dvc").write_text("outs:\n- md5: 5e2b4d6f8a0c.dir\n  path: People\n")  # the whole dataset
     with pytest.raises(data.DatasetError, match=re.escape(f"(DVC tracks {tmp_path / 'People'}, and it was not "
                                                           f"pulled: {tmp_path / 'People.dvc'} stands in its place")):
@@ -192,21 +196,19 @@ def test_a_missing_images_or_masks_folder_says_how_to_name_the_datasets_own(tmp_
     for name in ("images", "labels"):
         (tmp_path / "data" / name).mkdir(parents=True)
     (tmp_path / "data" / "images" / "a.jpg").write_bytes(b"")
-    with pytest.raises(data.DatasetError) as error:
-        data.find_pairs(tmp_path / "data" / "images", tmp_path / "data" / "masks")
-    assert str(error.value) == (f"mask folder {tmp_path / 'data' / 'masks'} does not exist ({tmp_path / 'data'} "
-                                f"holds images/, labels/: if labels/ holds the masks, rename it masks/, or link it: "
-                                f"ln -s labels {tmp_path / 'data' / 'masks'})")
+    assert why_not_paired(tmp_path / "data") == (
+        f"mask folder {tmp_path / 'data' / 'masks'} does not exist ({tmp_path / 'data'} "
+        f"holds images/, labels/: if labels/ holds the masks, rename it masks/, or link it: "
+        f"ln -s labels {tmp_path / 'data' / 'masks'})")
     (tmp_path / "data" / "masks").symlink_to("labels")  # as the hint says: the link is followed
     with pytest.raises(data.DatasetError, match=r"mask folder .*data.masks has no masks"):
         data.find_pairs(tmp_path / "data" / "images", tmp_path / "data" / "masks")
     for name in ("JPEGImages", "SegmentationClass", "train"):  # several, and a split's folder
         (tmp_path / "voc" / name).mkdir(parents=True)
-    with pytest.raises(data.DatasetError) as error:
-        data.find_pairs(tmp_path / "voc" / "images", tmp_path / "voc" / "masks")
-    assert str(error.value) == (f"image folder {tmp_path / 'voc' / 'images'} does not exist ({tmp_path / 'voc'} holds "
-                                f"JPEGImages/, SegmentationClass/, train/: a dataset folder holds images/, the photos, "
-                                f"and masks/, a mask named as each photo: rename yours to those names)")
+    assert why_not_paired(tmp_path / "voc") == (
+        f"image folder {tmp_path / 'voc' / 'images'} does not exist ({tmp_path / 'voc'} holds "
+        f"JPEGImages/, SegmentationClass/, train/: a dataset folder holds images/, the photos, "
+        f"and masks/, a mask named as each photo: rename yours to those names)")
 
 
 def test_two_photos_of_one_name_but_for_the_extension_are_an_error_naming_both(tmp_path, rng):
