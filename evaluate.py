@@ -56,12 +56,9 @@ import numpy as np
 from tqdm import tqdm
 
 import data
-import quiet_tensorflow
-
-quiet_tensorflow.import_tensorflow()  # before metrics.py's Keras import brings it in, with its start-up lines
-import metrics  # noqa: E402
-import predict  # noqa: E402
-import segment  # noqa: E402
+import predict
+import scores
+import segment
 
 SCORES = ("iou", "dice", "precision", "recall", "boundary_iou", "mae")
 # The mean IoU is also reported at each of these thresholds, so that the
@@ -228,7 +225,7 @@ def source_of(stem):
 
 
 def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, perturb=None, close_up=True,
-                upright_only=False, keep_specks=False, threshold=metrics.THRESHOLD, predictions=None,
+                upright_only=False, keep_specks=False, threshold=scores.THRESHOLD, predictions=None,
                 main_person=False, progress=False):
     """(rows of per-image scores, failures [(path, reason)], worst images for the
     contact sheet); each row also holds the image's IoU at every threshold of
@@ -276,13 +273,13 @@ def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, pertu
                 prediction = segment.people_kept(models_mask, keep_specks, main_person)
                 if made is None:  # made by the model here: capped as predict.py caps its outputs (made ones are)
                     prediction = predict.within_photo(prediction, photo)
-                scores = metrics.image_scores(mask, prediction, threshold, with_boundary=True)
-                by_threshold = [metrics.iou(mask, prediction, swept) for swept in THRESHOLD_SWEEP]
+                photo_scores = scores.image_scores(mask, prediction, threshold, with_boundary=True)
+                by_threshold = [scores.iou(mask, prediction, swept) for swept in THRESHOLD_SWEEP]
                 # Judged as predict.py judges it for sureness.csv: the model's mask, specks and all.
-                rows.append({"pair": pair, "stem": pair[0].stem, "source": source_of(pair[0].stem), **scores,
+                rows.append({"pair": pair, "stem": pair[0].stem, "source": source_of(pair[0].stem), **photo_scores,
                              "sureness": segment.judge(models_mask).sureness, "iou_by_threshold": by_threshold,
                              "mask_check": mask_check})
-                worst = sorted(worst + [(scores["iou"], pair[0].stem, image, mask, prediction)],
+                worst = sorted(worst + [(photo_scores["iou"], pair[0].stem, image, mask, prediction)],
                                key=lambda item: item[0])[:keep_worst]
             bar.update(len(chunk))
             if progress and bar.disable and time.time() - said_at >= predict.PROGRESS_LINE_EVERY:
@@ -492,7 +489,7 @@ def contact_sheet(worst, height=200):
 
 
 def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, close_up=True, upright_only=False,
-             keep_specks=False, threshold=metrics.THRESHOLD, compare_to=None, predictions=None, main_person=False,
+             keep_specks=False, threshold=scores.THRESHOLD, compare_to=None, predictions=None, main_person=False,
              progress=False):
     """Scores `pairs` and writes metrics.json, per_image.csv and worst.png to
     out_dir; with `compare_to` (an earlier run's out_dir) the comparison too.
@@ -606,7 +603,7 @@ def main(argv=None):
                         help="an earlier run's --out folder: the per-image IoU difference, photo by photo, with its 95%% interval")
     parser.add_argument("--batch-size", type=int, default=8, metavar="N",
                         help="photos the model runs on at once (default: %(default)s)")
-    parser.add_argument("--threshold", type=float, default=metrics.THRESHOLD, metavar="T",
+    parser.add_argument("--threshold", type=float, default=scores.THRESHOLD, metavar="T",
                         help="soft-mask value from which a pixel counts as person (default: %(default)s); "
                         "the mean IoU at thresholds from 0.3 to 0.7 is reported either way")
     predict.add_mask_flags(parser)  # the masks scored are made as predict.py makes them, with its flags

@@ -556,7 +556,7 @@ def evaluate_on(model, pairs, config):
     import numpy as np
 
     import data
-    import metrics
+    import scores
 
     # Read twice (evaluate, then per image) rather than cached beside the training photos' cache.
     dataset = data.make_dataset(pairs, (config["image_size"],) * 2, config["batch_size"], cache=False)
@@ -564,7 +564,7 @@ def evaluate_on(model, pairs, config):
     per_image = []
     for images, masks in dataset:
         predictions = model.predict_on_batch(images)
-        per_image += [metrics.image_scores(m, p) for m, p in zip(masks.numpy(), np.asarray(predictions))]
+        per_image += [scores.image_scores(m, p) for m, p in zip(masks.numpy(), np.asarray(predictions))]
     means = {f"mean_image_{k}": float(np.mean([s[k] for s in per_image])) for k in per_image[0]}
     return {"images": len(pairs), **{f"pooled_{k}": float(v) for k, v in pooled.items()}, **means}
 

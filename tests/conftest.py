@@ -14,6 +14,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from People_Segmentation.make_sample import draw_person, write_sample  # noqa: E402
 
+# A 2x4 example worked out by hand, for scores.py and metrics.py's Keras metrics alike.
+# Person pixels (truth): (0,0) (0,1) (1,0). Predicted person (>= 0.5): (0,0) (0,2) (1,0) (1,2).
+# TP = 2 [(0,0), (1,0)], FP = 2 [(0,2), (1,2)], FN = 1 [(0,1)], TN = 3.
+HAND_TRUTH = np.array([[1, 1, 0, 0], [1, 0, 0, 0]], np.float32)
+HAND_SOFT = np.array([[0.9, 0.4, 0.6, 0.1], [0.7, 0.2, 0.55, 0.0]], np.float32)
+HAND_SCORES = {"iou": 2 / 5, "dice": 4 / 7, "precision": 2 / 4, "recall": 2 / 3}
+
 
 @pytest.fixture
 def sample_dir(tmp_path):

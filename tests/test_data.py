@@ -11,7 +11,7 @@ from PIL import Image
 
 import data
 import metadata
-import metrics
+import scores
 from conftest import NOT_UTF8, draw_person, fake_pairs, rename_pair, write_sample
 
 
@@ -642,7 +642,7 @@ def test_a_mask_of_the_photos_shape_at_another_resolution_is_scaled_to_the_photo
             continue
         _, scaled = data.read_pair((tmp_path / "images" / "a.png", tmp_path / "masks" / "a.png"))
         assert scaled.shape == (96, 64) and set(np.unique(scaled)) <= {0, 1}, name
-        assert metrics.iou(mask // 255, scaled) > 0.95, name  # what a half-size mask of this small photo keeps
+        assert scores.iou(mask // 255, scaled) > 0.95, name  # what a half-size mask of this small photo keeps
 
 
 @pytest.mark.parametrize("orientation", [6, 8, 5, 7])  # a quarter turn, either way; with a mirror (transposed)
@@ -1193,7 +1193,7 @@ def test_turn_on_side_gives_the_model_input_of_the_photo_turned_a_quarter():
         expected_mask = data.preprocess_mask(np.rot90(photo_mask, turns), size)
         assert turned.shape == (96, 96, 3) and turned_mask.shape == (96, 96, 1)
         assert np.abs(turned.astype(int) - expected).mean() < 3
-        assert metrics.iou(expected_mask, turned_mask) > 0.95
+        assert scores.iou(expected_mask, turned_mask) > 0.95
         # A 4:3 band of 54 rows between grey bars, the bars background.
         assert (turned[:21] == data.LETTERBOX_GREY).all() and (turned[75:] == data.LETTERBOX_GREY).all()
         assert turned_mask[:21].sum() == 0 and turned_mask[75:].sum() == 0

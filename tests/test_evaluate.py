@@ -2,6 +2,7 @@ import csv
 import json
 import logging
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -11,10 +12,11 @@ import pytest
 
 import data
 import evaluate
-import metrics
 import predict
+import scores
 import segment
-from conftest import NOT_UTF8, SureOfUprightRed, Terminal, lying_person, person_with_a_speck, rename_pair, write_sample
+from conftest import (NOT_UTF8, REPO_DIR, SureOfUprightRed, Terminal, lying_person, person_with_a_speck, rename_pair,
+                      write_sample)
 from model import build_model
 
 
@@ -55,12 +57,12 @@ def test_scores_are_the_numpy_metrics_at_original_resolution(tiny_model, dataset
         image, truth = data.read_image(image_path), data.read_mask(mask_path)
         soft = segment.predict_photo_masks(tiny_model, [image])[0]  # as predict.py makes it
         assert soft.shape == truth.shape  # original resolution
-        reference.append({"iou": metrics.iou(truth, soft), "dice": metrics.dice(truth, soft),
-                          "precision": metrics.precision(truth, soft), "recall": metrics.recall(truth, soft),
-                          "boundary_iou": metrics.boundary_iou(truth, soft),
-                          "mae": metrics.mean_absolute_error(truth, soft), "source": image_path.stem[0],
+        reference.append({"iou": scores.iou(truth, soft), "dice": scores.dice(truth, soft),
+                          "precision": scores.precision(truth, soft), "recall": scores.recall(truth, soft),
+                          "boundary_iou": scores.boundary_iou(truth, soft),
+                          "mae": scores.mean_absolute_error(truth, soft), "source": image_path.stem[0],
                           "sureness": segment.judge(soft).sureness,
-                          "sweep": [metrics.iou(truth, soft, threshold) for threshold in evaluate.THRESHOLD_SWEEP]})
+                          "sweep": [scores.iou(truth, soft, threshold) for threshold in evaluate.THRESHOLD_SWEEP]})
     assert results["images"] == 8
     for name in evaluate.SCORES:
         assert results[name] == pytest.approx(np.mean([r[name] for r in reference]), abs=1e-6)
@@ -208,7 +210,7 @@ def test_threshold_sets_which_pixels_count_as_person(tiny_model, tiny_model_path
     for image_path, mask_path in data.find_pairs(dataset / "images", dataset / "masks"):
         truths.append(data.read_mask(mask_path))
         softs.append(segment.predict_photo_masks(tiny_model, [data.read_image(image_path)])[0])
-    for name, score in (("iou", metrics.iou), ("precision", metrics.precision), ("recall", metrics.recall)):
+    for name, score in (("iou", scores.iou), ("precision", scores.precision), ("recall", scores.recall)):
         assert results[name] == pytest.approx(np.mean([score(t, s, 0.4) for t, s in zip(truths, softs)]), abs=1e-6)
     assert results["iou"] == pytest.approx(results["iou_by_threshold"]["0.40"])
     assert results["iou"] != pytest.approx(results["iou_by_threshold"]["0.50"])
@@ -394,7 +396,7 @@ def test_flip_tta_scores_the_averaged_masks(tiny_model, tiny_model_path, dataset
     ious = []
     for image_path, mask_path in data.find_pairs(dataset / "images", dataset / "masks"):
         image, truth = data.read_image(image_path), data.read_mask(mask_path)
-        ious.append(metrics.iou(truth, segment.predict_photo_masks(tiny_model, [image], flip_tta=True)[0]))
+        ious.append(scores.iou(truth, segment.predict_photo_masks(tiny_model, [image], flip_tta=True)[0]))
     assert results["iou"] == pytest.approx(np.mean(ious), abs=1e-6)
 
 
@@ -556,7 +558,7 @@ def test_perturb_scores_the_changed_photos_against_the_changed_masks(tiny_model,
     ious = []
     for image_path, mask_path in pairs:
         image, truth = evaluate.zoom_out(data.read_image(image_path), data.read_mask(mask_path))
-        ious.append(metrics.iou(truth, segment.predict_photo_masks(tiny_model, [image])[0]))
+        ious.append(scores.iou(truth, segment.predict_photo_masks(tiny_model, [image])[0]))
     assert results["iou"] == pytest.approx(np.mean(ious), abs=1e-6)
     with pytest.raises(ValueError, match="perturb must be one of zoom_out, second_person, .*, jpeg; got .fog."):
         evaluate.evaluate(tiny_model, pairs, tmp_path / "out", perturb="fog")
@@ -594,8 +596,8 @@ def test_specks_are_scored_left_out_unless_keep_specks_and_sureness_judges_the_m
     photo, truth = person_with_a_speck()
     dropped, kept = scored_with_and_without(tmp_path, photo, truth, "keep_specks")
     models_mask = segment.predict_photo_masks(SureOfUprightRed(), [photo], keep_specks=True)[0]
-    assert kept["iou"] == pytest.approx(metrics.iou(truth, models_mask))
-    assert dropped["iou"] == pytest.approx(metrics.iou(truth, segment.without_specks(models_mask)))
+    assert kept["iou"] == pytest.approx(scores.iou(truth, models_mask))
+    assert dropped["iou"] == pytest.approx(scores.iou(truth, segment.without_specks(models_mask)))
     assert dropped["iou"] > kept["iou"]
     for run in ("off", "on"):
         with (tmp_path / run / "per_image.csv").open() as file:
@@ -610,7 +612,7 @@ def test_main_person_is_scored_with_everyone_else_left_out(tmp_path):
     truth[30:220, 40:120] = 1
     everyone, main = scored_with_and_without(tmp_path, photo, truth, "main_person")
     models_mask = segment.predict_photo_masks(SureOfUprightRed(), [photo], keep_specks=True)[0]
-    assert main["iou"] == pytest.approx(metrics.iou(truth, segment.main_person_only(models_mask)))
+    assert main["iou"] == pytest.approx(scores.iou(truth, segment.main_person_only(models_mask)))
     assert main["iou"] > 0.95 > 0.85 > everyone["iou"]
 
 
@@ -661,8 +663,8 @@ def test_a_prediction_of_its_photos_shape_at_another_resolution_is_scaled_to_it_
     results = evaluate.evaluate(None, pairs, tmp_path / "scored", predictions=tmp_path / "data" / "predictions")
     assert results["images"] == 1
     scaled = cv2.resize(half.astype(np.float32) / 255, (60, 80), interpolation=cv2.INTER_LINEAR)
-    assert results["iou"] == pytest.approx(metrics.iou(truth / 255, scaled)) and results["iou"] > 0.95
-    assert results["mae"] == pytest.approx(metrics.mean_absolute_error(truth / 255, scaled), abs=1e-6)
+    assert results["iou"] == pytest.approx(scores.iou(truth / 255, scaled)) and results["iou"] > 0.95
+    assert results["mae"] == pytest.approx(scores.mean_absolute_error(truth / 255, scaled), abs=1e-6)
     assert [Path(failure["path"]).stem for failure in results["failed"]] == ["b"]
     assert results["failed"][0]["reason"].endswith("is 60x80 but its prediction "
                                                    f"{tmp_path / 'data' / 'predictions' / 'b.png'} is 60x60: a "
@@ -701,6 +703,19 @@ def test_predictions_of_another_tool_are_read_by_their_alpha_or_grey(dataset, tm
     assert results["images"] == 2 and results["iou"] == 1.0
     assert results["mae"] == pytest.approx(np.mean([(255 - 230) / 255 * share + 20 / 255 * (1 - share) for share in
                                                     [data.read_mask(mask).mean() for _, mask in pairs]]), abs=1e-6)
+
+
+def test_scoring_predictions_made_already_never_imports_tensorflow(dataset, tmp_path):
+    # Nor does --help or a usage error: evaluate.py answers them without TensorFlow's seconds of start-up.
+    (tmp_path / "tool").mkdir()
+    for image_path, mask_path in data.find_pairs(dataset / "images", dataset / "masks"):
+        cv2.imwrite(str(tmp_path / "tool" / f"{image_path.stem}.png"), data.read_mask(mask_path) * 255)
+    code = "import sys, evaluate; code = evaluate.main(sys.argv[1:]); print('tensorflow' in sys.modules); sys.exit(code)"
+    result = subprocess.run([sys.executable, "-c", code, "--data", str(dataset), "--predictions", str(tmp_path / "tool"),
+                             "--out", str(tmp_path / "out")], cwd=REPO_DIR, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "False"
+    assert json.loads((tmp_path / "out" / "metrics.json").read_text())["iou"] == 1.0
 
 
 def test_predictions_named_with_a_tools_suffix_or_another_case_are_paired_with_their_photos(dataset, tmp_path,

@@ -22,8 +22,8 @@ from PIL import Image, ImageOps
 
 import data
 import metadata
-import metrics
 import predict
+import scores
 import segment
 from conftest import (NOT_UTF8, REPO_DIR, MarksRed, SureOfUprightRed, Terminal, camera_dng, lying_person,
                       person_with_a_speck, photo)
@@ -2681,10 +2681,10 @@ def test_two_small_people_apart_both_get_a_second_look():
     # Both crops in one call; then the photo's four tiles (see the tiles' tests), less sure of people this small.
     assert [batch.shape[0] for batch in model.batches] == [1, 2, 4]
     without = predict.remove_background(photo, model=MarksRed(), mask_only=True, close_up=False)
-    assert metrics.iou(truth, without >= 128) < 0.75 and metrics.iou(truth, with_close_ups >= 128) > 0.9  # measured: 0.57 and 0.96
+    assert scores.iou(truth, without >= 128) < 0.75 and scores.iou(truth, with_close_ups >= 128) > 0.9  # measured: 0.57 and 0.96
     for left, right in ((190, 221), (1390, 1421)):  # each person as sharp as the other
         person = slice(left - 20, right + 20)
-        assert metrics.iou(truth[:, person], with_close_ups[:, person] >= 128) > 0.9
+        assert scores.iou(truth[:, person], with_close_ups[:, person] >= 128) > 0.9
 
 
 def test_a_small_person_gets_a_second_sharper_look_unless_close_up_is_off():
@@ -2698,7 +2698,7 @@ def test_a_small_person_gets_a_second_sharper_look_unless_close_up_is_off():
     # (Its blurred mask of the small person would also get a turned look, which this test leaves out.)
     without = predict.remove_background(photo, model=model, mask_only=True, close_up=False, upright_only=True)
     assert len(model.batches) == 1
-    assert metrics.iou(truth, without >= 128) < 0.85 and metrics.iou(truth, with_close_up >= 128) > 0.9  # measured: 0.81 and 0.93
+    assert scores.iou(truth, without >= 128) < 0.85 and scores.iou(truth, with_close_up >= 128) > 0.9  # measured: 0.81 and 0.93
     # Outside the crop the first pass's mask stands; the photo-size mask is what the files get too.
     assert (with_close_up[:, :300] == without[:, :300]).all()
 
@@ -2736,7 +2736,7 @@ def test_upright_only_reaches_the_folder_run_from_the_command_line(monkeypatch, 
 def test_photos_and_folders_lose_the_specks_unless_keep_specks(tmp_path):
     photo, truth = person_with_a_speck()
     mask = predict.remove_background(photo, model=MarksRed(), mask_only=True)
-    assert (mask[15:45, 185:215] == 0).all() and metrics.iou(truth, mask >= 128) > 0.95
+    assert (mask[15:45, 185:215] == 0).all() and scores.iou(truth, mask >= 128) > 0.95
     kept = predict.remove_background(photo, model=MarksRed(), mask_only=True, keep_specks=True)
     assert (kept[23:31, 193:201] > 128).all()
     np.testing.assert_array_equal(np.where(mask[15:45, 185:215] == 0, kept[15:45, 185:215], 0), kept[15:45, 185:215])

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import data
-import metrics
+import scores
 import segment
 from conftest import MarksRed, SureOfUprightRed, lying_person
 
@@ -127,7 +127,7 @@ def test_people_across_a_wide_photo_are_taken_from_its_tiles_where_those_are_sur
     assert mask.max() == pytest.approx(0.99)
     first_look = segment.predict_photo_masks(SureOf(model.sure), [photo], close_up=False)[0]
     assert first_look.max() == pytest.approx(0.7)
-    assert metrics.iou(truth, mask >= 0.5) > metrics.iou(truth, first_look >= 0.5)
+    assert scores.iou(truth, mask >= 0.5) > scores.iou(truth, first_look >= 0.5)
 
 
 def test_tiles_less_sure_than_the_first_look_leave_it():
@@ -160,7 +160,7 @@ def test_a_person_lying_across_a_landscape_photo_is_taken_from_a_look_turned_on_
     for turned, turn in zip(model.batches[2], (-1, 1, 2)):
         np.testing.assert_array_equal(turned, data.preprocess_image(np.rot90(photo, turn), (64, 64)))
     assert mask.shape == (300, 400) and mask.max() == pytest.approx(0.99)
-    assert metrics.iou(truth, mask >= 0.5) > 0.9
+    assert scores.iou(truth, mask >= 0.5) > 0.9
     upright = segment.predict_photo_masks(SureOfUprightRed(), [photo], upright_only=True)[0]
     assert upright.max() == pytest.approx(0.6)
 
@@ -191,7 +191,7 @@ def test_tiles_surer_of_a_person_lying_down_than_the_first_look_do_not_stop_the_
     model = SureOfLyingInTiles()
     mask = segment.predict_photo_masks(model, [photo])[0]
     assert [batch.shape[0] for batch in model.batches] == [1, 2, 3]
-    assert mask.max() == pytest.approx(0.99) and metrics.iou(truth, mask >= 0.5) > 0.9
+    assert mask.max() == pytest.approx(0.99) and scores.iou(truth, mask >= 0.5) > 0.9
     # A turned look that loses (not sure) leaves the tiles' mask, not the first look's.
     unsure_turned = segment.predict_photo_masks(SureOfLyingInTiles(upright=0.9), [photo])[0]
     np.testing.assert_array_equal(unsure_turned, tiled)
@@ -214,7 +214,7 @@ def test_only_unsure_masks_get_a_turned_look_whatever_the_photos_shape():
     # (now landscape photos; turned looks get no tiles).
     assert [batch.shape[0] for batch in model.batches] == [1, 3, 2]
     assert mask.shape == (400, 300) and mask.max() == pytest.approx(0.99)
-    assert metrics.iou(portrait[..., 0] > 0, mask >= 0.5) > 0.9
+    assert scores.iou(portrait[..., 0] > 0, mask >= 0.5) > 0.9
 
 
 class SureOfHeadUp:
@@ -240,7 +240,7 @@ def test_a_person_upside_down_is_taken_from_the_look_turned_half_a_turn():
     upright = segment.predict_photo_masks(SureOfHeadUp(), [photo], upright_only=True)[0]
     assert upright.max() == pytest.approx(0.7)
     mask = segment.predict_photo_masks(SureOfHeadUp(), [photo])[0]
-    assert mask.max() == pytest.approx(0.99) and metrics.iou(person, mask >= 0.5) > 0.9
+    assert mask.max() == pytest.approx(0.99) and scores.iou(person, mask >= 0.5) > 0.9
     head_up = np.ascontiguousarray(photo[::-1, ::-1])  # the same person standing: no turned look needed
     assert segment.predict_photo_masks(SureOfHeadUp(), [head_up])[0].max() == pytest.approx(0.99)
 
@@ -295,7 +295,7 @@ def test_large_photos_are_judged_on_a_smaller_mask_with_the_same_outcome():
     photo = cv2.resize(lying_person()[0], (4000, 3000), interpolation=cv2.INTER_NEAREST)
     mask = segment.predict_photo_masks(SureOfUprightRed(), [photo])[0]
     assert mask.shape == (3000, 4000) and mask.max() == pytest.approx(0.99)  # the turned look, at full size
-    assert metrics.iou(photo[..., 0] > 0, mask >= 0.5) > 0.9
+    assert scores.iou(photo[..., 0] > 0, mask >= 0.5) > 0.9
 
 
 def test_a_speck_apart_from_the_people_is_left_out_but_not_a_part_joined_by_faint_pixels_or_at_the_edge():
