@@ -653,10 +653,10 @@ def main(argv=None):
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     data.quiet_opencv()
     try:
-        model = predict.load_model(args.model, args.engine) if args.predictions is None else None
         images_dir, masks_dir = args.data / "images", args.data / "masks"
         pairs = (data.read_split_list(args.split_list, images_dir, masks_dir) if args.split_list
-                 else data.find_pairs(images_dir, masks_dir))
+                 else data.find_pairs(images_dir, masks_dir))  # before the model: a mistyped --data said at once
+        model = predict.load_model(args.model, args.engine) if args.predictions is None else None
         results = evaluate(model, pairs, args.out, args.batch_size, flip_tta=args.flip_tta, perturb=args.perturb,
                            close_up=args.close_up, upright_only=args.upright_only, keep_specks=args.keep_specks,
                            threshold=args.threshold, compare_to=args.compare_to, predictions=args.predictions,
