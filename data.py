@@ -687,6 +687,8 @@ def not_pulled(path):
     in its place, as a clone leaves it), that, for its error; else ""."""
     path = Path(path)
     for place in (path, path.parent):
+        if place.name in ("", ".."):  # the root, the working folder or its parent: no name for a .dvc beside it
+            continue
         pointer = place.with_name(place.name + ".dvc")
         if pointer.is_file():
             return f" (DVC tracks {place}, and it was not pulled: {pointer} stands in its place; `dvc pull` fetches it)"

@@ -192,6 +192,15 @@ def test_missing_dataset_folder_is_a_clear_error_that_says_what_is_there_instead
         data.find_pairs(tmp_path / "People" / "images", tmp_path / "People" / "masks")
 
 
+def test_a_dataset_given_as_the_working_folder_or_the_root_is_said_missing_not_a_crash(tmp_path, monkeypatch):
+    # `train.py --data-dir .` in the wrong folder: neither "." nor "/" has a name for a .dvc file beside it.
+    (tmp_path / "here").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    assert why_not_paired(Path(".")) == "image folder images does not exist (. holds no folders)"
+    assert why_not_paired(Path("..")).startswith("image folder ../images does not exist (.. holds here/")
+    assert why_not_paired(Path("/")).startswith("image folder /images does not exist (/ holds ")
+
+
 def test_a_missing_images_or_masks_folder_says_how_to_name_the_datasets_own(tmp_path):
     for name in ("images", "labels"):
         (tmp_path / "data" / name).mkdir(parents=True)

@@ -1121,7 +1121,8 @@ def test_an_output_folder_that_cannot_be_written_is_refused_before_any_photo_is_
             f"read-only, forbid it") in capsys.readouterr().err
 
 
-def test_a_file_name_as_the_output_of_a_folder_is_refused_and_a_missing_photo_named(tmp_path, tiny_model_path, rng, capsys):
+def test_a_file_name_as_the_output_of_a_folder_is_refused_and_a_missing_photo_named(tmp_path, tiny_model_path, rng, capsys,
+                                                                                  monkeypatch):
     save(tmp_path / "in" / "a.jpg", photo(rng))
     status = predict.main([str(tmp_path / "in"), str(tmp_path / "cutout.png"), "--model", str(tiny_model_path)])
     assert status == 2
@@ -1131,6 +1132,9 @@ def test_a_file_name_as_the_output_of_a_folder_is_refused_and_a_missing_photo_na
     status = predict.main([str(tmp_path / "in" / "typo.jpg"), str(tmp_path / "cutout.png"), "--model", str(tiny_model_path)])
     assert status == 2
     assert f"input {tmp_path / 'in' / 'typo.jpg'} does not exist\n" in capsys.readouterr().err
+    monkeypatch.chdir(tmp_path)  # a folder mistyped in the working folder: no parent named, no .dvc beside it
+    assert predict.main(["shoot", str(tmp_path / "out"), "--model", str(tiny_model_path)]) == 2
+    assert "input shoot does not exist\n" in capsys.readouterr().err
     # A folder of photos DVC tracks, in a clone not pulled: its .dvc file stands in its place.
     (tmp_path / "shoot.dvc").write_text("outs:\n- md5: 0c1a3e5b7d9f.dir\n  path: shoot\n")
     assert predict.main([str(tmp_path / "shoot"), str(tmp_path / "out"), "--model", str(tiny_model_path)]) == 2
