@@ -652,8 +652,12 @@ ADDRESS = re.compile(r"[a-z][a-z0-9+.-]+://", re.IGNORECASE)
 def local_path(text, written=False):
     """The Path that `text`, given as a file or folder to read (or, where
     `written`, to write), names; a DatasetError where it is an address, not
-    a path (see ADDRESS)."""
+    a path (see ADDRESS), or empty, which Path would take as the working
+    folder ("$PHOTOS" with the variable unset would cut out whatever is
+    here)."""
     text = str(text)
+    if not text:
+        raise DatasetError("'' is an empty path, which names no file or folder (a shell variable left unset?)")
     if text.lower().startswith("file://"):
         path = unquote(urlparse(text).path)
         raise DatasetError(f"{text} is an address, not a path: give its path, {path}")

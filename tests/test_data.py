@@ -137,8 +137,15 @@ def test_a_web_address_given_as_a_path_says_so_and_how_to_get_the_files():
     with pytest.raises(data.DatasetError, match=re.escape("file:///home/me/My%20Photos is an address, not a path: give "
                                                           "its path, /home/me/My Photos")):
         data.local_path("file:///home/me/My%20Photos")
-    for path in ("photos/a.jpg", "/data/people", r"C:\Users\me\photos", "-", "@picked.txt", "shoot/**/*.jpg"):
+    for path in ("photos/a.jpg", "/data/people", r"C:\Users\me\photos", "-", "@picked.txt", "shoot/**/*.jpg", "."):
         assert data.local_path(path) == Path(path)
+
+
+def test_an_empty_path_is_an_error_not_the_working_folder():
+    # Path("") is Path("."): "$PHOTOS" with the variable unset would have cut out whatever the working folder holds.
+    with pytest.raises(data.DatasetError, match=re.escape("'' is an empty path, which names no file or folder (a shell "
+                                                          "variable left unset?)")):
+        data.local_path("")
 
 
 def why_not_paired(dataset):

@@ -1613,6 +1613,14 @@ def test_a_web_address_for_a_photo_a_folder_or_a_model_is_a_usage_error_saying_s
         predict.expand_patterns([f"@{tmp_path / 'picked.txt'}"])
     with pytest.raises(predict.PredictError, match=re.escape(f"--background {photo_address} is a web address")):
         predict.parse_background(photo_address)
+    # An empty argument ("$PHOTOS" with the variable unset) is not the working folder: said for each, as an address is.
+    for argv, named in ((["", str(tmp_path / "out")], "argument input"), ([str(tmp_path), ""], "argument output"),
+                        ([str(tmp_path), str(tmp_path / "out"), "--model", ""], "argument --model")):
+        with pytest.raises(SystemExit):
+            predict.parse_args(argv)
+        assert f"{named}: '' is an empty path, which names no file or folder" in capsys.readouterr().err
+    (tmp_path / "picked.txt").write_text(f"{tmp_path / 'a.jpg'}\n\n")  # a blank line in a list is passed over
+    assert predict.expand_patterns([f"@{tmp_path / 'picked.txt'}"]) == [tmp_path / "a.jpg"]
 
 
 def test_a_background_from_python_that_is_no_colour_or_rgb_photo_is_an_error_naming_it(rng):

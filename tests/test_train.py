@@ -212,6 +212,9 @@ def test_web_addresses_for_files_and_folders_are_a_usage_error_naming_each(capsy
     assert "--out-dir: s3://bucket/run is a web address" in message and "then copy it there" in message
     assert "--init-weights: https://example.com/person.keras is a web address" in message
     assert "there is no file" not in message  # not the path made of the address (https:/example.com/...)
+    with pytest.raises(SystemExit):  # nor is an empty path the working folder ("$DATA" with the variable unset)
+        train.parse_config(["--data-dir", ""])
+    assert "--data-dir: '' is an empty path, which names no file or folder" in capsys.readouterr().err
 
 
 def test_numbers_out_of_their_range_are_a_usage_error_naming_each(capsys):
