@@ -152,7 +152,10 @@ def load_model(path=None, engine="auto"):
 
     if engine not in ENGINES:
         raise PredictError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
-    path = Path(path) if path else DEFAULT_MODEL
+    try:
+        path = data.local_path(path) if path else DEFAULT_MODEL  # from Python, a web address too
+    except data.DatasetError as error:
+        raise PredictError(f"model {error}") from error
     if path == DEFAULT_MODEL and not path.exists():
         raise PredictError(f"no model at {path}: train one with `python train.py` and pass "
                            f"--model runs/person/model.keras")
@@ -617,8 +620,8 @@ def photo_pixels(image):
     (H, W or H, W, 1) or RGB(A) (H, W, 3 or 4) pixels, else a ValueError
     says what it holds (a float array in [0, 1] would otherwise pass for a
     black photo)."""
-    if isinstance(image, (str, Path)):
-        return with_alpha(*data.read_image_and_alpha(image))
+    if isinstance(image, (str, Path)):  # a str may be a web address, which Path would make a path of
+        return with_alpha(*data.read_image_and_alpha(data.local_path(image)))
     if hasattr(image, "convert") and hasattr(image, "mode"):  # a PIL image, in any mode (palette, 16-bit, CMYK)
         from PIL import ImageOps
 

@@ -314,6 +314,14 @@ def test_the_python_api_takes_pil_images_and_names_what_is_wrong_with_an_array(t
         predict.remove_background(rgb[None], model=tiny_model)
 
 
+def test_a_web_address_from_python_is_said_so_for_a_photo_and_a_model(tiny_model, rng):
+    # As on the command line: not a missing file named after the path made of it (https:/example.com/a.jpg).
+    with pytest.raises(data.DatasetError, match=r"^https://example.com/a.jpg is a web address, .*download it first"):
+        predict.remove_background("https://example.com/a.jpg", model=tiny_model)
+    with pytest.raises(predict.PredictError, match=r"^model s3://bucket/person.keras is a web address"):
+        predict.remove_background(photo(rng), model="s3://bucket/person.keras")
+
+
 def test_a_16_bit_pil_image_is_scaled_to_8_bits_not_clipped_white(tiny_model, rng, tmp_path):
     grey = deep_photo(rng)[..., 0]
     as_eight_bits = np.round(grey / 257).astype(np.uint8)
