@@ -57,6 +57,7 @@ import logging
 import math
 import os
 import re
+import shlex
 import sys
 import time
 import warnings
@@ -820,14 +821,17 @@ def how_to_score_if_unscored(config, run_dir):
 def evaluate_command(config, run_dir, split):
     """The evaluate.py command that scores the run's model on its `split`
     ("val" or "test"): the split's own folder where DATA_DIR comes split,
-    else the pairs its splits/ list."""
+    else the pairs its splits/ list. Quoted for a shell where a path needs
+    it (my data/), so that it can be pasted as printed."""
     import data
 
     folders = data.split_folders(config["data_dir"])
-    command = f"python evaluate.py --model {run_dir / 'model.keras'} --data "
     if folders and split in folders:
-        return command + str(folders[split])
-    return command + f"{folders['train'] if folders else config['data_dir']} --split-list {run_dir / 'splits' / split}.txt"
+        photos = ["--data", folders[split]]
+    else:
+        photos = ["--data", folders["train"] if folders else config["data_dir"],
+                  "--split-list", run_dir / "splits" / f"{split}.txt"]
+    return shlex.join(["python", "evaluate.py", "--model", str(run_dir / "model.keras"), *map(str, photos)])
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ import json
 import logging
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -523,6 +524,16 @@ def test_splits_from_an_earlier_run_keep_its_photos_in_their_split_and_split_the
     added = {f"added_{index}" for index in range(5)}
     assert all(earlier[name] == now[name] - added for name in data.SPLIT_NAMES)
     assert [len(now[name] & added) for name in data.SPLIT_NAMES] == [3, 1, 1]  # 0.2 and 0.2 of 5
+
+
+def test_the_evaluate_command_printed_for_a_run_quotes_paths_a_shell_would_split(tmp_path):
+    data_dir, run_dir = tmp_path / "my data", tmp_path / "run's"
+    write_sample(data_dir, count=2, height=32, width=32)
+    config = train.parse_config(["--data-dir", str(data_dir), "--out-dir", str(run_dir)])
+    command = train.evaluate_command(config, run_dir, "test")
+    assert shlex.split(command) == ["python", "evaluate.py", "--model", str(run_dir / "model.keras"), "--data",
+                                    str(data_dir), "--split-list", str(run_dir / "splits" / "test.txt")]
+    assert f"--data '{data_dir}'" in command  # pasted into a shell as printed
 
 
 def test_a_dataset_that_comes_split_keeps_its_split_and_carves_only_the_splits_it_has_no_folder_for(tmp_path,
