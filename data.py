@@ -22,6 +22,7 @@ import logging
 import math
 import os
 import re
+import shlex
 import zlib
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -737,7 +738,8 @@ def renaming(folder, beside):
     others = [name for name in beside if name.lower() not in known]
     held = "the photos" if folder.name == "images" else "the masks"
     if len(others) == 1:
-        return f": if {others[0]}/ holds {held}, rename it {folder.name}/, or link it: ln -s {others[0]} {folder}"
+        link = shlex.join(["ln", "-s", others[0], str(folder)])  # quoted where a shell would split a path
+        return f": if {others[0]}/ holds {held}, rename it {folder.name}/, or link it: {link}"
     if others:
         return f": {DATASET_LAYOUT}: rename yours to those names"
     return ""

@@ -45,6 +45,7 @@ import argparse
 import csv
 import json
 import logging
+import shlex
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -641,7 +642,7 @@ def main(argv=None):
         folders = ", ".join(f"{folder.name}/" for folder in split_folders.values())
         example = split_folders.get("test") or split_folders.get("val") or split_folders["train"]
         parser.error(f"--data {args.data} comes split ({folders}): pass the folder of the split to score, "
-                     f"--data {example}")
+                     f"--data {shlex.quote(str(example))}")
     if args.predictions is not None:
         made_by_model = [flag for flag, given in (
             ("--model", args.model is not None), ("--perturb", args.perturb is not None), ("--flip-tta", args.flip_tta),

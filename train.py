@@ -459,7 +459,7 @@ def warn_if_held_out_photos_were_trained_on(splits, init_weights):
     if seen:
         log.warning("%s of the validation and test photos were training photos of %s (%s): their scores would "
                     "flatter it; pass --splits-from %s to keep that split", data.describe(seen), init_weights,
-                    trained_on, trained_on.parent)
+                    trained_on, shlex.quote(str(trained_on.parent)))
 
 
 def load_initial_weights(model, path):

@@ -217,6 +217,10 @@ def test_a_missing_images_or_masks_folder_says_how_to_name_the_datasets_own(tmp_
         f"holds images/, labels/: if labels/ holds the masks, rename it masks/, or link it: "
         f"ln -s labels {tmp_path / 'data' / 'masks'})")
     (tmp_path / "data" / "masks").symlink_to("labels")  # as the hint says: the link is followed
+    for name in ("images/a.jpg", "labels/a.png"):  # quoted where a shell would split a path
+        (tmp_path / "my data" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "my data" / name).write_bytes(b"")
+    assert why_not_paired(tmp_path / "my data").endswith(f"ln -s labels '{tmp_path / 'my data' / 'masks'}')")
     with pytest.raises(data.DatasetError, match=r"mask folder .*data.masks has no masks"):
         data.find_pairs(tmp_path / "data" / "images", tmp_path / "data" / "masks")
     for name in ("JPEGImages", "SegmentationClass", "train"):  # several, and a split's folder

@@ -303,12 +303,12 @@ def test_a_list_of_stems_given_as_data_is_a_usage_error_that_points_to_split_lis
 
 def test_a_dataset_that_comes_split_given_as_data_is_a_usage_error_that_names_its_test_folder(tmp_path, capsys):
     for folder in ("train", "validation", "test"):
-        write_sample(tmp_path / "dataset" / folder, count=1, height=32, width=32)
+        write_sample(tmp_path / "my dataset" / folder, count=1, height=32, width=32)
     with pytest.raises(SystemExit) as exit_info:
-        evaluate.main(["--data", str(tmp_path / "dataset"), "--out", str(tmp_path / "out")])
+        evaluate.main(["--data", str(tmp_path / "my dataset"), "--out", str(tmp_path / "out")])
     assert exit_info.value.code == 2
-    assert (f"--data {tmp_path / 'dataset'} comes split (train/, validation/, test/): pass the folder of the split "
-            f"to score, --data {tmp_path / 'dataset' / 'test'}") in capsys.readouterr().err
+    assert (f"--data {tmp_path / 'my dataset'} comes split (train/, validation/, test/): pass the folder of the "
+            f"split to score, --data '{tmp_path / 'my dataset' / 'test'}'") in capsys.readouterr().err  # to paste
     assert not (tmp_path / "out").exists()
 
 

@@ -601,15 +601,15 @@ def test_a_run_folder_as_init_weights_starts_from_its_model_and_reads_its_splits
 
 
 def test_fine_tuning_warns_when_photos_the_model_was_trained_on_are_held_out(tmp_path, caplog):
-    data.write_split_lists(data.split_pairs(fake_pairs(100), seed=1), tmp_path / "run" / "splits")
-    init_weights = tmp_path / "run" / "model.keras"  # only the splits/ beside it are read
+    data.write_split_lists(data.split_pairs(fake_pairs(100), seed=1), tmp_path / "my run" / "splits")
+    init_weights = tmp_path / "my run" / "model.keras"  # only the splits/ beside it are read
     more = fake_pairs(101)
     with caplog.at_level(logging.WARNING, logger="train"):
         train.warn_if_held_out_photos_were_trained_on(data.split_pairs(more, seed=1), init_weights)
     assert "of the validation and test photos were training photos of" in caplog.text
-    assert f"pass --splits-from {tmp_path / 'run' / 'splits'} to keep that split" in caplog.text
+    assert f"pass --splits-from '{tmp_path / 'my run' / 'splits'}' to keep that split" in caplog.text  # to paste
     caplog.clear()
-    earlier = data.read_split_lists(tmp_path / "run" / "splits")
+    earlier = data.read_split_lists(tmp_path / "my run" / "splits")
     with caplog.at_level(logging.WARNING, logger="train"):
         train.warn_if_held_out_photos_were_trained_on(data.split_pairs(more, seed=1, earlier=earlier), init_weights)
         train.warn_if_held_out_photos_were_trained_on(data.split_pairs(more, seed=1), tmp_path / "elsewhere.keras")
