@@ -93,7 +93,10 @@ def decode(path, flags):
     elif path.suffix.lower() in RAW_EXTENSIONS:  # most are TIFFs to OpenCV, which would decode their small preview
         image = decode_raw(data, flags)
     else:
-        image = None if png_damage(data) else cv2.imdecode(without_metadata_chunks(data), flags)
+        try:
+            image = None if png_damage(data) else cv2.imdecode(without_metadata_chunks(data), flags)
+        except cv2.error as error:  # OpenCV refuses some photos by a failed assertion, not by returning None
+            raise DatasetError(f"{path}: {why_refused(error)}") from None
         if image is None and is_heif(data):
             image = decode_heif(data, flags)
     if image is None:
@@ -161,6 +164,17 @@ def cut_short(kind, length, whole=None):
     (of the `whole` its header gives, where it gives it)."""
     of_whole = f" of its {whole:,}" if whole else ""
     return f"a {kind} cut short after {length:,}{of_whole} bytes (a download or copy that did not finish?)"
+
+
+def why_refused(error):
+    """What a cv2.error that decoding a photo raised says of it, in a
+    user's words: the one OpenCV raises for a photo of more pixels than it
+    decodes, its assertion's text for any other."""
+    said = str(getattr(error, "err", None) or error)
+    if "CV_IO_MAX_IMAGE_PIXELS" in said:
+        return ("more pixels than OpenCV decodes (2**30, about 1.07 gigapixels, unless the environment variable "
+                "OPENCV_IO_MAX_IMAGE_PIXELS allows more)")
+    return f"not a readable image (OpenCV: {said})"
 
 
 def why_undecodable(content):

@@ -1,6 +1,7 @@
 import io
 import logging
 import re
+import struct
 import zlib
 from pathlib import Path
 
@@ -495,6 +496,21 @@ def test_corrupt_files_are_named_in_the_error(tmp_path, rng):
     with pytest.raises(data.DatasetError, match=r"merged\.tif: a TIFF of 32-bit floating-point samples \(HDR\), which "
                                                 r"is not read: save it with 8 or 16 bits a channel"):
         data.read_image(hdr)
+
+
+def test_a_photo_of_more_pixels_than_opencv_decodes_says_so_not_its_assertion(tmp_path):
+    def chunk(name, content):
+        return struct.pack(">I", len(content)) + name + content + struct.pack(">I", zlib.crc32(name + content))
+
+    # A PNG whose header says 60000x60000 (3.6 gigapixels; OpenCV checks the size before the pixels).
+    header = struct.pack(">IIBBBBB", 60000, 60000, 8, 0, 0, 0, 0)
+    huge = tmp_path / "panorama.png"
+    huge.write_bytes(data.PNG_SIGNATURE + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(bytes(60001)))
+                     + chunk(b"IEND", b""))
+    with pytest.raises(data.DatasetError, match=r"^.*panorama\.png: more pixels than OpenCV decodes \(2\*\*30, about "
+                                                r"1\.07 gigapixels, unless the environment variable "
+                                                r"OPENCV_IO_MAX_IMAGE_PIXELS allows more\)$"):
+        data.read_image(huge)
 
 
 def test_a_file_named_as_a_photo_that_holds_something_else_says_what(tmp_path, rng):
