@@ -122,10 +122,12 @@ def bce_lovasz_loss(y_true, y_pred):
     return per_image_bce(y_true, y_pred) + lovasz_loss(y_true, y_pred)
 
 
+OWN_LOSSES = {"dice": dice_loss, "bce_dice": bce_dice_loss, "lovasz": lovasz_loss, "bce_lovasz": bce_lovasz_loss}
+LOSS_NAMES = ("bce", *OWN_LOSSES)
+
+
 def get_loss(name):
     """Loss by name: "bce" (default), "dice", "bce_dice", "lovasz" or "bce_lovasz"."""
-    losses = {"bce": keras.losses.BinaryCrossentropy(name="bce"), "dice": dice_loss, "bce_dice": bce_dice_loss,
-              "lovasz": lovasz_loss, "bce_lovasz": bce_lovasz_loss}
-    if name not in losses:
-        raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(losses)}")
-    return losses[name]
+    if name not in LOSS_NAMES:
+        raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(LOSS_NAMES)}")
+    return keras.losses.BinaryCrossentropy(name="bce") if name == "bce" else OWN_LOSSES[name]

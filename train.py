@@ -51,6 +51,7 @@ OUT_DIR: str = "runs/person"            # the run directory; the same one again 
 
 import argparse
 import csv
+import difflib
 import gc
 import json
 import logging
@@ -155,6 +156,13 @@ def parse_config(argv=None):
     return config
 
 
+def did_you_mean(value, allowed):
+    """" (did you mean X?)" where `value` is near one of `allowed` (a name
+    cut short, a hyphen for an underscore: "resnet50", "bce-dice"); else ""."""
+    near = difflib.get_close_matches(str(value), allowed, n=1)
+    return f" (did you mean {near[0]}?)" if near else ""
+
+
 def check_settings(config):
     """What is wrong with the settings, as messages: found here, a typo costs
     a second, not the minutes of reading every photo that come first."""
@@ -165,12 +173,9 @@ def check_settings(config):
     import metrics
     from model import ENCODER_STRIDE, MODEL_NAMES
 
-    problems = [f"{flag(name)} must be one of {', '.join(allowed)}; got {config[name]!r}"
-                for name, allowed in {**CHOICES, "model": MODEL_NAMES}.items() if config[name] not in allowed]
-    try:
-        metrics.get_loss(config["loss"])
-    except ValueError as error:
-        problems.append(f"--loss: {error}")
+    problems = [f"{flag(name)} must be one of {', '.join(allowed)}; got {config[name]!r}{did_you_mean(config[name], allowed)}"
+                for name, allowed in {**CHOICES, "model": MODEL_NAMES, "loss": metrics.LOSS_NAMES}.items()
+                if config[name] not in allowed]
     if config["image_size"] < ENCODER_STRIDE or config["image_size"] % ENCODER_STRIDE:
         problems.append(f"--image-size must be a multiple of {ENCODER_STRIDE}; got {config['image_size']}")
     problems += [f"{flag(name)} must be between 0 and 1; got {config[name]}"

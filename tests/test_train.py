@@ -111,10 +111,13 @@ def test_settings_that_cannot_work_are_a_usage_error_before_any_photo_is_read(ca
     assert exit_info.value.code == 2
     message = " ".join(capsys.readouterr().err.split())
     assert "--image-size must be a multiple of 32; got 250" in message
-    assert "--loss: unknown loss 'bce-dice'; choose one of bce, dice, bce_dice" in message
-    assert "--lr-schedule must be one of plateau, cosine; got 'step'" in message
-    assert "--mixed-precision must be one of auto, on, off; got 'true'" in message
-    assert "--model must be one of unet, mobilenetv2_unet, resnet50_unet; got 'mobilenet'" in message
+    # A name near one allowed is a typo, and the message says which name was meant.
+    assert ("--loss must be one of bce, dice, bce_dice, lovasz, bce_lovasz; got 'bce-dice' (did you mean bce_dice?)"
+            in message)
+    assert ("--model must be one of unet, mobilenetv2_unet, resnet50_unet; got 'mobilenet' (did you mean "
+            "mobilenetv2_unet?)") in message
+    assert "--lr-schedule must be one of plateau, cosine; got 'step';" in message  # near none: no guess
+    assert "--mixed-precision must be one of auto, on, off; got 'true';" in message
     assert "--paste-p must be between 0 and 1; got 1.5" in message
     with pytest.raises(SystemExit):
         train.parse_config(["--init-weights", "runs/no_such_run/model.keras"])
