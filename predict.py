@@ -53,6 +53,7 @@ import errno
 import glob
 import hashlib
 import io
+import itertools
 import logging
 import math
 import os
@@ -763,20 +764,30 @@ def expand_patterns(inputs, watch=False):
     photo by the paths FILE lists, one a line, as if typed (see
     data.read_name_list); a pattern that matches nothing is a
     PredictError, unless to `watch` (photos may come in), and a list that
-    cannot be read a data.DatasetError."""
+    cannot be read a data.DatasetError, as is, to `watch`, a pattern whose
+    folder is not there (mistyped, or its drive gone: no photo can come in
+    there)."""
     expanded = []
     for given in map(listed_path, inputs):
         if str(given).startswith("@") and not given.exists():
             expanded += expand_patterns(data.read_name_list(str(given)[1:], "photos"), watch)
             continue
-        if given.exists() or not any(character in str(given) for character in "*?["):
+        if given.exists() or not is_pattern(given):
             expanded.append(given)
             continue
         matches = sorted(glob.glob(str(given), recursive=True))
         if not matches and not watch:
             raise PredictError(f"input {given} matches no file")
+        if not matches and not (folder := Path(*itertools.takewhile(lambda part: not is_pattern(part),
+                                                                    given.parts))).is_dir():
+            raise data.DatasetError(f"input {given}: the folder {folder} is not there, so no photo can come into it")
         expanded += map(Path, matches)
     return expanded
+
+
+def is_pattern(path):
+    """Whether `path` (or a part of one) holds a wildcard (*, ? or [)."""
+    return any(character in str(path) for character in "*?[")
 
 
 def listed_path(given):

@@ -2320,6 +2320,12 @@ def test_watch_matches_its_patterns_again_at_each_look_and_passes_over_an_input_
     summary = predict.remove_background_files([pattern, kept], tmp_path / "out", model=SureOfUprightRed(), watch=True)
     assert looks == [["kept.png"], ["kept.png"], ["a.png", "kept.png"], ["a.png", "kept.png"], ["a.png", "kept.png"]]
     assert summary.processed == 2 and not summary.failed
+    # A pattern whose folder is not there (mistyped) would be watched for ever, for photos that cannot come in.
+    with pytest.raises(data.DatasetError, match=re.escape(f"input {tmp_path / 'incomming' / '*.jpg'}: the folder "
+                                                          f"{tmp_path / 'incomming'} is not there, so no photo can "
+                                                          f"come into it")):
+        predict.remove_background_files([str(tmp_path / "incomming" / "*.jpg")], tmp_path / "out",
+                                        model=SureOfUprightRed(), watch=True)
 
 
 def test_watch_says_once_when_a_watched_folder_goes_and_its_list_cannot_be_read_and_goes_on_when_they_are_back(
