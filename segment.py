@@ -329,9 +329,25 @@ def predict_photo_masks(model, images, flip_tta=False, close_up=True, upright_on
     closer look at small people unless `close_up` is False, a look at
     unsure photos turned on their side and upside down unless
     `upright_only`, and specks apart from the people left out unless
-    `keep_specks`, or everyone but the main person with `main_person`."""
+    `keep_specks`, or everyone but the main person with `main_person`; a
+    ValueError for an image that is not an RGB photo (see photo_trouble)."""
+    for index, image in enumerate(images):
+        if trouble := photo_trouble(image):
+            raise ValueError(f"photo {index} {trouble} (predict.remove_background takes grey, RGBA and 16-bit "
+                             f"arrays, and PIL images)")
     looks = photo_looks(model, images, predict_masks(model, images, flip_tta), flip_tta, close_up, upright_only)
     return [people_kept(look.mask_at(image.shape[:2]), keep_specks, main_person) for look, image in zip(looks, images)]
+
+
+def photo_trouble(image):
+    """What keeps the array `image` from being a photo the model can look
+    at, RGB uint8 (height, width, 3) of some pixels; None where nothing
+    does. (A grey or RGBA array was TensorFlow Lite's shape error, and a
+    float array in [0, 1] a black photo.)"""
+    image = np.asarray(image)
+    if image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3 and image.size:
+        return None
+    return f"must be RGB pixels, uint8 (height, width, 3), not {image.dtype} of shape {image.shape}"
 
 
 class Looks(NamedTuple):

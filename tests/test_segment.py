@@ -3,6 +3,8 @@
 are known. That predict.py's photos and folders get these masks is tested in
 test_predict.py."""
 
+import re
+
 import cv2
 import numpy as np
 import pytest
@@ -353,3 +355,15 @@ def test_main_person_keeps_the_person_the_mask_holds_most_of_with_the_parts_join
     two[40:90, 10:35] = 0.6                # 1,250 pixels, less sure of but larger
     assert (segment.main_person_only(two)[10:60, 60:80] == 0).all()
     assert (segment.main_person_only(two)[40:90, 10:35] == 0.6).all()
+
+
+def test_an_array_that_is_no_rgb_photo_is_a_value_error_naming_it_not_the_models_shape_error():
+    rgb = np.zeros((60, 40, 3), np.uint8)
+    assert [mask.shape for mask in segment.predict_photo_masks(MarksRed(), [rgb, rgb[:30]])] == [(60, 40), (30, 40)]
+    for index, image, held in ((1, rgb[..., 0], "uint8 of shape (60, 40)"),
+                               (1, np.dstack([rgb, rgb[..., :1]]), "uint8 of shape (60, 40, 4)"),
+                               (1, rgb.astype(np.float32) / 255, "float32 of shape (60, 40, 3)"),  # would be black
+                               (1, rgb[:0], "uint8 of shape (0, 40, 3)")):
+        with pytest.raises(ValueError, match=re.escape(f"photo {index} must be RGB pixels, uint8 (height, width, 3), "
+                                                       f"not {held} (predict.remove_background takes grey")):
+            segment.predict_photo_masks(MarksRed(), [rgb, image])
