@@ -505,6 +505,8 @@ def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, 
         raise ValueError(f"perturb must be one of {', '.join(PERTURBATIONS)}; got {perturb!r}")
     if predictions is not None and perturb is not None:
         raise ValueError("the predictions made already are of the photos as they are: no perturb with them")
+    if not pairs:  # (data.find_pairs finds at least one, or says why not)
+        raise ValueError("pairs is empty: no photo to score")
     predicted = predictions_of_photos(pairs, find_predictions(predictions)) if predictions is not None else None
     earlier = read_per_image_iou(compare_to) if compare_to is not None else None  # read before out_dir is written
     if earlier is not None and not any(image.stem in earlier for image, _ in pairs):

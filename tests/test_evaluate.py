@@ -268,7 +268,7 @@ def test_ground_truth_that_marks_the_background_instead_of_the_person_is_warned_
     assert f"{len(masks)} of the {len(masks)} masks that mark a person mark both top corners" in caplog.text
 
 
-def test_a_batch_size_below_1_is_a_usage_error(dataset, tmp_path, capsys):
+def test_a_batch_size_below_1_or_no_pairs_is_an_error_before_anything_is_written(dataset, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         evaluate.main(["--data", str(dataset), "--out", str(tmp_path / "out"), "--batch-size", "0"])
     assert exit_info.value.code == 2
@@ -276,6 +276,9 @@ def test_a_batch_size_below_1_is_a_usage_error(dataset, tmp_path, capsys):
     assert not (tmp_path / "out").exists()
     with pytest.raises(ValueError, match=r"^batch_size must be at least 1; got 0$"):  # from Python too
         evaluate.evaluate(None, data.find_pairs(dataset / "images", dataset / "masks"), tmp_path / "out", batch_size=0)
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(ValueError, match=r"^pairs is empty: no photo to score$"):  # not "no image could be evaluated: "
+        evaluate.evaluate(None, [], tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 
