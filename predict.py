@@ -76,6 +76,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+import compose
 import data
 import metadata
 import quiet_tensorflow
@@ -301,7 +302,8 @@ def resolve_model(model, engine="auto"):
 
 
 # ----------------------------------------------------------------------------
-# From mask to output image
+# One photo, and the --background and --canvas its output is composed with
+# (the composing itself: compose.py)
 # ----------------------------------------------------------------------------
 
 def whole_numbers(texts):
@@ -320,12 +322,12 @@ def whole_numbers_within(values, count, low, high):
 
 
 def parse_background(value):
-    """None (transparent), an RGB colour tuple, an RGB photo, or BLUR, from the --background text."""
+    """None (transparent), an RGB colour tuple, an RGB photo, or compose.BLUR, from the --background text."""
     if value is None:
         return None
     text = value.strip().lower()
-    if text == BLUR:
-        return BLUR
+    if text == compose.BLUR:
+        return compose.BLUR
     if text in NAMED_COLORS:
         return NAMED_COLORS[text]
     hex_digits = text.lstrip("#")
@@ -349,106 +351,23 @@ def parse_background(value):
             raise PredictError(f"background image {error}") from error
     if Path(value).suffix.lower() in data.IMAGE_EXTENSIONS:  # a photo's name mistyped, or a folder's left out
         raise PredictError(f"--background image {value} does not exist")
-    raise PredictError(f"--background {value!r} is neither a colour (a name, #rrggbb, #rgb or r,g,b), {BLUR!r}, "
-                       f"nor an image file")
-
-
-# --background blur: the photo's own background, blurred, as a phone's
-# portrait mode does; the blur's sigma is this share of the photo's longer side.
-BLUR = "blur"
-BLUR_SIGMA = 0.015
-
-
-def blurred_background(image, alpha):
-    """The photo blurred with the person left out of the average (a
-    normalised convolution), so that the person's colours do not bleed
-    into the background around them as a halo. Computed at a size where
-    the blur's sigma is a few pixels, then enlarged: a 12-megapixel photo
-    costs about what a small one does."""
-    sigma = BLUR_SIGMA * max(image.shape[:2])
-    scale = min(1.0, 4.0 / sigma)
-    size = tuple(max(1, round(side * scale)) for side in image.shape[:2])
-    background = 1.0 - data.resize(alpha, size).astype(np.float32) / np.iinfo(alpha.dtype).max
-    blurred = cv2.GaussianBlur(data.resize(image, size).astype(np.float32) * background[..., None], (0, 0), sigma * scale)
-    weight = cv2.GaussianBlur(background, (0, 0), sigma * scale)
-    return data.resize(blurred / np.maximum(weight, 1e-3)[..., None], image.shape[:2])
-
-
-def cover(image, size):
-    """Scales and centre-crops `image` to fill size=(height, width)."""
-    height, width = size
-    scale = max(height / image.shape[0], width / image.shape[1])
-    resized = data.resize(image, (max(height, round(image.shape[0] * scale)), max(width, round(image.shape[1] * scale))))
-    top, left = (resized.shape[0] - height) // 2, (resized.shape[1] - width) // 2
-    return resized[top:top + height, left:left + width]
-
-
-# A --background colour or photo has colours of its own: a colour given by
-# name, #rrggbb, #rgb or r,g,b is sRGB, as on the web, and a photo's values are in
-# its colour profile, sRGB without one. The composite keeps its photo's
-# profile (see metadata.colour_profile), so the background is converted into that:
-# the values of an sRGB background shown through an iPhone portrait's Display
-# P3 profile would look oversaturated. White and black stay as they are. A
-# background photo is converted once per profile met (1.1 s at 12 megapixels).
-
-class Backdrop:
-    """A --background colour (an RGB tuple) or photo (an RGB array) and the
-    ICC profile its values are in (None: sRGB), converted into each photo's
-    profile once (in_profile)."""
-
-    def __init__(self, pixels, profile=None):
-        self.pixels, self.profile, self.converted = pixels, profile, {}
-
-    def in_profile(self, profile):
-        """The pixels in the colours of ICC `profile` (None: sRGB)."""
-        if profile == self.profile:
-            return self.pixels
-        if profile not in self.converted:  # (two writer threads may both convert it: the same result)
-            self.converted[profile] = converted_colours(self.pixels, self.profile, profile)
-        return self.converted[profile]
-
-
-def converted_colours(pixels, source, target):
-    """RGB uint8 `pixels` (an array, or a colour tuple) from ICC profile
-    `source` into `target` (None: sRGB), relative colorimetric, by LittleCMS;
-    as they are, with a warning, where it cannot read either profile."""
-    from PIL import Image, ImageCms
-
-    try:
-        transform = colour_transform(source, target)
-    except (ImageCms.PyCMSError, OSError) as error:
-        log.warning("background colours left as they are: a colour profile cannot be read (%s)", error)
-        return pixels
-    array = np.asarray(pixels, np.uint8)
-    converted = np.asarray(ImageCms.applyTransform(Image.fromarray(array.reshape(-1, 1, 3)), transform))
-    return converted.reshape(array.shape) if array.ndim == 3 else tuple(int(value) for value in converted.ravel())
-
-
-@lru_cache(maxsize=8)
-def colour_transform(source, target):
-    """A LittleCMS transform between two ICC profiles (bytes; None: sRGB),
-    without its one-pixel cache, so that threads may share it."""
-    from PIL import ImageCms
-
-    def profile(icc):
-        return ImageCms.ImageCmsProfile(io.BytesIO(icc)) if icc else ImageCms.createProfile("sRGB")
-
-    return ImageCms.buildTransform(profile(source), profile(target), "RGB", "RGB",
-                                   renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC, flags=ImageCms.Flags.NOCACHE)
+    raise PredictError(f"--background {value!r} is neither a colour (a name, #rrggbb, #rgb or r,g,b), "
+                       f"{compose.BLUR!r}, nor an image file")
 
 
 def background_of(value):
     """A remove_background(_files) `background` (None, the --background
-    text, a colour tuple or an RGB array, taken as sRGB) as a Backdrop, or
-    None or BLUR; a background photo's own profile is read from its file."""
+    text, a colour tuple or an RGB array, taken as sRGB) as a
+    compose.Backdrop, or None or compose.BLUR; a background photo's own
+    profile is read from its file."""
     given_as_text = isinstance(value, (str, Path))
     parsed = parse_background(str(value)) if given_as_text else value
-    if parsed is None or isinstance(parsed, str):  # none, or BLUR: the photo's own
+    if parsed is None or isinstance(parsed, str):  # none, or compose.BLUR: the photo's own
         return parsed
     if not given_as_text and (trouble := background_trouble(parsed)):
         raise PredictError(f"background {trouble}")
     profile = metadata.colour_profile(value) if given_as_text and isinstance(parsed, np.ndarray) else None
-    return Backdrop(parsed, profile)
+    return compose.Backdrop(parsed, profile)
 
 
 def background_trouble(value):
@@ -462,83 +381,6 @@ def background_trouble(value):
         return None
     return f"colour {value!r} is not (r, g, b), each a whole number from 0 to 255"
 
-
-def in_profile(background, profile):
-    """What compose takes for `background` (see background_of) on a photo
-    whose values are in ICC `profile` (None: sRGB)."""
-    return background.in_profile(profile) if isinstance(background, Backdrop) else background
-
-
-def alpha_from_mask(mask, threshold=None, dtype=np.uint8):
-    """Photo-size soft mask (see segment.photo_mask) -> alpha of `dtype`
-    (uint8, or uint16 for a 16-bit output); soft edges, or a hard mask (0
-    and the dtype's full value) with `threshold`."""
-    full = np.iinfo(dtype).max
-    if threshold is not None:
-        return np.where(mask >= threshold, full, 0).astype(dtype)
-    if dtype != np.uint8:
-        return np.round(mask * np.float32(full)).astype(dtype)
-    # np.round(mask * 255).astype(np.uint8) to the bit (every float32 in [0, 1]
-    # checked), in one pass: 6 against 42 ms for a 12-megapixel mask.
-    return cv2.convertScaleAbs(mask, alpha=255)
-
-
-def compose(image, alpha, background=None, mask_only=False):
-    """The output pixels: grey mask, RGBA cutout, or the person over a background
-    (a colour, a photo, or BLUR: the photo's own, blurred). `image` and
-    `alpha` are both uint8, or both uint16 (a 16-bit photo's output), which
-    an 8-bit background colour or photo is brought to."""
-    if mask_only:
-        return alpha
-    if background is None:
-        # Fully transparent pixels carry no colour (as in most cutout tools):
-        # nothing visible changes, and the PNG encodes faster and smaller.
-        # (OpenCV here: np.dstack took 7x as long.)
-        opaque_at_all = alpha if alpha.dtype == np.uint8 else (alpha > 0).view(np.uint8)
-        rgba = cv2.cvtColor(cv2.bitwise_and(image, image, mask=opaque_at_all), cv2.COLOR_RGB2RGBA)
-        rgba[..., 3] = alpha
-        return rgba
-    full = np.iinfo(image.dtype).max
-    if isinstance(background, str) and background == BLUR:
-        backdrop = blurred_background(image, alpha)
-    elif isinstance(background, np.ndarray):
-        backdrop = cover(background, image.shape[:2]).astype(np.float32) * (full / 255)
-    else:
-        backdrop = np.array(background, np.float32) * (full / 255)
-    weight = alpha[..., None].astype(np.float32) / full
-    return np.round(image * weight + backdrop * (1.0 - weight)).astype(image.dtype)
-
-
-# --crop: outputs cut to the people, with room around them of this share of
-# their box's longer side, for the soft edge beyond the half-opaque pixels
-# (60 validation cutouts: with 2%, a median of 5 pixels at least 10% opaque
-# fall outside, 140 with none; chosen by a one-off script).
-CROP_MARGIN = 0.02
-
-
-def crop_to_people(pixels, alpha, margin=CROP_MARGIN):
-    """An output's `pixels` cut to the people's box (see people_box); as they
-    are where nobody is."""
-    top, bottom, left, right = people_box(alpha, margin)
-    return pixels[top:bottom, left:right]
-
-
-def people_box(alpha, margin=CROP_MARGIN):
-    """(top, bottom, left, right) of the box around the people that `alpha`
-    shows (at least half opaque) with `margin` of the box's longer side all
-    round, within the photo; the whole photo where nobody is."""
-    x, y, width, height = data.person_box(alpha > np.iinfo(alpha.dtype).max // 2)  # 128 of 255, 32768 of 65535
-    if not width:
-        return 0, alpha.shape[0], 0, alpha.shape[1]
-    room = round(margin * max(width, height))
-    return (max(0, y - room), min(alpha.shape[0], y + height + room),
-            max(0, x - room), min(alpha.shape[1], x + width + room))
-
-
-# --canvas: outputs of one size (a shop's product frames, a team's headshots,
-# a photo booth's prints), the people's box (as --crop cuts it) scaled to fit
-# and centred; a side of the box that is the photo's edge (a portrait cut at
-# the chest, feet cut off) stays at the canvas's edge, rather than float.
 
 MAX_CANVAS_SIDE = 16384  # more than any screen or print needs
 
@@ -554,11 +396,12 @@ def canvas_of(canvas, background=None):
     """A remove_background(_files) `canvas` (None, (width, height), or the
     --canvas text) as (width, height) or None; a PredictError for sides
     that are not whole numbers of pixels from 1 to MAX_CANVAS_SIDE, as
-    parse_canvas's, and with the BLUR `background` (as background_of gives
-    it), the photo's own, which a canvas leaves no room for."""
+    parse_canvas's, and with the compose.BLUR `background` (as
+    background_of gives it), the photo's own, which a canvas leaves no room
+    for."""
     if canvas is None:
         return None
-    if background == BLUR:
+    if background == compose.BLUR:
         raise PredictError("--canvas and --background blur exclude each other: the blur is of the photo's own "
                            "background, and the canvas holds the people only")
     if isinstance(canvas, str):
@@ -567,46 +410,6 @@ def canvas_of(canvas, background=None):
         return tuple(int(side) for side in sides)
     raise PredictError(f"canvas {canvas!r} is not (width, height) in pixels, each a whole number from 1 to "
                        f"{MAX_CANVAS_SIDE}")
-
-
-def on_canvas(image, alpha, canvas, margin=CROP_MARGIN):
-    """The photo's RGB `image` and `alpha` (uint8) as a `canvas`=(width,
-    height) image and its alpha: the people's box (see people_box), scaled
-    to fit the canvas, centred but for a side of the box that is the
-    photo's edge, which lies on the canvas's edge; the rest of the canvas
-    black and transparent."""
-    width, height = canvas
-    top, bottom, left, right = people_box(alpha, margin)
-    scale = min(width / (right - left), height / (bottom - top))
-    size = (min(height, max(1, round((bottom - top) * scale))), min(width, max(1, round((right - left) * scale))))
-
-    def place(start, stop, length, room):  # where the scaled box begins along one side of the canvas
-        if start == 0 and stop < length:
-            return 0
-        if stop == length and start > 0:
-            return room
-        return room // 2
-
-    at_row = place(top, bottom, alpha.shape[0], height - size[0])
-    at_column = place(left, right, alpha.shape[1], width - size[1])
-    placed = np.s_[at_row:at_row + size[0], at_column:at_column + size[1]]
-    placed_image, placed_alpha = np.zeros((height, width, 3), image.dtype), np.zeros((height, width), alpha.dtype)
-    placed_image[placed] = data.resize(image[top:bottom, left:right], size)
-    placed_alpha[placed] = data.resize(alpha[top:bottom, left:right], size)
-    return placed_image, placed_alpha
-
-
-def output_pixels(image, mask, threshold=None, background=None, mask_only=False, crop_margin=None, canvas=None):
-    """What is written for a photo given its photo-size soft mask: compose's
-    output, cut to the people with `crop_margin` unless that is None, or
-    with `canvas`=(width, height) the people, with `crop_margin` around
-    them, on a canvas of that size (see on_canvas), composed there. A
-    uint16 `image` (a 16-bit photo's) gets a 16-bit output."""
-    alpha = alpha_from_mask(mask, threshold, image.dtype)
-    if canvas:
-        return compose(*on_canvas(image, alpha, canvas, crop_margin), background, mask_only)
-    pixels = compose(image, alpha, background, mask_only)
-    return pixels if crop_margin is None else crop_to_people(pixels, alpha, crop_margin)
 
 
 def photo_pixels(image):
@@ -647,8 +450,8 @@ def photo_pixels(image):
 
 
 def remove_background(image, model=None, threshold=None, background=None, mask_only=False, flip_tta=False,
-                      close_up=True, upright_only=False, keep_specks=False, crop=False, crop_margin=CROP_MARGIN,
-                      engine="auto", main_person=False, canvas=None):
+                      close_up=True, upright_only=False, keep_specks=False, crop=False,
+                      crop_margin=compose.CROP_MARGIN, engine="auto", main_person=False, canvas=None):
     """One photo (see photo_pixels: an RGB uint8 array, a PIL image or a
     file path) -> RGBA uint8 cutout at its own size (or RGB over
     `background`: a colour tuple or an RGB image, sRGB, or the --background
@@ -662,20 +465,20 @@ def remove_background(image, model=None, threshold=None, background=None, mask_o
     down; `keep_specks`: keep small patches of mask apart from the people;
     `main_person`: keep only the main person (see
     segment.main_person_only); `crop`: cut to the people, with
-    `crop_margin` (see crop_to_people); `canvas`:
+    `crop_margin` (see compose.crop_to_people); `canvas`:
     (width, height), the people fitted onto an image of that size, with
-    `crop_margin` (see on_canvas)."""
+    `crop_margin` (see compose.on_canvas)."""
     if troubles := out_of_range(threshold, crop_margin):
         raise PredictError("; ".join(troubles))
     background = background_of(background)
     canvas = canvas_of(canvas, background)
     photo = photo_pixels(image)
-    background = in_profile(background, metadata.photo_profile(image))
+    background = compose.in_profile(background, metadata.photo_profile(image))
     model = resolve_model(model, engine)
     seen = as_seen(data.eight_bits(photo))  # a uint16 array's photo too: the model knows 8-bit photos
     mask = segment.predict_photo_masks(model, [seen], flip_tta, close_up, upright_only, keep_specks, main_person)[0]
-    return output_pixels(photo[..., :3], within_photo(mask, photo), threshold, background, mask_only,
-                         crop_margin if crop or canvas else None, canvas)
+    return compose.output_pixels(photo[..., :3], within_photo(mask, photo), threshold, background, mask_only,
+                                 crop_margin if crop or canvas else None, canvas)
 
 
 # Photos with transparency (a PNG sticker, a cutout made before, by this tool
@@ -1065,8 +868,9 @@ class Summary:
 def remove_background_files(inputs, output_dir, model=None, recursive=False, threshold=None, background=None,
                             mask_only=False, batch_size=8, overwrite=False, progress=False, workers=WORKERS,
                             pixel_budget=PIXEL_BUDGET, flip_tta=False, close_up=True, upright_only=False,
-                            keep_specks=False, jpeg=False, crop=False, crop_margin=CROP_MARGIN, engine="auto",
-                            webp=False, main_person=False, watch=False, keep_metadata=False, canvas=None):
+                            keep_specks=False, jpeg=False, crop=False, crop_margin=compose.CROP_MARGIN,
+                            engine="auto", webp=False, main_person=False, watch=False, keep_metadata=False,
+                            canvas=None):
     """Writes a PNG per photo under `output_dir`, or with `webp` a WebP, or
     with `jpeg` a JPEG of the person composed onto `background` (for one
     photo, `output_dir` may instead name the file to write; see
@@ -1074,9 +878,9 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
     `overwrite`, and records how sure the model was of each in the folder's
     SURENESS_FILE; returns a Summary. The photos are read, segmented and
     written overlapped (see cutouts); with `crop`, each output is cut to its
-    people (see crop_to_people), and with `canvas`=(width, height) they are
-    fitted onto an image of that size (see on_canvas); with `keep_metadata`,
-    it keeps its photo's EXIF and XMP metadata (see
+    people (see compose.crop_to_people), and with `canvas`=(width, height)
+    they are fitted onto an image of that size (see compose.on_canvas); with
+    `keep_metadata`, it keeps its photo's EXIF and XMP metadata (see
     metadata.exif_for_output, metadata.xmp_for_output). A photo that cannot
     be read or written is a failure in the Summary; a full disk ends the
     run, a DiskFull. With `watch`, the input folders are then looked at
@@ -1608,8 +1412,9 @@ def write_cutout(job, image, look, output_root, threshold=None, background=None,
                  main_person=False, crop_margin=None, canvas=None, keep_metadata=False):
     """Writes a (photo, output) job's output from the photo's pixels and Looks,
     cut to its people with `crop_margin` unless that is None (or fitted onto
-    a `canvas`, see output_pixels), with the photo's EXIF and XMP metadata
-    if `keep_metadata`; returns its Judged line, relative to `output_root`."""
+    a `canvas`, see compose.output_pixels), with the photo's EXIF and XMP
+    metadata if `keep_metadata`; returns its Judged line, relative to
+    `output_root`."""
     photo, output = job
     mask = look.mask_at(image.shape[:2])
     judgement = segment.judge(mask)  # specks and all: they are a sign of the model's doubt too
@@ -1617,8 +1422,8 @@ def write_cutout(job, image, look, output_root, threshold=None, background=None,
     profile, exif, xmp = metadata.photo_metadata(photo, profile=not mask_only, keep_metadata=keep_metadata)
     # A PNG holds 16 bits a channel; JPEG and WebP outputs have 8.
     pixels_at_depth = deep_pixels(photo, image) if output.suffix.lower() == ".png" else image
-    pixels = output_pixels(pixels_at_depth[..., :3], within_photo(mask, pixels_at_depth), threshold,
-                           in_profile(background, profile), mask_only, crop_margin, canvas)
+    pixels = compose.output_pixels(pixels_at_depth[..., :3], within_photo(mask, pixels_at_depth), threshold,
+                                   compose.in_profile(background, profile), mask_only, crop_margin, canvas)
     write_atomically(output, pixels, profile=profile,
                      exif=metadata.exif_for_output(exif, (pixels.shape[1], pixels.shape[0])) if exif else None,
                      xmp=metadata.xmp_for_output(xmp) if xmp else None)
@@ -1861,7 +1666,7 @@ def pipe_out(content):
         raise PredictError("output -: the pipe was closed before the whole output was written to it") from None
 
 
-def out_of_range(threshold=None, crop_margin=CROP_MARGIN, batch_size=8, workers=WORKERS):
+def out_of_range(threshold=None, crop_margin=compose.CROP_MARGIN, batch_size=8, workers=WORKERS):
     """What is wrong with these settings of remove_background(_files), each
     a sentence that begins with the setting's name; [] where nothing is.
     (Out of range they would not fail: a batch of 0 photos waits for ever,
@@ -1941,7 +1746,7 @@ def parse_args(argv=None):
                          "and centred, or kept at the canvas's edge where the photo's edge cuts them")
     parser.add_argument("--crop-margin", type=float, default=None, metavar="SHARE",
                         help=f"with --crop or --canvas: room around the people, a share of their box's longer side "
-                        f"(default: {CROP_MARGIN}, the soft edge)")
+                        f"(default: {compose.CROP_MARGIN}, the soft edge)")
     add_mask_flags(parser)
     add_engine_flag(parser)
     parser.add_argument("--batch-size", type=int, default=8, metavar="N",
@@ -1961,7 +1766,7 @@ def parse_args(argv=None):
     if args.crop_margin is not None and not (args.crop or args.canvas):
         parser.error("--crop-margin needs --crop or --canvas: without them the outputs keep the photo's whole frame")
     if args.crop_margin is None:
-        args.crop_margin = CROP_MARGIN
+        args.crop_margin = compose.CROP_MARGIN
     if troubles := out_of_range(args.threshold, args.crop_margin, args.batch_size, args.workers):
         parser.error("; ".join(f"--{trouble.replace('_', '-')}" for trouble in troubles))
     if args.jpeg and not args.background:

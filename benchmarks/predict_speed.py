@@ -33,7 +33,11 @@ import cv2
 
 from photos import benchmark_pairs
 
-import data  # noqa: E402  (photos puts the repository on sys.path)
+import quiet_tensorflow  # noqa: E402  (photos puts the repository on sys.path)
+
+quiet_tensorflow.import_tensorflow()  # before model.py's Keras imports it, with its start-up lines
+import compose  # noqa: E402
+import data  # noqa: E402
 import evaluate  # noqa: E402
 import predict  # noqa: E402
 import segment  # noqa: E402
@@ -68,7 +72,7 @@ def per_photo_milliseconds(model, photos):
         t4 = time.perf_counter()
         mask = segment.without_specks(mask)
         t5 = time.perf_counter()
-        pixels = predict.compose(image, predict.alpha_from_mask(mask))
+        pixels = compose.compose(image, compose.alpha_from_mask(mask))
         t6 = time.perf_counter()
         cv2.imencode(".png", pixels, list(DEFAULT_PNG_PARAMS))
         t7 = time.perf_counter()

@@ -50,6 +50,12 @@ def photo(rng, height=60, width=40):
     return draw_person(rng, height, width)[0]
 
 
+def boxed(alpha):
+    """(top, bottom, left, right) of an alpha's pixels at least half opaque, bottom and right inclusive."""
+    rows, columns = np.nonzero(alpha >= 128)
+    return rows.min(), rows.max(), columns.min(), columns.max()
+
+
 class MarksRed:
     """A stand-in model at 64x64: person wherever the input's red channel is above half."""
     input = type("Input", (), {"shape": (None, 64, 64, 3)})()
@@ -192,3 +198,4 @@ def camera_dng(rgb, orientation=1, bayer=True, make="Test Cameras", xmp=None, pr
 
 __all__ = ["camera_dng", "NOT_UTF8", "REPO_DIR", "rename_pair", "SHARED_DATA", "SureOfUprightRed", "draw_person",
            "lying_person", "person_with_a_speck", "write_sample"]
+

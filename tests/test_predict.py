@@ -20,12 +20,13 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
+import compose
 import data
 import metadata
 import predict
 import scores
 import segment
-from conftest import (NOT_UTF8, REPO_DIR, MarksRed, SureOfUprightRed, Terminal, camera_dng, lying_person,
+from conftest import (NOT_UTF8, REPO_DIR, MarksRed, SureOfUprightRed, Terminal, boxed, camera_dng, lying_person,
                       person_with_a_speck, photo)
 from model import build_model
 
@@ -190,7 +191,7 @@ def test_a_16_bit_photo_s_output_is_turned_as_it_is_shown_cropped_and_fitted_on_
 
     predict.remove_background_files(tmp_path / "in", tmp_path / "cropped", model=tiny_model, crop=True)
     cropped = read_output(tmp_path / "cropped" / "turned.png")
-    np.testing.assert_array_equal(cropped, predict.crop_to_people(out, out[..., 3]))
+    np.testing.assert_array_equal(cropped, compose.crop_to_people(out, out[..., 3]))
     predict.remove_background_files(tmp_path / "in", tmp_path / "canvas", model=tiny_model, canvas=(50, 50))
     canvas = read_output(tmp_path / "canvas" / "turned.png")
     assert canvas.dtype == np.uint16 and canvas.shape == (50, 50, 4) and np.any(canvas[..., 3] % 257)
@@ -245,24 +246,6 @@ def test_16_bit_colours_unlike_the_photo_the_model_saw_are_not_written(tmp_path,
         assert predict.deep_pixels(eight_bit, as_read) is as_read
 
 
-def test_the_people_in_a_16_bit_alpha_are_where_it_is_at_least_half_opaque():
-    alpha = np.full((40, 30), 200, np.uint16)  # 200 of 65535: next to transparent
-    alpha[10:20, 5:15] = 32768
-    assert predict.people_box(alpha, margin=0) == (10, 20, 5, 15)
-
-
-def test_an_8_bit_background_is_brought_to_16_bits_under_a_16_bit_photo():
-    image = np.full((2, 2, 3), 40000, np.uint16)
-    alpha = np.array([[0, 65535], [32768, 0]], np.uint16)
-    backdrop = np.array([[[10, 20, 30], [0, 0, 0]], [[255, 255, 255], [1, 2, 3]]], np.uint8)
-    out = predict.compose(image, alpha, backdrop)
-    assert out.dtype == np.uint16
-    np.testing.assert_array_equal(out[0, 0], [2570, 5140, 7710])  # 257 times the background's
-    np.testing.assert_array_equal(out[0, 1], image[0, 1])
-    np.testing.assert_array_equal(out[1, 0], np.round(40000 * 32768 / 65535 + 65535 * 32767 / 65535))
-    np.testing.assert_array_equal(predict.compose(image, alpha, (255, 0, 0))[1, 1], [65535, 0, 0])
-
-
 def test_alpha_is_the_models_mask_upsampled_and_colours_are_the_photo(tmp_path, tiny_model, rng):
     rgb = photo(rng, 75, 50)
     save(tmp_path / "in" / "a.png", rgb)
@@ -272,16 +255,6 @@ def test_alpha_is_the_models_mask_upsampled_and_colours_are_the_photo(tmp_path, 
     np.testing.assert_array_equal(out[..., 3], alpha)
     np.testing.assert_array_equal(out[..., :3][alpha > 0], rgb[alpha > 0])
     assert len(np.unique(out[..., 3])) > 2  # soft edges by default
-
-
-def test_the_soft_alpha_is_the_mask_times_255_rounded_half_to_even():
-    mask = np.float32([[0.0, 0.5 / 255, 1.5 / 255, 2.5 / 255], [0.2, 0.5, 254.5 / 255, 1.0]])
-    alpha = predict.alpha_from_mask(mask)
-    assert alpha.dtype == np.uint8
-    np.testing.assert_array_equal(alpha, [[0, 0, 2, 2], [51, 128, 254, 255]])
-    soft = np.random.default_rng(0).random((40, 30), np.float32)
-    np.testing.assert_array_equal(predict.alpha_from_mask(soft), np.round(soft * 255).astype(np.uint8))
-    np.testing.assert_array_equal(predict.alpha_from_mask(mask, threshold=0.5), [[0, 0, 0, 0], [0, 255, 255, 255]])
 
 
 def test_the_python_api_returns_the_same_cutout(tiny_model, rng, tiny_model_path):
@@ -674,7 +647,6 @@ def test_keep_metadata_keeps_a_tiffs_exif_tags_of_the_photo_not_those_of_its_fil
         kept = cutout.getexif()
         assert kept[ExifTags.Base.Make] == "Canon" and kept.get_ifd(ExifTags.IFD.GPSInfo)
         assert not kept.get_ifd(ExifTags.IFD.Exif)
-
 
 
 def upright_red_person():
@@ -1653,7 +1625,7 @@ def test_background_colour_forms(tmp_path):
     assert predict.parse_background("#f80") == (255, 136, 0)  # CSS's short form
     assert predict.parse_background("0, 128,255") == (0, 128, 255)
     assert predict.parse_background("white") == (255, 255, 255)
-    assert predict.parse_background("blur") == predict.BLUR
+    assert predict.parse_background("blur") == compose.BLUR
     with pytest.raises(predict.PredictError, match="neither a colour .*'blur', nor an image file"):
         predict.parse_background("not-a-colour")
     with pytest.raises(predict.PredictError, match=r"^--background image backdrops/beach\.JPG does not exist$"):
@@ -1705,13 +1677,13 @@ def test_background_blur_blurs_the_photos_own_background_without_a_halo_of_the_p
     image[200:500, 160:240] = (255, 0, 0)  # the person, red
     alpha = np.zeros((600, 400), np.uint8)
     alpha[200:500, 160:240] = 255
-    out = predict.compose(image, alpha, predict.parse_background(" Blur "))
+    out = compose.compose(image, alpha, predict.parse_background(" Blur "))
     assert out.shape == image.shape and (out[alpha == 255] == (255, 0, 0)).all()  # the person as they are
     edge = out[60, 195:205].astype(int)  # across the walls' edge, far above the person: softened
     assert (edge[:, 1] > 40).all() and (edge[:, 2] > 40).all() and (out[60, 20] == (0, 255, 0)).all()
     beside = (350, 155)  # the green wall 5 pixels left of the person: hardly any red bled into it
     assert out[beside][0] <= 8
-    naive = cv2.GaussianBlur(image.astype(np.float32), (0, 0), predict.BLUR_SIGMA * 600)
+    naive = cv2.GaussianBlur(image.astype(np.float32), (0, 0), compose.BLUR_SIGMA * 600)
     assert naive[beside][0] > 60  # as the whole photo blurred would have it
     composite = predict.remove_background(photo(rng), model=tiny_model, background="blur")
     assert composite.shape == (60, 40, 3) and composite.dtype == np.uint8
@@ -2426,7 +2398,6 @@ def test_an_output_whose_folder_cannot_be_searched_does_not_end_the_run(tmp_path
     assert pngs_in(tmp_path / "out") == ["a.png"]
 
 
-
 @pytest.mark.parametrize("mended", [True, False])
 def test_watch_tries_a_photo_whose_output_could_not_be_written_again_until_it_is(tmp_path, monkeypatch, rng, mended):
     folder, out = tmp_path / "in", tmp_path / "out"
@@ -2664,17 +2635,6 @@ def test_flip_tta_option_reaches_the_written_cutouts(tmp_path, tiny_model_path, 
     assert not np.array_equal(plain[..., 3], written[..., 3])
 
 
-def test_fully_transparent_pixels_carry_no_colour(rng):
-    rgb = photo(rng)
-    alpha = np.zeros(rgb.shape[:2], np.uint8)
-    alpha[10:30, 5:25] = 255
-    alpha[30:32, 5:25] = 1  # barely visible: keeps its colour
-    rgba = predict.compose(rgb, alpha)
-    np.testing.assert_array_equal(rgba[..., 3], alpha)
-    np.testing.assert_array_equal(rgba[alpha > 0][:, :3], rgb[alpha > 0])
-    assert not rgba[alpha == 0].any()
-
-
 def test_a_landscape_photo_reaches_the_model_letterboxed_and_its_cutout_loses_the_bars():
     class MarksWhatIsNotBar:
         """A stand-in model: person wherever its input is not the letterbox's grey."""
@@ -2812,28 +2772,12 @@ def test_main_person_reaches_photos_folders_and_the_command_line(tmp_path, monke
     assert seen["main_person"] is False
 
 
-def test_crop_cuts_an_output_to_the_people_with_room_for_the_soft_edge():
-    alpha = np.zeros((400, 300), np.uint8)
-    alpha[100:300, 50:150] = 255           # the person: 200 rows by 100 columns
-    alpha[98:100, 50:150] = 60             # their soft edge, under half opaque
-    alpha[380:390, 280:290] = 20           # a faint haze far from them
-    pixels = np.dstack([np.full((400, 300, 3), 7, np.uint8), alpha])
-    cropped = predict.crop_to_people(pixels, alpha, margin=0.02)  # 2% of 200 rows: 4 pixels of room
-    np.testing.assert_array_equal(cropped, pixels[96:304, 46:154])
-    np.testing.assert_array_equal(predict.crop_to_people(alpha, alpha, margin=0), alpha[100:300, 50:150])
-    corner = np.zeros((400, 300), np.uint8)
-    corner[:50, :30] = 200  # at the photo's corner: the room stops at its edges
-    assert predict.crop_to_people(corner, corner, margin=0.5).shape == (75, 55)
-    nobody = np.zeros((400, 300), np.uint8)
-    assert predict.crop_to_people(nobody, nobody).shape == (400, 300)  # nothing to cut to: the whole frame
-
-
 def test_crop_reaches_cutouts_composites_and_folder_runs(tmp_path, monkeypatch, capsys):
     photo = np.zeros((600, 400, 3), np.uint8)
     photo[200:500, 100:200] = (255, 255, 255)  # the person, 300 rows tall
     whole = predict.remove_background(photo, model=MarksRed())
     cutout = predict.remove_background(photo, model=MarksRed(), crop=True)
-    np.testing.assert_array_equal(cutout, predict.crop_to_people(whole, whole[..., 3]))
+    np.testing.assert_array_equal(cutout, compose.crop_to_people(whole, whole[..., 3]))
     # The mask, upsampled from the model's 64 pixels, is about the person's 300x100; 2% of 300: 6 pixels of room.
     assert 306 <= cutout.shape[0] <= 316 and 106 <= cutout.shape[1] <= 118
     assert cutout[..., 3].sum(dtype=int) > 0.999 * whole[..., 3].sum(dtype=int)  # all of the person, soft edge and all
@@ -2841,7 +2785,7 @@ def test_crop_reaches_cutouts_composites_and_folder_runs(tmp_path, monkeypatch, 
     wider = predict.remove_background(photo, model=MarksRed(), crop=True, crop_margin=0.1)
     assert wider.shape[0] - cutout.shape[0] == wider.shape[1] - cutout.shape[1] == 2 * (30 - 6)
     composite = predict.remove_background(photo, model=MarksRed(), background="black", crop=True)
-    np.testing.assert_array_equal(composite, predict.crop_to_people(predict.remove_background(
+    np.testing.assert_array_equal(composite, compose.crop_to_people(predict.remove_background(
         photo, model=MarksRed(), background="black"), whole[..., 3]))
     save(tmp_path / "in" / "tall.png", photo)
     predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=MarksRed(), crop=True)
@@ -2851,7 +2795,7 @@ def test_crop_reaches_cutouts_composites_and_folder_runs(tmp_path, monkeypatch, 
     assert predict.main([str(tmp_path), str(tmp_path / "cli"), "--crop", "--crop-margin", "0.1", "--quiet"]) == 0
     assert (seen["crop"], seen["crop_margin"]) == (True, 0.1)
     predict.main([str(tmp_path), str(tmp_path / "cli"), "--crop", "--quiet"])
-    assert (seen["crop"], seen["crop_margin"]) == (True, predict.CROP_MARGIN)
+    assert (seen["crop"], seen["crop_margin"]) == (True, compose.CROP_MARGIN)
     predict.main([str(tmp_path), str(tmp_path / "cli"), "--quiet"])
     assert seen["crop"] is False
     for margin in ("-0.1", "nan", "inf"):  # (nan and inf failed each photo, at its margin in pixels)
@@ -2862,34 +2806,7 @@ def test_crop_reaches_cutouts_composites_and_folder_runs(tmp_path, monkeypatch, 
     with pytest.raises(SystemExit):  # a margin alone would change nothing, silently
         predict.parse_args([str(tmp_path), str(tmp_path / "cli"), "--crop-margin", "0.1"])
     with pytest.raises(SystemExit):  # the default margin named alone is as silent
-        predict.parse_args([str(tmp_path), str(tmp_path / "cli"), "--crop-margin", str(predict.CROP_MARGIN)])
-
-
-def boxed(alpha):
-    """(top, bottom, left, right) of an alpha's pixels at least half opaque, bottom and right inclusive."""
-    rows, columns = np.nonzero(alpha >= 128)
-    return rows.min(), rows.max(), columns.min(), columns.max()
-
-
-def test_canvas_fits_the_people_centred_or_at_the_edge_where_the_photo_cuts_them():
-    image, alpha = np.zeros((120, 90, 3), np.uint8), np.zeros((120, 90), np.uint8)
-    image[20:100, 30:70], alpha[20:100, 30:70] = (255, 0, 0), 255  # standing within the photo: 40 wide, 80 tall
-    placed_image, placed_alpha = predict.on_canvas(image, alpha, (100, 100), margin=0)
-    assert placed_alpha.shape == (100, 100) and boxed(placed_alpha) == (0, 99, 25, 74)  # scaled 1.25, centred
-    assert (placed_image[placed_alpha == 255] == (255, 0, 0)).all() and placed_image[placed_alpha == 0].max() == 0
-    bust = np.zeros_like(alpha)
-    bust[80:, 5:85] = 255  # cut by the photo's bottom edge: 80 wide, 40 tall
-    assert boxed(predict.on_canvas(image, bust, (100, 100), margin=0)[1]) == (50, 99, 0, 99)  # at the bottom
-    hanging = np.zeros_like(alpha)
-    hanging[:40, 5:85] = 255  # cut by the top edge
-    assert boxed(predict.on_canvas(image, hanging, (100, 100), margin=0)[1]) == (0, 49, 0, 99)
-    beside = np.zeros_like(alpha)
-    beside[20:100, 60:] = 255  # cut by the right edge: 30 wide, 80 tall
-    assert boxed(predict.on_canvas(image, beside, (100, 100), margin=0)[1]) == (0, 99, 62, 99)
-    # Nobody: the whole photo, fitted and centred (90x120 scaled to 75x100).
-    image[:] = 7
-    nobody_image, nobody_alpha = predict.on_canvas(image, np.zeros_like(alpha), (100, 100))
-    assert nobody_alpha.max() == 0 and boxed(255 * (nobody_image > 0)[..., 0]) == (0, 99, 12, 86)
+        predict.parse_args([str(tmp_path), str(tmp_path / "cli"), "--crop-margin", str(compose.CROP_MARGIN)])
 
 
 def test_canvas_reaches_cutouts_composites_masks_folders_and_the_command_line(tmp_path, monkeypatch, capsys):
