@@ -21,12 +21,16 @@ import time
 
 import cv2
 import numpy as np
-import tensorflow as tf
 
 from photos import benchmark_pairs
 from train_step import training_images_per_second
 
-import data  # noqa: E402  (photos puts the repository on sys.path)
+import quiet_tensorflow  # noqa: E402  (photos puts the repository on sys.path)
+
+quiet_tensorflow.import_tensorflow()  # before Keras imports it, with its start-up lines
+import tensorflow as tf  # noqa: E402
+
+import data  # noqa: E402
 import metrics  # noqa: E402
 from model import build_model  # noqa: E402
 from train import PASTE_P  # noqa: E402
