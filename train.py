@@ -157,8 +157,9 @@ def parse_config(argv=None):
 
 
 def did_you_mean(value, allowed):
-    """" (did you mean X?)" where `value` is near one of `allowed` (a name
-    cut short, a hyphen for an underscore: "resnet50", "bce-dice"); else ""."""
+    """The hint " (did you mean X?)" where `value` is near one of `allowed`
+    (a name cut short, a hyphen for an underscore: "resnet50", "bce-dice");
+    else ""."""
     near = difflib.get_close_matches(str(value), allowed, n=1)
     return f" (did you mean {near[0]}?)" if near else ""
 
@@ -173,7 +174,8 @@ def check_settings(config):
     import metrics
     from model import ENCODER_STRIDE, MODEL_NAMES
 
-    problems = [f"{flag(name)} must be one of {', '.join(allowed)}; got {config[name]!r}{did_you_mean(config[name], allowed)}"
+    problems = [f"{flag(name)} must be one of {', '.join(allowed)}; got {config[name]!r}"
+                f"{did_you_mean(config[name], allowed)}"
                 for name, allowed in {**CHOICES, "model": MODEL_NAMES, "loss": metrics.LOSS_NAMES}.items()
                 if config[name] not in allowed]
     if config["image_size"] < ENCODER_STRIDE or config["image_size"] % ENCODER_STRIDE:
