@@ -64,6 +64,11 @@ import time
 import warnings
 from pathlib import Path
 
+try:
+    import fcntl  # the run directory's lock (see RunLock); Windows has none
+except ImportError:
+    fcntl = None
+
 HYPERPARAMETERS = {name: value for name, value in dict(globals()).items() if name.isupper()}
 # What each takes, as its annotation above says: an edit to another kind of
 # value ("0.5", 16.5) is read as the command line would read it, or refused.
@@ -607,8 +612,49 @@ def inference_model(model):
     return keras.Model(model.input, model.output, name=model.name)
 
 
+class RunLock:
+    """The hold a run has on its run directory (a lock on its .lock file),
+    so that a second train.py on the same --out-dir (the command run again
+    while the first still trains, under nohup) stops at once, rather than
+    both writing one backup and one log. An flock, which ends with its
+    process however that ends (kill -9 too); none on Windows, which has
+    no flock."""
+
+    def __init__(self, run_dir):
+        self.run_dir, self.file = run_dir, None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exception):
+        if self.file is not None:
+            self.file.close()
+
+    def claim(self):
+        """Takes the lock where the run directory exists (a new run's is
+        made once its photos are checked, and claimed then); SystemExit
+        where another process holds it."""
+        if fcntl is None or self.file is not None or not self.run_dir.is_dir():
+            return
+        file = open(self.run_dir / ".lock", "a")
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            file.close()
+            raise SystemExit(f"{self.run_dir} is in use by another train.py run, still going (under nohup, or in "
+                             f"another terminal): let it finish, or stop it, or pass another --out-dir") from None
+        self.file = file
+
+
 def main(argv=None, extra_callbacks=()):
     config = parse_config(argv)
+    with RunLock(Path(config["out_dir"])) as lock:
+        return train_run(config, lock, extra_callbacks)
+
+
+def train_run(config, lock, extra_callbacks=()):
+    """The run: data, model, training, scores and artefacts, in the run
+    directory `lock` holds."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
 
     import keras
@@ -631,6 +677,7 @@ def main(argv=None, extra_callbacks=()):
         # Nor is an interrupted run resumed with settings edited since, half with each.
         raise SystemExit(f"{run_dir} holds an interrupted run started with other settings ({'; '.join(changed)}): "
                          f"pass the settings it started with to resume it, or another --out-dir for a new run")
+    lock.claim()  # before anything is written there (a resumed run's split lists are, where photos were added)
     replicas = strategy.num_replicas_in_sync
     global_batch = config["batch_size"] * replicas
     log.info("%s run in %s, %s", "resuming the" if resuming else "starting a new", run_dir,
@@ -648,6 +695,7 @@ def main(argv=None, extra_callbacks=()):
               f"to {'resume the run' if resuming else 'start the run'} in {run_dir}", file=sys.stderr)
         return 130
     run_dir.mkdir(parents=True, exist_ok=True)
+    lock.claim()  # a new run's folder, made now that its photos are checked
     log.info("pairs: %d train, %d validation, %d test, %d skipped as unreadable",
              *(len(splits[name]) for name in data.SPLIT_NAMES), len(skipped))
     image_size = (config["image_size"],) * 2
