@@ -659,6 +659,8 @@ def main(argv=None):
         images_dir, masks_dir = args.data / "images", args.data / "masks"
         pairs = (data.read_split_list(args.split_list, images_dir, masks_dir) if args.split_list
                  else data.find_pairs(images_dir, masks_dir))  # before the model: a mistyped --data said at once
+        if args.compare_to is not None:
+            read_per_image_iou(args.compare_to)  # so is a --compare-to with no evaluation in it
         model = predict.load_model(args.model, args.engine) if args.predictions is None else None
         results = evaluate(model, pairs, args.out, args.batch_size, flip_tta=args.flip_tta, perturb=args.perturb,
                            close_up=args.close_up, upright_only=args.upright_only, keep_specks=args.keep_specks,

@@ -315,11 +315,15 @@ def test_a_dataset_that_comes_split_given_as_data_is_a_usage_error_that_names_it
     assert not (tmp_path / "out").exists()
 
 
-def test_a_data_folder_without_photos_is_said_before_the_model_is_loaded(tmp_path, capsys, monkeypatch):
+def test_a_mistyped_data_or_compare_to_folder_is_said_before_the_model_is_loaded(dataset, tmp_path, capsys,
+                                                                                  monkeypatch):
     loaded = []
     monkeypatch.setattr(predict, "load_model", lambda *args: loaded.append(args))  # seconds, for the shipped model
     assert evaluate.main(["--data", str(tmp_path / "mistyped"), "--out", str(tmp_path / "out")]) == 2
     assert f"error: image folder {tmp_path / 'mistyped' / 'images'} does not exist" in capsys.readouterr().err
+    assert evaluate.main(["--data", str(dataset), "--compare-to", str(tmp_path / "befor"),
+                          "--out", str(tmp_path / "out")]) == 2
+    assert f"error: {tmp_path / 'befor' / 'per_image.csv'} does not exist" in capsys.readouterr().err
     assert loaded == [] and not (tmp_path / "out").exists()
 
 
