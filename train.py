@@ -639,10 +639,15 @@ class RunLock:
         file = open(self.run_dir / ".lock", "a")
         try:
             fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except BlockingIOError:
             file.close()
             raise SystemExit(f"{self.run_dir} is in use by another train.py run, still going (under nohup, or in "
                              f"another terminal): let it finish, or stop it, or pass another --out-dir") from None
+        except OSError as error:  # a network drive that takes no locks: the run goes on without one
+            file.close()
+            log.warning("%s cannot be locked against a second run there (%s): run one train.py in it at a time",
+                        self.run_dir, error.strerror or error)
+            return
         self.file = file
 
 

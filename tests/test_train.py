@@ -353,6 +353,19 @@ def test_a_killed_run_resumes_from_its_last_finished_epoch_and_point_of_its_sche
     assert (run_dir / "model.keras").is_file()
 
 
+@pytest.mark.skipif(train.fcntl is None, reason="no flock here (Windows), and train.py no lock")
+def test_a_run_folder_on_a_drive_that_takes_no_locks_is_trained_in_with_a_warning(tmp_path, monkeypatch, caplog):
+    def no_locks(file, operation):  # as an NFS mount without a lock daemon answers
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(train.fcntl, "flock", no_locks)
+    with caplog.at_level(logging.WARNING, logger="train"), train.RunLock(tmp_path) as lock:
+        lock.claim()  # not "in use by another train.py run", which nothing says
+        assert lock.file is None
+    assert (f"{tmp_path} cannot be locked against a second run there (No locks available): run one train.py in it "
+            f"at a time") in caplog.text
+
+
 def test_ctrl_c_ends_a_run_with_how_to_resume_it_and_its_backup_kept(sample_dir, tmp_path, capsys, monkeypatch):
     import keras
 
