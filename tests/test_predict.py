@@ -1578,7 +1578,7 @@ def test_mask_only_threshold_and_backgrounds(tmp_path, tiny_model, rng):
     assert not (tmp_path / "typo").exists()
 
 
-def test_a_web_address_for_a_photo_a_folder_or_a_model_is_a_usage_error_saying_so(tmp_path, capsys):
+def test_a_web_address_or_an_empty_path_for_a_photo_a_folder_or_a_model_is_a_usage_error_saying_so(tmp_path, capsys):
     photo_address = "https://example.com/beach.jpg?w=1200"
     for argv, named in (([photo_address, str(tmp_path / "out")], "argument input"),
                         ([str(tmp_path), "s3://bucket/cutouts"], "argument output"),
