@@ -491,12 +491,16 @@ def contact_sheet(worst, height=200):
 
 def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, close_up=True, upright_only=False,
              keep_specks=False, threshold=scores.THRESHOLD, compare_to=None, predictions=None, main_person=False,
-             progress=False):
+             progress=False, engine="auto"):
     """Scores `pairs` and writes metrics.json, per_image.csv and worst.png to
     out_dir; with `compare_to` (an earlier run's out_dir) the comparison too.
-    With `predictions`, a folder of masks or cutouts made already (by
-    predict.py or another tool), those are scored instead of the model's.
-    `progress`: a progress bar in a terminal (see score_pairs)."""
+    `model`: a loaded model, or a path (None: the shipped model) loaded, run
+    by `engine`, once the settings and the earlier run are checked, so that
+    their mistakes are said without the model's seconds of loading (see
+    predict.resolve_model). With `predictions`, a folder of masks or cutouts
+    made already (by predict.py or another tool), those are scored instead
+    of the model's, and no model is loaded. `progress`: a progress bar in a
+    terminal (see score_pairs)."""
     if not 0 < threshold < 1:  # the range predict.py --threshold accepts
         raise ValueError(f"threshold must be between 0 and 1; got {threshold}")
     if not batch_size >= 1:
@@ -511,6 +515,8 @@ def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, 
     earlier = read_per_image_iou(compare_to) if compare_to is not None else None  # read before out_dir is written
     if earlier is not None and not any(image.stem in earlier for image, _ in pairs):
         raise data.DatasetError(f"none of the photos to score is in {Path(compare_to) / 'per_image.csv'}")
+    if predictions is None:
+        model = predict.resolve_model(model, engine)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rows, failures, worst = score_pairs(model, pairs, batch_size, flip_tta=flip_tta, perturb=perturb, close_up=close_up,
@@ -659,13 +665,10 @@ def main(argv=None):
         images_dir, masks_dir = args.data / "images", args.data / "masks"
         pairs = (data.read_split_list(args.split_list, images_dir, masks_dir) if args.split_list
                  else data.find_pairs(images_dir, masks_dir))  # before the model: a mistyped --data said at once
-        if args.compare_to is not None:
-            read_per_image_iou(args.compare_to)  # so is a --compare-to with no evaluation in it
-        model = predict.load_model(args.model, args.engine) if args.predictions is None else None
-        results = evaluate(model, pairs, args.out, args.batch_size, flip_tta=args.flip_tta, perturb=args.perturb,
+        results = evaluate(args.model, pairs, args.out, args.batch_size, flip_tta=args.flip_tta, perturb=args.perturb,
                            close_up=args.close_up, upright_only=args.upright_only, keep_specks=args.keep_specks,
                            threshold=args.threshold, compare_to=args.compare_to, predictions=args.predictions,
-                           main_person=args.main_person, progress=True)
+                           main_person=args.main_person, progress=True, engine=args.engine)
     except (predict.PredictError, data.DatasetError, OSError) as error:  # OSError: --out not written after all
         print(f"error: {error}", file=sys.stderr)
         return 2
