@@ -468,10 +468,7 @@ def remove_background(image, model=None, threshold=None, background=None, mask_o
     `crop_margin` (see compose.crop_to_people); `canvas`:
     (width, height), the people fitted onto an image of that size, with
     `crop_margin` (see compose.on_canvas)."""
-    if troubles := out_of_range(threshold, crop_margin):
-        raise PredictError("; ".join(troubles))
-    background = background_of(background)
-    canvas = canvas_of(canvas, background)
+    background, canvas = checked_settings(threshold, crop_margin, background, canvas)
     photo = photo_pixels(image)
     background = compose.in_profile(background, metadata.photo_profile(image))
     model = resolve_model(model, engine)
@@ -888,10 +885,7 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
     full disk leaves the photos waiting for room (see watch_folders)."""
     from tqdm import tqdm
 
-    if troubles := out_of_range(threshold, crop_margin, batch_size, workers):
-        raise PredictError("; ".join(troubles))
-    background = background_of(background)
-    canvas = canvas_of(canvas, background)
+    background, canvas = checked_settings(threshold, crop_margin, background, canvas, batch_size, workers)
     composed = background is not None and not mask_only
     suffix = output_suffix(jpeg, webp, composed, mask_only)
     given = [inputs] if isinstance(inputs, (str, Path)) else inputs
@@ -1664,6 +1658,17 @@ def pipe_out(content):
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
         raise PredictError("output -: the pipe was closed before the whole output was written to it") from None
+
+
+def checked_settings(threshold, crop_margin, background, canvas, batch_size=8, workers=WORKERS):
+    """remove_background(_files)' `background` and `canvas` as compose
+    takes them (see background_of, canvas_of), once every setting is
+    checked: a PredictError naming each out of range (see out_of_range),
+    before any photo is read."""
+    if troubles := out_of_range(threshold, crop_margin, batch_size, workers):
+        raise PredictError("; ".join(troubles))
+    background = background_of(background)
+    return background, canvas_of(canvas, background)
 
 
 def out_of_range(threshold=None, crop_margin=compose.CROP_MARGIN, batch_size=8, workers=WORKERS):
