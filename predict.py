@@ -20,25 +20,25 @@ it; --canvas: of the size given), named after it (photos/a/b.jpg ->
 cutouts/a/b.png), or for one photo the .png named; it may be a WebP instead
 (--webp, or a .webp named), and composed onto a --background a JPEG (--jpeg, or
 a .jpg named). A PNG output of a 16-bit photo (a PNG or TIFF) has 16 bits a
-channel. It keeps the photo's colour profile (Display P3, Adobe RGB), so
-that it shows the photo's colours, and with --keep-metadata its EXIF, XMP and
-IPTC metadata (camera, date, GPS, rating, keywords, caption, copyright). Camera
-RAW files are developed (rawpy), unless the camera's JPEG of the shot lies
-beside one (RAW+JPEG): that is cut out instead. People who fill little of the
-photo get a second, closer look, and wide photos a look in tiles of their
-height, kept where surer (--no-close-up skips both), and photos the model is
-unsure of a look turned on their side and upside down, for people lying down or
-upside down (--upright-only skips it); small specks of mask apart from the
-people are left out (--keep-specks keeps them). A photo with transparency keeps
-it: the model sees it over grey, and its output is nowhere more opaque than the
-photo. On a CPU the model runs through TensorFlow Lite, about twice as fast,
-converted once per model file (--engine). Existing outputs are skipped unless
---overwrite, so an interrupted run continues where it stopped; --watch then goes
-on cutting out the photos that come into the input folders. One photo may be
-piped in and its output piped out (-), for scripts. A file that cannot be read
-is reported and skipped; the exit status is 1 if any failed. An output folder
-also gets sureness.csv, how sure the model was of each mask, least sure first:
-the cutouts to check first.
+channel. It keeps the photo's colour profile (Display P3, Adobe RGB), so that
+it shows the photo's colours, and with --keep-metadata its EXIF, XMP and IPTC
+metadata (camera, date, GPS, rating, keywords, caption, copyright). Camera RAW
+files are developed (rawpy), unless the camera's JPEG of the shot lies beside
+one (RAW+JPEG): that is cut out instead. People who fill little of the photo
+get a second, closer look, and wide photos a look in tiles of their height,
+kept where surer (--no-close-up skips both), and photos the model is unsure of
+a look turned on their side and upside down, for people lying down or upside
+down (--upright-only skips it); small specks of mask apart from the people are
+left out (--keep-specks keeps them). A photo with transparency keeps it: the
+model sees it over grey, and its output is nowhere more opaque than the photo.
+On a CPU the model runs through TensorFlow Lite, about twice as fast, converted
+once per model file (--engine). Existing outputs are skipped unless
+--overwrite, so an interrupted run continues where it stopped (one with nothing
+left to do loads no model); --watch then goes on cutting out the photos that
+come into the input folders. One photo may be piped in and its output piped out
+(-), for scripts. A file that cannot be read is reported and skipped; the exit
+status is 1 if any failed. An output folder also gets sureness.csv, how sure
+the model was of each mask, least sure first: the cutouts to check first.
 
 From Python:
 
@@ -149,18 +149,10 @@ def load_model(path=None, engine="auto"):
     Keras model, or a LiteModel. Loaded once per file, and again once the
     file changes: a model retrained in the same notebook session is the new
     one, not the one loaded before."""
+    path = model_path(path, engine)
     quiet_tensorflow.import_tensorflow()  # before model.py's Keras imports it, with its start-up lines
     from model import model_file
 
-    if engine not in ENGINES:
-        raise PredictError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
-    try:
-        path = data.local_path(path) if path else DEFAULT_MODEL  # from Python, a web address too
-    except data.DatasetError as error:
-        raise PredictError(f"model {error}") from error
-    if path == DEFAULT_MODEL and not path.exists():
-        raise PredictError(f"no model at {path}: train one with `python train.py` and pass "
-                           f"--model runs/person/model.keras")
     try:
         path = model_file(path)  # a run folder: its model.keras
     except ValueError as error:
@@ -177,6 +169,24 @@ def load_model(path=None, engine="auto"):
                 raise PredictError(f"cannot run {path} with TensorFlow Lite: {error}") from error
             log.warning("cannot run %s with TensorFlow Lite (%s): running it with Keras", path, error)
     return load_model_file(path.resolve(), version)
+
+
+def model_path(path=None, engine="auto"):
+    """The model file or run folder `path` names (by default the shipped
+    model), checked without TensorFlow: a PredictError where it is not
+    there, or `engine` is not one of ENGINES."""
+    if engine not in ENGINES:
+        raise PredictError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
+    try:
+        path = data.local_path(path) if path else DEFAULT_MODEL  # from Python, a web address too
+    except data.DatasetError as error:
+        raise PredictError(f"model {error}") from error
+    if path == DEFAULT_MODEL and not path.exists():
+        raise PredictError(f"no model at {path}: train one with `python train.py` and pass "
+                           f"--model runs/person/model.keras")
+    if not path.exists():
+        raise PredictError(f"model file {path} does not exist{data.not_pulled(path)}")
+    return path
 
 
 @lru_cache(maxsize=4)
@@ -846,8 +856,8 @@ class Summary:
         return self.processed / self.seconds if self.seconds else 0.0
 
     def __str__(self):
-        lines = [f"{self.processed} processed, {self.skipped} skipped (output exists), {len(self.failed)} failed "
-                 f"in {self.seconds:.1f} s ({self.images_per_second:.1f} images/s)"]
+        lines = [f"{self.processed} processed, {self.skipped} skipped (output exists), {len(self.failed)} failed"
+                 + (f" in {self.seconds:.1f} s ({self.images_per_second:.1f} images/s)" if self.processed else "")]
         if self.skipped and not self.processed and not self.failed:
             # A run again with other options (a --background, --flip-tta) changes nothing without it.
             lines.append("every output was there already: --overwrite makes them again")
@@ -894,10 +904,14 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
     if watch and output_file:
         raise PredictError(f"--watch watches folders of photos for the photos that come in: give a folder for the "
                            f"outputs, not the file {output_file}")
-    model = resolve_model(model, engine)
     # A folder where an output should go is not an output: writing there fails, and says so.
     todo = [(photo, output) for photo, output in jobs if overwrite or not output_there(output)]
     summary = Summary(skipped=len(jobs) - len(todo))
+    if todo or watch:
+        model = resolve_model(model, engine)
+    elif model is None or isinstance(model, (str, Path)):  # a run again with nothing left to do: seconds not spent
+        model_path(model, engine)                           # loading a model, yet a mistyped one still said
+        return summary
     sureness_file = None if output_file else output_root / SURENESS_FILE  # one cutout named by the user: no list beside it
     write_output = partial(write_cutout, output_root=output_root, threshold=threshold, background=background,
                            mask_only=mask_only, keep_specks=keep_specks, main_person=main_person,

@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 import zlib
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -1120,6 +1121,26 @@ def test_a_file_name_as_the_output_of_a_folder_is_refused_and_a_missing_photo_na
     assert predict.main([str(tmp_path / "shoot"), str(tmp_path / "out"), "--model", str(tiny_model_path)]) == 2
     assert (f"input {tmp_path / 'shoot'} does not exist (DVC tracks {tmp_path / 'shoot'}, and it was not pulled: "
             f"{tmp_path / 'shoot.dvc'} stands in its place; `dvc pull` fetches it)") in capsys.readouterr().err
+
+
+def test_a_run_again_with_every_output_there_loads_no_model(tmp_path, tiny_model_path, rng):
+    # Nor imports TensorFlow: the command run again after a finished run answers at once, not after seconds.
+    save(tmp_path / "in" / "a.jpg", photo(rng))
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "a.png").write_bytes(b"from an earlier run")
+    code = "import sys, predict; code = predict.main(sys.argv[1:]); print('tensorflow' in sys.modules); sys.exit(code)"
+    run = partial(subprocess.run, cwd=REPO_DIR, capture_output=True, text=True, timeout=120)
+    result = run([sys.executable, "-c", code, str(tmp_path / "in"), str(tmp_path / "out"), "--model",
+                  str(tiny_model_path)])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["False"]
+    assert result.stderr.splitlines() == ["0 processed, 1 skipped (output exists), 0 failed",
+                                          "every output was there already: --overwrite makes them again"]
+    # A mistyped model is said all the same, though there is nothing to run it on.
+    result = run([sys.executable, "-c", code, str(tmp_path / "in"), str(tmp_path / "out"), "--model",
+                  str(tmp_path / "modle.keras")])
+    assert result.returncode == 2
+    assert result.stderr == f"error: model file {tmp_path / 'modle.keras'} does not exist\n"
 
 
 def test_existing_outputs_are_skipped_unless_overwrite(tmp_path, tiny_model, rng):
