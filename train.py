@@ -184,7 +184,9 @@ def check_settings(config):
                 for name, allowed in {**CHOICES, "model": MODEL_NAMES, "loss": metrics.LOSS_NAMES}.items()
                 if config[name] not in allowed]
     if config["image_size"] < ENCODER_STRIDE or config["image_size"] % ENCODER_STRIDE:
-        problems.append(f"--image-size must be a multiple of {ENCODER_STRIDE}; got {config['image_size']}")
+        sizes = ", ".join(str(ENCODER_STRIDE * times) for times in (7, 8, 9))
+        problems.append(f"--image-size must be a multiple of {ENCODER_STRIDE} above 0 ({sizes}, ...); "
+                        f"got {config['image_size']}")
     problems += [f"{flag(name)} must be between 0 and 1; got {config[name]}"
                  for name in ("augment_p", "paste_p", "sideways_p", "motion_blur_p") if not 0 <= config[name] <= 1]
     # Written as "not (what works)", so that nan, which fails every comparison, is refused too.

@@ -110,7 +110,7 @@ def test_settings_that_cannot_work_are_a_usage_error_before_any_photo_is_read(ca
                             "--mixed-precision", "true", "--model", "mobilenet", "--paste-p", "1.5"])
     assert exit_info.value.code == 2
     message = " ".join(capsys.readouterr().err.split())
-    assert "--image-size must be a multiple of 32; got 250" in message
+    assert "--image-size must be a multiple of 32 above 0 (224, 256, 288, ...); got 250" in message
     # A name near one allowed is a typo, and the message says which name was meant.
     assert ("--loss must be one of bce, dice, bce_dice, lovasz, bce_lovasz; got 'bce-dice' (did you mean bce_dice?)"
             in message)
@@ -119,6 +119,9 @@ def test_settings_that_cannot_work_are_a_usage_error_before_any_photo_is_read(ca
     assert "--lr-schedule must be one of plateau, cosine; got 'step';" in message  # near none: no guess
     assert "--mixed-precision must be one of auto, on, off; got 'true';" in message
     assert "--paste-p must be between 0 and 1; got 1.5" in message
+    with pytest.raises(SystemExit):
+        train.parse_config(["--image-size", "0"])  # a multiple of 32, yet no size
+    assert "--image-size must be a multiple of 32 above 0 (224, 256, 288, ...); got 0" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         train.parse_config(["--init-weights", "runs/no_such_run/model.keras"])
     assert "--init-weights: there is no file runs/no_such_run/model.keras" in capsys.readouterr().err
