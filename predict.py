@@ -450,6 +450,8 @@ def photo_pixels(image):
         hint = ": for floats in [0, 1], pass (image * 255).round().astype(np.uint8)" if pixels.dtype.kind == "f" else ""
         raise ValueError(f"the photo must have 8-bit pixels (uint8, 0-255) or 16-bit ones (uint16), not "
                          f"{pixels.dtype}{hint}")
+    if pixels.ndim in (2, 3) and not (pixels.shape[0] and pixels.shape[1]):
+        raise ValueError(f"the photo has no pixels: shape {pixels.shape}")
     if pixels.ndim == 2 or pixels.ndim == 3 and pixels.shape[2] == 1:
         return cv2.cvtColor(pixels.reshape(pixels.shape[:2]), cv2.COLOR_GRAY2RGB)
     if pixels.ndim == 3 and pixels.shape[2] == 4:
@@ -1690,14 +1692,24 @@ def out_of_range(threshold=None, crop_margin=compose.CROP_MARGIN, batch_size=8, 
     a sentence that begins with the setting's name; [] where nothing is.
     (Out of range they would not fail: a batch of 0 photos waits for ever,
     a threshold of 1 leaves every cutout empty; a margin of nan fails each
-    photo as it is written.)"""
-    ranges = (("threshold", threshold, threshold is None or 0 < threshold < 1, "between 0 and 1"),
+    photo as it is written.) A value that is no number, "0.5" from Python,
+    is out of range too, and said as the text it is."""
+    ranges = (("threshold", threshold, lambda value: value is None or 0 < value < 1, "between 0 and 1"),
               # nan and inf too: a margin in pixels is a whole number
-              ("crop_margin", crop_margin, 0 <= crop_margin < math.inf,
+              ("crop_margin", crop_margin, lambda value: 0 <= value < math.inf,
                "a number, 0 or more (a share of the people's box)"),
-              ("batch_size", batch_size, batch_size >= 1, "at least 1"),
-              ("workers", workers, workers >= 1, "at least 1"))
-    return [f"{name} must be {must}; got {value}" for name, value, within, must in ranges if not within]
+              ("batch_size", batch_size, lambda value: value >= 1, "at least 1"),
+              ("workers", workers, lambda value: value >= 1, "at least 1"))
+    return [f"{name} must be {must}; got {repr(value) if isinstance(value, str) else value}"
+            for name, value, within, must in ranges if not compares_within(value, within)]
+
+
+def compares_within(value, within):
+    """within(value), False where `value` cannot be compared with numbers."""
+    try:
+        return bool(within(value))
+    except TypeError:
+        return False
 
 
 def add_mask_flags(parser):

@@ -286,6 +286,9 @@ def test_the_python_api_takes_pil_images_and_names_what_is_wrong_with_an_array(t
         predict.remove_background(Image.fromarray(rgb[..., 0].astype(np.float32) / 255), model=tiny_model)
     with pytest.raises(ValueError, match=r"not shape \(1, 60, 40, 3\)"):
         predict.remove_background(rgb[None], model=tiny_model)
+    for empty in (rgb[:0], rgb[:, :0, 0]):  # not "photo 0 must be RGB pixels", and not to take another kind
+        with pytest.raises(ValueError, match=re.escape(f"the photo has no pixels: shape {empty.shape}")):
+            predict.remove_background(empty, model=tiny_model)
 
 
 def test_a_web_address_from_python_is_said_so_for_a_photo_and_a_model(tiny_model, rng):
@@ -1688,6 +1691,11 @@ def test_settings_out_of_range_from_python_are_an_error_naming_each_before_any_p
             predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=model, **settings)
     with pytest.raises(predict.PredictError, match=re.escape("threshold must be between 0 and 1; got 0")):
         predict.remove_background(photo(rng), model=model, threshold=0)
+    # Text for a number: said as text, where Python's own error was "'<' not supported between ...".
+    with pytest.raises(predict.PredictError, match=re.escape("threshold must be between 0 and 1; got '0.5'; "
+                                                             "batch_size must be at least 1; got None")):
+        predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=model, threshold="0.5",
+                                        batch_size=None)
     assert not (tmp_path / "out").exists() and model.batches == []
 
 
