@@ -216,7 +216,8 @@ def model_file(path):
 def load_trained_model(path):
     """The model in a .keras file (as train.py writes), without its training
     set-up; FileNotFoundError or ValueError naming the file and the problem
-    where there is none or it cannot be loaded."""
+    where there is none, it cannot be loaded, or it is not a segmentation
+    model as this repository runs one (see segmenter_trouble)."""
     path = model_file(path)
     if not path.is_file():
         raise FileNotFoundError(f"model file {path} does not exist")
@@ -224,7 +225,7 @@ def load_trained_model(path):
         raise ValueError(f"cannot load model {path}: a file of weights alone, without the network they belong to: "
                          f"pass a .keras model (a train.py run's model.keras)")
     try:
-        return keras.saving.load_model(path, compile=False)
+        model = keras.saving.load_model(path, compile=False)
     except Exception as error:  # Keras raises many kinds for a bad file
         if path.suffix == ".keras" and not zipfile.is_zipfile(path):  # Keras says "File not found" then
             import data  # for this message alone: building and loading models needs none of its image reading
@@ -236,6 +237,33 @@ def load_trained_model(path):
                       "not a .keras file (those are zip archives): corrupt, cut short, or another format")
             raise ValueError(f"cannot load model {path}: {reason}") from error
         raise ValueError(f"cannot load model {path}: {error}") from error
+    if trouble := segmenter_trouble(model):
+        raise ValueError(f"cannot use model {path}: {trouble}")
+    return model
+
+
+def segmenter_trouble(model):
+    """What keeps a Keras model from being one that predict.py and
+    evaluate.py can run: one input of RGB images of a fixed size (batch,
+    height, width, 3) and one output of masks of one channel, the person's
+    probability (batch, height, width, 1); None where nothing does. (A
+    classifier's output, or a two-class one of background first, would be
+    read as a mask; an input of any size would be given 1x1 images.)"""
+    inputs, outputs = getattr(model, "inputs", None), getattr(model, "outputs", None)
+    if not inputs or not outputs:
+        return "its input and output shapes are not known (a subclassed model?): save a functional model"
+    if len(inputs) != 1 or len(outputs) != 1:
+        return f"it has {len(inputs)} inputs and {len(outputs)} outputs, where a segmentation model has one of each"
+    image, mask = tuple(inputs[0].shape), tuple(outputs[0].shape)
+    if len(image) != 4 or image[3] != 3:
+        return f"its input is of shape {image}, not RGB images (batch, height, width, 3)"
+    if None in image[1:3]:
+        return (f"its input, of shape {image}, takes images of any size, where the model runs at the one it was "
+                f"trained at: build it with that size, keras.Input((288, 288, 3)), and load the weights into it")
+    if len(mask) != 4 or mask[3] != 1:
+        return (f"its output is of shape {mask}, not masks of one channel, the person's probability "
+                f"(batch, height, width, 1)")
+    return None
 
 
 def grow_weights(source, target):

@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from model import MODEL_NAMES, build_model, grow_weights
+from model import MODEL_NAMES, build_model, grow_weights, load_trained_model
 
 SMALL = {"unet": {"base_filters": 4, "depth": 3}, "mobilenetv2_unet": {"alpha": 0.35}, "resnet50_unet": {}}
 
@@ -16,8 +16,35 @@ def test_every_model_builds_runs_and_round_trips_through_save_and_load(name, tmp
     assert 0.0 <= masks.min() and masks.max() <= 1.0
     path = tmp_path / f"{name}.keras"
     model.save(path)
-    reloaded = keras.saving.load_model(path)
+    reloaded = load_trained_model(path)  # as predict.py and evaluate.py load it, and check it is a segmenter
     np.testing.assert_allclose(reloaded.predict(images, verbose=0), masks, atol=1e-5)
+
+
+def classifier(inputs):
+    return keras.layers.Dense(10)(keras.layers.GlobalAveragePooling2D()(inputs))
+
+
+@pytest.mark.parametrize("input_shape, head, says", [
+    ((64, 64, 3), classifier, "its output is of shape (None, 10), not masks of one channel, the person's "
+                              "probability (batch, height, width, 1)"),
+    # Background first: its channel 0 would have been read as the person.
+    ((64, 64, 3), lambda inputs: keras.layers.Conv2D(2, 1, activation="softmax")(inputs),
+     "its output is of shape (None, 64, 64, 2), not masks of one channel"),
+    ((64, 64, 1), lambda inputs: keras.layers.Conv2D(1, 1)(inputs),
+     "its input is of shape (None, 64, 64, 1), not RGB images (batch, height, width, 3)"),
+    # Run as it was, it was given images of 1x1 pixels by TensorFlow Lite, and failed in Keras on None.
+    ((None, None, 3), lambda inputs: keras.layers.Conv2D(1, 1)(inputs),
+     "its input, of shape (None, None, None, 3), takes images of any size, where the model runs at the one it was "
+     "trained at: build it with that size"),
+])
+def test_a_model_file_that_is_no_person_segmenter_is_refused_saying_what_it_takes_or_gives(input_shape, head, says,
+                                                                                           tmp_path):
+    inputs = keras.Input(input_shape)
+    path = tmp_path / "other.keras"
+    keras.Model(inputs, head(inputs)).save(path)
+    with pytest.raises(ValueError) as error:
+        load_trained_model(path)
+    assert str(error.value).startswith(f"cannot use model {path}: {says}")
 
 
 def test_output_stays_float32_under_mixed_precision():
