@@ -501,10 +501,9 @@ def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, 
     made already (by predict.py or another tool), those are scored instead
     of the model's, and no model is loaded. `progress`: a progress bar in a
     terminal (see score_pairs)."""
-    if not 0 < threshold < 1:  # the range predict.py --threshold accepts
-        raise ValueError(f"threshold must be between 0 and 1; got {threshold}")
-    if not batch_size >= 1:
-        raise ValueError(f"batch_size must be at least 1; got {batch_size}")
+    threshold = scores.THRESHOLD if threshold is None else threshold  # None (remove_background's soft edges): the usual
+    if troubles := predict.out_of_range(threshold, batch_size=batch_size):  # as predict.py takes them
+        raise ValueError("; ".join(troubles))
     if perturb is not None and perturb not in PERTURBATIONS:
         raise ValueError(f"perturb must be one of {', '.join(PERTURBATIONS)}; got {perturb!r}")
     if predictions is not None and perturb is not None:
@@ -630,10 +629,8 @@ def main(argv=None):
                         "low_resolution (downscaled to 35%% and back), noise (grey, 6%% of 255), dark (x 0.6 - 20), "
                         "bright (x 1.4 + 40), greyscale (black and white), jpeg (quality 15)")
     args = parser.parse_args(argv)
-    if not 0 < args.threshold < 1:
-        parser.error("--threshold must be between 0 and 1")  # as predict.py says it
-    if args.batch_size < 1:
-        parser.error("--batch-size must be at least 1")  # as predict.py says it
+    if troubles := predict.out_of_range(args.threshold, batch_size=args.batch_size, flags=True):
+        parser.error("; ".join(troubles))  # as predict.py says them
     if args.out.is_file():
         parser.error(f"--out {args.out} is a file, not a folder for the results")
     blocked_by = data.why_folder_cannot_be_written(args.out)  # said now, not once every photo is scored

@@ -1687,9 +1687,10 @@ def checked_settings(threshold, crop_margin, background, canvas, batch_size=8, w
     return background, canvas_of(canvas, background)
 
 
-def out_of_range(threshold=None, crop_margin=compose.CROP_MARGIN, batch_size=8, workers=WORKERS):
+def out_of_range(threshold=None, crop_margin=compose.CROP_MARGIN, batch_size=8, workers=WORKERS, flags=False):
     """What is wrong with these settings of remove_background(_files), each
-    a sentence that begins with the setting's name; [] where nothing is.
+    a sentence that begins with the setting's name (with `flags`, its flag:
+    --batch-size); [] where nothing is.
     (Out of range they would not fail: a batch of 0 photos waits for ever,
     a threshold of 1 leaves every cutout empty; a margin of nan fails each
     photo as it is written.) A value that is no number, "0.5" from Python,
@@ -1700,7 +1701,8 @@ def out_of_range(threshold=None, crop_margin=compose.CROP_MARGIN, batch_size=8, 
                "a number, 0 or more (a share of the people's box)"),
               ("batch_size", batch_size, lambda value: value >= 1, "at least 1"),
               ("workers", workers, lambda value: value >= 1, "at least 1"))
-    return [f"{name} must be {must}; got {repr(value) if isinstance(value, str) else value}"
+    named = (lambda name: "--" + name.replace("_", "-")) if flags else str
+    return [f"{named(name)} must be {must}; got {repr(value) if isinstance(value, str) else value}"
             for name, value, within, must in ranges if not compares_within(value, within)]
 
 
@@ -1798,8 +1800,8 @@ def parse_args(argv=None):
         parser.error("--crop-margin needs --crop or --canvas: without them the outputs keep the photo's whole frame")
     if args.crop_margin is None:
         args.crop_margin = compose.CROP_MARGIN
-    if troubles := out_of_range(args.threshold, args.crop_margin, args.batch_size, args.workers):
-        parser.error("; ".join(f"--{trouble.replace('_', '-')}" for trouble in troubles))
+    if troubles := out_of_range(args.threshold, args.crop_margin, args.batch_size, args.workers, flags=True):
+        parser.error("; ".join(troubles))
     if args.jpeg and not args.background:
         parser.error("--jpeg needs a --background: JPEG has no transparency to hold a cutout")
     if args.watch and (PIPE in args.inputs or args.output == PIPE):

@@ -215,9 +215,15 @@ def test_threshold_sets_which_pixels_count_as_person(tiny_model, tiny_model_path
     assert results["iou"] == pytest.approx(results["iou_by_threshold"]["0.40"])
     assert results["iou"] != pytest.approx(results["iou_by_threshold"]["0.50"])
     assert "best " in capsys.readouterr().out
-    for outside in ("1.5", "1"):  # the range predict.py --threshold accepts: between 0 and 1
+    for outside in ("1.5", "1", "nan"):  # the range predict.py --threshold accepts: between 0 and 1
         with pytest.raises(SystemExit):
             evaluate.main(["--model", str(tiny_model_path), "--data", str(dataset), "--threshold", outside])
+        assert f"--threshold must be between 0 and 1; got {float(outside)}" in capsys.readouterr().err  # as predict.py
+    pairs = data.find_pairs(dataset / "images", dataset / "masks")
+    with pytest.raises(ValueError, match=r"^threshold must be between 0 and 1; got 0$"):  # from Python too
+        evaluate.evaluate(tiny_model, pairs, tmp_path / "out", threshold=0)
+    # None, as remove_background takes it (soft edges): scored at the usual threshold, not a TypeError at the end.
+    assert evaluate.evaluate(tiny_model, pairs[:2], tmp_path / "none", threshold=None)["threshold"] == scores.THRESHOLD
 
 
 def test_an_out_that_is_a_file_or_cannot_be_written_is_a_usage_error_and_the_file_is_kept(dataset, tmp_path, capsys,
@@ -272,7 +278,7 @@ def test_a_batch_size_below_1_or_no_pairs_is_an_error_before_anything_is_written
     with pytest.raises(SystemExit) as exit_info:
         evaluate.main(["--data", str(dataset), "--out", str(tmp_path / "out"), "--batch-size", "0"])
     assert exit_info.value.code == 2
-    assert "--batch-size must be at least 1" in capsys.readouterr().err
+    assert "--batch-size must be at least 1; got 0" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
     with pytest.raises(ValueError, match=r"^batch_size must be at least 1; got 0$"):  # from Python too
         evaluate.evaluate(None, data.find_pairs(dataset / "images", dataset / "masks"), tmp_path / "out", batch_size=0)
