@@ -216,6 +216,8 @@ def check_settings(config):
             problems.append(f"--init-weights: there is no file {init_weights} (a trained .keras model to start from)")
         if not init_weights and (trouble := encoder_weights_trouble(config["model"], config["encoder_weights"])):
             problems.append(f"--encoder-weights: {trouble}")
+    if trouble := beside_train_py_instead(config["data_dir"]):
+        problems.append(trouble)
     if Path(config["out_dir"]).is_file():
         problems.append(f"--out-dir: {config['out_dir']} is a file, not a folder for the run")
     else:
@@ -223,6 +225,17 @@ def check_settings(config):
         if blocked_by:
             problems.append(f"--out-dir: {config['out_dir']} cannot be made: {blocked_by}")
     return problems
+
+
+def beside_train_py_instead(data_dir):
+    """For a relative DATA_DIR missing from the working folder yet beside
+    train.py (the bundled sample, with train.py run from another folder),
+    the sentence that says where it is; else None."""
+    path = Path(data_dir)
+    if path.is_absolute() or path.exists() or not (REPO_DIR / path).is_dir():
+        return None
+    return (f"--data-dir: {data_dir} is not in the working folder ({Path.cwd()}) but beside train.py: run "
+            f"train.py from {shlex.quote(str(REPO_DIR))}, or pass --data-dir {shlex.quote(str(REPO_DIR / path))}")
 
 
 def why_not_a_path(text, written=False):

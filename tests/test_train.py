@@ -104,6 +104,18 @@ def test_the_readme_lists_every_hyperparameter_with_its_default():
             assert readme[name] == default, name
 
 
+def test_the_bundled_sample_missed_from_another_working_folder_is_said_to_be_beside_train_py(tmp_path,
+                                                                                            monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # python path/to/train.py, run from another folder
+    with pytest.raises(SystemExit) as exit_info:
+        train.parse_config([])
+    assert exit_info.value.code == 2
+    assert (f"--data-dir: {train.DATA_DIR} is not in the working folder ({tmp_path}) but beside train.py: run "
+            f"train.py from {REPO_DIR}, or pass --data-dir {REPO_DIR / train.DATA_DIR}") in capsys.readouterr().err
+    (tmp_path / train.DATA_DIR).mkdir()  # one of that name here: the user's own, for find_pairs to judge
+    assert train.parse_config([])["data_dir"] == train.DATA_DIR
+
+
 def test_settings_that_cannot_work_are_a_usage_error_before_any_photo_is_read(capsys):
     with pytest.raises(SystemExit) as exit_info:
         train.parse_config(["--image-size", "250", "--loss", "bce-dice", "--lr-schedule", "step",
