@@ -94,7 +94,8 @@ def close_up_boxes(soft_mask, photo_size):
         everyone = data.person_box(band)
         groups = [everyone] if everyone[2] else []
     crops = [crop(group) for group in groups]
-    return [box for box in crops if (box[1] - box[0]) * (box[3] - box[2]) * CLOSE_UP_MIN_ZOOM <= height * width]
+    # A speck in a thumbnail (64x48) makes a crop that rounds to no pixels at all: nothing to look at.
+    return [box for box in crops if 0 < (box[1] - box[0]) * (box[3] - box[2]) * CLOSE_UP_MIN_ZOOM <= height * width]
 
 
 def groups_apart(band, crop):

@@ -32,6 +32,28 @@ def test_close_up_box_is_a_3_by_4_crop_around_the_person_with_a_margin():
     assert left == 0 and right == 75 and (top, bottom) == (75, 175)
 
 
+class MarksOneSpeck:
+    """A stand-in model at the shipped one's 288x288 that marks one pixel, (100, 100), of every input."""
+    input = type("Input", (), {"shape": (None, 288, 288, 3)})()
+
+    def predict_on_batch(self, batch):
+        masks = np.zeros((len(batch), 288, 288, 1), np.float32)
+        masks[:, 100, 100] = 0.9
+        return masks
+
+
+def test_a_speck_in_a_thumbnail_gets_no_close_up_rather_than_a_crop_of_no_pixels():
+    # A pixel of a 288x288 mask is a fifth of one of a 64x48 photo's: its crop rounded to rows 22..22, which
+    # OpenCV could not resize, and predict.py stopped with its traceback, the folder's other photos with it.
+    speck = np.zeros((288, 288), np.float32)
+    speck[100, 100] = 0.9
+    assert segment.close_up_boxes(speck, (64, 48)) == []
+    [mask] = segment.predict_photo_masks(MarksOneSpeck(), [np.zeros((64, 48, 3), np.uint8)])
+    assert mask.shape == (64, 48)
+    # The same speck in a photo ten times the size: a crop of a few pixels, looked at closer.
+    assert segment.close_up_boxes(speck, (640, 480)) == [(222, 225, 166, 169)]
+
+
 def band_mask(*columns, rows=(3, 15)):
     """A 64x64 model mask of an 800x300 photo (letterboxed into rows 23..40)
     with a person in band `rows` at each pair of `columns`."""
