@@ -266,11 +266,17 @@ def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, pertu
                 bar.update(len(chunk))
                 continue
             if predictions is None:
-                models_masks = segment.predict_photo_masks(model, [image for _, _, image, *_ in loaded], flip_tta,
-                                                           close_up, upright_only, keep_specks=True)
+                models_masks = segment.each_photo_alone_where_it_fails(
+                    lambda images: segment.predict_photo_masks(model, images, flip_tta, close_up, upright_only,
+                                                               keep_specks=True),
+                    [image for _, _, image, *_ in loaded])
             else:
-                models_masks = [made for *_, made, _ in loaded]
-            for (pair, photo, image, mask, made, mask_check), models_mask in zip(loaded, models_masks):
+                models_masks = [(made, None) for *_, made, _ in loaded]
+            for (pair, photo, image, mask, made, mask_check), (models_mask, error) in zip(loaded, models_masks):
+                if error is not None:  # said among the failures, as an unreadable photo is
+                    log.debug("cannot segment %s", pair[0], exc_info=error)
+                    failures.append((str(pair[0]), f"{pair[0]}: cannot segment it ({type(error).__name__}: {error})"))
+                    continue
                 prediction = segment.people_kept(models_mask, keep_specks, main_person)
                 if made is None:  # made by the model here: capped as predict.py caps its outputs (made ones are)
                     prediction = predict.within_photo(prediction, photo)

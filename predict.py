@@ -36,9 +36,10 @@ once per model file (--engine). Existing outputs are skipped unless
 --overwrite, so an interrupted run continues where it stopped (one with nothing
 left to do loads no model); --watch then goes on cutting out the photos that
 come into the input folders. One photo may be piped in and its output piped out
-(-), for scripts. A file that cannot be read is reported and skipped; the exit
-status is 1 if any failed. An output folder also gets sureness.csv, how sure
-the model was of each mask, least sure first: the cutouts to check first.
+(-), for scripts. A file that cannot be read, or a photo the model cannot take,
+is reported and skipped; the exit status is 1 if any failed. An output folder
+also gets sureness.csv, how sure the model was of each mask, least sure first:
+the cutouts to check first.
 
 From Python:
 
@@ -1476,8 +1477,10 @@ def cutouts(jobs, read, look, write, batch_size=8, workers=WORKERS, pixel_budget
     Reading, the model and writing overlap: `read` (job -> the photo's
     pixels and model input) runs in a pool of `workers` threads ahead of the
     model, `look` (the photos and model inputs of a batch -> per photo what
-    `write` takes) runs the model on batches of `batch_size` in this thread,
-    and `write` (job, pixels, that) runs in another pool. Reading ahead stops
+    `write` takes) runs the model on batches of `batch_size` in this thread
+    (a batch it fails on again a photo at a time, so that the photo it cannot
+    take fails alone: see segment.each_photo_alone_where_it_fails), and
+    `write` (job, pixels, that) runs in another pool. Reading ahead stops
     at two batches and, beyond the next photo, at about `pixel_budget` pixels
     held (read and not yet written), so that a folder of 8000x6000 photos
     holds a few of them in memory, not dozens; until a first photo is read
@@ -1516,10 +1519,17 @@ def cutouts(jobs, read, look, write, batch_size=8, workers=WORKERS, pixel_budget
                         largest = max(largest, image.shape[0] * image.shape[1])
                 all_read = not (more_queued or reads)
                 if batch and (len(batch) == batch_size or held > pixel_budget or all_read):
-                    looks = look([image for _, image, _ in batch], [model_input for _, _, model_input in batch])
-                    for (job, image, _), photo_look in zip(batch, looks):
-                        writes.append((job, image.shape[0] * image.shape[1],
-                                       writers.submit(write, job, image, photo_look)))
+                    looks = segment.each_photo_alone_where_it_fails(
+                        lambda part: look([image for image, _ in part], [model_input for _, model_input in part]),
+                        [(image, model_input) for _, image, model_input in batch])
+                    for (job, image, _), (photo_look, error) in zip(batch, looks):
+                        if error is None:
+                            writes.append((job, image.shape[0] * image.shape[1],
+                                           writers.submit(write, job, image, photo_look)))
+                        else:
+                            held -= image.shape[0] * image.shape[1]
+                            log.debug("cannot segment %s", job[0], exc_info=error)
+                            yield job[0], None, f"{job[0]}: cannot segment it ({type(error).__name__}: {error})"
                     batch = []
                 while writes and (len(writes) > 2 * batch_size or held > pixel_budget or all_read and not batch):
                     job, pixels, future = writes.popleft()

@@ -340,6 +340,20 @@ def predict_photo_masks(model, images, flip_tta=False, close_up=True, upright_on
     return [people_kept(look.mask_at(image.shape[:2]), keep_specks, main_person) for look, image in zip(looks, images)]
 
 
+def each_photo_alone_where_it_fails(run_batch, photos):
+    """[(result, None)] for `photos`, one for each of what `run_batch(photos)`
+    returns; where the batch raises (an Exception), each photo is run alone,
+    so that the one the error belongs to gets it, (None, error), and the
+    others their results: a photo that the model or a look cannot take
+    costs that photo, not its batch, nor the run."""
+    try:
+        return [(result, None) for result in run_batch(photos)]
+    except Exception as error:
+        if len(photos) == 1:
+            return [(None, error)]
+    return [each_photo_alone_where_it_fails(run_batch, [photo])[0] for photo in photos]
+
+
 def photo_trouble(image):
     """What keeps the array `image` from being a photo the model can look
     at, RGB uint8 (height, width, 3) of some pixels; None where nothing

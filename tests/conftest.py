@@ -68,6 +68,16 @@ class MarksRed:
         return (batch[..., :1] > 128).astype(np.float32)
 
 
+class FailsOnGreen(MarksRed):
+    """MarksRed, but a batch holding an all-green photo is a ValueError: a
+    photo the model (or a look at it) cannot take."""
+
+    def predict_on_batch(self, batch):
+        if any(image[..., 1].mean() > 200 and image[..., 0].mean() < 50 for image in batch):
+            raise ValueError("cannot take this one")
+        return super().predict_on_batch(batch)
+
+
 class SureOfUprightRed:
     """A stand-in model at 64x64 that, like the real one, knows people upright
     only: person wherever the input's red channel is above half, with

@@ -15,8 +15,8 @@ import evaluate
 import predict
 import scores
 import segment
-from conftest import (NOT_UTF8, REPO_DIR, SureOfUprightRed, Terminal, lying_person, person_with_a_speck, rename_pair,
-                      write_sample)
+from conftest import (NOT_UTF8, REPO_DIR, FailsOnGreen, SureOfUprightRed, Terminal, lying_person, person_with_a_speck,
+                      rename_pair, write_sample)
 from model import build_model
 
 
@@ -272,6 +272,16 @@ def test_ground_truth_that_marks_the_background_instead_of_the_person_is_warned_
     with caplog.at_level(logging.WARNING, logger="data"):
         assert evaluate.main(["--model", str(tiny_model_path), "--data", str(dataset), "--out", str(tmp_path / "out")]) == 0
     assert f"{len(masks)} of the {len(masks)} masks that mark a person mark both top corners" in caplog.text
+
+
+def test_a_photo_the_model_cannot_take_is_among_the_failures_and_the_rest_are_scored(dataset, tmp_path):
+    pairs = data.find_pairs(dataset / "images", dataset / "masks")
+    green = pairs[1][0]
+    cv2.imwrite(str(green), np.full((80, 60, 3), (0, 255, 0), np.uint8))  # BGR: all green
+    results = evaluate.evaluate(FailsOnGreen(), pairs, tmp_path / "out", batch_size=4)
+    assert results["images"] == len(pairs) - 1
+    assert results["failed"] == [{"path": str(green),
+                                  "reason": f"{green}: cannot segment it (ValueError: cannot take this one)"}]
 
 
 def test_a_batch_size_below_1_or_no_pairs_is_an_error_before_anything_is_written(dataset, tmp_path, capsys):

@@ -27,8 +27,8 @@ import metadata
 import predict
 import scores
 import segment
-from conftest import (NOT_UTF8, REPO_DIR, MarksRed, SureOfUprightRed, Terminal, boxed, camera_dng, lying_person,
-                      person_with_a_speck, photo)
+from conftest import (NOT_UTF8, REPO_DIR, FailsOnGreen, MarksRed, SureOfUprightRed, Terminal, boxed, camera_dng,
+                      lying_person, person_with_a_speck, photo)
 from model import build_model
 
 SIZE = (32, 32)
@@ -1144,6 +1144,16 @@ def test_a_run_again_with_every_output_there_loads_no_model(tmp_path, tiny_model
                   str(tmp_path / "modle.keras")])
     assert result.returncode == 2
     assert result.stderr == f"error: model file {tmp_path / 'modle.keras'} does not exist\n"
+
+
+def test_a_photo_the_model_cannot_take_costs_that_photo_not_its_batch_nor_the_run(tmp_path, rng):
+    save(tmp_path / "in" / "a.jpg", photo(rng))
+    save(tmp_path / "in" / "b.png", np.full((60, 40, 3), (0, 255, 0), np.uint8))
+    save(tmp_path / "in" / "c.jpg", photo(rng))
+    summary = predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=FailsOnGreen(), batch_size=3)
+    assert (summary.processed, summary.failed) == (2, [(tmp_path / "in" / "b.png", f"{tmp_path / 'in' / 'b.png'}: "
+                                                        f"cannot segment it (ValueError: cannot take this one)")])
+    assert sorted(path.name for path in (tmp_path / "out").glob("*.png")) == ["a.png", "c.png"]
 
 
 def test_existing_outputs_are_skipped_unless_overwrite(tmp_path, tiny_model, rng):
