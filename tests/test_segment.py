@@ -54,6 +54,24 @@ def test_a_speck_in_a_thumbnail_gets_no_close_up_rather_than_a_crop_of_no_pixels
     assert segment.close_up_boxes(speck, (640, 480)) == [(222, 225, 166, 169)]
 
 
+def test_a_batch_that_fails_is_run_again_a_photo_at_a_time_and_the_failing_photo_alone_gets_the_error():
+    batches = []
+
+    def halve(numbers):  # fails on the odd number, as a model on the photo it cannot take
+        batches.append(list(numbers))
+        if any(number % 2 for number in numbers):
+            raise ValueError("odd")
+        return [number // 2 for number in numbers]
+
+    assert segment.each_photo_alone_where_it_fails(halve, [2, 4]) == [(1, None), (2, None)]
+    assert batches == [[2, 4]]  # once, as a batch, where nothing fails
+    batches.clear()
+    [first, odd, last] = segment.each_photo_alone_where_it_fails(halve, [2, 3, 6])
+    assert (first, last) == ((1, None), (3, None))
+    assert odd[0] is None and isinstance(odd[1], ValueError) and str(odd[1]) == "odd"
+    assert batches == [[2, 3, 6], [2], [3], [6]]
+
+
 def band_mask(*columns, rows=(3, 15)):
     """A 64x64 model mask of an 800x300 photo (letterboxed into rows 23..40)
     with a person in band `rows` at each pair of `columns`."""
