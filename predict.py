@@ -160,7 +160,7 @@ def load_model(path=None, engine="auto"):
         raise PredictError(str(error)) from error
     written = path.stat() if path.is_file() else None
     version = (written.st_mtime_ns, written.st_size) if written else None
-    if written and chosen_engine(engine) == "tflite":  # a missing file is load_model_file's to name
+    if written and chosen_engine(engine) == "tflite":  # a path that is no file (a pipe) is load_model_file's to name
         try:
             return lite_model_file(path.resolve(), version)
         except PredictError:  # no model file, or not one Keras can load
@@ -309,7 +309,12 @@ def engine_of(model):
 
 def resolve_model(model, engine="auto"):
     """A loaded model as it is; a path (or None, the shipped model) loaded, run by `engine`."""
-    return model if model is not None and not isinstance(model, (str, Path)) else load_model(model, engine)
+    return load_model(model, engine) if names_a_model(model) else model
+
+
+def names_a_model(model):
+    """Whether `model` names a model to load (a path, or None: the shipped one) rather than being one loaded."""
+    return model is None or isinstance(model, (str, Path))
 
 
 # ----------------------------------------------------------------------------
@@ -910,11 +915,11 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
     # A folder where an output should go is not an output: writing there fails, and says so.
     todo = [(photo, output) for photo, output in jobs if overwrite or not output_there(output)]
     summary = Summary(skipped=len(jobs) - len(todo))
-    if todo or watch:
-        model = resolve_model(model, engine)
-    elif model is None or isinstance(model, (str, Path)):  # a run again with nothing left to do: seconds not spent
-        model_path(model, engine)                           # loading a model, yet a mistyped one still said
+    if not (todo or watch):  # a run again with nothing left to do: no seconds spent loading a model
+        if names_a_model(model):
+            model_path(model, engine)  # yet a mistyped one is still said
         return summary
+    model = resolve_model(model, engine)
     sureness_file = None if output_file else output_root / SURENESS_FILE  # one cutout named by the user: no list beside it
     write_output = partial(write_cutout, output_root=output_root, threshold=threshold, background=background,
                            mask_only=mask_only, keep_specks=keep_specks, main_person=main_person,
