@@ -274,8 +274,7 @@ def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, pertu
                 models_masks = [(made, None) for *_, made, _ in loaded]
             for (pair, photo, image, mask, made, mask_check), (models_mask, error) in zip(loaded, models_masks):
                 if error is not None:  # said among the failures, as an unreadable photo is
-                    log.debug("cannot segment %s", pair[0], exc_info=error)
-                    failures.append((str(pair[0]), f"{pair[0]}: cannot segment it ({type(error).__name__}: {error})"))
+                    failures.append((str(pair[0]), segment.segmenting_failure(pair[0], error)))
                     continue
                 prediction = segment.people_kept(models_mask, keep_specks, main_person)
                 if made is None:  # made by the model here: capped as predict.py caps its outputs (made ones are)

@@ -1533,8 +1533,7 @@ def cutouts(jobs, read, look, write, batch_size=8, workers=WORKERS, pixel_budget
                                            writers.submit(write, job, image, photo_look)))
                         else:
                             held -= image.shape[0] * image.shape[1]
-                            log.debug("cannot segment %s", job[0], exc_info=error)
-                            yield job[0], None, f"{job[0]}: cannot segment it ({type(error).__name__}: {error})"
+                            yield job[0], None, segment.segmenting_failure(job[0], error)
                     batch = []
                 while writes and (len(writes) > 2 * batch_size or held > pixel_budget or all_read and not batch):
                     job, pixels, future = writes.popleft()

@@ -18,6 +18,7 @@ chosen on the validation photos; models/README.md tells what each gave.
 """
 
 import itertools
+import logging
 import math
 from typing import NamedTuple
 
@@ -352,6 +353,14 @@ def each_photo_alone_where_it_fails(run_batch, photos):
         if len(photos) == 1:
             return [(None, error)]
     return [each_photo_alone_where_it_fails(run_batch, [photo])[0] for photo in photos]
+
+
+def segmenting_failure(photo, error):
+    """What the failure of `photo` that each_photo_alone_where_it_fails
+    gave says, for predict.py's and evaluate.py's lists of failures; its
+    traceback is logged at debug level, for whoever mends the cause."""
+    logging.getLogger("segment").debug("cannot segment %s", photo, exc_info=error)
+    return f"{photo}: cannot segment it ({type(error).__name__}: {error})"
 
 
 def photo_trouble(image):
