@@ -50,7 +50,6 @@ From Python:
 
 import argparse
 import csv
-import errno
 import glob
 import hashlib
 import io
@@ -58,8 +57,6 @@ import itertools
 import logging
 import math
 import os
-import shutil
-import signal
 import sys
 import tempfile
 import threading
@@ -80,28 +77,13 @@ import numpy as np
 import compose
 import data
 import metadata
+import outputs
 import quiet_tensorflow
 import segment
+import watching
 
 REPO_DIR = Path(__file__).resolve().parent
 DEFAULT_MODEL = REPO_DIR / "models" / "person_mobilenetv2_unet.keras"
-# PNG encoding is the slowest step for a typical photo after the model (14 ms
-# of 600x800): zlib level 1 with the "up" row filter was the fastest sound
-# setting measured (benchmarks/predict_speed.py; benchmarks/README.md).
-PNG_PARAMS = (cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP)
-# Photos composed onto a --background have no transparency to keep: they may
-# be JPEGs instead (--jpeg, or a .jpg named for one photo), at this quality.
-JPEG_QUALITY = 95
-# Cutouts and composites may be WebPs (--webp, or a .webp named for one photo):
-# the colours lossy at this quality, the transparency lossless. With libwebp's
-# fastest method (0), cutouts of about 600x800 take a fifth of the PNGs' bytes
-# and 36 ms to encode against 16; at 12 megapixels an eighth, 0.85 s against
-# 0.35. Its default method (4) makes them a quarter smaller for 3 to 5 times
-# the encoding (benchmarks/README.md). Masks stay PNGs: grey, they are
-# smaller so.
-WEBP_QUALITY = 90
-WEBP_METHOD = 0
-WEBP_MAX_SIDE = 16383  # the format's limit: wider panoramas can only be PNGs
 # Photos held in memory at once (decoded, waiting for the model or the PNG
 # writer), in pixels: 100 megapixels is about 1 GB with the cutouts.
 PIXEL_BUDGET = 100_000_000
@@ -251,7 +233,7 @@ def lite_model_file(path, version):
         for stale in cache.parent.glob(f"{glob.escape(path.stem)}-{'?' * 16}.tflite"):  # the file's earlier versions
             if stale != cache:
                 stale.unlink(missing_ok=True)  # or another run converting the same file at once removed it first
-        replace_atomically(cache, content)
+        outputs.replace_atomically(cache, content)
     except OSError as error:
         log.warning("cannot keep the converted model in %s (%s): it will be converted again next time",
                     cache.parent, error.strerror or error)
@@ -645,7 +627,7 @@ def find_photos(inputs, output_dir, recursive=False, suffix=".png", report=True,
             try:
                 files, unreadable_here = files_in(given, output_dir, recursive)
             except OSError as error:
-                if not report:  # at a look of --watch: said, and looked at again (see look_at_inputs)
+                if not report:  # at a look of --watch: said, and looked at again (see watching.look_at_inputs)
                     raise
                 raise PredictError(f"cannot read the input folder {given}: {error.strerror or error}") from error
             if unreadable is not None:
@@ -769,59 +751,6 @@ def refuse_to_overwrite_inputs(jobs):
                            f"{', ...' if len(clashes) > 3 else ''}): choose another output folder")
 
 
-def write_atomically(path, pixels, png_params=None, profile=None, exif=None, xmp=None):
-    """Encodes as PNG (as JPEG for a .jpg path, WebP for a .webp one), with
-    the ICC `profile`, the `exif` metadata and the `xmp` packet where given
-    (see metadata.colour_profile, metadata.exif_for_output and
-    metadata.xmp_for_output), then renames into place: a killed run never
-    leaves a half-written file."""
-    if path.suffix.lower() == ".webp":
-        encoded = webp_encoded(pixels, profile, exif, xmp)
-    else:
-        encoded = metadata.with_metadata(opencv_encoded(path, pixels, png_params), profile, exif, xmp, path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    replace_atomically(path, encoded)
-
-
-def opencv_encoded(path, pixels, png_params=None):
-    """RGB(A) or grey `pixels` as a PNG's bytes, or a JPEG's for a .jpg `path`."""
-    if pixels.ndim == 3:  # OpenCV writes BGR(A)
-        pixels = cv2.cvtColor(pixels, cv2.COLOR_RGBA2BGRA if pixels.shape[2] == 4 else cv2.COLOR_RGB2BGR)
-    if path.suffix.lower() in data.JPEG_EXTENSIONS:
-        ok, encoded = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-    else:
-        ok, encoded = cv2.imencode(".png", pixels, list(PNG_PARAMS if png_params is None else png_params))
-    if not ok:
-        raise OSError(f"could not encode {path}")
-    return encoded.tobytes()
-
-
-def webp_encoded(pixels, profile=None, exif=None, xmp=None):
-    """RGB(A) `pixels` as a WebP's bytes: lossy colours, lossless transparency.
-    Pillow (which pillow-heif needs anyway) rather than OpenCV, since it
-    writes the profile into WebP's extended format."""
-    from PIL import Image
-
-    if max(pixels.shape[:2]) > WEBP_MAX_SIDE:
-        raise ValueError(f"WebP holds at most {WEBP_MAX_SIDE} pixels a side, and this output is "
-                         f"{pixels.shape[1]}x{pixels.shape[0]}: write it as a PNG (without --webp)")
-    encoded = io.BytesIO()
-    Image.fromarray(pixels).save(encoded, "WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD,
-                                 icc_profile=profile, exif=exif or b"", xmp=xmp or b"")
-    return encoded.getvalue()
-
-
-def replace_atomically(path, content):
-    """Writes `content` (bytes) to a temporary file beside `path`, then renames
-    it into place: `path` is either as it was or whole, never half-written."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
-        temporary.write_bytes(content)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
 # What to check first in a folder of cutouts. The model's sureness of a mask
 # (segment.Judgement: the mean probability over the pixels it marks) ranks
 # its masks nearly as their IoU does: of the validation photos, the tenth it
@@ -899,8 +828,9 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
     metadata.exif_for_output, metadata.xmp_for_output). A photo that cannot
     be read or written is a failure in the Summary; a full disk ends the
     run, a DiskFull. With `watch`, the input folders are then looked at
-    every WATCH_EVERY seconds for photos that come in, until Ctrl-C, and a
-    full disk leaves the photos waiting for room (see watch_folders)."""
+    every watching.WATCH_EVERY seconds for photos that come in, until
+    Ctrl-C, and a full disk leaves the photos waiting for room (see
+    watching.watch_folders)."""
     from tqdm import tqdm
 
     background, canvas = checked_settings(threshold, crop_margin, background, canvas, batch_size, workers)
@@ -913,7 +843,7 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
         raise PredictError(f"--watch watches folders of photos for the photos that come in: give a folder for the "
                            f"outputs, not the file {output_file}")
     # A folder where an output should go is not an output: writing there fails, and says so.
-    todo = [(photo, output) for photo, output in jobs if overwrite or not output_there(output)]
+    todo = [(photo, output) for photo, output in jobs if overwrite or not outputs.output_there(output)]
     summary = Summary(skipped=len(jobs) - len(todo))
     if not (todo or watch):  # a run again with nothing left to do: no seconds spent loading a model
         if names_a_model(model):
@@ -976,332 +906,27 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
         return failed, None
 
     def look_again():  # (photo, output) jobs at a look of --watch: patterns and lists anew, for the photos come in
-        unreadable = []  # sub-folders, said by look_at_inputs
+        unreadable = []  # sub-folders, said by watching.look_at_inputs
         jobs = find_photos(expand_patterns(given, watch=True), output_root, recursive, suffix, report=False,
                            unreadable=unreadable)
         return jobs, unreadable
 
     # Taken before the photos are read: one copied in meanwhile, and read half-written, is tried again.
-    states = {photo: file_state(photo) for photo, _ in jobs} if watch else {}
+    states = {photo: watching.file_state(photo) for photo, _ in jobs} if watch else {}
     try:
         _, full = cut_out(todo)
         if full and not watch:
             raise full
         if watch:
-            watch_folders(look_again, states, cut_out, summary, overwrite,
-                          partial(record_sureness, sureness_file, summary.judged), ", ".join(map(str, given)),
-                          folders=[path for path in inputs if path.is_dir()], output_root=output_root, full=full)
+            watching.watch_folders(look_again, states, cut_out, summary, overwrite,
+                                   partial(record_sureness, sureness_file, summary.judged), ", ".join(map(str, given)),
+                                   folders=[path for path in inputs if path.is_dir()], output_root=output_root,
+                                   full=full)
     finally:  # also when interrupted (Ctrl-C): the outputs written so far keep their lines
         if sureness_file and summary.judged:
             record_sureness(sureness_file, summary.judged)
     summary.judged.sort(key=least_sure_first)
     return summary
-
-
-# --watch: a folder that photos come into (from a camera shooting tethered, a
-# photo booth, a sync folder) is looked at every WATCH_EVERY seconds, and each
-# photo that has come in is cut out once its size and modification time have
-# not changed since the last look, so that a photo still being copied in is
-# not read half-written.
-WATCH_EVERY = 2.0
-
-
-def watch_folders(find, states, cut_out, summary, overwrite=False, record=None, watched="the input folders",
-                  folders=(), output_root=None, full=None):
-    """Until Ctrl-C, every WATCH_EVERY seconds: `find()` the (photo, output)
-    jobs of the input folders and the sub-folders that cannot be read (see
-    find_photos), and `cut_out` (which returns {photo: why} of those that
-    failed, and a DiskFull or None) those of photos ready (see
-    ready_photos). The photos of `states` (photo -> file_state) were cut
-    out, or failed, or skipped, in that state already, but for those
-    `waiting` in `full`, the DiskFull that stopped the run before the watch,
-    if any; a failed one is tried again once its file changes, or where its
-    output could not be written (a WriteFailure), after a while (see
-    write_retry_wait), and with `overwrite` a photo changed since its output
-    was made is cut out again. A photo's failure in the Summary is replaced
-    by the outcome of its next try: a failure mended leaves it. `record()`
-    lists the outputs (see WatchListing). The log names what is `watched`,
-    and what goes wrong at a look and then right again (see look_at_inputs;
-    `folders`: the input folders at the start; `output_root`: the folder the
-    outputs go under). A full disk is one of those: the photos wait, and
-    once there may be room (see room_to_write_again), one is tried, and the
-    rest cut out if it was written. Stopped while the drive is still full,
-    it raises the DiskFull."""
-    log.info("watching %s for photos that come in (every %g s); Ctrl-C stops", watched, WATCH_EVERY)
-    seen = {photo: state for photo, state in states.items() if state}
-    done, retries = {}, {}  # the photos of the run before the watch, booked as those of a look are
-    book_outcomes(seen.keys(), dict(summary.failed), full, seen, done, retries)
-    troubles = set()
-    listing = WatchListing(record, unlisted=bool(summary.judged))  # the outputs of the run before the watch
-    if full:
-        out_of_room(full, output_root)
-    try:
-        while True:
-            wait_for_photos(WATCH_EVERY)
-            jobs, troubles = look_at_inputs(find, folders, troubles, output_root)
-            if jobs is None:  # nothing to cut out at this look: the photos' states stay as they were, unchecked
-                continue
-            listing.list_if_due()
-            forget_photos_gone(jobs, seen, done)
-            for photo in retries.keys() - seen.keys():  # moved away
-                del retries[photo]
-            ready = [job for job in ready_photos(jobs, seen, done, overwrite) if not retry_later(job[0], retries, seen)]
-            if not ready or full and not room_to_write_again(full, output_root):
-                continue
-            for part in [ready[:1], ready[1:]] if full else [ready]:  # one photo tries whether there is room
-                tried = {photo for photo, _ in part}
-                summary.failed = [(photo, why) for photo, why in summary.failed if photo not in tried]  # said anew
-                failed, full_now = cut_out(part)
-                finished = book_outcomes(tried, failed, full_now, seen, done, retries)
-                listing.add(finished)
-                say_cut_out(finished - failed.keys())
-                listing.list_if_due()
-                if full_now:
-                    full = out_of_room(full_now, output_root, said=full is not None)
-                    break
-                if full:
-                    log.info("there is room to write in %s again: the photos that waited are cut out", output_root)
-                    full = None
-    except KeyboardInterrupt:  # how watching ends: the outputs under way were finished (see cutouts)
-        log.info("stopped watching")
-    if full:  # photos left waiting for room: the run ends as one without --watch would have
-        raise full
-
-
-# sureness.csv is rewritten whole, least sure first, with the outputs of
-# earlier runs there: 0.6 s at 100,000 lines. A watch, which rewrites it after
-# each look that wrote outputs, does so at most as often as keeps that to this
-# share of its time, so that an output folder with a long history does not
-# slow the cutting out of the photos that come in.
-RECORD_TIME_SHARE = 0.1
-
-
-def record_due(last_began, last_took):
-    """Whether a watch may record the sureness of its outputs now, the last
-    record having begun at `last_began` (time.monotonic()) and taken
-    `last_took` seconds (see RECORD_TIME_SHARE)."""
-    return time.monotonic() - last_began >= last_took / RECORD_TIME_SHARE
-
-
-class WatchListing:
-    """When a watch lists its outputs in sureness.csv (`record()`, or None
-    for no list): after the looks that cut out photos, or found the outputs
-    of the run before it `unlisted`, but no more often than record_due
-    allows, the rest left to a later look, and to the end of the run."""
-
-    def __init__(self, record, unlisted=False):
-        self.record, self.unlisted = record, unlisted and record is not None
-        self.last_began = self.last_took = 0.0
-
-    def add(self, photos):
-        self.unlisted = self.unlisted or bool(photos and self.record)
-
-    def list_if_due(self):
-        if self.unlisted and record_due(self.last_began, self.last_took):
-            self.last_began = time.monotonic()
-            self.record()
-            self.last_took, self.unlisted = time.monotonic() - self.last_began, False
-
-
-def say_cut_out(photos, listed=3):
-    """Logs the photos cut out at a look of --watch, if any: in a service's
-    log, where no progress bar is drawn, the one line a look leaves."""
-    if photos:
-        names = sorted(str(photo) for photo in photos)
-        log.info("cut out %d photo%s that came in: %s%s", len(names), "s" if len(names) > 1 else "",
-                 ", ".join(names[:listed]), ", ..." if len(names) > listed else "")
-
-
-def book_outcomes(tried, failed, full, seen, done, retries):
-    """The photos of `tried` (at a look of --watch, or in the run before
-    it) that were cut out or failed, rather than left waiting for room by
-    `full` (a DiskFull, or None), each booked: done in its state (`seen`),
-    or where its output could not be written (a WriteFailure in `failed`,
-    {photo: why}), to be tried again (see write_retry_wait)."""
-    finished = tried - (full.waiting if full else set())
-    for photo in finished:
-        if isinstance(failed.get(photo), WriteFailure):
-            retry_write(photo, seen[photo], retries)
-        else:
-            retries.pop(photo, None)
-            done[photo] = seen[photo]
-    return finished
-
-
-class WriteRetry(NamedTuple):
-    """A photo whose output could not be written, under --watch: its
-    file_state then, the time.monotonic() of its next try, and the wait
-    before it."""
-    state: tuple
-    at: float
-    wait: float
-
-
-# A photo whose output could not be written is tried again a minute on, then
-# after twice the last wait, up to an hour: a network drive's blip is mended
-# within minutes, and what stays wrong costs a photo through the model an hour.
-WRITE_RETRY_FIRST_SECONDS, WRITE_RETRY_MOST_SECONDS = 60.0, 3600.0
-
-
-def write_retry_wait(last_wait):
-    """The wait before the next try of a photo whose output could not be
-    written, `last_wait` before the last (0: it was its first)."""
-    return min(2 * last_wait, WRITE_RETRY_MOST_SECONDS) if last_wait else WRITE_RETRY_FIRST_SECONDS
-
-
-def retry_write(photo, state, retries):
-    """Books in `retries` the next try of `photo` (in its file_state
-    `state`), whose output could not be written: after the wait that
-    write_retry_wait gives after its last one."""
-    wait = write_retry_wait(retries[photo].wait if photo in retries else 0)
-    retries[photo] = WriteRetry(state, time.monotonic() + wait, wait)
-
-
-def retry_later(photo, retries, seen):
-    """Whether `photo`, ready at a look of --watch, waits for its next try
-    (see WriteRetry) rather than being cut out now; a photo changed since
-    its output could not be written is a new one, tried at once."""
-    retry = retries.get(photo)
-    if retry is None:
-        return False
-    if seen.get(photo) != retry.state:
-        del retries[photo]
-        return False
-    return time.monotonic() < retry.at
-
-
-# A watch that found the outputs' drive full tries one photo again once the
-# drive has more space free than then, or every ROOM_RETRY_SECONDS: a quota
-# raised does not show in the space free.
-ROOM_RETRY_SECONDS = 60.0
-
-
-def out_of_room(full, output_root, said=False):
-    """`full`, a DiskFull met under --watch, with the space free on the
-    outputs' drive noted, having warned of it unless `said` already."""
-    if not said:
-        log.warning("cannot write %s: %s; the photos that come in wait until there is room (the outputs written so "
-                    "far are kept)", full.output, full.why)
-    full.free = free_space(output_root)
-    return full
-
-
-def free_space(folder):
-    """Bytes free on `folder`'s drive; None where that cannot be told."""
-    try:
-        return shutil.disk_usage(folder).free
-    except OSError:
-        return None
-
-
-def room_to_write_again(full, output_root):
-    """Whether a watch that found the outputs' drive full (`full`, a
-    DiskFull, see out_of_room) is to try writing again: once the drive has
-    more space free than then (files deleted), or where that cannot be told,
-    or ROOM_RETRY_SECONDS after the last try."""
-    free = free_space(output_root)
-    return (free is None or full.free is None or free > full.free
-            or time.monotonic() - full.when >= ROOM_RETRY_SECONDS)
-
-
-class Trouble(NamedTuple):
-    """Something wrong at a look of --watch: said when it begins (`begun`) and when it ends (`ended`)."""
-    begun: str
-    ended: str
-
-
-def look_at_inputs(find, folders, troubles=frozenset(), output_root=None):
-    """(`find()`'s jobs, or None, the Troubles of this look), saying the
-    troubles that began since the last look's `troubles`, and those that
-    ended, once each rather than every WATCH_EVERY seconds: a folder of
-    `folders` gone (moved, or its drive or network share gone), a sub-folder
-    that cannot be read, whose photos wait, and inputs that cannot be read
-    (a folder whose permissions changed, an @FILE list deleted), or an
-    `output_root` that cannot be written (see output_folder_trouble), either
-    of which leaves nothing to cut out at this look (jobs None), so that the
-    photos wait rather than fail. Each may be mended by the next: the watch
-    goes on. What conflicts (two photos for one output) stays so, and is the
-    PredictError that ends it."""
-    now = {Trouble(f"{folder} is gone (moved, deleted, or its drive unplugged): watching for it to come back",
-                   f"{folder} is back: watching it again")
-           for folder in folders if not os.path.isdir(folder)}  # (False too where that cannot be told)
-    try:
-        jobs, unreadable = find()
-        now.update(Trouble(f"cannot read the folder {folder} ({why}): its photos wait until it can be read",
-                           f"the folder {folder} can be read again") for folder, why in unreadable)
-    except (OSError, data.DatasetError) as error:
-        jobs = None
-        now.add(Trouble(f"cannot look at the inputs: {error}; looking again every {WATCH_EVERY:g} s",
-                        "the inputs can be looked at again"))
-    output_trouble = output_root and output_folder_trouble(output_root)
-    if output_trouble:
-        jobs = None
-        now.add(Trouble(f"{output_trouble}; the photos that come in wait until it can be written",
-                        f"the output folder {output_root} can be written again"))
-    for trouble in sorted(now - troubles):
-        log.warning(trouble.begun)
-    for trouble in sorted(troubles - now):
-        log.info(trouble.ended)
-    return jobs, now
-
-
-@contextmanager
-def sigterm_as_ctrl_c():
-    """Meanwhile, SIGTERM (a service stopped: systemctl stop, docker stop)
-    stops the run as Ctrl-C does, the outputs under way finished."""
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def wait_for_photos(seconds):
-    """The wait between two looks at watched folders (a test stands in for it)."""
-    time.sleep(seconds)
-
-
-def file_state(path):
-    """(size, modification time) of the file at `path`; None where it is gone."""
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    return stat.st_size, stat.st_mtime_ns
-
-
-def forget_photos_gone(jobs, seen, done):
-    """Drops from `seen` and `done` (photo -> file_state, see ready_photos)
-    the photos that are not among a look's (photo, output) `jobs` because
-    they have left a folder that is still there (moved away once cut out,
-    as a hot folder's photos are), so that a watch that runs for months
-    holds the states of the photos there, not of every photo it has seen.
-    Those of a folder gone (a drive unplugged) are kept, so that on its
-    return they are not cut out again, as --overwrite would have them."""
-    present = {photo for photo, _ in jobs}
-    for photo in [photo for photo in seen.keys() | done.keys() if photo not in present]:
-        try:
-            moved_away = photo.parent.is_dir() and not photo.exists()
-        except OSError:  # its folder cannot be read now (permissions): whether it left cannot be told
-            continue
-        if moved_away:
-            seen.pop(photo, None)
-            done.pop(photo, None)
-
-
-def ready_photos(jobs, seen, done, overwrite=False):
-    """The (photo, output) jobs to run of `jobs`, found at a look at the
-    folders: photos whose file is as it was at the last look (`seen`: photo
-    -> file_state, brought up to date here), so that a photo still being
-    copied in waits; not cut out (or failed) in that state (`done`); and
-    whose output is not there, unless `overwrite`."""
-    ready = []
-    for photo, output in jobs:
-        state = file_state(photo)
-        unchanged, seen[photo] = state is not None and seen.get(photo) == state, state
-        if unchanged and done.get(photo) != state and (overwrite or not output_there(output)):
-            ready.append((photo, output))
-    return ready
 
 
 def plan_outputs(inputs, output, recursive=False, suffix=".png", composed=False, mask_only=False, watch=False):
@@ -1318,32 +943,10 @@ def plan_outputs(inputs, output, recursive=False, suffix=".png", composed=False,
         jobs = [(jobs[0][0], output_file)]
     refuse_to_overwrite_inputs(jobs)
     output_root = output_file.parent if output_file else Path(output).resolve()
-    trouble = output_folder_trouble(output_root)
+    trouble = outputs.output_folder_trouble(output_root)
     if trouble:
         raise PredictError(trouble)
     return jobs, output_root, output_file
-
-
-def output_folder_trouble(output_root):
-    """What stops outputs being written under `output_root` now, or None;
-    the folder is made where it is missing (rather than each photo failing
-    once the model has run on it)."""
-    try:
-        output_root.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        return f"cannot make the output folder {output_root}: {error.strerror or error}"
-    if not os.access(output_root, os.W_OK | os.X_OK):
-        return f"cannot write to the output folder {output_root}: its permissions, or a drive mounted read-only, forbid it"
-    return None
-
-
-def output_there(output):
-    """Whether the output file is there already; False where its folder
-    cannot be searched (writing there fails too, and says so)."""
-    try:
-        return output.is_file()
-    except OSError:
-        return False
 
 
 def read_photo(job, size):
@@ -1440,33 +1043,20 @@ def write_cutout(job, image, look, output_root, threshold=None, background=None,
     pixels_at_depth = deep_pixels(photo, image) if output.suffix.lower() == ".png" else image
     pixels = compose.output_pixels(pixels_at_depth[..., :3], within_photo(mask, pixels_at_depth), threshold,
                                    compose.in_profile(background, profile), mask_only, crop_margin, canvas)
-    write_atomically(output, pixels, profile=profile,
+    outputs.write_atomically(output, pixels, profile=profile,
                      exif=metadata.exif_for_output(exif, (pixels.shape[1], pixels.shape[0])) if exif else None,
                      xmp=metadata.xmp_for_output(xmp) if xmp else None)
     return Judged(output.relative_to(output_root).as_posix(), str(photo), judgement.sureness,
                   judgement.person_pixels / mask.size)
 
 
-# Errors of a write that every write after it would meet too: the run stops
-# rather than put thousands of photos through the model for nothing.
-DISK_FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))  # out of space, or of the user's quota
-
-
-class WriteFailure(str):
-    """Why a photo's output could not be written, the file system refusing
-    it, rather than its photo read, put through the model or encoded: what
-    is wrong lies on the output's side (a folder's permissions, a network
-    drive's blip), which may be mended without the photo changing, so a
-    watch tries it again (see watch_folders)."""
-
-
 class DiskFull(PredictError):
     """A write that found the outputs' drive full, or the user's quota used
-    up (see DISK_FULL): it ends a run; a watch waits for room instead (see
-    watch_folders). `waiting`: the photos of the jobs under way not cut out;
-    `free` and `when`: the bytes free on the drive (None where that cannot be
-    told) and the time.monotonic() when it was found full (see
-    room_to_write_again)."""
+    up (see outputs.DISK_FULL): it ends a run; a watch waits for room
+    instead (see watching.watch_folders). `waiting`: the photos of the jobs
+    under way not cut out; `free` and `when`: the bytes free on the drive
+    (None where that cannot be told) and the time.monotonic() when it was
+    found full (see watching.room_to_write_again)."""
 
     def __init__(self, output, why):
         super().__init__(f"cannot write {output}: {why}; the outputs written so far are kept: make room and run the "
@@ -1541,11 +1131,11 @@ def cutouts(jobs, read, look, write, batch_size=8, workers=WORKERS, pixel_budget
                     try:
                         written = future.result()
                     except Exception as error:
-                        if getattr(error, "errno", None) in DISK_FULL:  # so would every output after it be
+                        if getattr(error, "errno", None) in outputs.DISK_FULL:  # so would every output after it be
                             raise DiskFull(job[1], error.strerror) from error
                         failure = f"{job[0]}: cannot write output ({error})"
                         # The file system's refusal (OSError), not the photo's (a panorama too wide for WebP).
-                        yield job[0], None, WriteFailure(failure) if isinstance(error, OSError) else failure
+                        yield job[0], None, outputs.WriteFailure(failure) if isinstance(error, OSError) else failure
                     else:
                         yield job[0], written, None
         except BaseException:  # interrupted (Ctrl-C), or closed early: the photos not yet read stay unread
@@ -1568,7 +1158,7 @@ def record_sureness(path, judged):
         writer.writerow(Judged._fields)
         writer.writerows((row.output, row.photo, f"{row.sureness:.4f}", f"{row.person_share:.4f}")
                          for row in sorted(rows.values(), key=least_sure_first))
-        replace_atomically(path, text.getvalue().encode(**data.NAME_LIST_ENCODING))
+        outputs.replace_atomically(path, text.getvalue().encode(**data.NAME_LIST_ENCODING))
     except (OSError, ValueError) as error:
         log.error("could not record the sureness of the outputs in %s: %s", path, error)
 
@@ -1774,11 +1364,12 @@ def parse_args(argv=None):
                         "or photo is converted into the colour profile of each photo it goes behind")
     formats = parser.add_mutually_exclusive_group()
     formats.add_argument("--jpeg", action="store_true",
-                         help=f"with --background: write JPEG files (quality {JPEG_QUALITY}), a fraction of the PNGs' "
-                         "size (for one photo, naming a .jpg output does the same)")
+                         help=f"with --background: write JPEG files (quality {outputs.JPEG_QUALITY}), a fraction of "
+                         "the PNGs' size (for one photo, naming a .jpg output does the same)")
     formats.add_argument("--webp", action="store_true",
-                         help=f"write WebP files: the colours at quality {WEBP_QUALITY}, the transparency exact; a fifth "
-                         "of the PNGs' size or less, for web pages (for one photo, naming a .webp output does the same)")
+                         help=f"write WebP files: the colours at quality {outputs.WEBP_QUALITY}, the transparency exact; "
+                         "a fifth of the PNGs' size or less, for web pages (for one photo, naming a .webp output does the "
+                         "same)")
     parser.add_argument("--keep-metadata", action="store_true",
                         help="keep each photo's EXIF and XMP metadata in its output (camera, lens, exposure, date "
                         "taken, and GPS location if the photo has it; rating, keywords, caption, copyright; for "
@@ -1805,7 +1396,7 @@ def parse_args(argv=None):
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs (default: skip them)")
     parser.add_argument("--watch", action="store_true",
                         help=f"then go on watching the input folders, and cut out each photo that comes in once it "
-                        f"is copied in whole (a look every {WATCH_EVERY:g} s), until Ctrl-C")
+                        f"is copied in whole (a look every {watching.WATCH_EVERY:g} s), until Ctrl-C")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     args = parser.parse_args(argv)
     if args.mask_only and args.background:
@@ -1833,7 +1424,7 @@ def main(argv=None):
     try:
         suffix = output_suffix(args.jpeg, args.webp, composed=args.background is not None, mask_only=args.mask_only)
         with piped(args.inputs, args.output, suffix) as (inputs, output), \
-                (sigterm_as_ctrl_c() if args.watch else nullcontext()):
+                (watching.sigterm_as_ctrl_c() if args.watch else nullcontext()):
             summary = remove_background_files(
                 inputs, output, model=args.model, recursive=args.recursive, threshold=args.threshold,
                 background=args.background, mask_only=args.mask_only, batch_size=args.batch_size,

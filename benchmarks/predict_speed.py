@@ -39,11 +39,12 @@ quiet_tensorflow.import_tensorflow()  # before model.py's Keras imports it, with
 import compose  # noqa: E402
 import data  # noqa: E402
 import evaluate  # noqa: E402
+import outputs  # noqa: E402
 import predict  # noqa: E402
 import segment  # noqa: E402
 from model import build_model  # noqa: E402
 
-DEFAULT_PNG_PARAMS = predict.PNG_PARAMS
+DEFAULT_PNG_PARAMS = outputs.PNG_PARAMS
 LEVEL, FILTER = cv2.IMWRITE_PNG_COMPRESSION, cv2.IMWRITE_PNG_FILTER
 PNG_VARIANTS = {
     "png_level_1_filter_up (default)": DEFAULT_PNG_PARAMS,
@@ -76,7 +77,7 @@ def per_photo_milliseconds(model, photos):
         t6 = time.perf_counter()
         cv2.imencode(".png", pixels, list(DEFAULT_PNG_PARAMS))
         t7 = time.perf_counter()
-        predict.webp_encoded(pixels)
+        outputs.webp_encoded(pixels)
         t8 = time.perf_counter()
         for stage, seconds in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5, t7 - t6, t8 - t7)):
             stages[stage] += seconds
@@ -241,12 +242,12 @@ def main():
                                         batch_size=args.batch_size)  # tracing for full and last batches
         end_to_end = {}
         for name, png_params in PNG_VARIANTS.items():
-            predict.PNG_PARAMS = png_params
+            outputs.PNG_PARAMS = png_params
             out = Path(scratch) / name
             summary = predict.remove_background_files(photo_dir, out, model=model, batch_size=args.batch_size)
             end_to_end[name] = {"images_per_s": round(summary.images_per_second, 2),
                                 "output_mb": output_megabytes(out), "failed": len(summary.failed)}
-        predict.PNG_PARAMS = DEFAULT_PNG_PARAMS
+        outputs.PNG_PARAMS = DEFAULT_PNG_PARAMS
         result = {
             "benchmark": "predict", "model": model_name, "engine": predict.engine_of(model),
             "photos": len(photos), "source": source,

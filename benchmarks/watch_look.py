@@ -1,6 +1,6 @@
 """What one look of `predict.py --watch` costs on a folder of many photos:
 listing the photos and their outputs (predict.find_photos, as at each look),
-then checking which of them are ready (predict.ready_photos), against the
+then checking which of them are ready (watching.ready_photos), against the
 pathlib listing predict.py used before (Path.iterdir or rglob, each file's
 real place looked up, Paths sorted), the two alternating.
 
@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import data  # noqa: E402
 import predict  # noqa: E402
+import watching  # noqa: E402
 
 
 def pathlib_listing(folder, output_dir, recursive, suffix=".png"):
@@ -64,8 +65,8 @@ def main():
             took, before = timed(lambda: pathlib_listing(folder, output_dir, recursive))
             seconds["pathlib_listing"].append(took)
             assert before == jobs, "the two listings differ"
-            seen = {photo: predict.file_state(photo) for photo, _ in jobs}
-            took, _ = timed(lambda: predict.ready_photos(jobs, seen, dict(seen)))
+            seen = {photo: watching.file_state(photo) for photo, _ in jobs}
+            took, _ = timed(lambda: watching.ready_photos(jobs, seen, dict(seen)))
             seconds["ready_photos"].append(took)
     medians = {name: statistics.median(values) for name, values in seconds.items()}
     print(json.dumps({
@@ -74,7 +75,7 @@ def main():
         "median_seconds": {name: round(value, 3) for name, value in medians.items()},
         "pathlib_over_find_photos": round(medians["pathlib_listing"] / medians["find_photos"], 2),
         "look_seconds": round(medians["find_photos"] + medians["ready_photos"], 3),
-        "watch_every_seconds": predict.WATCH_EVERY,
+        "watch_every_seconds": watching.WATCH_EVERY,
     }, indent=2))
 
 

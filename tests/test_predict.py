@@ -24,9 +24,11 @@ from PIL import Image, ImageOps
 import compose
 import data
 import metadata
+import outputs
 import predict
 import scores
 import segment
+import watching
 from conftest import (NOT_UTF8, REPO_DIR, FailsOnGreen, MarksRed, SureOfUprightRed, Terminal, boxed, camera_dng,
                       lying_person, person_with_a_speck, photo)
 from model import build_model
@@ -1284,13 +1286,13 @@ def test_cutouts_and_composites_can_be_written_as_webp_with_exact_transparency_a
 
 
 def test_an_output_too_wide_for_webp_is_refused_naming_the_way_out_and_nothing_is_written(tmp_path):
-    panorama = np.zeros((20, predict.WEBP_MAX_SIDE + 1, 4), np.uint8)
+    panorama = np.zeros((20, outputs.WEBP_MAX_SIDE + 1, 4), np.uint8)
     with pytest.raises(ValueError, match=r"WebP holds at most 16383 pixels a side, and this output is 16384x20: "
                                          r"write it as a PNG \(without --webp\)"):
-        predict.write_atomically(tmp_path / "panorama.webp", panorama)
+        outputs.write_atomically(tmp_path / "panorama.webp", panorama)
     assert list(tmp_path.iterdir()) == []
-    predict.write_atomically(tmp_path / "panorama.webp", panorama[:, :predict.WEBP_MAX_SIDE])
-    assert read_output(tmp_path / "panorama.webp").shape == (20, predict.WEBP_MAX_SIDE, 4)
+    outputs.write_atomically(tmp_path / "panorama.webp", panorama[:, :outputs.WEBP_MAX_SIDE])
+    assert read_output(tmp_path / "panorama.webp").shape == (20, outputs.WEBP_MAX_SIDE, 4)
 
 
 def test_recursive_mirrors_relative_paths_and_same_stems_do_not_collide(tmp_path, tiny_model, rng):
@@ -1737,7 +1739,7 @@ def test_a_failed_write_leaves_no_partial_file_and_keeps_the_old_output(tmp_path
 
     monkeypatch.setattr(predict.os, "replace", broken_replace)
     with pytest.raises(OSError, match="disk full"):
-        predict.write_atomically(target, np.zeros((4, 4, 4), np.uint8))
+        outputs.write_atomically(target, np.zeros((4, 4, 4), np.uint8))
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["a.png"]
 
@@ -2194,13 +2196,13 @@ def script_the_waits(monkeypatch, steps, look):
     looks = []
 
     def wait(seconds):
-        assert seconds == predict.WATCH_EVERY
+        assert seconds == watching.WATCH_EVERY
         looks.append(look())
         if len(looks) > len(steps):
             raise KeyboardInterrupt
         steps[len(looks) - 1]()
 
-    monkeypatch.setattr(predict, "wait_for_photos", wait)
+    monkeypatch.setattr(watching, "wait_for_photos", wait)
     return looks
 
 
@@ -2208,7 +2210,7 @@ def fill_the_disk(monkeypatch, room, free=100):
     """Stands in for a drive that holds `room` more outputs (PNGs), after
     which writing one fails as a full disk does, and that says `free` bytes
     are free; returns the dict of both, for a test to change."""
-    disk, replace_atomically = {"room": room, "free": free}, predict.replace_atomically
+    disk, replace_atomically = {"room": room, "free": free}, outputs.replace_atomically
 
     def write_while_there_is_room(path, content):
         if path.suffix == ".png":
@@ -2217,8 +2219,8 @@ def fill_the_disk(monkeypatch, room, free=100):
             disk["room"] -= 1
         replace_atomically(path, content)
 
-    monkeypatch.setattr(predict, "replace_atomically", write_while_there_is_room)
-    monkeypatch.setattr(predict, "free_space", lambda folder: disk["free"])
+    monkeypatch.setattr(outputs, "replace_atomically", write_while_there_is_room)
+    monkeypatch.setattr(watching, "free_space", lambda folder: disk["free"])
     return disk
 
 
@@ -2273,8 +2275,8 @@ def test_watch_cuts_out_each_photo_that_comes_in_once_whole_and_tries_a_failed_o
 
 def test_a_look_of_watch_that_cut_photos_out_names_them_in_one_line(caplog):
     caplog.set_level(logging.INFO)
-    predict.say_cut_out(set())  # a look that cut nothing out says nothing
-    predict.say_cut_out({Path("in/e.jpg"), Path("in/b.jpg"), Path("in/a.jpg"), Path("in/d.jpg")})
+    watching.say_cut_out(set())  # a look that cut nothing out says nothing
+    watching.say_cut_out({Path("in/e.jpg"), Path("in/b.jpg"), Path("in/a.jpg"), Path("in/d.jpg")})
     assert caplog.messages == [f"cut out 4 photos that came in: {Path('in/a.jpg')}, {Path('in/b.jpg')}, "
                                f"{Path('in/d.jpg')}, ..."]
 
@@ -2442,7 +2444,7 @@ def test_watch_tries_a_photo_whose_output_could_not_be_written_again_until_it_is
     folder, out = tmp_path / "in", tmp_path / "out"
     for name in ("a.jpg", "b.jpg", "c.jpg"):
         save(folder / name, photo(rng))
-    lock, replace_atomically = {"b.png": True}, predict.replace_atomically
+    lock, replace_atomically = {"b.png": True}, outputs.replace_atomically
 
     def write_unless_locked(path, content):  # b.png's folder out of reach, as a network drive's blip leaves it
         if lock.get(path.name):
@@ -2451,8 +2453,8 @@ def test_watch_tries_a_photo_whose_output_could_not_be_written_again_until_it_is
             raise ValueError("too wide")
         replace_atomically(path, content)
 
-    monkeypatch.setattr(predict, "replace_atomically", write_unless_locked)
-    monkeypatch.setattr(predict, "WRITE_RETRY_FIRST_SECONDS", 0.0)  # a try at each look, rather than a minute on
+    monkeypatch.setattr(outputs, "replace_atomically", write_unless_locked)
+    monkeypatch.setattr(watching, "WRITE_RETRY_FIRST_SECONDS", 0.0)  # a try at each look, rather than a minute on
     reads = count_reads(monkeypatch)
     steps = [lambda: None, lambda: lock.update({"b.png": not mended}), lambda: None]
     looks = script_the_waits(monkeypatch, steps, lambda: (pngs_in(out), reads.count("b.jpg")))
@@ -2470,19 +2472,19 @@ def test_watch_tries_a_photo_whose_output_could_not_be_written_again_until_it_is
 
 
 def test_a_photo_whose_output_could_not_be_written_waits_a_minute_then_twice_as_long_up_to_an_hour(monkeypatch):
-    waits = [predict.write_retry_wait(0)]
+    waits = [watching.write_retry_wait(0)]
     while len(waits) < 9:
-        waits.append(predict.write_retry_wait(waits[-1]))
+        waits.append(watching.write_retry_wait(waits[-1]))
     assert waits == [60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]
     monkeypatch.setattr(time, "monotonic", lambda: 1000.0)
-    retries = {Path("a.jpg"): predict.WriteRetry((10, 1), at=1060.0, wait=60.0),
-               Path("b.jpg"): predict.WriteRetry((10, 1), at=1000.0, wait=60.0)}
+    retries = {Path("a.jpg"): watching.WriteRetry((10, 1), at=1060.0, wait=60.0),
+               Path("b.jpg"): watching.WriteRetry((10, 1), at=1000.0, wait=60.0)}
     seen = {Path("a.jpg"): (10, 1), Path("b.jpg"): (10, 1), Path("c.jpg"): (10, 1)}
-    assert predict.retry_later(Path("a.jpg"), retries, seen)         # its minute not yet up
-    assert not predict.retry_later(Path("b.jpg"), retries, seen)     # up
-    assert not predict.retry_later(Path("c.jpg"), retries, seen)     # never failed
+    assert watching.retry_later(Path("a.jpg"), retries, seen)         # its minute not yet up
+    assert not watching.retry_later(Path("b.jpg"), retries, seen)     # up
+    assert not watching.retry_later(Path("c.jpg"), retries, seen)     # never failed
     seen[Path("a.jpg")] = (12, 2)
-    assert not predict.retry_later(Path("a.jpg"), retries, seen) and Path("a.jpg") not in retries  # a new photo
+    assert not watching.retry_later(Path("a.jpg"), retries, seen) and Path("a.jpg") not in retries  # a new photo
 
 
 @pytest.mark.parametrize("slow_to_record", [False, True])
@@ -2492,7 +2494,7 @@ def test_watch_lists_its_outputs_after_each_look_unless_that_takes_long_and_all_
     save(folder / "a.jpg", photo(rng))
     # As if each record took a long time against the time between them (a list of many outputs), or none: either
     # way not left to a record's real time, which this machine's load decides (it failed a run on a busy machine).
-    monkeypatch.setattr(predict, "RECORD_TIME_SHARE", 1e-9 if slow_to_record else float("inf"))
+    monkeypatch.setattr(watching, "RECORD_TIME_SHARE", 1e-9 if slow_to_record else float("inf"))
     steps = [lambda: save(folder / "b.jpg", photo(rng)), lambda: None, lambda: save(folder / "c.jpg", photo(rng)),
              lambda: None]
     sureness = out / predict.SURENESS_FILE
@@ -2509,9 +2511,9 @@ def test_watch_lists_its_outputs_after_each_look_unless_that_takes_long_and_all_
 
 def test_a_watch_records_the_sureness_again_once_a_tenth_of_its_time_went_to_it(monkeypatch):
     monkeypatch.setattr(time, "monotonic", lambda: 1004.9)
-    assert not predict.record_due(1000.0, 0.5)  # 0.5 s of the 4.9 since it began
+    assert not watching.record_due(1000.0, 0.5)  # 0.5 s of the 4.9 since it began
     monkeypatch.setattr(time, "monotonic", lambda: 1005.0)
-    assert predict.record_due(1000.0, 0.5) and predict.record_due(0.0, 0.0)
+    assert watching.record_due(1000.0, 0.5) and watching.record_due(0.0, 0.0)
 
 def test_watch_still_ends_on_two_photos_come_in_for_one_output(tmp_path, monkeypatch, rng):
     first, second = tmp_path / "first", tmp_path / "second"
@@ -2525,13 +2527,13 @@ def test_watch_still_ends_on_two_photos_come_in_for_one_output(tmp_path, monkeyp
 
 def test_watch_forgets_the_photos_moved_out_of_a_folder_but_not_those_of_a_folder_gone(tmp_path, rng):
     kept, moved, unplugged = (save(tmp_path / folder / "a.jpg", photo(rng)) for folder in ("in", "in2", "drive"))
-    states = {photo: predict.file_state(photo) for photo in (kept, moved, unplugged)}
+    states = {photo: watching.file_state(photo) for photo in (kept, moved, unplugged)}
     seen, done = dict(states), dict(states)
     moved.rename(tmp_path / "elsewhere.jpg")                     # a hot folder's photo, moved away once cut out
     (tmp_path / "drive").rename(tmp_path / "unplugged")          # its photos come back with it
-    predict.forget_photos_gone([(kept, tmp_path / "out" / "a.png")], seen, done)
+    watching.forget_photos_gone([(kept, tmp_path / "out" / "a.png")], seen, done)
     assert seen == done == {kept: states[kept], unplugged: states[unplugged]}
-    predict.forget_photos_gone([], seen, done)                   # a look that found nothing, the photos there
+    watching.forget_photos_gone([], seen, done)                   # a look that found nothing, the photos there
     assert seen == done == {kept: states[kept], unplugged: states[unplugged]}
     exists = Path.exists
 
@@ -2542,7 +2544,7 @@ def test_watch_forgets_the_photos_moved_out_of_a_folder_but_not_those_of_a_folde
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Path, "exists", exists_but_locked)
-        predict.forget_photos_gone([], seen, done)               # whether it is there cannot be told: kept
+        watching.forget_photos_gone([], seen, done)               # whether it is there cannot be told: kept
     assert seen == done == {kept: states[kept], unplugged: states[unplugged]}
 
 
@@ -2640,7 +2642,7 @@ def test_watch_on_a_full_disk_tries_again_now_and_then_and_stopped_so_ends_as_a_
     save(tmp_path / "in" / "a.jpg", photo(rng))
     fill_the_disk(monkeypatch, room=0)
     reads = count_reads(monkeypatch)
-    monkeypatch.setattr(predict, "ROOM_RETRY_SECONDS", 0.0)  # a quota raised shows in no space free: tried anyway
+    monkeypatch.setattr(watching, "ROOM_RETRY_SECONDS", 0.0)  # a quota raised shows in no space free: tried anyway
     looks = script_the_waits(monkeypatch, [lambda: None] * 2, lambda: len(reads))
     monkeypatch.setattr(predict, "resolve_model", lambda model, engine: SureOfUprightRed())
     assert predict.main([str(tmp_path / "in"), str(tmp_path / "out"), "--watch", "--quiet"]) == 2
