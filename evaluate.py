@@ -602,7 +602,8 @@ def print_results(results):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=data.path_argument, default=None,
-                        help="a .keras model, or a train.py run folder (default: the shipped one)")
+                        help="a .keras model, a train.py run folder, or a .tflite file (a TensorFlow Lite "
+                        "conversion, quantized or not: how well it does before it ships) (default: the shipped one)")
     parser.add_argument("--predictions", type=data.path_argument, default=None, metavar="DIR",
                         help="score the masks or cutouts in DIR instead of a model's, one per photo and named after it, "
                         "or after it with a suffix all add (photo-removebg-preview.png) (predict.py's, or another "

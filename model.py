@@ -221,6 +221,9 @@ def load_trained_model(path):
     path = model_file(path)
     if not path.is_file():
         raise FileNotFoundError(f"model file {path} does not exist")
+    if path.suffix.lower() == ".tflite":  # Keras says "File format not supported", and offers TFSMLayer
+        raise ValueError(f"cannot load model {path}: a TensorFlow Lite model, which predict.py and evaluate.py run but "
+                         f"Keras cannot load (nor train): pass the .keras model it was converted from")
     if path.name.lower().endswith(".weights.h5"):  # Keras says "No model config found in the file"
         raise ValueError(f"cannot load model {path}: a file of weights alone, without the network they belong to: "
                          f"pass a .keras model (a train.py run's model.keras)")
@@ -252,9 +255,18 @@ def segmenter_trouble(model):
     inputs, outputs = getattr(model, "inputs", None), getattr(model, "outputs", None)
     if not inputs or not outputs:
         return "its input and output shapes are not known (a subclassed model?): save a functional model"
-    if len(inputs) != 1 or len(outputs) != 1:
-        return f"it has {len(inputs)} inputs and {len(outputs)} outputs, where a segmentation model has one of each"
-    image, mask = tuple(inputs[0].shape), tuple(outputs[0].shape)
+    return segmenter_shapes_trouble([tuple(tensor.shape) for tensor in inputs],
+                                    [tuple(tensor.shape) for tensor in outputs])
+
+
+def segmenter_shapes_trouble(input_shapes, output_shapes):
+    """segmenter_trouble of a model with inputs and outputs of these shapes
+    (tuples, None for a side of any size): a Keras model's, or a TensorFlow
+    Lite model's (predict.LiteModel)."""
+    if len(input_shapes) != 1 or len(output_shapes) != 1:
+        return (f"it has {len(input_shapes)} inputs and {len(output_shapes)} outputs, where a segmentation model has "
+                f"one of each")
+    (image,), (mask,) = input_shapes, output_shapes
     if len(image) != 4 or image[3] != 3:
         return f"its input is of shape {image}, not RGB images (batch, height, width, 3)"
     if None in image[1:3]:

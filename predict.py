@@ -127,11 +127,12 @@ class PredictError(Exception):
 # ----------------------------------------------------------------------------
 
 def load_model(path=None, engine="auto"):
-    """The segmentation model at `path` (a .keras file, or a train.py run
-    folder), by default the shipped one, run by `engine` (see ENGINES): a
-    Keras model, or a LiteModel. Loaded once per file, and again once the
-    file changes: a model retrained in the same notebook session is the new
-    one, not the one loaded before."""
+    """The segmentation model at `path` (a .keras file, a train.py run
+    folder, or a .tflite file, see lite_file_model), by default the shipped
+    one, run by `engine` (see ENGINES): a Keras model, or a LiteModel.
+    Loaded once per file, and again once the file changes: a model retrained
+    in the same notebook session is the new one, not the one loaded
+    before."""
     path = model_path(path, engine)
     quiet_tensorflow.import_tensorflow()  # before model.py's Keras imports it, with its start-up lines
     from model import model_file
@@ -142,6 +143,10 @@ def load_model(path=None, engine="auto"):
         raise PredictError(str(error)) from error
     written = path.stat() if path.is_file() else None
     version = (written.st_mtime_ns, written.st_size) if written else None
+    if path.suffix.lower() == ".tflite":  # converted elsewhere (quantized for a phone, say): it runs as it is
+        if engine == "keras":
+            raise PredictError(f"{path} is a TensorFlow Lite model: it runs with --engine tflite (or auto), not keras")
+        return lite_file_model(path.resolve(), version)
     if written and chosen_engine(engine) == "tflite":  # a path that is no file (a pipe) is load_model_file's to name
         try:
             return lite_model_file(path.resolve(), version)
@@ -255,11 +260,75 @@ def convert_to_lite(model):
         tf_log.setLevel(level)
 
 
+@lru_cache(maxsize=4)
+def lite_file_model(path, version):
+    """The LiteModel of the .tflite file at `path` (`version` as for
+    load_model_file): a model converted elsewhere, run as it is; a
+    PredictError where the file cannot be read, holds no TensorFlow Lite
+    model, or no segmenter as predict.py runs one."""
+    from model import segmenter_shapes_trouble
+
+    try:
+        content = path.read_bytes()
+    except OSError as error:
+        raise PredictError(f"cannot read model file {path}: {error.strerror or error}") from error
+    try:
+        lite = LiteModel(content)
+    except (ValueError, RuntimeError) as error:  # TensorFlow Lite's words for bytes it cannot run
+        held = data.what_it_holds(content)
+        why = f"not a TensorFlow Lite model but {held}" if held else f"not a TensorFlow Lite model, or not whole ({error})"
+        raise PredictError(f"cannot load model {path}: {why}") from error
+    if trouble := segmenter_shapes_trouble(lite.input_shapes, lite.output_shapes) or lite_trouble(lite):
+        raise PredictError(f"cannot use model {path}: {trouble}")
+    return lite
+
+
+def lite_trouble(lite):
+    """What keeps a LiteModel of one input and one output of the shapes a
+    segmenter's are from running here, or None: photos go through it one at
+    a time, as floats or as integers quantized by the model's own scale."""
+    batch = lite.input_shapes[0][0]
+    if batch not in (None, 1):
+        return (f"its input takes batches of exactly {batch} photos, where they go through it one at a time: convert "
+                f"it with a batch of 1, or of any size")
+    for tensor, what in ((lite.image, "input"), (lite.mask, "output")):
+        if not np.issubdtype(tensor["dtype"], np.floating) and not tensor["quantization"][0]:
+            return f"its {what} is of {np.dtype(tensor['dtype']).name} without a quantization scale"
+    return None
+
+
+def lite_shape(tensor):
+    """The shape of a TensorFlow Lite tensor (its details), None for a side of any size."""
+    return tuple(None if side < 0 else int(side) for side in tensor["shape_signature"])
+
+
+def quantized(values, tensor):
+    """Float `values` as the TensorFlow Lite `tensor` (its details) takes
+    them: as they are where it holds floats, else rounded to its integers by
+    its scale and zero point (a model quantized to 8 bits through and
+    through)."""
+    if np.issubdtype(tensor["dtype"], np.floating):
+        return values.astype(tensor["dtype"])
+    (scale, zero_point), levels = tensor["quantization"], np.iinfo(tensor["dtype"])
+    return np.clip(np.round(values / scale + zero_point), levels.min, levels.max).astype(tensor["dtype"])
+
+
+def dequantized(values, tensor):
+    """The floats that `values` of the TensorFlow Lite `tensor` (its details) stand for (see quantized)."""
+    if np.issubdtype(values.dtype, np.floating):
+        return values.astype(np.float32)
+    scale, zero_point = tensor["quantization"]
+    return (values.astype(np.float32) - zero_point) * np.float32(scale)
+
+
 class LiteModel:
-    """A model converted to TensorFlow Lite, with what predict.py uses of a
-    Keras model: `input.shape` and `predict_on_batch`. The interpreter takes
-    one photo a call, on one thread at a time, with a thread of its own per
-    usable CPU."""
+    """A TensorFlow Lite model, converted here (see lite_model_file) or
+    elsewhere (see lite_file_model), with what predict.py uses of a Keras
+    model: `input.shape` and `predict_on_batch`. The interpreter takes one
+    photo a call, on one thread at a time, with a thread of its own per
+    usable CPU. `input_shapes` and `output_shapes`: those of all its inputs
+    and outputs (see lite_shape); `image` and `mask`: the details of the
+    first of each, the ones it is run by."""
 
     def __init__(self, content):
         import tensorflow as tf
@@ -268,19 +337,21 @@ class LiteModel:
             warnings.simplefilter("ignore")  # "deprecated, in favour of LiteRT": the same kernels in another package
             self.interpreter = tf.lite.Interpreter(model_content=content, num_threads=usable_cpus())
             self.interpreter.allocate_tensors()
-        (image,), (mask,) = self.interpreter.get_input_details(), self.interpreter.get_output_details()
-        self.image_index, self.mask_index = image["index"], mask["index"]
-        self.input = SimpleNamespace(shape=(None, *(int(side) for side in image["shape"][1:])))
-        self.output_shape = tuple(int(side) for side in mask["shape"][1:])
+        inputs, outputs = self.interpreter.get_input_details(), self.interpreter.get_output_details()
+        self.input_shapes = [lite_shape(tensor) for tensor in inputs]
+        self.output_shapes = [lite_shape(tensor) for tensor in outputs]
+        (self.image, *_), (self.mask, *_) = inputs, outputs
+        self.input = SimpleNamespace(shape=(None, *(int(side) for side in self.image["shape"][1:])))
+        self.output_shape = tuple(int(side) for side in self.mask["shape"][1:])
         self.lock = threading.Lock()
 
     def predict_on_batch(self, batch):
         masks = []
         with self.lock:
             for image in np.asarray(batch, np.float32):
-                self.interpreter.set_tensor(self.image_index, image[None])
+                self.interpreter.set_tensor(self.image["index"], quantized(image[None], self.image))
                 self.interpreter.invoke()
-                masks.append(self.interpreter.get_tensor(self.mask_index)[0])
+                masks.append(dequantized(self.interpreter.get_tensor(self.mask["index"])[0], self.mask))
         return np.stack(masks) if masks else np.zeros((0, *self.output_shape), np.float32)
 
 
@@ -1352,7 +1423,8 @@ def parse_args(argv=None):
                         help="folder for the PNG outputs (created if needed); for one photo, a .png or .webp file name "
                         "will do (a .jpg with --background), or - to pipe its output out")
     parser.add_argument("--model", type=data.path_argument, default=None,
-                        help=f"a .keras model, or a train.py run folder (its model.keras) "
+                        help=f"a .keras model, a train.py run folder (its model.keras), or a .tflite file (a "
+                        f"TensorFlow Lite conversion, quantized or not, run as it is) "
                         f"(default: {DEFAULT_MODEL.relative_to(REPO_DIR)})")
     parser.add_argument("--recursive", action="store_true", help="also process photos in sub-folders")
     parser.add_argument("--threshold", type=float, default=None, metavar="T",

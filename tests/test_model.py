@@ -1,3 +1,5 @@
+import re
+
 import keras
 import numpy as np
 import pytest
@@ -45,6 +47,15 @@ def test_a_model_file_that_is_no_person_segmenter_is_refused_saying_what_it_take
     with pytest.raises(ValueError) as error:
         load_trained_model(path)
     assert str(error.value).startswith(f"cannot use model {path}: {says}")
+
+
+def test_a_tflite_file_is_said_to_run_in_predict_py_and_evaluate_py_not_to_load_in_keras(tmp_path):
+    path = tmp_path / "person.tflite"
+    path.write_bytes(b"\x1c\x00\x00\x00TFL3")
+    with pytest.raises(ValueError, match=re.escape(
+            f"cannot load model {path}: a TensorFlow Lite model, which predict.py and evaluate.py run but Keras "
+            f"cannot load (nor train): pass the .keras model it was converted from")):
+        load_trained_model(path)
 
 
 def test_output_stays_float32_under_mixed_precision():

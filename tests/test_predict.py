@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 import zlib
 from functools import partial
 from pathlib import Path
@@ -26,6 +27,7 @@ import data
 import metadata
 import outputs
 import predict
+import quiet_tensorflow
 import scores
 import segment
 import watching
@@ -1908,6 +1910,102 @@ def test_a_model_tflite_cannot_convert_runs_with_keras_under_auto_and_is_an_erro
         in caplog.text
     with pytest.raises(predict.PredictError, match="cannot run .* with TensorFlow Lite: an operation"):
         predict.load_model(path, "tflite")
+
+
+def lite_file_of(model, path, int8_from=None):
+    """`model` converted to a TensorFlow Lite file at `path`, as a user
+    would for a phone; with `int8_from` (a batch of model inputs to
+    calibrate on) quantized to 8 bits through and through, pixels in and
+    masks out."""
+    import tensorflow as tf
+
+    if int8_from is None:
+        path.write_bytes(predict.convert_to_lite(model))
+        return path
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([image[None]] for image in int8_from)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = converter.inference_output_type = tf.uint8
+    with quiet_tensorflow.noise_left_out(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "Statistics for quantized inputs were expected": the scale is the model's
+        path.write_bytes(converter.convert())
+    return path
+
+
+def test_a_tflite_file_runs_as_it_is_with_the_masks_of_the_model_it_was_converted_from(tiny_model_path, tmp_path,
+                                                                                      rng, capsys):
+    keras_model = predict.load_model(tiny_model_path, "keras")
+    path = lite_file_of(keras_model, tmp_path / "person.tflite")
+    lite = predict.load_model(path)
+    assert predict.engine_of(lite) == "tflite" and predict.load_model(str(path), "tflite") is lite
+    batch = np.stack([data.preprocess_image(photo(rng), SIZE) for _ in range(2)]).astype(np.float32)
+    np.testing.assert_allclose(lite.predict_on_batch(batch), keras_model.predict_on_batch(batch), atol=1e-5)
+    assert not (path.parent / predict.LITE_CACHE).exists()  # run as it is, not converted again
+    image = photo(rng)
+    assert np.abs(predict.remove_background(image, model=path).astype(int)
+                  - predict.remove_background(image, model=tiny_model_path, engine="keras").astype(int)).max() <= 1
+    save(tmp_path / "photos" / "a.jpg", image)
+    assert predict.main([str(tmp_path / "photos"), str(tmp_path / "out"), "--model", str(path), "--quiet"]) == 0
+    assert read_output(tmp_path / "out" / "a.png").shape == (*image.shape[:2], 4)
+    assert predict.main([str(tmp_path / "photos"), str(tmp_path / "out2"), "--model", str(path), "--engine",
+                         "keras"]) == 2
+    assert f"error: {path} is a TensorFlow Lite model: it runs with --engine tflite (or auto), not keras" \
+        in capsys.readouterr().err
+
+
+def test_a_tflite_file_quantized_to_8_bits_is_given_its_pixels_and_read_back_by_its_own_scales(tiny_model_path,
+                                                                                                tmp_path, rng):
+    keras_model = predict.load_model(tiny_model_path, "keras")
+    batch = np.stack([data.preprocess_image(photo(rng), SIZE) for _ in range(8)]).astype(np.float32)
+    lite = predict.load_model(lite_file_of(keras_model, tmp_path / "int8.tflite", int8_from=batch))
+    assert lite.image["dtype"] == lite.mask["dtype"] == np.uint8
+    masks = lite.predict_on_batch(batch)
+    assert masks.dtype == np.float32 and masks.shape == (8, *SIZE, 1)
+    assert np.abs(masks - keras_model.predict_on_batch(batch)).max() < 0.05  # within a few of its 256 levels
+
+
+def test_quantized_pixels_round_to_the_tensors_integers_within_their_range_and_dequantize_back():
+    tensor = {"dtype": np.uint8, "quantization": (0.5, 10)}
+    pixels = np.array([0.0, 1.0, 1.2, 200.0, -9.0], np.float32)
+    assert predict.quantized(pixels, tensor).tolist() == [10, 12, 12, 255, 0]
+    assert predict.dequantized(np.array([10, 12, 255, 0], np.uint8), tensor).tolist() == [0.0, 1.0, 122.5, -5.0]
+    floats = {"dtype": np.float32, "quantization": (0.0, 0)}
+    assert predict.quantized(pixels, floats).tolist() == pixels.tolist()
+
+
+def test_a_tflite_file_that_is_no_person_segmenter_or_no_model_is_refused_saying_why(tmp_path):
+    import keras
+
+    inputs = keras.Input((32, 32, 3))
+    two_classes = keras.Model(inputs, keras.layers.Conv2D(2, 1, activation="softmax")(inputs))
+    path = lite_file_of(two_classes, tmp_path / "two_classes.tflite")
+    with pytest.raises(predict.PredictError, match=re.escape(
+            f"cannot use model {path}: its output is of shape (None, 32, 32, 2), not masks of one channel")):
+        predict.load_model(path)
+    cut = tmp_path / "cut.tflite"
+    cut.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(predict.PredictError, match=re.escape(
+            f"cannot load model {cut}: not a TensorFlow Lite model, or not whole (")):
+        predict.load_model(cut)
+    page = tmp_path / "page.tflite"
+    page.write_text("<!DOCTYPE html><html><head><title>person.tflite at main</title></head></html>")
+    with pytest.raises(predict.PredictError, match=re.escape(
+            f"cannot load model {page}: not a TensorFlow Lite model but a web page (HTML, titled 'person.tflite at "
+            f"main'")):
+        predict.load_model(page)
+
+
+@pytest.mark.parametrize("batch, dtype, scale, says", [
+    (4, np.float32, 0.0, "its input takes batches of exactly 4 photos, where they go through it one at a time"),
+    (None, np.int8, 0.0, "its input is of int8 without a quantization scale"),
+])
+def test_a_tflite_model_that_cannot_be_run_one_photo_at_a_time_or_by_its_scales_is_refused(batch, dtype, scale, says):
+    floats = {"dtype": np.float32, "quantization": (0.0, 0)}
+    lite = SimpleNamespace(input_shapes=[(batch, 32, 32, 3)], image={"dtype": dtype, "quantization": (scale, 0)},
+                           mask=floats)
+    assert predict.lite_trouble(lite).startswith(says)
+    assert predict.lite_trouble(SimpleNamespace(input_shapes=[(1, 32, 32, 3)], image=floats, mask=floats)) is None
 
 
 def test_command_line_end_to_end(tmp_path, tiny_model_path, rng):
