@@ -1,20 +1,21 @@
 """What converting a model to TensorFlow Lite for a phone costs and gains:
 the shipped model (or --model) converted four ways, each file's size, the
-model alone's speed through TensorFlow Lite on this CPU, and, where the
-shared photos are there, its scores on the test split through evaluate.py
-(as `evaluate.py --model X.tflite` would give them).
+model alone's speed through TensorFlow Lite on this CPU, predict.py's speed
+end to end with it (`predict.py --model X.tflite`), and, where the shared
+photos are there, its scores on the test split through evaluate.py (as
+`evaluate.py --model X.tflite` gives them).
 
     python benchmarks/lite_conversions.py [--model PATH] [--photos 64] [--rounds 3] [--calibration 200]
                                           [--keep DIR] [--no-scores]
 
-The conversions: float32 (what predict.py makes and runs on a CPU),
-dynamic-range (weights at 8 bits, the arithmetic in floats), float16 weights,
-and int8 through and through (pixels in and masks out as 8-bit integers too,
-calibrated on --calibration photos of the training split, or of the benchmark
-photos where there is no split list). The model alone is timed a photo at a
-time, as TensorFlow Lite runs it, the four alternating over --rounds, on
---photos photos (see photos.py). --keep DIR keeps the .tflite files. Prints
-JSON.
+The conversions: float32 (what predict.py makes and runs on a CPU), dynamic
+range (weights at 8 bits), float16 weights, and int8 through and through
+(pixels in and masks out as 8-bit integers too, calibrated on --calibration
+photos of the training split, or of the benchmark photos where there is no
+split list). The model alone is timed a photo at a time, as TensorFlow Lite
+runs it, on --photos photos (see photos.py), and predict.py end to end on
+those photos (PNG cutouts, every look as by default), the four alternating
+over --rounds each. --keep DIR keeps the .tflite files. Prints JSON.
 """
 
 import argparse
@@ -81,6 +82,11 @@ def seconds_a_photo(lite, inputs):
     return (time.perf_counter() - started) / len(inputs)
 
 
+def end_to_end_rate(lite, photo_dir, out_dir):
+    """predict.py's images/s on the photos of `photo_dir`, cut out with `lite` into `out_dir`."""
+    return predict.remove_background_files([photo_dir], out_dir, model=lite, overwrite=True).images_per_second
+
+
 def test_scores(path):
     """Mean IoU and the rest on the test split, as evaluate.py scores them, or None without the shared photos."""
     if not (SHARED_DATA.is_dir() and (SPLITS / "test.txt").is_file()):
@@ -118,11 +124,18 @@ def main():
                   flush=True)
         pairs, source = benchmark_pairs(args.photos, scratch)
         inputs = model_inputs([image for image, _ in pairs], size)
+        photo_dir = Path(scratch) / "photos"
+        photo_dir.mkdir()
+        for image, _ in pairs:
+            (photo_dir / image.name).symlink_to(image.resolve())
         lites = {conversion: predict.load_model(path) for conversion, path in files.items()}
         seconds = {conversion: [] for conversion in CONVERSIONS}
+        end_to_end = {conversion: [] for conversion in CONVERSIONS}
         for _ in range(args.rounds):
             for conversion, lite in lites.items():
                 seconds[conversion].append(seconds_a_photo(lite, inputs))
+                end_to_end[conversion].append(
+                    round(end_to_end_rate(lite, photo_dir, Path(scratch) / f"cutouts-{conversion}"), 1))
         result = {
             "benchmark": "lite_conversions", "model": str(args.model), "photos": len(inputs), "source": source,
             "calibration": f"{len(calibration)} photos, {calibration_source}", "threads": predict.usable_cpus(),
@@ -134,6 +147,7 @@ def main():
                 "megabytes": round(path.stat().st_size / 1e6, 2),
                 "model_alone_images_per_s": rates,
                 "speed_over_float32": round(float(np.median(seconds["float32"]) / np.median(seconds[conversion])), 2),
+                "end_to_end_images_per_s": end_to_end[conversion],
                 "test_scores": None if args.no_scores else test_scores(path),
             }
     print(json.dumps(result, indent=2))
