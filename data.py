@@ -214,8 +214,9 @@ def what_it_holds(content):
     """What the bytes of a file (a uint8 array, or bytes) that is neither an
     image nor a model hold, where their beginning tells, with how it comes
     about where that is known: a Git LFS pointer, where the file was not
-    fetched; a web page, where a download failed; a PDF, a video; or text,
-    its beginning quoted. None for bytes it does not know."""
+    fetched; a web page, where a download failed; a PDF, a video, a
+    TensorFlow Lite model; or text, its beginning quoted. None for bytes it
+    does not know."""
     head = bytes(content[:1024])
     if not any(head):  # a file made its full size before its bytes came (a copy tool, a download), never filled
         return "zeros where its content should begin (never written: a copy or download that did not finish?)"
@@ -225,6 +226,8 @@ def what_it_holds(content):
         return kind
     if head[4:8] == b"ftyp" and head[8:12] in VIDEO_BRANDS:
         return "a video (MP4 or MOV)"
+    if head[4:8] == b"TFL3":  # the FlatBuffer's file identifier, after the offset of its root
+        return "a TensorFlow Lite model (.tflite)"
     text = head.decode("utf-8", "replace").lstrip("\ufeff")
     if len(head) == 1024:
         text = text[:-3]  # a character the first 1024 bytes cut in two is no sign of binary

@@ -1761,11 +1761,13 @@ def test_a_model_that_cannot_be_loaded_is_named_with_the_reason(tmp_path, tiny_m
                                          "someone/people · GitHub</title></head></html>")
     (tmp_path / "saved_model").mkdir()
     (tmp_path / "encoder.weights.h5").write_bytes(b"\x89HDF\r\n\x1a\n")  # as ../shared/weights holds, or save_weights
+    (tmp_path / "converted.keras").write_bytes(b"\x1c\x00\x00\x00TFL3" + bytes(100))  # a conversion misnamed
     expected = {
         tmp_path / "encoder.weights.h5": "a file of weights alone, without the network they belong to: pass a .keras "
                                          "model (a train.py run's model.keras)",
         cut_short: "not a .keras file (those are zip archives): corrupt, cut short, or another format",
         tmp_path / "text.keras": "not a .keras model but text, beginning 'not a model'",
+        tmp_path / "converted.keras": "not a .keras model but a TensorFlow Lite model (.tflite)",
         tmp_path / "page.keras": "not a .keras model but a web page (HTML, titled 'people/models/person.keras at main "
                                  "· someone/people · GitHub': a download that failed, or a page saved under its name?)",
         tmp_path / "saved_model": "is a folder with no model.keras in it",
