@@ -202,12 +202,16 @@ def build_model(name, image_size=(256, 256), encoder_weights=None, decoder_width
 def model_file(path):
     """The .keras file at `path`; for a train.py run folder, its model.keras.
     A folder without one is a ValueError that names the models it holds
-    (best.keras, the best epoch so far, while the run goes on)."""
+    (best.keras, the best epoch so far, while the run goes on), or says it
+    is a SavedModel."""
     path = Path(path)
     if not path.is_dir():
         return path
     if (path / "model.keras").is_file():
         return path / "model.keras"
+    if (path / "saved_model.pb").is_file():  # the README's export for serving, given back
+        raise ValueError(f"model {path} is a TensorFlow SavedModel (an export for serving), which is not run here: "
+                         f"pass the .keras model it was exported from")
     held = sorted(file.name for file in path.glob("*.keras"))
     raise ValueError(f"model {path} is a folder with no model.keras in it (a train.py run folder has one once "
                      f"its run has finished)" + (f"; it holds {', '.join(held)}: pass {path / held[0]}" if held else ""))

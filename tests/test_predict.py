@@ -1760,6 +1760,8 @@ def test_a_model_that_cannot_be_loaded_is_named_with_the_reason(tmp_path, tiny_m
     (tmp_path / "page.keras").write_text("<!DOCTYPE html>\n<html><head><title>people/models/person.keras at main · "
                                          "someone/people · GitHub</title></head></html>")
     (tmp_path / "saved_model").mkdir()
+    (tmp_path / "exported").mkdir()
+    (tmp_path / "exported" / "saved_model.pb").write_bytes(b"\x08\x01")  # as model.export writes one
     (tmp_path / "encoder.weights.h5").write_bytes(b"\x89HDF\r\n\x1a\n")  # as ../shared/weights holds, or save_weights
     (tmp_path / "converted.keras").write_bytes(b"\x1c\x00\x00\x00TFL3" + bytes(100))  # a conversion misnamed
     expected = {
@@ -1771,6 +1773,8 @@ def test_a_model_that_cannot_be_loaded_is_named_with_the_reason(tmp_path, tiny_m
         tmp_path / "page.keras": "not a .keras model but a web page (HTML, titled 'people/models/person.keras at main "
                                  "· someone/people · GitHub': a download that failed, or a page saved under its name?)",
         tmp_path / "saved_model": "is a folder with no model.keras in it",
+        tmp_path / "exported": "is a TensorFlow SavedModel (an export for serving), which is not run here: pass the "
+                               ".keras model it was exported from",
         tmp_path / "none.keras": "does not exist",
     }
     for path, reason in expected.items():
