@@ -206,6 +206,7 @@ JPEG_END = b"\xff\xd9"  # the marker a JPEG ends with; OpenCV decodes none witho
 # Files of other kinds that end up named as photos, by how they begin.
 OTHER_SIGNATURES = ((b"%PDF-", "a PDF document"), (b"8BPS", "a Photoshop document (PSD)"),
                     (b"PK\x03\x04", "a zip archive"))
+TFLITE_IDENTIFIER = b"TFL3"  # a TensorFlow Lite model's FlatBuffer identifier, after the offset of its root
 VIDEO_BRANDS = (b"isom", b"iso2", b"mp41", b"mp42", b"qt  ", b"M4V ", b"avc1", b"3gp4", b"3gp5")
 TEXT_SHOWN = 80  # characters of a text file's beginning quoted in its failure
 
@@ -226,7 +227,7 @@ def what_it_holds(content):
         return kind
     if head[4:8] == b"ftyp" and head[8:12] in VIDEO_BRANDS:
         return "a video (MP4 or MOV)"
-    if head[4:8] == b"TFL3":  # the FlatBuffer's file identifier, after the offset of its root
+    if head[4:8] == TFLITE_IDENTIFIER:
         return "a TensorFlow Lite model (.tflite)"
     text = head.decode("utf-8", "replace").lstrip("\ufeff")
     if len(head) == 1024:

@@ -275,7 +275,8 @@ def lite_file_model(path, version):
     try:
         lite = LiteModel(content)
     except (ValueError, RuntimeError) as error:  # TensorFlow Lite's words for bytes it cannot run
-        held = data.what_it_holds(content)
+        # One that begins as a TensorFlow Lite model does and will not load is cut short or damaged.
+        held = None if content[4:8] == data.TFLITE_IDENTIFIER else data.what_it_holds(content)
         why = f"not a TensorFlow Lite model but {held}" if held else f"not a TensorFlow Lite model, or not whole ({error})"
         raise PredictError(f"cannot load model {path}: {why}") from error
     if trouble := segmenter_shapes_trouble(lite.input_shapes, lite.output_shapes) or lite_trouble(lite):
