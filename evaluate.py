@@ -519,6 +519,8 @@ def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, 
     earlier = read_per_image_iou(compare_to) if compare_to is not None else None  # read before out_dir is written
     if earlier is not None and not any(image.stem in earlier for image, _ in pairs):
         raise data.DatasetError(f"none of the photos to score is in {Path(compare_to) / 'per_image.csv'}")
+    # The model file (or run folder) scored, the shipped one where none was named; None for one passed in loaded.
+    model_file = str(predict.model_path(model, engine)) if predictions is None and predict.names_a_model(model) else None
     if predictions is None:
         model = predict.resolve_model(model, engine)
     out_dir = Path(out_dir)
@@ -542,6 +544,7 @@ def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, 
             ("flip_tta", flip_tta), ("close_up", close_up), ("upright_only", upright_only), ("keep_specks", keep_specks),
             ("main_person", main_person))},
         "perturbation": perturb,
+        "model": model_file,
         # How the model ran (predict.ENGINES): the masks agree to within 2e-5 either way.
         "engine": None if model is None else predict.engine_of(model),
         **summarize(rows),

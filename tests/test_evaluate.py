@@ -358,6 +358,7 @@ def test_the_model_runs_as_predict_py_runs_it_and_metrics_json_says_how(tiny_mod
     keras_run, lite_run = (json.loads((tmp_path / engine / "metrics.json").read_text())
                            for engine in ("keras", "tflite"))
     assert (keras_run["engine"], lite_run["engine"]) == ("keras", "tflite")
+    assert keras_run["model"] == lite_run["model"] == str(tiny_model_path)  # which model made these figures
     assert abs(keras_run["iou"] - lite_run["iou"]) < 1e-3
     assert evaluate.main(["--model", str(tiny_model_path), "--data", str(dataset),
                           "--out", str(tmp_path / "auto")]) == 0
