@@ -130,7 +130,7 @@ class PredictError(Exception):
 
 def load_model(path=None, engine="auto"):
     """The segmentation model at `path` (a .keras file, a train.py run
-    folder, or a .tflite file, see lite_file_model), by default the shipped
+    folder, or a .tflite file, see given_lite_model), by default the shipped
     one, run by `engine` (see ENGINES): a Keras model, or a LiteModel.
     Loaded once per file, and again once the file changes: a model retrained
     in the same notebook session is the new one, not the one loaded
@@ -148,7 +148,7 @@ def load_model(path=None, engine="auto"):
     if path.suffix.lower() == ".tflite":  # converted elsewhere (quantized for a phone, say): it runs as it is
         if engine == "keras":
             raise PredictError(f"{path} is a TensorFlow Lite model: it runs with --engine tflite (or auto), not keras")
-        return lite_file_model(path.resolve(), version)
+        return given_lite_model(path.resolve(), version)
     if written and chosen_engine(engine) == "tflite":  # a path that is no file (a pipe) is load_model_file's to name
         try:
             return lite_model_file(path.resolve(), version)
@@ -222,10 +222,7 @@ def lite_model_file(path, version):
     load_model_file): converted, or read from LITE_CACHE beside the file,
     where a conversion is kept under the file's content hash. Where that
     folder cannot be written, the conversion serves this run only."""
-    try:
-        content_hash = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    except OSError as error:
-        raise PredictError(f"cannot read model file {path}: {error.strerror or error}") from error
+    content_hash = hashlib.sha256(model_bytes(path)).hexdigest()[:16]
     cache = path.parent / LITE_CACHE / f"{path.stem}-{content_hash}.tflite"
     if cache.is_file():
         try:
@@ -247,6 +244,14 @@ def lite_model_file(path, version):
     return LiteModel(content)
 
 
+def model_bytes(path):
+    """The bytes of the model file at `path`; a PredictError naming it where it cannot be read."""
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise PredictError(f"cannot read model file {path}: {error.strerror or error}") from error
+
+
 def convert_to_lite(model):
     """A Keras model as a TensorFlow Lite flat buffer (bytes), through a SavedModel."""
     import tensorflow as tf
@@ -263,17 +268,14 @@ def convert_to_lite(model):
 
 
 @lru_cache(maxsize=4)
-def lite_file_model(path, version):
+def given_lite_model(path, version):
     """The LiteModel of the .tflite file at `path` (`version` as for
     load_model_file): a model converted elsewhere, run as it is; a
     PredictError where the file cannot be read, holds no TensorFlow Lite
     model, or no segmenter as predict.py runs one."""
     from model import segmenter_shapes_trouble
 
-    try:
-        content = path.read_bytes()
-    except OSError as error:
-        raise PredictError(f"cannot read model file {path}: {error.strerror or error}") from error
+    content = model_bytes(path)
     try:
         lite = LiteModel(content)
     except (ValueError, RuntimeError) as error:  # TensorFlow Lite's words for bytes it cannot run
@@ -311,7 +313,7 @@ def quantized(values, tensor):
     its scale and zero point (a model quantized to 8 bits through and
     through)."""
     if np.issubdtype(tensor["dtype"], np.floating):
-        return values.astype(tensor["dtype"])
+        return values.astype(tensor["dtype"], copy=False)
     (scale, zero_point), levels = tensor["quantization"], np.iinfo(tensor["dtype"])
     return np.clip(np.round(values / scale + zero_point), levels.min, levels.max).astype(tensor["dtype"])
 
@@ -326,7 +328,7 @@ def dequantized(values, tensor):
 
 class LiteModel:
     """A TensorFlow Lite model, converted here (see lite_model_file) or
-    elsewhere (see lite_file_model), with what predict.py uses of a Keras
+    elsewhere (see given_lite_model), with what predict.py uses of a Keras
     model: `input.shape` and `predict_on_batch`. The interpreter takes one
     photo a call, on one thread at a time, with a thread of its own per
     usable CPU. `input_shapes` and `output_shapes`: those of all its inputs
