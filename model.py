@@ -266,7 +266,7 @@ def segmenter_trouble(model):
 def segmenter_shapes_trouble(input_shapes, output_shapes):
     """segmenter_trouble of a model with inputs and outputs of these shapes
     (tuples, None for a side of any size): a Keras model's, or a TensorFlow
-    Lite model's (predict.LiteModel)."""
+    Lite model's (lite.LiteModel)."""
     if len(input_shapes) != 1 or len(output_shapes) != 1:
         return (f"it has {len(input_shapes)} inputs and {len(output_shapes)} outputs, where a segmentation model has "
                 f"one of each")

@@ -61,16 +61,13 @@ import math
 import os
 import sys
 import tempfile
-import threading
 import time
-import warnings
 from collections import Counter, deque
 from contextlib import contextmanager, nullcontext, redirect_stdout
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from pathlib import Path
-from types import SimpleNamespace
 from typing import NamedTuple
 
 import cv2
@@ -78,6 +75,7 @@ import numpy as np
 
 import compose
 import data
+import lite
 import metadata
 import outputs
 import quiet_tensorflow
@@ -131,7 +129,7 @@ class PredictError(Exception):
 def load_model(path=None, engine="auto"):
     """The segmentation model at `path` (a .keras file, a train.py run
     folder, or a .tflite file, see given_lite_model), by default the shipped
-    one, run by `engine` (see ENGINES): a Keras model, or a LiteModel.
+    one, run by `engine` (see ENGINES): a Keras model, or a lite.LiteModel.
     Loaded once per file, and again once the file changes: a model retrained
     in the same notebook session is the new one, not the one loaded
     before."""
@@ -218,7 +216,7 @@ def chosen_engine(engine):
 
 @lru_cache(maxsize=4)
 def lite_model_file(path, version):
-    """A LiteModel of the .keras file at `path` (`version` as for
+    """A lite.LiteModel of the .keras file at `path` (`version` as for
     load_model_file): converted, or read from LITE_CACHE beside the file,
     where a conversion is kept under the file's content hash. Where that
     folder cannot be written, the conversion serves this run only."""
@@ -226,12 +224,12 @@ def lite_model_file(path, version):
     cache = path.parent / LITE_CACHE / f"{path.stem}-{content_hash}.tflite"
     if cache.is_file():
         try:
-            return LiteModel(cache.read_bytes())
+            return lite.LiteModel(cache.read_bytes(), usable_cpus())
         except (OSError, ValueError) as error:  # cut short or spoilt since: made again below
             log.warning("cannot use the converted model %s (%s): converting %s again", cache, error, path.name)
     keras_model = load_model_file(path, version)  # first, so that a file that is no model is not said to be converted
     log.info("converting %s for TensorFlow Lite (once for this file; about 20 s for the shipped model)", path.name)
-    content = convert_to_lite(keras_model)
+    content = lite.converted(keras_model)
     try:
         cache.parent.mkdir(exist_ok=True)
         for stale in cache.parent.glob(f"{glob.escape(path.stem)}-{'?' * 16}.tflite"):  # the file's earlier versions
@@ -241,7 +239,7 @@ def lite_model_file(path, version):
     except OSError as error:
         log.warning("cannot keep the converted model in %s (%s): it will be converted again next time",
                     cache.parent, error.strerror or error)
-    return LiteModel(content)
+    return lite.LiteModel(content, usable_cpus())
 
 
 def model_bytes(path):
@@ -252,24 +250,9 @@ def model_bytes(path):
         raise PredictError(f"cannot read model file {path}: {error.strerror or error}") from error
 
 
-def convert_to_lite(model):
-    """A Keras model as a TensorFlow Lite flat buffer (bytes), through a SavedModel."""
-    import tensorflow as tf
-
-    tf_log = logging.getLogger("tensorflow")
-    level = tf_log.level
-    tf_log.setLevel(logging.WARNING)  # not a line for each file the SavedModel writes
-    try:
-        with tempfile.TemporaryDirectory() as folder, quiet_tensorflow.noise_left_out():
-            model.export(folder, format="tf_saved_model", verbose=False)
-            return tf.lite.TFLiteConverter.from_saved_model(folder).convert()
-    finally:
-        tf_log.setLevel(level)
-
-
 @lru_cache(maxsize=4)
 def given_lite_model(path, version):
-    """The LiteModel of the .tflite file at `path` (`version` as for
+    """The lite.LiteModel of the .tflite file at `path` (`version` as for
     load_model_file): a model converted elsewhere, run as it is; a
     PredictError where the file cannot be read, holds no TensorFlow Lite
     model, or no segmenter as predict.py runs one."""
@@ -277,92 +260,20 @@ def given_lite_model(path, version):
 
     content = model_bytes(path)
     try:
-        lite = LiteModel(content)
+        model = lite.LiteModel(content, usable_cpus())
     except (ValueError, RuntimeError) as error:  # TensorFlow Lite's words for bytes it cannot run
         # One that begins as a TensorFlow Lite model does and will not load is cut short or damaged.
         held = None if content[4:8] == data.TFLITE_IDENTIFIER else data.what_it_holds(content)
         why = f"not a TensorFlow Lite model but {held}" if held else f"not a TensorFlow Lite model, or not whole ({error})"
         raise PredictError(f"cannot load model {path}: {why}") from error
-    if trouble := segmenter_shapes_trouble(lite.input_shapes, lite.output_shapes) or lite_trouble(lite):
+    if trouble := segmenter_shapes_trouble(model.input_shapes, model.output_shapes) or lite.trouble(model):
         raise PredictError(f"cannot use model {path}: {trouble}")
-    return lite
-
-
-def lite_trouble(lite):
-    """What keeps a LiteModel of one input and one output of the shapes a
-    segmenter's are from running here, or None: photos go through it one at
-    a time, as floats or as integers quantized by the model's own scale."""
-    batch = lite.input_shapes[0][0]
-    if batch not in (None, 1):
-        return (f"its input takes batches of exactly {batch} photos, where they go through it one at a time: convert "
-                f"it with a batch of 1, or of any size")
-    for tensor, what in ((lite.image, "input"), (lite.mask, "output")):
-        if not np.issubdtype(tensor["dtype"], np.floating) and not tensor["quantization"][0]:
-            return f"its {what} is of {np.dtype(tensor['dtype']).name} without a quantization scale"
-    return None
-
-
-def lite_shape(tensor):
-    """The shape of a TensorFlow Lite tensor (its details), None for a side of any size."""
-    return tuple(None if side < 0 else int(side) for side in tensor["shape_signature"])
-
-
-def quantized(values, tensor):
-    """Float `values` as the TensorFlow Lite `tensor` (its details) takes
-    them: as they are where it holds floats, else rounded to its integers by
-    its scale and zero point (a model quantized to 8 bits through and
-    through)."""
-    if np.issubdtype(tensor["dtype"], np.floating):
-        return values.astype(tensor["dtype"], copy=False)
-    (scale, zero_point), levels = tensor["quantization"], np.iinfo(tensor["dtype"])
-    return np.clip(np.round(values / scale + zero_point), levels.min, levels.max).astype(tensor["dtype"])
-
-
-def dequantized(values, tensor):
-    """The floats that `values` of the TensorFlow Lite `tensor` (its details) stand for (see quantized)."""
-    if np.issubdtype(values.dtype, np.floating):
-        return values.astype(np.float32)
-    scale, zero_point = tensor["quantization"]
-    return (values.astype(np.float32) - zero_point) * np.float32(scale)
-
-
-class LiteModel:
-    """A TensorFlow Lite model, converted here (see lite_model_file) or
-    elsewhere (see given_lite_model), with what predict.py uses of a Keras
-    model: `input.shape` and `predict_on_batch`. The interpreter takes one
-    photo a call, on one thread at a time, with a thread of its own per
-    usable CPU. `input_shapes` and `output_shapes`: those of all its inputs
-    and outputs (see lite_shape); `image` and `mask`: the details of the
-    first of each, the ones it is run by."""
-
-    def __init__(self, content):
-        import tensorflow as tf
-
-        with warnings.catch_warnings(), quiet_tensorflow.noise_left_out():  # XNNPACK's "INFO: Created"
-            warnings.simplefilter("ignore")  # "deprecated, in favour of LiteRT": the same kernels in another package
-            self.interpreter = tf.lite.Interpreter(model_content=content, num_threads=usable_cpus())
-            self.interpreter.allocate_tensors()
-        inputs, outputs = self.interpreter.get_input_details(), self.interpreter.get_output_details()
-        self.input_shapes = [lite_shape(tensor) for tensor in inputs]
-        self.output_shapes = [lite_shape(tensor) for tensor in outputs]
-        (self.image, *_), (self.mask, *_) = inputs, outputs
-        self.input = SimpleNamespace(shape=(None, *(int(side) for side in self.image["shape"][1:])))
-        self.output_shape = tuple(int(side) for side in self.mask["shape"][1:])
-        self.lock = threading.Lock()
-
-    def predict_on_batch(self, batch):
-        masks = []
-        with self.lock:
-            for image in np.asarray(batch, np.float32):
-                self.interpreter.set_tensor(self.image["index"], quantized(image[None], self.image))
-                self.interpreter.invoke()
-                masks.append(dequantized(self.interpreter.get_tensor(self.mask["index"])[0], self.mask))
-        return np.stack(masks) if masks else np.zeros((0, *self.output_shape), np.float32)
+    return model
 
 
 def engine_of(model):
     """The engine a loaded model runs by: "tflite" or "keras"."""
-    return "tflite" if isinstance(model, LiteModel) else "keras"
+    return "tflite" if isinstance(model, lite.LiteModel) else "keras"
 
 
 def resolve_model(model, engine="auto"):

@@ -41,6 +41,7 @@ NOISE = re.compile("|".join([
     r"\] successful NUMA node read from SysFS had negative value \(-1\)",
     r"^INFO: Created TensorFlow Lite XNNPACK delegate for CPU\.$",
     r"\] Ignored (output_format|drop_control_dependency)\.$",  # settings of the converter's own
+    r"^fully_quantize: \d+, inference_type: \d+, input_inference_type: \w+, output_inference_type: \w+$",  # int8's
 ]))
 # Said on every machine without an NVIDIA GPU; where one is plugged in, they
 # are what tells a user that TensorFlow cannot use it (no driver found).

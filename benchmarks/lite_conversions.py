@@ -22,7 +22,6 @@ import argparse
 import json
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -32,31 +31,14 @@ from photos import REPO_DIR, SHARED_DATA, benchmark_pairs
 import quiet_tensorflow  # noqa: E402  (photos puts the repository on sys.path)
 
 quiet_tensorflow.import_tensorflow()  # before model.py's Keras imports it, with its start-up lines
-import tensorflow as tf  # noqa: E402
 
 import data  # noqa: E402
 import evaluate  # noqa: E402
+import lite  # noqa: E402
 import predict  # noqa: E402
 from model import load_trained_model  # noqa: E402
 
-CONVERSIONS = ("float32", "dynamic_range", "float16", "int8")
 SPLITS = REPO_DIR / "models" / "splits"
-
-
-def converted(saved_model, conversion, calibration_inputs):
-    """The SavedModel at `saved_model` as a TensorFlow Lite flat buffer, converted as `conversion` says."""
-    converter = tf.lite.TFLiteConverter.from_saved_model(saved_model)
-    if conversion != "float32":
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    if conversion == "float16":
-        converter.target_spec.supported_types = [tf.float16]
-    if conversion == "int8":
-        converter.representative_dataset = lambda: ([image[None]] for image in calibration_inputs)
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = converter.inference_output_type = tf.uint8
-    with quiet_tensorflow.noise_left_out(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return converter.convert()
 
 
 def model_inputs(paths, size):
@@ -74,17 +56,17 @@ def calibration_photos(count, scratch):
     return [image for image, _ in pairs], source
 
 
-def seconds_a_photo(lite, inputs):
-    lite.predict_on_batch(np.stack(inputs[:1]))  # warm-up
+def seconds_a_photo(converted, inputs):
+    converted.predict_on_batch(np.stack(inputs[:1]))  # warm-up
     started = time.perf_counter()
     for image in inputs:
-        lite.predict_on_batch(image[None])
+        converted.predict_on_batch(image[None])
     return (time.perf_counter() - started) / len(inputs)
 
 
-def end_to_end_rate(lite, photo_dir, out_dir):
-    """predict.py's images/s on the photos of `photo_dir`, cut out with `lite` into `out_dir`."""
-    return predict.remove_background_files([photo_dir], out_dir, model=lite, overwrite=True).images_per_second
+def end_to_end_rate(converted, photo_dir, out_dir):
+    """predict.py's images/s on the photos of `photo_dir`, cut out with `converted` into `out_dir`."""
+    return predict.remove_background_files([photo_dir], out_dir, model=converted, overwrite=True).images_per_second
 
 
 def test_scores(path):
@@ -113,11 +95,10 @@ def main():
         folder.mkdir(parents=True, exist_ok=True)
         calibration, calibration_source = calibration_photos(args.calibration, scratch)
         calibration_inputs = model_inputs(calibration, size)
-        model.export(Path(scratch) / "saved_model", format="tf_saved_model", verbose=False)
         files = {}
-        for conversion in CONVERSIONS:
+        for conversion in lite.CONVERSIONS:
             started = time.perf_counter()
-            content = converted(str(Path(scratch) / "saved_model"), conversion, calibration_inputs)
+            content = lite.converted(model, conversion, calibration_inputs)
             files[conversion] = folder / f"{args.model.stem}.{conversion}.tflite"
             files[conversion].write_bytes(content)
             print(f"{conversion}: {len(content) / 1e6:.1f} MB, converted in {time.perf_counter() - started:.0f} s",
@@ -129,13 +110,13 @@ def main():
         for image, _ in pairs:
             (photo_dir / image.name).symlink_to(image.resolve())
         lites = {conversion: predict.load_model(path) for conversion, path in files.items()}
-        seconds = {conversion: [] for conversion in CONVERSIONS}
-        end_to_end = {conversion: [] for conversion in CONVERSIONS}
+        seconds = {conversion: [] for conversion in lite.CONVERSIONS}
+        end_to_end = {conversion: [] for conversion in lite.CONVERSIONS}
         for _ in range(args.rounds):
-            for conversion, lite in lites.items():
-                seconds[conversion].append(seconds_a_photo(lite, inputs))
+            for conversion, converted in lites.items():
+                seconds[conversion].append(seconds_a_photo(converted, inputs))
                 end_to_end[conversion].append(
-                    round(end_to_end_rate(lite, photo_dir, Path(scratch) / f"cutouts-{conversion}"), 1))
+                    round(end_to_end_rate(converted, photo_dir, Path(scratch) / f"cutouts-{conversion}"), 1))
         result = {
             "benchmark": "lite_conversions", "model": str(args.model), "photos": len(inputs), "source": source,
             "calibration": f"{len(calibration)} photos, {calibration_source}", "threads": predict.usable_cpus(),

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-import warnings
 import zlib
 from functools import partial
 from pathlib import Path
@@ -24,10 +23,10 @@ from PIL import Image, ImageOps
 
 import compose
 import data
+import lite
 import metadata
 import outputs
 import predict
-import quiet_tensorflow
 import scores
 import segment
 import watching
@@ -1798,14 +1797,14 @@ def test_a_model_file_written_anew_is_loaded_anew_and_an_unchanged_one_once(tmp_
 
 
 def test_the_tflite_engine_makes_the_masks_and_cutouts_keras_makes(tiny_model_path, rng):
-    lite, keras_model = predict.load_model(tiny_model_path, "tflite"), predict.load_model(tiny_model_path, "keras")
-    assert isinstance(lite, predict.LiteModel) and not isinstance(keras_model, predict.LiteModel)
-    assert segment.model_input_size(lite) == segment.model_input_size(keras_model) == SIZE
+    lite_model, keras_model = predict.load_model(tiny_model_path, "tflite"), predict.load_model(tiny_model_path, "keras")
+    assert isinstance(lite_model, lite.LiteModel) and not isinstance(keras_model, lite.LiteModel)
+    assert segment.model_input_size(lite_model) == segment.model_input_size(keras_model) == SIZE
     batch = np.stack([data.preprocess_image(photo(rng), SIZE) for _ in range(3)]).astype(np.float32)
-    masks = lite.predict_on_batch(batch)
+    masks = lite_model.predict_on_batch(batch)
     assert masks.shape == (3, *SIZE, 1) and masks.dtype == np.float32
     np.testing.assert_allclose(masks, keras_model.predict_on_batch(batch), atol=1e-5)
-    assert lite.predict_on_batch(batch[:0]).shape == (0, *SIZE, 1)
+    assert lite_model.predict_on_batch(batch[:0]).shape == (0, *SIZE, 1)
     image = photo(rng, 90, 160)  # wide: tiles too
     alphas = [predict.remove_background(image, model=tiny_model_path, engine=engine)[..., 3].astype(int)
               for engine in ("tflite", "keras")]
@@ -1835,8 +1834,8 @@ def test_a_converted_model_is_kept_beside_its_file_and_converted_anew_only_once_
     assert [file.name[:6] for file in kept] == ["model-"] and kept[0].suffix == ".tflite"
     predict.lite_model_file.cache_clear()  # as a new run would start
     with monkeypatch.context() as patched:
-        patched.setattr(predict, "convert_to_lite", lambda model: pytest.fail("converted again"))
-        assert isinstance(predict.load_model(path, "tflite"), predict.LiteModel)
+        patched.setattr(lite, "converted", lambda model: pytest.fail("converted again"))
+        assert isinstance(predict.load_model(path, "tflite"), lite.LiteModel)
     save_tiny_model(path, seed=2)
     # Another run converting the new file at the same time removes the stale conversion first.
     unlink = Path.unlink
@@ -1862,10 +1861,10 @@ def test_a_spoilt_conversion_in_the_cache_is_made_again(tmp_path, caplog, rng):
     (kept,) = (tmp_path / predict.LITE_CACHE).iterdir()
     kept.write_bytes(kept.read_bytes()[:100])  # cut short
     predict.lite_model_file.cache_clear()  # as a new run would start
-    lite = predict.load_model(path, "tflite")
-    assert isinstance(lite, predict.LiteModel) and "cannot use the converted model" in caplog.text
+    lite_model = predict.load_model(path, "tflite")
+    assert isinstance(lite_model, lite.LiteModel) and "cannot use the converted model" in caplog.text
     batch = np.stack([data.preprocess_image(photo(rng), SIZE)]).astype(np.float32)
-    np.testing.assert_allclose(lite.predict_on_batch(batch), predict.load_model(path, "keras").predict_on_batch(batch),
+    np.testing.assert_allclose(lite_model.predict_on_batch(batch), predict.load_model(path, "keras").predict_on_batch(batch),
                                atol=1e-5)
     assert kept.stat().st_size > 100  # written whole again
 
@@ -1874,7 +1873,7 @@ def test_a_cache_folder_that_cannot_be_written_costs_a_warning_not_the_run(tmp_p
     path = tmp_path / "model.keras"
     save_tiny_model(path, seed=3)
     (tmp_path / predict.LITE_CACHE).write_text("a file where the folder would go")
-    assert isinstance(predict.load_model(path, "tflite"), predict.LiteModel)
+    assert isinstance(predict.load_model(path, "tflite"), lite.LiteModel)
     assert "cannot keep the converted model" in caplog.text and "converted again next time" in caplog.text
 
 
@@ -1886,9 +1885,9 @@ def test_a_model_tflite_cannot_convert_runs_with_keras_under_auto_and_is_an_erro
     def unconvertible(model):
         raise ValueError("an operation TensorFlow Lite lacks")
 
-    monkeypatch.setattr(predict, "convert_to_lite", unconvertible)
+    monkeypatch.setattr(lite, "converted", unconvertible)
     monkeypatch.setattr(predict, "chosen_engine", lambda engine: "keras" if engine == "keras" else "tflite")
-    assert not isinstance(predict.load_model(path, "auto"), predict.LiteModel)
+    assert not isinstance(predict.load_model(path, "auto"), lite.LiteModel)
     assert f"cannot run {path} with TensorFlow Lite (an operation TensorFlow Lite lacks): running it with Keras" \
         in caplog.text
     with pytest.raises(predict.PredictError, match="cannot run .* with TensorFlow Lite: an operation"):
@@ -1897,22 +1896,9 @@ def test_a_model_tflite_cannot_convert_runs_with_keras_under_auto_and_is_an_erro
 
 def lite_file_of(model, path, int8_from=None):
     """`model` converted to a TensorFlow Lite file at `path`, as a user
-    would for a phone; with `int8_from` (a batch of model inputs to
-    calibrate on) quantized to 8 bits through and through, pixels in and
-    masks out."""
-    import tensorflow as tf
-
-    if int8_from is None:
-        path.write_bytes(predict.convert_to_lite(model))
-        return path
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = lambda: ([image[None]] for image in int8_from)
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = converter.inference_output_type = tf.uint8
-    with quiet_tensorflow.noise_left_out(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "Statistics for quantized inputs were expected": the scale is the model's
-        path.write_bytes(converter.convert())
+    would for a phone; with `int8_from` (model inputs to calibrate on)
+    quantized to 8 bits through and through, pixels in and masks out."""
+    path.write_bytes(lite.converted(model, "int8", int8_from) if int8_from is not None else lite.converted(model))
     return path
 
 
@@ -1920,10 +1906,10 @@ def test_a_tflite_file_runs_as_it_is_with_the_masks_of_the_model_it_was_converte
                                                                                       rng, capsys):
     keras_model = predict.load_model(tiny_model_path, "keras")
     path = lite_file_of(keras_model, tmp_path / "person.tflite")
-    lite = predict.load_model(path)
-    assert predict.engine_of(lite) == "tflite" and predict.load_model(str(path), "tflite") is lite
+    lite_model = predict.load_model(path)
+    assert predict.engine_of(lite_model) == "tflite" and predict.load_model(str(path), "tflite") is lite_model
     batch = np.stack([data.preprocess_image(photo(rng), SIZE) for _ in range(2)]).astype(np.float32)
-    np.testing.assert_allclose(lite.predict_on_batch(batch), keras_model.predict_on_batch(batch), atol=1e-5)
+    np.testing.assert_allclose(lite_model.predict_on_batch(batch), keras_model.predict_on_batch(batch), atol=1e-5)
     assert not (path.parent / predict.LITE_CACHE).exists()  # run as it is, not converted again
     image = photo(rng)
     assert np.abs(predict.remove_background(image, model=path).astype(int)
@@ -1941,20 +1927,11 @@ def test_a_tflite_file_quantized_to_8_bits_is_given_its_pixels_and_read_back_by_
                                                                                                 tmp_path, rng):
     keras_model = predict.load_model(tiny_model_path, "keras")
     batch = np.stack([data.preprocess_image(photo(rng), SIZE) for _ in range(8)]).astype(np.float32)
-    lite = predict.load_model(lite_file_of(keras_model, tmp_path / "int8.tflite", int8_from=batch))
-    assert lite.image["dtype"] == lite.mask["dtype"] == np.uint8
-    masks = lite.predict_on_batch(batch)
+    lite_model = predict.load_model(lite_file_of(keras_model, tmp_path / "int8.tflite", int8_from=batch))
+    assert lite_model.image["dtype"] == lite_model.mask["dtype"] == np.uint8
+    masks = lite_model.predict_on_batch(batch)
     assert masks.dtype == np.float32 and masks.shape == (8, *SIZE, 1)
     assert np.abs(masks - keras_model.predict_on_batch(batch)).max() < 0.05  # within a few of its 256 levels
-
-
-def test_quantized_pixels_round_to_the_tensors_integers_within_their_range_and_dequantize_back():
-    tensor = {"dtype": np.uint8, "quantization": (0.5, 10)}
-    pixels = np.array([0.0, 1.0, 1.2, 200.0, -9.0], np.float32)
-    assert predict.quantized(pixels, tensor).tolist() == [10, 12, 12, 255, 0]
-    assert predict.dequantized(np.array([10, 12, 255, 0], np.uint8), tensor).tolist() == [0.0, 1.0, 122.5, -5.0]
-    floats = {"dtype": np.float32, "quantization": (0.0, 0)}
-    assert predict.quantized(pixels, floats).tolist() == pixels.tolist()
 
 
 def test_a_tflite_file_that_is_no_person_segmenter_or_no_model_is_refused_saying_why(tmp_path):
@@ -1977,18 +1954,6 @@ def test_a_tflite_file_that_is_no_person_segmenter_or_no_model_is_refused_saying
             f"cannot load model {page}: not a TensorFlow Lite model but a web page (HTML, titled 'person.tflite at "
             f"main'")):
         predict.load_model(page)
-
-
-@pytest.mark.parametrize("batch, dtype, scale, says", [
-    (4, np.float32, 0.0, "its input takes batches of exactly 4 photos, where they go through it one at a time"),
-    (None, np.int8, 0.0, "its input is of int8 without a quantization scale"),
-])
-def test_a_tflite_model_that_cannot_be_run_one_photo_at_a_time_or_by_its_scales_is_refused(batch, dtype, scale, says):
-    floats = {"dtype": np.float32, "quantization": (0.0, 0)}
-    lite = SimpleNamespace(input_shapes=[(batch, 32, 32, 3)], image={"dtype": dtype, "quantization": (scale, 0)},
-                           mask=floats)
-    assert predict.lite_trouble(lite).startswith(says)
-    assert predict.lite_trouble(SimpleNamespace(input_shapes=[(1, 32, 32, 3)], image=floats, mask=floats)) is None
 
 
 def test_command_line_end_to_end(tmp_path, tiny_model_path, rng):

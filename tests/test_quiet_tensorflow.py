@@ -7,7 +7,8 @@ import pytest
 import quiet_tensorflow
 from conftest import REPO_DIR
 
-# What TensorFlow 2.21 printed as this machine (no GPU) imported it, and as predict.py ran the shipped model.
+# What TensorFlow 2.21 printed as this machine (no GPU) imported it, as predict.py ran the shipped model, and as
+# it converted a model to TensorFlow Lite (quantized to 8 bits, the last of those lines).
 START_UP = """\
 WARNING: All log messages before absl::InitializeLog() is called are written to STDERR
 I0000 00:00:1796238794.089228   31644 port.cc:153] oneDNN custom operations are on. You may see slightly different \
@@ -24,6 +25,7 @@ to cuInit: UNKNOWN ERROR (303)
 INFO: Created TensorFlow Lite XNNPACK delegate for CPU.
 W0000 00:00:1796239152.304243     804 tf_tfl_flatbuffer_helpers.cc:364] Ignored output_format.
 W0000 00:00:1796239152.304305     804 tf_tfl_flatbuffer_helpers.cc:367] Ignored drop_control_dependency.
+fully_quantize: 0, inference_type: 6, input_inference_type: UINT8, output_inference_type: UINT8
 2023-10-09 13:36:23.355516: E tensorflow/compiler/xla/stream_executor/cuda/cuda_dnn.cc:9342] Unable to register cuDNN \
 factory: Attempting to register factory for plugin cuDNN when one has already been registered
 """
