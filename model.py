@@ -246,7 +246,31 @@ def load_trained_model(path):
         raise ValueError(f"cannot load model {path}: {error}") from error
     if trouble := segmenter_trouble(model):
         raise ValueError(f"cannot use model {path}: {trouble}")
-    return model
+    return in_float32(model)
+
+
+def in_float32(model):
+    """`model` computing in float32, with the same weights: itself where it
+    does already, else a copy. A model trained under mixed precision (as
+    train.py trains on a GPU) keeps its float16 layers in its file, which
+    TensorFlow Lite cannot convert and a CPU runs slowly."""
+    if all(layer.dtype_policy.compute_dtype == "float32" for layer in layers_within(model)):
+        return model
+
+    def as_float32(layer):
+        return layer.__class__.from_config({**layer.get_config(), "dtype": "float32"})
+
+    copy = keras.models.clone_model(model, clone_function=as_float32, recursive=True)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def layers_within(model):
+    """Every layer of `model`, and of the models within it (an encoder)."""
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from layers_within(layer)
 
 
 def segmenter_trouble(model):

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from model import MODEL_NAMES, build_model, grow_weights, load_trained_model
+from model import MODEL_NAMES, build_model, grow_weights, in_float32, layers_within, load_trained_model
 
 SMALL = {"unet": {"base_filters": 4, "depth": 3}, "mobilenetv2_unet": {"alpha": 0.35}, "resnet50_unet": {}}
 
@@ -66,6 +66,40 @@ def test_output_stays_float32_under_mixed_precision():
         assert model.output.dtype == "float32"
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+def segmenter_with_an_encoder_model():
+    """A small segmenter with a model within it, as the pretrained encoders are."""
+    images = keras.Input((32, 32, 3))
+    encoder = keras.Model(images, keras.layers.Conv2D(8, 3, padding="same", activation="relu")(images), name="encoder")
+    features = keras.layers.Conv2D(4, 3, padding="same")(encoder(images))
+    return keras.Model(images, keras.layers.Conv2D(1, 1, activation="sigmoid", dtype="float32")(features),
+                       name="segmenter")
+
+
+def test_a_model_trained_under_mixed_precision_loads_computing_in_float32_and_converts_to_tflite(tmp_path):
+    import lite
+
+    keras.mixed_precision.set_global_policy("mixed_float16")  # as train.py trains on a GPU
+    try:
+        mixed = segmenter_with_an_encoder_model()
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    mixed.save(tmp_path / "mixed.keras")
+    as_saved = keras.saving.load_model(tmp_path / "mixed.keras", compile=False)
+    assert {layer.compute_dtype for layer in layers_within(as_saved)} == {"float16", "float32"}
+    model = load_trained_model(tmp_path / "mixed.keras")
+    assert {layer.compute_dtype for layer in layers_within(model)} == {"float32"} and model.name == "segmenter"
+    in_float32_from_the_start = segmenter_with_an_encoder_model()
+    in_float32_from_the_start.set_weights(mixed.get_weights())
+    pixels = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype(np.float32)
+    masks = model.predict_on_batch(pixels)
+    np.testing.assert_allclose(masks, in_float32_from_the_start.predict_on_batch(pixels), atol=1e-6)
+    # Its float16 layers kept, TensorFlow Lite's converter refused it ("Some ops are not supported by the native
+    # TFLite runtime"), and predict.py ran it with Keras instead, half as fast.
+    converted = lite.LiteModel(lite.converted(model), threads=1)
+    np.testing.assert_allclose(converted.predict_on_batch(pixels), masks, atol=1e-5)
+    assert in_float32(model) is model  # one that computes in float32 already is not copied
 
 
 @pytest.mark.parametrize("upsampling", ["bilinear", "transpose"])

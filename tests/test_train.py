@@ -326,6 +326,28 @@ def test_one_epoch_run_writes_every_artefact(sample_dir, tmp_path):
         train.main(["--data-dir", str(sample_dir), "--epochs", "1", "--out-dir", str(run_dir), *FAST])
 
 
+def test_a_run_under_mixed_precision_saves_a_model_computing_in_float32_that_converts_to_tflite(sample_dir, tmp_path,
+                                                                                                caplog):
+    import keras
+
+    import lite
+    from model import layers_within
+
+    run_dir = tmp_path / "run"
+    try:  # "on" here, as "auto" is on a GPU
+        status, _ = train_here(["--data-dir", str(sample_dir), "--epochs", "1", "--out-dir", str(run_dir),
+                                "--mixed-precision", "on", *FAST], caplog)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert status == 0
+    assert json.loads((run_dir / "config.json").read_text())["mixed_precision_policy"] == "mixed_float16"
+    best = keras.saving.load_model(run_dir / "best.keras", compile=False)  # the checkpoint, as it trained
+    assert best.get_layer("bottleneck_conv1").compute_dtype == "float16"
+    model = keras.saving.load_model(run_dir / "model.keras", compile=False)  # as any tool loads it
+    assert {layer.compute_dtype for layer in layers_within(model)} == {"float32"}
+    assert lite.LiteModel(lite.converted(model), threads=1).input.shape == (None, 64, 64, 3)
+
+
 def test_a_killed_run_resumes_from_its_last_finished_epoch_and_point_of_its_schedule(sample_dir, tmp_path, caplog):
     run_dir = tmp_path / "run"
     args = ["--data-dir", str(sample_dir), "--epochs", "3", "--out-dir", str(run_dir), "--lr-schedule", "cosine",
