@@ -8,6 +8,7 @@ and refuses one it cannot run (predict.given_lite_model, trouble below).
 """
 
 import logging
+import re
 import tempfile
 import threading
 import warnings
@@ -21,6 +22,8 @@ import quiet_tensorflow
 # the shipped model: benchmarks/lite_conversions.py, README's "Using a model
 # outside this repository".
 CONVERSIONS = ("float32", "dynamic_range", "float16", "int8")
+# The most of a conversion's error message that failure keeps, where it names no operations.
+FAILURE_LENGTH = 300
 
 
 def converted(model, conversion="float32", calibration=()):
@@ -43,10 +46,11 @@ def converted(model, conversion="float32", calibration=()):
     level = tf_log.level
     tf_log.setLevel(logging.WARNING)  # not a line for each file the SavedModel writes
     try:
-        with tempfile.TemporaryDirectory() as folder, quiet_tensorflow.noise_left_out(), warnings.catch_warnings():
+        with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
             # "Statistics for quantized inputs were expected": the scales are the calibration's.
             warnings.simplefilter("ignore")
-            model.export(folder, format="tf_saved_model", verbose=False)
+            with quiet_tensorflow.noise_left_out():
+                model.export(folder, format="tf_saved_model", verbose=False)
             converter = tf.lite.TFLiteConverter.from_saved_model(folder)
             if conversion != "float32":
                 converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -56,9 +60,22 @@ def converted(model, conversion="float32", calibration=()):
                 converter.representative_dataset = lambda: ([image[None]] for image in calibration)
                 converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
                 converter.inference_input_type = converter.inference_output_type = tf.uint8
-            return converter.convert()
+            # The converter's errors are its exception's message too (see failure): not written twice.
+            with quiet_tensorflow.noise_left_out(said_by=Exception):
+                return converter.convert()
     finally:
         tf_log.setLevel(level)
+
+
+def failure(error):
+    """A line for what TensorFlow Lite's converter raised as it failed
+    (`error`), whose message runs to hundreds of lines: the operations it
+    has no kernels for, where it names them, else its message's first line."""
+    message = str(error).strip()
+    if lacking := re.search(r"^TF Select ops: (.+)$", message, re.MULTILINE):
+        return f"TensorFlow Lite has no kernels for some of its operations ({lacking[1]})"
+    first = message.splitlines()[0] if message else type(error).__name__
+    return first if len(first) <= FAILURE_LENGTH else first[:FAILURE_LENGTH] + "..."
 
 
 def trouble(lite):

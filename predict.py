@@ -154,8 +154,8 @@ def load_model(path=None, engine="auto"):
             raise
         except Exception as error:  # TensorFlow raises many kinds for a model it cannot convert
             if engine == "tflite":
-                raise PredictError(f"cannot run {path} with TensorFlow Lite: {error}") from error
-            log.warning("cannot run %s with TensorFlow Lite (%s): running it with Keras", path, error)
+                raise PredictError(f"cannot run {path} with TensorFlow Lite: {lite.failure(error)}") from error
+            log.warning("cannot run %s with TensorFlow Lite (%s): running it with Keras", path, lite.failure(error))
     return load_model_file(path.resolve(), version)
 
 

@@ -68,11 +68,14 @@ def import_tensorflow():
 
 
 @contextmanager
-def noise_left_out():
+def noise_left_out(said_by=()):
     """Within the block, whatever is written to standard error (the file
     descriptor, as C++ libraries write) goes to a file; after it, what was
     written is written to standard error but for the lines worth_showing
-    leaves out. The block's own exception still propagates."""
+    leaves out, and but for all of it where the block raises an exception of
+    the kinds `said_by` names, whose message holds it already (TensorFlow
+    Lite's converter writes each of its errors there too). The block's own
+    exception still propagates."""
     if os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0":
         yield
         return
@@ -81,8 +84,12 @@ def noise_left_out():
         if captured is None:
             yield
             return
+        said = False
         try:
             yield
+        except said_by:
+            said = True
+            raise
         finally:
             flush_stderr()
             os.dup2(saved, 2)
@@ -90,7 +97,7 @@ def noise_left_out():
             with captured:
                 captured.seek(0)
                 written = captured.read().decode(errors="replace").splitlines(keepends=True)
-            left = "".join(worth_showing(written, gpu_plugged_in())).encode()
+            left = b"" if said else "".join(worth_showing(written, gpu_plugged_in())).encode()
             while left:
                 left = left[os.write(2, left):]
 

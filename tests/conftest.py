@@ -121,6 +121,16 @@ def person_with_a_speck():
 NOT_UTF8 = os.fsdecode(b"caf\xe9")
 
 
+def with_bicubic_upsampling(size=(32, 32)):
+    """A segmenter (Keras) with an operation TensorFlow Lite has no kernel for: ResizeBicubic."""
+    import keras
+
+    images = keras.Input((*size, 3))
+    features = keras.layers.Conv2D(4, 3, strides=2, padding="same")(images)
+    upsampled = keras.layers.UpSampling2D(interpolation="bicubic")(features)
+    return keras.Model(images, keras.layers.Conv2D(1, 1, activation="sigmoid")(upsampled))
+
+
 def rename_pair(dataset, stem, new_stem):
     """Renames the generated pair images/<stem>.jpg, masks/<stem>.png of
     `dataset`; skips the test where the file system refuses the new name
@@ -207,5 +217,5 @@ def camera_dng(rgb, orientation=1, bayer=True, make="Test Cameras", xmp=None, pr
 
 
 __all__ = ["camera_dng", "NOT_UTF8", "REPO_DIR", "rename_pair", "SHARED_DATA", "SureOfUprightRed", "draw_person",
-           "lying_person", "person_with_a_speck", "write_sample"]
+           "lying_person", "person_with_a_speck", "with_bicubic_upsampling", "write_sample"]
 

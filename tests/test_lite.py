@@ -7,7 +7,7 @@ import pytest
 import data
 import lite
 import predict
-from conftest import REPO_DIR, write_sample
+from conftest import REPO_DIR, with_bicubic_upsampling, write_sample
 from model import build_model
 
 SIZE = (32, 32)
@@ -51,6 +51,20 @@ def test_an_unknown_conversion_or_an_int8_one_without_model_inputs_is_refused_be
         lite.converted(tiny_model, "int4")
     with pytest.raises(ValueError, match="an int8 conversion is calibrated on model inputs: none were given"):
         lite.converted(tiny_model, "int8")
+
+
+def test_a_model_that_cannot_be_converted_fails_in_a_line_that_names_what_tflite_lacks(capfd):
+    with pytest.raises(Exception, match="is neither a custom op nor a flex op") as raised:
+        lite.converted(with_bicubic_upsampling())
+    assert len(str(raised.value).splitlines()) > 10  # the converter's every error, and the graph's details
+    assert lite.failure(raised.value) == "TensorFlow Lite has no kernels for some of its operations (ResizeBicubic)"
+    assert "is neither a custom op nor a flex op" not in capfd.readouterr().err  # said by the error, not twice
+
+
+def test_a_failure_that_names_no_operations_is_its_first_line_cut_short():
+    assert lite.failure(ValueError("the first line\nthe second")) == "the first line"
+    assert lite.failure(ValueError("x" * 400)) == "x" * lite.FAILURE_LENGTH + "..."
+    assert lite.failure(RuntimeError()) == "RuntimeError"
 
 
 def test_an_empty_batch_gives_no_masks_of_the_models_shape(tiny_model):

@@ -31,7 +31,7 @@ import scores
 import segment
 import watching
 from conftest import (NOT_UTF8, REPO_DIR, FailsOnGreen, MarksRed, SureOfUprightRed, Terminal, boxed, camera_dng,
-                      lying_person, person_with_a_speck, photo)
+                      lying_person, person_with_a_speck, photo, with_bicubic_upsampling)
 from model import build_model
 
 SIZE = (32, 32)
@@ -1878,19 +1878,17 @@ def test_a_cache_folder_that_cannot_be_written_costs_a_warning_not_the_run(tmp_p
 
 
 def test_a_model_tflite_cannot_convert_runs_with_keras_under_auto_and_is_an_error_under_tflite(tmp_path, monkeypatch,
-                                                                                             caplog):
+                                                                                             caplog, capfd):
     path = tmp_path / "model.keras"
-    save_tiny_model(path, seed=4)
-
-    def unconvertible(model):
-        raise ValueError("an operation TensorFlow Lite lacks")
-
-    monkeypatch.setattr(lite, "converted", unconvertible)
+    with_bicubic_upsampling().save(path)  # an operation TensorFlow Lite has no kernel for
     monkeypatch.setattr(predict, "chosen_engine", lambda engine: "keras" if engine == "keras" else "tflite")
     assert not isinstance(predict.load_model(path, "auto"), lite.LiteModel)
-    assert f"cannot run {path} with TensorFlow Lite (an operation TensorFlow Lite lacks): running it with Keras" \
-        in caplog.text
-    with pytest.raises(predict.PredictError, match="cannot run .* with TensorFlow Lite: an operation"):
+    assert caplog.messages[-1] == (f"cannot run {path} with TensorFlow Lite (TensorFlow Lite has no kernels for some "
+                                   f"of its operations (ResizeBicubic)): running it with Keras")
+    assert "is neither a custom op nor a flex op" not in capfd.readouterr().err  # the converter's hundreds of lines
+    with pytest.raises(predict.PredictError, match=re.escape(
+            f"cannot run {path} with TensorFlow Lite: TensorFlow Lite has no kernels for some of its operations "
+            f"(ResizeBicubic)")):
         predict.load_model(path, "tflite")
 
 

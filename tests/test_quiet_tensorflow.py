@@ -60,6 +60,22 @@ def test_what_c_code_writes_to_standard_error_in_the_block_is_passed_on_after_it
     assert "absl::InitializeLog" not in said and "XNNPACK" not in said
 
 
+def test_what_c_code_writes_is_dropped_where_the_block_raises_an_error_said_to_hold_it(capfd):
+    with pytest.raises(KeyError, match="holds what was written"):
+        with quiet_tensorflow.noise_left_out(said_by=KeyError):
+            os.write(2, SAYS_SOMETHING.encode())
+            raise KeyError("holds what was written")
+    assert capfd.readouterr().err == ""
+    with pytest.raises(ValueError, match="another kind"):
+        with quiet_tensorflow.noise_left_out(said_by=KeyError):
+            os.write(2, SAYS_SOMETHING.encode())
+            raise ValueError("another kind")
+    assert capfd.readouterr().err == SAYS_SOMETHING
+    with quiet_tensorflow.noise_left_out(said_by=KeyError):
+        os.write(2, SAYS_SOMETHING.encode())
+    assert capfd.readouterr().err == SAYS_SOMETHING
+
+
 def test_with_tf_cpp_min_log_level_0_every_line_is_passed_on_as_it_is_written(capfd, monkeypatch):
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")
     with quiet_tensorflow.noise_left_out():
