@@ -42,6 +42,10 @@ def converted(model, conversion="float32", calibration=()):
     calibration = [np.asarray(image, np.float32) for image in calibration]
     if conversion == "int8" and not calibration:
         raise ValueError("an int8 conversion is calibrated on model inputs: none were given")
+    shape = tuple(model.input.shape[1:])
+    if wrong := next((image.shape for image in calibration if image.shape != shape), None):
+        raise ValueError(f"the model takes inputs of shape {shape}, as data.preprocess_image makes them for it; a "
+                         f"calibration input is of shape {wrong}")
     tf_log = logging.getLogger("tensorflow")
     level = tf_log.level
     tf_log.setLevel(logging.WARNING)  # not a line for each file the SavedModel writes

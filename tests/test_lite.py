@@ -46,11 +46,15 @@ def test_each_conversion_makes_the_keras_models_masks_within_its_precision(tiny_
         assert len(content) < len(lite.converted(tiny_model)) * 0.6  # weights at 8 bits, not 32
 
 
-def test_an_unknown_conversion_or_an_int8_one_without_model_inputs_is_refused_before_converting(tiny_model):
+def test_an_unknown_conversion_or_an_int8_one_without_fitting_model_inputs_is_refused_before_converting(tiny_model):
     with pytest.raises(ValueError, match="conversion must be one of float32, dynamic_range, float16, int8; got 'int4'"):
         lite.converted(tiny_model, "int4")
     with pytest.raises(ValueError, match="an int8 conversion is calibrated on model inputs: none were given"):
         lite.converted(tiny_model, "int8")
+    with pytest.raises(ValueError, match=re.escape("the model takes inputs of shape (32, 32, 3), as "
+                                                   "data.preprocess_image makes them for it; a calibration input is "
+                                                   "of shape (64, 64, 3)")):
+        lite.converted(tiny_model, "int8", np.zeros((2, 64, 64, 3), np.uint8))  # photos of another run's size
 
 
 def test_a_model_that_cannot_be_converted_fails_in_a_line_that_names_what_tflite_lacks(capfd):
