@@ -32,7 +32,7 @@ def converted(model, conversion="float32", calibration=()):
     as it is (what predict.py runs on a CPU); dynamic_range with its weights
     stored at 8 bits; float16 with them at 16 (for a phone's GPU); int8
     quantized through and through, pixels in and masks out as uint8, its
-    scales calibrated on `calibration`, model inputs (float32, as
+    scales calibrated on `calibration`, model inputs (as
     data.preprocess_image makes them) of photos like those it will cut
     out."""
     import tensorflow as tf
@@ -82,15 +82,15 @@ def failure(error):
     return first if len(first) <= FAILURE_LENGTH else first[:FAILURE_LENGTH] + "..."
 
 
-def trouble(lite):
+def trouble(model):
     """What keeps a LiteModel of one input and one output of the shapes a
     segmenter's are from running here, or None: photos go through it one at
     a time, as floats or as integers quantized by the model's own scale."""
-    batch = lite.input_shapes[0][0]
+    batch = model.input_shapes[0][0]
     if batch not in (None, 1):
         return (f"its input takes batches of exactly {batch} photos, where they go through it one at a time: convert "
                 f"it with a batch of 1, or of any size")
-    for tensor, what in ((lite.image, "input"), (lite.mask, "output")):
+    for tensor, what in ((model.image, "input"), (model.mask, "output")):
         if not np.issubdtype(tensor["dtype"], np.floating) and not tensor["quantization"][0]:
             return f"its {what} is of {np.dtype(tensor['dtype']).name} without a quantization scale"
     return None
