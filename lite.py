@@ -33,8 +33,7 @@ def converted(model, conversion="float32", calibration=()):
     stored at 8 bits; float16 with them at 16 (for a phone's GPU); int8
     quantized through and through, pixels in and masks out as uint8, its
     scales calibrated on `calibration`, model inputs (as
-    data.preprocess_image makes them) of photos like those it will cut
-    out."""
+    data.preprocess_image makes them) of photos like those it will cut out."""
     import tensorflow as tf
 
     if conversion not in CONVERSIONS:
