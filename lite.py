@@ -42,7 +42,7 @@ def converted(model, conversion="float32", calibration=()):
     if conversion == "int8" and not calibration:
         raise ValueError("an int8 conversion is calibrated on model inputs: none were given")
     shape = tuple(model.input.shape[1:])
-    if wrong := next((image.shape for image in calibration if image.shape != shape), None):
+    if wrong := next((image.shape for image in calibration if not fits(image.shape, shape)), None):
         raise ValueError(f"the model takes inputs of shape {shape}, as data.preprocess_image makes them for it; a "
                          f"calibration input is of shape {wrong}")
     tf_log = logging.getLogger("tensorflow")
@@ -68,6 +68,11 @@ def converted(model, conversion="float32", calibration=()):
                 return converter.convert()
     finally:
         tf_log.setLevel(level)
+
+
+def fits(shape, model_shape):
+    """Whether an input of `shape` is one of `model_shape` (None: a side of any size)."""
+    return len(shape) == len(model_shape) and all(side in (None, given) for given, side in zip(shape, model_shape))
 
 
 def failure(error):

@@ -55,6 +55,7 @@ def test_an_unknown_conversion_or_an_int8_one_without_fitting_model_inputs_is_re
                                                    "data.preprocess_image makes them for it; a calibration input is "
                                                    "of shape (64, 64, 3)")):
         lite.converted(tiny_model, "int8", np.zeros((2, 64, 64, 3), np.uint8))  # photos of another run's size
+    assert lite.fits((64, 48, 3), (None, None, 3)) and not lite.fits((64, 48), (None, None, 3))
 
 
 def test_a_model_that_cannot_be_converted_fails_in_a_line_that_names_what_tflite_lacks(capfd):
