@@ -580,12 +580,15 @@ def make_callbacks(config, run_dir, optimizer, has_validation, resuming):
 
 
 def evaluate_on(model, pairs, config):
-    """Pooled Keras metrics plus mean per-image scores (at model resolution)."""
+    """Pooled Keras metrics (the loss and metrics of `config`) plus mean
+    per-image scores, at model resolution."""
     import numpy as np
 
     import data
+    import metrics
     import scores
 
+    model.compile(loss=metrics.get_loss(config["loss"]), metrics=metrics.segmentation_metrics())
     # Read twice (evaluate, then per image) rather than cached beside the training photos' cache.
     dataset = data.make_dataset(pairs, (config["image_size"],) * 2, config["batch_size"], cache=False)
     pooled = model.evaluate(dataset, verbose=0, return_dict=True)
@@ -808,7 +811,8 @@ def train_run(config, lock, extra_callbacks=()):
         return 1
 
     # 4. The best model, evaluated once on the test split (loaded outside the
-    # strategy's scope: on one device), and the artefacts.
+    # strategy's scope: on one device), and the artefacts. What is scored is
+    # the model.keras saved, in float32 where it trained in mixed precision.
     best_path = run_dir / "best.keras"
     if best_path.exists():
         model = keras.saving.load_model(best_path)
@@ -819,7 +823,7 @@ def train_run(config, lock, extra_callbacks=()):
     try:
         for name in ("val", "test"):
             if splits[name]:
-                results[name] = evaluate_on(model, splits[name], config)
+                results[name] = evaluate_on(final, splits[name], config)
     except KeyboardInterrupt:  # the run is finished and saved: what is left to do, evaluate.py does as well
         print(f"\ninterrupted while scoring the model, which is saved ({run_dir / 'model.keras'}); score it with: "
               f"{evaluate_command(config, run_dir, 'test' if splits['test'] else 'val')}", file=sys.stderr)

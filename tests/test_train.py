@@ -326,8 +326,8 @@ def test_one_epoch_run_writes_every_artefact(sample_dir, tmp_path):
         train.main(["--data-dir", str(sample_dir), "--epochs", "1", "--out-dir", str(run_dir), *FAST])
 
 
-def test_a_run_under_mixed_precision_saves_a_model_computing_in_float32_that_converts_to_tflite(sample_dir, tmp_path,
-                                                                                                caplog):
+def test_a_run_under_mixed_precision_saves_and_scores_a_model_computing_in_float32_that_converts_to_tflite(
+        sample_dir, tmp_path, caplog):
     import keras
 
     import lite
@@ -346,6 +346,13 @@ def test_a_run_under_mixed_precision_saves_a_model_computing_in_float32_that_con
     model = keras.saving.load_model(run_dir / "model.keras", compile=False)  # as any tool loads it
     assert {layer.compute_dtype for layer in layers_within(model)} == {"float32"}
     assert lite.LiteModel(lite.converted(model), threads=1).input.shape == (None, 64, 64, 3)
+    # Its scores are those of the file saved, not of the float16 model it was copied from.
+    config = json.loads((run_dir / "config.json").read_text())
+    test_pairs = data.find_pairs(sample_dir / "images", sample_dir / "masks")
+    test_stems = set((run_dir / "splits" / "test.txt").read_text().split())
+    test_pairs = [pair for pair in test_pairs if pair[0].stem in test_stems]
+    scored = json.loads((run_dir / "metrics.json").read_text())["test"]
+    assert scored == pytest.approx(train.evaluate_on(model, test_pairs, config), rel=1e-6, abs=1e-6)
 
 
 def test_a_killed_run_resumes_from_its_last_finished_epoch_and_point_of_its_schedule(sample_dir, tmp_path, caplog):
