@@ -33,7 +33,8 @@ def converted(model, conversion="float32", calibration=()):
     stored at 8 bits; float16 with them at 16 (for a phone's GPU); int8
     quantized through and through, pixels in and masks out as uint8, its
     scales calibrated on `calibration`, model inputs (as
-    data.preprocess_image makes them) of photos like those it will cut out."""
+    data.preprocess_image makes them) of photos like those it will cut out
+    (the other conversions take none)."""
     import tensorflow as tf
 
     if conversion not in CONVERSIONS:
@@ -41,6 +42,8 @@ def converted(model, conversion="float32", calibration=()):
     calibration = [np.asarray(image, np.float32) for image in calibration]
     if conversion == "int8" and not calibration:
         raise ValueError("an int8 conversion is calibrated on model inputs: none were given")
+    if conversion != "int8" and calibration:  # the others have no scales to calibrate: they would go unused
+        raise ValueError(f"only the int8 conversion is calibrated: a {conversion} one takes no calibration inputs")
     shape = tuple(model.input.shape[1:])
     if wrong := next((image.shape for image in calibration if not fits(image.shape, shape)), None):
         raise ValueError(f"the model takes inputs of shape {shape}, as data.preprocess_image makes them for it; a "

@@ -98,7 +98,7 @@ def main():
         files = {}
         for conversion in lite.CONVERSIONS:
             started = time.perf_counter()
-            content = lite.converted(model, conversion, calibration_inputs)
+            content = lite.converted(model, conversion, calibration_inputs if conversion == "int8" else ())
             files[conversion] = folder / f"{args.model.stem}.{conversion}.tflite"
             files[conversion].write_bytes(content)
             print(f"{conversion}: {len(content) / 1e6:.1f} MB, converted in {time.perf_counter() - started:.0f} s",

@@ -34,7 +34,7 @@ def model_inputs():
 ])
 def test_each_conversion_makes_the_keras_models_masks_within_its_precision(tiny_model, model_inputs, conversion,
                                                                           pixels, within):
-    content = lite.converted(tiny_model, conversion, calibration=model_inputs)
+    content = lite.converted(tiny_model, conversion, calibration=model_inputs if conversion == "int8" else ())
     converted = lite.LiteModel(content, threads=1)
     assert converted.image["dtype"] == converted.mask["dtype"] == pixels
     assert converted.input_shapes == [(None, *SIZE, 3)] and converted.output_shapes == [(None, *SIZE, 1)]
@@ -46,7 +46,7 @@ def test_each_conversion_makes_the_keras_models_masks_within_its_precision(tiny_
         assert len(content) < 0.75 * len(lite.converted(tiny_model))
 
 
-def test_an_unknown_conversion_or_an_int8_one_without_fitting_model_inputs_is_refused_before_converting(tiny_model):
+def test_an_unknown_conversion_an_int8_one_without_fitting_model_inputs_or_another_with_some_is_refused(tiny_model):
     with pytest.raises(ValueError, match="conversion must be one of float32, dynamic_range, float16, int8; got 'int4'"):
         lite.converted(tiny_model, "int4")
     with pytest.raises(ValueError, match="an int8 conversion is calibrated on model inputs: none were given"):
@@ -55,6 +55,9 @@ def test_an_unknown_conversion_or_an_int8_one_without_fitting_model_inputs_is_re
                                                    "data.preprocess_image makes them for it; a calibration input is "
                                                    "of shape (64, 64, 3)")):
         lite.converted(tiny_model, "int8", np.zeros((2, 64, 64, 3), np.uint8))  # photos of another run's size
+    with pytest.raises(ValueError, match="only the int8 conversion is calibrated: a float16 one takes no calibration "
+                                         "inputs"):  # rather than given, and unused
+        lite.converted(tiny_model, "float16", np.zeros((2, 32, 32, 3), np.uint8))
     assert lite.fits((64, 48, 3), (None, None, 3)) and not lite.fits((64, 48), (None, None, 3))
 
 
