@@ -56,6 +56,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+import augmentation
 import data
 import predict
 import scores
@@ -79,7 +80,7 @@ def zoom_out(image, mask, scale=0.5):
     """Small, distant people: the photo at half size, the border filled by
     mirroring it (as the training augmentation does)."""
     height, width = mask.shape
-    return data.warp_pair(image, mask, cv2.getRotationMatrix2D(((width - 1) / 2, (height - 1) / 2), 0, scale))
+    return augmentation.warp_pair(image, mask, cv2.getRotationMatrix2D(((width - 1) / 2, (height - 1) / 2), 0, scale))
 
 
 def second_person(image, mask, scale=0.6):
@@ -91,7 +92,7 @@ def second_person(image, mask, scale=0.6):
         return image, mask
     left_room, right_room = left, mask.shape[1] - (left + width)
     centre_x = left_room / 2 if left_room > right_room else mask.shape[1] - right_room / 2
-    return data.paste_person(image, mask, image, mask, scale * height, centre_x, top + height, flip=True)
+    return augmentation.paste_person(image, mask, image, mask, scale * height, centre_x, top + height, flip=True)
 
 
 def reframe(image, mask, aspect):
@@ -145,7 +146,7 @@ def group(image, mask, scale=0.9, overlap=0.2):
     person_image, person_mask = image, mask
     step = (1 - overlap) * width * (1 + scale) / 2  # between the centres of the middle one and a pasted one
     for side in (-1, 1):
-        image, mask = data.paste_person(image, mask, person_image, person_mask, scale * height,
+        image, mask = augmentation.paste_person(image, mask, person_image, person_mask, scale * height,
                                         left + width / 2 + side * step, top + height, flip=True)
     return image, mask
 
@@ -157,7 +158,8 @@ def tilted(image, mask, degrees=30):
     height, width = mask.shape
     angle = np.radians(degrees)
     zoom = np.cos(angle) + max(width / height, height / width) * np.sin(angle)
-    return data.warp_pair(image, mask, cv2.getRotationMatrix2D(((width - 1) / 2, (height - 1) / 2), degrees, zoom))
+    turn = cv2.getRotationMatrix2D(((width - 1) / 2, (height - 1) / 2), degrees, zoom)
+    return augmentation.warp_pair(image, mask, turn)
 
 
 def on_side(image, mask):
@@ -175,7 +177,7 @@ def upside_down(image, mask):
 def motion_blur(image, mask, length=0.02):
     """A person moving across the frame during the exposure (an action
     photo): blurred along a horizontal line of 2% of the photo's longer side."""
-    return data.motion_blur(image, length * max(image.shape[:2]), angle=0), mask
+    return augmentation.motion_blur(image, length * max(image.shape[:2]), angle=0), mask
 
 
 def low_resolution(image, mask, scale=0.35):
@@ -187,7 +189,7 @@ def low_resolution(image, mask, scale=0.35):
 def noisy(image, mask, std=0.06):
     """Grey sensor noise, standard deviation 6% of 255 (the training
     augmentation's noise at one strength), the same field for every call."""
-    return data.add_grey_noise(image, np.random.default_rng(0), std=(std, std)), mask
+    return augmentation.add_grey_noise(image, np.random.default_rng(0), std=(std, std)), mask
 
 
 def dark(image, mask):
