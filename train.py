@@ -489,6 +489,36 @@ def warn_if_held_out_photos_were_trained_on(splits, init_weights):
                     trained_on, shlex.quote(str(trained_on.parent)))
 
 
+def build_with_encoder_weights(config, image_size, encoder_weights):
+    """The run's model, its encoder's weights loaded from `encoder_weights`
+    ("imagenet", a file, or None): SystemExit where the ImageNet ones cannot
+    be downloaded, ValueError where the file holds another network's."""
+    from model import build_model
+
+    try:
+        # Keras warns of each part of a weights file that fits nothing (hundreds of lines, for another
+        # network's) before it fails: kept back, and passed on only where it does not fail.
+        with warnings.catch_warnings(record=True) as kept_back:
+            warnings.simplefilter("always")
+            model = build_model(config["model"], image_size, encoder_weights=encoder_weights,
+                                decoder_width=config["decoder_width"])
+    except Exception as error:
+        if encoder_weights == "imagenet" and "fetch failure" in str(error):
+            raise SystemExit(f"could not download the ImageNet encoder weights ({error}); without internet, "
+                             f"pass --encoder-weights PATH/TO/FILE.weights.h5 or --encoder-weights none") from error
+        if encoder_weights is None or encoder_weights == "imagenet":
+            raise
+        # The weights of another network: Keras's message lists every layer that did not fit, after one example.
+        example = str(error).split("List of objects")[0]
+        said = " ".join(line.strip() for line in example.splitlines() if line.strip())
+        raise ValueError(f"cannot load the encoder weights {encoder_weights} into {config['model']} (another "
+                         f"network's?): {said}") from error
+    once_each = {}  # as Python's default filter shows warnings: once for each place in the code
+    for warning in kept_back:
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno, registry=once_each)
+    return model
+
+
 def load_initial_weights(model, path):
     """Start from a trained model's weights. The networks are fully
     convolutional, so a model trained at one input size fine-tunes at another,
@@ -687,7 +717,6 @@ def train_run(config, lock, extra_callbacks=()):
     import keras
 
     import data
-    from model import build_model
 
     data.quiet_opencv()
     strategy = distribution_strategy(config["strategy"])
@@ -741,34 +770,12 @@ def train_run(config, lock, extra_callbacks=()):
     encoder_weights = None if init_weights else resolve_encoder_weights(config["model"], config["encoder_weights"])
     with strategy.scope():
         try:
-            # Keras warns of each part of a weights file that fits nothing (hundreds of lines, for another
-            # network's) before it fails: kept back, and passed on only where it does not fail.
-            with warnings.catch_warnings(record=True) as kept_back:
-                warnings.simplefilter("always")
-                model = build_model(config["model"], image_size, encoder_weights=encoder_weights,
-                                    decoder_width=config["decoder_width"])
-            once_each = {}  # as Python's default filter shows warnings: once for each place in the code
-            for warning in kept_back:
-                warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno,
-                                       registry=once_each)
-        except Exception as error:
-            if encoder_weights == "imagenet" and "fetch failure" in str(error):
-                raise SystemExit(f"could not download the ImageNet encoder weights ({error}); without internet, "
-                                 f"pass --encoder-weights PATH/TO/FILE.weights.h5 or --encoder-weights none") from error
-            if encoder_weights is None or encoder_weights == "imagenet":
-                raise
-            # The weights of another network: Keras's message lists every layer that did not fit, after one example.
-            example = str(error).split("List of objects")[0]
-            said = " ".join(line.strip() for line in example.splitlines() if line.strip())
-            print(f"error: cannot load the encoder weights {encoder_weights} into {config['model']} (another "
-                  f"network's?): {said}", file=sys.stderr)
-            return 2
-        if init_weights:
-            try:
+            model = build_with_encoder_weights(config, image_size, encoder_weights)
+            if init_weights:
                 load_initial_weights(model, init_weights)
-            except ValueError as error:  # not a model file, or another network's
-                print(f"error: {error}", file=sys.stderr)
-                return 2
+        except ValueError as error:  # weights of another network, or not a model file
+            print(f"error: {error}", file=sys.stderr)
+            return 2
         if config["freeze_batch_norm"]:
             log.info("batch norm frozen in %d layers", set_batch_norm_frozen(model))
         optimizer = compile_for_training(model, config, steps_per_epoch, jit_compile=has_gpu)
