@@ -737,6 +737,36 @@ def test_predictions_of_another_tool_are_read_by_their_alpha_or_grey(dataset, tm
                                                     [data.read_mask(mask).mean() for _, mask in pairs]]), abs=1e-6)
 
 
+def test_masks_all_but_those_scored_are_warned_about_where_half_or_more_are(tiny_model, tmp_path, caplog):
+    # Masks a model drew itself (predict.py --mask-only) score it against itself: IoU 1, or a hair less.
+    dataset = write_sample(tmp_path / "data", count=8, height=320, width=240, seed=4)
+    pairs = data.find_pairs(dataset / "images", dataset / "masks")
+
+    def warning_with_alike(count):
+        folder = tmp_path / f"alike_{count}"
+        folder.mkdir()
+        for index, (image_path, mask_path) in enumerate(pairs):
+            truth = data.read_mask(mask_path) * 255
+            if index < count and index % 2:  # a pixel off, of thousands marked
+                truth[0, 0] = 255 - truth[0, 0]
+            cv2.imwrite(str(folder / f"{image_path.stem}.png"), truth if index < count else cv2.dilate(truth, None,
+                                                                                                     iterations=3))
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="evaluate"):
+            evaluate.evaluate(None, pairs, tmp_path / f"out_{count}", predictions=folder)
+        return [message for message in caplog.messages if "all but the masks scored" in message]
+
+    (said,) = warning_with_alike(4)
+    assert said.startswith(f"4 ({pairs[0][1]}, {pairs[1][1]}, {pairs[2][1]}, ...) of the 8 masks that mark a person are "
+                           f"all but the masks scored (IoU 0.999 or more), as masks the model drew itself "
+                           f"(predict.py --mask-only) are")
+    assert warning_with_alike(3) == []
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="evaluate"):  # a model's masks, scored on masks drawn otherwise
+        evaluate.evaluate(tiny_model, pairs, tmp_path / "out_model")
+    assert not [message for message in caplog.messages if "all but the masks scored" in message]
+
+
 def test_scoring_predictions_made_already_never_imports_tensorflow(dataset, tmp_path):
     # Nor does --help or a usage error: evaluate.py answers them without TensorFlow's seconds of start-up.
     (tmp_path / "tool").mkdir()
