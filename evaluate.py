@@ -147,7 +147,7 @@ def group(image, mask, scale=0.9, overlap=0.2):
     step = (1 - overlap) * width * (1 + scale) / 2  # between the centres of the middle one and a pasted one
     for side in (-1, 1):
         image, mask = augmentation.paste_person(image, mask, person_image, person_mask, scale * height,
-                                        left + width / 2 + side * step, top + height, flip=True)
+                                                left + width / 2 + side * step, top + height, flip=True)
     return image, mask
 
 

@@ -757,8 +757,8 @@ def test_masks_all_but_those_scored_are_warned_about_where_half_or_more_are(tiny
         return [message for message in caplog.messages if "all but the masks scored" in message]
 
     (said,) = warning_with_alike(4)
-    assert said.startswith(f"4 ({pairs[0][1]}, {pairs[1][1]}, {pairs[2][1]}, ...) of the 8 masks that mark a person are "
-                           f"all but the masks scored (IoU 0.999 or more), as masks the model drew itself "
+    assert said.startswith(f"4 ({pairs[0][1]}, {pairs[1][1]}, {pairs[2][1]}, ...) of the 8 masks that mark a person "
+                           f"are all but the masks scored (IoU 0.999 or more), as masks the model drew itself "
                            f"(predict.py --mask-only) are")
     assert warning_with_alike(3) == []
     caplog.clear()
