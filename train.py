@@ -822,7 +822,7 @@ def train_run(config, lock, extra_callbacks=()):
     # the model.keras saved, in float32 where it trained in mixed precision.
     best_path = run_dir / "best.keras"
     if best_path.exists():
-        model = keras.saving.load_model(best_path)
+        model = keras.saving.load_model(best_path, compile=False)  # its layers; its optimizer stays in the file
     final = inference_model(model)
     set_batch_norm_frozen(final, False)  # an ordinary model file: whoever trains it next decides
     final.save(run_dir / "model.keras")
