@@ -1164,6 +1164,10 @@ def read_name_list(path, what="names"):
     Windows' Notepad writes, and blank lines left out; a name that is not
     UTF-8 kept byte for byte); a DatasetError, naming the file and `what`
     it lists, where it cannot be read."""
+    if Path(path).is_dir():  # a run's splits/ folder, say, for one of the lists in it
+        lists = sorted(str(listed) for listed in Path(path).glob("*.txt"))
+        raise DatasetError(f"{path} is a folder, not a list of {what} (a text file, one a line)"
+                           + (f"; the lists in it: {', '.join(lists)}" if lists else ""))
     try:
         text = Path(path).read_text(encoding="utf-8-sig", errors=NAME_LIST_ENCODING["errors"])  # a BOM left out
     except OSError as error:
