@@ -10,6 +10,7 @@ There is deliberately no `import tensorflow` here: the models also run under
 the JAX and PyTorch backends.
 """
 
+import json
 import zipfile
 from pathlib import Path
 
@@ -217,6 +218,30 @@ def model_file(path):
                      f"its run has finished)" + (f"; it holds {', '.join(held)}: pass {path / held[0]}" if held else ""))
 
 
+def not_a_keras_model(path):
+    """Why the file at `path` is no Keras model, as its name tells (a
+    TensorFlow Lite model, or a file of weights alone), or None."""
+    if path.suffix.lower() == ".tflite":  # Keras says "File format not supported", and offers TFSMLayer
+        return ("a TensorFlow Lite model, which predict.py and evaluate.py run but Keras cannot load (nor train): "
+                "pass the .keras model it was converted from")
+    if path.name.lower().endswith(".weights.h5"):  # Keras says "No model config found in the file"
+        return ("a file of weights alone, without the network they belong to: pass a .keras model (a train.py run's "
+                "model.keras)")
+    return None
+
+
+def saved_model_name(path):
+    """The name of the model saved in the .keras file at `path` (one of
+    MODEL_NAMES for a model build_model made), read from its configuration
+    without loading it; None where it cannot be read so."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            name = json.loads(archive.read("config.json"))["config"]["name"]
+    except (OSError, zipfile.BadZipFile, KeyError, TypeError, ValueError):  # loading it says what is wrong
+        return None
+    return name if isinstance(name, str) else None
+
+
 def load_trained_model(path):
     """The model in a .keras file (as train.py writes), without its training
     set-up; FileNotFoundError or ValueError naming the file and the problem
@@ -225,12 +250,8 @@ def load_trained_model(path):
     path = model_file(path)
     if not path.is_file():
         raise FileNotFoundError(f"model file {path} does not exist")
-    if path.suffix.lower() == ".tflite":  # Keras says "File format not supported", and offers TFSMLayer
-        raise ValueError(f"cannot load model {path}: a TensorFlow Lite model, which predict.py and evaluate.py run but "
-                         f"Keras cannot load (nor train): pass the .keras model it was converted from")
-    if path.name.lower().endswith(".weights.h5"):  # Keras says "No model config found in the file"
-        raise ValueError(f"cannot load model {path}: a file of weights alone, without the network they belong to: "
-                         f"pass a .keras model (a train.py run's model.keras)")
+    if trouble := not_a_keras_model(path):
+        raise ValueError(f"cannot load model {path}: {trouble}")
     try:
         model = keras.saving.load_model(path, compile=False)
     except Exception as error:  # Keras raises many kinds for a bad file

@@ -214,6 +214,8 @@ def check_settings(config):
     else:
         if init_weights and not init_weights.is_file():
             problems.append(f"--init-weights: there is no file {init_weights} (a trained .keras model to start from)")
+        elif init_weights and (trouble := init_weights_trouble(init_weights, config["model"])):
+            problems.append(f"--init-weights: {trouble}")
         if not init_weights and (trouble := encoder_weights_trouble(config["model"], config["encoder_weights"])):
             problems.append(f"--encoder-weights: {trouble}")
     if trouble := beside_train_py_instead(config["data_dir"]):
@@ -413,6 +415,21 @@ def initial_weights_file(config):
 
     init_weights = none_or_path(config["init_weights"])
     return model_file(init_weights) if init_weights else None
+
+
+def init_weights_trouble(path, model_name):
+    """What keeps the model file at `path` from starting a `model_name` run,
+    as far as the file tells without loading it (a TensorFlow Lite model, a
+    model of another architecture), or None: said with the settings, not
+    after minutes of checking photos."""
+    from model import MODEL_NAMES, not_a_keras_model, saved_model_name
+
+    if trouble := not_a_keras_model(path):
+        return f"{path} is {trouble}"
+    saved_as = saved_model_name(path)
+    if saved_as in MODEL_NAMES and saved_as != model_name:
+        return f"{path} is a {saved_as}, and --model is {model_name}: pass --model {saved_as} to fine-tune it"
+    return None
 
 
 def split_data(config, run_dir, resuming, init_weights=None):

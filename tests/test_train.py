@@ -141,6 +141,18 @@ def test_settings_that_cannot_work_are_a_usage_error_before_any_photo_is_read(ca
         train.parse_config(["--init-weights", str(REPO_DIR / "models")])  # a folder of models
     assert (f"--init-weights: model {REPO_DIR / 'models'} is a folder with no model.keras in it"
             in " ".join(capsys.readouterr().err.split()))
+    # Said with the settings, not after minutes of checking the photos: a model of another architecture, or one
+    # converted for TensorFlow Lite.
+    shipped = REPO_DIR / "models" / "person_mobilenetv2_unet.keras"
+    with pytest.raises(SystemExit):
+        train.parse_config(["--init-weights", str(shipped), "--model", "unet"])
+    assert (f"--init-weights: {shipped} is a mobilenetv2_unet, and --model is unet: pass --model mobilenetv2_unet to "
+            f"fine-tune it" in " ".join(capsys.readouterr().err.split()))
+    with pytest.raises(SystemExit):
+        train.parse_config(["--init-weights", str(shipped.with_suffix(".int8.tflite"))])
+    assert (f"--init-weights: {shipped.with_suffix('.int8.tflite')} is a TensorFlow Lite model, which predict.py and "
+            f"evaluate.py run but Keras cannot load (nor train)" in " ".join(capsys.readouterr().err.split()))
+    assert train.check_settings(train.parse_config(["--init-weights", str(shipped)])) == []
     with pytest.raises(SystemExit):
         train.parse_config(["--out-dir", __file__])
     assert f"--out-dir: {__file__} is a file, not a folder for the run" in capsys.readouterr().err
