@@ -1280,7 +1280,7 @@ def make_dataset(pairs, image_size, batch_size, training=False, augment=True, ca
         from augmentation import make_augmentation
 
         augment_photo = make_augmentation(seed, p=augment_p, paste_p=paste_p, sideways_p=sideways_p,
-                                         motion_blur_p=motion_blur_p)
+                                          motion_blur_p=motion_blur_p)
 
         def augment_batch(images, masks):
             # Every element is overwritten: new arrays, not copies of the (read-only) inputs.

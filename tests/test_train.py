@@ -360,9 +360,7 @@ def test_a_run_under_mixed_precision_saves_and_scores_a_model_computing_in_float
     assert lite.LiteModel(lite.converted(model), threads=1).input.shape == (None, 64, 64, 3)
     # Its scores are those of the file saved, not of the float16 model it was copied from.
     config = json.loads((run_dir / "config.json").read_text())
-    test_pairs = data.find_pairs(sample_dir / "images", sample_dir / "masks")
-    test_stems = set((run_dir / "splits" / "test.txt").read_text().split())
-    test_pairs = [pair for pair in test_pairs if pair[0].stem in test_stems]
+    test_pairs = data.read_split_list(run_dir / "splits" / "test.txt", sample_dir / "images", sample_dir / "masks")
     scored = json.loads((run_dir / "metrics.json").read_text())["test"]
     assert scored == pytest.approx(train.evaluate_on(model, test_pairs, config), rel=1e-6, abs=1e-6)
 
