@@ -230,16 +230,43 @@ def not_a_keras_model(path):
     return None
 
 
-def saved_model_name(path):
-    """The name of the model saved in the .keras file at `path` (one of
-    MODEL_NAMES for a model build_model made), read from its configuration
-    without loading it; None where it cannot be read so."""
+def saved_config(path):
+    """The configuration of the model saved in the .keras file at `path`,
+    read without loading the model; None where it cannot be read so
+    (loading the file says what is wrong with it)."""
     try:
         with zipfile.ZipFile(path) as archive:
-            name = json.loads(archive.read("config.json"))["config"]["name"]
-    except (OSError, zipfile.BadZipFile, KeyError, TypeError, ValueError):  # loading it says what is wrong
+            config = json.loads(archive.read("config.json"))["config"]
+    except (OSError, zipfile.BadZipFile, KeyError, TypeError, ValueError):
         return None
+    return config if isinstance(config, dict) else None
+
+
+def saved_model_name(path):
+    """The name of the model saved in the .keras file at `path` (one of
+    MODEL_NAMES for a model build_model made), or None (see saved_config)."""
+    name = (saved_config(path) or {}).get("name")
     return name if isinstance(name, str) else None
+
+
+# build_model's decoder widths of the models with a pretrained encoder.
+DECODER_FILTERS = {"mobilenetv2_unet": MOBILENETV2_DECODER_FILTERS, "resnet50_unet": RESNET50_DECODER_FILTERS}
+
+
+def saved_decoder_width(path):
+    """How many times as wide as build_model's default the decoder of a
+    mobilenetv2_unet or resnet50_unet saved at `path` is (its deepest
+    convolution's channels over the default's: its decoder_width, to the
+    rounding), read without loading it; None for another model or where its
+    configuration does not say."""
+    config = saved_config(path) or {}
+    default = DECODER_FILTERS.get(config.get("name"))
+    try:
+        (filters,) = [layer["config"]["filters"] for layer in config.get("layers", [])
+                      if layer["config"]["name"] == "decoder0_conv1"]
+    except (KeyError, TypeError, ValueError):  # none, or not as build_model makes it
+        return None
+    return filters / default[0] if default and isinstance(filters, int) else None
 
 
 def load_trained_model(path):

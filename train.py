@@ -214,7 +214,7 @@ def check_settings(config):
     else:
         if init_weights and not init_weights.is_file():
             problems.append(f"--init-weights: there is no file {init_weights} (a trained .keras model to start from)")
-        elif init_weights and (trouble := init_weights_trouble(init_weights, config["model"])):
+        elif init_weights and (trouble := init_weights_trouble(init_weights, config["model"], config["decoder_width"])):
             problems.append(f"--init-weights: {trouble}")
         if not init_weights and (trouble := encoder_weights_trouble(config["model"], config["encoder_weights"])):
             problems.append(f"--encoder-weights: {trouble}")
@@ -417,18 +417,23 @@ def initial_weights_file(config):
     return model_file(init_weights) if init_weights else None
 
 
-def init_weights_trouble(path, model_name):
-    """What keeps the model file at `path` from starting a `model_name` run,
-    as far as the file tells without loading it (a TensorFlow Lite model, a
-    model of another architecture), or None: said with the settings, not
-    after minutes of checking photos."""
-    from model import MODEL_NAMES, not_a_keras_model, saved_model_name
+def init_weights_trouble(path, model_name, decoder_width):
+    """What keeps the model file at `path` from starting a run of
+    `model_name` with `decoder_width`, as far as the file tells without
+    loading it (a TensorFlow Lite model, a model of another architecture or
+    with a wider decoder: load_initial_weights can only widen one), or None:
+    said with the settings, not after minutes of checking photos."""
+    from model import MODEL_NAMES, not_a_keras_model, saved_decoder_width, saved_model_name
 
     if trouble := not_a_keras_model(path):
         return f"{path} is {trouble}"
     saved_as = saved_model_name(path)
     if saved_as in MODEL_NAMES and saved_as != model_name:
         return f"{path} is a {saved_as}, and --model is {model_name}: pass --model {saved_as} to fine-tune it"
+    trained_width = saved_decoder_width(path)
+    if trained_width and round(trained_width, 2) > decoder_width:
+        return (f"{path} has a decoder {trained_width:.3g} times as wide as the default, and --decoder-width is "
+                f"{decoder_width:g}: pass --decoder-width {trained_width:.3g} (or more) to fine-tune it")
     return None
 
 

@@ -159,6 +159,21 @@ def test_settings_that_cannot_work_are_a_usage_error_before_any_photo_is_read(ca
     assert train.check_settings(train.parse_config([])) == []  # the defaults at the top of train.py
 
 
+def test_init_weights_with_a_wider_decoder_than_decoder_width_are_a_usage_error_naming_the_width(tmp_path, capsys):
+    # A decoder can be widened to fine-tune it (model.grow_weights), not narrowed.
+    from model import build_model
+
+    build_model("mobilenetv2_unet", (32, 32), decoder_width=1.5).save(tmp_path / "wide.keras")
+    with pytest.raises(SystemExit):
+        train.parse_config(["--init-weights", str(tmp_path / "wide.keras")])
+    assert (f"--init-weights: {tmp_path / 'wide.keras'} has a decoder 1.5 times as wide as the default, and "
+            f"--decoder-width is 1: pass --decoder-width 1.5 (or more) to fine-tune it"
+            in " ".join(capsys.readouterr().err.split()))
+    for width in ("1.5", "2"):
+        assert train.check_settings(train.parse_config(["--init-weights", str(tmp_path / "wide.keras"),
+                                                        "--decoder-width", width])) == []
+
+
 def test_an_encoder_weights_file_that_is_not_there_or_not_weights_is_a_usage_error_saying_what_it_is(tmp_path):
     import h5py
 
