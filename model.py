@@ -38,6 +38,7 @@ RESNET50_BOTTLENECK = "conv5_block3_out"
 # Decoder widths, from the 1/16 level to full resolution.
 MOBILENETV2_DECODER_FILTERS = (96, 64, 48, 32, 16)
 RESNET50_DECODER_FILTERS = (256, 128, 64, 32, 16)
+DECODER_FILTERS = {"mobilenetv2_unet": MOBILENETV2_DECODER_FILTERS, "resnet50_unet": RESNET50_DECODER_FILTERS}
 # The plain U-Net's first level; each level down doubles it.
 UNET_BASE_FILTERS = 32
 
@@ -191,12 +192,10 @@ def build_model(name, image_size=(256, 256), encoder_weights=None, decoder_width
             raise ValueError("the plain 'unet' has no pretrained encoder; use encoder_weights=None")
         options["base_filters"] = widened(options.get("base_filters", UNET_BASE_FILTERS))
         return unet(input_shape, **options)
-    pretrained = {"mobilenetv2_unet": (mobilenetv2_unet, MOBILENETV2_DECODER_FILTERS),
-                  "resnet50_unet": (resnet50_unet, RESNET50_DECODER_FILTERS)}
+    pretrained = {"mobilenetv2_unet": mobilenetv2_unet, "resnet50_unet": resnet50_unet}
     if name in pretrained:
-        builder, default_filters = pretrained[name]
-        options["decoder_filters"] = tuple(map(widened, options.get("decoder_filters", default_filters)))
-        return builder(input_shape, encoder_weights=encoder_weights, **options)
+        options["decoder_filters"] = tuple(map(widened, options.get("decoder_filters", DECODER_FILTERS[name])))
+        return pretrained[name](input_shape, encoder_weights=encoder_weights, **options)
     raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
 
 
@@ -247,10 +246,6 @@ def saved_model_name(path):
     MODEL_NAMES for a model build_model made), or None (see saved_config)."""
     name = (saved_config(path) or {}).get("name")
     return name if isinstance(name, str) else None
-
-
-# build_model's decoder widths of the models with a pretrained encoder.
-DECODER_FILTERS = {"mobilenetv2_unet": MOBILENETV2_DECODER_FILTERS, "resnet50_unet": RESNET50_DECODER_FILTERS}
 
 
 def saved_decoder_width(path):
