@@ -662,13 +662,10 @@ def set_batch_norm_frozen(model, frozen=True):
     white photos (README). Returns the number of batch-norm layers."""
     import keras
 
-    def every_layer(parent):  # the encoder is a model nested in the model
-        for layer in parent.layers:
-            yield layer
-            if isinstance(layer, keras.Model):
-                yield from every_layer(layer)
+    from model import layers_within
 
-    batch_norms = [layer for layer in every_layer(model) if isinstance(layer, keras.layers.BatchNormalization)]
+    # layers_within: the encoder is a model nested in the model.
+    batch_norms = [layer for layer in layers_within(model) if isinstance(layer, keras.layers.BatchNormalization)]
     for layer in batch_norms:
         layer.trainable = not frozen
     return len(batch_norms)
