@@ -230,9 +230,10 @@ def not_a_keras_model(path):
 
 
 def saved_config(path):
-    """The configuration of the model saved in the .keras file at `path`,
-    read without loading the model; None where it cannot be read so
-    (loading the file says what is wrong with it)."""
+    """The configuration of the model saved in the .keras file at `path`
+    (its "name" one of MODEL_NAMES for a model build_model made), read
+    without loading the model; None where it cannot be read so (loading the
+    file says what is wrong with it)."""
     try:
         with zipfile.ZipFile(path) as archive:
             config = json.loads(archive.read("config.json"))["config"]
@@ -241,20 +242,12 @@ def saved_config(path):
     return config if isinstance(config, dict) else None
 
 
-def saved_model_name(path):
-    """The name of the model saved in the .keras file at `path` (one of
-    MODEL_NAMES for a model build_model made), or None (see saved_config)."""
-    name = (saved_config(path) or {}).get("name")
-    return name if isinstance(name, str) else None
-
-
-def saved_decoder_width(path):
+def decoder_width_of(config):
     """How many times as wide as build_model's default the decoder of a
-    mobilenetv2_unet or resnet50_unet saved at `path` is (its deepest
-    convolution's channels over the default's: its decoder_width, to the
-    rounding), read without loading it; None for another model or where its
+    mobilenetv2_unet or resnet50_unet of this saved configuration (see
+    saved_config) is (its deepest convolution's channels over the default's:
+    its decoder_width, to the rounding); None for another model or where the
     configuration does not say."""
-    config = saved_config(path) or {}
     default = DECODER_FILTERS.get(config.get("name"))
     try:
         (filters,) = [layer["config"]["filters"] for layer in config.get("layers", [])

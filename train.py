@@ -423,14 +423,15 @@ def init_weights_trouble(path, model_name, decoder_width):
     loading it (a TensorFlow Lite model, a model of another architecture or
     with a wider decoder: load_initial_weights can only widen one), or None:
     said with the settings, not after minutes of checking photos."""
-    from model import MODEL_NAMES, not_a_keras_model, saved_decoder_width, saved_model_name
+    from model import MODEL_NAMES, decoder_width_of, not_a_keras_model, saved_config
 
     if trouble := not_a_keras_model(path):
         return f"{path} is {trouble}"
-    saved_as = saved_model_name(path)
+    saved = saved_config(path) or {}
+    saved_as = saved.get("name")
     if saved_as in MODEL_NAMES and saved_as != model_name:
         return f"{path} is a {saved_as}, and --model is {model_name}: pass --model {saved_as} to fine-tune it"
-    trained_width = saved_decoder_width(path)
+    trained_width = decoder_width_of(saved)
     if trained_width and round(trained_width, 2) > decoder_width:
         return (f"{path} has a decoder {trained_width:.3g} times as wide as the default, and --decoder-width is "
                 f"{decoder_width:g}: pass --decoder-width {trained_width:.3g} (or more) to fine-tune it")
