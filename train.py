@@ -632,16 +632,22 @@ def make_callbacks(config, run_dir, optimizer, has_validation, resuming):
     ]
 
 
+def compile_for_scoring(model, config):
+    """Compiles `model` with the loss and metrics of `config`, for
+    evaluate_on: once, as compiling anew drops the traced functions."""
+    import metrics
+
+    model.compile(loss=metrics.get_loss(config["loss"]), metrics=metrics.segmentation_metrics())
+
+
 def evaluate_on(model, pairs, config):
-    """Pooled Keras metrics (the loss and metrics of `config`) plus mean
-    per-image scores, at model resolution."""
+    """Pooled Keras metrics (of a model compiled by compile_for_scoring)
+    plus mean per-image scores, at model resolution."""
     import numpy as np
 
     import data
-    import metrics
     import scores
 
-    model.compile(loss=metrics.get_loss(config["loss"]), metrics=metrics.segmentation_metrics())
     # Read twice (evaluate, then per image) rather than cached beside the training photos' cache.
     dataset = data.make_dataset(pairs, (config["image_size"],) * 2, config["batch_size"], cache=False)
     pooled = model.evaluate(dataset, verbose=0, return_dict=True)
@@ -846,6 +852,7 @@ def train_run(config, lock, extra_callbacks=()):
     final = inference_model(model)
     set_batch_norm_frozen(final, False)  # an ordinary model file: whoever trains it next decides
     final.save(run_dir / "model.keras")
+    compile_for_scoring(final, config)
     results = {"train_seconds": round(train_seconds, 1), "epochs_run": len(history.history.get("loss", []))}
     try:
         for name in ("val", "test"):

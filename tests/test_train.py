@@ -377,6 +377,7 @@ def test_a_run_under_mixed_precision_saves_and_scores_a_model_computing_in_float
     config = json.loads((run_dir / "config.json").read_text())
     test_pairs = data.read_split_list(run_dir / "splits" / "test.txt", sample_dir / "images", sample_dir / "masks")
     scored = json.loads((run_dir / "metrics.json").read_text())["test"]
+    train.compile_for_scoring(model, config)
     assert scored == pytest.approx(train.evaluate_on(model, test_pairs, config), rel=1e-6, abs=1e-6)
 
 
