@@ -954,7 +954,8 @@ def test_a_split_list_that_is_missing_unreadable_or_empty_is_named(sample_dir, t
     data.write_split_lists({"train": [], "val": [], "test": []}, tmp_path / "splits")
     with pytest.raises(data.DatasetError, match=re.escape(
             f"{tmp_path / 'splits'} is a folder, not a list of stems (a text file, one a line); the lists in it: "
-            f"{tmp_path / 'splits' / 'test.txt'}, {tmp_path / 'splits' / 'train.txt'}, {tmp_path / 'splits' / 'val.txt'}")):
+            f"{tmp_path / 'splits' / 'test.txt'}, {tmp_path / 'splits' / 'train.txt'}, "
+            f"{tmp_path / 'splits' / 'val.txt'}")):
         data.read_split_list(tmp_path / "splits", *folders)
     # One of another dataset (or whose photo was deleted since) is named, not passed over.
     (tmp_path / "other.txt").write_text(f"{data.find_pairs(*folders)[0][0].stem}\nccp_0197\n")

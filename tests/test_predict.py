@@ -1797,7 +1797,8 @@ def test_a_model_file_written_anew_is_loaded_anew_and_an_unchanged_one_once(tmp_
 
 
 def test_the_tflite_engine_makes_the_masks_and_cutouts_keras_makes(tiny_model_path, rng):
-    lite_model, keras_model = predict.load_model(tiny_model_path, "tflite"), predict.load_model(tiny_model_path, "keras")
+    lite_model = predict.load_model(tiny_model_path, "tflite")
+    keras_model = predict.load_model(tiny_model_path, "keras")
     assert isinstance(lite_model, lite.LiteModel) and not isinstance(keras_model, lite.LiteModel)
     assert segment.model_input_size(lite_model) == segment.model_input_size(keras_model) == SIZE
     batch = np.stack([data.preprocess_image(photo(rng), SIZE) for _ in range(3)]).astype(np.float32)
@@ -1864,8 +1865,8 @@ def test_a_spoilt_conversion_in_the_cache_is_made_again(tmp_path, caplog, rng):
     lite_model = predict.load_model(path, "tflite")
     assert isinstance(lite_model, lite.LiteModel) and "cannot use the converted model" in caplog.text
     batch = np.stack([data.preprocess_image(photo(rng), SIZE)]).astype(np.float32)
-    np.testing.assert_allclose(lite_model.predict_on_batch(batch), predict.load_model(path, "keras").predict_on_batch(batch),
-                               atol=1e-5)
+    keras_model = predict.load_model(path, "keras")
+    np.testing.assert_allclose(lite_model.predict_on_batch(batch), keras_model.predict_on_batch(batch), atol=1e-5)
     assert kept.stat().st_size > 100  # written whole again
 
 
