@@ -4,26 +4,26 @@
 
 Pairs are matched by file stem, checked (every file decoded once, before
 training starts), split into train/validation/test with a fixed seed, then
-streamed: parallel decode + resize, an in-memory cache of the resized pairs
+streamed: parallel decoding + resize, an in-memory cache of the resized pairs
 (later epochs do no JPEG work; train.py's CACHE leaves it out where the
 photos would not fit), shuffle, batch, augmentation (training split only,
 a batch per Python call; see augmentation.py), prefetch. Batches stay uint8
-until the model, which casts and normalises them in its first layers.
+until the model, which casts and normalises them in its first layers. The
+files themselves, of every format, are read by image_files.py.
 
 `read_image` and `preprocess_image` are the one way this project turns a file
 into model input; training, evaluation and prediction all call them
-(prediction by way of `read_image_and_alpha` and `over_grey`, the two halves
-of `read_image`, since it keeps a photo's transparency for its output).
+(prediction by way of `image_files.read_image_and_alpha` and `over_grey`,
+the two halves of `read_image`, since it keeps a photo's transparency for
+its output).
 """
 
 import argparse
-import io
 import logging
 import math
 import os
 import re
 import shlex
-import zlib
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -33,312 +33,24 @@ from urllib.parse import unquote, urlparse
 import cv2
 import numpy as np
 
-# .jfif and .jpe: JPEGs as Windows names them (web downloads saved from Chrome and Edge).
-JPEG_EXTENSIONS = (".jpg", ".jpeg", ".jfif", ".jpe")
-# iPhones' default photo format (and some Android phones'), which OpenCV cannot decode: pillow-heif does.
-HEIC_EXTENSIONS = (".heic", ".heif")
-# A GIF: its first frame. AVIF: as OpenCV 5 reads it, a phone's or a web page's.
-IMAGE_EXTENSIONS = (*JPEG_EXTENSIONS, ".png", ".bmp", ".webp", ".avif", ".tif", ".tiff", ".gif", *HEIC_EXTENSIONS)
-# Camera RAW photos (a sensor's readings, before a camera or a raw converter
-# develops them into a photo), which OpenCV cannot decode: rawpy (LibRaw) does
-# (see decode_raw). predict.py reads them; training and evaluation take photos
-# as developed, which their masks were drawn on.
-# (Not .raw, which names pixel dumps of every kind, and only old Panasonic cameras' photos.)
-RAW_EXTENSIONS = (".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".raf", ".orf", ".rw2",
-                  ".rwl", ".pef", ".srw", ".3fr", ".fff", ".iiq", ".erf", ".kdc", ".dcr", ".mrw", ".mos", ".x3f")
-# Masks in any of these formats too: JPEG compression leaves a 0/255 mask's
-# pixels on the same side of half (validation masks as JPEGs at quality 95,
-# 75 and 50: not one pixel changed), so JPEG masks need no converting.
-MASK_EXTENSIONS = IMAGE_EXTENSIONS
+import image_files
+from image_files import DatasetError  # bad photos and bad datasets alike: the message tells them apart
+
 SPLIT_NAMES = ("train", "val", "test")
 
 log = logging.getLogger(__name__)
 
 
-class DatasetError(ValueError):
-    """Bad training data: the message names the file(s) and the problem."""
-
-
 # ----------------------------------------------------------------------------
-# Reading and preprocessing, shared with evaluate.py and predict.py
+# A photo as the model sees it, shared with evaluate.py and predict.py
 # ----------------------------------------------------------------------------
-
-def quiet_opencv():
-    """Leaves OpenCV's own complaints about a file it cannot decode ("[ERROR
-    ...] global grfmt_tiff.cpp:117 TIFF_Error ...", a cut-short WebP's
-    "> Buffer is too small ...") out of standard error, where they stood
-    beside the line naming the file and why (see decode), all but its fatal
-    errors; where OPENCV_LOG_LEVEL is set, it decides. For the scripts'
-    main(): the level is OpenCV's, for the whole process."""
-    if "OPENCV_LOG_LEVEL" not in os.environ:
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_FATAL)
-
-
-def decode(path, flags):
-    # np.fromfile + imdecode instead of imread: works for any file name
-    # (non-ASCII too) and lets a zero-byte file fail like any corrupt one.
-    path = Path(path)
-    try:
-        data = np.fromfile(path, dtype=np.uint8)
-    except OSError as error:
-        if is_broken_link(path):
-            target = os.readlink(path)
-            # git-annex keeps a file as a link into .git/annex/objects, there once the file is fetched
-            fetched = "annex/objects/" not in target
-            unfetched = "" if fetched else " (a git-annex file not fetched: `git annex get` fetches it)"
-            raise DatasetError(f"{path}: a link to {target}, which is not there{unfetched}") from error
-        raise DatasetError(f"{path}: cannot read file ({error.strerror or error})") from error
-    if not data.size:
-        image = None
-    elif path.suffix.lower() in RAW_EXTENSIONS:  # most are TIFFs to OpenCV, which would decode their small preview
-        image = decode_raw(data, flags)
-    else:
-        try:
-            image = None if png_damage(data) else cv2.imdecode(without_metadata_chunks(data), flags)
-        except cv2.error as error:  # OpenCV refuses some photos by a failed assertion, not by returning None
-            raise DatasetError(f"{path}: {why_refused(error)}") from None
-        if image is None and is_heif(data):
-            image = decode_heif(data, flags)
-    if image is None:
-        raise DatasetError(f"{path}: {why_undecodable(data)}")
-    return image
-
-
-# A PNG's chunks of text and its colour profile, which decoding its pixels does not use (the profile is read
-# on its own, see metadata.py) but libpng checks: where one is malformed, libpng prints a line of its own
-# ("libpng warning: iCCP: known incorrect sRGB profile", "tEXt: CRC error"), naming no file, through a run's
-# progress bar, for a photo that reads as well as any.
-PNG_METADATA_CHUNKS = (b"iCCP", b"tEXt", b"zTXt", b"iTXt")
-
-
-def png_chunk_spans(content):
-    """(name, start, end) of each chunk of a PNG's bytes (bytes, or a uint8
-    array), up to its IEND: from its length field to past its CRC."""
-    at = 8  # past the signature
-    while at + 8 <= len(content):
-        length, name = int.from_bytes(bytes(content[at:at + 4]), "big"), bytes(content[at + 4:at + 8])
-        yield name, at, at + 12 + length
-        if name == b"IEND":
-            return
-        at += 12 + length
-
-
-def without_metadata_chunks(content):
-    """A PNG file's bytes (a uint8 array) without its PNG_METADATA_CHUNKS;
-    `content` itself where it holds none, or is not a PNG's."""
-    if bytes(content[:8]) != PNG_SIGNATURE:
-        return content
-    kept, kept_from = [], 0
-    for name, start, end in png_chunk_spans(content):
-        if name in PNG_METADATA_CHUNKS:
-            kept.append(content[kept_from:start])
-            kept_from = end
-    return np.concatenate([*kept, content[kept_from:]]) if kept else content
-
-
-# The chunks libpng cannot do without: where one fails its checksum, libpng stops, with a line of its own on
-# standard error ("libpng error: IDAT: CRC error") naming no file; a damaged ancillary chunk costs a warning.
-PNG_CRITICAL_CHUNKS = {b"IHDR": "header", b"PLTE": "palette", b"IDAT": "image data"}
-
-
-def png_damage(content):
-    """Why a PNG's bytes (a uint8 array) cannot be decoded where it can be
-    told before libpng tries (and prints a line naming no file): they are
-    cut short, or a critical chunk fails its checksum. None for a whole
-    PNG, or bytes that are not a PNG's."""
-    if bytes(content[:8]) != PNG_SIGNATURE:
-        return None
-    for name, start, end in png_chunk_spans(content):
-        if end > len(content):
-            break
-        stored_crc = int.from_bytes(bytes(content[end - 4:end]), "big")
-        if name in PNG_CRITICAL_CHUNKS and zlib.crc32(content[start + 4:end - 4]) != stored_crc:
-            return f"a damaged PNG: the checksum of its {PNG_CRITICAL_CHUNKS[name]} fails at byte {start:,}"
-        if name == b"IEND":
-            return None
-    return cut_short("PNG", len(content))
-
-
-def cut_short(kind, length, whole=None):
-    """The failure of a `kind` file ("PNG") whose bytes stop after `length`
-    (of the `whole` its header gives, where it gives it)."""
-    of_whole = f" of its {whole:,}" if whole else ""
-    return f"a {kind} cut short after {length:,}{of_whole} bytes (a download or copy that did not finish?)"
-
-
-def why_refused(error):
-    """What a cv2.error that decoding a photo raised says of it, in a
-    user's words: the one OpenCV raises for a photo of more pixels than it
-    decodes, its assertion's text for any other."""
-    said = str(getattr(error, "err", None) or error)
-    if "CV_IO_MAX_IMAGE_PIXELS" in said:
-        return ("more pixels than OpenCV decodes (2**30, about 1.07 gigapixels, unless the environment variable "
-                "OPENCV_IO_MAX_IMAGE_PIXELS allows more)")
-    return f"not a readable image (OpenCV: {said})"
-
-
-def why_undecodable(content):
-    """Why a file's bytes (a uint8 array) did not decode, as nearly as can be
-    told without decoding them otherwise than as stored."""
-    if not content.size:
-        return "empty file"
-    if damage := png_damage(content):
-        return damage
-    suffix = format_suffix(content)
-    if suffix == ".jpg" and bytes(content[-2:]) != JPEG_END:
-        return cut_short("JPEG", len(content))
-    if suffix == ".webp" and len(content) < (size := int.from_bytes(bytes(content[4:8]), "little") + 8):
-        # its RIFF header gives the size of what follows its first 8 bytes
-        return cut_short("WebP", len(content), size)
-    if suffix == ".tif":
-        # A TIFF of floating-point samples (an HDR merge, a scientific export) decodes only as stored: its values
-        # are light, not 8- or 16-bit levels, with no one way to bring them to what the model saw in training.
-        stored = cv2.imdecode(content, cv2.IMREAD_UNCHANGED)
-        if stored is not None and stored.dtype.kind == "f":
-            return (f"a TIFF of {stored.dtype.itemsize * 8}-bit floating-point samples (HDR), which is not read: "
-                    f"save it with 8 or 16 bits a channel")
-    if not suffix and (held := what_it_holds(content)):
-        return f"not an image but {held}"
-    return "not a readable image (corrupt, truncated or unsupported format)"
-
-
-JPEG_END = b"\xff\xd9"  # the marker a JPEG ends with; OpenCV decodes none without it
-# Files of other kinds that end up named as photos, by how they begin.
-OTHER_SIGNATURES = ((b"%PDF-", "a PDF document"), (b"8BPS", "a Photoshop document (PSD)"),
-                    (b"PK\x03\x04", "a zip archive"))
-TFLITE_IDENTIFIER = b"TFL3"  # a TensorFlow Lite model's FlatBuffer identifier, after the offset of its root
-VIDEO_BRANDS = (b"isom", b"iso2", b"mp41", b"mp42", b"qt  ", b"M4V ", b"avc1", b"3gp4", b"3gp5")
-TEXT_SHOWN = 80  # characters of a text file's beginning quoted in its failure
-
-
-def what_it_holds(content):
-    """What the bytes of a file (a uint8 array, or bytes) that is neither an
-    image nor a model hold, where their beginning tells, with how it comes
-    about where that is known: a Git LFS pointer, where the file was not
-    fetched; a web page, where a download failed; a PDF, a video, a
-    TensorFlow Lite model; or text, its beginning quoted. None for bytes it
-    does not know."""
-    head = bytes(content[:1024])
-    if not any(head):  # a file made its full size before its bytes came (a copy tool, a download), never filled
-        return "zeros where its content should begin (never written: a copy or download that did not finish?)"
-    if head.startswith(b"version https://git-lfs.github.com/spec/"):
-        return "a Git LFS pointer (the files were cloned without Git LFS: `git lfs pull` fetches them)"
-    if kind := next((kind for signature, kind in OTHER_SIGNATURES if head.startswith(signature)), None):
-        return kind
-    if head[4:8] == b"ftyp" and head[8:12] in VIDEO_BRANDS:
-        return "a video (MP4 or MOV)"
-    if head[4:8] == TFLITE_IDENTIFIER:
-        return "a TensorFlow Lite model (.tflite)"
-    text = head.decode("utf-8", "replace").lstrip("\ufeff")
-    if len(head) == 1024:
-        text = text[:-3]  # a character the first 1024 bytes cut in two is no sign of binary
-    if "\ufffd" in text or not all(character.isprintable() or character in "\t\r\n" for character in text):
-        return None
-    lowered = text.lower()
-    if "<svg" in lowered:
-        return "an SVG drawing (export it as a PNG)"
-    if "<html" in lowered or lowered.lstrip().startswith("<!doctype html"):
-        title = re.search(r"<title[^>]*>([^<]*)", text, re.IGNORECASE)
-        titled = f", titled {' '.join(title[1].split())!r}" if title and title[1].strip() else ""
-        return f"a web page (HTML{titled}: a download that failed, or a page saved under its name?)"
-    beginning = " ".join(text.split())
-    if not beginning:
-        return "blank text (spaces and line breaks)"
-    return f"text, beginning {beginning if len(beginning) <= TEXT_SHOWN else beginning[:TEXT_SHOWN] + '...'!r}"
-
-
-# The brands of HEIF files of HEVC images (HEIC), in their first box ("ftyp"); AVIF is
-# HEIF too, of AV1 images, and OpenCV reads it.
-HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
-
-
-def is_heif(content):
-    """Whether a file's bytes (bytes, or a uint8 array) begin as a HEIC/HEIF file's."""
-    return bytes(content[4:8]) == b"ftyp" and bytes(content[8:12]) in HEIF_BRANDS
-
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-# How the files of the formats in IMAGE_EXTENSIONS begin, but for WebP, AVIF and HEIC's (see format_suffix).
-IMAGE_SIGNATURES = ((b"\xff\xd8", ".jpg"), (PNG_SIGNATURE, ".png"), (b"II*\0", ".tif"), (b"MM\0*", ".tif"),
-                    (b"GIF8", ".gif"), (b"BM", ".bmp"))
-
-
-def format_suffix(head):
-    """The file suffix of the image format whose file begins with the bytes
-    `head` (its first 12 at least): .jpg, .png, .webp, .tif, .gif, .bmp,
-    .avif or .heic; "" for any other. For bytes that come without a file
-    name (a photo piped in), so that they are read as a file of their format is."""
-    head = bytes(head[:12])
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return ".webp"
-    if head[4:12] in (b"ftypavif", b"ftypavis"):
-        return ".avif"
-    if is_heif(head):
-        return ".heic"
-    return next((suffix for signature, suffix in IMAGE_SIGNATURES if head.startswith(signature)), "")
-
-
-def decode_heif(content, flags):
-    """A HEIC/HEIF photo's pixels (uint8 array of its bytes) as cv2.imdecode
-    gives a photo's for `flags`: BGR, or with IMREAD_UNCHANGED BGRA where it
-    has transparency; turned as it is shown (pillow-heif applies the turn the
-    file records, whatever the flags). None where it cannot be decoded."""
-    import pillow_heif
-
-    try:
-        heif = pillow_heif.open_heif(content.tobytes(), convert_hdr_to_8bit=True)
-        pixels = np.asarray(heif)
-    except (ValueError, RuntimeError):  # corrupt or truncated, as OpenCV's None says for other formats
-        return None
-    if pixels.ndim == 2:  # monochrome
-        return pixels if flags == cv2.IMREAD_UNCHANGED else cv2.cvtColor(pixels, cv2.COLOR_GRAY2BGR)
-    if pixels.shape[2] == 4 and flags == cv2.IMREAD_UNCHANGED:
-        return cv2.cvtColor(pixels, cv2.COLOR_RGBA2BGRA)
-    return cv2.cvtColor(pixels[..., :3], cv2.COLOR_RGB2BGR)
-
-
-# LibRaw's gamma is (power, slope): sRGB's curve, as the developed colours are sRGB's.
-SRGB_GAMMA = (2.4, 12.92)
-GREY_FLAGS = (cv2.IMREAD_GRAYSCALE, cv2.IMREAD_REDUCED_GRAYSCALE_2, cv2.IMREAD_REDUCED_GRAYSCALE_4,
-              cv2.IMREAD_REDUCED_GRAYSCALE_8)
-REDUCED_FLAGS = GREY_FLAGS[1:] + (cv2.IMREAD_REDUCED_COLOR_2, cv2.IMREAD_REDUCED_COLOR_4, cv2.IMREAD_REDUCED_COLOR_8)
-
-
-def decode_raw(content, flags):
-    """A camera RAW photo's pixels (uint8 array of its file's bytes),
-    developed: the camera's white balance, sRGB colours and tone curve,
-    brightened as LibRaw does by default, so that the brightest 1% of pixels
-    are white, turned as the camera recorded; as cv2.imdecode gives a photo's
-    for `flags`: BGR, or grey (at half the size for IMREAD_REDUCED flags,
-    which only check it can be read). None where it cannot be decoded."""
-    import rawpy
-
-    try:
-        with rawpy.imread(io.BytesIO(content.tobytes())) as raw:
-            rgb = raw.postprocess(use_camera_wb=True, output_bps=8, gamma=SRGB_GAMMA, half_size=flags in REDUCED_FLAGS)
-    except (rawpy.LibRawError, MemoryError):  # not a RAW LibRaw knows, corrupt or cut short
-        return None
-    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY if flags in GREY_FLAGS else cv2.COLOR_RGB2BGR)
-
-
-def is_camera_raw(content):
-    """Whether a file's bytes are a camera RAW photo's that LibRaw knows (it
-    refuses a plain TIFF, or a JPEG): for bytes that come without a file name."""
-    import rawpy
-
-    try:
-        with rawpy.imread(io.BytesIO(bytes(content))):
-            return True
-    except rawpy.LibRawError:
-        return False
-
 
 def read_image(path):
     """A photo as uint8 RGB (H, W, 3), as the model sees it: grayscale,
     16-bit and palette files become 8-bit RGB, EXIF orientation is applied
     (as viewers do), and a photo with transparency is laid over the
-    letterbox grey (see read_image_and_alpha and over_grey)."""
-    return over_grey(*read_image_and_alpha(path))
+    letterbox grey (see image_files.read_image_and_alpha and over_grey)."""
+    return over_grey(*image_files.read_image_and_alpha(path))
 
 
 def over_grey(image, alpha):
@@ -351,165 +63,6 @@ def over_grey(image, alpha):
         return image
     opacity = alpha[..., None].astype(np.float32) / 255.0
     return np.round(image * opacity + LETTERBOX_GREY * (1.0 - opacity)).astype(np.uint8)
-
-
-def decode_colours(path):
-    """A photo's colours as uint8 RGB (H, W, 3), EXIF orientation applied,
-    any transparency left out."""
-    return cv2.cvtColor(decode(path, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-
-
-# Formats whose files may hold transparency, which decode_colours leaves out (a
-# 32-bit BMP's fourth byte is too often left at 0 by its writer to be trusted;
-# HEIC photos, phones', have none).
-ALPHA_EXTENSIONS = (".png", ".webp", ".avif", ".tif", ".tiff", ".gif")
-# PNG colour types with an alpha channel (grey + alpha, RGBA); the others
-# hold transparency only through a tRNS chunk, which comes before the pixels.
-PNG_ALPHA_COLOUR_TYPES = (4, 6)
-# Where IHDR's colour type lies: after the signature, the chunk's length and name, the width, height and bit depth.
-PNG_COLOUR_TYPE_AT = 25
-
-
-def read_image_and_alpha(path):
-    """A photo's colours (decode_colours), and its alpha channel as uint8
-    (H, W), turned as the photo is, where the file holds transparency (a
-    PNG, WebP, AVIF, TIFF or GIF with an alpha channel not opaque throughout);
-    else None. A photo without an alpha channel is decoded once."""
-    image = decode_colours(path)
-    if Path(path).suffix.lower() not in ALPHA_EXTENSIONS or not may_hold_alpha(path):
-        return image, None
-    stored = decode(path, cv2.IMREAD_UNCHANGED)  # with its alpha, as stored: EXIF orientation not applied
-    if not has_transparency(stored):
-        return image, None
-    alpha = eight_bits(stored[..., 3])
-    # Turned as the photo is, found by matching the stored colours to the photo's. 8-bit ones are the same to the
-    # bit as decode_colours makes them; deeper ones each format brings to 8 bits its own way, so oriented_as_shown
-    # decodes them again.
-    alpha = (turned_as_shown(alpha, cv2.cvtColor(stored[..., :3], cv2.COLOR_BGR2RGB), image) if stored.dtype == np.uint8
-             else oriented_as_shown(alpha, path, image))
-    if alpha.shape != image.shape[:2]:  # its turn not found: read without the transparency rather than askew
-        log.warning("%s: its transparency left out (it could not be turned as the photo is shown)", path)
-        return image, None
-    return image, alpha
-
-
-def eight_bits(pixels):
-    """uint8 `pixels` as they are; uint16 ones brought to 8 bits (rounded, 257 to 1)."""
-    return pixels if pixels.dtype == np.uint8 else cv2.convertScaleAbs(pixels, alpha=1 / 257)
-
-
-def may_hold_alpha(path):
-    """False for a PNG whose header rules transparency out (no alpha channel,
-    no tRNS chunk before its pixels), so that ordinary PNG photos are decoded
-    once; True for anything else in ALPHA_EXTENSIONS."""
-    if Path(path).suffix.lower() != ".png":
-        return True
-    with open(path, "rb") as file:
-        head = file.read(65536)
-    colour_type = head[PNG_COLOUR_TYPE_AT] if len(head) > PNG_COLOUR_TYPE_AT else None
-    pixels_at = head.find(b"IDAT")  # not in the head (large metadata first): decoded to see
-    return colour_type in PNG_ALPHA_COLOUR_TYPES or pixels_at < 0 or b"tRNS" in head[:pixels_at]
-
-
-def read_mask(path):
-    """A mask as uint8 {0, 1} (H, W): 0/1, 0/255 (or 16-bit), grayscale or
-    colour masks all work; a pixel is person where it is at least half of the
-    format's full value (1 for 0/1 masks). A PNG with transparency is a
-    cutout (predict.py's, or another tool's, corrected in an editor): its
-    alpha channel is the mask."""
-    mask = mask_channel(path)
-    if Path(path).suffix.lower() in JPEG_EXTENSIONS and 0 < mask.max() < 128:
-        # A 0/1 mask does not survive JPEG: its edges come back as 0, 1 and 2 (thousands of pixels
-        # wrong at quality 95, all of them 0 at 50), where a 0/255 mask comes back exact.
-        raise DatasetError(f"{path}: a 0/1 mask saved as JPEG (values 0 to {mask.max()}), which compression "
-                           f"spoils: save 0/1 masks as PNG, or JPEG masks as 0/255")
-    return (mask >= full_value(mask) / 2).astype(np.uint8)
-
-
-def read_soft_mask(path):
-    """A mask made by a tool, as float32 [0, 1] (H, W): its values as shares
-    of the format's full value, read as read_mask reads masks (a cutout's
-    alpha channel; the brightest colour channel)."""
-    mask = mask_channel(path)
-    return mask.astype(np.float32) / full_value(mask)
-
-
-def mask_channel(path):
-    """The (H, W) channel of a mask file that marks the person, as stored:
-    a cutout's alpha (a PNG with transparency), else the file's grey, or
-    its brightest colour channel (an opaque alpha says nothing)."""
-    mask = decode(path, cv2.IMREAD_UNCHANGED)
-    if has_transparency(mask):
-        return mask[..., 3]
-    return mask[..., :3].max(axis=2) if mask.ndim == 3 else mask
-
-
-def has_transparency(stored):
-    """Whether a file's pixels, as stored, have an alpha channel that is not
-    opaque throughout: a photo's transparency, to keep; a mask's, a
-    cutout's, whose alpha is the mask."""
-    return stored.ndim == 3 and stored.shape[2] == 4 and stored[..., 3].min() < np.iinfo(stored.dtype).max
-
-
-# PNG colour types (IHDR's) of colour pixels: RGB, palette, RGBA.
-PNG_COLOUR_TYPES = (2, 3, 6)
-
-
-def mask_colours(path):
-    """Two colours of the mask file at `path` where they are not shades of
-    one (see other_colours); else None. Only a mask that may be in colour
-    is decoded (again: see mask_check); JPEG masks are not asked, as their
-    compression strays from the colours drawn."""
-    path = Path(path)
-    if path.suffix.lower() in JPEG_EXTENSIONS:
-        return None
-    try:
-        if path.suffix.lower() == ".png":
-            with open(path, "rb") as file:
-                head = file.read(PNG_COLOUR_TYPE_AT + 1)
-            if len(head) > PNG_COLOUR_TYPE_AT and head[PNG_COLOUR_TYPE_AT] not in PNG_COLOUR_TYPES:
-                return None
-        stored = decode(path, cv2.IMREAD_UNCHANGED)
-    except (OSError, DatasetError):  # changed or gone since it was read: the mask read stands, unchecked
-        return None
-    return None if stored.ndim == 2 or has_transparency(stored) else other_colours(stored[..., :3])
-
-
-# How far (in levels of 255) a colour mask's pixel may stray from a shade of
-# its brightest colour: lossless masks of one colour are its exact shades to
-# within rounding; a label map's classes (PASCAL VOC's person, 192,128,128, and
-# its border of unsure pixels, 224,224,192) stray by 64 levels and more.
-SHADE_TOLERANCE = 24
-
-
-def other_colours(pixels):
-    """Two colours (RGB tuples) of a colour mask's BGR `pixels` that are not
-    shades of one colour: its brightest pixel's, and the one furthest from
-    that colour's shades; None where every pixel is such a shade (a person
-    in red on black, with the soft edge between), or grey. Masks of several
-    colours are label maps (a colour per class: a person, a dog, a border
-    of 'unsure' pixels), whose classes the brightest channel takes for
-    person or background by their brightness alone, or instance maps
-    (people in a colour each), which it suits (see check_one_colour)."""
-    channels = cv2.split(pixels)  # per channel, in OpenCV: 0.2 s for a 12-megapixel mask
-    if all(np.array_equal(channels[0], other) for other in channels[1:]):
-        return None
-    brightness = cv2.max(cv2.max(channels[0], channels[1]), channels[2])
-    brightest = np.unravel_index(brightness.argmax(), brightness.shape)
-    reference = pixels[brightest].astype(np.float32)
-    shade = brightness.astype(np.float32) / reference.max()  # of the brightest colour, per pixel
-    strays = np.zeros(brightness.shape, np.float32)
-    for channel, level in zip(channels, reference):
-        strays = cv2.max(strays, cv2.absdiff(channel.astype(np.float32), shade * float(level)))
-    furthest = np.unravel_index(strays.argmax(), strays.shape)
-    if strays[furthest] <= SHADE_TOLERANCE * np.iinfo(pixels.dtype).max / 255:
-        return None
-    return tuple(int(level) for level in pixels[brightest][::-1]), tuple(int(level) for level in pixels[furthest][::-1])
-
-
-def full_value(mask):
-    """What a mask's values are shares of: 1 for 0/1 masks, else its type's maximum."""
-    return 1 if mask.max() <= 1 else np.iinfo(mask.dtype).max if mask.dtype.kind == "u" else 255
 
 
 def person_box(mask):
@@ -611,14 +164,6 @@ def is_hidden(relative_path):
     return any(part.startswith(".") for part in path.parts) or is_hidden_name(path.name)
 
 
-def is_broken_link(path):
-    """Whether `path` is a link to nothing: listed as a photo (or mask),
-    whose failure says where it leads (see decode), rather than passed over
-    (a folder of links into a library on a drive not mounted would be "no
-    photos")."""
-    return os.path.islink(path) and not os.path.exists(path)
-
-
 def is_hidden_name(name):
     """is_hidden for a file or folder's name alone, without a Path made of it (a folder walked file by file)."""
     return name.startswith(".") or name.lower() in WINDOWS_HIDDEN_FILES
@@ -635,7 +180,8 @@ def files_by_stem(folder, extensions, what, expected_others=()):
     for path in sorted(folder.iterdir()):
         if path.is_dir() and not is_hidden(path.name):
             folders.append(path)
-        if not (path.is_file() or is_broken_link(path)) or is_hidden(path.name) or path.name in expected_others:
+        listed = path.is_file() or image_files.is_broken_link(path)  # a broken link fails as its photo, named
+        if not listed or is_hidden(path.name) or path.name in expected_others:
             continue
         if path.suffix.lower() not in extensions:
             others.append(path)
@@ -739,7 +285,7 @@ def folders_beside(folder, limit=8):
     entries = sorted((path for path in parent.iterdir() if not is_hidden(path.name)), key=lambda path: path.name)
     names = [f"{path.name}/" for path in entries if path.is_dir()]
     held = f"holds {', '.join(names[:limit])}{', ...' if len(names) > limit else ''}" if names else "holds no folders"
-    images = [path.name for path in entries if path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file()]
+    images = [path.name for path in entries if path.suffix.lower() in image_files.IMAGE_EXTENSIONS and path.is_file()]
     if images:
         shown = ", ".join(images[:3]) + (", ..." if len(images) > 3 else "")
         held += f", but {len(images)} image{'s' if len(images) > 1 else ''} of its own ({shown}): {DATASET_LAYOUT}"
@@ -781,13 +327,13 @@ def find_pairs(images_dir, masks_dir):
 
     Files without a partner are reported (how many, the first few) and left
     out; they are never paired by sort order."""
-    images = files_by_stem(images_dir, IMAGE_EXTENSIONS, "image")
+    images = files_by_stem(images_dir, image_files.IMAGE_EXTENSIONS, "image")
     among = masks_among(images) if not Path(masks_dir).exists() else []
     if among:
         raise DatasetError(f"mask folder {masks_dir} does not exist, and {describe(among, limit=3)} of the images in "
                            f"{images_dir} are named as another image there plus a suffix: if those are the masks, "
                            f"they go in {masks_dir}")
-    masks = files_by_stem(masks_dir, MASK_EXTENSIONS, "mask")
+    masks = files_by_stem(masks_dir, image_files.MASK_EXTENSIONS, "mask")
     images, masks = by_shared_name(images, masks)
     masks = paired_regardless_of_case(images, masks)
     stems = sorted(images.keys() & masks.keys())
@@ -884,13 +430,14 @@ def read_pair(pair):
 
 def read_pair_with_alpha(pair):
     """read_pair's pair as (the photo's colours, its alpha channel, mask): the
-    colours and alpha as read_image_and_alpha reads them (alpha None where
-    the photo has no transparency), for evaluate.py, which caps the masks
-    it scores by the photo's opacity as predict.py caps its outputs."""
+    colours and alpha as image_files.read_image_and_alpha reads them (alpha
+    None where the photo has no transparency), for evaluate.py, which caps
+    the masks it scores by the photo's opacity as predict.py caps its
+    outputs."""
     image_path, mask_path = pair
-    (colours, alpha), mask = read_image_and_alpha(image_path), read_mask(mask_path)
+    (colours, alpha), mask = image_files.read_image_and_alpha(image_path), image_files.read_mask(mask_path)
     if colours.shape[:2] != mask.shape[:2]:
-        mask = oriented_as_shown(mask, image_path, colours)
+        mask = image_files.oriented_as_shown(mask, image_path, colours)
     if colours.shape[:2] != mask.shape[:2]:
         mask = scaled_to_photo(mask, colours.shape[:2])
     if colours.shape[:2] != mask.shape[:2]:
@@ -918,36 +465,11 @@ def has_shape_of(size, photo_size):
     return abs(size[0] - height * size[1] / width) <= 1
 
 
-def oriented_as_shown(mask, image_path, shown):
-    """`mask` turned (and mirrored) as the photo's EXIF orientation turns the
-    stored photo into the one shown, where the mask has the stored photo's
-    size; else `mask` as it is. The turn is found by matching the pixels."""
-    stored = cv2.cvtColor(decode(image_path, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION), cv2.COLOR_BGR2RGB)
-    if stored.shape[:2] != mask.shape[:2]:
-        return mask
-    return turned_as_shown(mask, stored, shown)
-
-
-def turned_as_shown(array, stored, shown, alike=np.array_equal):
-    """`array`, of the `stored` photo's size, turned (and mirrored) as the
-    photo's EXIF orientation turns `stored` into `shown`, found by matching
-    their pixels (the identity first) with `alike`; as it is where none
-    matches."""
-    for mirrored in (False, True):
-        for quarter_turns in range(4):
-            def orient(pixels):
-                return np.rot90(pixels[:, ::-1] if mirrored else pixels, quarter_turns)
-
-            if alike(orient(stored), shown):
-                return np.ascontiguousarray(orient(array))
-    return array
-
-
 class PairCheck(NamedTuple):
     """What check_pair found: why the pair cannot be used (None if it can),
     and of its mask, whether it marks a person, whether it marks both top
     corners of the photo as person, as an inverted mask does, and two of
-    its colours where they are not shades of one (see mask_colours)."""
+    its colours where they are not shades of one (see image_files.mask_colours)."""
     reason: str | None
     marks_person: bool = False
     top_corners_marked: bool = False
@@ -966,7 +488,7 @@ def check_pair(pair):
 
 def mask_check(mask, mask_path):
     """The PairCheck of a usable pair's {0, 1} mask, read from mask_path."""
-    return PairCheck(None, bool(mask.any()), bool(mask[0, 0] and mask[0, -1]), mask_colours(mask_path))
+    return PairCheck(None, bool(mask.any()), bool(mask[0, 0] and mask[0, -1]), image_files.mask_colours(mask_path))
 
 
 def check_pairs(pairs, workers=None):
@@ -1064,7 +586,7 @@ def check_not_inverted(with_person, top_corners_marked):
 def stored_values(mask_path, listed=6):
     """The values a mask file stores in its person channel, as words: "values
     0, 1 and 2", or "values 0 to 97" where there are more than `listed`."""
-    values = np.unique(mask_channel(mask_path))
+    values = np.unique(image_files.mask_channel(mask_path))
     if len(values) > listed:
         return f"values {values[0]} to {values[-1]}"
     words = [str(value) for value in values]
@@ -1206,8 +728,8 @@ def read_split_list(path, images_dir, masks_dir):
         raise DatasetError(f"{path} lists no stems (one a line, as in a run's splits/test.txt)")
     all_pairs = find_pairs(images_dir, masks_dir)
     stems = {image.stem for image, _ in all_pairs}
-    wanted = {line if line in stems or Path(line).suffix.lower() not in IMAGE_EXTENSIONS else Path(line).stem
-              for line in listed}
+    wanted = {line if line in stems or Path(line).suffix.lower() not in image_files.IMAGE_EXTENSIONS
+              else Path(line).stem for line in listed}
     pairs = [pair for pair in all_pairs if pair[0].stem in wanted]
     missing = wanted - {image.stem for image, _ in pairs}
     if missing:

@@ -58,6 +58,7 @@ from tqdm import tqdm
 
 import augmentation
 import data
+import image_files
 import predict
 import scores
 import segment
@@ -300,7 +301,8 @@ def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, pertu
 def find_predictions(folder):
     """{stem: path} of the masks or cutouts in `folder` (predict.py's, with
     --mask-only or not, or another tool's), named after the photos."""
-    return data.files_by_stem(folder, data.MASK_EXTENSIONS, "prediction", expected_others=(predict.SURENESS_FILE,))
+    return data.files_by_stem(folder, image_files.MASK_EXTENSIONS, "prediction",
+                              expected_others=(predict.SURENESS_FILE,))
 
 
 def predictions_of_photos(pairs, predictions):
@@ -325,7 +327,7 @@ def prediction_of(image_path, image, predictions):
     if path is None:
         raise data.DatasetError(f"{image_path}: no prediction of that name ({image_path.stem}.png, .jpg, ...) "
                                 f"among the predictions")
-    soft = data.read_soft_mask(path)
+    soft = image_files.read_soft_mask(path)
     if not data.has_shape_of(soft.shape, image.shape[:2]):
         raise data.DatasetError(f"{image_path} is {image.shape[1]}x{image.shape[0]} but its prediction {path} "
                                 f"is {soft.shape[1]}x{soft.shape[0]}: a prediction has its photo's shape, as "
@@ -688,7 +690,7 @@ def main(argv=None):
         if made_by_model:
             parser.error(f"--predictions scores masks made already: {', '.join(made_by_model)} would make them anew")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    data.quiet_opencv()
+    image_files.quiet_opencv()
     try:
         images_dir, masks_dir = args.data / "images", args.data / "masks"
         pairs = (data.read_split_list(args.split_list, images_dir, masks_dir) if args.split_list

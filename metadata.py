@@ -18,7 +18,7 @@ import xml.etree.ElementTree as ET
 import zlib
 from pathlib import Path
 
-import data
+import image_files
 
 log = logging.getLogger("predict")  # its warnings are predict.py's, about the photos it was given
 
@@ -55,7 +55,7 @@ def photo_metadata(path, profile=True, keep_metadata=False):
     one read of its file: (profile, exif, xmp), each None where not asked
     for, where the photo holds none, or it cannot be read."""
     # A RAW file's profile (a TIFF-like one's first image, its preview) is not that of its pixels developed: sRGB's.
-    profile = profile and Path(path).suffix.lower() not in data.RAW_EXTENSIONS
+    profile = profile and Path(path).suffix.lower() not in image_files.RAW_EXTENSIONS
     chosen = (PROFILE_READERS if profile else {},
               *((EXIF_READERS, XMP_READERS, IIM_READERS) if keep_metadata else ({}, {}, {})))
     found_profile, exif, xmp, iim = read_metadata(path, *chosen)
@@ -73,7 +73,7 @@ def read_metadata(path, *readers):
     try:
         with open(path, "rb") as file:
             head = file.read(12)
-            chosen = [found.get(data.format_suffix(head)) for found in readers]
+            chosen = [found.get(image_files.format_suffix(head)) for found in readers]
             content = head + file.read() if any(chosen) else b""
     except OSError:
         return (None,) * len(readers)
@@ -121,7 +121,7 @@ def jpeg_segments(content):
 
 def png_chunks(content):
     """(name, body) of each chunk of a PNG's bytes, up to its pixels."""
-    for name, start, end in data.png_chunk_spans(content):
+    for name, start, end in image_files.png_chunk_spans(content):
         if name in (b"IDAT", b"IEND"):
             return
         yield name, content[start + 8:end - 4]
@@ -254,7 +254,7 @@ def with_metadata(encoded, profile=None, exif=None, xmp=None, path=""):
     after its header, a JPEG's APP1 and APP2 segments right after its JFIF
     segment (metadata too large for one is left out of the JPEG at `path`,
     with a warning)."""
-    if encoded.startswith(data.PNG_SIGNATURE):
+    if encoded.startswith(image_files.PNG_SIGNATURE):
         chunks = b""
         if exif:
             chunks += png_chunk(b"eXIf", exif)
@@ -300,7 +300,7 @@ def exif_only(exif):
     TIFF-structured bytes; None where the photo holds none, is of another
     format, or it cannot be read."""
     exif = (exif or b"").removeprefix(JPEG_EXIF_MARKER)  # (some WebPs have it too)
-    return exif if data.format_suffix(exif) == ".tif" else None
+    return exif if image_files.format_suffix(exif) == ".tif" else None
 
 
 def jpeg_exif(content):

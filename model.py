@@ -271,11 +271,11 @@ def load_trained_model(path):
         model = keras.saving.load_model(path, compile=False)
     except Exception as error:  # Keras raises many kinds for a bad file
         if path.suffix == ".keras" and not zipfile.is_zipfile(path):  # Keras says "File not found" then
-            import data  # for this message alone: building and loading models needs none of its image reading
+            import image_files  # for this message alone: building and loading models needs none of its image reading
 
             with open(path, "rb") as file:
                 head = file.read(1024)
-            held = None if head.startswith(b"PK") else data.what_it_holds(head)  # a zip, not whole: cut short
+            held = None if head.startswith(b"PK") else image_files.what_it_holds(head)  # a zip, not whole: cut short
             reason = (f"not a .keras model but {held}" if held else
                       "not a .keras file (those are zip archives): corrupt, cut short, or another format")
             raise ValueError(f"cannot load model {path}: {reason}") from error

@@ -11,7 +11,7 @@ import os
 
 import cv2
 
-import data
+import image_files
 import metadata
 
 # PNG encoding is the slowest step for a typical photo after the model (14 ms
@@ -51,7 +51,7 @@ def opencv_encoded(path, pixels, png_params=None):
     """RGB(A) or grey `pixels` as a PNG's bytes, or a JPEG's for a .jpg `path`."""
     if pixels.ndim == 3:  # OpenCV writes BGR(A)
         pixels = cv2.cvtColor(pixels, cv2.COLOR_RGBA2BGRA if pixels.shape[2] == 4 else cv2.COLOR_RGB2BGR)
-    if path.suffix.lower() in data.JPEG_EXTENSIONS:
+    if path.suffix.lower() in image_files.JPEG_EXTENSIONS:
         ok, encoded = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     else:
         ok, encoded = cv2.imencode(".png", pixels, list(PNG_PARAMS if png_params is None else png_params))

@@ -75,6 +75,7 @@ import numpy as np
 
 import compose
 import data
+import image_files
 import lite
 import metadata
 import outputs
@@ -263,7 +264,7 @@ def given_lite_model(path, version):
         model = lite.LiteModel(content, usable_cpus())
     except (ValueError, RuntimeError) as error:  # TensorFlow Lite's words for bytes it cannot run
         # One that begins as a TensorFlow Lite model does and will not load is cut short or damaged.
-        held = None if content[4:8] == data.TFLITE_IDENTIFIER else data.what_it_holds(content)
+        held = None if content[4:8] == image_files.TFLITE_IDENTIFIER else image_files.what_it_holds(content)
         why = f"not a TensorFlow Lite model but {held}" if held else f"not a TensorFlow Lite model, or not whole ({error})"
         raise PredictError(f"cannot load model {path}: {why}") from error
     if trouble := segmenter_shapes_trouble(model.input_shapes, model.output_shapes) or lite.trouble(model):
@@ -334,7 +335,7 @@ def parse_background(value):
             return data.read_image(value)
         except data.DatasetError as error:
             raise PredictError(f"background image {error}") from error
-    if Path(value).suffix.lower() in data.IMAGE_EXTENSIONS:  # a photo's name mistyped, or a folder's left out
+    if Path(value).suffix.lower() in image_files.IMAGE_EXTENSIONS:  # a photo's name mistyped, or a folder's left out
         raise PredictError(f"--background image {value} does not exist")
     raise PredictError(f"--background {value!r} is neither a colour (a name, #rrggbb, #rgb or r,g,b), "
                        f"{compose.BLUR!r}, nor an image file")
@@ -408,7 +409,7 @@ def photo_pixels(image):
     says what it holds (a float array in [0, 1] would otherwise pass for a
     black photo)."""
     if isinstance(image, (str, Path)):  # a str may be a web address, which Path would make a path of
-        return with_alpha(*data.read_image_and_alpha(data.local_path(image)))
+        return with_alpha(*image_files.read_image_and_alpha(data.local_path(image)))
     if hasattr(image, "convert") and hasattr(image, "mode"):  # a PIL image, in any mode (palette, 16-bit, CMYK)
         from PIL import ImageOps
 
@@ -416,7 +417,7 @@ def photo_pixels(image):
         # would see a person lying down. (An image already turned has no orientation left.)
         upright = ImageOps.exif_transpose(image)
         if image.mode.startswith("I"):  # 16-bit grey ("I;16", or "I" as older Pillows open 16-bit PNGs)
-            image = data.eight_bits(np.clip(np.asarray(upright), 0, 65535).astype(np.uint16))
+            image = image_files.eight_bits(np.clip(np.asarray(upright), 0, 65535).astype(np.uint16))
         elif image.mode != "F":  # floats: refused below, as a float array is
             transparent = "A" in image.getbands() or "transparency" in image.info
             image = upright.convert("RGBA" if transparent else "RGB")
@@ -459,7 +460,7 @@ def remove_background(image, model=None, threshold=None, background=None, mask_o
     photo = photo_pixels(image)
     background = compose.in_profile(background, metadata.photo_profile(image))
     model = resolve_model(model, engine)
-    seen = as_seen(data.eight_bits(photo))  # a uint16 array's photo too: the model knows 8-bit photos
+    seen = as_seen(image_files.eight_bits(photo))  # a uint16 array's photo too: the model knows 8-bit photos
     mask = segment.predict_photo_masks(model, [seen], flip_tta, close_up, upright_only, keep_specks, main_person)[0]
     return compose.output_pixels(photo[..., :3], within_photo(mask, photo), threshold, background, mask_only,
                                  crop_margin if crop or canvas else None, canvas)
@@ -521,14 +522,14 @@ def output_file_for_one_photo(inputs, output, composed=False, mask_only=False):
     one_photo = one_photo_given(inputs)
     suffix = output.suffix.lower()
     if one_photo and (suffix == ".png" or suffix == ".webp" and not mask_only
-                      or composed and suffix in data.JPEG_EXTENSIONS):
+                      or composed and suffix in image_files.JPEG_EXTENSIONS):
         return output.resolve()
     if suffix in PHOTO_EXTENSIONS:
         if one_photo:
             kinds = "masks are PNG files" if mask_only else "outputs are PNG or WebP files (they keep the transparency)"
             raise PredictError(f"output {output}: {kinds}; name it {output.with_suffix('.png')}, or give a folder"
                                + (" (a JPEG holds the person composed onto a --background)"
-                                  if suffix in data.JPEG_EXTENSIONS and not mask_only else ""))
+                                  if suffix in image_files.JPEG_EXTENSIONS and not mask_only else ""))
         raise PredictError(f"output {output} names a file, but a folder of photos or several photos are given: "
                            f"give a folder for the outputs")
     if output.exists():
@@ -584,8 +585,8 @@ def listed_path(given):
         raise PredictError(f"input {error}") from error
 
 
-# The photos predict.py reads: camera RAW files too (see data.decode_raw).
-PHOTO_EXTENSIONS = (*data.IMAGE_EXTENSIONS, *data.RAW_EXTENSIONS)
+# The photos predict.py reads: camera RAW files too (see image_files.decode_raw).
+PHOTO_EXTENSIONS = (*image_files.IMAGE_EXTENSIONS, *image_files.RAW_EXTENSIONS)
 
 
 def find_photos(inputs, output_dir, recursive=False, suffix=".png", report=True, watch=False, unreadable=None):
@@ -656,8 +657,8 @@ def raws_developed_beside(files):
         return (*parts[:-1], stem.lower()), extension.lower()
 
     shots = [(parts, *shot_and_kind(parts)) for parts in files]
-    developed = {shot for _, shot, extension in shots if extension in data.IMAGE_EXTENSIONS}
-    return {parts for parts, shot, extension in shots if extension in data.RAW_EXTENSIONS and shot in developed}
+    developed = {shot for _, shot, extension in shots if extension in image_files.IMAGE_EXTENSIONS}
+    return {parts for parts, shot, extension in shots if extension in image_files.RAW_EXTENSIONS and shot in developed}
 
 
 def files_in(folder, output_dir, recursive=False):
@@ -669,7 +670,7 @@ def files_in(folder, output_dir, recursive=False):
     back as input). The sub-folders that cannot be read (their permissions)
     are left out, listed in `unreadable` as (folder, why); `folder` itself
     that cannot be read is an OSError. A link to nothing is a file here (see
-    data.is_broken_link). Each file's real place is not looked up, but for a
+    image_files.is_broken_link). Each file's real place is not looked up, but for a
     link's (its folder's is), so that a look of --watch at a folder of
     20,000 photos takes a fraction of the time (see benchmarks/README.md)."""
     files, unreadable, folders = [], [], [(str(folder), ())]
@@ -689,7 +690,7 @@ def files_in(folder, output_dir, recursive=False):
             if entry.is_dir(follow_symlinks=False):
                 if recursive and not data.is_hidden_name(entry.name):
                     folders.append((entry.path, (*parts, entry.name)))
-            elif ((entry.is_file() or data.is_broken_link(entry.path)) and not data.is_hidden_name(entry.name)
+            elif ((entry.is_file() or image_files.is_broken_link(entry.path)) and not data.is_hidden_name(entry.name)
                   and not (entry.is_symlink() and Path(os.path.realpath(entry.path)).is_relative_to(output_dir))):
                 files.append((*parts, entry.name))
     return sorted(files), sorted(unreadable)
@@ -963,14 +964,14 @@ def deep_pixels(path, photo):
         return photo
     transparent = photo.shape[2] == 4
     try:
-        deep = data.decode(path, cv2.IMREAD_UNCHANGED if transparent else cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH)
+        deep = image_files.decode(path, cv2.IMREAD_UNCHANGED if transparent else cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH)
     except data.DatasetError:  # changed since it was read
         return photo
     if deep.dtype != np.uint16 or deep.ndim != 3 or deep.shape[2] != photo.shape[2]:
         return photo
     deep = cv2.cvtColor(deep, cv2.COLOR_BGRA2RGBA if transparent else cv2.COLOR_BGR2RGB)
     if transparent:  # read with its alpha, as stored: turned as the photo is shown, as its 8-bit reading was
-        deep = data.turned_as_shown(deep, deep, photo, alike=within_an_eight_bit_step)
+        deep = image_files.turned_as_shown(deep, deep, photo, alike=within_an_eight_bit_step)
     if not within_an_eight_bit_step(deep, photo):
         log.warning("%s: written with 8 bits a channel, not its 16 (its 16-bit pixels are not those of its 8-bit "
                     "reading)", path)
@@ -1220,18 +1221,18 @@ def refuse_what_cannot_be_piped(inputs, output, piping_in, piping_out):
 
 def photo_piped_in(folder):
     """The photo on standard input, saved in `folder` under the suffix of its
-    format (see data.format_suffix: transparency is looked for by suffix);
+    format (see image_files.format_suffix: transparency is looked for by suffix);
     a PredictError where none is there, or one that cannot be read."""
     content = sys.stdin.buffer.read()
     if not content:
         raise PredictError("input -: nothing was piped in (standard input is empty)")
-    suffix = data.format_suffix(content)
-    if suffix in ("", ".tif") and data.is_camera_raw(content):  # a TIFF to OpenCV, which would read its preview
-        suffix = ".dng"  # (any of data.RAW_EXTENSIONS: decoded as a camera RAW file, whichever it is)
+    suffix = image_files.format_suffix(content)
+    if suffix in ("", ".tif") and image_files.is_camera_raw(content):  # a TIFF to OpenCV, which would read its preview
+        suffix = ".dng"  # (any of image_files.RAW_EXTENSIONS: decoded as a camera RAW file, whichever it is)
     path = folder / f"stdin{suffix}"
     path.write_bytes(content)
     try:  # said now, before the model is loaded, rather than as a failed temporary file
-        data.decode(path, cv2.IMREAD_REDUCED_GRAYSCALE_8)
+        image_files.decode(path, cv2.IMREAD_REDUCED_GRAYSCALE_8)
     except data.DatasetError as error:
         raise PredictError(f"input - (the photo piped in): {str(error).removeprefix(f'{path}: ')}") from None
     return path
@@ -1408,7 +1409,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
-    data.quiet_opencv()
+    image_files.quiet_opencv()
     try:
         suffix = output_suffix(args.jpeg, args.webp, composed=args.background is not None, mask_only=args.mask_only)
         with piped(args.inputs, args.output, suffix) as (inputs, output), \

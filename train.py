@@ -285,7 +285,7 @@ def encoder_weights_trouble(model_name, weights):
     or no file is named ("imagenet", "none", or a model without an encoder)."""
     import h5py
 
-    import data
+    import image_files
 
     path = none_or_path(weights)
     if model_name == "unet" or path is None or weights == "imagenet":
@@ -299,7 +299,7 @@ def encoder_weights_trouble(model_name, weights):
         except OSError as error:  # cut short ("truncated file: eof = ..."), or damaged
             return f"{path} cannot be read as a .weights.h5 file: {error}"
     with open(path, "rb") as file:
-        held = data.what_it_holds(file.read(1024))
+        held = image_files.what_it_holds(file.read(1024))
     return f"{path} is not a .weights.h5 file (HDF5)" + (f" but {held}" if held else ": corrupt, or another format")
 
 
@@ -743,8 +743,9 @@ def train_run(config, lock, extra_callbacks=()):
     import keras
 
     import data
+    import image_files
 
-    data.quiet_opencv()
+    image_files.quiet_opencv()
     strategy = distribution_strategy(config["strategy"])
     keras.utils.set_random_seed(config["seed"])
     has_gpu = use_gpu_speedups(config)

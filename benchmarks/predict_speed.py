@@ -38,6 +38,7 @@ import quiet_tensorflow  # noqa: E402  (photos puts the repository on sys.path)
 quiet_tensorflow.import_tensorflow()  # before model.py's Keras imports it, with its start-up lines
 import compose  # noqa: E402
 import data  # noqa: E402
+import image_files  # noqa: E402
 import evaluate  # noqa: E402
 import outputs  # noqa: E402
 import predict  # noqa: E402
@@ -108,7 +109,7 @@ def photo_folders(pairs, scratch, shapes, side=None):
         for image_path, mask_path in pairs:
             image = data.read_image(image_path)
             if shape != "as_they_are":
-                image, _ = evaluate.PERTURBATIONS[shape](image, data.read_mask(mask_path))
+                image, _ = evaluate.PERTURBATIONS[shape](image, image_files.read_mask(mask_path))
             if side:
                 scale = side / max(image.shape[:2])
                 size = (round(image.shape[1] * scale), round(image.shape[0] * scale))

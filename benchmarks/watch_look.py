@@ -22,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import data  # noqa: E402
+import image_files  # noqa: E402
 import predict  # noqa: E402
 import watching  # noqa: E402
 
@@ -34,7 +35,7 @@ def pathlib_listing(folder, output_dir, recursive, suffix=".png"):
         relative = path.relative_to(folder)
         if not path.is_file() or data.is_hidden(relative) or output_dir in path.resolve().parents:
             continue
-        if path.suffix.lower() in data.IMAGE_EXTENSIONS:
+        if path.suffix.lower() in image_files.IMAGE_EXTENSIONS:
             jobs.append((path, output_dir / relative.with_suffix(suffix)))
     return predict.disambiguate(jobs, suffix)
 

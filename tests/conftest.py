@@ -4,6 +4,7 @@ import struct
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -26,6 +27,13 @@ HAND_SCORES = {"iou": 2 / 5, "dice": 4 / 7, "precision": 2 / 4, "recall": 2 / 3}
 def sample_dir(tmp_path):
     """A small generated dataset: images/sample_NNN.jpg + masks/sample_NNN.png."""
     return write_sample(tmp_path / "dataset", count=20, height=96, width=64, seed=1)
+
+
+def write_png(path, array):
+    """Writes `array` as an image file, its folder made where missing (the suffix picks the format)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    assert cv2.imwrite(str(path), array)
+    return path
 
 
 def fake_pairs(count):

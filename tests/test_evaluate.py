@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import data
+import image_files
 import evaluate
 import predict
 import scores
@@ -54,7 +55,7 @@ def test_scores_are_the_numpy_metrics_at_original_resolution(tiny_model, dataset
 
     reference = []
     for image_path, mask_path in pairs:
-        image, truth = data.read_image(image_path), data.read_mask(mask_path)
+        image, truth = data.read_image(image_path), image_files.read_mask(mask_path)
         soft = segment.predict_photo_masks(tiny_model, [image])[0]  # as predict.py makes it
         assert soft.shape == truth.shape  # original resolution
         reference.append({"iou": scores.iou(truth, soft), "dice": scores.dice(truth, soft),
@@ -208,7 +209,7 @@ def test_threshold_sets_which_pixels_count_as_person(tiny_model, tiny_model_path
     assert results["threshold"] == 0.4
     truths, softs = [], []
     for image_path, mask_path in data.find_pairs(dataset / "images", dataset / "masks"):
-        truths.append(data.read_mask(mask_path))
+        truths.append(image_files.read_mask(mask_path))
         softs.append(segment.predict_photo_masks(tiny_model, [data.read_image(image_path)])[0])
     for name, score in (("iou", scores.iou), ("precision", scores.precision), ("recall", scores.recall)):
         assert results[name] == pytest.approx(np.mean([score(t, s, 0.4) for t, s in zip(truths, softs)]), abs=1e-6)
@@ -427,7 +428,7 @@ def test_flip_tta_scores_the_averaged_masks(tiny_model, tiny_model_path, dataset
     assert results["flip_tta"] is True
     ious = []
     for image_path, mask_path in data.find_pairs(dataset / "images", dataset / "masks"):
-        image, truth = data.read_image(image_path), data.read_mask(mask_path)
+        image, truth = data.read_image(image_path), image_files.read_mask(mask_path)
         ious.append(scores.iou(truth, segment.predict_photo_masks(tiny_model, [image], flip_tta=True)[0]))
     assert results["iou"] == pytest.approx(np.mean(ious), abs=1e-6)
 
@@ -589,7 +590,7 @@ def test_perturb_scores_the_changed_photos_against_the_changed_masks(tiny_model,
     assert results["perturbation"] == "zoom_out"
     ious = []
     for image_path, mask_path in pairs:
-        image, truth = evaluate.zoom_out(data.read_image(image_path), data.read_mask(mask_path))
+        image, truth = evaluate.zoom_out(data.read_image(image_path), image_files.read_mask(mask_path))
         ious.append(scores.iou(truth, segment.predict_photo_masks(tiny_model, [image])[0]))
     assert results["iou"] == pytest.approx(np.mean(ious), abs=1e-6)
     with pytest.raises(ValueError, match="perturb must be one of zoom_out, second_person, .*, jpeg; got .fog."):
@@ -725,7 +726,7 @@ def test_a_transparent_photo_is_scored_as_predict_py_cuts_it_out_no_more_opaque_
 def test_predictions_of_another_tool_are_read_by_their_alpha_or_grey(dataset, tmp_path):
     pairs = data.find_pairs(dataset / "images", dataset / "masks")[:2]
     for form, (image_path, mask_path) in zip(("cutout", "grey"), pairs):
-        truth = data.read_mask(mask_path)
+        truth = image_files.read_mask(mask_path)
         soft = np.where(truth == 1, 230, 20).astype(np.uint8)  # sure of the person, a faint ghost elsewhere
         colours = np.full((*truth.shape, 3), 255, np.uint8)  # white where transparent, as some tools store it
         pixels = np.dstack([colours, soft]) if form == "cutout" else soft
@@ -733,8 +734,9 @@ def test_predictions_of_another_tool_are_read_by_their_alpha_or_grey(dataset, tm
         cv2.imwrite(str(tmp_path / "tool" / f"{image_path.stem}.png"), pixels)
     results = evaluate.evaluate(None, pairs, tmp_path / "out", predictions=tmp_path / "tool")
     assert results["images"] == 2 and results["iou"] == 1.0
-    assert results["mae"] == pytest.approx(np.mean([(255 - 230) / 255 * share + 20 / 255 * (1 - share) for share in
-                                                    [data.read_mask(mask).mean() for _, mask in pairs]]), abs=1e-6)
+    shares = [image_files.read_mask(mask).mean() for _, mask in pairs]
+    expected = np.mean([(255 - 230) / 255 * share + 20 / 255 * (1 - share) for share in shares])
+    assert results["mae"] == pytest.approx(expected, abs=1e-6)
 
 
 def test_masks_all_but_those_scored_are_warned_about_where_half_or_more_are(tiny_model, tmp_path, caplog):
@@ -746,7 +748,7 @@ def test_masks_all_but_those_scored_are_warned_about_where_half_or_more_are(tiny
         folder = tmp_path / f"alike_{count}"
         folder.mkdir()
         for index, (image_path, mask_path) in enumerate(pairs):
-            truth = data.read_mask(mask_path) * 255
+            truth = image_files.read_mask(mask_path) * 255
             if index < count and index % 2:  # a pixel off, of thousands marked
                 truth[0, 0] = 255 - truth[0, 0]
             cv2.imwrite(str(folder / f"{image_path.stem}.png"), truth if index < count else cv2.dilate(truth, None,
@@ -771,7 +773,7 @@ def test_scoring_predictions_made_already_never_imports_tensorflow(dataset, tmp_
     # Nor does --help or a usage error: evaluate.py answers them without TensorFlow's seconds of start-up.
     (tmp_path / "tool").mkdir()
     for image_path, mask_path in data.find_pairs(dataset / "images", dataset / "masks"):
-        cv2.imwrite(str(tmp_path / "tool" / f"{image_path.stem}.png"), data.read_mask(mask_path) * 255)
+        cv2.imwrite(str(tmp_path / "tool" / f"{image_path.stem}.png"), image_files.read_mask(mask_path) * 255)
     code = "import sys, evaluate; code = evaluate.main(sys.argv[1:]); print('tensorflow' in sys.modules); sys.exit(code)"
     result = subprocess.run([sys.executable, "-c", code, "--data", str(dataset), "--predictions", str(tmp_path / "tool"),
                              "--out", str(tmp_path / "out")], cwd=REPO_DIR, capture_output=True, text=True, timeout=120)
@@ -785,7 +787,7 @@ def test_predictions_named_with_a_tools_suffix_or_another_case_are_paired_with_t
     pairs = data.find_pairs(dataset / "images", dataset / "masks")[:3]
     (tmp_path / "tool").mkdir()
     for index, (image_path, mask_path) in enumerate(pairs):  # as remove.bg names its outputs
-        truth = data.read_mask(mask_path) * 255
+        truth = image_files.read_mask(mask_path) * 255
         cv2.imwrite(str(tmp_path / "tool" / f"{image_path.stem}-removebg-preview.png"), truth if index else 255 - truth)
     with caplog.at_level(logging.INFO):
         results = evaluate.evaluate(None, pairs, tmp_path / "out", predictions=tmp_path / "tool")

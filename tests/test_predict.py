@@ -23,6 +23,7 @@ from PIL import Image, ImageOps
 
 import compose
 import data
+import image_files
 import lite
 import metadata
 import outputs
@@ -241,7 +242,7 @@ def test_16_bit_colours_unlike_the_photo_the_model_saw_are_not_written(tmp_path,
     assert predict.stores_16_bits(path)
     assert predict.stores_16_bits(save_deep(tmp_path / "scan.tif", as_read.astype(np.uint16) * 257))
     # An 8-bit PNG or TIFF is not decoded again: its header, or its BitsPerSample tag, says it holds 8 bits.
-    monkeypatch.setattr(data, "decode", None)
+    monkeypatch.setattr(image_files, "decode", None)
     for eight_bit in (save(tmp_path / "eight.png", as_read), save(tmp_path / "eight.tif", as_read)):
         assert not predict.stores_16_bits(eight_bit)
         assert predict.deep_pixels(eight_bit, as_read) is as_read
@@ -714,9 +715,9 @@ def test_a_camera_raw_photo_piped_in_is_developed_not_read_as_the_tiff_it_looks_
     upright, _ = upright_red_person()
     monkeypatch.setattr(sys, "stdin", SimpleNamespace(buffer=io.BytesIO(camera_dng(upright))))
     piped = predict.photo_piped_in(tmp_path)
-    assert piped.suffix in data.RAW_EXTENSIONS
+    assert piped.suffix in image_files.RAW_EXTENSIONS
     assert data.read_image(piped).shape == (60, 40, 3)
-    assert data.format_suffix(piped.read_bytes()) == ".tif"  # what its first bytes alone say
+    assert image_files.format_suffix(piped.read_bytes()) == ".tif"  # what its first bytes alone say
 
 
 def edited_xmp():
@@ -1248,7 +1249,8 @@ def test_cutouts_and_composites_can_be_written_as_webp_with_exact_transparency_a
         # The transparency exact, soft edge and all: masks read back from the cutouts are the same.
         assert 0 < np.count_nonzero((as_png[..., 3] > 0) & (as_png[..., 3] < 255))
         np.testing.assert_array_equal(as_webp[..., 3], as_png[..., 3])
-        np.testing.assert_array_equal(data.read_soft_mask(written), data.read_soft_mask(tmp_path / "png" / f"{name}.png"))
+        np.testing.assert_array_equal(image_files.read_soft_mask(written),
+                                      image_files.read_soft_mask(tmp_path / "png" / f"{name}.png"))
         # The colours give or take WebP's loss where the person is: on this figure of noise, WebP's worst
         # case, 2.5 and 4.2 of 255 on average (red and blue swapped: about 100).
         inside = as_png[..., 3] >= 250  # (this model is 0.99 sure of its person)
