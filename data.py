@@ -469,7 +469,8 @@ class PairCheck(NamedTuple):
     """What check_pair found: why the pair cannot be used (None if it can),
     and of its mask, whether it marks a person, whether it marks both top
     corners of the photo as person, as an inverted mask does, and two of
-    its colours where they are not shades of one (see image_files.mask_colours)."""
+    its colours where they are not shades of one (see
+    image_files.mask_colours)."""
     reason: str | None
     marks_person: bool = False
     top_corners_marked: bool = False

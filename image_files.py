@@ -361,6 +361,72 @@ def eight_bits(pixels):
     return pixels if pixels.dtype == np.uint8 else cv2.convertScaleAbs(pixels, alpha=1 / 257)
 
 
+# A photo stored at 16 bits a channel (a PNG or TIFF from a raw developer or a
+# scanner) is put through the model at 8 bits, as every photo is, and its PNG
+# output (predict.py's) keeps its 16: a cutout edited further (its tones pulled, its colours
+# graded) shows no more banding than its photo would.
+DEEP_EXTENSIONS = (".png", ".tif", ".tiff")
+PNG_BIT_DEPTH_AT = 24  # IHDR's bit depth, after the signature, the chunk's length and name, the width and height
+TIFF_BITS_PER_SAMPLE = 258
+
+
+def deep_pixels(path, photo):
+    """A photo's pixels as uint16 RGB, or RGBA where `photo` (its uint8
+    pixels, as the model saw them: see predict.photo_pixels) has transparency, where
+    its file stores 16 bits a channel (a PNG or a TIFF); else `photo`. Where
+    the 16-bit pixels are not the 8-bit ones to within an 8-bit step (turned
+    otherwise, or another frame), `photo`, with a warning: never an output
+    unlike the photo the model saw."""
+    if not stores_16_bits(path):
+        return photo
+    transparent = photo.shape[2] == 4
+    try:
+        deep = decode(path, cv2.IMREAD_UNCHANGED if transparent else cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH)
+    except DatasetError:  # changed since it was read
+        return photo
+    if deep.dtype != np.uint16 or deep.ndim != 3 or deep.shape[2] != photo.shape[2]:
+        return photo
+    deep = cv2.cvtColor(deep, cv2.COLOR_BGRA2RGBA if transparent else cv2.COLOR_BGR2RGB)
+    if transparent:  # read with its alpha, as stored: turned as the photo is shown, as its 8-bit reading was
+        deep = turned_as_shown(deep, deep, photo, alike=within_an_eight_bit_step)
+    if not within_an_eight_bit_step(deep, photo):
+        log.warning("%s: written with 8 bits a channel, not its 16 (its 16-bit pixels are not those of its 8-bit "
+                    "reading)", path)
+        return photo
+    return deep
+
+
+def within_an_eight_bit_step(deep, photo):
+    """Whether uint16 `deep` pixels are uint8 `photo`'s to within one 8-bit
+    level: each format brings 16 bits to 8 its own way (PNG keeps the high
+    byte, TIFF rounds)."""
+    return deep.shape == photo.shape and cv2.absdiff((deep >> 8).astype(np.uint8), photo).max() <= 1
+
+
+def stores_16_bits(path):
+    """Whether the photo at `path` may store 16 bits a channel: a PNG whose
+    header says so, or a TIFF whose first image's BitsPerSample does (or
+    cannot be read here: decoded to see); so that 8-bit photos, nearly all,
+    are not decoded a second time."""
+    import metadata  # for its TIFF reader (it imports this module)
+
+    suffix = Path(path).suffix.lower()
+    if suffix not in DEEP_EXTENSIONS:
+        return False
+    try:
+        if suffix == ".png":
+            with open(path, "rb") as file:
+                head = file.read(PNG_BIT_DEPTH_AT + 1)
+            return len(head) > PNG_BIT_DEPTH_AT and head[PNG_BIT_DEPTH_AT] == 16
+        content = Path(path).read_bytes()
+        bits = metadata.tiff_tag(TIFF_BITS_PER_SAMPLE)(content)
+    except OSError:  # gone since it was read (a watched folder's photo deleted): its 8-bit output is written
+        return False
+    except IndexError:  # a TIFF this reader does not know (BigTIFF): decoded to see
+        return True
+    return bits is None or int.from_bytes(bits[:2], metadata.tiff_byte_order(content)) > 8
+
+
 def may_hold_alpha(path):
     """False for a PNG whose header rules transparency out (no alpha channel,
     no tRNS chunk before its pixels), so that ordinary PNG photos are decoded

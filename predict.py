@@ -669,10 +669,11 @@ def files_in(folder, output_dir, recursive=False):
     `output_dir` (an output folder nested in the input folder is not read
     back as input). The sub-folders that cannot be read (their permissions)
     are left out, listed in `unreadable` as (folder, why); `folder` itself
-    that cannot be read is an OSError. A link to nothing is a file here (see
-    image_files.is_broken_link). Each file's real place is not looked up, but for a
-    link's (its folder's is), so that a look of --watch at a folder of
-    20,000 photos takes a fraction of the time (see benchmarks/README.md)."""
+    that cannot be read is an OSError. A link to nothing is a file here
+    (see image_files.is_broken_link). Each file's real place is not looked
+    up, but for a link's (its folder's is), so that a look of --watch at a
+    folder of 20,000 photos takes a fraction of the time (see
+    benchmarks/README.md)."""
     files, unreadable, folders = [], [], [(str(folder), ())]
     while folders:
         directory, parts = folders.pop()
@@ -944,70 +945,6 @@ def read_photo(job, size):
     return photo, data.preprocess_image(as_seen(photo), size)
 
 
-# A photo stored at 16 bits a channel (a PNG or TIFF from a raw developer or a
-# scanner) is put through the model at 8 bits, as every photo is, and its PNG
-# output keeps its 16: a cutout edited further (its tones pulled, its colours
-# graded) shows no more banding than its photo would.
-DEEP_EXTENSIONS = (".png", ".tif", ".tiff")
-PNG_BIT_DEPTH_AT = 24  # IHDR's bit depth, after the signature, the chunk's length and name, the width and height
-TIFF_BITS_PER_SAMPLE = 258
-
-
-def deep_pixels(path, photo):
-    """A photo's pixels as uint16 RGB, or RGBA where `photo` (its uint8
-    pixels, as the model saw them: see photo_pixels) has transparency, where
-    its file stores 16 bits a channel (a PNG or a TIFF); else `photo`. Where
-    the 16-bit pixels are not the 8-bit ones to within an 8-bit step (turned
-    otherwise, or another frame), `photo`, with a warning: never an output
-    unlike the photo the model saw."""
-    if not stores_16_bits(path):
-        return photo
-    transparent = photo.shape[2] == 4
-    try:
-        deep = image_files.decode(path, cv2.IMREAD_UNCHANGED if transparent else cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH)
-    except data.DatasetError:  # changed since it was read
-        return photo
-    if deep.dtype != np.uint16 or deep.ndim != 3 or deep.shape[2] != photo.shape[2]:
-        return photo
-    deep = cv2.cvtColor(deep, cv2.COLOR_BGRA2RGBA if transparent else cv2.COLOR_BGR2RGB)
-    if transparent:  # read with its alpha, as stored: turned as the photo is shown, as its 8-bit reading was
-        deep = image_files.turned_as_shown(deep, deep, photo, alike=within_an_eight_bit_step)
-    if not within_an_eight_bit_step(deep, photo):
-        log.warning("%s: written with 8 bits a channel, not its 16 (its 16-bit pixels are not those of its 8-bit "
-                    "reading)", path)
-        return photo
-    return deep
-
-
-def within_an_eight_bit_step(deep, photo):
-    """Whether uint16 `deep` pixels are uint8 `photo`'s to within one 8-bit
-    level: each format brings 16 bits to 8 its own way (PNG keeps the high
-    byte, TIFF rounds)."""
-    return deep.shape == photo.shape and cv2.absdiff((deep >> 8).astype(np.uint8), photo).max() <= 1
-
-
-def stores_16_bits(path):
-    """Whether the photo at `path` may store 16 bits a channel: a PNG whose
-    header says so, or a TIFF whose first image's BitsPerSample does (or
-    cannot be read here: decoded to see); so that 8-bit photos, nearly all,
-    are not decoded a second time."""
-    suffix = Path(path).suffix.lower()
-    if suffix not in DEEP_EXTENSIONS:
-        return False
-    try:
-        if suffix == ".png":
-            with open(path, "rb") as file:
-                head = file.read(PNG_BIT_DEPTH_AT + 1)
-            return len(head) > PNG_BIT_DEPTH_AT and head[PNG_BIT_DEPTH_AT] == 16
-        content = Path(path).read_bytes()
-        bits = metadata.tiff_tag(TIFF_BITS_PER_SAMPLE)(content)
-    except OSError:  # gone since it was read (a watched folder's photo deleted): its 8-bit output is written
-        return False
-    except IndexError:  # a TIFF this reader does not know (BigTIFF): decoded to see
-        return True
-    return bits is None or int.from_bytes(bits[:2], metadata.tiff_byte_order(content)) > 8
-
-
 def look_at_batch(model, images, model_inputs, flip_tta=False, close_up=True, upright_only=False):
     """The segment.Looks of a batch of photos (RGB or RGBA), given their model inputs."""
     soft_masks = segment.infer(model, model_inputs, flip_tta)
@@ -1028,7 +965,7 @@ def write_cutout(job, image, look, output_root, threshold=None, background=None,
     mask = segment.people_kept(mask, keep_specks, main_person)
     profile, exif, xmp = metadata.photo_metadata(photo, profile=not mask_only, keep_metadata=keep_metadata)
     # A PNG holds 16 bits a channel; JPEG and WebP outputs have 8.
-    pixels_at_depth = deep_pixels(photo, image) if output.suffix.lower() == ".png" else image
+    pixels_at_depth = image_files.deep_pixels(photo, image) if output.suffix.lower() == ".png" else image
     pixels = compose.output_pixels(pixels_at_depth[..., :3], within_photo(mask, pixels_at_depth), threshold,
                                    compose.in_profile(background, profile), mask_only, crop_margin, canvas)
     outputs.write_atomically(output, pixels, profile=profile,
@@ -1221,8 +1158,8 @@ def refuse_what_cannot_be_piped(inputs, output, piping_in, piping_out):
 
 def photo_piped_in(folder):
     """The photo on standard input, saved in `folder` under the suffix of its
-    format (see image_files.format_suffix: transparency is looked for by suffix);
-    a PredictError where none is there, or one that cannot be read."""
+    format (see image_files.format_suffix: transparency is looked for by
+    suffix); a PredictError where none is there, or one that cannot be read."""
     content = sys.stdin.buffer.read()
     if not content:
         raise PredictError("input -: nothing was piped in (standard input is empty)")

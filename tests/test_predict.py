@@ -235,20 +235,20 @@ def test_a_turned_16_bit_photo_s_transparency_is_turned_with_it_and_kept_at_16_b
 def test_16_bit_colours_unlike_the_photo_the_model_saw_are_not_written(tmp_path, rng, caplog, monkeypatch):
     path = save_deep(tmp_path / "scan.png", deep_photo(rng))
     as_read = data.read_image(path)
-    assert predict.deep_pixels(path, as_read).dtype == np.uint16
+    assert image_files.deep_pixels(path, as_read).dtype == np.uint16
     other = np.ascontiguousarray(as_read[::-1])  # as if turned otherwise than the 8-bit reading
-    assert predict.deep_pixels(path, other) is other
+    assert image_files.deep_pixels(path, other) is other
     assert f"{path}: written with 8 bits a channel, not its 16" in caplog.text
-    assert predict.stores_16_bits(path)
-    assert predict.stores_16_bits(save_deep(tmp_path / "scan.tif", as_read.astype(np.uint16) * 257))
+    assert image_files.stores_16_bits(path)
+    assert image_files.stores_16_bits(save_deep(tmp_path / "scan.tif", as_read.astype(np.uint16) * 257))
     # An 8-bit PNG or TIFF is not decoded again: its header, or its BitsPerSample tag, says it holds 8 bits.
     monkeypatch.setattr(image_files, "decode", None)
     for eight_bit in (save(tmp_path / "eight.png", as_read), save(tmp_path / "eight.tif", as_read)):
-        assert not predict.stores_16_bits(eight_bit)
-        assert predict.deep_pixels(eight_bit, as_read) is as_read
+        assert not image_files.stores_16_bits(eight_bit)
+        assert image_files.deep_pixels(eight_bit, as_read) is as_read
         # Deleted since it was read (a watched folder's photo): its 8-bit colours, which are at hand, not a failure.
         eight_bit.unlink()
-        assert predict.deep_pixels(eight_bit, as_read) is as_read
+        assert image_files.deep_pixels(eight_bit, as_read) is as_read
 
 
 def test_alpha_is_the_models_mask_upsampled_and_colours_are_the_photo(tmp_path, tiny_model, rng):
