@@ -445,7 +445,8 @@ def split_data(config, run_dir, resuming, init_weights=None):
     keeps the split it started with, whatever was added to the folder since;
     SPLITS_FROM keeps an earlier run's; a DATA_DIR that comes split keeps
     its own (see split_as_given); a fine-tune from `init_weights` warns
-    where it would test on that model's training photos."""
+    where it would test on that model's training photos, and any run where
+    it would be scored on masks a model drew."""
     import data
 
     data_dir = Path(config["data_dir"])
@@ -462,6 +463,7 @@ def split_data(config, run_dir, resuming, init_weights=None):
             log.info("the split of %s kept; photos not listed there split anew", splits_from)
     if init_weights and not splits_from:
         warn_if_held_out_photos_were_trained_on(splits, init_weights)
+    warn_if_held_out_masks_were_drawn_by_a_model(splits)
     data.write_split_lists(splits, run_dir / "splits")
     # Checked after the split, so that an unreadable photo moves no other between splits.
     _, bad = data.check_pairs([pair for name in data.SPLIT_NAMES for pair in splits[name]])
@@ -510,6 +512,50 @@ def warn_if_held_out_photos_were_trained_on(splits, init_weights):
         log.warning("%s of the validation and test photos were training photos of %s (%s): their scores would "
                     "flatter it; pass --splits-from %s to keep that split", data.describe(seen), init_weights,
                     trained_on, shlex.quote(str(trained_on.parent)))
+
+
+def warn_if_held_out_masks_were_drawn_by_a_model(splits):
+    """Warns where half or more of the validation (or test) masks are as
+    `predict.py --mask-only` drew them, as the README's fine-tuning section
+    suggests for training masks: scored on those, a run measures how like
+    that model its own is, not how good, and picks its best epoch by it.
+    evaluate.py warns of the same when it scores them."""
+    import data
+    import predict
+
+    for name, split in (("val", "validation"), ("test", "test")):
+        masks = [mask for _, mask in splits[name]]
+        drawn = as_a_model_drew_them(masks)
+        if masks and len(drawn) >= len(masks) / 2:
+            log.warning("%s of the %d %s masks are as predict.py --mask-only drew them (listed in the %s it wrote "
+                        "beside them, and not changed since): scored on them, this run measures how like that model "
+                        "its own is, not how good; draw or correct the validation and test masks by hand",
+                        data.describe(drawn, limit=3), len(masks), split, predict.SURENESS_FILE)
+
+
+def as_a_model_drew_them(masks):
+    """Of the mask paths, those listed in the predict.SURENESS_FILE of their
+    folder and not changed since it was written: masks predict.py drew,
+    not corrected by hand since."""
+    import predict
+
+    drew = []
+    listed = {}  # folder -> (names listed, when the list was written)
+    for mask in masks:
+        folder = mask.parent
+        if folder not in listed:
+            listing = folder / predict.SURENESS_FILE
+            try:
+                listed[folder] = {row.output for row in predict.read_sureness(listing)}, listing.stat().st_mtime
+            except (OSError, ValueError, TypeError):  # none there (hand-drawn masks: nearly always), or not predict.py's
+                listed[folder] = set(), 0.0
+        names, written_at = listed[folder]
+        try:
+            if mask.name in names and mask.stat().st_mtime <= written_at:
+                drew.append(mask)
+        except OSError:  # gone since it was paired: check_pairs says so
+            continue
+    return drew
 
 
 def build_with_encoder_weights(config, image_size, encoder_weights):

@@ -711,6 +711,47 @@ def test_fine_tuning_warns_when_photos_the_model_was_trained_on_are_held_out(tmp
     assert caplog.text == ""
 
 
+def test_a_run_warns_when_half_its_held_out_masks_are_as_predict_py_drew_them(sample_dir, tmp_path, caplog):
+    import predict
+
+    masks = sorted((sample_dir / "masks").glob("*.png"))
+    listing = sample_dir / "masks" / predict.SURENESS_FILE  # as predict.py --mask-only writes it beside its masks
+    predict.record_sureness(listing, [predict.Judged(mask.name, f"{mask.stem}.jpg", 0.95, 0.3) for mask in masks])
+    written_at = listing.stat().st_mtime
+    for mask in masks:
+        os.utime(mask, (written_at - 60, written_at - 60))
+    config = train.parse_config(["--data-dir", str(sample_dir), "--val-fraction", "0.3", "--test-fraction", "0.3"])
+    with caplog.at_level(logging.WARNING, logger="train"):
+        splits, _ = train.split_data(config, tmp_path / "run", resuming=False)
+    val_masks, test_masks = ([mask for _, mask in splits[name]] for name in ("val", "test"))
+    assert len(val_masks) == len(test_masks) == 6
+    assert f"6 ({val_masks[0]}, {val_masks[1]}, {val_masks[2]}, ...) of the 6 validation masks are as predict.py " \
+           f"--mask-only drew them (listed in the sureness.csv" in caplog.text
+    assert "of the 6 test masks are as predict.py --mask-only drew them" in caplog.text
+
+    # Corrected by hand since (written after the list): half the test masks still as drawn warns, fewer do not.
+    for mask in test_masks[:3]:
+        os.utime(mask, (written_at + 60, written_at + 60))
+    assert train.as_a_model_drew_them(test_masks) == test_masks[3:]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="train"):
+        train.warn_if_held_out_masks_were_drawn_by_a_model(splits)
+    assert "of the 6 test masks are as" in caplog.text
+    os.utime(test_masks[3], (written_at + 60, written_at + 60))
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="train"):
+        train.warn_if_held_out_masks_were_drawn_by_a_model(splits)
+    assert "of the 6 validation masks are as" in caplog.text and "of the 6 test masks" not in caplog.text
+    # Hand-drawn masks with no list beside them, or a list of that name that is not predict.py's: no warning.
+    listing.write_text("name,score\nsample_000.png,1\n")
+    assert train.as_a_model_drew_them(val_masks) == []
+    listing.unlink()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="train"):
+        train.warn_if_held_out_masks_were_drawn_by_a_model(splits)
+    assert caplog.text == ""
+
+
 @pytest.mark.parametrize("policy", ["float32", "mixed_float16"])  # mixed: Adam wrapped in a LossScaleOptimizer
 def test_the_training_step_is_traced_once_its_optimizer_variables_made_when_compiling(policy):
     import keras
