@@ -547,7 +547,7 @@ def as_a_model_drew_them(masks):
             listing = folder / predict.SURENESS_FILE
             try:
                 listed[folder] = {row.output for row in predict.read_sureness(listing)}, listing.stat().st_mtime
-            except (OSError, ValueError, TypeError):  # none there (hand-drawn masks: nearly always), or not predict.py's
+            except (OSError, ValueError, TypeError):  # none (hand-drawn masks: nearly always), or not predict.py's
                 listed[folder] = set(), 0.0
         names, written_at = listed[folder]
         try:
