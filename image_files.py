@@ -361,10 +361,23 @@ def eight_bits(pixels):
     return pixels if pixels.dtype == np.uint8 else cv2.convertScaleAbs(pixels, alpha=1 / 257)
 
 
+def may_hold_alpha(path):
+    """False for a PNG whose header rules transparency out (no alpha channel,
+    no tRNS chunk before its pixels), so that ordinary PNG photos are decoded
+    once; True for anything else in ALPHA_EXTENSIONS."""
+    if Path(path).suffix.lower() != ".png":
+        return True
+    with open(path, "rb") as file:
+        head = file.read(65536)
+    colour_type = head[PNG_COLOUR_TYPE_AT] if len(head) > PNG_COLOUR_TYPE_AT else None
+    pixels_at = head.find(b"IDAT")  # not in the head (large metadata first): decoded to see
+    return colour_type in PNG_ALPHA_COLOUR_TYPES or pixels_at < 0 or b"tRNS" in head[:pixels_at]
+
+
 # A photo stored at 16 bits a channel (a PNG or TIFF from a raw developer or a
 # scanner) is put through the model at 8 bits, as every photo is, and its PNG
-# output (predict.py's) keeps its 16: a cutout edited further (its tones pulled, its colours
-# graded) shows no more banding than its photo would.
+# output (predict.py's) keeps its 16: a cutout edited further (its tones
+# pulled, its colours graded) shows no more banding than its photo would.
 DEEP_EXTENSIONS = (".png", ".tif", ".tiff")
 PNG_BIT_DEPTH_AT = 24  # IHDR's bit depth, after the signature, the chunk's length and name, the width and height
 TIFF_BITS_PER_SAMPLE = 258
@@ -372,11 +385,11 @@ TIFF_BITS_PER_SAMPLE = 258
 
 def deep_pixels(path, photo):
     """A photo's pixels as uint16 RGB, or RGBA where `photo` (its uint8
-    pixels, as the model saw them: see predict.photo_pixels) has transparency, where
-    its file stores 16 bits a channel (a PNG or a TIFF); else `photo`. Where
-    the 16-bit pixels are not the 8-bit ones to within an 8-bit step (turned
-    otherwise, or another frame), `photo`, with a warning: never an output
-    unlike the photo the model saw."""
+    pixels, as the model saw them: see predict.photo_pixels) has
+    transparency, where its file stores 16 bits a channel (a PNG or a TIFF);
+    else `photo`. Where the 16-bit pixels are not the 8-bit ones to within
+    an 8-bit step (turned otherwise, or another frame), `photo`, with a
+    warning: never an output unlike the photo the model saw."""
     if not stores_16_bits(path):
         return photo
     transparent = photo.shape[2] == 4
@@ -425,19 +438,6 @@ def stores_16_bits(path):
     except IndexError:  # a TIFF this reader does not know (BigTIFF): decoded to see
         return True
     return bits is None or int.from_bytes(bits[:2], metadata.tiff_byte_order(content)) > 8
-
-
-def may_hold_alpha(path):
-    """False for a PNG whose header rules transparency out (no alpha channel,
-    no tRNS chunk before its pixels), so that ordinary PNG photos are decoded
-    once; True for anything else in ALPHA_EXTENSIONS."""
-    if Path(path).suffix.lower() != ".png":
-        return True
-    with open(path, "rb") as file:
-        head = file.read(65536)
-    colour_type = head[PNG_COLOUR_TYPE_AT] if len(head) > PNG_COLOUR_TYPE_AT else None
-    pixels_at = head.find(b"IDAT")  # not in the head (large metadata first): decoded to see
-    return colour_type in PNG_ALPHA_COLOUR_TYPES or pixels_at < 0 or b"tRNS" in head[:pixels_at]
 
 
 def read_mask(path):
