@@ -1071,13 +1071,18 @@ def cutouts(jobs, read, look, write, batch_size=8, workers=WORKERS, pixel_budget
 def record_sureness(path, judged):
     """Writes the Judged rows to the CSV at `path`, least sure first, keeping
     the rows of outputs an earlier run wrote there and this one did not
-    (a resumed run, a second input folder). A file that cannot be read or
-    written costs the list, not the cutouts: it is reported, left as it
-    was, and the run goes on."""
+    (a resumed run, a second input folder), but for outputs changed since
+    that list was written: corrected by hand, checked already, and no
+    longer the model's (so every row describes its output as the model made
+    it, up to the list's time: see train.as_a_model_drew_them). A file that
+    cannot be read or written costs the list, not the cutouts: it is
+    reported, left as it was, and the run goes on."""
     rows = {row.output: row for row in judged}
     try:
-        for row in read_sureness(path) if path.exists() else ():
-            rows.setdefault(row.output, row)
+        listed_at = path.stat().st_mtime if path.exists() else None
+        for row in read_sureness(path) if listed_at is not None else ():
+            if row.output not in rows and not changed_since(path.parent / row.output, listed_at):
+                rows[row.output] = row
         text = io.StringIO()
         writer = csv.writer(text)
         writer.writerow(Judged._fields)
@@ -1086,6 +1091,15 @@ def record_sureness(path, judged):
         outputs.replace_atomically(path, text.getvalue().encode(**data.NAME_LIST_ENCODING))
     except (OSError, ValueError) as error:
         log.error("could not record the sureness of the outputs in %s: %s", path, error)
+
+
+def changed_since(path, moment):
+    """Whether the file at `path` was modified after `moment` (a time as
+    os.stat gives it); False for a file that is not there."""
+    try:
+        return path.stat().st_mtime > moment
+    except OSError:
+        return False
 
 
 def read_sureness(path):

@@ -536,7 +536,9 @@ def warn_if_held_out_masks_were_drawn_by_a_model(splits):
 def as_a_model_drew_them(masks):
     """Of the mask paths, those listed in the predict.SURENESS_FILE of their
     folder and not changed since it was written: masks predict.py drew,
-    not corrected by hand since."""
+    not corrected by hand since (a run of predict.py into the folder again
+    leaves out of the list the outputs changed since, see
+    predict.record_sureness)."""
     import predict
 
     drew = []
@@ -550,11 +552,8 @@ def as_a_model_drew_them(masks):
             except (OSError, ValueError, TypeError):  # none (hand-drawn masks: nearly always), or not predict.py's
                 listed[folder] = set(), 0.0
         names, written_at = listed[folder]
-        try:
-            if mask.name in names and mask.stat().st_mtime <= written_at:
-                drew.append(mask)
-        except OSError:  # gone since it was paired: check_pairs says so
-            continue
+        if mask.name in names and not predict.changed_since(mask, written_at):
+            drew.append(mask)
     return drew
 
 

@@ -30,6 +30,7 @@ import outputs
 import predict
 import scores
 import segment
+import train
 import watching
 from conftest import (NOT_UTF8, REPO_DIR, FailsOnGreen, MarksRed, SureOfUprightRed, Terminal, boxed, camera_dng,
                       lying_person, person_with_a_speck, photo, with_bicubic_upsampling)
@@ -1580,6 +1581,26 @@ def test_a_photo_whose_name_is_not_utf8_is_cut_out_and_listed_in_sureness_csv_by
     listed = predict.read_sureness(tmp_path / "out" / predict.SURENESS_FILE)
     assert sorted(row.output for row in listed) == sorted([f"{NOT_UTF8}.png", "good.png"])
     assert b"caf\xe9.png," in (tmp_path / "out" / predict.SURENESS_FILE).read_bytes()
+
+
+def test_a_run_again_drops_the_lines_of_outputs_corrected_since_and_keeps_the_others(tmp_path, tiny_model, rng):
+    for name in ("a", "b", "c"):
+        save(tmp_path / "in" / f"{name}.jpg", photo(rng))
+    predict.remove_background_files(tmp_path / "in", tmp_path / "masks", model=tiny_model, mask_only=True)
+    listing = tmp_path / "masks" / predict.SURENESS_FILE
+    listed_at = listing.stat().st_mtime
+    for name in ("a", "b", "c"):  # drawn before the list was written, as a run writes them
+        os.utime(tmp_path / "masks" / f"{name}.png", (listed_at - 60, listed_at - 60))
+    corrected = tmp_path / "masks" / "b.png"
+    cv2.imwrite(str(corrected), np.zeros((60, 40), np.uint8))  # redrawn by hand after the run
+    os.utime(corrected, (listed_at + 60, listed_at + 60))
+    save(tmp_path / "in" / "d.jpg", photo(rng))  # a photo added, its mask drawn by a run into the same folder
+    summary = predict.remove_background_files(tmp_path / "in", tmp_path / "masks", model=tiny_model, mask_only=True)
+    assert summary.processed == 1 and summary.skipped == 3
+    assert sorted(row.output for row in predict.read_sureness(listing)) == ["a.png", "c.png", "d.png"]
+    # So the list still tells the masks as drawn from the corrected one, after it was written anew.
+    masks = [tmp_path / "masks" / f"{name}.png" for name in ("a", "b", "c", "d")]
+    assert train.as_a_model_drew_them(masks) == [masks[0], masks[2], masks[3]]
 
 
 def test_mask_only_threshold_and_backgrounds(tmp_path, tiny_model, rng):
