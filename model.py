@@ -243,18 +243,22 @@ def saved_config(path):
 
 
 def decoder_width_of(config):
-    """How many times as wide as build_model's default the decoder of a
-    mobilenetv2_unet or resnet50_unet of this saved configuration (see
-    saved_config) is (its deepest convolution's channels over the default's:
-    its decoder_width, to the rounding); None for another model or where the
-    configuration does not say."""
-    default = DECODER_FILTERS.get(config.get("name"))
+    """How many times as wide as build_model's default the decoder of the
+    model of this saved configuration (see saved_config) is: its
+    decoder_width, to the rounding. Of a mobilenetv2_unet or resnet50_unet,
+    its deepest decoder convolution's channels over the default's; of the
+    plain unet, widened whole, its first convolution's over
+    UNET_BASE_FILTERS. None for another model or where the configuration
+    does not say."""
+    name = config.get("name")
+    layer_name, default = (("encoder0_conv1", UNET_BASE_FILTERS) if name == "unet" else
+                           ("decoder0_conv1", DECODER_FILTERS.get(name, (None,))[0]))
     try:
         (filters,) = [layer["config"]["filters"] for layer in config.get("layers", [])
-                      if layer["config"]["name"] == "decoder0_conv1"]
+                      if layer["config"]["name"] == layer_name]
     except (KeyError, TypeError, ValueError):  # none, or not as build_model makes it
         return None
-    return filters / default[0] if default and isinstance(filters, int) else None
+    return filters / default if default and isinstance(filters, int) else None
 
 
 def load_trained_model(path):

@@ -172,6 +172,17 @@ def test_init_weights_with_a_wider_decoder_than_decoder_width_are_a_usage_error_
     for width in ("1.5", "2"):
         assert train.check_settings(train.parse_config(["--init-weights", str(tmp_path / "wide.keras"),
                                                         "--decoder-width", width])) == []
+    # The plain U-Net, widened whole by --decoder-width, likewise.
+    build_model("unet", (32, 32), decoder_width=0.5).save(tmp_path / "unet.keras")
+    with pytest.raises(SystemExit):
+        train.parse_config(["--init-weights", str(tmp_path / "unet.keras"), "--model", "unet",
+                            "--decoder-width", "0.25"])
+    assert (f"--init-weights: {tmp_path / 'unet.keras'} has a decoder 0.5 times as wide as the default, and "
+            f"--decoder-width is 0.25: pass --decoder-width 0.5 (or more) to fine-tune it"
+            in " ".join(capsys.readouterr().err.split()))
+    for width in ("0.5", "1"):
+        assert train.check_settings(train.parse_config(["--init-weights", str(tmp_path / "unet.keras"),
+                                                        "--model", "unet", "--decoder-width", width])) == []
 
 
 def test_an_encoder_weights_file_that_is_not_there_or_not_weights_is_a_usage_error_saying_what_it_is(tmp_path):
