@@ -1074,15 +1074,13 @@ def record_sureness(path, judged):
     (a resumed run, a second input folder), but for outputs changed since
     that list was written: corrected by hand, checked already, and no
     longer the model's (so every row describes its output as the model made
-    it, up to the list's time: see train.as_a_model_drew_them). A file that
+    it, up to the list's time: see rows_still_as_listed). A file that
     cannot be read or written costs the list, not the cutouts: it is
     reported, left as it was, and the run goes on."""
     rows = {row.output: row for row in judged}
     try:
-        listed_at = path.stat().st_mtime if path.exists() else None
-        for row in read_sureness(path) if listed_at is not None else ():
-            if row.output not in rows and not changed_since(path.parent / row.output, listed_at):
-                rows[row.output] = row
+        for row in rows_still_as_listed(path) if path.exists() else ():
+            rows.setdefault(row.output, row)
         text = io.StringIO()
         writer = csv.writer(text)
         writer.writerow(Judged._fields)
@@ -1091,6 +1089,14 @@ def record_sureness(path, judged):
         outputs.replace_atomically(path, text.getvalue().encode(**data.NAME_LIST_ENCODING))
     except (OSError, ValueError) as error:
         log.error("could not record the sureness of the outputs in %s: %s", path, error)
+
+
+def rows_still_as_listed(path):
+    """The Judged rows of the SURENESS_FILE at `path` whose outputs have not
+    changed since it was written: as the model made them (one changed since
+    was corrected by hand). OSError or ValueError where it cannot be read."""
+    listed_at = path.stat().st_mtime
+    return [row for row in read_sureness(path) if not changed_since(path.parent / row.output, listed_at)]
 
 
 def changed_since(path, moment):

@@ -536,23 +536,22 @@ def warn_if_held_out_masks_were_drawn_by_a_model(splits):
 def as_a_model_drew_them(masks):
     """Of the mask paths, those listed in the predict.SURENESS_FILE of their
     folder and not changed since it was written: masks predict.py drew,
-    not corrected by hand since (a run of predict.py into the folder again
-    leaves out of the list the outputs changed since, see
-    predict.record_sureness)."""
+    not corrected by hand since (see predict.rows_still_as_listed; a run of
+    predict.py into the folder again leaves the corrected ones out of the
+    list, see predict.record_sureness)."""
     import predict
 
     drew = []
-    listed = {}  # folder -> (names listed, when the list was written)
+    as_drawn = {}  # folder -> the names of the masks in it still as predict.py drew them
     for mask in masks:
         folder = mask.parent
-        if folder not in listed:
-            listing = folder / predict.SURENESS_FILE
+        if folder not in as_drawn:
             try:
-                listed[folder] = {row.output for row in predict.read_sureness(listing)}, listing.stat().st_mtime
+                rows = predict.rows_still_as_listed(folder / predict.SURENESS_FILE)
+                as_drawn[folder] = {row.output for row in rows}
             except (OSError, ValueError, TypeError):  # none (hand-drawn masks: nearly always), or not predict.py's
-                listed[folder] = set(), 0.0
-        names, written_at = listed[folder]
-        if mask.name in names and not predict.changed_since(mask, written_at):
+                as_drawn[folder] = set()
+        if mask.name in as_drawn[folder]:
             drew.append(mask)
     return drew
 
