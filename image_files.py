@@ -329,8 +329,43 @@ ALPHA_EXTENSIONS = (".png", ".webp", ".avif", ".tif", ".tiff", ".gif")
 # PNG colour types with an alpha channel (grey + alpha, RGBA); the others
 # hold transparency only through a tRNS chunk, which comes before the pixels.
 PNG_ALPHA_COLOUR_TYPES = (4, 6)
-# Where IHDR's colour type lies: after the signature, the chunk's length and name, the width, height and bit depth.
-PNG_COLOUR_TYPE_AT = 25
+
+
+def file_head(path, size):
+    """The first `size` bytes of the file at `path` (fewer where it is
+    shorter); b"" where it cannot be read (changed or gone since it was
+    listed: decoding it says so, where that is still to come)."""
+    try:
+        with open(path, "rb") as file:
+            return file.read(size)
+    except OSError:
+        return b""
+
+
+def stored_format(path, head):
+    """The suffix of the format the file at `path` is stored in, told by its
+    first bytes `head` as decoding tells it (format_suffix: .jpg, .png, .tif,
+    ...), else by its name: a photo downloaded as photo.jpg is often a PNG
+    or a WebP, and what is looked for in a file (transparency, 16 bits, a
+    JPEG's compression) is what its format holds, whatever it is called.
+    Camera RAW files go by their name, as decode takes them (most begin as
+    TIFFs do)."""
+    suffix = Path(path).suffix.lower()
+    return suffix if suffix in RAW_EXTENSIONS else format_suffix(head) or suffix
+
+
+# A PNG's header chunk, IHDR, comes first, after the signature, its length and
+# its name: width and height (4 bytes each), then bit depth and colour type.
+PNG_HEADER_AT = len(PNG_SIGNATURE) + 8
+PNG_HEADER_SIZE = PNG_HEADER_AT + 10
+
+
+def png_header(head):
+    """(bit depth, colour type) from a PNG file's first bytes `head` (at
+    least PNG_HEADER_SIZE); None where they do not begin with a PNG's header."""
+    if len(head) < PNG_HEADER_SIZE or not head.startswith(PNG_SIGNATURE) or head[12:16] != b"IHDR":
+        return None
+    return head[PNG_HEADER_AT + 8], head[PNG_HEADER_AT + 9]
 
 
 def read_image_and_alpha(path):
@@ -339,7 +374,7 @@ def read_image_and_alpha(path):
     PNG, WebP, AVIF, TIFF or GIF with an alpha channel not opaque throughout);
     else None. A photo without an alpha channel is decoded once."""
     image = decode_colours(path)
-    if Path(path).suffix.lower() not in ALPHA_EXTENSIONS or not may_hold_alpha(path):
+    if not may_hold_alpha(path):
         return image, None
     stored = decode(path, cv2.IMREAD_UNCHANGED)  # with its alpha, as stored: EXIF orientation not applied
     if not has_transparency(stored):
@@ -362,16 +397,20 @@ def eight_bits(pixels):
 
 
 def may_hold_alpha(path):
-    """False for a PNG whose header rules transparency out (no alpha channel,
-    no tRNS chunk before its pixels), so that ordinary PNG photos are decoded
-    once; True for anything else in ALPHA_EXTENSIONS."""
-    if Path(path).suffix.lower() != ".png":
+    """Whether the photo at `path` may hold transparency, so that it is
+    decoded a second time, with its alpha, to see: stored in a format of
+    ALPHA_EXTENSIONS (by its bytes: see stored_format), but for a PNG whose
+    header rules it out (no alpha channel, no tRNS chunk before its pixels),
+    so that ordinary PNG photos are decoded once."""
+    head = file_head(path, 65536)
+    stored = stored_format(path, head)
+    if stored not in ALPHA_EXTENSIONS:
+        return False
+    header = png_header(head) if stored == ".png" else None
+    if header is None:
         return True
-    with open(path, "rb") as file:
-        head = file.read(65536)
-    colour_type = head[PNG_COLOUR_TYPE_AT] if len(head) > PNG_COLOUR_TYPE_AT else None
     pixels_at = head.find(b"IDAT")  # not in the head (large metadata first): decoded to see
-    return colour_type in PNG_ALPHA_COLOUR_TYPES or pixels_at < 0 or b"tRNS" in head[:pixels_at]
+    return header[1] in PNG_ALPHA_COLOUR_TYPES or pixels_at < 0 or b"tRNS" in head[:pixels_at]
 
 
 # A photo stored at 16 bits a channel (a PNG or TIFF from a raw developer or a
@@ -379,7 +418,6 @@ def may_hold_alpha(path):
 # output (predict.py's) keeps its 16: a cutout edited further (its tones
 # pulled, its colours graded) shows no more banding than its photo would.
 DEEP_EXTENSIONS = (".png", ".tif", ".tiff")
-PNG_BIT_DEPTH_AT = 24  # IHDR's bit depth, after the signature, the chunk's length and name, the width and height
 TIFF_BITS_PER_SAMPLE = 258
 
 
@@ -419,18 +457,19 @@ def within_an_eight_bit_step(deep, photo):
 def stores_16_bits(path):
     """Whether the photo at `path` may store 16 bits a channel: a PNG whose
     header says so, or a TIFF whose first image's BitsPerSample does (or
-    cannot be read here: decoded to see); so that 8-bit photos, nearly all,
-    are not decoded a second time."""
+    cannot be read here: decoded to see), by its bytes, whatever its name
+    (see stored_format); so that 8-bit photos, nearly all, are not decoded
+    a second time."""
     import metadata  # for its TIFF reader (it imports this module)
 
-    suffix = Path(path).suffix.lower()
-    if suffix not in DEEP_EXTENSIONS:
+    head = file_head(path, PNG_HEADER_SIZE)
+    stored = stored_format(path, head)
+    if stored not in DEEP_EXTENSIONS:
         return False
+    if stored == ".png":
+        header = png_header(head)
+        return header is not None and header[0] == 16
     try:
-        if suffix == ".png":
-            with open(path, "rb") as file:
-                head = file.read(PNG_BIT_DEPTH_AT + 1)
-            return len(head) > PNG_BIT_DEPTH_AT and head[PNG_BIT_DEPTH_AT] == 16
         content = Path(path).read_bytes()
         bits = metadata.tiff_tag(TIFF_BITS_PER_SAMPLE)(content)
     except OSError:  # gone since it was read (a watched folder's photo deleted): its 8-bit output is written
@@ -447,10 +486,12 @@ def read_mask(path):
     cutout (predict.py's, or another tool's, corrected in an editor): its
     alpha channel is the mask."""
     mask = mask_channel(path)
-    if Path(path).suffix.lower() in JPEG_EXTENSIONS and 0 < mask.max() < 128:
+    if stored_format(path, file_head(path, 12)) in JPEG_EXTENSIONS and 0 < mask.max() < 128:
         # A 0/1 mask does not survive JPEG: its edges come back as 0, 1 and 2 (thousands of pixels
         # wrong at quality 95, all of them 0 at 50), where a 0/255 mask comes back exact.
-        raise DatasetError(f"{path}: a 0/1 mask saved as JPEG (values 0 to {mask.max()}), which compression "
+        suffix = Path(path).suffix.lower()
+        named = "" if suffix in JPEG_EXTENSIONS else f", though named {suffix}"
+        raise DatasetError(f"{path}: a 0/1 mask saved as JPEG{named} (values 0 to {mask.max()}), which compression "
                            f"spoils: save 0/1 masks as PNG, or JPEG masks as 0/255")
     return (mask >= full_value(mask) / 2).astype(np.uint8)
 
@@ -487,17 +528,17 @@ PNG_COLOUR_TYPES = (2, 3, 6)
 def mask_colours(path):
     """Two colours of the mask file at `path` where they are not shades of
     one (see other_colours); else None. Only a mask that may be in colour
-    is decoded (again: see data.mask_check); JPEG masks are not asked, as their
+    is decoded (again: see data.mask_check); JPEG masks (by their bytes,
+    whatever their name: see stored_format) are not asked, as their
     compression strays from the colours drawn."""
-    path = Path(path)
-    if path.suffix.lower() in JPEG_EXTENSIONS:
+    head = file_head(path, PNG_HEADER_SIZE)
+    stored_as = stored_format(path, head)
+    if stored_as in JPEG_EXTENSIONS:
+        return None
+    header = png_header(head) if stored_as == ".png" else None
+    if header is not None and header[1] not in PNG_COLOUR_TYPES:
         return None
     try:
-        if path.suffix.lower() == ".png":
-            with open(path, "rb") as file:
-                head = file.read(PNG_COLOUR_TYPE_AT + 1)
-            if len(head) > PNG_COLOUR_TYPE_AT and head[PNG_COLOUR_TYPE_AT] not in PNG_COLOUR_TYPES:
-                return None
         stored = decode(path, cv2.IMREAD_UNCHANGED)
     except (OSError, DatasetError):  # changed or gone since it was read: the mask read stands, unchecked
         return None

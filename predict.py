@@ -1178,8 +1178,9 @@ def refuse_what_cannot_be_piped(inputs, output, piping_in, piping_out):
 
 def photo_piped_in(folder):
     """The photo on standard input, saved in `folder` under the suffix of its
-    format (see image_files.format_suffix: transparency is looked for by
-    suffix); a PredictError where none is there, or one that cannot be read."""
+    format (see image_files.format_suffix; a camera RAW file's, which is
+    developed by its suffix, as .dng); a PredictError where none is there,
+    or one that cannot be read."""
     content = sys.stdin.buffer.read()
     if not content:
         raise PredictError("input -: nothing was piped in (standard input is empty)")

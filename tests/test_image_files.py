@@ -144,6 +144,44 @@ def test_photos_without_transparency_have_no_alpha_and_plain_pngs_are_decoded_on
         assert len(decoded) == (2 if name == "opaque.png" else 1), name
 
 
+def encoded(suffix, pixels, *params):
+    """The bytes of `pixels` (OpenCV's order) encoded in the format of `suffix`."""
+    ok, content = cv2.imencode(suffix, pixels, list(params))
+    assert ok
+    return content.tobytes()
+
+
+def test_a_file_named_as_another_format_is_read_as_its_bytes_say(tmp_path, monkeypatch):
+    # Downloads are often named as another format than they hold: what is looked for in a file is what its own holds.
+    rgb, alpha = transparent_photo()
+    (tmp_path / "sticker.jpg").write_bytes(encoded(".png", np.dstack([rgb[..., ::-1], alpha])))
+    image, read_alpha = image_files.read_image_and_alpha(tmp_path / "sticker.jpg")
+    np.testing.assert_array_equal(read_alpha, alpha)  # its transparency, which a JPEG could not hold, kept
+    assert (image[alpha == 255] == [200, 0, 0]).all()
+    (tmp_path / "photo.png").write_bytes(encoded(".jpg", rgb[..., ::-1]))
+    assert not image_files.may_hold_alpha(tmp_path / "photo.png")  # a JPEG: decoded once
+    # 16 bits a channel in a TIFF named .png (and a PNG named .tif), 8 in a PNG named .tif.
+    deep = np.random.default_rng(0).integers(0, 65536, (10, 12, 3)).astype(np.uint16)
+    (tmp_path / "scan.png").write_bytes(encoded(".tif", deep))
+    (tmp_path / "scan.tif").write_bytes(encoded(".png", deep))
+    (tmp_path / "eight.tif").write_bytes(encoded(".png", rgb))
+    assert image_files.stores_16_bits(tmp_path / "scan.png") and image_files.stores_16_bits(tmp_path / "scan.tif")
+    assert not image_files.stores_16_bits(tmp_path / "eight.tif")
+    # A 0/1 mask stored as JPEG is refused however it is named; a label map's colours are seen in a PNG named .jpg.
+    truth = np.zeros((64, 48), np.uint8)
+    truth[8:56, 12:36] = 1
+    (tmp_path / "spoilt.png").write_bytes(encoded(".jpg", truth, cv2.IMWRITE_JPEG_QUALITY, 95))
+    with pytest.raises(data.DatasetError, match=r"spoilt\.png: a 0/1 mask saved as JPEG, though named \.png "
+                                                r"\(values 0 to [1-9]\)"):
+        image_files.read_mask(tmp_path / "spoilt.png")
+    label_map = np.zeros((64, 48, 3), np.uint8)
+    label_map[8:56, 12:36], label_map[56:, :] = (128, 128, 192), (192, 224, 224)  # VOC's person, its unsure border
+    (tmp_path / "labels.jpg").write_bytes(encoded(".png", label_map))
+    assert image_files.mask_colours(tmp_path / "labels.jpg") == ((224, 224, 192), (192, 128, 128))
+    (tmp_path / "labels.png").write_bytes(encoded(".jpg", label_map))
+    assert image_files.mask_colours(tmp_path / "labels.png") is None  # JPEG's compression strays from any colours
+
+
 @pytest.mark.parametrize("bits", [8, 16])
 def test_a_transparent_photos_alpha_is_turned_with_its_exif_orientation(tmp_path, bits):
     rgb, alpha = transparent_photo()
