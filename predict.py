@@ -32,7 +32,8 @@ down (--upright-only skips it); small specks of mask apart from the people are
 left out (--keep-specks keeps them). A photo with transparency keeps it: the
 model sees it over grey, and its output is nowhere more opaque than the photo.
 On a CPU the model runs through TensorFlow Lite, about twice as fast, converted
-once per model file (--engine); a .tflite --model runs as it is, and the
+once per model file (--engine), and then without importing TensorFlow: one
+photo takes a second, not eight; a .tflite --model runs as it is, and the
 shipped model's 8-bit one, models/person_mobilenetv2_unet.int8.tflite, cuts out
 about 1.5x as fast again. Existing outputs are skipped unless --overwrite, so
 an interrupted run continues where it stopped (one with nothing left to do
@@ -54,6 +55,7 @@ import argparse
 import csv
 import glob
 import hashlib
+import importlib.metadata
 import io
 import itertools
 import logging
@@ -78,6 +80,7 @@ import data
 import image_files
 import lite
 import metadata
+import model_files
 import outputs
 import quiet_tensorflow
 import segment
@@ -133,13 +136,11 @@ def load_model(path=None, engine="auto"):
     one, run by `engine` (see ENGINES): a Keras model, or a lite.LiteModel.
     Loaded once per file, and again once the file changes: a model retrained
     in the same notebook session is the new one, not the one loaded
-    before."""
+    before. A model run by TensorFlow Lite, as converted already, is loaded
+    without importing TensorFlow (seconds: see chosen_engine)."""
     path = model_path(path, engine)
-    quiet_tensorflow.import_tensorflow()  # before model.py's Keras imports it, with its start-up lines
-    from model import model_file
-
     try:
-        path = model_file(path)  # a run folder: its model.keras
+        path = model_files.model_file(path)  # a run folder: its model.keras
     except ValueError as error:
         raise PredictError(str(error)) from error
     written = path.stat() if path.is_file() else None
@@ -183,6 +184,7 @@ def load_model_file(path, version):
     """model.load_trained_model, its errors a PredictError. `version`, the
     file's modification time and size, is part of the cache's key, so that a
     file written anew is read anew."""
+    quiet_tensorflow.import_tensorflow()  # before model.py's Keras imports it, with its start-up lines
     from model import load_trained_model
 
     try:
@@ -197,15 +199,23 @@ def load_model_file(path, version):
 # model alone and 23-24 against 12.6-13.6 end to end (benchmarks/predict_speed.py).
 # TensorFlow Lite runs on the CPU only, so "auto" leaves a model to Keras where
 # TensorFlow sees a GPU. The conversion takes about 20 s, once per model file:
-# it is kept beside the file, in LITE_CACHE.
+# it is kept beside the file, in LITE_CACHE. Where no GPU can be there, a
+# conversion made already runs without TensorFlow, which takes longer to
+# import than one photo takes to cut out (5-6 s on 2 cores).
 ENGINES = ("auto", "keras", "tflite")
 LITE_CACHE = ".tflite-cache"
 
 
 def chosen_engine(engine):
-    """The engine, "keras" or "tflite", that an ENGINES name stands for here."""
+    """The engine, "keras" or "tflite", that an ENGINES name stands for
+    here: for "auto", "tflite" where TensorFlow cannot run on a GPU (or
+    Keras is set to another backend, KERAS_BACKEND), asked of TensorFlow
+    only where a GPU may be there (tensorflow_may_use_a_gpu)."""
     if engine != "auto":
         return engine
+    if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow" and not tensorflow_may_use_a_gpu():
+        return "tflite"
+    quiet_tensorflow.import_tensorflow()
     import keras
 
     if keras.backend.backend() != "tensorflow":
@@ -213,6 +223,25 @@ def chosen_engine(engine):
     import tensorflow as tf
 
     return "keras" if tf.config.list_physical_devices("GPU") else "tflite"
+
+
+# Where a GPU that TensorFlow could run on shows itself, but for NVIDIA's device
+# files and WSL2's (quiet_tensorflow.GPU_DEVICES): NVIDIA's driver, loaded,
+# before it makes its device files; AMD's (ROCm builds of TensorFlow).
+MORE_GPU_SIGNS = ("/proc/driver/nvidia/gpus/*", "/dev/kfd")
+
+
+def tensorflow_may_use_a_gpu():
+    """Whether TensorFlow may find a GPU to run on here, told without
+    importing it: a GPU's device file, or on a Mac, Apple's Metal plugin
+    installed (tensorflow-metal). Windows' TensorFlow runs on its CPU alone."""
+    if sys.platform == "darwin":
+        try:
+            importlib.metadata.distribution("tensorflow-metal")
+        except importlib.metadata.PackageNotFoundError:
+            return False
+        return True
+    return quiet_tensorflow.gpu_plugged_in() or any(glob.glob(pattern) for pattern in MORE_GPU_SIGNS)
 
 
 @lru_cache(maxsize=4)
@@ -257,8 +286,6 @@ def given_lite_model(path, version):
     load_model_file): a model converted elsewhere, run as it is; a
     PredictError where the file cannot be read, holds no TensorFlow Lite
     model, or no segmenter as predict.py runs one."""
-    from model import segmenter_shapes_trouble
-
     content = model_bytes(path)
     try:
         model = lite.LiteModel(content, usable_cpus())
@@ -267,7 +294,8 @@ def given_lite_model(path, version):
         held = None if content[4:8] == image_files.TFLITE_IDENTIFIER else image_files.what_it_holds(content)
         why = f"not a TensorFlow Lite model but {held}" if held else f"not a TensorFlow Lite model, or not whole ({error})"
         raise PredictError(f"cannot load model {path}: {why}") from error
-    if trouble := segmenter_shapes_trouble(model.input_shapes, model.output_shapes) or lite.trouble(model):
+    if trouble := (model_files.segmenter_shapes_trouble(model.input_shapes, model.output_shapes)
+                   or lite.trouble(model)):
         raise PredictError(f"cannot use model {path}: {trouble}")
     return model
 

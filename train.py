@@ -411,7 +411,7 @@ def splits_folder(splits_from):
 def initial_weights_file(config):
     """The .keras file INIT_WEIGHTS names (a train.py run folder names its
     model.keras, as for predict.py), or None to start afresh."""
-    from model import model_file
+    from model_files import model_file
 
     init_weights = none_or_path(config["init_weights"])
     return model_file(init_weights) if init_weights else None
@@ -423,7 +423,8 @@ def init_weights_trouble(path, model_name, decoder_width):
     loading it (a TensorFlow Lite model, a model of another architecture or
     with a wider decoder: load_initial_weights can only widen one), or None:
     said with the settings, not after minutes of checking photos."""
-    from model import MODEL_NAMES, decoder_width_of, not_a_keras_model, saved_config
+    from model import MODEL_NAMES, decoder_width_of
+    from model_files import not_a_keras_model, saved_config
 
     if trouble := not_a_keras_model(path):
         return f"{path} is {trouble}"

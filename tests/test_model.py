@@ -212,10 +212,9 @@ def test_growing_into_a_narrower_or_different_model_is_an_error():
 
 
 def test_a_model_exported_as_a_saved_model_and_converted_to_tflite_gives_the_same_masks(tmp_path):
-    # The recipe of the README's "Using a model outside this repository".
-    import warnings
-
+    # The recipe of the README's "Using a model outside this repository", run by LiteRT as on a phone.
     import tensorflow as tf
+    from ai_edge_litert.interpreter import Interpreter
 
     model = build_model("mobilenetv2_unet", image_size=(64, 64), alpha=0.35)
     images = np.random.default_rng(0).uniform(0, 255, (2, 64, 64, 3)).astype(np.float32)
@@ -224,9 +223,7 @@ def test_a_model_exported_as_a_saved_model_and_converted_to_tflite_gives_the_sam
     saved_model = tf.saved_model.load(str(tmp_path / "saved_model"))  # held: .serve needs its variables alive
     np.testing.assert_allclose(saved_model.serve(images).numpy(), masks, atol=1e-6)
     converted = tf.lite.TFLiteConverter.from_saved_model(str(tmp_path / "saved_model")).convert()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tf.lite.Interpreter: "deprecated", in favour of LiteRT's
-        interpreter = tf.lite.Interpreter(model_content=converted)
+    interpreter = Interpreter(model_content=converted)
     interpreter.allocate_tensors()
     (image_input,), (mask_output,) = interpreter.get_input_details(), interpreter.get_output_details()
     assert tuple(image_input["shape"]) == (1, 64, 64, 3) and tuple(mask_output["shape"]) == (1, 64, 64, 1)

@@ -1835,18 +1835,60 @@ def test_the_tflite_engine_makes_the_masks_and_cutouts_keras_makes(tiny_model_pa
     assert np.abs(alphas[0] - alphas[1]).max() <= 1
 
 
-def test_auto_runs_the_model_with_tflite_unless_tensorflow_sees_a_gpu(monkeypatch):
+def test_auto_runs_the_model_with_tflite_unless_tensorflow_sees_a_gpu(monkeypatch, tmp_path):
+    import importlib.metadata
+
+    import quiet_tensorflow
     import tensorflow as tf
 
     assert predict.chosen_engine("keras") == "keras" and predict.chosen_engine("tflite") == "tflite"
-    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
-    assert predict.chosen_engine("auto") == "tflite"
+    # Where no GPU shows itself, TensorFlow is not asked, which would take importing it.
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setattr(quiet_tensorflow, "GPU_DEVICES", (str(tmp_path / "nvidia[0-9]*"), str(tmp_path / "dxg")))
+    monkeypatch.setattr(predict, "MORE_GPU_SIGNS", (str(tmp_path / "gpus" / "*"), str(tmp_path / "kfd")))
     monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: ["GPU:0"] if kind == "GPU" else [])
+    assert not predict.tensorflow_may_use_a_gpu() and predict.chosen_engine("auto") == "tflite"
+    # Where one may be there (NVIDIA's driver loaded, before its device files are made; AMD's), TensorFlow says.
+    for sign in ("gpus/0000:01:00.0", "kfd"):
+        (tmp_path / sign).parent.mkdir(exist_ok=True)
+        (tmp_path / sign).touch()
+        assert predict.tensorflow_may_use_a_gpu() and predict.chosen_engine("auto") == "keras"
+        (tmp_path / sign).unlink()
+    (tmp_path / "nvidia0").touch()
     assert predict.chosen_engine("auto") == "keras"
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])  # a GPU TensorFlow cannot use
+    assert predict.chosen_engine("auto") == "tflite"
+    # On a Mac, Apple's Metal plugin for TensorFlow.
+    monkeypatch.setattr(sys, "platform", "darwin")
+    installed = set()
+
+    def distribution(name):
+        if name not in installed:
+            raise importlib.metadata.PackageNotFoundError(name)
+        return SimpleNamespace(name=name)
+
+    monkeypatch.setattr(importlib.metadata, "distribution", distribution)
+    assert not predict.tensorflow_may_use_a_gpu()  # whatever the device files
+    installed.add("tensorflow-metal")
+    assert predict.tensorflow_may_use_a_gpu()
     with pytest.raises(predict.PredictError, match="engine must be one of auto, keras, tflite; got 'gpu'"):
         predict.load_model(None, "gpu")
     with pytest.raises(SystemExit):
         predict.parse_args(["a.jpg", "out", "--engine", "gpu"])
+
+
+def test_a_converted_model_cuts_out_photos_without_importing_tensorflow(tiny_model_path, tmp_path, rng):
+    predict.load_model(tiny_model_path, "tflite")  # converted once, and kept beside the file
+    save(tmp_path / "photos" / "a.png", photo(rng, 40, 30))
+    # As the command line runs, on a machine without a GPU: TensorFlow (seconds to import) is not needed.
+    code = ("import sys, predict, quiet_tensorflow; quiet_tensorflow.GPU_DEVICES = predict.MORE_GPU_SIGNS = (); "
+            "status = predict.main(sys.argv[1:]); print(status, 'tensorflow' in sys.modules, 'keras' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "photos"), str(tmp_path / "out"), "--model",
+                             str(tiny_model_path)], cwd=REPO_DIR, capture_output=True, text=True, timeout=120)
+    assert result.stdout.split()[-3:] == ["0", "False", "False"], result.stderr[-2000:]
+    np.testing.assert_array_equal(read_output(tmp_path / "out" / "a.png"),
+                                  predict.remove_background(read_output(tmp_path / "photos" / "a.png"),
+                                                            model=tiny_model_path, engine="tflite"))
 
 
 def test_a_converted_model_is_kept_beside_its_file_and_converted_anew_only_once_the_file_changes(tmp_path, monkeypatch,

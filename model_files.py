@@ -1,0 +1,76 @@
+"""A model's file, read without Keras: which file a model path names (a
+train.py run folder's model.keras), what a file that is no Keras model is,
+the configuration a .keras file was saved with, and whether a model of given
+input and output shapes is a segmenter as predict.py runs one.
+
+Importing Keras imports TensorFlow, which takes seconds; predict.py runs a
+model's TensorFlow Lite conversion without it (see predict.chosen_engine),
+so that one photo is cut out in about a second rather than six.
+model.py loads the file itself.
+"""
+
+import json
+import zipfile
+from pathlib import Path
+
+
+def model_file(path):
+    """The .keras file at `path`; for a train.py run folder, its model.keras.
+    A folder without one is a ValueError that names the models it holds
+    (best.keras, the best epoch so far, while the run goes on), or says it
+    is a SavedModel."""
+    path = Path(path)
+    if not path.is_dir():
+        return path
+    if (path / "model.keras").is_file():
+        return path / "model.keras"
+    if (path / "saved_model.pb").is_file():  # the README's export for serving, given back
+        raise ValueError(f"model {path} is a TensorFlow SavedModel (an export for serving), which is not run here: "
+                         f"pass the .keras model it was exported from")
+    held = sorted(file.name for file in path.glob("*.keras"))
+    raise ValueError(f"model {path} is a folder with no model.keras in it (a train.py run folder has one once "
+                     f"its run has finished)" + (f"; it holds {', '.join(held)}: pass {path / held[0]}" if held else ""))
+
+
+def not_a_keras_model(path):
+    """Why the file at `path` is no Keras model, as its name tells (a
+    TensorFlow Lite model, or a file of weights alone), or None."""
+    if path.suffix.lower() == ".tflite":  # Keras says "File format not supported", and offers TFSMLayer
+        return ("a TensorFlow Lite model, which predict.py and evaluate.py run but Keras cannot load (nor train): "
+                "pass the .keras model it was converted from")
+    if path.name.lower().endswith(".weights.h5"):  # Keras says "No model config found in the file"
+        return ("a file of weights alone, without the network they belong to: pass a .keras model (a train.py run's "
+                "model.keras)")
+    return None
+
+
+def saved_config(path):
+    """The configuration of the model saved in the .keras file at `path`
+    (its "name" one of model.MODEL_NAMES for a model model.build_model made), read
+    without loading the model; None where it cannot be read so (loading the
+    file says what is wrong with it)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read("config.json"))["config"]
+    except (OSError, zipfile.BadZipFile, KeyError, TypeError, ValueError):
+        return None
+    return config if isinstance(config, dict) else None
+
+
+def segmenter_shapes_trouble(input_shapes, output_shapes):
+    """model.segmenter_trouble of a model with inputs and outputs of these shapes
+    (tuples, None for a side of any size): a Keras model's, or a TensorFlow
+    Lite model's (lite.LiteModel)."""
+    if len(input_shapes) != 1 or len(output_shapes) != 1:
+        return (f"it has {len(input_shapes)} inputs and {len(output_shapes)} outputs, where a segmentation model has "
+                f"one of each")
+    (image,), (mask,) = input_shapes, output_shapes
+    if len(image) != 4 or image[3] != 3:
+        return f"its input is of shape {image}, not RGB images (batch, height, width, 3)"
+    if None in image[1:3]:
+        return (f"its input, of shape {image}, takes images of any size, where the model runs at the one it was "
+                f"trained at: build it with that size, keras.Input((288, 288, 3)), and load the weights into it")
+    if len(mask) != 4 or mask[3] != 1:
+        return (f"its output is of shape {mask}, not masks of one channel, the person's probability "
+                f"(batch, height, width, 1)")
+    return None
