@@ -58,6 +58,7 @@ import hashlib
 import importlib.metadata
 import io
 import itertools
+import json
 import logging
 import math
 import os
@@ -208,21 +209,34 @@ LITE_CACHE = ".tflite-cache"
 
 def chosen_engine(engine):
     """The engine, "keras" or "tflite", that an ENGINES name stands for
-    here: for "auto", "tflite" where TensorFlow cannot run on a GPU (or
-    Keras is set to another backend, KERAS_BACKEND), asked of TensorFlow
-    only where a GPU may be there (tensorflow_may_use_a_gpu)."""
+    here: for "auto", "tflite" where Keras runs on TensorFlow and TensorFlow
+    sees no GPU, asked of TensorFlow only where a GPU may be there
+    (tensorflow_may_use_a_gpu)."""
     if engine != "auto":
         return engine
-    if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow" and not tensorflow_may_use_a_gpu():
+    if keras_backend() != "tensorflow":
+        return "keras"
+    if not tensorflow_may_use_a_gpu():
         return "tflite"
     quiet_tensorflow.import_tensorflow()
-    import keras
-
-    if keras.backend.backend() != "tensorflow":
-        return "keras"
     import tensorflow as tf
 
     return "keras" if tf.config.list_physical_devices("GPU") else "tflite"
+
+
+def keras_backend():
+    """The backend Keras runs on, or will once imported, told without
+    importing it, where Keras looks: KERAS_BACKEND, else the keras.json
+    of its folder (KERAS_HOME, by default ~/.keras); TensorFlow by default."""
+    if "keras" in sys.modules:
+        return sys.modules["keras"].backend.backend()
+    if backend := os.environ.get("KERAS_BACKEND"):
+        return backend
+    config = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "keras.json"
+    try:
+        return json.loads(config.read_text()).get("backend", "tensorflow")
+    except (OSError, ValueError, AttributeError):  # none, unreadable, or not Keras's (no mapping)
+        return "tensorflow"
 
 
 # Where a GPU that TensorFlow could run on shows itself, but for NVIDIA's device

@@ -1858,6 +1858,15 @@ def test_auto_runs_the_model_with_tflite_unless_tensorflow_sees_a_gpu(monkeypatc
     assert predict.chosen_engine("auto") == "keras"
     monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])  # a GPU TensorFlow cannot use
     assert predict.chosen_engine("auto") == "tflite"
+    # Keras set to another backend, before it is imported (KERAS_BACKEND, or its keras.json): Keras.
+    monkeypatch.delitem(sys.modules, "keras")
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    assert predict.keras_backend() == "tensorflow"  # no keras.json: Keras's default
+    (tmp_path / "keras.json").write_text('{"floatx": "float32", "backend": "jax"}')
+    assert predict.keras_backend() == "jax" and predict.chosen_engine("auto") == "keras"
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")  # over its keras.json, as Keras takes it
+    assert predict.chosen_engine("auto") == "tflite"
     # On a Mac, Apple's Metal plugin for TensorFlow.
     monkeypatch.setattr(sys, "platform", "darwin")
     installed = set()
