@@ -5,7 +5,7 @@ input and output shapes is a segmenter as predict.py runs one.
 
 Importing Keras imports TensorFlow, which takes seconds; predict.py runs a
 model's TensorFlow Lite conversion without it (see predict.chosen_engine),
-so that one photo is cut out in about a second rather than six.
+so that one photo is cut out in under a second rather than seven or eight.
 model.py loads the file itself.
 """
 

@@ -33,7 +33,7 @@ left out (--keep-specks keeps them). A photo with transparency keeps it: the
 model sees it over grey, and its output is nowhere more opaque than the photo.
 On a CPU the model runs through TensorFlow Lite, about twice as fast, converted
 once per model file (--engine), and then without importing TensorFlow: one
-photo takes a second, not eight; a .tflite --model runs as it is, and the
+photo takes under a second, not 7-8 s; a .tflite --model runs as it is, and the
 shipped model's 8-bit one, models/person_mobilenetv2_unet.int8.tflite, cuts out
 about 1.5x as fast again. Existing outputs are skipped unless --overwrite, so
 an interrupted run continues where it stopped (one with nothing left to do
