@@ -261,29 +261,73 @@ def tensorflow_may_use_a_gpu():
 @lru_cache(maxsize=4)
 def lite_model_file(path, version):
     """A lite.LiteModel of the .keras file at `path` (`version` as for
-    load_model_file): converted, or read from LITE_CACHE beside the file,
-    where a conversion is kept under the file's content hash. Where that
-    folder cannot be written, the conversion serves this run only."""
+    load_model_file): converted, or read from where an earlier run kept its
+    conversion (lite_caches), under the file's content hash. Where no such
+    folder can be written, the conversion serves this run only."""
     content_hash = hashlib.sha256(model_bytes(path)).hexdigest()[:16]
-    cache = path.parent / LITE_CACHE / f"{path.stem}-{content_hash}.tflite"
-    if cache.is_file():
-        try:
-            return lite.LiteModel(cache.read_bytes(), usable_cpus())
-        except (OSError, ValueError) as error:  # cut short or spoilt since: made again below
-            log.warning("cannot use the converted model %s (%s): converting %s again", cache, error, path.name)
+    places = [(folder, f"{name}-{content_hash}.tflite", name) for folder, name in lite_caches(path)]
+    for folder, file_name, _ in places:
+        if (folder / file_name).is_file():
+            try:
+                return lite.LiteModel((folder / file_name).read_bytes(), usable_cpus())
+            except (OSError, ValueError) as error:  # cut short or spoilt since: made again below
+                log.warning("cannot use the converted model %s (%s): converting %s again", folder / file_name, error,
+                            path.name)
     keras_model = load_model_file(path, version)  # first, so that a file that is no model is not said to be converted
     log.info("converting %s for TensorFlow Lite (once for this file; about 20 s for the shipped model)", path.name)
     content = lite.converted(keras_model)
-    try:
-        cache.parent.mkdir(exist_ok=True)
-        for stale in cache.parent.glob(f"{glob.escape(path.stem)}-{'?' * 16}.tflite"):  # the file's earlier versions
-            if stale != cache:
-                stale.unlink(missing_ok=True)  # or another run converting the same file at once removed it first
-        outputs.replace_atomically(cache, content)
-    except OSError as error:
-        log.warning("cannot keep the converted model in %s (%s): it will be converted again next time",
-                    cache.parent, error.strerror or error)
+    refused = []
+    for folder, file_name, name in places:
+        try:
+            keep_conversion(folder, file_name, name, content)
+        except OSError as error:
+            refused.append(f"{folder}: {error.strerror or error}")
+            continue
+        if refused:  # beside the model file, a folder this user cannot write (a read-only install, a container's)
+            log.info("the converted model is kept in %s, as %s cannot be written", folder, places[0][0].parent)
+        break
+    else:
+        log.warning("cannot keep the converted model (%s): it will be converted again next time", "; ".join(refused))
     return lite.LiteModel(content, usable_cpus())
+
+
+def lite_caches(path):
+    """[(folder, name)]: where the conversion of the model file at `path` is
+    kept, as <name>-<content hash>.tflite, in the order looked in and
+    written to: LITE_CACHE beside the file, then, for a model in a folder
+    this user cannot write, this user's cache folder, where the name tells
+    apart files of one name in different folders (runs' model.keras)."""
+    places = [(path.parent / LITE_CACHE, path.stem)]
+    if cache := user_cache_folder():
+        places.append((cache / "tflite", f"{path.stem}-{hashlib.sha256(str(path.parent).encode()).hexdigest()[:8]}"))
+    return places
+
+
+def user_cache_folder():
+    """This project's folder among the user's caches, where the system keeps
+    them (XDG_CACHE_HOME or ~/.cache; ~/Library/Caches on a Mac;
+    LOCALAPPDATA on Windows); None where the user has no home folder."""
+    try:
+        if sys.platform == "win32":
+            base = os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local"
+        elif sys.platform == "darwin":
+            base = Path.home() / "Library" / "Caches"
+        else:
+            base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    except RuntimeError:  # no home folder to be found
+        return None
+    return Path(base) / "person-background-removal"
+
+
+def keep_conversion(folder, file_name, name, content):
+    """Writes a conversion to `folder`/`file_name`, whole or not at all, and
+    removes the conversions of the model file's earlier versions (<name>-
+    and another hash); an OSError where the folder cannot be written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob(f"{glob.escape(name)}-{'?' * 16}.tflite"):  # the file's earlier versions
+        if stale.name != file_name:
+            stale.unlink(missing_ok=True)  # or another run converting the same file at once removed it first
+    outputs.replace_atomically(folder / file_name, content)
 
 
 def model_bytes(path):

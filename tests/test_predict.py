@@ -1944,12 +1944,45 @@ def test_a_spoilt_conversion_in_the_cache_is_made_again(tmp_path, caplog, rng):
     assert kept.stat().st_size > 100  # written whole again
 
 
-def test_a_cache_folder_that_cannot_be_written_costs_a_warning_not_the_run(tmp_path, caplog):
+def test_a_model_in_a_folder_that_cannot_be_written_keeps_its_conversion_in_the_users_cache(tmp_path, monkeypatch,
+                                                                                           caplog):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(sys, "platform", "linux")
+    users_cache = tmp_path / "cache" / "person-background-removal" / "tflite"
+    paths = [tmp_path / "installed" / "model.keras", tmp_path / "other" / "model.keras"]  # as two runs' models
+    for seed, path in enumerate(paths):
+        path.parent.mkdir()
+        save_tiny_model(path, seed=seed)
+        (path.parent / predict.LITE_CACHE).write_text("a file where the folder would go")  # cannot be made
+    with caplog.at_level(logging.INFO, logger="predict"):
+        for path in paths:
+            assert isinstance(predict.load_model(path, "tflite"), lite.LiteModel)
+    assert f"the converted model is kept in {users_cache}, as {paths[0].parent} cannot be written" in caplog.text
+    assert "cannot keep" not in caplog.text
+    kept = sorted(users_cache.iterdir())
+    assert len(kept) == 2 and all(file.name.startswith("model-") for file in kept)  # one for each folder's model
+    # The next run loads it from there, unconverted; the model retrained, its conversion replaces the earlier one.
+    predict.lite_model_file.cache_clear()
+    with monkeypatch.context() as patched:
+        patched.setattr(lite, "converted", lambda model: pytest.fail("converted again"))
+        assert isinstance(predict.load_model(paths[0], "tflite"), lite.LiteModel)
+    save_tiny_model(paths[0], seed=7)
+    predict.load_model(paths[0], "tflite")
+    (other,) = [file for file in kept if file.name.startswith(predict.lite_caches(paths[1])[1][1])]
+    now = sorted(users_cache.iterdir())
+    assert len(now) == 2 and other in now and len(set(now) - set(kept)) == 1  # the other folder's model's stays
+
+
+def test_a_cache_folder_that_cannot_be_written_costs_a_warning_not_the_run(tmp_path, monkeypatch, caplog):
     path = tmp_path / "model.keras"
     save_tiny_model(path, seed=3)
     (tmp_path / predict.LITE_CACHE).write_text("a file where the folder would go")
+    (tmp_path / "cache").write_text("nor the user's cache folder")
+    monkeypatch.setattr(predict, "user_cache_folder", lambda: tmp_path / "cache")
     assert isinstance(predict.load_model(path, "tflite"), lite.LiteModel)
     assert "cannot keep the converted model" in caplog.text and "converted again next time" in caplog.text
+    monkeypatch.setattr(predict, "user_cache_folder", lambda: None)  # no home folder: beside the model alone
+    assert predict.lite_caches(path) == [(tmp_path / predict.LITE_CACHE, "model")]
 
 
 def test_a_model_tflite_cannot_convert_runs_with_keras_under_auto_and_is_an_error_under_tflite(tmp_path, monkeypatch,
