@@ -89,6 +89,7 @@ import watching
 
 REPO_DIR = Path(__file__).resolve().parent
 DEFAULT_MODEL = REPO_DIR / "models" / "person_mobilenetv2_unet.keras"
+LITE_DEFAULT_MODEL = DEFAULT_MODEL.with_suffix(".int8.tflite")  # its 8-bit conversion, which runs without TensorFlow
 # Photos held in memory at once (decoded, waiting for the model or the PNG
 # writer), in pixels: 100 megapixels is about 1 GB with the cutouts.
 PIXEL_BUDGET = 100_000_000
@@ -185,7 +186,13 @@ def load_model_file(path, version):
     """model.load_trained_model, its errors a PredictError. `version`, the
     file's modification time and size, is part of the cache's key, so that a
     file written anew is read anew."""
-    quiet_tensorflow.import_tensorflow()  # before model.py's Keras imports it, with its start-up lines
+    try:
+        quiet_tensorflow.import_tensorflow()  # before model.py's Keras imports it, with its start-up lines
+    except ImportError as error:  # installed from requirements-predict.txt: TensorFlow Lite models alone
+        raise PredictError(f"cannot load {path}: {error.name or 'TensorFlow'} is not installed, which a .keras model "
+                           f"needs (to run it, or to convert it once for TensorFlow Lite): pass a .tflite model "
+                           f"(--model {LITE_DEFAULT_MODEL.relative_to(REPO_DIR)}, the shipped one at 8 bits), or "
+                           f"install requirements.txt") from error
     from model import load_trained_model
 
     try:
@@ -218,7 +225,10 @@ def chosen_engine(engine):
         return "keras"
     if not tensorflow_may_use_a_gpu():
         return "tflite"
-    quiet_tensorflow.import_tensorflow()
+    try:
+        quiet_tensorflow.import_tensorflow()
+    except ImportError:  # installed from requirements-predict.txt: no TensorFlow to run on the GPU
+        return "tflite"
     import tensorflow as tf
 
     return "keras" if tf.config.list_physical_devices("GPU") else "tflite"
@@ -228,8 +238,8 @@ def keras_backend():
     """The backend Keras runs on, or will once imported, told without
     importing it, where Keras looks: KERAS_BACKEND, else the keras.json
     of its folder (KERAS_HOME, by default ~/.keras); TensorFlow by default."""
-    if "keras" in sys.modules:
-        return sys.modules["keras"].backend.backend()
+    if keras := sys.modules.get("keras"):
+        return keras.backend.backend()
     if backend := os.environ.get("KERAS_BACKEND"):
         return backend
     config = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "keras.json"

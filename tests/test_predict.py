@@ -8,6 +8,7 @@ import shutil
 import signal
 import struct
 import subprocess
+import textwrap
 import sys
 import threading
 import time
@@ -1898,6 +1899,52 @@ def test_a_converted_model_cuts_out_photos_without_importing_tensorflow(tiny_mod
     np.testing.assert_array_equal(read_output(tmp_path / "out" / "a.png"),
                                   predict.remove_background(read_output(tmp_path / "photos" / "a.png"),
                                                             model=tiny_model_path, engine="tflite"))
+
+
+def test_without_tensorflow_a_tflite_model_cuts_out_photos_and_a_keras_one_is_an_error_saying_what_to_pass(
+        tiny_model_path, tmp_path, rng):
+    # Installed from requirements-predict.txt, whose every line is requirements.txt's: no TensorFlow, nor Keras.
+    everything = (REPO_DIR / "requirements.txt").read_text().splitlines()
+    predict_only = [line for line in (REPO_DIR / "requirements-predict.txt").read_text().splitlines()
+                    if line and not line.startswith("#")]
+    assert set(predict_only) <= set(everything) and not any(line.startswith(("tensorflow", "keras"))
+                                                            for line in predict_only)
+    lite_file = lite_file_of(predict.load_model(tiny_model_path, "keras"), tmp_path / "person.tflite")
+    predict.load_model(tiny_model_path, "tflite")  # converted, its conversion kept beside it
+    unconverted = tmp_path / "new" / "model.keras"
+    unconverted.parent.mkdir()
+    save_tiny_model(unconverted, seed=4)
+    save(tmp_path / "photos" / "a.png", photo(rng, 40, 30))
+    code = textwrap.dedent("""
+        import importlib.abc, sys
+
+        class NotInstalled(importlib.abc.MetaPathFinder):  # TensorFlow and Keras not found, as where not installed
+            def find_spec(self, name, path, target=None):
+                if name.partition(".")[0] in ("tensorflow", "keras"):
+                    raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+        sys.meta_path.insert(0, NotInstalled())
+        import predict
+        sys.exit(predict.main(sys.argv[1:]))
+        """)
+
+    def cut_out(model, output):
+        return subprocess.run([sys.executable, "-c", code, str(tmp_path / "photos"), str(tmp_path / output), "--model",
+                               str(model)], cwd=REPO_DIR, capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")})
+
+    # A .tflite file, or a .keras file converted already (its conversion kept beside it), runs as with TensorFlow.
+    expected = predict.remove_background(read_output(tmp_path / "photos" / "a.png"), model=lite_file)
+    for model, output in ((lite_file, "out"), (tiny_model_path, "out_converted")):
+        result = cut_out(model, output)
+        assert result.returncode == 0, result.stderr[-2000:]
+        np.testing.assert_array_equal(read_output(tmp_path / output / "a.png"), expected)
+    result = cut_out(unconverted, "out_unconverted")
+    assert result.returncode == 2 and not (tmp_path / "out_unconverted" / "a.png").exists()
+    assert (f"error: cannot load {unconverted}: keras is not installed, which a .keras model needs (to run it, or to "
+            f"convert it once for TensorFlow Lite): pass a .tflite model (--model "
+            f"models/person_mobilenetv2_unet.int8.tflite, the shipped one at 8 bits), or install requirements.txt"
+            in result.stderr), result.stderr[-2000:]
 
 
 def test_a_converted_model_is_kept_beside_its_file_and_converted_anew_only_once_the_file_changes(tmp_path, monkeypatch,
