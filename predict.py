@@ -243,10 +243,10 @@ def keras_backend():
         return keras.backend.backend()
     if backend := os.environ.get("KERAS_BACKEND"):
         return backend
-    config = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "keras.json"
     try:
-        return json.loads(config.read_text()).get("backend", "tensorflow")
-    except (OSError, ValueError, AttributeError):  # none, unreadable, or not Keras's (no mapping)
+        folder = Path(os.environ["KERAS_HOME"]) if "KERAS_HOME" in os.environ else Path.home() / ".keras"
+        return json.loads((folder / "keras.json").read_text()).get("backend", "tensorflow")
+    except (OSError, ValueError, AttributeError, RuntimeError):  # none, unreadable, not Keras's; or no home folder
         return "tensorflow"
 
 
