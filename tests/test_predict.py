@@ -1,6 +1,7 @@
 import csv
 import errno
 import io
+import json
 import logging
 import os
 import re
@@ -34,7 +35,7 @@ import segment
 import train
 import watching
 from conftest import (NOT_UTF8, REPO_DIR, FailsOnGreen, MarksRed, SureOfUprightRed, Terminal, boxed, camera_dng,
-                      lying_person, person_with_a_speck, photo, with_bicubic_upsampling)
+                      lying_person, person_with_a_speck, photo, with_bicubic_upsampling, write_sample)
 from model import build_model
 
 SIZE = (32, 32)
@@ -1924,14 +1925,16 @@ def test_without_tensorflow_a_tflite_model_cuts_out_photos_and_a_keras_one_is_an
                     raise ModuleNotFoundError(f"No module named {name!r}", name=name)
 
         sys.meta_path.insert(0, NotInstalled())
-        import predict
-        sys.exit(predict.main(sys.argv[1:]))
+        import evaluate, predict
+        sys.exit((evaluate if sys.argv[1] == "evaluate" else predict).main(sys.argv[2:]))
         """)
 
+    def run(script, *args):
+        return subprocess.run([sys.executable, "-c", code, script, *map(str, args)], cwd=REPO_DIR, capture_output=True,
+                              text=True, timeout=120, env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")})
+
     def cut_out(model, output):
-        return subprocess.run([sys.executable, "-c", code, str(tmp_path / "photos"), str(tmp_path / output), "--model",
-                               str(model)], cwd=REPO_DIR, capture_output=True, text=True, timeout=120,
-                              env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")})
+        return run("predict", tmp_path / "photos", tmp_path / output, "--model", model)
 
     # A .tflite file, or a .keras file converted already (its conversion kept beside it), runs as with TensorFlow.
     expected = predict.remove_background(read_output(tmp_path / "photos" / "a.png"), model=lite_file)
@@ -1945,6 +1948,12 @@ def test_without_tensorflow_a_tflite_model_cuts_out_photos_and_a_keras_one_is_an
             f"convert it once for TensorFlow Lite): pass a .tflite model (--model "
             f"models/person_mobilenetv2_unet.int8.tflite, the shipped one at 8 bits), or install requirements.txt"
             in result.stderr), result.stderr[-2000:]
+    # evaluate.py scores a .tflite model there too.
+    scored = run("evaluate", "--model", lite_file, "--data", write_sample(tmp_path / "labelled", count=3), "--out",
+                 tmp_path / "scores")
+    assert scored.returncode == 0, scored.stderr[-2000:]
+    scores = json.loads((tmp_path / "scores" / "metrics.json").read_text())
+    assert (scores["images"], scores["engine"]) == (3, "tflite") and 0 <= scores["iou"] <= 1
 
 
 def test_a_converted_model_is_kept_beside_its_file_and_converted_anew_only_once_the_file_changes(tmp_path, monkeypatch,
