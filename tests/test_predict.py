@@ -9,8 +9,8 @@ import shutil
 import signal
 import struct
 import subprocess
-import textwrap
 import sys
+import textwrap
 import threading
 import time
 import zlib
