@@ -36,12 +36,12 @@ def test_the_shipped_model_cuts_the_astronaut_out_of_her_background():
 def test_the_shipped_int8_conversion_is_the_shipped_models_and_cuts_out_what_it_cuts_out():
     # To be made again with the model (benchmarks/lite_conversions.py --keep): a model retrained without it fails here.
     skimage_data = pytest.importorskip("skimage.data")
-    int8 = predict.load_model(predict.DEFAULT_MODEL.with_suffix(".int8.tflite"))
+    int8 = predict.load_model(predict.LITE_DEFAULT_MODEL)
     assert int8.image["dtype"] == int8.mask["dtype"] == np.uint8
     assert segment.model_input_size(int8) == segment.model_input_size(predict.load_model())
     photo = skimage_data.astronaut()
     alphas = [predict.remove_background(photo, model=model)[..., 3].astype(np.float32) / 255
-              for model in (None, predict.DEFAULT_MODEL.with_suffix(".int8.tflite"))]
+              for model in (None, predict.LITE_DEFAULT_MODEL)]
     people = [alpha >= 0.5 for alpha in alphas]
     # 0.998 and 0.0033 measured; the model shipped before (stage 4) against this one: 0.988 and 0.008.
     assert (people[0] & people[1]).sum() / (people[0] | people[1]).sum() > 0.995
