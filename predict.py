@@ -36,14 +36,14 @@ once per model file (--engine), and then without importing TensorFlow: one
 photo takes under a second, not 7-8 s; a .tflite --model runs as it is, and the
 shipped model's 8-bit one, models/person_mobilenetv2_unet.int8.tflite, cuts out
 about 1.5x as fast again, and runs where TensorFlow is not installed (pip
-install -r requirements-predict.txt: a tenth of the size). Existing outputs are
-skipped unless --overwrite, so an interrupted run continues where it stopped
-(one with nothing left to do loads no model); --watch then goes on cutting out
-the photos that come into the input folders. One photo may be piped in and its
-output piped out (-), for scripts. A file that cannot be read, or a photo the
-model cannot take, is reported and skipped; the exit status is 1 if any failed.
-An output folder also gets sureness.csv, how sure the model was of each mask,
-least sure first: the cutouts to check first.
+install -r requirements-predict.txt: a seventh of the size). Existing outputs
+are skipped unless --overwrite, so an interrupted run continues where it
+stopped (one with nothing left to do loads no model); --watch then goes on
+cutting out the photos that come into the input folders. One photo may be piped
+in and its output piped out (-), for scripts. A file that cannot be read, or a
+photo the model cannot take, is reported and skipped; the exit status is 1 if
+any failed. An output folder also gets sureness.csv, how sure the model was of
+each mask, least sure first: the cutouts to check first.
 
 From Python:
 
