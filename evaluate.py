@@ -63,6 +63,7 @@ import image_files
 import predict
 import scores
 import segment
+import sheets
 
 SCORES = ("iou", "dice", "precision", "recall", "boundary_iou", "mae")
 # The mean IoU is also reported at each of these thresholds, so that the
@@ -493,75 +494,21 @@ def compare(rows, earlier, earlier_folder):
     return {"folder": str(earlier_folder), **paired(shared), "by_source": by_source if len(sources) > 1 else {}}
 
 
-# The contact sheet's colours (RGB) for the pixels the prediction got wrong:
-# background marked as person, and person missed.
-WRONGLY_MARKED = (255, 40, 40)
-MISSED = (40, 120, 255)
 SHEET_LEGEND = "photo | ground truth | prediction | errors: red marked but not person, blue person missed"
-LEGEND_LINE_HEIGHT = 18
 
 
 def contact_sheet(worst, height=200, threshold=scores.THRESHOLD):
-    """One row per image: photo | ground truth | prediction | errors, masks
-    drawn over the dimmed photo in green, with the IoU written on the
-    prediction; its errors at `threshold` (as it was scored) over the grey
-    photo, each pixel of the sheet as strongly coloured as the share of the
-    photo's pixels under it that are wrong, so that a missed arm stands out
-    and an outline a pixel off stays faint. Under a legend (see legend)."""
+    """One row per image: photo | ground truth | prediction | errors (see
+    sheets.errors, at `threshold`, as it was scored), masks drawn over the
+    dimmed photo in green, with the IoU written on the prediction, under a
+    legend."""
     rows = []
     for iou, stem, image, mask, prediction in worst:
-        width = max(1, round(image.shape[1] * height / image.shape[0]))
-        photo = data.resize(image, (height, width))
-
-        def overlay(soft):
-            tint = data.resize(soft.astype(np.float32), (height, width))[..., None]
-            return (photo * (0.35 + 0.65 * tint) * [0.6, 1.0, 0.6] + [0, 90, 0] * tint).clip(0, 255).astype(np.uint8)
-
-        predicted = overlay(prediction)
-        # OpenCV's fonts draw ASCII only, and a name that is not UTF-8 (a surrogate in Python) crashes it.
-        label = f"{stem} IoU {iou:.3f}".encode("ascii", "replace").decode()
-        cv2.putText(predicted, label, (4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 0), 1)
-        rows.append(np.hstack([photo, overlay(mask), predicted, errors(photo, mask, prediction, threshold)]))
-    if not rows:
-        return None
-    sheet_width = max(row.shape[1] for row in rows)
-    padded = [cv2.copyMakeBorder(row, 0, 2, 0, sheet_width - row.shape[1], cv2.BORDER_CONSTANT, value=(0, 0, 0))
-              for row in rows]
-    return np.vstack([legend(sheet_width), *padded])
-
-
-def errors(photo, mask, prediction, threshold):
-    """The contact sheet's errors panel: `photo` (already at the sheet's
-    size) in dimmed grey, with the share of wrongly marked and of missed
-    pixels of the full-size {0, 1} `mask` and soft `prediction` under each
-    of its pixels in WRONGLY_MARKED and MISSED."""
-    size = photo.shape[:2]
-    marked = prediction >= threshold
-    wrongly_marked = data.resize((marked & (mask == 0)).astype(np.float32), size)[..., None]
-    missed = data.resize((~marked & (mask > 0)).astype(np.float32), size)[..., None]
-    grey = 0.5 * cv2.cvtColor(np.ascontiguousarray(photo[..., :3]), cv2.COLOR_RGB2GRAY)[..., None].astype(np.float32)
-    panel = (grey * (1 - wrongly_marked - missed) + np.float32(WRONGLY_MARKED) * wrongly_marked
-             + np.float32(MISSED) * missed)
-    return panel.clip(0, 255).round().astype(np.uint8)
-
-
-def legend(width):
-    """The top of a contact sheet `width` pixels wide: SHEET_LEGEND, in as
-    many lines as it takes to fit."""
-    def text_width(text):
-        return cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1)[0][0]
-
-    lines = [""]
-    for word in SHEET_LEGEND.split():
-        if lines[-1] and text_width(f"{lines[-1]} {word}") > width - 8:
-            lines.append(word)
-        else:
-            lines[-1] = f"{lines[-1]} {word}".strip()
-    top = np.zeros((LEGEND_LINE_HEIGHT * len(lines) + 2, width, 3), np.uint8)
-    for number, line in enumerate(lines):
-        cv2.putText(top, line, (4, 14 + LEGEND_LINE_HEIGHT * number), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255),
-                    1)
-    return top
+        photo = data.resize(image, (height, max(1, round(image.shape[1] * height / image.shape[0]))))
+        rows.append([photo, sheets.overlay(photo, mask), sheets.labelled(sheets.overlay(photo, prediction),
+                                                                         f"{stem} IoU {iou:.3f}"),
+                     sheets.errors(photo, mask, prediction, threshold)])
+    return sheets.sheet(rows, SHEET_LEGEND)
 
 
 def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, close_up=True, upright_only=False,
@@ -634,8 +581,7 @@ def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, 
         writer.writerows(rows)
     sheet = contact_sheet(worst, threshold=threshold)
     if sheet is not None:
-        # Encoded here and written by Python: OpenCV's imwrite crashes on a folder name that is not UTF-8.
-        (out_dir / "worst.png").write_bytes(cv2.imencode(".png", cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))[1].tobytes())
+        (out_dir / "worst.png").write_bytes(sheets.png_bytes(sheet))
     return results
 
 

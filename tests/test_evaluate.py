@@ -16,6 +16,7 @@ import evaluate
 import predict
 import scores
 import segment
+import sheets
 from conftest import (NOT_UTF8, REPO_DIR, FailsOnGreen, SureOfUprightRed, Terminal, lying_person, person_with_a_speck,
                       rename_pair, write_sample)
 from model import build_model
@@ -92,7 +93,7 @@ def test_scores_are_the_numpy_metrics_at_original_resolution(tiny_model, dataset
     assert [float(row["sureness"]) for row in rows] == pytest.approx([r["sureness"] for r in reference], abs=1e-6)
     assert written["sureness_check"]["least_sure_checked"] == 1  # a tenth of 8 photos, at least one
     sheet = cv2.imread(str(tmp_path / "out" / "worst.png"))
-    legend = evaluate.legend(sheet.shape[1])
+    legend = sheets.legend(evaluate.SHEET_LEGEND, sheet.shape[1])
     assert sheet.shape[0] == len(legend) + 8 * (200 + 2)  # one row per image (fewer than 16 here)
     np.testing.assert_array_equal(sheet[:len(legend)], legend)
 
@@ -104,32 +105,32 @@ def test_the_contact_sheet_colours_what_was_marked_wrongly_red_and_the_person_mi
     prediction = np.zeros((100, 80), np.float32)
     prediction[:, 20:60] = 0.9  # a quarter of the person missed, as much background marked
     sheet = evaluate.contact_sheet([(0.33, "a", image, mask, prediction)], height=100)
-    top = len(evaluate.legend(4 * 80))  # the lines that say which colour is which
+    top = len(sheets.legend(evaluate.SHEET_LEGEND, 4 * 80))  # the lines that say which colour is which
     assert sheet.shape == (top + 100 + 2, 4 * 80, 3)
     panel = sheet[top:top + 100, 3 * 80:]
-    assert (panel[:, :20] == evaluate.MISSED).all()
-    assert (panel[:, 40:60] == evaluate.WRONGLY_MARKED).all()
+    assert (panel[:, :20] == sheets.MISSED).all()
+    assert (panel[:, 40:60] == sheets.WRONGLY_MARKED).all()
     assert (panel[:, 20:40] == 64).all() and (panel[:, 60:] == 64).all()  # right: the photo, grey and dimmed
 
     # Scored at another threshold, the errors are those at that threshold.
     strict = evaluate.contact_sheet([(0.0, "a", image, mask, prediction)], height=100, threshold=0.95)
     panel = strict[top:top + 100, 3 * 80:]
-    assert (panel[:, :40] == evaluate.MISSED).all() and (panel[:, 40:] == 64).all()
+    assert (panel[:, :40] == sheets.MISSED).all() and (panel[:, 40:] == 64).all()
 
     # Shrunk to the sheet, each of its pixels is coloured by the share of the photo's pixels under it that are wrong:
     # one column in two missed is half the colour.
     prediction = np.zeros((100, 80), np.float32)
     prediction[:, 0:40:2] = 0.9
     half = evaluate.contact_sheet([(0.5, "a", image, mask, prediction)], height=50)
-    panel = half[len(evaluate.legend(4 * 40)):][:50, 3 * 40:]
-    np.testing.assert_allclose(panel[:, :20], np.broadcast_to(0.5 * 64 + 0.5 * np.array(evaluate.MISSED), (50, 20, 3)),
+    panel = half[len(sheets.legend(evaluate.SHEET_LEGEND, 4 * 40)):][:50, 3 * 40:]
+    np.testing.assert_allclose(panel[:, :20], np.broadcast_to(0.5 * 64 + 0.5 * np.array(sheets.MISSED), (50, 20, 3)),
                                atol=1)
     assert (panel[:, 20:] == 64).all()
 
     # The legend takes as many lines as the sheet's width needs, each within it.
-    wide, narrow = evaluate.legend(1200), evaluate.legend(4 * 40)
-    assert len(wide) == evaluate.LEGEND_LINE_HEIGHT + 2 and wide.max() == 255
-    assert len(narrow) > 3 * evaluate.LEGEND_LINE_HEIGHT and narrow.max() == 255 and narrow[:, -3:].max() == 0
+    wide, narrow = sheets.legend(evaluate.SHEET_LEGEND, 1200), sheets.legend(evaluate.SHEET_LEGEND, 4 * 40)
+    assert len(wide) == sheets.LEGEND_LINE_HEIGHT + sheets.GAP and wide.max() == 255
+    assert len(narrow) > 3 * sheets.LEGEND_LINE_HEIGHT and narrow.max() == 255 and narrow[:, -3:].max() == 0
 
 
 def test_the_mean_iou_interval_is_the_bootstrap_percentile_interval_over_photos():
