@@ -26,6 +26,20 @@ def overlay(photo, soft):
     return (photo[..., :3] * (0.35 + 0.65 * tint) * [0.6, 1.0, 0.6] + [0, 90, 0] * tint).clip(0, 255).astype(np.uint8)
 
 
+OUTLINE = (0, 255, 0)
+
+
+def outlined(photo, mask):
+    """`photo` (RGB) in its own colours where its {0, 1} `mask` (of its
+    size) marks the person and dimmed elsewhere, the mask's outline drawn
+    in OUTLINE: the photo's colours stay to be seen, and how the mask fits
+    it too."""
+    person = np.asarray(mask).reshape(photo.shape[:2]) > 0
+    shown = np.where(person[..., None], photo[..., :3], photo[..., :3] // 2)
+    outlines, _ = cv2.findContours(person.astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+    return cv2.drawContours(np.ascontiguousarray(shown), outlines, -1, OUTLINE, 1)
+
+
 def errors(photo, mask, prediction, threshold):
     """An errors panel: `photo` (RGB, at the sheet's size) in dimmed grey,
     with the share of wrongly marked and of missed pixels of the full-size

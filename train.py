@@ -837,6 +837,8 @@ def train_run(config, lock, extra_callbacks=()):
                                    seed=config["seed"], cache=cache)
     val_data = data.make_dataset(splits["val"], image_size, global_batch, cache=cache) if splits["val"] else None
     steps_per_epoch = math.ceil(len(splits["train"]) / global_batch)
+    if not (run_dir / TRAINING_SHEET).exists():  # drawn once: a resumed run has its own already
+        draw_training_photos(splits["train"], config, image_size, run_dir / TRAINING_SHEET)
 
     # 2. The model, its variables mirrored on every replica.
     # Fine-tuning overwrites every weight: the ImageNet encoder is neither loaded nor downloaded.
@@ -931,6 +933,46 @@ def train_run(config, lock, extra_callbacks=()):
         print(f"at the photos' own resolution, masks made as predict.py makes them: "
               f"{evaluate_command(config, run_dir, 'test' if split == 'test' else 'val')}")
     return 0
+
+
+# A look at the photos as training shows them to the model, before hours of training.
+TRAINING_SHEET = "training_photos.png"
+TRAINING_SHEET_PHOTOS = 16
+
+
+def draw_training_photos(pairs, config, image_size, path):
+    """Writes the contact sheet `path`: TRAINING_SHEET_PHOTOS of the training
+    `pairs` (drawn by SEED) as the training pipeline gives them to the model,
+    resized, letterboxed and augmented as the settings say (a pipeline of
+    their own, which leaves the training's draws as they are), their masks
+    outlined in green, the rest dimmed, four to a row: to see before the first epoch
+    that the masks fit their photos and the augmentation is what was meant.
+    A photo that can no longer be read costs the sheet, with a warning."""
+    import numpy as np
+
+    import data
+    import sheets
+
+    rng = np.random.default_rng(config["seed"])
+    chosen = [pairs[index] for index in sorted(rng.choice(len(pairs), min(TRAINING_SHEET_PHOTOS, len(pairs)),
+                                                          replace=False))]
+    pipeline = data.make_dataset(chosen, image_size, len(chosen), training=True, augment=config["augment"],
+                                 augment_p=config["augment_p"], paste_p=config["paste_p"],
+                                 sideways_p=config["sideways_p"], motion_blur_p=config["motion_blur_p"],
+                                 seed=config["seed"], cache=False)
+    try:
+        images, masks = (batch.numpy() for batch in next(iter(pipeline)))
+    except Exception as error:
+        if not (unreadable := unreadable_in_pipeline(error)):
+            raise
+        log.warning("%s not drawn: %s", path.name, unreadable)  # and training says so, if it still cannot be read
+        return
+    tiles = [sheets.outlined(image, mask) for image, mask in zip(images, masks)]
+    shown = "augmented as the settings say" if config["augment"] else "as they are: --augment false"
+    text = f"{len(tiles)} training photos as training shows them to the model ({shown}), their masks outlined in green"
+    path.write_bytes(sheets.png_bytes(sheets.sheet([tiles[start:start + 4] for start in range(0, len(tiles), 4)],
+                                                   text)))
+    log.info("%d training photos as the model is shown them: %s", len(tiles), path)
 
 
 def unreadable_in_pipeline(error):

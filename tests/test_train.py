@@ -11,6 +11,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import data
@@ -321,7 +322,7 @@ def test_one_epoch_run_writes_every_artefact(sample_dir, tmp_path):
     result = run_train(["--data-dir", str(sample_dir), "--epochs", "1", "--out-dir", str(run_dir), *FAST])
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"starting a new run in {run_dir}, on the CPU (TensorFlow sees no GPU), batch 8" in result.stderr
-    for name in ("config.json", "log.csv", "best.keras", "model.keras", "metrics.json",
+    for name in ("config.json", "log.csv", "best.keras", "model.keras", "metrics.json", "training_photos.png",
                  "splits/train.txt", "splits/val.txt", "splits/test.txt"):
         assert (run_dir / name).is_file(), name
     assert any((run_dir / "tensorboard").rglob("events.out.tfevents.*"))
@@ -362,6 +363,41 @@ def test_one_epoch_run_writes_every_artefact(sample_dir, tmp_path):
                                                    f"{run_dir / 'model.keras'} --data {sample_dir} --split-list "
                                                    f"{run_dir / 'splits' / 'test.txt'}")):
         train.main(["--data-dir", str(sample_dir), "--epochs", "1", "--out-dir", str(run_dir), *FAST])
+
+
+def test_the_training_photos_sheet_shows_photos_as_the_pipeline_gives_them_to_the_model_their_masks_outlined(
+        sample_dir, tmp_path):
+    import sheets
+
+    pairs = data.find_pairs(sample_dir / "images", sample_dir / "masks")
+    as_they_are = [sheets.outlined(*data.load_pair(image, mask, (64, 64))) for image, mask in pairs]
+    config = train.parse_config(["--augment", "false"])
+    train.draw_training_photos(pairs, config, (64, 64), tmp_path / "plain.png")
+    sheet = data.read_image(tmp_path / "plain.png")
+    top = sheet.shape[0] - 4 * (64 + sheets.GAP)  # 16 of the 20 photos, four to a row, under a legend
+    assert sheet.shape[1] == 4 * 64 and top >= sheets.LEGEND_LINE_HEIGHT
+    tiles = [sheet[top + row * (64 + sheets.GAP):][:64, column * 64:][:, :64] for row in range(4) for column in range(4)]
+    # Each is one of the photos, resized and letterboxed as the model is given it, its mask outlined in green.
+    matches = [next((index for index, shown in enumerate(as_they_are) if np.array_equal(tile, shown)), None)
+               for tile in tiles]
+    assert None not in matches and len(set(matches)) == 16
+    assert all((tile == sheets.OUTLINE).all(axis=2).sum() > 20 for tile in tiles)
+
+    # Augmented as the settings say: every photo changed (flipped, zoomed, recoloured, ...).
+    config = train.parse_config(["--augment-p", "1", "--paste-p", "0"])
+    train.draw_training_photos(pairs, config, (64, 64), tmp_path / "augmented.png")
+    augmented = data.read_image(tmp_path / "augmented.png")
+    tiles = [augmented[top + row * (64 + sheets.GAP):][:64, column * 64:][:, :64] for row in range(4)
+             for column in range(4)]
+    assert not any(np.array_equal(tile, shown) for tile in tiles for shown in as_they_are)
+
+    # Fewer photos than a sheet holds: all of them, the last row short.
+    train.draw_training_photos(pairs[:6], train.parse_config(["--augment", "false"]), (64, 64), tmp_path / "six.png")
+    six = data.read_image(tmp_path / "six.png")
+    legend_lines, rest = divmod(six.shape[0] - 2 * (64 + sheets.GAP) - sheets.GAP, sheets.LEGEND_LINE_HEIGHT)
+    assert legend_lines > 0 and rest == 0 and six.shape[1] == 4 * 64
+    last_row = six[-(64 + sheets.GAP):-sheets.GAP]
+    assert last_row[:, :2 * 64].any(axis=2).mean() > 0.9 and not last_row[:, 2 * 64:].any()  # two photos, then none
 
 
 def test_a_run_under_mixed_precision_saves_and_scores_a_model_computing_in_float32_that_converts_to_tflite(
