@@ -13,6 +13,7 @@ import data
 # background marked as person, and person missed.
 WRONGLY_MARKED = (255, 40, 40)
 MISSED = (40, 120, 255)
+OUTLINE = (0, 255, 0)  # of the masks of training photos (see outlined)
 # OpenCV's plain font, at a size that reads at 100% zoom.
 FONT, FONT_SCALE = cv2.FONT_HERSHEY_SIMPLEX, 0.45
 LEGEND_LINE_HEIGHT = 18
@@ -24,9 +25,6 @@ def overlay(photo, soft):
     photo's) drawn over it: the person tinted green, the rest dimmed."""
     tint = data.resize(np.asarray(soft, np.float32).reshape(soft.shape[:2]), photo.shape[:2])[..., None]
     return (photo[..., :3] * (0.35 + 0.65 * tint) * [0.6, 1.0, 0.6] + [0, 90, 0] * tint).clip(0, 255).astype(np.uint8)
-
-
-OUTLINE = (0, 255, 0)
 
 
 def outlined(photo, mask):

@@ -945,9 +945,10 @@ def draw_training_photos(pairs, config, image_size, path):
     `pairs` (drawn by SEED) as the training pipeline gives them to the model,
     resized, letterboxed and augmented as the settings say (a pipeline of
     their own, which leaves the training's draws as they are), their masks
-    outlined in green, the rest dimmed, four to a row: to see before the first epoch
-    that the masks fit their photos and the augmentation is what was meant.
-    A photo that can no longer be read costs the sheet, with a warning."""
+    outlined in green, the rest dimmed, four to a row: to see before the
+    first epoch that the masks fit their photos and the augmentation is what
+    was meant. A photo that can no longer be read costs the sheet, with a
+    warning."""
     import numpy as np
 
     import data
