@@ -938,6 +938,7 @@ def train_run(config, lock, extra_callbacks=()):
 # A look at the photos as training shows them to the model, before hours of training.
 TRAINING_SHEET = "training_photos.png"
 TRAINING_SHEET_PHOTOS = 16
+TRAINING_SHEET_SIDE = 512  # the most pixels a side a photo is shown at: at --image-size 1024, 5.8 MB
 
 
 def draw_training_photos(pairs, config, image_size, path):
@@ -945,10 +946,10 @@ def draw_training_photos(pairs, config, image_size, path):
     `pairs` (drawn by SEED) as the training pipeline gives them to the model,
     resized, letterboxed and augmented as the settings say (a pipeline of
     their own, which leaves the training's draws as they are), their masks
-    outlined in green, the rest dimmed, four to a row: to see before the
-    first epoch that the masks fit their photos and the augmentation is what
-    was meant. A photo that can no longer be read costs the sheet, with a
-    warning."""
+    outlined in green, the rest dimmed, four to a row (shrunk to
+    TRAINING_SHEET_SIDE where larger): to see before the first epoch that
+    the masks fit their photos and the augmentation is what was meant. A
+    photo that can no longer be read costs the sheet, with a warning."""
     import numpy as np
 
     import data
@@ -968,7 +969,9 @@ def draw_training_photos(pairs, config, image_size, path):
             raise
         log.warning("%s not drawn: %s", path.name, unreadable)  # and training says so, if it still cannot be read
         return
-    tiles = [sheets.outlined(image, mask) for image, mask in zip(images, masks)]
+    side = (min(image_size[0], TRAINING_SHEET_SIDE),) * 2
+    tiles = [sheets.outlined(data.resize(image, side), data.resize(mask.astype(np.float32), side) >= 0.5)
+             for image, mask in zip(images, masks)]
     shown = "augmented as the settings say" if config["augment"] else "as they are: --augment false"
     text = f"{len(tiles)} training photos as training shows them to the model ({shown}), their masks outlined in green"
     path.write_bytes(sheets.png_bytes(sheets.sheet([tiles[start:start + 4] for start in range(0, len(tiles), 4)],

@@ -366,7 +366,7 @@ def test_one_epoch_run_writes_every_artefact(sample_dir, tmp_path):
 
 
 def test_the_training_photos_sheet_shows_photos_as_the_pipeline_gives_them_to_the_model_their_masks_outlined(
-        sample_dir, tmp_path, caplog):
+        sample_dir, tmp_path, caplog, monkeypatch):
     import sheets
 
     pairs = data.find_pairs(sample_dir / "images", sample_dir / "masks")
@@ -398,6 +398,12 @@ def test_the_training_photos_sheet_shows_photos_as_the_pipeline_gives_them_to_th
     assert legend_lines > 0 and rest == 0 and six.shape[1] == 4 * 64
     last_row = six[-(64 + sheets.GAP):-sheets.GAP]
     assert last_row[:, :2 * 64].any(axis=2).mean() > 0.9 and not last_row[:, 2 * 64:].any()  # two photos, then none
+
+    # Photos larger than a sheet shows them are shrunk to it, outlines and all.
+    monkeypatch.setattr(train, "TRAINING_SHEET_SIDE", 32)
+    train.draw_training_photos(pairs, config, (64, 64), tmp_path / "small.png")
+    small = data.read_image(tmp_path / "small.png")
+    assert small.shape[1] == 4 * 32 and (small[-(32 + sheets.GAP):-sheets.GAP] == sheets.OUTLINE).all(axis=2).any()
 
     # A photo gone since the photos were checked costs the sheet, said, not the run (training says so, if it reads it).
     gone = sample_dir / "images" / "gone.jpg"
