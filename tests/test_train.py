@@ -376,7 +376,8 @@ def test_the_training_photos_sheet_shows_photos_as_the_pipeline_gives_them_to_th
     sheet = data.read_image(tmp_path / "plain.png")
     top = sheet.shape[0] - 4 * (64 + sheets.GAP)  # 16 of the 20 photos, four to a row, under a legend
     assert sheet.shape[1] == 4 * 64 and top >= sheets.LEGEND_LINE_HEIGHT
-    tiles = [sheet[top + row * (64 + sheets.GAP):][:64, column * 64:][:, :64] for row in range(4) for column in range(4)]
+    tiles = [sheet[top + row * (64 + sheets.GAP):][:64, column * 64:][:, :64] for row in range(4)
+             for column in range(4)]
     # Each is one of the photos, resized and letterboxed as the model is given it, its mask outlined in green.
     matches = [next((index for index, shown in enumerate(as_they_are) if np.array_equal(tile, shown)), None)
                for tile in tiles]
@@ -387,8 +388,10 @@ def test_the_training_photos_sheet_shows_photos_as_the_pipeline_gives_them_to_th
     config = train.parse_config(["--augment-p", "1", "--paste-p", "0"])
     train.draw_training_photos(pairs, config, (64, 64), tmp_path / "augmented.png")
     augmented = data.read_image(tmp_path / "augmented.png")
+    top = augmented.shape[0] - 4 * (64 + sheets.GAP)  # its legend says otherwise, in as many lines or not
     tiles = [augmented[top + row * (64 + sheets.GAP):][:64, column * 64:][:, :64] for row in range(4)
              for column in range(4)]
+    assert all((tile == sheets.OUTLINE).all(axis=2).sum() > 20 for tile in tiles)  # the tiles, not across them
     assert not any(np.array_equal(tile, shown) for tile in tiles for shown in as_they_are)
 
     # Fewer photos than a sheet holds: all of them, the last row short.
