@@ -938,7 +938,8 @@ def train_run(config, lock, extra_callbacks=()):
 # A look at the photos as training shows them to the model, before hours of training.
 TRAINING_SHEET = "training_photos.png"
 TRAINING_SHEET_PHOTOS = 16
-TRAINING_SHEET_SIDE = 512  # the most pixels a side a photo is shown at: at --image-size 1024, 5.8 MB
+# The most pixels a side a photo is shown at (at --image-size 1024, the sheet takes 5.8 MB).
+TRAINING_SHEET_SIDE = 512
 
 
 def draw_training_photos(pairs, config, image_size, path):
