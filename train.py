@@ -831,10 +831,7 @@ def train_run(config, lock, extra_callbacks=()):
     cache = cache_in_memory(config["cache"], len(splits["train"]) + len(splits["val"]), config["image_size"],
                             memory_bytes())
     # Batched by the global batch: MirroredStrategy splits each batch over the replicas.
-    train_data = data.make_dataset(splits["train"], image_size, global_batch, training=True,
-                                   augment=config["augment"], augment_p=config["augment_p"], paste_p=config["paste_p"],
-                                   sideways_p=config["sideways_p"], motion_blur_p=config["motion_blur_p"],
-                                   seed=config["seed"], cache=cache)
+    train_data = training_pipeline(splits["train"], config, image_size, global_batch, cache)
     val_data = data.make_dataset(splits["val"], image_size, global_batch, cache=cache) if splits["val"] else None
     steps_per_epoch = math.ceil(len(splits["train"]) / global_batch)
     if not (run_dir / TRAINING_SHEET).exists():  # drawn once: a resumed run has its own already
@@ -935,6 +932,18 @@ def train_run(config, lock, extra_callbacks=()):
     return 0
 
 
+def training_pipeline(pairs, config, image_size, batch_size, cache):
+    """data.make_dataset of the training `pairs`, shuffled and augmented as
+    the settings say: the one the model trains on, and the one
+    draw_training_photos shows."""
+    import data
+
+    return data.make_dataset(pairs, image_size, batch_size, training=True, augment=config["augment"],
+                             augment_p=config["augment_p"], paste_p=config["paste_p"],
+                             sideways_p=config["sideways_p"], motion_blur_p=config["motion_blur_p"],
+                             seed=config["seed"], cache=cache)
+
+
 # A look at the photos as training shows them to the model, before hours of training.
 TRAINING_SHEET = "training_photos.png"
 TRAINING_SHEET_PHOTOS = 16
@@ -959,10 +968,7 @@ def draw_training_photos(pairs, config, image_size, path):
     rng = np.random.default_rng(config["seed"])
     chosen = [pairs[index] for index in sorted(rng.choice(len(pairs), min(TRAINING_SHEET_PHOTOS, len(pairs)),
                                                           replace=False))]
-    pipeline = data.make_dataset(chosen, image_size, len(chosen), training=True, augment=config["augment"],
-                                 augment_p=config["augment_p"], paste_p=config["paste_p"],
-                                 sideways_p=config["sideways_p"], motion_blur_p=config["motion_blur_p"],
-                                 seed=config["seed"], cache=False)
+    pipeline = training_pipeline(chosen, config, image_size, len(chosen), cache=False)
     try:
         images, masks = (batch.numpy() for batch in next(iter(pipeline)))
     except Exception as error:
