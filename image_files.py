@@ -363,7 +363,8 @@ PNG_HEADER_SIZE = PNG_HEADER_AT + 10
 def png_header(head):
     """(bit depth, colour type) from a PNG file's first bytes `head` (at
     least PNG_HEADER_SIZE); None where they do not begin with a PNG's header."""
-    if len(head) < PNG_HEADER_SIZE or not head.startswith(PNG_SIGNATURE) or head[12:16] != b"IHDR":
+    if (len(head) < PNG_HEADER_SIZE or not head.startswith(PNG_SIGNATURE)
+            or head[PNG_HEADER_AT - 4:PNG_HEADER_AT] != b"IHDR"):  # the chunk's name, before its data
         return None
     return head[PNG_HEADER_AT + 8], head[PNG_HEADER_AT + 9]
 
