@@ -58,6 +58,7 @@ import numpy as np
 from tqdm import tqdm
 
 import augmentation
+import command_line
 import data
 import image_files
 import predict
@@ -654,7 +655,7 @@ def main(argv=None):
                         "upside_down (turned half a turn), motion_blur (2%% of the longer side, across: an action photo), "
                         "low_resolution (downscaled to 35%% and back), noise (grey, 6%% of 255), dark (x 0.6 - 20), "
                         "bright (x 1.4 + 40), greyscale (black and white), jpeg (quality 15)")
-    args = parser.parse_args(argv)
+    args = command_line.parse_args(parser, argv)
     if troubles := predict.out_of_range(args.threshold, batch_size=args.batch_size, flags=True):
         parser.error("; ".join(troubles))  # as predict.py says them
     if args.out.is_file():

@@ -77,6 +77,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+import command_line
 import compose
 import data
 import image_files
@@ -1442,7 +1443,7 @@ def parse_args(argv=None):
                         help=f"then go on watching the input folders, and cut out each photo that comes in once it "
                         f"is copied in whole (a look every {watching.WATCH_EVERY:g} s), until Ctrl-C")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
-    args = parser.parse_args(argv)
+    args = command_line.parse_args(parser, argv)
     if args.mask_only and args.background:
         parser.error("--mask-only and --background exclude each other")
     if args.crop_margin is not None and not (args.crop or args.canvas):

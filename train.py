@@ -51,7 +51,6 @@ OUT_DIR: str = "runs/person"            # the run directory; the same one again 
 
 import argparse
 import csv
-import difflib
 import gc
 import json
 import logging
@@ -68,6 +67,8 @@ try:
     import fcntl  # the run directory's lock (see RunLock); Windows has none
 except ImportError:
     fcntl = None
+
+import command_line
 
 HYPERPARAMETERS = {name: value for name, value in dict(globals()).items() if name.isupper()}
 # What each takes, as its annotation above says: an edit to another kind of
@@ -154,19 +155,11 @@ def parse_config(argv=None):
                             metavar=name, help=f"{explanation}(default: {default})".replace("%", "%%"))
     if edited_wrong:
         parser.error("; ".join(edited_wrong))
-    config = vars(parser.parse_args(argv))
+    config = vars(command_line.parse_args(parser, argv))
     problems = check_settings(config)
     if problems:
         parser.error("; ".join(problems))
     return config
-
-
-def did_you_mean(value, allowed):
-    """The hint " (did you mean X?)" where `value` is near one of `allowed`
-    (a name cut short, a hyphen for an underscore: "resnet50", "bce-dice");
-    else ""."""
-    near = difflib.get_close_matches(str(value), allowed, n=1)
-    return f" (did you mean {near[0]}?)" if near else ""
 
 
 def check_settings(config):
@@ -181,7 +174,7 @@ def check_settings(config):
     from model import ENCODER_STRIDE, MODEL_NAMES
 
     problems = [f"{flag(name)} must be one of {', '.join(allowed)}; got {config[name]!r}"
-                f"{did_you_mean(config[name], allowed)}"
+                f"{command_line.did_you_mean(config[name], allowed)}"
                 for name, allowed in {**CHOICES, "model": MODEL_NAMES, "loss": metrics.LOSS_NAMES}.items()
                 if config[name] not in allowed]
     if config["image_size"] < ENCODER_STRIDE or config["image_size"] % ENCODER_STRIDE:
