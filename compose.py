@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 import data
+import image_files
 
 log = logging.getLogger("predict")  # its warning is predict.py's, about the --background it was given
 
@@ -73,9 +74,11 @@ class Backdrop:
 
 
 def converted_colours(pixels, source, target):
-    """RGB uint8 `pixels` (an array, or a colour tuple) from ICC profile
-    `source` into `target` (None: sRGB), relative colorimetric, by LittleCMS;
-    as they are, with a warning, where it cannot read either profile."""
+    """RGB `pixels` (a uint8 or uint16 array, or a colour tuple) from ICC
+    profile `source` into `target` (None: sRGB), relative colorimetric, by
+    LittleCMS, as uint8 (Pillow gives it 8-bit RGB only: a 16-bit background
+    keeps its 16 bits behind photos in its own profile alone); as they are,
+    with a warning, where it cannot read either profile."""
     from PIL import Image, ImageCms
 
     try:
@@ -83,7 +86,7 @@ def converted_colours(pixels, source, target):
     except (ImageCms.PyCMSError, OSError) as error:
         log.warning("background colours left as they are: a colour profile cannot be read (%s)", error)
         return pixels
-    array = np.asarray(pixels, np.uint8)
+    array = image_files.eight_bits(pixels) if isinstance(pixels, np.ndarray) else np.asarray(pixels, np.uint8)
     converted = np.asarray(ImageCms.applyTransform(Image.fromarray(array.reshape(-1, 1, 3)), transform))
     return converted.reshape(array.shape) if array.ndim == 3 else tuple(int(value) for value in converted.ravel())
 
@@ -125,7 +128,7 @@ def compose(image, alpha, background=None, mask_only=False):
     """The output pixels: grey mask, RGBA cutout, or the person over a background
     (a colour, a photo, or BLUR: the photo's own, blurred). `image` and
     `alpha` are both uint8, or both uint16 (a 16-bit photo's output), which
-    an 8-bit background colour or photo is brought to."""
+    a background colour or photo of another depth is brought to."""
     if mask_only:
         return alpha
     if background is None:
@@ -139,8 +142,8 @@ def compose(image, alpha, background=None, mask_only=False):
     full = np.iinfo(image.dtype).max
     if isinstance(background, str) and background == BLUR:
         backdrop = blurred_background(image, alpha)
-    elif isinstance(background, np.ndarray):
-        backdrop = cover(background, image.shape[:2]).astype(np.float32) * (full / 255)
+    elif isinstance(background, np.ndarray):  # uint8 or uint16
+        backdrop = cover(background, image.shape[:2]).astype(np.float32) * (full / np.iinfo(background.dtype).max)
     else:
         backdrop = np.array(background, np.float32) * (full / 255)
     weight = alpha[..., None].astype(np.float32) / full

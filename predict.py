@@ -430,13 +430,23 @@ def parse_background(value):
         raise PredictError(f"--background {error}") from error
     if Path(value).is_file():
         try:
-            return data.read_image(value)
+            return background_pixels(value)
         except data.DatasetError as error:
             raise PredictError(f"background image {error}") from error
     if Path(value).suffix.lower() in image_files.IMAGE_EXTENSIONS:  # a photo's name mistyped, or a folder's left out
         raise PredictError(f"--background image {value} does not exist")
     raise PredictError(f"--background {value!r} is neither a colour (a name, #rrggbb, #rgb or r,g,b), "
                        f"{compose.BLUR!r}, nor an image file")
+
+
+def background_pixels(path):
+    """A --background photo's RGB pixels: uint16 where its file stores 16
+    bits a channel, so that the composites of 16-bit photos keep them all
+    (see image_files.deep_pixels), else uint8; one with transparency laid
+    over grey, as the model is shown photos."""
+    image, alpha = image_files.read_image_and_alpha(path)
+    eight_bits = data.over_grey(image, alpha)
+    return eight_bits if alpha is not None else image_files.deep_pixels(path, eight_bits)
 
 
 def background_of(value):
@@ -456,11 +466,13 @@ def background_of(value):
 
 def background_trouble(value):
     """What is wrong with a background given from Python as a colour (three
-    whole numbers from 0 to 255) or a photo (an RGB uint8 array); None where
-    nothing is. (A colour of 300 wrapped to 44, and one of floats in [0, 1]
-    was black.)"""
+    whole numbers from 0 to 255) or a photo (an RGB uint8 or uint16 array);
+    None where nothing is. (A colour of 300 wrapped to 44, and one of floats
+    in [0, 1] was black.)"""
     if isinstance(value, np.ndarray):
-        return f"photo {trouble}" if (trouble := segment.photo_trouble(value)) else None
+        if value.dtype in (np.uint8, np.uint16) and value.ndim == 3 and value.shape[2] == 3 and value.size:
+            return None
+        return f"photo must be RGB pixels, uint8 or uint16 (height, width, 3), not {value.dtype} of shape {value.shape}"
     if whole_numbers_within(tuple(value) if isinstance(value, (tuple, list)) else (), 3, 0, 255):
         return None
     return f"colour {value!r} is not (r, g, b), each a whole number from 0 to 255"

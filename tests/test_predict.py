@@ -180,6 +180,33 @@ def test_a_16_bit_photo_gets_16_bit_png_outputs_its_jpeg_and_webp_ones_8(tmp_pat
     assert np.asarray(Image.open(tmp_path / "small" / "scan.webp")).dtype == np.uint8
 
 
+def test_a_16_bit_background_photo_keeps_its_16_bits_behind_16_bit_photos_and_is_brought_to_8_behind_8_bit_ones(
+        tmp_path, rng):
+    red = red_person_16_bit(rng)
+    save_deep(tmp_path / "in" / "deep.png", red)
+    cv2.imwrite(str(tmp_path / "in" / "plain.png"), cv2.cvtColor(image_files.eight_bits(red), cv2.COLOR_RGB2BGR))
+    backdrop = rng.integers(0, 65536, (60, 40, 3), dtype=np.uint16)  # low bytes of its own, as a studio backdrop's
+    for name in ("backdrop.png", "backdrop.tif"):
+        save_deep(tmp_path / "backdrops" / name, backdrop)
+        out = tmp_path / name.replace(".", "_")
+        predict.remove_background_files(tmp_path / "in", out, model=SureOfUprightRed(), threshold=0.5,
+                                        background=str(tmp_path / "backdrops" / name))
+        deep, plain = read_output(out / "deep.png"), read_output(out / "plain.png")
+        assert deep.dtype == np.uint16 and plain.dtype == np.uint8
+        np.testing.assert_array_equal(deep[:8], backdrop[:8])  # above the person: the backdrop, every bit of it
+        np.testing.assert_array_equal(deep[12:48, 14:26], red[12:48, 14:26])
+        np.testing.assert_array_equal(plain[:8], image_files.eight_bits(backdrop)[:8])
+    # From Python too; and brought into another colour profile, it has 8 bits (Pillow's LittleCMS transforms 8-bit
+    # RGB only), its colours those of its 8-bit reading.
+    composite = predict.remove_background(red, model=SureOfUprightRed(), threshold=0.5, background=backdrop)
+    np.testing.assert_array_equal(composite[:8], backdrop[:8])
+    display_p3 = display_p3_like_profile()
+    converted = compose.converted_colours(backdrop, None, display_p3)
+    assert converted.dtype == np.uint8
+    as_eight_bits = compose.converted_colours(image_files.eight_bits(backdrop), None, display_p3)
+    np.testing.assert_array_equal(converted, as_eight_bits)
+
+
 def save_deep_on_its_side(path, upright):
     """Writes 16-bit 60x40 `upright` pixels as a PNG stored on its side, its
     EXIF orientation turning it upright to be shown."""
@@ -1666,8 +1693,8 @@ def test_a_background_from_python_that_is_no_colour_or_rgb_photo_is_an_error_nam
             predict.remove_background(rgb, model=MarksRed(), background=colour)
     for backdrop in (np.zeros((8, 8), np.uint8), np.zeros((8, 8, 3), np.float32)):
         with pytest.raises(predict.PredictError, match=re.escape(
-                f"background photo must be RGB pixels, uint8 (height, width, 3), not {backdrop.dtype} of shape "
-                f"{backdrop.shape}")):
+                f"background photo must be RGB pixels, uint8 or uint16 (height, width, 3), not {backdrop.dtype} of "
+                f"shape {backdrop.shape}")):
             predict.remove_background(rgb, model=MarksRed(), background=backdrop)
     composite = predict.remove_background(rgb, model=MarksRed(), background=[0, 128, np.uint8(255)])
     assert composite.shape == (*rgb.shape[:2], 3)
