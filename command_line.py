@@ -25,13 +25,27 @@ def nearest_flag(name, flags):
 def parse_args(parser, argv=None):
     """parser.parse_args(argv), with the flag meant named after a flag it
     does not know: "unrecognized arguments: --batch_size 8 (did you mean
-    --batch-size?)"."""
+    --batch-size?)"; a flag named after an argument given without one
+    (predict.py --input photos/ --output cutouts/) is told so."""
     args, unrecognized = parser.parse_known_args(argv)
     if unrecognized:
-        flags = [option for action in parser._actions for option in action.option_strings]
         names = [word.split("=", 1)[0] for word in unrecognized if word.startswith("-") and word != "-"]  # --out_dir=x
-        meant = {name: flag for name in names if (flag := nearest_flag(name, flags))}
-        hints = ", ".join(flag if len(meant) == 1 else f"{flag} for {name}" for name, flag in meant.items())
-        hint = f" (did you mean {hints}?)" if hints else ""
-        parser.error(f"unrecognized arguments: {' '.join(unrecognized)}{hint}")
+        parser.error(f"unrecognized arguments: {' '.join(unrecognized)}{hint(parser, names)}")
     return args
+
+
+def hint(parser, names):
+    """What the unrecognized flags `names` were meant to be, as the end of
+    the usage error: " (did you mean --epochs?)"; else ""."""
+    flags = [option for action in parser._actions for option in action.option_strings]
+    plain = {name for action in parser._actions if not action.option_strings for name in (action.dest, action.metavar)}
+    without_flags = [name.lstrip("-") for name in names if name.lstrip("-") in plain]
+    meant = {name: flag for name in names if name.lstrip("-") not in plain and (flag := nearest_flag(name, flags))}
+    hints = []
+    if meant:
+        hints.append("did you mean " + ", ".join(flag if len(meant) == 1 else f"{flag} for {name}"
+                                                 for name, flag in meant.items()) + "?")
+    if without_flags:
+        take = "take" if len(without_flags) > 1 else "takes"
+        hints.append(f"{' and '.join(without_flags)} {take} no flag: see the usage above")
+    return f" ({' '.join(hints)})" if hints else ""

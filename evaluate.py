@@ -629,7 +629,8 @@ def main(argv=None):
                         help="score the masks or cutouts in DIR instead of a model's, one per photo and named after it, "
                         "or after it with a suffix all add (photo-removebg-preview.png) (predict.py's, or another "
                         "tool's: a cutout's alpha, else its grey, as shares of full scale)")
-    parser.add_argument("--data", type=data.path_argument, required=True, help="folder with images/ and masks/")
+    parser.add_argument("--data", "--data-dir", type=data.path_argument, required=True, metavar="DIR",
+                        help="folder with images/ and masks/ (--data-dir, as train.py calls it, will do)")
     parser.add_argument("--split-list", type=data.path_argument, default=None, metavar="FILE",
                         help="only the photos listed in this file, one a line: stems (a run's splits/test.txt) or file names")
     parser.add_argument("--out", "--out-dir", type=data.output_path_argument, default=Path("runs/evaluation"),

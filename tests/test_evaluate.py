@@ -193,8 +193,9 @@ def test_missing_masks_and_corrupt_files_are_reported_not_fatal(tiny_model_path,
     (dataset / "masks" / "a_sample_000.png").unlink()  # image without a mask
     corrupt = dataset / "images" / "a_sample_001.jpg"
     corrupt.write_bytes(b"not a jpeg")
-    # --out-dir, as train.py names its folder, is evaluate.py's --out too.
-    status = evaluate.main(["--model", str(tiny_model_path), "--data", str(dataset), "--out-dir", str(tmp_path / "out")])
+    # --data-dir and --out-dir, as train.py names its folders, are evaluate.py's --data and --out too.
+    status = evaluate.main(["--model", str(tiny_model_path), "--data-dir", str(dataset),
+                            "--out-dir", str(tmp_path / "out")])
     assert status == 0
     results = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert results["images"] == 6
@@ -341,7 +342,7 @@ def test_a_web_address_as_data_or_out_is_a_usage_error_saying_so(tmp_path, capsy
     with pytest.raises(SystemExit) as exit_info:
         evaluate.main(["--data", "gs://bucket/people", "--out", str(tmp_path / "out")])
     assert exit_info.value.code == 2
-    assert "argument --data: gs://bucket/people is a web address" in " ".join(capsys.readouterr().err.split())
+    assert "argument --data/--data-dir: gs://bucket/people is a web address" in " ".join(capsys.readouterr().err.split())
     with pytest.raises(SystemExit):
         evaluate.main(["--data", str(tmp_path), "--out", "s3://bucket/evaluation"])
     assert "then copy it there" in " ".join(capsys.readouterr().err.split())
