@@ -922,6 +922,8 @@ def train_run(config, lock, extra_callbacks=()):
               f"recall {summary['mean_image_recall']:.4f}")
         print(f"at the photos' own resolution, masks made as predict.py makes them: "
               f"{evaluate_command(config, run_dir, 'test' if split == 'test' else 'val')}")
+    cut_out = shlex.join(["python", "predict.py", "photos/", "cutouts/", "--model", str(run_dir)])
+    print(f"cut out photos with it: {cut_out}")
     return 0
 
 

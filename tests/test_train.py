@@ -16,6 +16,7 @@ import pytest
 
 import data
 import evaluate
+import predict
 import train
 from conftest import REPO_DIR, fake_pairs, write_sample
 
@@ -340,8 +341,14 @@ def test_one_epoch_run_writes_every_artefact(sample_dir, tmp_path):
     # The command that scores the run as predict.py makes its masks.
     assert (f"python evaluate.py --model {run_dir / 'model.keras'} --data {sample_dir} "
             f"--split-list {run_dir / 'splits' / 'test.txt'}") in result.stdout
-    command = result.stdout.split("python evaluate.py ")[1].split()
+    command = result.stdout.split("python evaluate.py ")[1].splitlines()[0].split()
     assert evaluate.main([*command, "--out", str(tmp_path / "evaluation")]) == 0
+    # And the one that cuts out photos with it, the photos' and outputs' folders to be filled in.
+    assert f"cut out photos with it: python predict.py photos/ cutouts/ --model {run_dir}\n" in result.stdout
+    command = result.stdout.split("python predict.py photos/ cutouts/ ")[1].splitlines()[0].split()
+    photos = next((sample_dir / "images").iterdir())
+    assert predict.main([str(photos), str(tmp_path / "cutouts"), *command, "--quiet"]) == 0
+    assert (tmp_path / "cutouts" / f"{photos.stem}.png").is_file()
 
     # The saved model loads with plain Keras, without this repository's code.
     load = subprocess.run([sys.executable, "-c", "import keras, sys; m = keras.saving.load_model(sys.argv[1]); "
