@@ -445,8 +445,7 @@ def background_pixels(path):
     (see image_files.deep_pixels), else uint8; one with transparency laid
     over grey, as the model is shown photos."""
     image, alpha = image_files.read_image_and_alpha(path)
-    eight_bits = data.over_grey(image, alpha)
-    return eight_bits if alpha is not None else image_files.deep_pixels(path, eight_bits)
+    return data.over_grey(image, alpha) if alpha is not None else image_files.deep_pixels(path, image)
 
 
 def background_of(value):
