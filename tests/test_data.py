@@ -617,7 +617,11 @@ def test_training_pipeline_augments_every_epoch_afresh(sample_dir):
     assert len(first) == len(second) == 8
     # Each photo comes through unchanged with probability ~0.04 (no flip, affine, colour or blur).
     assert sum(image.tobytes() not in originals for image in first) >= 5
-    assert {image.tobytes() for image in first}.isdisjoint({image.tobytes() for image in second} - originals)
+    # Afresh: augmented once, every one of those would come again. A few may: a photo drawn the same discrete
+    # change in both epochs and nothing else (a flip alone, ~0.04 an epoch) comes out the same (an assertion
+    # that none does failed a full test run now and then).
+    repeated = {image.tobytes() for image in first} & ({image.tobytes() for image in second} - originals)
+    assert len(repeated) <= 2
 
 
 def test_training_pipeline_pastes_people_from_the_same_batch_when_asked(sample_dir):
