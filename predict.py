@@ -624,7 +624,8 @@ def output_file_for_one_photo(inputs, output, composed=False, mask_only=False):
     `composed` onto a background, which leaves no transparency to keep; else
     None: `output` is the output folder. Names that can be neither (another
     image format, a file name for a folder of photos, an existing file that
-    is not a folder) are a PredictError, said before any photo is read."""
+    is not a folder, a photo left as the last path) are a PredictError, said
+    before any photo is read."""
     output = Path(output)
     if output.is_dir():
         return None
@@ -634,6 +635,9 @@ def output_file_for_one_photo(inputs, output, composed=False, mask_only=False):
                       or composed and suffix in image_files.JPEG_EXTENSIONS):
         return output.resolve()
     if suffix in PHOTO_EXTENSIONS:
+        if output.is_file():  # (predict.py a.jpg b.jpg: the output folder left out)
+            raise PredictError(f"output {output} is a photo there already: the last path is where the outputs go, "
+                               f"so give a folder after the photos (predict.py photos/*.jpg cutouts/)")
         if one_photo:
             kinds = "masks are PNG files" if mask_only else "outputs are PNG or WebP files (they keep the transparency)"
             raise PredictError(f"output {output}: {kinds}; name it {output.with_suffix('.png')}, or give a folder"

@@ -1106,10 +1106,13 @@ def test_one_photo_may_be_written_to_the_png_file_named_with_no_list_beside_it(t
                    "folder"),
     ("notes.txt", "output {tmp}/notes.txt is a file, not a folder"),
     ("notes.txt/cutouts", "cannot make the output folder {tmp}/notes.txt/cutouts: Not a directory"),
+    ("in/b.jpg", "output {tmp}/in/b.jpg is a photo there already: the last path is where the outputs go, so give a "
+                 "folder after the photos (predict.py photos/*.jpg cutouts/)"),  # predict.py a.jpg b.jpg
 ])
 def test_an_output_that_can_be_neither_file_nor_folder_is_refused_before_any_photo_is_read(
         tmp_path, tiny_model_path, rng, capsys, monkeypatch, output, says):
     save(tmp_path / "in" / "a.jpg", photo(rng))
+    save(tmp_path / "in" / "b.jpg", photo(rng))
     (tmp_path / "notes.txt").write_text("mine")
     monkeypatch.setattr(predict.data, "read_image", lambda path: pytest.fail("a photo was read"))
     status = predict.main([str(tmp_path / "in" / "a.jpg"), str(tmp_path / output), "--model", str(tiny_model_path)])
