@@ -435,8 +435,9 @@ def parse_background(value):
             raise PredictError(f"background image {error}") from error
     if Path(value).suffix.lower() in image_files.IMAGE_EXTENSIONS:  # a photo's name mistyped, or a folder's left out
         raise PredictError(f"--background image {value} does not exist")
+    meant = command_line.did_you_mean(text, [*NAMED_COLORS, compose.BLUR])  # whte, blurr
     raise PredictError(f"--background {value!r} is neither a colour (a name, #rrggbb, #rgb or r,g,b), "
-                       f"{compose.BLUR!r}, nor an image file")
+                       f"{compose.BLUR!r}, nor an image file{meant}")
 
 
 def background_pixels(path):
@@ -624,8 +625,8 @@ def output_file_for_one_photo(inputs, output, composed=False, mask_only=False):
     `composed` onto a background, which leaves no transparency to keep; else
     None: `output` is the output folder. Names that can be neither (another
     image format, a file name for a folder of photos, an existing file that
-    is not a folder, a photo left as the last path) are a PredictError, said
-    before any photo is read."""
+    is not a folder) are a PredictError, said before any photo is read, and
+    one that is a photo there already (the output folder left out) says so."""
     output = Path(output)
     if output.is_dir():
         return None
@@ -635,16 +636,16 @@ def output_file_for_one_photo(inputs, output, composed=False, mask_only=False):
                       or composed and suffix in image_files.JPEG_EXTENSIONS):
         return output.resolve()
     if suffix in PHOTO_EXTENSIONS:
-        if output.is_file():  # (predict.py a.jpg b.jpg: the output folder left out)
-            raise PredictError(f"output {output} is a photo there already: the last path is where the outputs go, "
-                               f"so give a folder after the photos (predict.py photos/*.jpg cutouts/)")
+        # predict.py a.jpg b.jpg: the output folder left out, or a file from an earlier run named again.
+        forgotten = (f"; if {output.name} is a photo to cut out, the output folder is missing: the last path is where "
+                     f"the outputs go (predict.py photos/*.jpg cutouts/)" if output.is_file() else "")
         if one_photo:
             kinds = "masks are PNG files" if mask_only else "outputs are PNG or WebP files (they keep the transparency)"
             raise PredictError(f"output {output}: {kinds}; name it {output.with_suffix('.png')}, or give a folder"
                                + (" (a JPEG holds the person composed onto a --background)"
-                                  if suffix in image_files.JPEG_EXTENSIONS and not mask_only else ""))
+                                  if suffix in image_files.JPEG_EXTENSIONS and not mask_only else "") + forgotten)
         raise PredictError(f"output {output} names a file, but a folder of photos or several photos are given: "
-                           f"give a folder for the outputs")
+                           f"give a folder for the outputs{forgotten}")
     if output.exists():
         raise PredictError(f"output {output} is a file, not a folder")
     return None

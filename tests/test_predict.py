@@ -1106,8 +1106,10 @@ def test_one_photo_may_be_written_to_the_png_file_named_with_no_list_beside_it(t
                    "folder"),
     ("notes.txt", "output {tmp}/notes.txt is a file, not a folder"),
     ("notes.txt/cutouts", "cannot make the output folder {tmp}/notes.txt/cutouts: Not a directory"),
-    ("in/b.jpg", "output {tmp}/in/b.jpg is a photo there already: the last path is where the outputs go, so give a "
-                 "folder after the photos (predict.py photos/*.jpg cutouts/)"),  # predict.py a.jpg b.jpg
+    ("in/b.jpg", "output {tmp}/in/b.jpg: outputs are PNG or WebP files (they keep the transparency); name it "
+                 "{tmp}/in/b.png, or give a folder (a JPEG holds the person composed onto a --background); if b.jpg "
+                 "is a photo to cut out, the output folder is missing: the last path is where the outputs go "
+                 "(predict.py photos/*.jpg cutouts/)"),  # predict.py a.jpg b.jpg
 ])
 def test_an_output_that_can_be_neither_file_nor_folder_is_refused_before_any_photo_is_read(
         tmp_path, tiny_model_path, rng, capsys, monkeypatch, output, says):
@@ -1709,8 +1711,11 @@ def test_background_colour_forms(tmp_path):
     assert predict.parse_background("0, 128,255") == (0, 128, 255)
     assert predict.parse_background("white") == (255, 255, 255)
     assert predict.parse_background("blur") == compose.BLUR
-    with pytest.raises(predict.PredictError, match="neither a colour .*'blur', nor an image file"):
+    with pytest.raises(predict.PredictError, match="neither a colour .*'blur', nor an image file$"):
         predict.parse_background("not-a-colour")
+    for typed, meant in (("whte", "white"), ("Grren", "green"), ("blurr", "blur")):  # a name mistyped
+        with pytest.raises(predict.PredictError, match=re.escape(f"nor an image file (did you mean {meant}?)")):
+            predict.parse_background(typed)
     with pytest.raises(predict.PredictError, match=r"^--background image backdrops/beach\.JPG does not exist$"):
         predict.parse_background("backdrops/beach.JPG")
     with pytest.raises(predict.PredictError, match="neither a colour"):  # not hexadecimal
