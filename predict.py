@@ -436,8 +436,8 @@ def parse_background(value):
     if Path(value).suffix.lower() in image_files.IMAGE_EXTENSIONS:  # a photo's name mistyped, or a folder's left out
         raise PredictError(f"--background image {value} does not exist")
     meant = command_line.did_you_mean(text, [*NAMED_COLORS, compose.BLUR])  # whte, blurr
-    raise PredictError(f"--background {value!r} is neither a colour (a name, #rrggbb, #rgb or r,g,b), "
-                       f"{compose.BLUR!r}, nor an image file{meant}")
+    raise PredictError(f"--background {value!r} is neither a colour ({', '.join(NAMED_COLORS)}, #rrggbb, #rgb or "
+                       f"r,g,b), {compose.BLUR!r}, nor an image file{meant}")
 
 
 def background_pixels(path):
