@@ -1711,7 +1711,9 @@ def test_background_colour_forms(tmp_path):
     assert predict.parse_background("0, 128,255") == (0, 128, 255)
     assert predict.parse_background("white") == (255, 255, 255)
     assert predict.parse_background("blur") == compose.BLUR
-    with pytest.raises(predict.PredictError, match="neither a colour .*'blur', nor an image file$"):
+    with pytest.raises(predict.PredictError, match=re.escape(
+            "neither a colour (white, black, gray, grey, red, green, blue, yellow, #rrggbb, #rgb or r,g,b), 'blur', "
+            "nor an image file") + "$"):  # the names it knows, said
         predict.parse_background("not-a-colour")
     for typed, meant in (("whte", "white"), ("Grren", "green"), ("blurr", "blur")):  # a name mistyped
         with pytest.raises(predict.PredictError, match=re.escape(f"nor an image file (did you mean {meant}?)")):
