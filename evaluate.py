@@ -402,8 +402,11 @@ def sureness_summary(check):
     if not check["below_level"]:
         found = f"no image is below {level}"
     elif check["least_sure_checked"] == 1:
-        found = (f"the least sure image is {'one' if check['below_level_found'] else 'not one'} of the "
-                 f"{check['below_level']} below {level}")
+        among = "the one" if check["below_level"] == 1 else f"one of the {check['below_level']}"
+        found = f"the least sure image is {'' if check['below_level_found'] else 'not '}{among} below {level}"
+    elif check["below_level"] == 1:
+        hold = "hold" if check["below_level_found"] else "do not hold"
+        found = f"the {check['least_sure_checked']} least sure images {hold} the one below {level}"
     else:
         found = (f"the {check['least_sure_checked']} least sure images hold {check['below_level_found']} of the "
                  f"{check['below_level']} below {level}")

@@ -177,6 +177,15 @@ def test_the_sureness_summary_reads_right_for_a_few_photos_and_for_none_below_th
         "; the least sure image is one of the 2 below IoU 0.90")
     assert evaluate.sureness_summary({**few, "below_level": 2}).endswith(
         "; the least sure image is not one of the 2 below IoU 0.90")
+    # One image below the level: "the one", not "one of the 1".
+    assert evaluate.sureness_summary({**few, "below_level": 1, "below_level_found": 1}).endswith(
+        "; the least sure image is the one below IoU 0.90")
+    assert evaluate.sureness_summary({**few, "below_level": 1}).endswith(
+        "; the least sure image is not the one below IoU 0.90")
+    assert evaluate.sureness_summary({**check, "below_level": 1, "below_level_found": 1}).endswith(
+        "; the 37 least sure images hold the one below IoU 0.90")
+    assert evaluate.sureness_summary({**check, "below_level": 1, "below_level_found": 0}).endswith(
+        "; the 37 least sure images do not hold the one below IoU 0.90")
 
 
 def test_rank_correlation_gives_tied_values_their_mean_rank():
