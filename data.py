@@ -513,7 +513,8 @@ def check_pairs(pairs, workers=None):
     for _, reason in bad:
         log.warning("skipped: %s", reason)
     if not good:
-        raise DatasetError(f"none of the {len(pairs)} pairs is usable: " + "; ".join(r for _, r in bad[:5]))
+        none = "the one pair is not usable" if len(pairs) == 1 else f"none of the {len(pairs)} pairs is usable"
+        raise DatasetError(f"{none}: " + "; ".join(r for _, r in bad[:5]))
     check_masks(usable)
     return good, bad
 
@@ -645,7 +646,8 @@ def split_pairs(pairs, val_fraction=0.1, test_fraction=0.1, seed=42, earlier=Non
     splits = {name: [pair for pair in pairs if assigned.get(pair[0].stem) == name] + added
               for name, added in zip(SPLIT_NAMES, (train, val, test))}
     if not splits["train"]:
-        raise DatasetError(f"{len(pairs)} pairs leave nothing to train on after the validation and test splits")
+        counted = "1 pair leaves" if len(pairs) == 1 else f"{len(pairs)} pairs leave"
+        raise DatasetError(f"{counted} nothing to train on after the validation and test splits")
     return splits
 
 

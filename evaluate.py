@@ -596,7 +596,8 @@ def print_results(results):
     for source, summary in [*groups.items(), ("all", results)]:
         print(f"{source:<10} {summary['images']:>6} " + " ".join(f"{summary[name]:>12.4f}" for name in SCORES))
     low, high = results["iou_interval_95"]
-    print(f"mean IoU {results['iou']:.4f}, 95% interval {low:.4f}-{high:.4f} (bootstrap over the {results['images']} images)")
+    images = f"{results['images']} image{'' if results['images'] == 1 else 's'}"
+    print(f"mean IoU {results['iou']:.4f}, 95% interval {low:.4f}-{high:.4f} (bootstrap over the {images})")
     below = results["images_below"]
     print(f"median IoU {results['iou_median']:.4f}; images below IoU "
           + ", ".join(f"{level}: {count} ({count / results['images']:.1%})" for level, count in below.items()))

@@ -326,8 +326,13 @@ def test_all_pairs_bad_is_an_error(tmp_path):
         (tmp_path / folder).mkdir()
         (tmp_path / folder / "a.png").write_bytes(b"garbage")
     pairs = data.find_pairs(tmp_path / "images", tmp_path / "masks")
-    with pytest.raises(data.DatasetError, match="none of the 1 pairs is usable"):
+    with pytest.raises(data.DatasetError, match="^the one pair is not usable: "):
         data.check_pairs(pairs)
+    for name in ("b.png", "c.png"):
+        for folder in ("images", "masks"):
+            (tmp_path / folder / name).write_bytes(b"garbage")
+    with pytest.raises(data.DatasetError, match="^none of the 3 pairs is usable: "):
+        data.check_pairs(data.find_pairs(tmp_path / "images", tmp_path / "masks"))
 
 
 def write_dataset(folder, rng, masks):
@@ -495,6 +500,14 @@ def test_photos_of_an_earlier_split_keep_their_split_and_only_added_photos_are_s
     for name in data.SPLIT_NAMES:
         assert kept[name] == (earlier[name] - {"005", "050"}) | added[name]
     assert "no longer a pair here, left out: 2 (005, 050)" in caplog.text
+
+
+def test_an_earlier_split_that_leaves_nothing_to_train_on_is_an_error_counting_the_pairs():
+    for count, says in ((1, "1 pair leaves"), (2, "2 pairs leave")):
+        earlier = {"val": {"000"}, "test": {"001"}}  # every photo held out by the earlier run
+        with pytest.raises(data.DatasetError, match=f"^{says} nothing to train on after the validation and test "
+                                                    f"splits$"):
+            data.split_pairs(fake_pairs(count), earlier=earlier)
 
 
 def test_too_few_added_photos_to_hold_any_out_all_go_to_training():

@@ -392,12 +392,17 @@ def test_a_mistyped_data_or_compare_to_folder_is_said_before_the_model_is_loaded
     assert loaded == [] and not (tmp_path / "out").exists()
 
 
-def test_split_list_restricts_the_evaluation(tiny_model_path, dataset, tmp_path):
+def test_split_list_restricts_the_evaluation(tiny_model_path, dataset, tmp_path, capsys):
     (tmp_path / "test.txt").write_text("a_sample_002\nb_sample_001\n")
     assert evaluate.main(["--model", str(tiny_model_path), "--data", str(dataset), "--split-list",
                           str(tmp_path / "test.txt"), "--out", str(tmp_path / "out")]) == 0
     with (tmp_path / "out" / "per_image.csv").open() as file:
         assert [row["stem"] for row in csv.DictReader(file)] == ["a_sample_002", "b_sample_001"]
+    assert "(bootstrap over the 2 images)" in capsys.readouterr().out
+    (tmp_path / "one.txt").write_text("a_sample_002\n")
+    assert evaluate.main(["--model", str(tiny_model_path), "--data", str(dataset), "--split-list",
+                          str(tmp_path / "one.txt"), "--out", str(tmp_path / "one")]) == 0
+    assert "(bootstrap over the 1 image)" in capsys.readouterr().out
 
 
 def test_the_model_runs_as_predict_py_runs_it_and_metrics_json_says_how(tiny_model_path, dataset, tmp_path):
