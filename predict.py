@@ -470,9 +470,8 @@ def background_trouble(value):
     None where nothing is. (A colour of 300 wrapped to 44, and one of floats
     in [0, 1] was black.)"""
     if isinstance(value, np.ndarray):
-        if value.dtype in (np.uint8, np.uint16) and value.ndim == 3 and value.shape[2] == 3 and value.size:
-            return None
-        return f"photo must be RGB pixels, uint8 or uint16 (height, width, 3), not {value.dtype} of shape {value.shape}"
+        trouble = segment.photo_trouble(value, depths=(np.uint8, np.uint16))
+        return f"photo {trouble}" if trouble else None
     if whole_numbers_within(tuple(value) if isinstance(value, (tuple, list)) else (), 3, 0, 255):
         return None
     return f"colour {value!r} is not (r, g, b), each a whole number from 0 to 255"

@@ -363,15 +363,17 @@ def segmenting_failure(photo, error):
     return f"{photo}: cannot segment it ({type(error).__name__}: {error})"
 
 
-def photo_trouble(image):
+def photo_trouble(image, depths=(np.uint8,)):
     """What keeps the array `image` from being a photo the model can look
-    at, RGB uint8 (height, width, 3) of some pixels; None where nothing
-    does. (A grey or RGBA array was TensorFlow Lite's shape error, and a
-    float array in [0, 1] a black photo.)"""
+    at, RGB (height, width, 3) of some pixels of one of `depths` (a
+    background may be uint16 too: see predict.background_trouble); None
+    where nothing does. (A grey or RGBA array was TensorFlow Lite's shape
+    error, and a float array in [0, 1] a black photo.)"""
     image = np.asarray(image)
-    if image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3 and image.size:
+    if image.dtype in depths and image.ndim == 3 and image.shape[2] == 3 and image.size:
         return None
-    return f"must be RGB pixels, uint8 (height, width, 3), not {image.dtype} of shape {image.shape}"
+    names = " or ".join(np.dtype(depth).name for depth in depths)
+    return f"must be RGB pixels, {names} (height, width, 3), not {image.dtype} of shape {image.shape}"
 
 
 class Looks(NamedTuple):
