@@ -11,14 +11,14 @@ def did_you_mean(value, allowed):
     """The hint " (did you mean X?)" where `value` is near one of `allowed`
     (a name cut short, a hyphen for an underscore: "resnet50", "bce-dice");
     else ""."""
-    near = difflib.get_close_matches(str(value), allowed, n=1)
-    return f" (did you mean {near[0]}?)" if near else ""
+    near = nearest(str(value), allowed)
+    return f" (did you mean {near}?)" if near else ""
 
 
-def nearest_flag(name, flags):
-    """The flag of `flags` that the unrecognized flag `name` was meant to
-    be (--batch_size, -epochs, --epohcs), or None."""
-    near = difflib.get_close_matches(name, flags, n=1)
+def nearest(word, allowed):
+    """The one of `allowed` that `word` was meant to be (--batch_size for
+    --batch-size, -epochs or --epohcs for --epochs, whte for white), or None."""
+    near = difflib.get_close_matches(word, allowed, n=1)
     return near[0] if near else None
 
 
@@ -40,7 +40,7 @@ def hint(parser, names):
     flags = [option for action in parser._actions for option in action.option_strings]
     plain = {name for action in parser._actions if not action.option_strings for name in (action.dest, action.metavar)}
     without_flags = [name.lstrip("-") for name in names if name.lstrip("-") in plain]
-    meant = {name: flag for name in names if name.lstrip("-") not in plain and (flag := nearest_flag(name, flags))}
+    meant = {name: flag for name in names if name.lstrip("-") not in plain and (flag := nearest(name, flags))}
     hints = []
     if meant:
         hints.append("did you mean " + ", ".join(flag if len(meant) == 1 else f"{flag} for {name}"
