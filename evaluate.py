@@ -40,6 +40,11 @@ the photo widened to 16:9 around its person, by its edge columns or a flat
 colour, two people apart, three together, the photo tilted 30 degrees, turned
 on its side or upside down, blurred by motion, a low-resolution, noisy, dark,
 bright, black-and-white or heavily compressed photo).
+
+Without --out, the results go to runs/evaluation/NAME, NAME what was scored
+(a train.py run's folder name, a model file's name, a --predictions folder's
+name, and the --perturb name after it), so that scoring a second model keeps
+the first one's results to --compare-to.
 """
 
 import argparse
@@ -66,6 +71,8 @@ import scores
 import segment
 import sheets
 
+# Where each evaluation's results go without --out, in a folder of its own (see default_out).
+EVALUATIONS_DIR = Path("runs/evaluation")
 SCORES = ("iou", "dice", "precision", "recall", "boundary_iou", "mae")
 # The mean IoU is also reported at each of these thresholds, so that the
 # photos at hand say which `predict.py --threshold` suits them.
@@ -624,6 +631,28 @@ def print_results(results):
         print(f"failed: {failure['reason']}", file=sys.stderr)
 
 
+def default_out(model, predictions, perturb):
+    """Where the results go without --out: a folder of EVALUATIONS_DIR named
+    after what is scored, and the --perturb name: the --predictions folder;
+    a train.py run's folder, for its model.keras, and with the file's name
+    for another of its models (person_best, person_int8 for
+    model.int8.tflite); else the model file."""
+    scored = Path(predictions if predictions is not None else model or predict.DEFAULT_MODEL).resolve()
+    if predictions is not None:
+        name = scored.name
+    else:
+        if scored.is_dir():
+            scored = scored / "model.keras"  # a run folder (one without a model is refused once the model is loaded)
+        run = scored.parent.name
+        if scored.name == "model.keras":
+            name = run
+        elif (scored.parent / "config.json").is_file():  # written by train.py
+            name = f"{run}_{scored.name.removeprefix('model.').rsplit('.', 1)[0]}"
+        else:
+            name = scored.stem
+    return EVALUATIONS_DIR / (f"{name}_{perturb}" if perturb else name)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=data.path_argument, default=None,
@@ -637,8 +666,11 @@ def main(argv=None):
                         help="folder with images/ and masks/ (--data-dir, as train.py calls it, will do)")
     parser.add_argument("--split-list", type=data.path_argument, default=None, metavar="FILE",
                         help="only the photos listed in this file, one a line: stems (a run's splits/test.txt) or file names")
-    parser.add_argument("--out", "--out-dir", type=data.output_path_argument, default=Path("runs/evaluation"),
-                        metavar="DIR", help="folder for the results (default: %(default)s)")
+    parser.add_argument("--out", "--out-dir", type=data.output_path_argument, default=None, metavar="DIR",
+                        help=f"folder for the results (default: {EVALUATIONS_DIR}/ and the name of what is scored: "
+                        f"{EVALUATIONS_DIR}/person for runs/person/model.keras, {EVALUATIONS_DIR}/"
+                        f"{predict.DEFAULT_MODEL.stem} for the shipped model, _wide_shot added with --perturb "
+                        f"wide_shot)")
     parser.add_argument("--compare-to", type=data.path_argument, default=None, metavar="DIR",
                         help="an earlier run's --out folder: the per-image IoU difference, photo by photo, with its 95%% interval")
     parser.add_argument("--batch-size", type=int, default=8, metavar="N",
@@ -663,6 +695,7 @@ def main(argv=None):
     args = command_line.parse_args(parser, argv)
     if troubles := predict.out_of_range(args.threshold, batch_size=args.batch_size, flags=True):
         parser.error("; ".join(troubles))  # as predict.py says them
+    args.out = args.out or default_out(args.model, args.predictions, args.perturb)
     if args.out.is_file():
         parser.error(f"--out {args.out} is a file, not a folder for the results")
     blocked_by = data.why_folder_cannot_be_written(args.out)  # said now, not once every photo is scored

@@ -461,6 +461,30 @@ def test_compare_to_an_earlier_run_gives_the_paired_iou_difference_on_the_photos
     assert not (tmp_path / "y").exists()
 
 
+def test_without_out_each_model_scored_keeps_its_results_in_a_folder_named_after_it(
+        tiny_model_path, dataset, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    run_dir = tmp_path / "runs" / "mine"
+    run_dir.mkdir(parents=True)
+    (run_dir / "config.json").write_text("{}")  # as train.py leaves it
+    (run_dir / "model.keras").write_bytes(tiny_model_path.read_bytes())
+    assert evaluate.main(["--model", str(tiny_model_path), "--data", str(dataset), "--threshold", "0.3"]) == 0
+    assert evaluate.main(["--model", str(run_dir), "--data", str(dataset),
+                          "--compare-to", "runs/evaluation/tiny"]) == 0  # the first one's results still there
+    assert "written to runs/evaluation/mine/" in capsys.readouterr().out
+    for name, threshold in (("tiny", 0.3), ("mine", 0.5)):
+        assert json.loads((tmp_path / "runs/evaluation" / name / "metrics.json").read_text())["threshold"] == threshold
+    assert json.loads((tmp_path / "runs/evaluation/mine/metrics.json").read_text())["compared_to"]["images"] == 8
+
+    named = {(run_dir / "model.keras", None, None): "mine", (run_dir, None, "dark"): "mine_dark",
+             (run_dir / "best.keras", None, None): "mine_best",
+             (run_dir / "model.int8.tflite", None, None): "mine_int8",
+             (tiny_model_path, None, None): "tiny", (None, None, None): predict.DEFAULT_MODEL.stem,
+             (None, tmp_path / "cutouts", "jpeg"): "cutouts_jpeg"}
+    for (model, predictions, perturb), name in named.items():
+        assert evaluate.default_out(model, predictions, perturb) == Path("runs/evaluation") / name
+
+
 def test_a_photo_whose_name_is_not_utf8_is_scored_and_compared_like_the_others(tiny_model_path, dataset, tmp_path):
     stem = f"a_{NOT_UTF8}"
     rename_pair(dataset, "a_sample_000", stem)
