@@ -25,7 +25,7 @@ soft mask is at least --threshold (0.5). Writes to --out:
     worst.png        the 16 lowest-IoU images: photo | ground truth | prediction
                      | errors (red: marked but not person; blue: person missed)
 
---compare-to DIR compares the per-image IoU with an earlier run's (its --out
+--compare-to DIR compares the per-image IoU with an earlier run's (its results
 folder), photo by photo: the mean difference with its 95% interval (a paired
 bootstrap over the photos in both) and how many photos did better or worse.
 
@@ -672,7 +672,8 @@ def main(argv=None):
                         f"{predict.DEFAULT_MODEL.stem} for the shipped model, _wide_shot added with --perturb "
                         f"wide_shot)")
     parser.add_argument("--compare-to", type=data.path_argument, default=None, metavar="DIR",
-                        help="an earlier run's --out folder: the per-image IoU difference, photo by photo, with its 95%% interval")
+                        help="an earlier run's results folder (runs/evaluation/NAME, or its --out): the per-image IoU "
+                        "difference, photo by photo, with its 95%% interval")
     parser.add_argument("--batch-size", type=int, default=8, metavar="N",
                         help="photos the model runs on at once (default: %(default)s)")
     parser.add_argument("--threshold", type=float, default=scores.THRESHOLD, metavar="T",
