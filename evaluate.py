@@ -453,10 +453,16 @@ def mean_interval(scores, confidence=0.95, resamples=4000, seed=0):
 
 
 def read_per_image_iou(folder):
-    """{stem: IoU} from the per_image.csv of an earlier evaluation's --out folder."""
+    """{stem: IoU} from the per_image.csv of an earlier evaluation's results
+    folder; where there is none, the error names the evaluations in the
+    folder's sub-folders (--compare-to runs/evaluation for runs/evaluation/NAME)."""
     path = Path(folder) / "per_image.csv"
     if not path.is_file():
-        raise data.DatasetError(f"{path} does not exist: --compare-to takes the --out folder of an earlier evaluate.py run")
+        held = sorted(csv_file.parent.name for csv_file in Path(folder).glob("*/per_image.csv"))
+        inside = (f"; {folder} holds the results of {', '.join(held)}: pass {'one, ' if len(held) > 1 else ''}"
+                  f"{Path(folder) / held[0]}" if held else "")
+        raise data.DatasetError(f"{path} does not exist: --compare-to takes the results folder of an earlier "
+                                f"evaluate.py run{inside}")
     with path.open(newline="", **data.NAME_LIST_ENCODING) as file:
         try:
             return {row["stem"]: float(row["iou"]) for row in csv.DictReader(file)}

@@ -446,7 +446,9 @@ def test_compare_to_an_earlier_run_gives_the_paired_iou_difference_on_the_photos
 
     # A folder without an evaluation, or with none of the photos, is an error named before any scoring.
     assert evaluate.main([*run, "--compare-to", str(tmp_path), "--out", str(tmp_path / "x")]) == 2
-    assert f"{tmp_path / 'per_image.csv'} does not exist" in capsys.readouterr().err
+    assert (f"{tmp_path / 'per_image.csv'} does not exist: --compare-to takes the results folder of an earlier "
+            f"evaluate.py run; {tmp_path} holds the results of after, before: pass one, {tmp_path / 'after'}"
+            ) in capsys.readouterr().err  # the folder above them (runs/evaluation for runs/evaluation/NAME)
     assert not (tmp_path / "x").exists()
     (tmp_path / "another_tool").mkdir()
     (tmp_path / "another_tool" / "per_image.csv").write_text("photo,score\na_sample_000,0.9\n")  # another tool's
