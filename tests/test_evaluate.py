@@ -759,6 +759,35 @@ def test_predictions_made_by_predict_py_score_as_the_model_itself_and_name_what_
     assert "not read" not in capsys.readouterr().err
 
 
+def test_predictions_that_are_photos_composed_on_a_background_not_masks_are_warned_about_where_half_are(
+        tiny_model, dataset, tmp_path, caplog):
+    predict.remove_background_files(dataset / "images", tmp_path / "white", model=tiny_model, background="white",
+                                    jpeg=True)
+    composed = sorted((tmp_path / "white").glob("*.jpg"))
+    assert [evaluate.in_between_share(image_files.read_soft_mask(path)) >= 0.2 for path in composed] == [True] * 8
+    assert evaluate.in_between_share(np.array([0, 0.05, 0.1, 0.11, 0.5, 0.89, 0.9, 1.0])) == 3 / 8
+
+    def warned_with(composed_count):
+        mixed = tmp_path / f"mixed_{composed_count}"
+        mixed.mkdir()
+        for index, photo in enumerate(composed):  # the first composed_count composites, masks for the rest
+            if index < composed_count:
+                (mixed / photo.name).write_bytes(photo.read_bytes())
+            else:
+                (mixed / f"{photo.stem}.png").write_bytes((dataset / "masks" / f"{photo.stem}.png").read_bytes())
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="evaluate"):
+            evaluate.evaluate(None, data.find_pairs(dataset / "images", dataset / "masks"), tmp_path / "out",
+                              predictions=mixed)
+        return [record.getMessage() for record in caplog.records if "more like photos than masks" in record.message]
+
+    assert warned_with(0) == [] and warned_with(3) == []
+    (warning,) = warned_with(4)
+    assert warning.startswith(f"4 ({tmp_path / 'mixed_4' / composed[0].name}, ")
+    assert ("of the 8 predictions scored are more like photos than masks (20% or more of their pixels between 10% "
+            "and 90% of full scale") in warning
+
+
 def test_a_prediction_of_its_photos_shape_at_another_resolution_is_scaled_to_it_and_another_shape_refused(tmp_path):
     truth = np.zeros((80, 60), np.uint8)
     truth[10:70, 20:40] = 255
