@@ -487,6 +487,43 @@ def test_without_out_each_model_scored_keeps_its_results_in_a_folder_named_after
         assert evaluate.default_out(model, predictions, perturb) == Path("runs/evaluation") / name
 
 
+def test_photos_the_model_was_trained_on_are_warned_about_where_its_run_says_so(tiny_model_path, dataset, tmp_path,
+                                                                                caplog):
+    run_dir = tmp_path / "run"
+    (run_dir / "splits").mkdir(parents=True)
+    (run_dir / "model.keras").write_bytes(tiny_model_path.read_bytes())
+    (run_dir / "config.json").write_text(json.dumps({"data_dir": str(dataset)}))  # as train.py writes it
+    (run_dir / "splits" / "train.txt").write_text("a_sample_000\na_sample_001\nb_sample_002\n")
+    (run_dir / "splits" / "test.txt").write_text("a_sample_003\na_sample_004\n")
+    copied = tmp_path / "copy"
+    copied.mkdir()
+    for folder in ("images", "masks"):  # the same names in another data folder: other photos, as far as is known
+        (copied / folder).mkdir()
+        for path in (dataset / folder).iterdir():
+            (copied / folder / path.name).write_bytes(path.read_bytes())
+
+    def warned(*arguments):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="evaluate"):
+            assert evaluate.main(["--out", str(tmp_path / "out"), *arguments]) == 0
+        return [record.getMessage() for record in caplog.records if "trained on" in record.message]
+
+    (warning,) = warned("--model", str(run_dir), "--data", str(dataset))
+    assert warning == (f"3 ({dataset / 'images' / 'a_sample_000.jpg'}, {dataset / 'images' / 'a_sample_001.jpg'}, "
+                       f"{dataset / 'images' / 'b_sample_002.jpg'}) of the 8 photos scored are among those the model "
+                       f"was trained on ({run_dir / 'splits' / 'train.txt'}): a model scores higher on those than on "
+                       f"photos it has not seen; its run's test photos are --split-list "
+                       f"{run_dir / 'splits' / 'test.txt'}")
+    assert warned("--model", str(run_dir / "model.keras"), "--data", str(dataset),
+                  "--split-list", str(run_dir / "splits" / "test.txt")) == []
+    assert warned("--model", str(run_dir), "--data", str(copied)) == []
+    assert warned("--model", str(tiny_model_path), "--data", str(dataset)) == []  # no run: nothing known
+
+    shipped_data = (REPO_DIR.parent / "shared/data/people_segmentation").resolve()
+    for shipped in (predict.DEFAULT_MODEL, predict.LITE_DEFAULT_MODEL):
+        assert evaluate.training_split(shipped) == (REPO_DIR / "models" / "splits" / "train.txt", shipped_data)
+
+
 def test_a_photo_whose_name_is_not_utf8_is_scored_and_compared_like_the_others(tiny_model_path, dataset, tmp_path):
     stem = f"a_{NOT_UTF8}"
     rename_pair(dataset, "a_sample_000", stem)
