@@ -410,7 +410,8 @@ def training_split(model_file):
         data_dir = json.loads(config.read_text())["data_dir"] if train_list.is_file() else None
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    # A relative DATA_DIR is the repository's (the shipped model's config); train.py writes its runs' absolute.
+    # As given to train.py; a relative one (the shipped model's, the bundled sample's) from the repository's
+    # folder, which train.py is run from.
     return (train_list, (predict.REPO_DIR / data_dir).resolve()) if isinstance(data_dir, str) else None
 
 
