@@ -542,6 +542,27 @@ def read_per_image_iou(folder):
             raise data.DatasetError(f"{path} is not a per_image.csv written by evaluate.py ({error!r})") from error
 
 
+def same_photos_scored_beside(out_dir, shown=3):
+    """[(folder, mean IoU)] of the results folders beside out_dir (the other
+    runs/evaluation/NAME) whose per_image.csv lists the photos out_dir's
+    does, newest first, `shown` of them at most: what --compare-to could
+    have been given."""
+    out_dir = Path(out_dir)
+    stems = set(read_per_image_iou(out_dir))
+    found = []
+    beside = sorted(out_dir.parent.glob("*/per_image.csv"), key=lambda path: path.stat().st_mtime, reverse=True)
+    for per_image in beside:
+        if per_image.parent.resolve() == out_dir.resolve():
+            continue
+        try:
+            ious = read_per_image_iou(per_image.parent)
+        except data.DatasetError:  # another tool's per_image.csv
+            continue
+        if set(ious) == stems:
+            found.append((per_image.parent, float(np.mean(list(ious.values())))))
+    return found[:shown]
+
+
 # What an evaluation was run with: comparing runs that differ in these
 # compares different masks, or different photos, as well as the models.
 SETTINGS = ("threshold", "predictions", "flip_tta", "close_up", "upright_only", "keep_specks", "main_person",
@@ -823,6 +844,9 @@ def main(argv=None):
         return 130
     print_results(results)
     print(f"written to {args.out}/ (metrics.json, per_image.csv, worst.png)")
+    if args.compare_to is None and (earlier := same_photos_scored_beside(args.out)):
+        print("the same photos were scored in " + ", ".join(f"{folder} (mean IoU {iou:.4f})" for folder, iou in earlier)
+              + f": --compare-to {earlier[0][0]} gives the difference, photo by photo, with its 95% interval")
     return 0
 
 

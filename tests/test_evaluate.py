@@ -473,10 +473,26 @@ def test_without_out_each_model_scored_keeps_its_results_in_a_folder_named_after
     assert evaluate.main(["--model", str(tiny_model_path), "--data", str(dataset), "--threshold", "0.3"]) == 0
     assert evaluate.main(["--model", str(run_dir), "--data", str(dataset),
                           "--compare-to", "runs/evaluation/tiny"]) == 0  # the first one's results still there
-    assert "written to runs/evaluation/mine/" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "written to runs/evaluation/mine/" in printed
+    assert "the same photos were scored" not in printed  # compared already, and the first run had none to offer
     for name, threshold in (("tiny", 0.3), ("mine", 0.5)):
         assert json.loads((tmp_path / "runs/evaluation" / name / "metrics.json").read_text())["threshold"] == threshold
     assert json.loads((tmp_path / "runs/evaluation/mine/metrics.json").read_text())["compared_to"]["images"] == 8
+    (tmp_path / "some.txt").write_text("a_sample_000\nb_sample_000\n")
+    assert evaluate.main(["--model", str(run_dir), "--data", str(dataset), "--split-list", str(tmp_path / "some.txt"),
+                          "--out", "runs/evaluation/some"]) == 0  # other photos: not offered below
+    for age, name in enumerate(("mine", "tiny", "some")):  # newest first, whatever the clock's resolution
+        os.utime(tmp_path / "runs/evaluation" / name / "per_image.csv", (1e9 - age, 1e9 - age))
+    capsys.readouterr()
+    assert evaluate.main(["--model", str(tiny_model_path), "--data", str(dataset),
+                          "--out", "runs/evaluation/again"]) == 0
+    means = {name: np.mean(list(evaluate.read_per_image_iou(tmp_path / "runs/evaluation" / name).values()))
+             for name in ("mine", "tiny")}
+    assert capsys.readouterr().out.endswith(
+        f"the same photos were scored in runs/evaluation/mine (mean IoU {means['mine']:.4f}), runs/evaluation/tiny "
+        f"(mean IoU {means['tiny']:.4f}): --compare-to runs/evaluation/mine gives the difference, photo by photo, "
+        f"with its 95% interval\n")
 
     named = {(run_dir / "model.keras", None, None): "mine", (run_dir, None, "dark"): "mine_dark",
              (run_dir / "best.keras", None, None): "mine_best",
