@@ -550,17 +550,16 @@ def same_photos_scored_beside(out_dir, shown=3):
     out_dir = Path(out_dir)
     stems = set(read_per_image_iou(out_dir))
     found = []
-    beside = sorted(out_dir.parent.glob("*/per_image.csv"), key=lambda path: path.stat().st_mtime, reverse=True)
-    for per_image in beside:
+    for per_image in out_dir.parent.glob("*/per_image.csv"):
         if per_image.parent.resolve() == out_dir.resolve():
             continue
         try:
-            ious = read_per_image_iou(per_image.parent)
-        except data.DatasetError:  # another tool's per_image.csv
+            written_at, ious = per_image.stat().st_mtime, read_per_image_iou(per_image.parent)
+        except (OSError, data.DatasetError):  # gone since, or another tool's per_image.csv
             continue
         if set(ious) == stems:
-            found.append((per_image.parent, float(np.mean(list(ious.values())))))
-    return found[:shown]
+            found.append((written_at, per_image.parent, float(np.mean(list(ious.values())))))
+    return [(folder, iou) for _, folder, iou in sorted(found, key=lambda item: item[0], reverse=True)[:shown]]
 
 
 # What an evaluation was run with: comparing runs that differ in these
