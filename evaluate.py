@@ -398,7 +398,9 @@ def training_split(model_file):
     """(its splits/train.txt, the data folder it lists photos of) of the
     train.py run whose model is model_file (a run folder, or a model in
     one); for the shipped model and its conversions, models/splits/train.txt
-    and the folder its config names; None where that is not known."""
+    and the folder its config names; None where that is not known. Of a
+    dataset that comes split, the folder is its train/ (the same names may
+    be other photos in its test/)."""
     path = Path(model_file)
     folder = path if path.is_dir() else path.parent
     config = folder / "config.json"
@@ -410,9 +412,16 @@ def training_split(model_file):
         data_dir = json.loads(config.read_text())["data_dir"] if train_list.is_file() else None
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    if not isinstance(data_dir, str):
+        return None
     # As given to train.py; a relative one (the shipped model's, the bundled sample's) from the repository's
     # folder, which train.py is run from.
-    return (train_list, (predict.REPO_DIR / data_dir).resolve()) if isinstance(data_dir, str) else None
+    data_dir = (predict.REPO_DIR / data_dir).resolve()
+    try:
+        folders = data.split_folders(data_dir)
+    except data.DatasetError:  # two folders for one split: train.py would have refused it
+        return None
+    return train_list, folders["train"] if folders else data_dir
 
 
 def check_not_scored_on_training_photos(model_file, pairs):

@@ -511,12 +511,12 @@ def test_photos_the_model_was_trained_on_are_warned_about_where_its_run_says_so(
     (run_dir / "config.json").write_text(json.dumps({"data_dir": str(dataset)}))  # as train.py writes it
     (run_dir / "splits" / "train.txt").write_text("a_sample_000\na_sample_001\nb_sample_002\n")
     (run_dir / "splits" / "test.txt").write_text("a_sample_003\na_sample_004\n")
-    copied = tmp_path / "copy"
-    copied.mkdir()
-    for folder in ("images", "masks"):  # the same names in another data folder: other photos, as far as is known
-        (copied / folder).mkdir()
-        for path in (dataset / folder).iterdir():
-            (copied / folder / path.name).write_bytes(path.read_bytes())
+    copied, split = tmp_path / "copy", tmp_path / "comes_split"
+    for copy in (copied, split / "train", split / "test"):  # the same names in other data folders: other photos
+        for folder in ("images", "masks"):
+            (copy / folder).mkdir(parents=True)
+            for path in (dataset / folder).iterdir():
+                (copy / folder / path.name).write_bytes(path.read_bytes())
 
     def warned(*arguments):
         caplog.clear()
@@ -534,6 +534,10 @@ def test_photos_the_model_was_trained_on_are_warned_about_where_its_run_says_so(
                   "--split-list", str(run_dir / "splits" / "test.txt")) == []
     assert warned("--model", str(run_dir), "--data", str(copied)) == []
     assert warned("--model", str(tiny_model_path), "--data", str(dataset)) == []  # no run: nothing known
+    (run_dir / "config.json").write_text(json.dumps({"data_dir": str(split)}))  # trained on its train/ folder
+    assert warned("--model", str(run_dir), "--data", str(split / "test")) == []
+    assert warned("--model", str(run_dir), "--data", str(split / "train"))[0].startswith(
+        f"3 ({split / 'train' / 'images' / 'a_sample_000.jpg'}, ")
 
     shipped_data = (REPO_DIR.parent / "shared/data/people_segmentation").resolve()
     for shipped in (predict.DEFAULT_MODEL, predict.LITE_DEFAULT_MODEL):
