@@ -19,6 +19,7 @@ its output).
 """
 
 import argparse
+import json
 import logging
 import math
 import os
@@ -35,6 +36,8 @@ import numpy as np
 
 import image_files
 from image_files import DatasetError  # bad photos and bad datasets alike: the message tells them apart
+
+REPO_DIR = Path(__file__).resolve().parent
 
 SPLIT_NAMES = ("train", "val", "test")
 
@@ -719,6 +722,32 @@ def read_split_lists(folder):
             if first_seen.setdefault(stem, name) != name:
                 raise DatasetError(f"{folder}: {stem!r} is listed in both {first_seen[stem]}.txt and {name}.txt")
     return lists
+
+
+def photos_trained_on(images, model_file):
+    """(the photos among `images` (paths) that the model at model_file was
+    trained on, the run's splits/train.txt that lists them): the stems in
+    the splits/ folder beside the model (a train.py run's, or models/splits
+    for the shipped model) that lie in the data folder the run's config
+    names (its config.json, or NAME.config.json beside models/NAME.keras);
+    of a dataset that comes split, in its train/ folder, since the same
+    names in its test/ are other photos. ([], None) where the run left no
+    such record."""
+    model_file = Path(model_file)
+    folder = model_file if model_file.is_dir() else model_file.parent
+    train_list = folder / "splits" / "train.txt"
+    configs = (folder / "config.json", folder / f"{model_file.name.split('.')[0]}.config.json")
+    try:
+        config = next((json.loads(config.read_text()) for config in configs if config.is_file()), {})
+        data_dir, trained_on = config["data_dir"], set(read_stems(train_list))
+        # As given to train.py; a relative one (the shipped model's, the bundled sample's) from the
+        # repository's folder, which train.py is run from.
+        data_dir = (REPO_DIR / data_dir).resolve()
+        training_folder = (split_folders(data_dir) or {"train": data_dir})["train"]
+    except (OSError, ValueError, KeyError, TypeError, DatasetError):  # no record, or one that cannot be read
+        return [], None
+    seen = [image for image in images if image.stem in trained_on and image.resolve().is_relative_to(training_folder)]
+    return seen, train_list
 
 
 def read_split_list(path, images_dir, masks_dir):

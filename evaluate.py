@@ -394,51 +394,12 @@ def check_predictions_are_masks(rows, predictions):
                     IN_BETWEEN[1] * 100)
 
 
-def training_split(model_file):
-    """(its splits/train.txt, the data folder it lists photos of) of the
-    train.py run whose model is model_file (a run folder, or a model in
-    one); for the shipped model and its conversions, models/splits/train.txt
-    and the folder its config names; None where that is not known. Of a
-    dataset that comes split, the folder is its train/ (the same names may
-    be other photos in its test/)."""
-    path = Path(model_file)
-    folder = path if path.is_dir() else path.parent
-    config = folder / "config.json"
-    shipped = predict.DEFAULT_MODEL
-    if folder.resolve() == shipped.parent.resolve() and path.name.startswith(f"{shipped.stem}."):
-        config = shipped.with_suffix(".config.json")
-    train_list = folder / "splits" / "train.txt"
-    try:
-        data_dir = json.loads(config.read_text())["data_dir"] if train_list.is_file() else None
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    if not isinstance(data_dir, str):
-        return None
-    # As given to train.py; a relative one (the shipped model's, the bundled sample's) from the repository's
-    # folder, which train.py is run from.
-    data_dir = (predict.REPO_DIR / data_dir).resolve()
-    try:
-        folders = data.split_folders(data_dir)
-    except data.DatasetError:  # two folders for one split: train.py would have refused it
-        return None
-    return train_list, folders["train"] if folders else data_dir
-
-
 def check_not_scored_on_training_photos(model_file, pairs):
     """Warns where photos of `pairs` are among those the model at model_file
-    was trained on (see training_split): the same names in the same data
-    folder. A model fits its training photos better than any other (the
-    shipped one: 0.9713 mean IoU on them, 0.9614 on its test photos), so
-    scored on them it is flattered."""
-    split = training_split(model_file) if model_file is not None else None
-    if split is None:
-        return
-    train_list, data_dir = split
-    try:
-        trained_on = set(data.read_stems(train_list))
-    except data.DatasetError:
-        return
-    seen = [image for image, _ in pairs if image.stem in trained_on and image.resolve().is_relative_to(data_dir)]
+    was trained on (see data.photos_trained_on). A model fits its training
+    photos better than any other (the shipped one: 0.9713 mean IoU on them,
+    0.9614 on its test photos), so scored on them it is flattered."""
+    seen, train_list = data.photos_trained_on([image for image, _ in pairs], model_file) if model_file else ([], None)
     if seen:
         log.warning("%s of the %d photos scored are among those the model was trained on (%s): a model scores "
                     "higher on those than on photos it has not seen; its run's test photos are --split-list %s",

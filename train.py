@@ -493,19 +493,18 @@ def split_as_given(folders, config, splits_from=None):
 
 def warn_if_held_out_photos_were_trained_on(splits, init_weights):
     """Warns where the validation or test split holds photos that the run of
-    the model fine-tuned from trained on (listed in the splits/ folder
-    beside it: a run's, or models/splits for the shipped model): their
-    scores would flatter the fine-tuned model."""
+    the model fine-tuned from trained on (see data.photos_trained_on: the
+    splits/ folder beside it, a run's or models/splits for the shipped
+    model, and the data folder of its config): their scores would flatter
+    the fine-tuned model."""
     import data
 
-    trained_on = init_weights.parent / "splits" / "train.txt"
-    if not trained_on.is_file():
-        return
-    stems = set(data.read_stems(trained_on))
-    seen = sorted(image.stem for name in ("val", "test") for image, _ in splits[name] if image.stem in stems)
+    seen, trained_on = data.photos_trained_on([image for name in ("val", "test") for image, _ in splits[name]],
+                                              init_weights)
     if seen:
+        stems = sorted(image.stem for image in seen)
         log.warning("%s of the validation and test photos were training photos of %s (%s): their scores would "
-                    "flatter it; pass --splits-from %s to keep that split", data.describe(seen), init_weights,
+                    "flatter it; pass --splits-from %s to keep that split", data.describe(stems), init_weights,
                     trained_on, shlex.quote(str(trained_on.parent)))
 
 

@@ -10,7 +10,7 @@ from PIL import Image
 import data
 import image_files
 import scores
-from conftest import NOT_UTF8, draw_person, fake_pairs, rename_pair, write_png, write_sample
+from conftest import NOT_UTF8, REPO_DIR, draw_person, fake_pairs, rename_pair, write_png, write_sample
 
 
 # --- pairing ---------------------------------------------------------------
@@ -702,3 +702,23 @@ def test_a_wide_photos_mask_is_letterboxed_like_it_and_upsampled_back_without_th
     back = data.upsample_mask(target.astype(np.float32), (90, 160))
     assert back.shape == (90, 160)
     np.testing.assert_array_equal(back >= 0.5, mask.astype(bool))
+
+
+def test_the_photos_a_model_was_trained_on_are_those_its_run_lists_in_the_data_folder_it_names(tmp_path):
+    shared = (REPO_DIR.parent / "shared/data/people_segmentation/images").resolve()  # models/'s config names it
+    photos = [shared / "ccp_0001.jpg", shared / "ccp_0013.jpg", tmp_path / "images" / "ccp_0001.jpg"]
+    for shipped in ("person_mobilenetv2_unet.keras", "person_mobilenetv2_unet.int8.tflite"):
+        # ccp_0001 in models/splits/train.txt, ccp_0013 in test.txt; a photo of that name elsewhere is another
+        assert data.photos_trained_on(photos, REPO_DIR / "models" / shipped) == (
+            [shared / "ccp_0001.jpg"], REPO_DIR / "models" / "splits" / "train.txt")
+
+    run_dir = tmp_path / "run"
+    (run_dir / "splits").mkdir(parents=True)
+    (run_dir / "splits" / "train.txt").write_text("ccp_0001\n")
+    assert data.photos_trained_on(photos, run_dir / "model.keras") == ([], None)  # no config.json: not known
+    (run_dir / "config.json").write_text('{"data_dir": "%s"}' % tmp_path)
+    assert data.photos_trained_on(photos, run_dir) == ([photos[2]], run_dir / "splits" / "train.txt")
+    for split in ("train", "test"):  # it comes split: its photos of that name in train/ only
+        (tmp_path / split / "images").mkdir(parents=True)
+    split_photos = [tmp_path / split / "images" / "ccp_0001.jpg" for split in ("train", "test")]
+    assert data.photos_trained_on(split_photos, run_dir / "model.keras")[0] == split_photos[:1]

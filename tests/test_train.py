@@ -764,9 +764,11 @@ def test_a_run_folder_as_init_weights_starts_from_its_model_and_reads_its_splits
     assert train.initial_weights_file(train.parse_config([])) is None
 
 
-def test_fine_tuning_warns_when_photos_the_model_was_trained_on_are_held_out(tmp_path, caplog):
+def test_fine_tuning_warns_when_photos_the_model_was_trained_on_are_held_out(tmp_path, caplog, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the data folder of fake_pairs' paths, images/000.jpg, ...
     data.write_split_lists(data.split_pairs(fake_pairs(100), seed=1), tmp_path / "my run" / "splits")
-    init_weights = tmp_path / "my run" / "model.keras"  # only the splits/ beside it are read
+    (tmp_path / "my run" / "config.json").write_text(json.dumps({"data_dir": str(tmp_path)}))
+    init_weights = tmp_path / "my run" / "model.keras"  # only the splits/ and config beside it are read
     more = fake_pairs(101)
     with caplog.at_level(logging.WARNING, logger="train"):
         train.warn_if_held_out_photos_were_trained_on(data.split_pairs(more, seed=1), init_weights)
@@ -777,6 +779,8 @@ def test_fine_tuning_warns_when_photos_the_model_was_trained_on_are_held_out(tmp
     with caplog.at_level(logging.WARNING, logger="train"):
         train.warn_if_held_out_photos_were_trained_on(data.split_pairs(more, seed=1, earlier=earlier), init_weights)
         train.warn_if_held_out_photos_were_trained_on(data.split_pairs(more, seed=1), tmp_path / "elsewhere.keras")
+        (tmp_path / "my run" / "config.json").write_text(json.dumps({"data_dir": str(tmp_path / "other photos")}))
+        train.warn_if_held_out_photos_were_trained_on(data.split_pairs(more, seed=1), init_weights)  # same names
     assert caplog.text == ""
 
 
