@@ -512,11 +512,11 @@ def read_per_image_iou(folder):
             raise data.DatasetError(f"{path} is not a per_image.csv written by evaluate.py ({error!r})") from error
 
 
-def same_photos_scored_beside(out_dir, shown=3):
+def same_photos_scored_beside(out_dir, results, shown=3):
     """[(folder, mean IoU)] of the results folders beside out_dir (the other
     runs/evaluation/NAME) whose per_image.csv lists the photos out_dir's
-    does, newest first, `shown` of them at most: what --compare-to could
-    have been given."""
+    does, and not changed by another --perturb than `results` were, newest
+    first, `shown` of them at most: what --compare-to could have been given."""
     out_dir = Path(out_dir)
     stems = set(read_per_image_iou(out_dir))
     found = []
@@ -525,9 +525,10 @@ def same_photos_scored_beside(out_dir, shown=3):
             continue
         try:
             written_at, ious = per_image.stat().st_mtime, read_per_image_iou(per_image.parent)
-        except (OSError, data.DatasetError):  # gone since, or another tool's per_image.csv
+            other_photos = "perturbation" in settings_that_differ(per_image.parent, results)
+        except (OSError, ValueError, data.DatasetError):  # gone since, or another tool's files
             continue
-        if set(ious) == stems:
+        if set(ious) == stems and not other_photos:
             found.append((written_at, per_image.parent, float(np.mean(list(ious.values())))))
     return [(folder, iou) for _, folder, iou in sorted(found, key=lambda item: item[0], reverse=True)[:shown]]
 
@@ -813,7 +814,7 @@ def main(argv=None):
         return 130
     print_results(results)
     print(f"written to {args.out}/ (metrics.json, per_image.csv, worst.png)")
-    if args.compare_to is None and (earlier := same_photos_scored_beside(args.out)):
+    if args.compare_to is None and (earlier := same_photos_scored_beside(args.out, results)):
         print("the same photos were scored in " + ", ".join(f"{folder} (mean IoU {iou:.4f})" for folder, iou in earlier)
               + f": --compare-to {earlier[0][0]} gives the difference, photo by photo, with its 95% interval")
     return 0

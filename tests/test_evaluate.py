@@ -482,7 +482,8 @@ def test_without_out_each_model_scored_keeps_its_results_in_a_folder_named_after
     (tmp_path / "some.txt").write_text("a_sample_000\nb_sample_000\n")
     assert evaluate.main(["--model", str(run_dir), "--data", str(dataset), "--split-list", str(tmp_path / "some.txt"),
                           "--out", "runs/evaluation/some"]) == 0  # other photos: not offered below
-    for age, name in enumerate(("mine", "tiny", "some")):  # newest first, whatever the clock's resolution
+    assert evaluate.main(["--model", str(run_dir), "--data", str(dataset), "--perturb", "dark"]) == 0  # nor these
+    for age, name in enumerate(("mine_dark", "mine", "tiny", "some")):  # newest first, whatever the clock's resolution
         os.utime(tmp_path / "runs/evaluation" / name / "per_image.csv", (1e9 - age, 1e9 - age))
     capsys.readouterr()
     assert evaluate.main(["--model", str(tiny_model_path), "--data", str(dataset),
