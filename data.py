@@ -738,7 +738,7 @@ def photos_trained_on(images, model_file):
     train_list = folder / "splits" / "train.txt"
     configs = (folder / "config.json", folder / f"{model_file.name.split('.')[0]}.config.json")
     try:
-        config = next((json.loads(config.read_text()) for config in configs if config.is_file()), {})
+        config = next((json.loads(path.read_text()) for path in configs if path.is_file()), {})
         data_dir, trained_on = config["data_dir"], set(read_stems(train_list))
         # As given to train.py; a relative one (the shipped model's, the bundled sample's) from the
         # repository's folder, which train.py is run from.
