@@ -919,8 +919,7 @@ def train_run(config, lock, extra_callbacks=()):
         print(f"{split} ({count}, at model resolution): mean IoU {summary['mean_image_iou']:.4f}, "
               f"Dice {summary['mean_image_dice']:.4f}, precision {summary['mean_image_precision']:.4f}, "
               f"recall {summary['mean_image_recall']:.4f}")
-        print(f"at the photos' own resolution, masks made as predict.py makes them: "
-              f"{evaluate_command(config, run_dir, 'test' if split == 'test' else 'val')}")
+        print("\n".join(scoring_commands(config, run_dir, "test" if split == "test" else "val")))
     cut_out = shlex.join(["python", "predict.py", "photos/", "cutouts/", "--model", str(run_dir)])
     print(f"cut out photos with it: {cut_out}")
     return 0
@@ -1029,11 +1028,25 @@ def how_to_score_if_unscored(config, run_dir):
     return f"; it was stopped before it was scored: score it with {evaluate_command(config, run_dir, split)}"
 
 
-def evaluate_command(config, run_dir, split):
+def scoring_commands(config, run_dir, split):
+    """The lines that say how to score the run's model on its `split` at
+    the photos' own resolution; for a fine-tune, and the model it started
+    from on the same photos, to see whether the fine-tune paid (evaluate.py,
+    run the second time, names the first one's results to --compare-to)."""
+    lines = [f"at the photos' own resolution, masks made as predict.py makes them: "
+             f"{evaluate_command(config, run_dir, split)}"]
+    if started_from := initial_weights_file(config):
+        lines.append(f"and the model it was fine-tuned from, on the same photos, to compare: "
+                     f"{evaluate_command(config, run_dir, split, model=started_from)}")
+    return lines
+
+
+def evaluate_command(config, run_dir, split, model=None):
     """The evaluate.py command that scores the run's model on its `split`
     ("val" or "test"): the split's own folder where DATA_DIR comes split,
     else the pairs its splits/ list. Quoted for a shell where a path needs
-    it (my data/), so that it can be pasted as printed."""
+    it (my data/), so that it can be pasted as printed. `model`: another
+    model to score on them."""
     import data
 
     folders = data.split_folders(config["data_dir"])
@@ -1042,7 +1055,7 @@ def evaluate_command(config, run_dir, split):
     else:
         photos = ["--data", folders["train"] if folders else config["data_dir"],
                   "--split-list", run_dir / "splits" / f"{split}.txt"]
-    return shlex.join(["python", "evaluate.py", "--model", str(run_dir / "model.keras"), *map(str, photos)])
+    return shlex.join(["python", "evaluate.py", "--model", str(model or run_dir / "model.keras"), *map(str, photos)])
 
 
 if __name__ == "__main__":

@@ -700,6 +700,22 @@ def test_the_evaluate_command_printed_for_a_run_quotes_paths_a_shell_would_split
     assert f"--data '{data_dir}'" in command  # pasted into a shell as printed
 
 
+def test_a_fine_tune_ends_with_the_command_that_scores_the_model_it_started_from_on_the_same_photos(tmp_path):
+    data_dir, run_dir = tmp_path / "data", tmp_path / "run"
+    shipped = REPO_DIR / "models" / "person_mobilenetv2_unet.keras"
+    write_sample(data_dir, count=2, height=32, width=32)
+    photos = f"--data {data_dir} --split-list {run_dir / 'splits' / 'test.txt'}"
+    config = train.parse_config(["--data-dir", str(data_dir), "--out-dir", str(run_dir)])
+    assert train.scoring_commands(config, run_dir, "test") == [
+        f"at the photos' own resolution, masks made as predict.py makes them: python evaluate.py --model "
+        f"{run_dir / 'model.keras'} {photos}"]
+    config = train.parse_config(["--data-dir", str(data_dir), "--out-dir", str(run_dir),
+                                 "--init-weights", str(shipped)])
+    assert train.scoring_commands(config, run_dir, "test")[1] == (
+        f"and the model it was fine-tuned from, on the same photos, to compare: python evaluate.py --model {shipped} "
+        f"{photos}")
+
+
 def test_a_dataset_that_comes_split_keeps_its_split_and_carves_only_the_splits_it_has_no_folder_for(tmp_path,
                                                                                                      caplog):
     root, run_dir = tmp_path / "dataset", tmp_path / "run"
