@@ -297,7 +297,8 @@ def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, pertu
                 # Judged as predict.py judges it for sureness.csv: the model's mask, specks and all.
                 rows.append({"pair": pair, "stem": pair[0].stem, "source": source_of(pair[0].stem), **photo_scores,
                              "sureness": segment.judge(models_mask).sureness, "iou_by_threshold": by_threshold,
-                             "mask_check": mask_check, "in_between": in_between_share(prediction)})
+                             "mask_check": mask_check,  # and for masks made already, how mask-like they are
+                             "in_between": in_between_share(prediction) if made is not None else None})
                 worst = sorted(worst + [(photo_scores["iou"], pair[0].stem, image, mask, prediction)],
                                key=lambda item: item[0])[:keep_worst]
             bar.update(len(chunk))
