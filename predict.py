@@ -1402,8 +1402,20 @@ def add_engine_flag(parser):
                         "TensorFlow sees no GPU (default: %(default)s)")
 
 
+class ParserNamingTheOutput(argparse.ArgumentParser):
+    """argparse's parser, with `predict.py photo.jpg` answered by what the
+    output is for, not argparse's "the following arguments are required:
+    output": the one photo was taken for the input."""
+
+    def error(self, message):
+        if message.endswith("arguments are required: output"):
+            message = ("no output named: after the photos, name the folder for the cutouts (python predict.py "
+                       "photo.jpg cutouts/) or, for one photo, the file (python predict.py photo.jpg cutout.png)")
+        super().error(message)
+
+
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ParserNamingTheOutput(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("inputs", type=data.path_argument, nargs="+", metavar="input",
                         help="photos or folders of photos (photos/*.jpg will do, quoted or not), @FILE for the "
                         "photos listed in FILE (a path a line), or - for one photo piped in")

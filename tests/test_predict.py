@@ -1688,6 +1688,18 @@ def test_a_web_address_or_an_empty_path_for_a_photo_a_folder_or_a_model_is_a_usa
     assert predict.expand_patterns([f"@{tmp_path / 'picked.txt'}"]) == [tmp_path / "a.jpg"]
 
 
+def test_a_photo_given_without_an_output_is_a_usage_error_saying_where_the_output_goes(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_status:
+        predict.parse_args([str(tmp_path / "photo.jpg"), "--flip-tta"])
+    assert exit_status.value.code == 2
+    said = capsys.readouterr().err
+    assert "error: no output named: after the photos, name the folder for the cutouts" in said
+    assert "required" not in said
+    with pytest.raises(SystemExit):  # with nothing given, argparse's own words name both
+        predict.parse_args([])
+    assert "the following arguments are required: input, output" in capsys.readouterr().err
+
+
 def test_a_background_from_python_that_is_no_colour_or_rgb_photo_is_an_error_naming_it(rng):
     rgb = photo(rng)
     # A level of 300 wrapped to 44, -1 to 255, and floats in [0, 1] made black.
