@@ -172,10 +172,17 @@ def is_hidden_name(name):
     return name.startswith(".") or name.lower() in WINDOWS_HIDDEN_FILES
 
 
-def files_by_stem(folder, extensions, what, expected_others=()):
+# The list of how sure the model was of each output that predict.py writes
+# beside its outputs: in a masks/ folder after predict.py --mask-only drew
+# the masks (README, "No masks yet?"), and in a folder of predictions to
+# score. This project's own file, not a photo or mask left unread.
+SURENESS_FILE = "sureness.csv"
+
+
+def files_by_stem(folder, extensions, what):
     """{stem: path} of the files in `folder` with these extensions; the
-    others are reported (`what` names the files), save hidden ones and those
-    named in expected_others."""
+    others are reported (`what` names the files), save hidden ones and
+    predict.py's SURENESS_FILE."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DatasetError(f"{what} folder {folder} does not exist{not_pulled(folder) or folders_beside(folder)}")
@@ -184,7 +191,7 @@ def files_by_stem(folder, extensions, what, expected_others=()):
         if path.is_dir() and not is_hidden(path.name):
             folders.append(path)
         listed = path.is_file() or image_files.is_broken_link(path)  # a broken link fails as its photo, named
-        if not listed or is_hidden(path.name) or path.name in expected_others:
+        if not listed or is_hidden(path.name) or path.name == SURENESS_FILE:
             continue
         if path.suffix.lower() not in extensions:
             others.append(path)

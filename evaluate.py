@@ -312,8 +312,7 @@ def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, pertu
 def find_predictions(folder):
     """{stem: path} of the masks or cutouts in `folder` (predict.py's, with
     --mask-only or not, or another tool's), named after the photos."""
-    return data.files_by_stem(folder, image_files.MASK_EXTENSIONS, "prediction",
-                              expected_others=(predict.SURENESS_FILE,))
+    return data.files_by_stem(folder, image_files.MASK_EXTENSIONS, "prediction")
 
 
 def predictions_of_photos(pairs, predictions):

@@ -858,8 +858,8 @@ def refuse_to_overwrite_inputs(jobs):
 # its masks nearly as their IoU does: of the validation photos, the tenth it
 # was least sure of hold 16 of the 18 masks below 0.9 IoU (test: 15 of 20),
 # and 5 of the 6 below 0.8 (test: 4 of 5) (models/README.md, "Which cutouts
-# to check").
-SURENESS_FILE = "sureness.csv"
+# to check"). Named in data.py, which passes it over among masks.
+SURENESS_FILE = data.SURENESS_FILE
 # A long run records the sureness of its outputs so far this often (seconds),
 # as well as at its end, so that a run killed part-way keeps nearly all of it.
 # Rewriting the list took 0.04 s for 10,000 outputs, 0.6 s for 100,000.

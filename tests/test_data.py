@@ -45,12 +45,13 @@ def test_files_of_other_formats_are_reported_not_silently_dropped(tmp_path, rng,
     write_png(tmp_path / "masks" / "x1.png", mask)
     (tmp_path / "masks" / "x2.psd").write_bytes(b"8BPS")  # a mask in an editor's own format
     (tmp_path / "masks" / ".DS_Store").write_bytes(b"")
+    (tmp_path / "masks" / "sureness.csv").write_text("output,photo,sureness,person_share\n")  # predict.py's own list
     with caplog.at_level(logging.WARNING):
         assert [i.stem for i, _ in data.find_pairs(tmp_path / "images", tmp_path / "masks")] == ["x1"]
     image_formats, mask_formats = "/".join(image_files.IMAGE_EXTENSIONS), "/".join(image_files.MASK_EXTENSIONS)
     assert f"image files not read, not {image_formats}: 1 ({tmp_path / 'images' / 'x2.cr2'})" in caplog.text
     assert f"mask files not read, not {mask_formats}: 1 ({tmp_path / 'masks' / 'x2.psd'})" in caplog.text
-    assert ".DS_Store" not in caplog.text
+    assert ".DS_Store" not in caplog.text and "sureness.csv" not in caplog.text
 
 
 @pytest.mark.parametrize("image_suffix, mask_suffix", [("", "_mask"), ("", "-matte"), ("_img", "_mask"), ("", " mask")])
