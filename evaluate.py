@@ -43,8 +43,9 @@ bright, black-and-white or heavily compressed photo).
 
 Without --out, the results go to runs/evaluation/NAME, NAME what was scored
 (a train.py run's folder name, a model file's name, a --predictions folder's
-name, and the --perturb name after it), so that scoring a second model keeps
-the first one's results to --compare-to.
+name, then the flags that change the masks, _flip_tta for --flip-tta, and
+the --perturb name), so that scoring a second model, or the same one with
+--flip-tta, keeps the first one's results to --compare-to.
 """
 
 import argparse
@@ -703,12 +704,13 @@ def print_results(results):
         print(f"failed: {failure['reason']}", file=sys.stderr)
 
 
-def default_out(model, predictions, perturb):
+def default_out(model, predictions, perturb, mask_flags=()):
     """Where the results go without --out: a folder of EVALUATIONS_DIR named
-    after what is scored, and the --perturb name: the --predictions folder;
-    a train.py run's folder, for its model.keras, and with the file's name
-    for another of its models (person_best, person_int8 for
-    model.int8.tflite); else the model file."""
+    after what is scored, then the `mask_flags` given (mask_flags_given) and
+    the --perturb name: the --predictions folder; a train.py run's folder,
+    for its model.keras, and with the file's name for another of its models
+    (person_best, person_int8 for model.int8.tflite); else the model file.
+    So a run with --flip-tta keeps the plain run's results beside its own."""
     scored = Path(predictions if predictions is not None else model or predict.DEFAULT_MODEL).resolve()
     if predictions is not None:
         name = scored.name
@@ -722,7 +724,16 @@ def default_out(model, predictions, perturb):
             name = f"{run}_{scored.name.removeprefix('model.').rsplit('.', 1)[0]}"
         else:
             name = scored.stem
+    name += "".join(f"_{flag.removeprefix('--').replace('-', '_')}" for flag in mask_flags)
     return EVALUATIONS_DIR / (f"{name}_{perturb}" if perturb else name)
+
+
+def mask_flags_given(args):
+    """The flags given that change the masks the model makes, as predict.py's
+    do: ["--flip-tta", "--no-close-up"]."""
+    return [flag for flag, given in (
+        ("--flip-tta", args.flip_tta), ("--no-close-up", not args.close_up), ("--upright-only", args.upright_only),
+        ("--keep-specks", args.keep_specks), ("--main-person", args.main_person)) if given]
 
 
 def main(argv=None):
@@ -742,8 +753,8 @@ def main(argv=None):
     parser.add_argument("--out", "--out-dir", type=data.output_path_argument, default=None, metavar="DIR",
                         help=f"folder for the results (default: {EVALUATIONS_DIR}/ and the name of what is scored: "
                         f"{EVALUATIONS_DIR}/person for runs/person/model.keras, {EVALUATIONS_DIR}/"
-                        f"{predict.DEFAULT_MODEL.stem} for the shipped model, _wide_shot added with --perturb "
-                        f"wide_shot)")
+                        f"{predict.DEFAULT_MODEL.stem} for the shipped model, _flip_tta added with --flip-tta "
+                        f"(and so for predict.py's other flags), _wide_shot with --perturb wide_shot)")
     parser.add_argument("--compare-to", type=data.path_argument, default=None, metavar="DIR",
                         help="an earlier run's results folder (runs/evaluation/NAME, or its --out): the per-image IoU "
                         "difference, photo by photo, with its 95%% interval")
@@ -769,7 +780,7 @@ def main(argv=None):
     args = command_line.parse_args(parser, argv)
     if troubles := predict.out_of_range(args.threshold, batch_size=args.batch_size, flags=True):
         parser.error("; ".join(troubles))  # as predict.py says them
-    args.out = args.out or default_out(args.model, args.predictions, args.perturb)
+    args.out = args.out or default_out(args.model, args.predictions, args.perturb, mask_flags_given(args))
     if args.out.is_file():
         parser.error(f"--out {args.out} is a file, not a folder for the results")
     blocked_by = data.why_folder_cannot_be_written(args.out)  # said now, not once every photo is scored
@@ -788,11 +799,9 @@ def main(argv=None):
         parser.error(f"--data {args.data} comes split ({folders}): pass the folder of the split to score, "
                      f"--data {shlex.quote(str(example))}")
     if args.predictions is not None:
-        made_by_model = [flag for flag, given in (
-            ("--model", args.model is not None), ("--perturb", args.perturb is not None), ("--flip-tta", args.flip_tta),
-            ("--no-close-up", not args.close_up), ("--upright-only", args.upright_only),
-            ("--keep-specks", args.keep_specks), ("--main-person", args.main_person), ("--engine", args.engine != "auto"))
-            if given]
+        made_by_model = [flag for flag, given in (("--model", args.model is not None),
+                                                  ("--perturb", args.perturb is not None)) if given]
+        made_by_model += mask_flags_given(args) + (["--engine"] if args.engine != "auto" else [])
         if made_by_model:
             parser.error(f"--predictions scores masks made already: {', '.join(made_by_model)} would make them anew")
     logging.basicConfig(level=logging.INFO, format="%(message)s")

@@ -494,6 +494,13 @@ def test_without_out_each_model_scored_keeps_its_results_in_a_folder_named_after
         f"the same photos were scored in runs/evaluation/mine (mean IoU {means['mine']:.4f}), runs/evaluation/tiny "
         f"(mean IoU {means['tiny']:.4f}): --compare-to runs/evaluation/mine gives the difference, photo by photo, "
         f"with its 95% interval\n")
+    # A flag that changes the masks is named too: the plain run's results stay, to compare with.
+    assert evaluate.main(["--model", str(tiny_model_path), "--data", str(dataset), "--flip-tta"]) == 0
+    assert "written to runs/evaluation/tiny_flip_tta/" in capsys.readouterr().out
+    for name, flip_tta in (("tiny", False), ("tiny_flip_tta", True)):
+        assert json.loads((tmp_path / "runs/evaluation" / name / "metrics.json").read_text())["flip_tta"] is flip_tta
+    assert evaluate.default_out(run_dir, None, "dark", ["--no-close-up", "--main-person"]) == \
+        Path("runs/evaluation/mine_no_close_up_main_person_dark")
 
     named = {(run_dir / "model.keras", None, None): "mine", (run_dir, None, "dark"): "mine_dark",
              (run_dir / "best.keras", None, None): "mine_best",
