@@ -45,7 +45,9 @@ Without --out, the results go to runs/evaluation/NAME, NAME what was scored
 (a train.py run's folder name, a model file's name, a --predictions folder's
 name, then the flags that change the masks, _flip_tta for --flip-tta, and
 the --perturb name), so that scoring a second model, or the same one with
---flip-tta, keeps the first one's results to --compare-to.
+--flip-tta, keeps the first one's results to --compare-to. Other photos
+scored with the same model do not take its folder: theirs is NAME_on_DATA
+(the --data folder's name, and the --split-list file's: _on_my_photos_test).
 """
 
 import argparse
@@ -728,6 +730,33 @@ def default_out(model, predictions, perturb, mask_flags=()):
     return EVALUATIONS_DIR / (f"{name}_{perturb}" if perturb else name)
 
 
+def not_of_other_photos(out_dir, pairs, data_dir, split_list=None):
+    """out_dir, or where it holds the results of other photos than `pairs`
+    (the same model scored on another --data or --split-list), out_dir
+    named after the photos too: out_dir_on_DATA, or out_dir_on_DATA_LIST
+    (person_mobilenetv2_unet_on_people_segmentation_test): a default
+    folder is not taken from the results of other photos."""
+    if not (out_dir / "per_image.csv").exists():
+        return out_dir
+    try:
+        if photos_scored_in(out_dir) == {image.stem for image, _ in pairs}:
+            return out_dir
+    except (OSError, ValueError, KeyError, TypeError, data.DatasetError):  # not evaluate.py's, or damaged: kept too
+        pass
+    photos = Path(data_dir).resolve().name + (f"_{Path(split_list).stem}" if split_list else "")
+    return out_dir.with_name(f"{out_dir.name}_on_{photos}")
+
+
+def photos_scored_in(folder):
+    """The stems of the photos an earlier evaluation in `folder` scored, or
+    tried to (its per_image.csv, and the failed in its metrics.json)."""
+    scored = set(read_per_image_iou(folder))
+    metrics = folder / "metrics.json"
+    if metrics.is_file():
+        scored |= {Path(failure["path"]).stem for failure in json.loads(metrics.read_text())["failed"]}
+    return scored
+
+
 def mask_flags_given(args):
     """The flags given that change the masks the model makes, as predict.py's
     do: ["--flip-tta", "--no-close-up"]."""
@@ -754,7 +783,8 @@ def main(argv=None):
                         help=f"folder for the results (default: {EVALUATIONS_DIR}/ and the name of what is scored: "
                         f"{EVALUATIONS_DIR}/person for runs/person/model.keras, {EVALUATIONS_DIR}/"
                         f"{predict.DEFAULT_MODEL.stem} for the shipped model, _flip_tta added with --flip-tta "
-                        f"(and so for predict.py's other flags), _wide_shot with --perturb wide_shot)")
+                        f"(and so for predict.py's other flags), _wide_shot with --perturb wide_shot; where that "
+                        f"holds other photos' results, _on_ and the --data folder's name after it)")
     parser.add_argument("--compare-to", type=data.path_argument, default=None, metavar="DIR",
                         help="an earlier run's results folder (runs/evaluation/NAME, or its --out): the per-image IoU "
                         "difference, photo by photo, with its 95%% interval")
@@ -780,6 +810,7 @@ def main(argv=None):
     args = command_line.parse_args(parser, argv)
     if troubles := predict.out_of_range(args.threshold, batch_size=args.batch_size, flags=True):
         parser.error("; ".join(troubles))  # as predict.py says them
+    out_given = args.out is not None
     args.out = args.out or default_out(args.model, args.predictions, args.perturb, mask_flags_given(args))
     if args.out.is_file():
         parser.error(f"--out {args.out} is a file, not a folder for the results")
@@ -810,6 +841,9 @@ def main(argv=None):
         images_dir, masks_dir = args.data / "images", args.data / "masks"
         pairs = (data.read_split_list(args.split_list, images_dir, masks_dir) if args.split_list
                  else data.find_pairs(images_dir, masks_dir))  # before the model: a mistyped --data said at once
+        if not out_given and (free := not_of_other_photos(args.out, pairs, args.data, args.split_list)) != args.out:
+            log.info("%s holds the results of other photos, kept: these go to %s", args.out, free)
+            args.out = free
         results = evaluate(args.model, pairs, args.out, args.batch_size, flip_tta=args.flip_tta, perturb=args.perturb,
                            close_up=args.close_up, upright_only=args.upright_only, keep_specks=args.keep_specks,
                            threshold=args.threshold, compare_to=args.compare_to, predictions=args.predictions,

@@ -502,6 +502,27 @@ def test_without_out_each_model_scored_keeps_its_results_in_a_folder_named_after
     assert evaluate.default_out(run_dir, None, "dark", ["--no-close-up", "--main-person"]) == \
         Path("runs/evaluation/mine_no_close_up_main_person_dark")
 
+    # Other photos are not given the folder of the first ones' results: theirs is named after them too.
+    capsys.readouterr()
+    for _ in range(2):  # and run again, the same folder
+        assert evaluate.main(["--model", str(tiny_model_path), "--data", str(dataset),
+                              "--split-list", str(tmp_path / "some.txt")]) == 0
+        assert "written to runs/evaluation/tiny_on_data_some/" in capsys.readouterr().out
+    assert len(evaluate.read_per_image_iou(tmp_path / "runs/evaluation/tiny")) == 8
+    assert len(evaluate.read_per_image_iou(tmp_path / "runs/evaluation/tiny_on_data_some")) == 2
+    (tmp_path / "runs/evaluation/person").mkdir()
+    (tmp_path / "runs/evaluation/person/per_image.csv").write_text("name,score\n")  # someone else's: not replaced
+    assert evaluate.not_of_other_photos(Path("runs/evaluation/person"), [(dataset / "images/a.png", None)],
+                                        dataset) == Path("runs/evaluation/person_on_data")
+    assert evaluate.not_of_other_photos(Path("runs/evaluation/free"), [], dataset) == Path("runs/evaluation/free")
+    # A photo that failed was tried all the same: scored again, its results go to the same folder.
+    failed = json.loads((tmp_path / "runs/evaluation/tiny_on_data_some/metrics.json").read_text())
+    failed["failed"] = [{"path": str(dataset / "images" / "a_sample_001.png"), "reason": "a damaged PNG"}]
+    (tmp_path / "runs/evaluation/tiny_on_data_some/metrics.json").write_text(json.dumps(failed))
+    three = [(dataset / "images" / f"{stem}.png", None) for stem in ("a_sample_000", "a_sample_001", "b_sample_000")]
+    assert evaluate.not_of_other_photos(Path("runs/evaluation/tiny_on_data_some"), three, dataset) == \
+        Path("runs/evaluation/tiny_on_data_some")
+
     named = {(run_dir / "model.keras", None, None): "mine", (run_dir, None, "dark"): "mine_dark",
              (run_dir / "best.keras", None, None): "mine_best",
              (run_dir / "model.int8.tflite", None, None): "mine_int8",
