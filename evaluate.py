@@ -500,12 +500,15 @@ def mean_interval(scores, confidence=0.95, resamples=4000, seed=0):
 def read_per_image_iou(folder):
     """{stem: IoU} from the per_image.csv of an earlier evaluation's results
     folder; where there is none, the error names the evaluations in the
-    folder's sub-folders (--compare-to runs/evaluation for runs/evaluation/NAME)."""
+    folder's sub-folders (--compare-to runs/evaluation for runs/evaluation/NAME),
+    or the folder of EVALUATIONS_DIR of its name (--compare-to NAME)."""
     path = Path(folder) / "per_image.csv"
     if not path.is_file():
         held = sorted(csv_file.parent.name for csv_file in Path(folder).glob("*/per_image.csv"))
+        named = EVALUATIONS_DIR / Path(folder).name
         inside = (f"; {folder} holds the results of {', '.join(held)}: pass {'one, ' if len(held) > 1 else ''}"
-                  f"{Path(folder) / held[0]}" if held else "")
+                  f"{Path(folder) / held[0]}" if held else
+                  f"; did you mean {named}?" if (named / "per_image.csv").is_file() else "")
         raise data.DatasetError(f"{path} does not exist: --compare-to takes the results folder of an earlier "
                                 f"evaluate.py run{inside}")
     with path.open(newline="", **data.NAME_LIST_ENCODING) as file:

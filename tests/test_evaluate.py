@@ -2,6 +2,7 @@ import csv
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -420,7 +421,7 @@ def test_the_model_runs_as_predict_py_runs_it_and_metrics_json_says_how(tiny_mod
 
 
 def test_compare_to_an_earlier_run_gives_the_paired_iou_difference_on_the_photos_in_both(
-        tiny_model_path, dataset, tmp_path, capsys):
+        tiny_model_path, dataset, tmp_path, capsys, monkeypatch):
     (tmp_path / "some.txt").write_text("a_sample_000\na_sample_001\na_sample_002\nb_sample_000\nb_sample_001\n")
     run = ["--model", str(tiny_model_path), "--data", str(dataset)]
     assert evaluate.main([*run, "--split-list", str(tmp_path / "some.txt"), "--out", str(tmp_path / "before")]) == 0
@@ -456,6 +457,12 @@ def test_compare_to_an_earlier_run_gives_the_paired_iou_difference_on_the_photos
     assert (f"{tmp_path / 'another_tool' / 'per_image.csv'} is not a per_image.csv written by evaluate.py "
             f"(KeyError('stem'))") in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+    (tmp_path / "runs/evaluation/earlier").mkdir(parents=True)  # where evaluate.py without --out writes
+    shutil.copy(tmp_path / "after" / "per_image.csv", tmp_path / "runs/evaluation/earlier")
+    monkeypatch.chdir(tmp_path)
+    assert evaluate.main([*run, "--compare-to", "earlier", "--out", str(tmp_path / "x")]) == 2
+    assert "earlier/per_image.csv does not exist: --compare-to takes the results folder of an earlier evaluate.py " \
+           "run; did you mean runs/evaluation/earlier?" in capsys.readouterr().err
     (tmp_path / "none.txt").write_text("a_sample_003\n")
     assert evaluate.main([*run, "--split-list", str(tmp_path / "none.txt"), "--compare-to", str(tmp_path / "before"),
                           "--out", str(tmp_path / "y")]) == 2
