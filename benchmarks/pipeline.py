@@ -81,9 +81,11 @@ def main():
     parser.add_argument("--images", type=int, default=512)
     parser.add_argument("--image-size", type=int, default=224)
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=3, help="at least 2: the first, cold, is timed apart")
     parser.add_argument("--paste-p", type=float, default=PASTE_P, help="share of augmented photos given a second person")
     args = parser.parse_args()
+    if args.epochs < 2:  # else the later epochs' figures, the ones compared, are NaN
+        parser.error(f"--epochs must be at least 2: the first epoch is timed apart from the later ones; got {args.epochs}")
     size = (args.image_size, args.image_size)
     opencv_default_threads = cv2.getNumThreads()
     with tempfile.TemporaryDirectory() as scratch:
