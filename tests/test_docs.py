@@ -1,6 +1,7 @@
-"""The documentation's links: the README and the other Markdown files link
-to each other's sections by heading, and a heading reworded breaks every
-link to it without a word."""
+"""The documentation against what it documents: the Markdown files link to
+each other's sections by heading, and a heading reworded breaks every link
+to it without a word; and they give train.py, predict.py and evaluate.py
+flags by the hundred, which a flag renamed would leave behind."""
 
 import re
 
@@ -48,3 +49,41 @@ def test_every_link_between_the_markdown_files_leads_to_a_file_and_a_heading_the
                 broken.append(f"{path.relative_to(REPO_DIR)}: {target} (no such heading)")
     assert len(markdown_files()) >= 4  # the README, models/, benchmarks/ and People_Segmentation/ ones
     assert broken == []
+
+
+# What the docs show as a mistake, with what it is answered with beside it.
+SHOWN_AS_MISTAKES = ("predict.py --input photos/ --output cutouts/",)
+FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
+
+
+def commands_in(text):
+    """The commands of a Markdown text: its code blocks' lines (continued
+    lines joined, comments left off) and its inline code spans."""
+    blocks = re.findall(r"```[a-z]*\n(.*?)```", text, re.S)
+    commands = [re.split(r"\s+#(?=\s)", line)[0] for block in blocks for line in block.replace("\\\n", " ").splitlines()]
+    prose = re.sub(r"```[a-z]*\n.*?```", "", text, flags=re.S).replace("\n", " ")
+    return commands + re.findall(r"`([^`]+)`", prose)
+
+
+def test_every_flag_the_docs_give_train_predict_or_evaluate_is_one_they_take(capsys):
+    import evaluate
+    import predict
+    import train
+
+    takes = {}
+    for script, show_help in (("train", train.parse_config), ("predict", predict.parse_args),
+                              ("evaluate", evaluate.main)):
+        try:
+            show_help(["--help"])
+        except SystemExit:
+            takes[script] = set(FLAG.findall(capsys.readouterr().out))
+    assert {"--epochs", "--init-weights"} <= takes["train"] and "--flip-tta" in takes["predict"]
+    given, unknown = 0, []
+    for path in markdown_files():
+        for command in commands_in(path.read_text()):
+            for script, arguments in re.findall(r"(?<![\w/])(train|predict|evaluate)\.py([^|;&]*)", command):
+                given += 1
+                unknown += [f"{path.relative_to(REPO_DIR)}: {flag} in `{command}`" for flag in FLAG.findall(arguments)
+                            if flag not in takes[script] and command not in SHOWN_AS_MISTAKES]
+    assert given > 100  # the README's commands and the flags named in its prose
+    assert unknown == []
