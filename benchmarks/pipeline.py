@@ -85,7 +85,8 @@ def main():
     parser.add_argument("--paste-p", type=float, default=PASTE_P, help="share of augmented photos given a second person")
     args = parser.parse_args()
     if args.epochs < 2:  # else the later epochs' figures, the ones compared, are NaN
-        parser.error(f"--epochs must be at least 2: the first epoch is timed apart from the later ones; got {args.epochs}")
+        parser.error(f"--epochs must be at least 2: the first epoch is timed apart from the later ones; "
+                     f"got {args.epochs}")
     size = (args.image_size, args.image_size)
     opencv_default_threads = cv2.getNumThreads()
     with tempfile.TemporaryDirectory() as scratch:

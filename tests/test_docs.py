@@ -60,7 +60,8 @@ def commands_in(text):
     """The commands of a Markdown text: its code blocks' lines (continued
     lines joined, comments left off) and its inline code spans."""
     blocks = re.findall(r"```[a-z]*\n(.*?)```", text, re.S)
-    commands = [re.split(r"\s+#(?=\s)", line)[0] for block in blocks for line in block.replace("\\\n", " ").splitlines()]
+    lines = [line for block in blocks for line in block.replace("\\\n", " ").splitlines()]
+    commands = [re.split(r"\s+#(?=\s)", line)[0] for line in lines]
     prose = re.sub(r"```[a-z]*\n.*?```", "", text, flags=re.S).replace("\n", " ")
     return commands + re.findall(r"`([^`]+)`", prose)
 
