@@ -1030,15 +1030,15 @@ def how_to_score_if_unscored(config, run_dir):
 
 def scoring_commands(config, run_dir, split):
     """The lines that say how to score the run's model on its `split` at
-    the photos' own resolution; for a fine-tune, and the model it started
-    from on the same photos, to see whether the fine-tune paid (evaluate.py,
-    run the second time, names the first one's results to --compare-to)."""
-    lines = [f"at the photos' own resolution, masks made as predict.py makes them: "
-             f"{evaluate_command(config, run_dir, split)}"]
+    the photos' own resolution; for a fine-tune, after the model it started
+    from on the same photos, to see whether the fine-tune paid: evaluate.py,
+    run the second time, names the first one's results to --compare-to, and
+    so the difference comes out as the fine-tune's gain."""
+    own = f"at the photos' own resolution, masks made as predict.py makes them: {evaluate_command(config, run_dir, split)}"
     if started_from := initial_weights_file(config):
-        lines.append(f"and the model it was fine-tuned from, on the same photos, to compare: "
-                     f"{evaluate_command(config, run_dir, split, model=started_from)}")
-    return lines
+        return [f"to compare, first the model it was fine-tuned from, on the same photos: "
+                f"{evaluate_command(config, run_dir, split, model=started_from)}", f"then this run's model {own}"]
+    return [own]
 
 
 def evaluate_command(config, run_dir, split, model=None):

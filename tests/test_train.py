@@ -711,9 +711,11 @@ def test_a_fine_tune_ends_with_the_command_that_scores_the_model_it_started_from
         f"{run_dir / 'model.keras'} {photos}"]
     config = train.parse_config(["--data-dir", str(data_dir), "--out-dir", str(run_dir),
                                  "--init-weights", str(shipped)])
-    assert train.scoring_commands(config, run_dir, "test")[1] == (
-        f"and the model it was fine-tuned from, on the same photos, to compare: python evaluate.py --model {shipped} "
-        f"{photos}")
+    assert train.scoring_commands(config, run_dir, "test") == [  # the starting model first: the second run names it
+        f"to compare, first the model it was fine-tuned from, on the same photos: python evaluate.py --model {shipped} "
+        f"{photos}",
+        f"then this run's model at the photos' own resolution, masks made as predict.py makes them: python evaluate.py "
+        f"--model {run_dir / 'model.keras'} {photos}"]
 
 
 def test_a_dataset_that_comes_split_keeps_its_split_and_carves_only_the_splits_it_has_no_folder_for(tmp_path,
