@@ -3,6 +3,7 @@ each other's sections by heading, and a heading reworded breaks every link
 to it without a word; and they give train.py, predict.py and evaluate.py
 flags by the hundred, which a flag renamed would leave behind."""
 
+import ast
 import re
 
 from conftest import REPO_DIR
@@ -87,4 +88,30 @@ def test_every_flag_the_docs_give_train_predict_or_evaluate_is_one_they_take(cap
                 unknown += [f"{path.relative_to(REPO_DIR)}: {flag} in `{command}`" for flag in FLAG.findall(arguments)
                             if flag not in takes[script] and command not in SHOWN_AS_MISTAKES]
     assert given > 100  # the README's commands and the flags named in its prose
+    assert unknown == []
+
+
+def flags_added_in(script):
+    """The flags a script's argparse parser is given (its add_argument calls),
+    read from its source: a benchmark's --help imports TensorFlow first."""
+    calls = [node for node in ast.walk(ast.parse(script.read_text()))
+             if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "add_argument"]
+    return {arg.value for call in calls for arg in call.args if isinstance(arg, ast.Constant)
+            and str(arg.value).startswith("--")}
+
+
+def test_every_flag_the_docs_give_a_benchmark_is_one_it_takes():
+    assert {"--steps", "--only", "--image-size"} <= flags_added_in(REPO_DIR / "benchmarks" / "train_step.py")
+    given, unknown = 0, []
+    for path in markdown_files():
+        for command in commands_in(path.read_text()):
+            for script, arguments in re.findall(r"benchmarks/([a-z_]+)\.py([^|;&]*)", command):  # not NAME.py
+                given += 1
+                if not (REPO_DIR / "benchmarks" / f"{script}.py").is_file():
+                    unknown.append(f"{path.relative_to(REPO_DIR)}: no benchmarks/{script}.py")
+                    continue
+                takes = flags_added_in(REPO_DIR / "benchmarks" / f"{script}.py")
+                unknown += [f"{path.relative_to(REPO_DIR)}: {flag} in `{command}`" for flag in FLAG.findall(arguments)
+                            if flag not in takes | {"--help"}]
+    assert given > 5
     assert unknown == []
