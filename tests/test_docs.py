@@ -1,9 +1,12 @@
 """The documentation against what it documents: the Markdown files link to
 each other's sections by heading, and a heading reworded breaks every link
 to it without a word; and they give train.py, predict.py and evaluate.py
-flags by the hundred, which a flag renamed would leave behind."""
+flags by the hundred, and predict.py's functions keywords, which a flag or
+keyword renamed would leave behind."""
 
 import ast
+import importlib
+import inspect
 import re
 
 from conftest import REPO_DIR
@@ -114,4 +117,22 @@ def test_every_flag_the_docs_give_a_benchmark_is_one_it_takes():
                 unknown += [f"{path.relative_to(REPO_DIR)}: {flag} in `{command}`" for flag in FLAG.findall(arguments)
                             if flag not in takes | {"--help"}]
     assert given > 5
+    assert unknown == []
+
+
+def test_every_keyword_the_docs_pass_to_this_projects_functions_is_one_they_take():
+    checked, unknown = 0, []
+    for path in markdown_files():
+        for block in re.findall(r"```python\n(.*?)```", path.read_text(), re.S):
+            tree = ast.parse(block)
+            functions = {alias.asname or alias.name: getattr(importlib.import_module(node.module), alias.name)
+                         for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                         and (REPO_DIR / f"{node.module}.py").is_file() for alias in node.names}
+            for call in ast.walk(tree):
+                if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id in functions:
+                    checked += 1
+                    takes = inspect.signature(functions[call.func.id]).parameters
+                    unknown += [f"{path.relative_to(REPO_DIR)}: {call.func.id}({keyword.arg}=...)"
+                                for keyword in call.keywords if keyword.arg not in takes]
+    assert checked >= 10  # the README's "From Python"
     assert unknown == []
