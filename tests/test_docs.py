@@ -136,3 +136,10 @@ def test_every_keyword_the_docs_pass_to_this_projects_functions_is_one_they_take
                                 for keyword in call.keywords if keyword.arg not in takes]
     assert checked >= 10  # the README's "From Python"
     assert unknown == []
+
+
+def test_every_module_is_in_the_readmes_layout_table():
+    layout = (REPO_DIR / "README.md").read_text().split("\n## Layout\n", 1)[1].split("\n## ", 1)[0]
+    listed = set(re.findall(r"^\| `([^`]+)` \|", layout, re.M))
+    assert {"train.py", "predict.py", "evaluate.py", "models/", "tests/"} <= listed
+    assert sorted(path.name for path in REPO_DIR.glob("*.py") if path.name not in listed) == []
