@@ -75,7 +75,7 @@ def test_every_flag_the_docs_give_train_predict_or_evaluate_is_one_they_take(cap
     import predict
     import train
 
-    takes = {}
+    takes, scripts = {}, {"train": train, "predict": predict, "evaluate": evaluate}
     for script, show_help in (("train", train.parse_config), ("predict", predict.parse_args),
                               ("evaluate", evaluate.main)):
         try:
@@ -85,12 +85,15 @@ def test_every_flag_the_docs_give_train_predict_or_evaluate_is_one_they_take(cap
             invocations = re.findall(r"^  (-.*?)(?:\s{2,}|$)", options, re.M)  # "--out DIR, --out-dir DIR"
             takes[script] = {flag for invocation in invocations for flag in FLAG.findall(invocation)}
     assert {"--epochs", "--init-weights"} <= takes["train"] and "--flip-tta" in takes["predict"]
+    documents = {str(path.relative_to(REPO_DIR)): commands_in(path.read_text()) for path in markdown_files()}
+    documents |= {f"{name}.py's docstring": [line for line in module.__doc__.splitlines() if "python " in line]
+                  for name, module in scripts.items()}  # its examples, not its prose
     given, unknown = 0, []
-    for path in markdown_files():
-        for command in commands_in(path.read_text()):
+    for document, commands in documents.items():
+        for command in commands:
             for script, arguments in re.findall(r"(?<![\w/])(train|predict|evaluate)\.py([^|;&]*)", command):
                 given += 1
-                unknown += [f"{path.relative_to(REPO_DIR)}: {flag} in `{command}`" for flag in FLAG.findall(arguments)
+                unknown += [f"{document}: {flag} in `{command}`" for flag in FLAG.findall(arguments)
                             if flag not in takes[script] and command not in SHOWN_AS_MISTAKES]
     assert given > 100  # the README's commands and the flags named in its prose
     assert unknown == []
