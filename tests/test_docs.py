@@ -2,7 +2,8 @@
 each other's sections by heading, and a heading reworded breaks every link
 to it without a word; and they give train.py, predict.py and evaluate.py
 flags by the hundred, and predict.py's functions keywords, which a flag or
-keyword renamed would leave behind."""
+keyword renamed would leave behind; and the README's layout table, which a
+module added would be missing from."""
 
 import ast
 import importlib
@@ -15,6 +16,7 @@ LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
 def markdown_files():
+    """The repository's Markdown files: not a run's, nor a hidden folder's."""
     return sorted(path for path in REPO_DIR.rglob("*.md")
                   if not any(part.startswith(".") or part == "runs" for part in path.relative_to(REPO_DIR).parts))
 
@@ -70,6 +72,19 @@ def commands_in(text):
     return commands + re.findall(r"`([^`]+)`", prose)
 
 
+def markdown_commands():
+    """{file: its commands (commands_in)} of the Markdown files."""
+    return {str(path.relative_to(REPO_DIR)): commands_in(path.read_text()) for path in markdown_files()}
+
+
+def flags_given(documents, script):
+    """(document, command, script's name, [flags given it]) for each run of
+    a script that the pattern `script` matches (its group: the name) in the
+    commands of `documents` ({name: [command]})."""
+    return [(document, command, name, FLAG.findall(arguments)) for document, commands in documents.items()
+            for command in commands for name, arguments in re.findall(script + r"([^|;&]*)", command)]
+
+
 def test_every_flag_the_docs_give_train_predict_or_evaluate_is_one_they_take(capsys):
     import evaluate
     import predict
@@ -85,18 +100,13 @@ def test_every_flag_the_docs_give_train_predict_or_evaluate_is_one_they_take(cap
             invocations = re.findall(r"^  (-.*?)(?:\s{2,}|$)", options, re.M)  # "--out DIR, --out-dir DIR"
             takes[script] = {flag for invocation in invocations for flag in FLAG.findall(invocation)}
     assert {"--epochs", "--init-weights"} <= takes["train"] and "--flip-tta" in takes["predict"]
-    documents = {str(path.relative_to(REPO_DIR)): commands_in(path.read_text()) for path in markdown_files()}
-    documents |= {f"{name}.py's docstring": [line for line in module.__doc__.splitlines() if "python " in line]
-                  for name, module in scripts.items()}  # its examples, not its prose
-    given, unknown = 0, []
-    for document, commands in documents.items():
-        for command in commands:
-            for script, arguments in re.findall(r"(?<![\w/])(train|predict|evaluate)\.py([^|;&]*)", command):
-                given += 1
-                unknown += [f"{document}: {flag} in `{command}`" for flag in FLAG.findall(arguments)
-                            if flag not in takes[script] and command not in SHOWN_AS_MISTAKES]
-    assert given > 100  # the README's commands and the flags named in its prose
-    assert unknown == []
+    documents = markdown_commands() | {
+        f"{name}.py's docstring": [line for line in module.__doc__.splitlines() if "python " in line]
+        for name, module in scripts.items()}  # its examples, not its prose
+    given = flags_given(documents, r"(?<![\w/])(train|predict|evaluate)\.py")
+    assert len(given) > 100  # the README's commands and the flags named in its prose
+    assert [f"{document}: {flag} in `{command}`" for document, command, script, flags in given for flag in flags
+            if flag not in takes[script] and command not in SHOWN_AS_MISTAKES] == []
 
 
 def flags_added_in(script):
@@ -110,19 +120,13 @@ def flags_added_in(script):
 
 def test_every_flag_the_docs_give_a_benchmark_is_one_it_takes():
     assert {"--steps", "--only", "--image-size"} <= flags_added_in(REPO_DIR / "benchmarks" / "train_step.py")
-    given, unknown = 0, []
-    for path in markdown_files():
-        for command in commands_in(path.read_text()):
-            for script, arguments in re.findall(r"benchmarks/([a-z_]+)\.py([^|;&]*)", command):  # not NAME.py
-                given += 1
-                if not (REPO_DIR / "benchmarks" / f"{script}.py").is_file():
-                    unknown.append(f"{path.relative_to(REPO_DIR)}: no benchmarks/{script}.py")
-                    continue
-                takes = flags_added_in(REPO_DIR / "benchmarks" / f"{script}.py")
-                unknown += [f"{path.relative_to(REPO_DIR)}: {flag} in `{command}`" for flag in FLAG.findall(arguments)
-                            if flag not in takes | {"--help"}]
-    assert given > 5
-    assert unknown == []
+    given = flags_given(markdown_commands(), r"benchmarks/([a-z_]+)\.py")  # not benchmarks/NAME.py
+    assert len(given) > 5
+    scripts = {script: REPO_DIR / "benchmarks" / f"{script}.py" for _, _, script, _ in given}
+    assert [f"no {path.relative_to(REPO_DIR)}" for path in scripts.values() if not path.is_file()] == []
+    takes = {script: flags_added_in(path) | {"--help"} for script, path in scripts.items()}
+    assert [f"{document}: {flag} in `{command}`" for document, command, script, flags in given for flag in flags
+            if flag not in takes[script]] == []
 
 
 def test_every_keyword_the_docs_pass_to_this_projects_functions_is_one_they_take():
