@@ -9,16 +9,26 @@ import ast
 import importlib
 import inspect
 import re
+import subprocess
 
 from conftest import REPO_DIR
 
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
-def markdown_files():
-    """The repository's Markdown files: not a run's, nor a hidden folder's."""
-    return sorted(path for path in REPO_DIR.rglob("*.md")
+def repository_files(pattern):
+    """The repository's files that match a git pathspec ("*.md"): those git
+    tracks, not what a user keeps beside them (a virtual environment's
+    packages, a script of their own); in a copy without git, every one."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--", pattern], cwd=REPO_DIR, capture_output=True)
+    if listed.returncode == 0 and listed.stdout:
+        return sorted(REPO_DIR / name for name in listed.stdout.decode().split("\0") if name)
+    return sorted(path for path in REPO_DIR.rglob(pattern)
                   if not any(part.startswith(".") or part == "runs" for part in path.relative_to(REPO_DIR).parts))
+
+
+def markdown_files():
+    return repository_files("*.md")
 
 
 def heading_anchors(text):
@@ -151,4 +161,5 @@ def test_every_module_is_in_the_readmes_layout_table():
     layout = (REPO_DIR / "README.md").read_text().split("\n## Layout\n", 1)[1].split("\n## ", 1)[0]
     listed = set(re.findall(r"^\| `([^`]+)` \|", layout, re.M))
     assert {"train.py", "predict.py", "evaluate.py", "models/", "tests/"} <= listed
-    assert sorted(path.name for path in REPO_DIR.glob("*.py") if path.name not in listed) == []
+    modules = [path.name for path in repository_files("*.py") if path.parent == REPO_DIR]
+    assert "train.py" in modules and sorted(name for name in modules if name not in listed) == []
