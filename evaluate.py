@@ -544,7 +544,9 @@ def same_photos_scored_beside(out_dir, results, shown=3):
 SETTINGS = ("threshold", "predictions", "flip_tta", "close_up", "upright_only", "keep_specks", "main_person",
             "perturbation")
 # predict.py's settings, None in a run of --predictions: there, the folder's difference says it all.
-MASK_SETTINGS = ("flip_tta", "close_up", "upright_only", "keep_specks", "main_person")
+# Each with the flag that changes it from its default, as predict.py's do (close-ups are on unless refused).
+MASK_SETTINGS = {"flip_tta": "--flip-tta", "close_up": "--no-close-up", "upright_only": "--upright-only",
+                 "keep_specks": "--keep-specks", "main_person": "--main-person"}
 
 
 def settings_that_differ(earlier_folder, results):
@@ -763,9 +765,7 @@ def photos_scored_in(folder):
 def mask_flags_given(args):
     """The flags given that change the masks the model makes, as predict.py's
     do: ["--flip-tta", "--no-close-up"]."""
-    return [flag for flag, given in (
-        ("--flip-tta", args.flip_tta), ("--no-close-up", not args.close_up), ("--upright-only", args.upright_only),
-        ("--keep-specks", args.keep_specks), ("--main-person", args.main_person)) if given]
+    return [flag for name, flag in MASK_SETTINGS.items() if getattr(args, name) != flag.startswith("--no-")]
 
 
 def main(argv=None):
