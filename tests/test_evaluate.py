@@ -215,6 +215,18 @@ def test_missing_masks_and_corrupt_files_are_reported_not_fatal(tiny_model_path,
     assert "photo/s]" not in errors  # standard error is not a terminal here: no progress bar in a log
 
 
+def test_a_folder_of_which_no_photo_can_be_read_is_a_clear_error_naming_each_photo(tiny_model_path, dataset, tmp_path,
+                                                                                     capsys):
+    photos = sorted((dataset / "images").iterdir())
+    for photo in photos:
+        photo.write_bytes(b"not a photo")
+    status = evaluate.main(["--model", str(tiny_model_path), "--data", str(dataset), "--out", str(tmp_path / "out")])
+    assert status == 2 and not (tmp_path / "out" / "metrics.json").exists()
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert len(photos) == 8 and error == "error: no image could be evaluated, all 8 failed: " + "; ".join(
+        f"{photo}: not an image but text, beginning 'not a photo'" for photo in photos[:5]) + "; and 3 more"
+
+
 def test_where_no_progress_bar_is_drawn_a_line_now_and_then_says_how_many_photos_are_scored(dataset, tmp_path,
                                                                                             monkeypatch, caplog):
     pairs = data.find_pairs(dataset / "images", dataset / "masks")[:5]
@@ -343,7 +355,7 @@ def test_a_batch_size_below_1_or_no_pairs_is_an_error_before_anything_is_written
     with pytest.raises(ValueError, match=r"^batch_size must be at least 1; got 0$"):  # from Python too
         evaluate.evaluate(None, data.find_pairs(dataset / "images", dataset / "masks"), tmp_path / "out", batch_size=0)
     assert not (tmp_path / "out").exists()
-    with pytest.raises(ValueError, match=r"^pairs is empty: no photo to score$"):  # not "no image could be evaluated: "
+    with pytest.raises(ValueError, match=r"^pairs is empty: no photo to score$"):  # not "no image could be evaluated, all 0 failed"
         evaluate.evaluate(None, [], tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
