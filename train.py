@@ -459,14 +459,16 @@ def split_data(config, run_dir, resuming, init_weights=None):
     if init_weights and not splits_from:
         warn_if_held_out_photos_were_trained_on(splits, init_weights)
     warn_if_held_out_masks_were_drawn_by_a_model(splits)
-    data.write_split_lists(splits, run_dir / "splits")
     # Checked after the split, so that an unreadable photo moves no other between splits.
     _, bad = data.check_pairs([pair for name in data.SPLIT_NAMES for pair in splits[name]])
     skipped = {str(image): reason for (image, _), reason in bad}
-    splits = {name: [pair for pair in splits[name] if str(pair[0]) not in skipped] for name in data.SPLIT_NAMES}
-    if not splits["train"]:
+    usable = {name: [pair for pair in splits[name] if str(pair[0]) not in skipped] for name in data.SPLIT_NAMES}
+    if not usable["train"]:
         raise data.DatasetError("none of the training photos is usable: " + "; ".join(list(skipped.values())[:5]))
-    return splits, skipped
+    # Listed with the unreadable, so that one mended keeps its split; and only now, so that
+    # a run stopped by its photos leaves no run folder behind.
+    data.write_split_lists(splits, run_dir / "splits")
+    return usable, skipped
 
 
 def split_as_given(folders, config, splits_from=None):

@@ -911,6 +911,7 @@ def test_a_dataset_whose_training_photos_are_all_unreadable_is_an_error_naming_t
     assert train.main(["--data-dir", str(sample_dir), "--out-dir", str(tmp_path / "run"), *FAST]) == 2
     said = capsys.readouterr().err
     assert "error: none of the training photos is usable: " in said and f"{intact['train'][0][0]}: " in said
+    assert not (tmp_path / "run").exists()  # nor a run folder of split lists, which a run on mended photos would redo
 
 
 def test_help_explains_each_flag_with_the_comment_beside_its_constant(capsys):
