@@ -634,7 +634,8 @@ def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, 
         check_not_scored_on_training_photos(model_file, pairs)
         model = predict.resolve_model(model, engine)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if blocked_by := data.why_folder_cannot_be_written(out_dir):  # said now, not once every photo is scored
+        raise OSError(f"{out_dir} cannot be made: {blocked_by}")
     rows, failures, worst = score_pairs(model, pairs, batch_size, flip_tta=flip_tta, perturb=perturb, close_up=close_up,
                                         upright_only=upright_only, keep_specks=keep_specks, threshold=threshold,
                                         predictions=predicted, main_person=main_person, progress=progress)
@@ -672,6 +673,7 @@ def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, 
     if earlier is not None:
         results["compared_to"] = {**compare(rows, earlier, compare_to),
                                   "settings_that_differ": settings_that_differ(compare_to, results)}
+    out_dir.mkdir(parents=True, exist_ok=True)  # only now: where no photo is scored, no folder is left empty
     (out_dir / "metrics.json").write_text(json.dumps(results, indent=2))
     with (out_dir / "per_image.csv").open("w", newline="", **data.NAME_LIST_ENCODING) as file:
         writer = csv.DictWriter(file, fieldnames=["stem", "source", *SCORES, "sureness"], extrasaction="ignore")

@@ -2,6 +2,7 @@ import csv
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -221,7 +222,7 @@ def test_a_folder_of_which_no_photo_can_be_read_is_a_clear_error_naming_each_pho
     for photo in photos:
         photo.write_bytes(b"not a photo")
     status = evaluate.main(["--model", str(tiny_model_path), "--data", str(dataset), "--out", str(tmp_path / "out")])
-    assert status == 2 and not (tmp_path / "out" / "metrics.json").exists()
+    assert status == 2 and not (tmp_path / "out").exists()  # nor an empty folder where results would go
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert len(photos) == 8 and error == "error: no image could be evaluated, all 8 failed: " + "; ".join(
         f"{photo}: not an image but text, beginning 'not a photo'" for photo in photos[:5]) + "; and 3 more"
@@ -260,7 +261,7 @@ def test_ctrl_c_is_a_line_saying_nothing_was_written_not_a_traceback(tiny_model_
     assert evaluate.main(["--model", str(tiny_model_path), "--data", str(dataset), "--out", str(tmp_path / "out")]) == 130
     assert (f"interrupted: nothing written to {tmp_path / 'out'}/ (the results are written once every photo is scored)"
             in capsys.readouterr().err)
-    assert list((tmp_path / "out").iterdir()) == []  # made before scoring, to fail early where it cannot be
+    assert not (tmp_path / "out").exists()  # made once the results are, not left behind empty
 
 
 def test_threshold_sets_which_pixels_count_as_person(tiny_model, tiny_model_path, dataset, tmp_path, capsys):
@@ -305,6 +306,11 @@ def test_an_out_that_is_a_file_or_cannot_be_written_is_a_usage_error_and_the_fil
         with pytest.raises(SystemExit):
             evaluate.main(["--data", str(dataset), "--out", str(out)])
         assert f"--out {out} cannot be made: {blocked_by}" in " ".join(capsys.readouterr().err.split())
+        pairs = data.find_pairs(dataset / "images", dataset / "masks")
+        model = SureOfUprightRed()
+        with pytest.raises(OSError, match=f"^{re.escape(f'{out} cannot be made: {blocked_by}')}"):  # from Python too
+            evaluate.evaluate(model, pairs, out)
+        assert model.batches == []  # said before a photo is scored
 
 
 def test_ground_truth_that_marks_nobody_is_refused_where_all_does_and_warned_about_where_most_does(
