@@ -361,7 +361,8 @@ def test_a_batch_size_below_1_or_no_pairs_is_an_error_before_anything_is_written
     with pytest.raises(ValueError, match=r"^batch_size must be at least 1; got 0$"):  # from Python too
         evaluate.evaluate(None, data.find_pairs(dataset / "images", dataset / "masks"), tmp_path / "out", batch_size=0)
     assert not (tmp_path / "out").exists()
-    with pytest.raises(ValueError, match=r"^pairs is empty: no photo to score$"):  # not "no image could be evaluated, all 0 failed"
+    # Not "no image could be evaluated, all 0 failed":
+    with pytest.raises(ValueError, match=r"^pairs is empty: no photo to score$"):
         evaluate.evaluate(None, [], tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
