@@ -624,6 +624,9 @@ def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, 
         raise ValueError("the predictions made already are of the photos as they are: no perturb with them")
     if not pairs:  # (data.find_pairs finds at least one, or says why not)
         raise ValueError("pairs is empty: no photo to score")
+    out_dir = Path(out_dir)
+    if blocked_by := data.why_folder_cannot_be_written(out_dir):  # said now, not once every photo is scored
+        raise OSError(f"{out_dir} cannot be made: {blocked_by}")
     predicted = predictions_of_photos(pairs, find_predictions(predictions)) if predictions is not None else None
     earlier = read_per_image_iou(compare_to) if compare_to is not None else None  # read before out_dir is written
     if earlier is not None and not any(image.stem in earlier for image, _ in pairs):
@@ -633,9 +636,6 @@ def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, 
     if predictions is None:
         check_not_scored_on_training_photos(model_file, pairs)
         model = predict.resolve_model(model, engine)
-    out_dir = Path(out_dir)
-    if blocked_by := data.why_folder_cannot_be_written(out_dir):  # said now, not once every photo is scored
-        raise OSError(f"{out_dir} cannot be made: {blocked_by}")
     rows, failures, worst = score_pairs(model, pairs, batch_size, flip_tta=flip_tta, perturb=perturb, close_up=close_up,
                                         upright_only=upright_only, keep_specks=keep_specks, threshold=threshold,
                                         predictions=predicted, main_person=main_person, progress=progress)
