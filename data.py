@@ -325,6 +325,14 @@ def renaming(folder, beside):
     return ""
 
 
+def first_reasons(reasons, shown=5):
+    """The first `shown` of `reasons` (why each file failed), and how many
+    more there are: for an error where none of the files could be used."""
+    reasons = list(reasons)
+    more = len(reasons) - shown
+    return "; ".join(reasons[:shown]) + (f"; and {more} more" if more > 0 else "")
+
+
 def describe(paths, limit=5):
     names = [str(p) for p in paths]
     shown = ", ".join(names[:limit])
@@ -524,7 +532,7 @@ def check_pairs(pairs, workers=None):
         log.warning("skipped: %s", reason)
     if not good:
         none = "the one pair is not usable" if len(pairs) == 1 else f"none of the {len(pairs)} pairs is usable"
-        raise DatasetError(f"{none}: " + "; ".join(r for _, r in bad[:5]))
+        raise DatasetError(f"{none}: {first_reasons(reason for _, reason in bad)}")
     check_masks(usable)
     return good, bad
 

@@ -599,10 +599,6 @@ def contact_sheet(worst, height=200, threshold=scores.THRESHOLD):
     return sheets.sheet(rows, SHEET_LEGEND)
 
 
-# How many of the photos that failed an error names where none could be scored.
-FAILURES_SHOWN = 5
-
-
 def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, close_up=True, upright_only=False,
              keep_specks=False, threshold=scores.THRESHOLD, compare_to=None, predictions=None, main_person=False,
              progress=False, engine="auto"):
@@ -640,10 +636,8 @@ def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, 
                                         upright_only=upright_only, keep_specks=keep_specks, threshold=threshold,
                                         predictions=predicted, main_person=main_person, progress=progress)
     if not rows:
-        more = len(failures) - FAILURES_SHOWN
         raise data.DatasetError(f"no image could be evaluated, all {len(failures)} failed: "
-                                + "; ".join(reason for _, reason in failures[:FAILURES_SHOWN])
-                                + (f"; and {more} more" if more > 0 else ""))
+                                f"{data.first_reasons(reason for _, reason in failures)}")
     # Ground truth that marks nobody scores a model that finds nobody 1.0: label maps read as person masks
     # would give a mean IoU that means nothing, so they are refused (all) or warned about (half or more),
     # as training does; so are masks that mark the background instead of the person.

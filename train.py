@@ -464,7 +464,8 @@ def split_data(config, run_dir, resuming, init_weights=None):
     skipped = {str(image): reason for (image, _), reason in bad}
     usable = {name: [pair for pair in splits[name] if str(pair[0]) not in skipped] for name in data.SPLIT_NAMES}
     if not usable["train"]:
-        raise data.DatasetError("none of the training photos is usable: " + "; ".join(list(skipped.values())[:5]))
+        training = [skipped[str(image)] for image, _ in splits["train"]]
+        raise data.DatasetError(f"none of the {len(training)} training photos is usable: {data.first_reasons(training)}")
     # Listed with the unreadable, so that one mended keeps its split; and only now, so that
     # a run stopped by its photos leaves no run folder behind.
     data.write_split_lists(splits, run_dir / "splits")

@@ -336,6 +336,13 @@ def test_all_pairs_bad_is_an_error(tmp_path):
         data.check_pairs(data.find_pairs(tmp_path / "images", tmp_path / "masks"))
 
 
+def test_an_error_where_no_file_could_be_used_names_the_first_five_reasons_and_counts_the_rest():
+    assert data.first_reasons(["a.jpg: empty file", "b.jpg: empty file"]) == "a.jpg: empty file; b.jpg: empty file"
+    five = [f"{name}.jpg: why" for name in "abcde"]
+    assert data.first_reasons(iter(five)) == "; ".join(five)  # five: each named, none more
+    assert data.first_reasons(f"{name}: why" for name in "abcdefg") == "a: why; b: why; c: why; d: why; e: why; and 2 more"
+
+
 def write_dataset(folder, rng, masks):
     """A photo of a person per mask array given, the masks written as PNGs."""
     for index, mask in enumerate(masks):
