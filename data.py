@@ -532,7 +532,7 @@ def check_pairs(pairs, workers=None):
         log.warning("skipped: %s", reason)
     if not good:
         none = "the one pair is not usable" if len(pairs) == 1 else f"none of the {len(pairs)} pairs is usable"
-        raise DatasetError(f"{none}: {first_reasons(reason for _, reason in bad)}")
+        raise DatasetError(f"{none}: {first_reasons(sorted(reason for _, reason in bad))}")  # by path, not by split
     check_masks(usable)
     return good, bad
 

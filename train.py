@@ -464,7 +464,7 @@ def split_data(config, run_dir, resuming, init_weights=None):
     skipped = {str(image): reason for (image, _), reason in bad}
     usable = {name: [pair for pair in splits[name] if str(pair[0]) not in skipped] for name in data.SPLIT_NAMES}
     if not usable["train"]:
-        training = [skipped[str(image)] for image, _ in splits["train"]]
+        training = sorted(skipped[str(image)] for image, _ in splits["train"])  # by path, not in shuffled order
         raise data.DatasetError(f"none of the {len(training)} training photos is usable: {data.first_reasons(training)}")
     # Listed with the unreadable, so that one mended keeps its split; and only now, so that
     # a run stopped by its photos leaves no run folder behind.
