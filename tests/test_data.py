@@ -332,8 +332,9 @@ def test_all_pairs_bad_is_an_error(tmp_path):
     for name in ("b.png", "c.png"):
         for folder in ("images", "masks"):
             (tmp_path / folder / name).write_bytes(b"garbage")
-    with pytest.raises(data.DatasetError, match=r"^none of the 3 pairs is usable: .*a\.png: .*; .*b\.png: .*; .*c\.png: "):
-        data.check_pairs(data.find_pairs(tmp_path / "images", tmp_path / "masks")[::-1])  # named by path all the same
+    named_by_path = r"^none of the 3 pairs is usable: .*a\.png: .*; .*b\.png: .*; .*c\.png: "
+    with pytest.raises(data.DatasetError, match=named_by_path):
+        data.check_pairs(data.find_pairs(tmp_path / "images", tmp_path / "masks")[::-1])  # given in another order
 
 
 def test_an_error_where_no_file_could_be_used_names_the_first_five_reasons_and_counts_the_rest():
