@@ -889,6 +889,7 @@ class Summary:
     failed: list = field(default_factory=list)  # [(path, reason)]
     seconds: float = 0.0
     judged: list = field(default_factory=list)  # [Judged] of this run's outputs, least sure first
+    listed: bool = False  # whether SURENESS_FILE lists them (not where it could not be written)
 
     @property
     def images_per_second(self):
@@ -906,7 +907,7 @@ class Summary:
                          + (", ..." if len(nobody) > LEAST_SURE_SHOWN else ""))
         least_sure = [judged for judged in self.judged if judged.sureness > 0][:LEAST_SURE_SHOWN]
         if len(self.judged) > 1 and least_sure:
-            lines.append(f"least sure, to check first (all in {SURENESS_FILE}): "
+            lines.append(f"least sure, to check first{f' (all in {SURENESS_FILE})' if self.listed else ''}: "
                          + ", ".join(f"{judged.output} {judged.sureness:.3f}" for judged in least_sure))
         return "\n".join(lines)
 
@@ -1026,7 +1027,7 @@ def remove_background_files(inputs, output_dir, model=None, recursive=False, thr
                                    full=full)
     finally:  # also when interrupted (Ctrl-C): the outputs written so far keep their lines
         if sureness_file and summary.judged:
-            record_sureness(sureness_file, summary.judged)
+            summary.listed = record_sureness(sureness_file, summary.judged)
     summary.judged.sort(key=least_sure_first)
     return summary
 
@@ -1189,7 +1190,8 @@ def record_sureness(path, judged):
     longer the model's (so every row describes its output as the model made
     it, up to the list's time: see rows_still_as_listed). A file that
     cannot be read or written costs the list, not the cutouts: it is
-    reported, left as it was, and the run goes on."""
+    reported, left as it was, and the run goes on. Returns whether the
+    list was written."""
     rows = {row.output: row for row in judged}
     try:
         for row in rows_still_as_listed(path) if path.exists() else ():
@@ -1202,6 +1204,8 @@ def record_sureness(path, judged):
         outputs.replace_atomically(path, text.getvalue().encode(**data.NAME_LIST_ENCODING))
     except (OSError, ValueError) as error:
         log.error("could not record the sureness of the outputs in %s: %s", path, error)
+        return False
+    return True
 
 
 def rows_still_as_listed(path):

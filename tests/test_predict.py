@@ -1441,6 +1441,7 @@ def test_outputs_are_listed_least_sure_first_in_the_output_folder_and_a_resumed_
     assert last.processed == 5 and not last.failed
     assert f"could not record the sureness of the outputs in {out.resolve() / predict.SURENESS_FILE}" in caplog.text
     assert not list(out.glob(".*partial"))  # no half-written list left behind
+    assert "least sure, to check first: half.png 0.784," in str(last)  # not said to be in the list it is not in
 
     (out / predict.SURENESS_FILE).rmdir()
     (out / predict.SURENESS_FILE).write_text("name,score\nmine.png,3\n")  # someone else's file of that name
