@@ -511,11 +511,23 @@ def read_per_image_iou(folder):
                   f"; did you mean {named}?" if (named / "per_image.csv").is_file() else "")
         raise data.DatasetError(f"{path} does not exist: --compare-to takes the results folder of an earlier "
                                 f"evaluate.py run{inside}")
-    with path.open(newline="", **data.NAME_LIST_ENCODING) as file:
-        try:
-            return {row["stem"]: float(row["iou"]) for row in csv.DictReader(file)}
-        except (KeyError, ValueError) as error:
-            raise data.DatasetError(f"{path} is not a per_image.csv written by evaluate.py ({error!r})") from error
+    not_ours = f"{path} is not a per_image.csv written by evaluate.py"
+    ious = {}
+    try:
+        with path.open(newline="", **data.NAME_LIST_ENCODING) as file:
+            reader = csv.DictReader(file)
+            if not {"stem", "iou"} <= set(reader.fieldnames or ()):
+                raise data.DatasetError(f"{not_ours}: it has no stem and iou columns")
+            for row in reader:
+                try:
+                    ious[row["stem"]] = float(row["iou"])
+                except (TypeError, ValueError):  # (TypeError: float(None), a row cut short)
+                    why = "the row ends before its IoU" if row["iou"] is None else f"no IoU but {row['iou']!r}"
+                    raise data.DatasetError(f"{path}, line {reader.line_num}: {why} (a file cut short, or not "
+                                            f"evaluate.py's)") from None
+    except (UnicodeDecodeError, csv.Error) as error:  # bytes that are no text, or no CSV
+        raise data.DatasetError(f"{not_ours} ({error})") from error
+    return ious
 
 
 def same_photos_scored_beside(out_dir, results, shown=3):

@@ -473,8 +473,14 @@ def test_compare_to_an_earlier_run_gives_the_paired_iou_difference_on_the_photos
     (tmp_path / "another_tool").mkdir()
     (tmp_path / "another_tool" / "per_image.csv").write_text("photo,score\na_sample_000,0.9\n")  # another tool's
     assert evaluate.main([*run, "--compare-to", str(tmp_path / "another_tool"), "--out", str(tmp_path / "x")]) == 2
-    assert (f"{tmp_path / 'another_tool' / 'per_image.csv'} is not a per_image.csv written by evaluate.py "
-            f"(KeyError('stem'))") in capsys.readouterr().err
+    assert (f"{tmp_path / 'another_tool' / 'per_image.csv'} is not a per_image.csv written by evaluate.py: it has "
+            f"no stem and iou columns") in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+    cut_short = (tmp_path / "before" / "per_image.csv").read_text().splitlines()
+    (tmp_path / "another_tool" / "per_image.csv").write_text("\n".join([*cut_short[:3], cut_short[3].split(",")[0]]))
+    assert evaluate.main([*run, "--compare-to", str(tmp_path / "another_tool"), "--out", str(tmp_path / "x")]) == 2
+    assert (f"{tmp_path / 'another_tool' / 'per_image.csv'}, line 4: the row ends before its IoU (a file cut short, "
+            f"or not evaluate.py's)") in capsys.readouterr().err  # not a TypeError's traceback
     assert not (tmp_path / "x").exists()
     (tmp_path / "runs/evaluation/earlier").mkdir(parents=True)  # where evaluate.py without --out writes
     shutil.copy(tmp_path / "after" / "per_image.csv", tmp_path / "runs/evaluation/earlier")
@@ -511,6 +517,9 @@ def test_without_out_each_model_scored_keeps_its_results_in_a_folder_named_after
     assert evaluate.main(["--model", str(run_dir), "--data", str(dataset), "--perturb", "dark"]) == 0  # nor these
     for age, name in enumerate(("mine_dark", "mine", "tiny", "some")):  # newest first, whatever the clock's resolution
         os.utime(tmp_path / "runs/evaluation" / name / "per_image.csv", (1e9 - age, 1e9 - age))
+    rows = (tmp_path / "runs/evaluation/tiny/per_image.csv").read_text().splitlines()
+    (tmp_path / "runs/evaluation/cut_short").mkdir()  # a run killed as it wrote its list: passed over, not a traceback
+    (tmp_path / "runs/evaluation/cut_short/per_image.csv").write_text("\n".join([*rows[:-1], rows[-1].split(",")[0]]))
     capsys.readouterr()
     assert evaluate.main(["--model", str(tiny_model_path), "--data", str(dataset),
                           "--out", "runs/evaluation/again"]) == 0
