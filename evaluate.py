@@ -52,6 +52,7 @@ scored with the same model do not take its folder: theirs is NAME_on_DATA
 
 import argparse
 import csv
+import io
 import json
 import logging
 import shlex
@@ -69,6 +70,7 @@ import augmentation
 import command_line
 import data
 import image_files
+import outputs
 import predict
 import scores
 import segment
@@ -680,14 +682,16 @@ def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, 
         results["compared_to"] = {**compare(rows, earlier, compare_to),
                                   "settings_that_differ": settings_that_differ(compare_to, results)}
     out_dir.mkdir(parents=True, exist_ok=True)  # only now: where no photo is scored, no folder is left empty
-    (out_dir / "metrics.json").write_text(json.dumps(results, indent=2))
-    with (out_dir / "per_image.csv").open("w", newline="", **data.NAME_LIST_ENCODING) as file:
-        writer = csv.DictWriter(file, fieldnames=["stem", "source", *SCORES, "sureness"], extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
+    # Each file whole or not at all: a run killed as it writes leaves no list cut short for --compare-to.
+    outputs.replace_atomically(out_dir / "metrics.json", json.dumps(results, indent=2).encode())
+    per_image = io.StringIO(newline="")
+    writer = csv.DictWriter(per_image, fieldnames=["stem", "source", *SCORES, "sureness"], extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    outputs.replace_atomically(out_dir / "per_image.csv", per_image.getvalue().encode(**data.NAME_LIST_ENCODING))
     sheet = contact_sheet(worst, threshold=threshold)
     if sheet is not None:
-        (out_dir / "worst.png").write_bytes(sheets.png_bytes(sheet))
+        outputs.replace_atomically(out_dir / "worst.png", sheets.png_bytes(sheet))
     return results
 
 
