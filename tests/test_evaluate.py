@@ -228,6 +228,22 @@ def test_a_folder_of_which_no_photo_can_be_read_is_a_clear_error_naming_each_pho
         f"{photo}: not an image but text, beginning 'not a photo'" for photo in photos[:5]) + "; and 3 more"
 
 
+def test_results_written_again_are_whole_or_as_they_were_never_cut_short(dataset, tmp_path, monkeypatch):
+    pairs = data.find_pairs(dataset / "images", dataset / "masks")
+    evaluate.evaluate(SureOfUprightRed(), pairs, tmp_path / "out")
+    before = (tmp_path / "out" / "per_image.csv").read_bytes()
+
+    def rows_then_a_full_disk(writer, rows):
+        writer.writerow(rows[0])
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(csv.DictWriter, "writerows", rows_then_a_full_disk)
+    with pytest.raises(OSError, match="No space left on device"):
+        evaluate.evaluate(SureOfUprightRed(upright=0.8), pairs, tmp_path / "out")
+    assert (tmp_path / "out" / "per_image.csv").read_bytes() == before  # not one row of the new
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["metrics.json", "per_image.csv", "worst.png"]
+
+
 def test_where_no_progress_bar_is_drawn_a_line_now_and_then_says_how_many_photos_are_scored(dataset, tmp_path,
                                                                                             monkeypatch, caplog):
     pairs = data.find_pairs(dataset / "images", dataset / "masks")[:5]
