@@ -1231,7 +1231,13 @@ def read_sureness(path):
         reader = csv.DictReader(file)
         if reader.fieldnames != list(Judged._fields):
             raise ValueError(f"not a list this tool wrote (columns {reader.fieldnames}, not {list(Judged._fields)})")
-        return [Judged(row["output"], row["photo"], float(row["sureness"]), float(row["person_share"])) for row in reader]
+        rows = []
+        for row in reader:
+            try:
+                rows.append(Judged(row["output"], row["photo"], float(row["sureness"]), float(row["person_share"])))
+            except (TypeError, ValueError):  # (TypeError: float(None), a row cut short, edited by hand)
+                raise ValueError(f"line {reader.line_num} is not a row this tool wrote: {row}") from None
+        return rows
 
 
 # ----------------------------------------------------------------------------

@@ -1450,6 +1450,14 @@ def test_outputs_are_listed_least_sure_first_in_the_output_folder_and_a_resumed_
         predict.remove_background_files(folder, out, overwrite=True, **options)
     assert "not a list this tool wrote" in caplog.text
     assert (out / predict.SURENESS_FILE).read_text() == "name,score\nmine.png,3\n"  # left as it was
+    edited = "output,photo,sureness,person_share\nhalf.png\n"  # a row cut short by hand: said, not a traceback
+    (out / predict.SURENESS_FILE).write_text(edited)
+    caplog.clear()
+    with caplog.at_level("ERROR", logger="predict"):
+        assert predict.remove_background_files(folder, out, overwrite=True, **options).processed == 5
+    assert f"{predict.SURENESS_FILE}: line 2 is not a row this tool wrote: {{'output': 'half.png', 'photo': None," \
+        in caplog.text
+    assert (out / predict.SURENESS_FILE).read_text() == edited
 
 
 def test_a_long_run_records_the_sureness_as_it_goes_and_an_interrupted_one_keeps_it(tmp_path, monkeypatch):
