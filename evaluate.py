@@ -545,7 +545,7 @@ def same_photos_scored_beside(out_dir, results, shown=3):
             continue
         try:
             written_at, ious = per_image.stat().st_mtime, read_per_image_iou(per_image.parent)
-            other_photos = "perturbation" in settings_that_differ(per_image.parent, results)
+            other_photos = "perturbation" in settings_that_differ(settings_of(per_image.parent), results)
         except (OSError, ValueError, data.DatasetError):  # gone since, or another tool's files
             continue
         if set(ious) == stems and not other_photos:
@@ -563,11 +563,36 @@ MASK_SETTINGS = {"flip_tta": "--flip-tta", "close_up": "--no-close-up", "upright
                  "keep_specks": "--keep-specks", "main_person": "--main-person"}
 
 
-def settings_that_differ(earlier_folder, results):
+def settings_of(folder):
+    """The metrics.json of an earlier evaluation's results `folder`, as a
+    dict ({} where it has none: results of an older evaluate.py); a
+    DatasetError naming it where it cannot be read."""
+    path = Path(folder) / "metrics.json"
+    if not path.is_file():
+        return {}
+    try:
+        settings = json.loads(path.read_text())
+    except (OSError, ValueError) as error:  # cut short as it was written (before writes were whole), or not JSON
+        raise data.DatasetError(f"cannot read {path}: {error}") from error
+    if not isinstance(settings, dict):
+        raise data.DatasetError(f"{path} is not a metrics.json written by evaluate.py")
+    return settings
+
+
+def settings_to_compare(folder):
+    """settings_of the --compare-to folder, said before any photo is scored
+    where they cannot be read: {} then, and the per-image comparison is
+    made all the same, the settings left uncompared."""
+    try:
+        return settings_of(folder)
+    except data.DatasetError as error:
+        log.warning("%s: the settings it was scored with are not compared with this run's", error)
+        return {}
+
+
+def settings_that_differ(earlier, results):
     """{setting: [earlier, now]} for the SETTINGS in which this run differs
-    from the one in earlier_folder (as its metrics.json says, where it has one)."""
-    path = Path(earlier_folder) / "metrics.json"
-    earlier = json.loads(path.read_text()) if path.is_file() else {}
+    from an earlier one (`earlier`, its settings_of)."""
     return {name: [earlier[name], results[name]] for name in SETTINGS
             if name in earlier and earlier[name] != results[name]
             and not (name in MASK_SETTINGS and None in (earlier[name], results[name]))}
@@ -639,6 +664,7 @@ def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, 
         raise OSError(f"{out_dir} cannot be made: {blocked_by}")
     predicted = predictions_of_photos(pairs, find_predictions(predictions)) if predictions is not None else None
     earlier = read_per_image_iou(compare_to) if compare_to is not None else None  # read before out_dir is written
+    earlier_settings = settings_to_compare(compare_to) if compare_to is not None else None
     if earlier is not None and not any(image.stem in earlier for image, _ in pairs):
         raise data.DatasetError(f"none of the photos to score is in {Path(compare_to) / 'per_image.csv'}")
     # The model file (or run folder) scored, the shipped one where none was named; None for one passed in loaded.
@@ -680,7 +706,7 @@ def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, 
     }
     if earlier is not None:
         results["compared_to"] = {**compare(rows, earlier, compare_to),
-                                  "settings_that_differ": settings_that_differ(compare_to, results)}
+                                  "settings_that_differ": settings_that_differ(earlier_settings, results)}
     out_dir.mkdir(parents=True, exist_ok=True)  # only now: where no photo is scored, no folder is left empty
     # Each file whole or not at all: a run killed as it writes leaves no list cut short for --compare-to.
     outputs.replace_atomically(out_dir / "metrics.json", json.dumps(results, indent=2).encode())

@@ -456,7 +456,8 @@ def test_the_model_runs_as_predict_py_runs_it_and_metrics_json_says_how(tiny_mod
 
 
 def test_compare_to_an_earlier_run_gives_the_paired_iou_difference_on_the_photos_in_both(
-        tiny_model_path, dataset, tmp_path, capsys, monkeypatch):
+        tiny_model_path, dataset, tmp_path, capsys, monkeypatch, caplog):
+    evaluate_score_pairs = evaluate.score_pairs
     (tmp_path / "some.txt").write_text("a_sample_000\na_sample_001\na_sample_002\nb_sample_000\nb_sample_001\n")
     run = ["--model", str(tiny_model_path), "--data", str(dataset)]
     assert evaluate.main([*run, "--split-list", str(tmp_path / "some.txt"), "--out", str(tmp_path / "before")]) == 0
@@ -498,6 +499,21 @@ def test_compare_to_an_earlier_run_gives_the_paired_iou_difference_on_the_photos
     assert (f"{tmp_path / 'another_tool' / 'per_image.csv'}, line 4: the row ends before its IoU (a file cut short, "
             f"or not evaluate.py's)") in capsys.readouterr().err  # not a TypeError's traceback
     assert not (tmp_path / "x").exists()
+    # A metrics.json that cannot be read costs the comparison of the settings only, said before scoring.
+    shutil.copytree(tmp_path / "before", tmp_path / "garbled")
+    (tmp_path / "garbled" / "metrics.json").write_text('{"threshold": 0.5, "flip')
+    said_at_scoring = []
+    monkeypatch.setattr(evaluate, "score_pairs", lambda *args, **kwargs: said_at_scoring.append(caplog.messages) or
+                        evaluate_score_pairs(*args, **kwargs))
+    with caplog.at_level("WARNING", logger="evaluate"):
+        assert evaluate.main([*run, "--split-list", str(tmp_path / "some.txt"), "--compare-to",
+                              str(tmp_path / "garbled"), "--out", str(tmp_path / "x")]) == 0
+    garbled = tmp_path / "garbled" / "metrics.json"
+    assert said_at_scoring == [[f"cannot read {garbled}: Unterminated string starting at: line 1 column 20 (char 19): "
+                                f"the settings it was scored with are not compared with this run's"]]
+    comparison = json.loads((tmp_path / "x" / "metrics.json").read_text())["compared_to"]
+    assert comparison["images"] == 5 and comparison["settings_that_differ"] == {}
+    monkeypatch.setattr(evaluate, "score_pairs", evaluate_score_pairs)
     (tmp_path / "runs/evaluation/earlier").mkdir(parents=True)  # where evaluate.py without --out writes
     shutil.copy(tmp_path / "after" / "per_image.csv", tmp_path / "runs/evaluation/earlier")
     monkeypatch.chdir(tmp_path)
