@@ -272,6 +272,24 @@ def settings_changed_since(run_dir, config):
             if name not in RESUMABLE_WITH_OTHERS and not same(name)]
 
 
+def unreadable_backup(backup_dir):
+    """Why the backup of an interrupted run (BackupAndRestore's, in
+    backup_dir) cannot be restored, or None: its latest weights, or where
+    those cannot be read, the ones before them, which BackupAndRestore then
+    restores (kept with double_checkpoint); none at all, it starts afresh."""
+    import h5py
+
+    troubles = []
+    for weights in (backup_dir / "latest.weights.h5", backup_dir / "latest.weights.h5.bkp"):
+        if weights.exists():
+            try:
+                with h5py.File(weights, "r"):
+                    return None
+            except OSError as error:  # h5py's word for a file cut short or damaged
+                troubles.append(f"{weights}: {error}")
+    return troubles[0] if troubles else None
+
+
 def encoder_weights_trouble(model_name, weights):
     """What is wrong with an ENCODER_WEIGHTS file for MODEL: not there, or
     no weights file (Keras writes them as HDF5), saying what it holds where
@@ -654,8 +672,9 @@ def make_callbacks(config, run_dir, optimizer, has_validation, resuming):
     record_learning_rate = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: logs.update(
         learning_rate=float(keras.ops.convert_to_numpy(optimizer.learning_rate))))
     callbacks = [
-        # First, so that an epoch is backed up before anything else records it.
-        keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
+        # First, so that an epoch is backed up before anything else records it. With the backup before it kept
+        # (double_checkpoint): one cut short as it was written (Ctrl-C then, a full drive) gives way to it.
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup"), double_checkpoint=True),
         keras.callbacks.TerminateOnNaN(),
         record_learning_rate,
         keras.callbacks.ModelCheckpoint(
@@ -801,6 +820,12 @@ def train_run(config, lock, extra_callbacks=()):
         # Nor is an interrupted run resumed with settings edited since, half with each.
         raise SystemExit(f"{run_dir} holds an interrupted run started with other settings ({'; '.join(changed)}): "
                          f"pass the settings it started with to resume it, or another --out-dir for a new run")
+    if resuming and (unreadable := unreadable_backup(run_dir / "backup")):
+        best = run_dir / "best.keras"
+        go_on = (f", or go on from its best epoch so far: --init-weights {best} --out-dir OTHER" if best.is_file()
+                 else "")
+        raise SystemExit(f"{run_dir} holds an interrupted run whose backup cannot be read ({unreadable}), cut short "
+                         f"as it was written: delete {run_dir / 'backup'} to start the run afresh there{go_on}")
     lock.claim()  # before anything is written there (a resumed run's split lists are, where photos were added)
     replicas = strategy.num_replicas_in_sync
     global_batch = config["batch_size"] * replicas

@@ -505,6 +505,43 @@ def test_a_run_folder_on_a_drive_that_takes_no_locks_is_trained_in_with_a_warnin
             f"at a time") in caplog.text
 
 
+def test_a_backup_cut_short_as_it_was_written_gives_way_to_the_one_before_or_is_said_where_there_is_none(
+        sample_dir, tmp_path, caplog):
+    import keras
+
+    class CtrlCAfterEpoch(keras.callbacks.Callback):
+        def __init__(self, last):
+            super().__init__()
+            self.last = last
+
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == self.last:
+                raise KeyboardInterrupt
+
+    def stopped_as_its_backup_was_written(run_dir, epochs_done):
+        args = ["--data-dir", str(sample_dir), "--epochs", "3", "--out-dir", str(run_dir), *FAST]
+        assert train.main(args, extra_callbacks=[CtrlCAfterEpoch(epochs_done - 1)]) == 130
+        latest = run_dir / "backup" / "latest.weights.h5"
+        latest.write_bytes(latest.read_bytes()[:3000])  # Ctrl-C (or a full drive) as the last epoch was backed up,
+        log_rows = (run_dir / "log.csv").read_text().splitlines(keepends=True)  # before its row was logged
+        (run_dir / "log.csv").write_text("".join(log_rows[:-1]))
+        return args
+
+    run_dir = tmp_path / "two_epochs"
+    args = stopped_as_its_backup_was_written(run_dir, 2)
+    status, log = train_here(args, caplog)  # on from the first epoch's backup, kept beside the second's
+    assert status == 0 and "resuming the run" in log and logged_epochs(run_dir) == [0, 1, 2]
+    run_dir = tmp_path / "one_epoch"
+    args = stopped_as_its_backup_was_written(run_dir, 1)
+    with pytest.raises(SystemExit) as stopped:  # no backup before it: said, rather than an OSError each time
+        train.main(args)
+    assert str(stopped.value).startswith(f"{run_dir} holds an interrupted run whose backup cannot be read "
+                                         f"({run_dir / 'backup' / 'latest.weights.h5'}: Unable to ")
+    assert str(stopped.value).endswith(f"cut short as it was written: delete {run_dir / 'backup'} to start the run "
+                                       f"afresh there, or go on from its best epoch so far: --init-weights "
+                                       f"{run_dir / 'best.keras'} --out-dir OTHER")
+
+
 def test_ctrl_c_ends_a_run_with_how_to_resume_it_and_its_backup_kept(sample_dir, tmp_path, capsys, monkeypatch):
     import keras
 
