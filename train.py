@@ -679,7 +679,8 @@ def make_callbacks(config, run_dir, optimizer, has_validation, resuming):
         record_learning_rate,
         keras.callbacks.ModelCheckpoint(
             str(run_dir / "best.keras"), monitor=monitor, mode="max", save_best_only=True,
-            initial_value_threshold=best_logged_value(csv_path, monitor, "max") if resuming else None,
+            initial_value_threshold=(best_logged_value(csv_path, monitor, "max")
+                                     if resuming and (run_dir / "best.keras").exists() else None),
         ),
         keras.callbacks.EarlyStopping(monitor=loss, mode="min", patience=config["patience"], restore_best_weights=True),
     ]
@@ -804,6 +805,7 @@ def train_run(config, lock, extra_callbacks=()):
 
     import data
     import image_files
+    from model_files import saved_config
 
     image_files.quiet_opencv()
     strategy = distribution_strategy(config["strategy"])
@@ -820,10 +822,10 @@ def train_run(config, lock, extra_callbacks=()):
         # Nor is an interrupted run resumed with settings edited since, half with each.
         raise SystemExit(f"{run_dir} holds an interrupted run started with other settings ({'; '.join(changed)}): "
                          f"pass the settings it started with to resume it, or another --out-dir for a new run")
+    best_so_far = run_dir / "best.keras"
     if resuming and (unreadable := unreadable_backup(run_dir / "backup")):
-        best = run_dir / "best.keras"
-        go_on = (f", or go on from its best epoch so far: --init-weights {best} --out-dir OTHER" if best.is_file()
-                 else "")
+        go_on = (f", or go on from its best epoch so far: --init-weights {best_so_far} --out-dir OTHER"
+                 if saved_config(best_so_far) else "")
         raise SystemExit(f"{run_dir} holds an interrupted run whose backup cannot be read ({unreadable}), cut short "
                          f"as it was written: delete {run_dir / 'backup'} to start the run afresh there{go_on}")
     lock.claim()  # before anything is written there (a resumed run's split lists are, where photos were added)
@@ -831,6 +833,11 @@ def train_run(config, lock, extra_callbacks=()):
     global_batch = config["batch_size"] * replicas
     log.info("%s run in %s, %s", "resuming the" if resuming else "starting a new", run_dir,
              where_it_trains(has_gpu, replicas, config["batch_size"]))
+    if resuming and best_so_far.exists() and saved_config(best_so_far) is None:
+        # Cut short as it was saved (Ctrl-C or a full drive then): at the end it would be loaded as the model.
+        log.warning("%s was cut short as it was saved: removed, the best epoch from here on takes its place",
+                    best_so_far)
+        best_so_far.unlink()
 
     # 1. The data: pairs by stem, split, checked, streamed.
     init_weights = initial_weights_file(config)

@@ -16,6 +16,7 @@ import pytest
 
 import data
 import evaluate
+import model_files
 import predict
 import train
 from conftest import REPO_DIR, fake_pairs, write_sample
@@ -540,6 +541,32 @@ def test_a_backup_cut_short_as_it_was_written_gives_way_to_the_one_before_or_is_
     assert str(stopped.value).endswith(f"cut short as it was written: delete {run_dir / 'backup'} to start the run "
                                        f"afresh there, or go on from its best epoch so far: --init-weights "
                                        f"{run_dir / 'best.keras'} --out-dir OTHER")
+
+
+def test_a_best_model_cut_short_as_it_was_saved_is_replaced_on_resuming_not_loaded_at_the_end(sample_dir, tmp_path,
+                                                                                                caplog):
+    import keras
+
+    class CtrlCAfterFirstEpoch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise KeyboardInterrupt
+
+    run_dir = tmp_path / "run"
+    args = ["--data-dir", str(sample_dir), "--epochs", "2", "--out-dir", str(run_dir), *FAST]
+    assert train.main(args, extra_callbacks=[CtrlCAfterFirstEpoch()]) == 130
+    best = run_dir / "best.keras"
+    best.write_bytes(best.read_bytes()[:3000])  # Ctrl-C (or a full drive) as it was saved
+    with (run_dir / "log.csv").open(newline="") as file:
+        rows = list(csv.DictReader(file))
+    rows[0]["val_iou"] = "1.0"  # logged better than any epoch to come: its model is lost all the same
+    with (run_dir / "log.csv").open("w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    status, log = train_here(args, caplog)
+    assert status == 0 and f"{best} was cut short as it was saved: removed, the best epoch from here on takes its " \
+        f"place" in log
+    assert model_files.saved_config(best) is not None and (run_dir / "model.keras").is_file()  # the second epoch's
 
 
 def test_ctrl_c_ends_a_run_with_how_to_resume_it_and_its_backup_kept(sample_dir, tmp_path, capsys, monkeypatch):
