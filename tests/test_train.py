@@ -520,7 +520,7 @@ def test_a_backup_cut_short_as_it_was_written_gives_way_to_the_one_before_or_is_
                 raise KeyboardInterrupt
 
     def stopped_as_its_backup_was_written(run_dir, epochs_done):
-        args = ["--data-dir", str(sample_dir), "--epochs", "3", "--out-dir", str(run_dir), *FAST]
+        args = ["--data-dir", str(sample_dir), "--epochs", "2", "--out-dir", str(run_dir), *FAST]
         assert train.main(args, extra_callbacks=[CtrlCAfterEpoch(epochs_done - 1)]) == 130
         latest = run_dir / "backup" / "latest.weights.h5"
         latest.write_bytes(latest.read_bytes()[:3000])  # Ctrl-C (or a full drive) as the last epoch was backed up,
@@ -531,7 +531,7 @@ def test_a_backup_cut_short_as_it_was_written_gives_way_to_the_one_before_or_is_
     run_dir = tmp_path / "two_epochs"
     args = stopped_as_its_backup_was_written(run_dir, 2)
     status, log = train_here(args, caplog)  # on from the first epoch's backup, kept beside the second's
-    assert status == 0 and "resuming the run" in log and logged_epochs(run_dir) == [0, 1, 2]
+    assert status == 0 and "resuming the run" in log and logged_epochs(run_dir) == [0, 1]
     run_dir = tmp_path / "one_epoch"
     args = stopped_as_its_backup_was_written(run_dir, 1)
     with pytest.raises(SystemExit) as stopped:  # no backup before it: said, rather than an OSError each time
