@@ -545,7 +545,7 @@ def same_photos_scored_beside(out_dir, results, shown=3):
             continue
         try:
             written_at, ious = per_image.stat().st_mtime, read_per_image_iou(per_image.parent)
-            other_photos = "perturbation" in settings_that_differ(settings_of(per_image.parent), results)
+            other_photos = "perturbation" in settings_that_differ(metrics_of(per_image.parent), results)
         except (OSError, ValueError, data.DatasetError):  # gone since, or another tool's files
             continue
         if set(ious) == stems and not other_photos:
@@ -563,10 +563,10 @@ MASK_SETTINGS = {"flip_tta": "--flip-tta", "close_up": "--no-close-up", "upright
                  "keep_specks": "--keep-specks", "main_person": "--main-person"}
 
 
-def settings_of(folder):
-    """The metrics.json of an earlier evaluation's results `folder`, as a
-    dict ({} where it has none: results of an older evaluate.py); a
-    DatasetError naming it where it cannot be read."""
+def metrics_of(folder):
+    """The metrics.json of an earlier evaluation's results `folder` (its
+    settings and results), as a dict ({} where it has none: results of an
+    older evaluate.py); a DatasetError naming it where it cannot be read."""
     path = Path(folder) / "metrics.json"
     if not path.is_file():
         return {}
@@ -580,11 +580,11 @@ def settings_of(folder):
 
 
 def settings_to_compare(folder):
-    """settings_of the --compare-to folder, said before any photo is scored
+    """metrics_of the --compare-to folder, said before any photo is scored
     where they cannot be read: {} then, and the per-image comparison is
     made all the same, the settings left uncompared."""
     try:
-        return settings_of(folder)
+        return metrics_of(folder)
     except data.DatasetError as error:
         log.warning("%s: the settings it was scored with are not compared with this run's", error)
         return {}
@@ -592,7 +592,7 @@ def settings_to_compare(folder):
 
 def settings_that_differ(earlier, results):
     """{setting: [earlier, now]} for the SETTINGS in which this run differs
-    from an earlier one (`earlier`, its settings_of)."""
+    from an earlier one (`earlier`, its metrics_of)."""
     return {name: [earlier[name], results[name]] for name in SETTINGS
             if name in earlier and earlier[name] != results[name]
             and not (name in MASK_SETTINGS and None in (earlier[name], results[name]))}
@@ -801,9 +801,8 @@ def photos_scored_in(folder):
     """The stems of the photos an earlier evaluation in `folder` scored, or
     tried to (its per_image.csv, and the failed in its metrics.json)."""
     scored = set(read_per_image_iou(folder))
-    metrics = folder / "metrics.json"
-    if metrics.is_file():
-        scored |= {Path(failure["path"]).stem for failure in json.loads(metrics.read_text())["failed"]}
+    if (folder / "metrics.json").is_file():
+        scored |= {Path(failure["path"]).stem for failure in metrics_of(folder)["failed"]}
     return scored
 
 
