@@ -483,7 +483,8 @@ def split_data(config, run_dir, resuming, init_weights=None):
     usable = {name: [pair for pair in splits[name] if str(pair[0]) not in skipped] for name in data.SPLIT_NAMES}
     if not usable["train"]:
         training = sorted(skipped[str(image)] for image, _ in splits["train"])  # by path, not in shuffled order
-        raise data.DatasetError(f"none of the {len(training)} training photos is usable: {data.first_reasons(training)}")
+        raise data.DatasetError(f"none of the {len(training)} training photos is usable: "
+                                f"{data.first_reasons(training)}")
     # Listed with the unreadable, so that one mended keeps its split; and only now, so that
     # a run stopped by its photos leaves no run folder behind.
     data.write_split_lists(splits, run_dir / "splits")
@@ -1069,7 +1070,8 @@ def scoring_commands(config, run_dir, split):
     from on the same photos, to see whether the fine-tune paid: evaluate.py,
     run the second time, names the first one's results to --compare-to, and
     so the difference comes out as the fine-tune's gain."""
-    own = f"at the photos' own resolution, masks made as predict.py makes them: {evaluate_command(config, run_dir, split)}"
+    own = ("at the photos' own resolution, masks made as predict.py makes them: "
+           + evaluate_command(config, run_dir, split))
     if started_from := initial_weights_file(config):
         return [f"to compare, first the model it was fine-tuned from, on the same photos: "
                 f"{evaluate_command(config, run_dir, split, model=started_from)}", f"then this run's model {own}"]

@@ -341,7 +341,8 @@ def test_an_error_where_no_file_could_be_used_names_the_first_five_reasons_and_c
     assert data.first_reasons(["a.jpg: empty file", "b.jpg: empty file"]) == "a.jpg: empty file; b.jpg: empty file"
     five = [f"{name}.jpg: why" for name in "abcde"]
     assert data.first_reasons(iter(five)) == "; ".join(five)  # five: each named, none more
-    assert data.first_reasons(f"{name}: why" for name in "abcdefg") == "a: why; b: why; c: why; d: why; e: why; and 2 more"
+    seven = (f"{name}: why" for name in "abcdefg")
+    assert data.first_reasons(seven) == "a: why; b: why; c: why; d: why; e: why; and 2 more"
 
 
 def write_dataset(folder, rng, masks):

@@ -513,7 +513,6 @@ def test_compare_to_an_earlier_run_gives_the_paired_iou_difference_on_the_photos
                                 f"the settings it was scored with are not compared with this run's"]]
     comparison = json.loads((tmp_path / "x" / "metrics.json").read_text())["compared_to"]
     assert comparison["images"] == 5 and comparison["settings_that_differ"] == {}
-    monkeypatch.setattr(evaluate, "score_pairs", evaluate_score_pairs)
     (tmp_path / "runs/evaluation/earlier").mkdir(parents=True)  # where evaluate.py without --out writes
     shutil.copy(tmp_path / "after" / "per_image.csv", tmp_path / "runs/evaluation/earlier")
     monkeypatch.chdir(tmp_path)

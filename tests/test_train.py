@@ -506,22 +506,23 @@ def test_a_run_folder_on_a_drive_that_takes_no_locks_is_trained_in_with_a_warnin
             f"at a time") in caplog.text
 
 
-def test_a_backup_cut_short_as_it_was_written_gives_way_to_the_one_before_or_is_said_where_there_is_none(
-        sample_dir, tmp_path, caplog):
+def ctrl_c_after_epoch(last):
+    """A callback that stops training as Ctrl-C does, once epoch `last` (from 0) is over, backed up and logged."""
     import keras
 
     class CtrlCAfterEpoch(keras.callbacks.Callback):
-        def __init__(self, last):
-            super().__init__()
-            self.last = last
-
         def on_epoch_end(self, epoch, logs=None):
-            if epoch == self.last:
+            if epoch == last:
                 raise KeyboardInterrupt
 
+    return CtrlCAfterEpoch()
+
+
+def test_a_backup_cut_short_as_it_was_written_gives_way_to_the_one_before_or_is_said_where_there_is_none(
+        sample_dir, tmp_path, caplog):
     def stopped_as_its_backup_was_written(run_dir, epochs_done):
         args = ["--data-dir", str(sample_dir), "--epochs", "2", "--out-dir", str(run_dir), *FAST]
-        assert train.main(args, extra_callbacks=[CtrlCAfterEpoch(epochs_done - 1)]) == 130
+        assert train.main(args, extra_callbacks=[ctrl_c_after_epoch(epochs_done - 1)]) == 130
         latest = run_dir / "backup" / "latest.weights.h5"
         latest.write_bytes(latest.read_bytes()[:3000])  # Ctrl-C (or a full drive) as the last epoch was backed up,
         log_rows = (run_dir / "log.csv").read_text().splitlines(keepends=True)  # before its row was logged
@@ -545,15 +546,9 @@ def test_a_backup_cut_short_as_it_was_written_gives_way_to_the_one_before_or_is_
 
 def test_a_best_model_cut_short_as_it_was_saved_is_replaced_on_resuming_not_loaded_at_the_end(sample_dir, tmp_path,
                                                                                                 caplog):
-    import keras
-
-    class CtrlCAfterFirstEpoch(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            raise KeyboardInterrupt
-
     run_dir = tmp_path / "run"
     args = ["--data-dir", str(sample_dir), "--epochs", "2", "--out-dir", str(run_dir), *FAST]
-    assert train.main(args, extra_callbacks=[CtrlCAfterFirstEpoch()]) == 130
+    assert train.main(args, extra_callbacks=[ctrl_c_after_epoch(0)]) == 130
     best = run_dir / "best.keras"
     best.write_bytes(best.read_bytes()[:3000])  # Ctrl-C (or a full drive) as it was saved
     with (run_dir / "log.csv").open(newline="") as file:
