@@ -10,8 +10,6 @@ There is deliberately no `import tensorflow` here: the models also run under
 the JAX and PyTorch backends.
 """
 
-import zipfile
-
 import keras
 import numpy as np
 from keras import layers
@@ -231,15 +229,6 @@ def load_trained_model(path):
     try:
         model = keras.saving.load_model(path, compile=False)
     except Exception as error:  # Keras raises many kinds for a bad file
-        if path.suffix == ".keras" and not zipfile.is_zipfile(path):  # Keras says "File not found" then
-            import image_files  # for this message alone: building and loading models needs none of its image reading
-
-            with open(path, "rb") as file:
-                head = file.read(1024)
-            held = None if head.startswith(b"PK") else image_files.what_it_holds(head)  # a zip, not whole: cut short
-            reason = (f"not a .keras model but {held}" if held else
-                      "not a .keras file (those are zip archives): corrupt, cut short, or another format")
-            raise ValueError(f"cannot load model {path}: {reason}") from error
         raise ValueError(f"cannot load model {path}: {error}") from error
     if trouble := segmenter_trouble(model):
         raise ValueError(f"cannot use model {path}: {trouble}")

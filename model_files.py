@@ -34,14 +34,53 @@ def model_file(path):
 
 def not_a_keras_model(path):
     """Why the file at `path` is no Keras model, as its name tells (a
-    TensorFlow Lite model, or a file of weights alone), or None."""
+    TensorFlow Lite model, or a file of weights alone) or, for a .keras
+    file, its content (not_a_keras_archive), or None: Keras may still fail
+    to load it, and says why."""
     if path.suffix.lower() == ".tflite":  # Keras says "File format not supported", and offers TFSMLayer
         return ("a TensorFlow Lite model, which predict.py and evaluate.py run but Keras cannot load (nor train): "
                 "pass the .keras model it was converted from")
     if path.name.lower().endswith(".weights.h5"):  # Keras says "No model config found in the file"
         return ("a file of weights alone, without the network they belong to: pass a .keras model (a train.py run's "
                 "model.keras)")
+    if path.suffix == ".keras":  # Keras's own words are "File not found", or a KeyError or TypeError
+        return not_a_keras_archive(path)
     return None
+
+
+def not_a_keras_archive(path):
+    """Why the .keras file at `path` is none, as its content tells: no zip
+    archive (a file cut short, or another kind under the name), or a zip
+    without a model's configuration; None where it is one, or cannot be read."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = sorted(archive.namelist())
+    except zipfile.BadZipFile:
+        return not_a_zip_archive(path)
+    except OSError:
+        return None
+    if "config.json" not in names:
+        held = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "") or "nothing"
+        return f"a zip archive of {held}, not a .keras model (one holds config.json and model.weights.h5)"
+    if saved_config(path) is None:
+        return "a zip archive whose config.json is no Keras model's configuration, not a .keras model"
+    return None
+
+
+def not_a_zip_archive(path):
+    """What the file at `path`, named .keras but no zip archive, is instead."""
+    import image_files  # for this message alone: reading model files needs none of its image reading
+
+    try:
+        with open(path, "rb") as file:
+            head = file.read(1024)
+    except OSError:
+        return None
+    if not head:
+        return "an empty file, not a .keras model"
+    held = None if head.startswith(b"PK") else image_files.what_it_holds(head)  # a zip, not whole: cut short
+    return (f"not a .keras model but {held}" if held else
+            "not a .keras file (those are zip archives): corrupt, cut short, or another format")
 
 
 def saved_config(path):

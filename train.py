@@ -432,9 +432,10 @@ def initial_weights_file(config):
 def init_weights_trouble(path, model_name, decoder_width):
     """What keeps the model file at `path` from starting a run of
     `model_name` with `decoder_width`, as far as the file tells without
-    loading it (a TensorFlow Lite model, a model of another architecture or
-    with a wider decoder: load_initial_weights can only widen one), or None:
-    said with the settings, not after minutes of checking photos."""
+    loading it (a TensorFlow Lite model, a file that is no .keras model, a
+    model of another architecture or with a wider decoder:
+    load_initial_weights can only widen one), or None: said with the
+    settings, not after minutes of checking photos."""
     from model import MODEL_NAMES, decoder_width_of
     from model_files import not_a_keras_model, saved_config
 

@@ -13,6 +13,7 @@ import sys
 import textwrap
 import threading
 import time
+import zipfile
 import zlib
 from functools import partial
 from pathlib import Path
@@ -1815,6 +1816,7 @@ def test_a_model_that_cannot_be_loaded_is_named_with_the_reason(tmp_path, tiny_m
     cut_short = tmp_path / "cut_short.keras"
     cut_short.write_bytes(tiny_model_path.read_bytes()[:2000])
     (tmp_path / "text.keras").write_text("not a model")
+    (tmp_path / "empty.keras").write_bytes(b"")
     # Downloaded from a repository's page for the file rather than its raw address: the page.
     (tmp_path / "page.keras").write_text("<!DOCTYPE html>\n<html><head><title>people/models/person.keras at main · "
                                          "someone/people · GitHub</title></head></html>")
@@ -1823,12 +1825,21 @@ def test_a_model_that_cannot_be_loaded_is_named_with_the_reason(tmp_path, tiny_m
     (tmp_path / "exported" / "saved_model.pb").write_bytes(b"\x08\x01")  # as model.export writes one
     (tmp_path / "encoder.weights.h5").write_bytes(b"\x89HDF\r\n\x1a\n")  # as ../shared/weights holds, or save_weights
     (tmp_path / "converted.keras").write_bytes(b"\x1c\x00\x00\x00TFL3" + bytes(100))  # a conversion misnamed
+    with zipfile.ZipFile(tmp_path / "photos.keras", "w") as archive:  # a zip of something else, named .keras
+        for number in range(7):
+            archive.writestr(f"{number}.jpg", b"")
+    with zipfile.ZipFile(tmp_path / "listed.keras", "w") as archive:
+        archive.writestr("config.json", "[1, 2]")  # Keras: "list indices must be integers or slices, not str"
     expected = {
         tmp_path / "encoder.weights.h5": "a file of weights alone, without the network they belong to: pass a .keras "
                                          "model (a train.py run's model.keras)",
         cut_short: "not a .keras file (those are zip archives): corrupt, cut short, or another format",
         tmp_path / "text.keras": "not a .keras model but text, beginning 'not a model'",
+        tmp_path / "empty.keras": "an empty file, not a .keras model",
         tmp_path / "converted.keras": "not a .keras model but a TensorFlow Lite model (.tflite)",
+        tmp_path / "photos.keras": "a zip archive of 0.jpg, 1.jpg, 2.jpg, 3.jpg, 4.jpg and 2 more, not a .keras model "
+                                   "(one holds config.json and model.weights.h5)",
+        tmp_path / "listed.keras": "a zip archive whose config.json is no Keras model's configuration",
         tmp_path / "page.keras": "not a .keras model but a web page (HTML, titled 'people/models/person.keras at main "
                                  "· someone/people · GitHub': a download that failed, or a page saved under its name?)",
         tmp_path / "saved_model": "is a folder with no model.keras in it",

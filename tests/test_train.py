@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -835,8 +836,10 @@ def test_photos_without_a_person_train_with_all_black_masks(sample_dir, tmp_path
 def test_a_run_folder_as_init_weights_starts_from_its_model_and_reads_its_splits(tmp_path):
     run_dir = tmp_path / "run"
     (run_dir / "splits").mkdir(parents=True)
-    (run_dir / "model.keras").write_bytes(b"")  # only its name matters here
-    config = train.parse_config(["--init-weights", str(run_dir)])
+    from model import build_model
+
+    build_model("unet", (32, 32), base_filters=4, depth=2).save(run_dir / "model.keras")
+    config = train.parse_config(["--init-weights", str(run_dir), "--model", "unet"])
     assert train.initial_weights_file(config) == run_dir / "model.keras"  # whose splits/ lie beside it
     assert train.initial_weights_file(train.parse_config([])) is None
 
@@ -955,12 +958,22 @@ def test_an_unreadable_photo_costs_that_photo_and_moves_no_other_between_splits(
     assert json.loads((run_dir / "metrics.json").read_text())["val"]["images"] == 3
 
 
-def test_init_weights_that_are_not_a_model_file_are_an_error_naming_it(sample_dir, tmp_path, capsys):
+def test_init_weights_that_are_not_a_model_file_are_a_usage_error_naming_it_before_the_photos_are_read(
+        sample_dir, tmp_path, capsys):
     (tmp_path / "notes.keras").write_text("not a model")
-    assert train.main(["--data-dir", str(sample_dir), "--init-weights", str(tmp_path / "notes.keras"),
-                       "--out-dir", str(tmp_path / "run"), *FAST]) == 2
-    assert (f"error: cannot load model {tmp_path / 'notes.keras'}: not a .keras model but text, beginning 'not a "
-            f"model'") in capsys.readouterr().err
+    with zipfile.ZipFile(tmp_path / "photos.keras", "w") as archive:  # a zip of something else, named .keras
+        archive.writestr("b.jpg", b"")
+        archive.writestr("a.jpg", b"")
+    expected = {"notes.keras": "is not a .keras model but text, beginning 'not a model'",
+                "photos.keras": "is a zip archive of a.jpg, b.jpg, not a .keras model (one holds config.json and "
+                                "model.weights.h5)"}
+    for name, reason in expected.items():
+        with pytest.raises(SystemExit) as stopped:
+            train.main(["--data-dir", str(sample_dir), "--init-weights", str(tmp_path / name),
+                        "--out-dir", str(tmp_path / "run"), *FAST])
+        assert stopped.value.code == 2
+        assert f"error: --init-weights: {tmp_path / name} {reason}" in capsys.readouterr().err
+        assert not (tmp_path / "run").exists()  # said with the settings, before the photos are checked
 
 
 def test_a_dataset_whose_training_photos_are_all_unreadable_is_an_error_naming_them(sample_dir, tmp_path, capsys):
