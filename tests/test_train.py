@@ -1083,9 +1083,9 @@ def test_fine_tuning_neither_loads_nor_downloads_the_encoder_weights(sample_dir,
         built_with["encoder_weights"] = encoder_weights
         raise RuntimeError("built")
 
-    monkeypatch.setattr(model, "build_model", recording_build)
     trained = tmp_path / "trained.keras"
-    trained.write_bytes(b"")  # never read: building stops first
+    model.build_model("mobilenetv2_unet", (64, 64), encoder_weights=None).save(trained)  # its weights: never read
+    monkeypatch.setattr(model, "build_model", recording_build)
     # A missing encoder file would fail in resolve_encoder_weights if it were looked at.
     with pytest.raises(RuntimeError, match="built"):
         train.main(["--data-dir", str(sample_dir), "--model", "mobilenetv2_unet", "--encoder-weights",
