@@ -845,12 +845,13 @@ def disambiguate(jobs, suffix=".png"):
     return jobs
 
 
-def refuse_to_overwrite_inputs(jobs):
+def refuse_to_overwrite_inputs(jobs, output_file=None):
     inputs = {photo.resolve() for photo, _ in jobs}
     clashes = [str(output) for _, output in jobs if output.resolve() in inputs]
     if clashes:
         raise PredictError(f"refusing to write over input photos ({', '.join(clashes[:3])}"
-                           f"{', ...' if len(clashes) > 3 else ''}): choose another output folder")
+                           f"{', ...' if len(clashes) > 3 else ''}): choose another output "
+                           f"{'file name' if output_file else 'folder'}")
 
 
 # What to check first in a folder of cutouts. The model's sureness of a mask
@@ -1044,7 +1045,7 @@ def plan_outputs(inputs, output, recursive=False, suffix=".png", composed=False,
     output_file = output_file_for_one_photo(inputs, output, composed, mask_only)
     if output_file:
         jobs = [(jobs[0][0], output_file)]
-    refuse_to_overwrite_inputs(jobs)
+    refuse_to_overwrite_inputs(jobs, output_file)
     output_root = output_file.parent if output_file else Path(output).resolve()
     trouble = outputs.output_folder_trouble(output_root)
     if trouble:

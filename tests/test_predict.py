@@ -1063,7 +1063,13 @@ def test_refuses_to_write_over_input_photos(tmp_path, tiny_model_path, rng, caps
     original = save(tmp_path / "photos" / "a.png", photo(rng)).read_bytes()
     status = predict.main([str(tmp_path / "photos" / "a.png"), str(tmp_path / "photos"), "--model", str(tiny_model_path)])
     assert status == 2
-    assert "refusing to write over input photos" in capsys.readouterr().err
+    assert (f"refusing to write over input photos ({tmp_path / 'photos' / 'a.png'}): choose another output "
+            f"folder") in capsys.readouterr().err
+    status = predict.main([str(tmp_path / "photos" / "a.png"), str(tmp_path / "photos" / "a.png"), "--model",
+                           str(tiny_model_path)])
+    assert status == 2
+    assert (f"refusing to write over input photos ({tmp_path / 'photos' / 'a.png'}): choose another output file "
+            f"name") in capsys.readouterr().err
     assert (tmp_path / "photos" / "a.png").read_bytes() == original
 
 
