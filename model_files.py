@@ -52,6 +52,8 @@ def not_a_keras_archive(path):
     """Why the .keras file at `path` is none, as its content tells: no zip
     archive (a file cut short, or another kind under the name), or a zip
     without a model's configuration; None where it is one, or cannot be read."""
+    if saved_config(path) is not None:  # a model (every one loaded): its file read once here, not twice
+        return None
     try:
         with zipfile.ZipFile(path) as archive:
             names = sorted(archive.namelist())
@@ -62,9 +64,7 @@ def not_a_keras_archive(path):
     if "config.json" not in names:
         held = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "") or "nothing"
         return f"a zip archive of {held}, not a .keras model (one holds config.json and model.weights.h5)"
-    if saved_config(path) is None:
-        return "a zip archive whose config.json is no Keras model's configuration, not a .keras model"
-    return None
+    return "a zip archive whose config.json is no Keras model's configuration, not a .keras model"
 
 
 def not_a_zip_archive(path):
