@@ -1369,7 +1369,7 @@ def out_of_range(threshold=None, crop_margin=compose.CROP_MARGIN, batch_size=8, 
     a threshold of 1 leaves every cutout empty; a margin of nan fails each
     photo as it is written.) A value that is no number, "0.5" from Python,
     is out of range too, and said as the text it is."""
-    ranges = (("threshold", threshold, lambda value: value is None or 0 < value < 1, "between 0 and 1"),
+    ranges = (("threshold", threshold, lambda value: value is None or 0 < value < 1, "above 0 and below 1"),
               # nan and inf too: a margin in pixels is a whole number
               ("crop_margin", crop_margin, lambda value: 0 <= value < math.inf,
                "a number, 0 or more (a share of the people's box)"),

@@ -294,12 +294,12 @@ def test_threshold_sets_which_pixels_count_as_person(tiny_model, tiny_model_path
     assert results["iou"] == pytest.approx(results["iou_by_threshold"]["0.40"])
     assert results["iou"] != pytest.approx(results["iou_by_threshold"]["0.50"])
     assert "best " in capsys.readouterr().out
-    for outside in ("1.5", "1", "nan"):  # the range predict.py --threshold accepts: between 0 and 1
+    for outside in ("1.5", "1", "nan"):  # the range predict.py --threshold accepts: 0 and 1 left out
         with pytest.raises(SystemExit):
             evaluate.main(["--model", str(tiny_model_path), "--data", str(dataset), "--threshold", outside])
-        assert f"--threshold must be between 0 and 1; got {float(outside)}" in capsys.readouterr().err  # as predict.py
+        assert f"--threshold must be above 0 and below 1; got {float(outside)}" in capsys.readouterr().err  # as predict.py
     pairs = data.find_pairs(dataset / "images", dataset / "masks")
-    with pytest.raises(ValueError, match=r"^threshold must be between 0 and 1; got 0$"):  # from Python too
+    with pytest.raises(ValueError, match=r"^threshold must be above 0 and below 1; got 0$"):  # from Python too
         evaluate.evaluate(tiny_model, pairs, tmp_path / "out", threshold=0)
     # None, as remove_background takes it (soft edges): scored at the usual threshold, not a TypeError at the end.
     assert evaluate.evaluate(tiny_model, pairs[:2], tmp_path / "none", threshold=None)["threshold"] == scores.THRESHOLD

@@ -1759,8 +1759,8 @@ def test_background_colour_forms(tmp_path):
 
 
 @pytest.mark.parametrize("flags, says", [
-    (["--threshold", "1.5"], "--threshold must be between 0 and 1"),
-    (["--threshold", "0"], "--threshold must be between 0 and 1"),
+    (["--threshold", "1.5"], "--threshold must be above 0 and below 1; got 1.5"),
+    (["--threshold", "0"], "--threshold must be above 0 and below 1; got 0.0"),
     (["--batch-size", "0"], "--batch-size must be at least 1"),
     (["--workers", "0"], "--workers must be at least 1"),
     (["--mask-only", "--background", "white"], "--mask-only and --background exclude each other"),
@@ -1776,17 +1776,17 @@ def test_settings_out_of_range_from_python_are_an_error_naming_each_before_any_p
     model = MarksRed()
     # A threshold of 1 left every cutout empty; a batch of 0 photos waited for ever (last: should it again,
     # the cases before it fail first).
-    for settings, says in ((dict(threshold=1.0), "threshold must be between 0 and 1; got 1.0"),
+    for settings, says in ((dict(threshold=1.0), "threshold must be above 0 and below 1; got 1.0"),
                            (dict(workers=0, crop=True, crop_margin=float("nan")),
                             "crop_margin must be a number, 0 or more (a share of the people's box); got nan; "
                             "workers must be at least 1; got 0"),
                            (dict(batch_size=0), "batch_size must be at least 1; got 0")):
         with pytest.raises(predict.PredictError, match=re.escape(says)):
             predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=model, **settings)
-    with pytest.raises(predict.PredictError, match=re.escape("threshold must be between 0 and 1; got 0")):
+    with pytest.raises(predict.PredictError, match=re.escape("threshold must be above 0 and below 1; got 0")):
         predict.remove_background(photo(rng), model=model, threshold=0)
     # Text for a number: said as text, where Python's own error was "'<' not supported between ...".
-    with pytest.raises(predict.PredictError, match=re.escape("threshold must be between 0 and 1; got '0.5'; "
+    with pytest.raises(predict.PredictError, match=re.escape("threshold must be above 0 and below 1; got '0.5'; "
                                                              "batch_size must be at least 1; got None")):
         predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=model, threshold="0.5",
                                         batch_size=None)
