@@ -157,6 +157,13 @@ def test_settings_that_cannot_work_are_a_usage_error_before_any_photo_is_read(ca
     assert (f"--init-weights: {shipped.with_suffix('.int8.tflite')} is a TensorFlow Lite model, which predict.py and "
             f"evaluate.py run but Keras cannot load (nor train)" in " ".join(capsys.readouterr().err.split()))
     assert train.check_settings(train.parse_config(["--init-weights", str(shipped)])) == []
+    # Batch norm frozen with no trained model to keep it from: the new layers' would never normalise.
+    with pytest.raises(SystemExit):
+        train.parse_config(["--freeze-batch-norm", "true"])
+    assert ("--freeze-batch-norm keeps a trained model's batch norm as it is, and there is none: pass the model to "
+            "fine-tune as --init-weights" in " ".join(capsys.readouterr().err.split()))
+    fine_tune = ["--init-weights", str(shipped), "--freeze-batch-norm", "true"]
+    assert train.check_settings(train.parse_config(fine_tune)) == []
     with pytest.raises(SystemExit):
         train.parse_config(["--out-dir", __file__])
     assert f"--out-dir: {__file__} is a file, not a folder for the run" in capsys.readouterr().err
