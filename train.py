@@ -190,6 +190,10 @@ def check_settings(config):
                  if not config[name] > 0]
     problems += [f"{flag(name)} must be 0 or more; got {config[name]}"
                  for name in ("warmup_epochs", "lr_patience", "patience", "clip_norm") if not config[name] >= 0]
+    if config["lr_schedule"] == "cosine" and config["warmup_epochs"] >= config["epochs"] >= 1:
+        problems.append(f"--warmup-epochs must be fewer than --epochs with --lr-schedule cosine, or the rate rises "
+                        f"for the whole run and never decays; got {config['warmup_epochs']} of {config['epochs']} "
+                        f"(--warmup-epochs 0: none)")
     if not 0 <= config["seed"] <= MAX_SEED:
         problems.append(f"--seed must be between 0 and {MAX_SEED:,} (NumPy's seeds); got {config['seed']}")
     held_out = config["val_fraction"] + config["test_fraction"]

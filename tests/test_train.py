@@ -135,6 +135,14 @@ def test_settings_that_cannot_work_are_a_usage_error_before_any_photo_is_read(ca
     assert "--lr-schedule must be one of plateau, cosine; got 'step';" in message  # near none: no guess
     assert "--mixed-precision must be one of auto, on, off; got 'true';" in message
     assert "--paste-p must be between 0 and 1; got 1.5" in message
+    # A run that is all warm-up would end at its highest rate.
+    with pytest.raises(SystemExit):
+        train.parse_config(["--lr-schedule", "cosine", "--epochs", "2", "--warmup-epochs", "2"])
+    assert ("--warmup-epochs must be fewer than --epochs with --lr-schedule cosine, or the rate rises for the whole "
+            "run and never decays; got 2 of 2" in " ".join(capsys.readouterr().err.split()))
+    assert train.check_settings(train.parse_config(["--epochs", "1"])) == []  # the plateau schedule has no warm-up
+    assert train.check_settings(train.parse_config(["--lr-schedule", "cosine", "--epochs", "1",
+                                                    "--warmup-epochs", "0"])) == []
     with pytest.raises(SystemExit):
         train.parse_config(["--image-size", "0"])  # a multiple of 32, yet no size
     assert "--image-size must be a multiple of 32 above 0 (224, 256, 288, ...); got 0" in capsys.readouterr().err
