@@ -496,6 +496,9 @@ def split_data(config, run_dir, resuming, init_weights=None):
         training = sorted(skipped[str(image)] for image, _ in splits["train"])  # by path, not in shuffled order
         raise data.DatasetError(f"none of the {len(training)} training photos is usable: "
                                 f"{data.first_reasons(training)}")
+    if not usable["val"]:
+        log.warning("no validation photos: the best epoch is chosen, and training stopped, on the training photos "
+                    "as augmented, which say less of photos the model has not seen (--val-fraction holds some out)")
     # Listed with the unreadable, so that one mended keeps its split; and only now, so that
     # a run stopped by its photos leaves no run folder behind.
     data.write_split_lists(splits, run_dir / "splits")

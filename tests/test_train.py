@@ -831,6 +831,19 @@ def test_a_dataset_that_comes_split_keeps_its_split_and_carves_only_the_splits_i
     assert sorted(image for image, _ in resumed["val"]) == sorted((root / "val" / "images").glob("*.jpg"))
 
 
+def test_a_run_without_validation_photos_warns_that_it_chooses_its_model_on_the_training_photos(tmp_path, caplog):
+    write_sample(tmp_path / "dataset", count=10, height=64, width=64)
+    for val_fraction, warned in (("0", True), ("0.2", False)):
+        config = train.parse_config(["--data-dir", str(tmp_path / "dataset"), "--val-fraction", val_fraction,
+                                     "--out-dir", str(tmp_path / f"run_{val_fraction}")])
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="train"):
+            splits, _ = train.split_data(config, Path(config["out_dir"]), resuming=False)
+        assert len(splits["val"]) == (0 if warned else 2)
+        assert ("no validation photos: the best epoch is chosen, and training stopped, on the training photos"
+                in caplog.text) == warned
+
+
 def test_photos_without_a_person_train_with_all_black_masks(sample_dir, tmp_path, caplog):
     import cv2
     import numpy as np
