@@ -27,6 +27,8 @@ CONFIGURATIONS = {
     "mobilenetv2_unet": ("mobilenetv2_unet", {}, {}),
     "mobilenetv2_unet+xla": ("mobilenetv2_unet", {}, {"jit_compile": True}),
     "mobilenetv2_unet+mixed_bfloat16": ("mobilenetv2_unet", {}, {"policy": "mixed_bfloat16"}),
+    # train.py --mixed-precision on, on a CPU.
+    "mobilenetv2_unet+mixed_float16": ("mobilenetv2_unet", {}, {"policy": "mixed_float16"}),
     "mobilenetv2_unet+intra_op_2_inter_op_1": ("mobilenetv2_unet", {}, {"threads": (2, 1)}),
     "mobilenetv2_unet+onednn_off": ("mobilenetv2_unet", {}, {"env": {"TF_ENABLE_ONEDNN_OPTS": "0"}}),
     "mobilenetv2_unet+transpose_decoder": ("mobilenetv2_unet", {"upsampling": "transpose", "separable": False}, {}),
