@@ -383,7 +383,8 @@ def use_gpu_speedups(config):
     keras.mixed_precision.set_global_policy("mixed_float16" if mixed else "float32")
     if mixed and not has_gpu:
         log.warning("mixed precision on a CPU: float16 trained 2.5-2.7x slower than float32 on the CPU measured "
-                    "(benchmarks/train_step.py), one without float16 arithmetic; --mixed-precision auto keeps it for GPUs")
+                    "(benchmarks/train_step.py), one without float16 arithmetic; --mixed-precision auto keeps it "
+                    "for GPUs")
     return has_gpu
 
 
