@@ -220,8 +220,8 @@ def check_settings(config):
             # New layers frozen at their initial values normalise nothing: on the bundled sample (10 epochs at
             # 128, two seeds) training loss 0.56 and 0.66 against 0.33 and 0.43 live, every mask empty.
             problems.append("--freeze-batch-norm keeps a trained model's batch norm as it is, and there is none: "
-                            "pass the model to fine-tune as --init-weights (frozen, the new decoder's batch norm "
-                            "would keep its initial values, which normalise nothing, and the model learn little)")
+                            "pass the model to fine-tune as --init-weights (frozen from the start, the new decoder's "
+                            "batch norm would keep its initial values, which normalise nothing: it learns little)")
     if trouble := beside_train_py_instead(config["data_dir"]):
         problems.append(trouble)
     if Path(config["out_dir"]).is_file():
