@@ -586,23 +586,16 @@ def test_a_best_model_cut_short_as_it_was_saved_is_replaced_on_resuming_not_load
 def test_ctrl_c_ends_a_run_with_how_to_resume_it_and_its_backup_kept(sample_dir, tmp_path, capsys, monkeypatch):
     import keras
 
-    class CtrlC(keras.callbacks.Callback):
-        def __init__(self, at_epoch_end):
-            super().__init__()
-            self.at_epoch_end = at_epoch_end
-
+    class CtrlCAtFirstStep(keras.callbacks.Callback):
         def on_train_batch_begin(self, batch, logs=None):
-            if not self.at_epoch_end:
-                raise KeyboardInterrupt
-
-        def on_epoch_end(self, epoch, logs=None):
             raise KeyboardInterrupt
 
     for at_epoch_end, says in ((False, "start the run in {run} afresh (no epoch had finished)"),
                                (True, "resume the run in {run} from its last finished epoch")):
         run_dir = tmp_path / "run"
         args = ["--data-dir", str(sample_dir), "--epochs", "2", "--out-dir", str(run_dir), *FAST]
-        assert train.main(args, extra_callbacks=[CtrlC(at_epoch_end)]) == 130
+        ctrl_c = ctrl_c_after_epoch(0) if at_epoch_end else CtrlCAtFirstStep()
+        assert train.main(args, extra_callbacks=[ctrl_c]) == 130
         assert f"interrupted: run the same command again to {says.format(run=run_dir)}" in capsys.readouterr().err
         assert (run_dir / "backup").is_dir() == at_epoch_end and not (run_dir / "model.keras").exists()
 
