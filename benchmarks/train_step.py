@@ -10,6 +10,11 @@ the wait before training starts. Models are compiled as train.py compiles them.
 FLOPs per image are the forward pass counted by TensorFlow's profiler; a
 training step costs about 3x that (forward, and backward for activations and
 weights). Prints JSON, one object per configuration.
+
+Under another Keras backend (KERAS_BACKEND=jax, say on a GPU machine without
+TensorFlow) the models train as Keras compiles them there by default (XLA under
+JAX), and FLOPs are not counted: the model is the same, so TensorFlow's count
+of it stands.
 """
 
 import argparse
@@ -97,9 +102,9 @@ def training_images_per_second(model, images, masks, steps, warmup_steps=3):
 def measure(name, image_size, batch_size, steps):
     """Runs in the child process."""
     model_name, options, settings = CONFIGURATIONS[name]
-    import tensorflow as tf
-
     if "threads" in settings:
+        import tensorflow as tf
+
         tf.config.threading.set_intra_op_parallelism_threads(settings["threads"][0])
         tf.config.threading.set_inter_op_parallelism_threads(settings["threads"][1])
     import keras
@@ -117,22 +122,26 @@ def measure(name, image_size, batch_size, steps):
         model = build_model(model_name, image_size, **options)
     if settings.get("freeze_batch_norm"):
         train.set_batch_norm_frozen(model)
-    flops = forward_flops(model)
+    on_tensorflow = keras.backend.backend() == "tensorflow"
+    flops = forward_flops(model) if on_tensorflow else None
     if settings.get("optimizer_built_by_first_step"):
         model.compile(optimizer=keras.optimizers.Adam(train.LEARNING_RATE, clipnorm=train.CLIP_NORM),
                       loss=metrics.get_loss(train.LOSS), metrics=metrics.segmentation_metrics())
     else:
-        train.compile_for_training(model, train.parse_config([]), steps_per_epoch=1,
-                                   jit_compile=settings.get("jit_compile", False))
+        # train.py's settings as shipped; parse_config would check them, importing TensorFlow, which a machine
+        # training under JAX may not have.
+        shipped_settings = {setting.lower(): value for setting, value in train.HYPERPARAMETERS.items()}
+        train.compile_for_training(model, shipped_settings, steps_per_epoch=1,
+                                   jit_compile=settings.get("jit_compile", False if on_tensorflow else "auto"))
     rng = np.random.default_rng(0)
     images = rng.uniform(0, 255, (batch_size, *model.input.shape[1:])).astype(np.float32)
     masks = (rng.uniform(size=(batch_size, *model.output.shape[1:])) > 0.5).astype(np.float32)
     first_step_seconds, rate = training_images_per_second(model, images, masks, steps)
     return {
-        "configuration": name, "parameters_m": round(model.count_params() / 1e6, 2),
-        "forward_gflops_per_image": round(flops / 1e9, 3), "first_step_s": round(first_step_seconds, 1),
-        "train_images_per_s": round(rate, 2),
-        "achieved_train_gflops_per_s": round(3 * flops * rate / 1e9, 1),
+        "configuration": name, "backend": keras.backend.backend(), "parameters_m": round(model.count_params() / 1e6, 2),
+        "forward_gflops_per_image": round(flops / 1e9, 3) if flops else None,
+        "first_step_s": round(first_step_seconds, 1), "train_images_per_s": round(rate, 2),
+        "achieved_train_gflops_per_s": round(3 * flops * rate / 1e9, 1) if flops else None,
     }
 
 
