@@ -810,7 +810,30 @@ class RunLock:
         self.file = file
 
 
+def train_on_tensorflow():
+    """train.py's input pipeline (tf.data), its look for GPUs and its
+    training on several (tf.distribute) are TensorFlow's: Keras set to another
+    backend (KERAS_BACKEND, or its keras.json) is set to TensorFlow for this
+    run, before Keras is imported. Under JAX a run trained, far slower on a
+    CPU, and failed at its end, scoring the model on tf.data's batches.
+    Returns the backend set aside, or None."""
+    import predict
+
+    backend = predict.keras_backend()
+    if backend == "tensorflow":
+        return None
+    if "keras" in sys.modules:  # a program calling main() imported it already: too late to choose
+        raise SystemExit(f"Keras runs on its {backend} backend in this program, and train.py trains on TensorFlow: "
+                         f"set KERAS_BACKEND=tensorflow before Keras is imported")
+    os.environ["KERAS_BACKEND"] = "tensorflow"
+    return backend
+
+
 def main(argv=None, extra_callbacks=()):
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    if set_aside := train_on_tensorflow():
+        log.warning("Keras is set to its %s backend (KERAS_BACKEND, or keras.json): train.py trains on TensorFlow, "
+                    "whose input pipeline and GPU training it uses; the model it saves runs under JAX too", set_aside)
     config = parse_config(argv)
     with RunLock(Path(config["out_dir"])) as lock:
         return train_run(config, lock, extra_callbacks)
@@ -819,8 +842,6 @@ def main(argv=None, extra_callbacks=()):
 def train_run(config, lock, extra_callbacks=()):
     """The run: data, model, training, scores and artefacts, in the run
     directory `lock` holds."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
-
     import keras
 
     import data

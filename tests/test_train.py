@@ -120,6 +120,39 @@ def test_the_bundled_sample_missed_from_another_working_folder_is_said_to_be_bes
     assert train.parse_config([])["data_dir"] == train.DATA_DIR
 
 
+def test_keras_set_to_another_backend_is_set_to_tensorflow_before_keras_is_imported(tmp_path):
+    # Under JAX a run trained, far slower on a CPU, and failed at its very end; where JAX is not installed, Keras
+    # could not even be imported.
+    (tmp_path / "keras.json").write_text('{"floatx": "float32", "backend": "jax"}')
+    code = (f"import sys; sys.path.insert(0, {str(REPO_DIR)!r}); import train; "
+            "set_aside = train.train_on_tensorflow(); import keras; print(set_aside, keras.backend.backend())")
+    base_env = {name: value for name, value in os.environ.items() if name not in ("KERAS_BACKEND", "KERAS_HOME")}
+    for chosen_by in ({"KERAS_BACKEND": "jax"}, {"KERAS_HOME": str(tmp_path)}):
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                                env={**base_env, **chosen_by})
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert result.stdout.split()[-2:] == ["jax", "tensorflow"], chosen_by
+
+
+def test_train_py_says_it_trains_on_tensorflow_where_keras_is_set_to_another_backend(tmp_path):
+    result = subprocess.run([sys.executable, str(REPO_DIR / "train.py"), "--loss", "not_a_loss"], capture_output=True,
+                            text=True, timeout=300, cwd=tmp_path, env={**os.environ, "KERAS_BACKEND": "jax"})
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert ("Keras is set to its jax backend (KERAS_BACKEND, or keras.json): train.py trains on TensorFlow"
+            in result.stderr)
+    assert "--loss must be one of" in result.stderr
+
+
+def test_keras_imported_with_another_backend_before_train_main_is_refused_naming_it(monkeypatch):
+    import keras
+
+    assert keras.backend.backend() == "tensorflow" and train.train_on_tensorflow() is None
+    monkeypatch.setattr(predict, "keras_backend", lambda: "jax")  # as if this program had imported it so
+    with pytest.raises(SystemExit, match="Keras runs on its jax backend in this program, and train.py trains on "
+                                         "TensorFlow: set KERAS_BACKEND=tensorflow before Keras is imported"):
+        train.train_on_tensorflow()
+
+
 def test_settings_that_cannot_work_are_a_usage_error_before_any_photo_is_read(capsys):
     with pytest.raises(SystemExit) as exit_info:
         train.parse_config(["--image-size", "250", "--loss", "bce-dice", "--lr-schedule", "step",
