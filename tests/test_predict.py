@@ -2031,6 +2031,31 @@ def test_without_tensorflow_a_tflite_model_cuts_out_photos_and_a_keras_one_is_an
     assert (scores["images"], scores["engine"]) == (3, "tflite") and 0 <= scores["iou"] <= 1
 
 
+def test_keras_set_to_a_backend_not_installed_is_an_error_naming_it_and_the_way_to_tensorflow(tmp_path, rng):
+    # It said to install requirements.txt, which installs no such backend.
+    code = textwrap.dedent("""
+        import importlib.abc, sys
+
+        class NotInstalled(importlib.abc.MetaPathFinder):  # JAX not found, as where not installed
+            def find_spec(self, name, path, target=None):
+                if name.partition(".")[0] == "jax":
+                    raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+        sys.meta_path.insert(0, NotInstalled())
+        import predict
+        sys.exit(predict.main(sys.argv[1:]))
+        """)
+    (tmp_path / "photos").mkdir()
+    cv2.imwrite(str(tmp_path / "photos" / "a.png"), photo(rng))
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "photos"), str(tmp_path / "out")],
+                            cwd=REPO_DIR, capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "KERAS_BACKEND": "jax"})
+    assert result.returncode == 2 and not (tmp_path / "out" / "a.png").exists()
+    assert (f"error: cannot load {predict.DEFAULT_MODEL.resolve()}: Keras is set to its jax backend (KERAS_BACKEND, "
+            f"or its keras.json), and jax is not installed: install it, or run the model on TensorFlow with "
+            f"KERAS_BACKEND=tensorflow" in result.stderr), result.stderr[-2000:]
+
+
 def test_a_converted_model_is_kept_beside_its_file_and_converted_anew_only_once_the_file_changes(tmp_path, monkeypatch,
                                                                                                 caplog):
     path = tmp_path / "model.keras"
