@@ -1977,6 +1977,21 @@ def test_a_converted_model_cuts_out_photos_without_importing_tensorflow(tiny_mod
                                                             model=tiny_model_path, engine="tflite"))
 
 
+def not_installed(*packages):
+    """The start of a program for `python -c` in which `packages` are not found, as where they are not installed
+    (and `sys` is imported)."""
+    return textwrap.dedent(f"""
+        import importlib.abc, sys
+
+        class NotInstalled(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path, target=None):
+                if name.partition(".")[0] in {packages!r}:
+                    raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+
+        sys.meta_path.insert(0, NotInstalled())
+        """)
+
+
 def test_without_tensorflow_a_tflite_model_cuts_out_photos_and_a_keras_one_is_an_error_saying_what_to_pass(
         tiny_model_path, tmp_path, rng):
     # Installed from requirements-predict.txt, whose every line is requirements.txt's: no TensorFlow, nor Keras.
@@ -1991,15 +2006,7 @@ def test_without_tensorflow_a_tflite_model_cuts_out_photos_and_a_keras_one_is_an
     unconverted.parent.mkdir()
     save_tiny_model(unconverted, seed=4)
     save(tmp_path / "photos" / "a.png", photo(rng, 40, 30))
-    code = textwrap.dedent("""
-        import importlib.abc, sys
-
-        class NotInstalled(importlib.abc.MetaPathFinder):  # TensorFlow and Keras not found, as where not installed
-            def find_spec(self, name, path, target=None):
-                if name.partition(".")[0] in ("tensorflow", "keras"):
-                    raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-
-        sys.meta_path.insert(0, NotInstalled())
+    code = not_installed("tensorflow", "keras") + textwrap.dedent("""
         import evaluate, predict
         sys.exit((evaluate if sys.argv[1] == "evaluate" else predict).main(sys.argv[2:]))
         """)
@@ -2033,18 +2040,7 @@ def test_without_tensorflow_a_tflite_model_cuts_out_photos_and_a_keras_one_is_an
 
 def test_keras_set_to_a_backend_not_installed_is_an_error_naming_it_and_the_way_to_tensorflow(tmp_path, rng):
     # It said to install requirements.txt, which installs no such backend.
-    code = textwrap.dedent("""
-        import importlib.abc, sys
-
-        class NotInstalled(importlib.abc.MetaPathFinder):  # JAX not found, as where not installed
-            def find_spec(self, name, path, target=None):
-                if name.partition(".")[0] == "jax":
-                    raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-
-        sys.meta_path.insert(0, NotInstalled())
-        import predict
-        sys.exit(predict.main(sys.argv[1:]))
-        """)
+    code = not_installed("jax") + "import predict\nsys.exit(predict.main(sys.argv[1:]))\n"
     (tmp_path / "photos").mkdir()
     cv2.imwrite(str(tmp_path / "photos" / "a.png"), photo(rng))
     result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "photos"), str(tmp_path / "out")],
