@@ -832,7 +832,7 @@ def train_on_tensorflow():
 def main(argv=None, extra_callbacks=()):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     if set_aside := train_on_tensorflow():
-        log.warning("Keras is set to its %s backend (KERAS_BACKEND, or keras.json): train.py trains on TensorFlow, "
+        log.warning("Keras is set to its %s backend (KERAS_BACKEND, or its keras.json): train.py trains on TensorFlow, "
                     "whose input pipeline and GPU training it uses; the model it saves runs under JAX too", set_aside)
     config = parse_config(argv)
     with RunLock(Path(config["out_dir"])) as lock:

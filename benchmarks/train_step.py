@@ -122,7 +122,8 @@ def measure(name, image_size, batch_size, steps):
         model = build_model(model_name, image_size, **options)
     if settings.get("freeze_batch_norm"):
         train.set_batch_norm_frozen(model)
-    on_tensorflow = keras.backend.backend() == "tensorflow"
+    backend = keras.backend.backend()
+    on_tensorflow = backend == "tensorflow"
     flops = forward_flops(model) if on_tensorflow else None
     if settings.get("optimizer_built_by_first_step"):
         model.compile(optimizer=keras.optimizers.Adam(train.LEARNING_RATE, clipnorm=train.CLIP_NORM),
@@ -138,7 +139,7 @@ def measure(name, image_size, batch_size, steps):
     masks = (rng.uniform(size=(batch_size, *model.output.shape[1:])) > 0.5).astype(np.float32)
     first_step_seconds, rate = training_images_per_second(model, images, masks, steps)
     return {
-        "configuration": name, "backend": keras.backend.backend(), "parameters_m": round(model.count_params() / 1e6, 2),
+        "configuration": name, "backend": backend, "parameters_m": round(model.count_params() / 1e6, 2),
         "forward_gflops_per_image": round(flops / 1e9, 3) if flops else None,
         "first_step_s": round(first_step_seconds, 1), "train_images_per_s": round(rate, 2),
         "achieved_train_gflops_per_s": round(3 * flops * rate / 1e9, 1) if flops else None,

@@ -138,7 +138,7 @@ def test_train_py_says_it_trains_on_tensorflow_where_keras_is_set_to_another_bac
     result = subprocess.run([sys.executable, str(REPO_DIR / "train.py"), "--loss", "not_a_loss"], capture_output=True,
                             text=True, timeout=300, cwd=tmp_path, env={**os.environ, "KERAS_BACKEND": "jax"})
     assert result.returncode == 2, result.stderr[-3000:]
-    assert ("Keras is set to its jax backend (KERAS_BACKEND, or keras.json): train.py trains on TensorFlow"
+    assert ("Keras is set to its jax backend (KERAS_BACKEND, or its keras.json): train.py trains on TensorFlow"
             in result.stderr)
     assert "--loss must be one of" in result.stderr
 
