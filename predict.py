@@ -191,7 +191,8 @@ def load_model_file(path, version):
     try:
         quiet_tensorflow.import_tensorflow()  # before model.py's Keras imports it, with its start-up lines
     except ImportError as error:  # installed from requirements-predict.txt: TensorFlow Lite models alone
-        if error.name == (backend := keras_backend()) != "tensorflow":  # no requirements file installs it
+        backend = keras_backend()
+        if backend != "tensorflow" and error.name == backend:  # no requirements file installs it
             raise PredictError(f"cannot load {path}: Keras is set to its {backend} backend (KERAS_BACKEND, or its "
                                f"keras.json), and {backend} is not installed: install it, or run the model on "
                                f"TensorFlow with KERAS_BACKEND=tensorflow") from error
