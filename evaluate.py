@@ -882,8 +882,7 @@ def main(argv=None):
         made_by_model += mask_flags_given(args) + (["--engine"] if args.engine != "auto" else [])
         if made_by_model:
             parser.error(f"--predictions scores masks made already: {', '.join(made_by_model)} would make them anew")
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    image_files.quiet_opencv()
+    predict.log_to_terminal()
     try:
         images_dir, masks_dir = args.data / "images", args.data / "masks"
         pairs = (data.read_split_list(args.split_list, images_dir, masks_dir) if args.split_list

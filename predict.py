@@ -1505,10 +1505,20 @@ def parse_args(argv=None):
     return args
 
 
+def log_to_terminal(quiet=False):
+    """Our lines on standard error as plain messages, INFO and up (WARNING
+    and up where `quiet`), without JAX's INFO lines or OpenCV's complaints
+    (image_files.quiet_opencv). For the scripts' main()."""
+    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(message)s")
+    # Under Keras' JAX backend, JAX says at INFO which of its backends it could not start ("Unable to initialize
+    # backend 'tpu': ... libtpu.so ..." on every machine without a TPU). JAX_LOGGING_LEVEL=INFO brings it back.
+    logging.getLogger("jax").setLevel(logging.WARNING)
+    image_files.quiet_opencv()
+
+
 def main(argv=None):
     args = parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
-    image_files.quiet_opencv()
+    log_to_terminal(quiet=args.quiet)
     try:
         suffix = output_suffix(args.jpeg, args.webp, composed=args.background is not None, mask_only=args.mask_only)
         with piped(args.inputs, args.output, suffix) as (inputs, output), \

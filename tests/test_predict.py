@@ -2052,6 +2052,26 @@ def test_keras_set_to_a_backend_not_installed_is_an_error_naming_it_and_the_way_
             f"KERAS_BACKEND=tensorflow" in result.stderr), result.stderr[-2000:]
 
 
+def test_the_scripts_show_their_own_lines_and_jaxs_warnings_but_not_jaxs_info_lines():
+    # Under Keras' JAX backend, predict.py and evaluate.py began with JAX's "Unable to initialize backend 'tpu': ...".
+    code = textwrap.dedent("""
+        import logging, sys, predict
+        predict.log_to_terminal(quiet=sys.argv[1] == "quiet")
+        logging.getLogger("jax._src.xla_bridge").info("Unable to initialize backend 'tpu'")
+        logging.getLogger("jax._src.xla_bridge").warning("a warning of JAX's")
+        logging.getLogger("predict").info("1 processed")
+        logging.getLogger("evaluate").info("scores written")
+        logging.getLogger("predict").warning("no person found in 1")
+        """)
+    shown = {level: subprocess.run([sys.executable, "-c", code, level], cwd=REPO_DIR, capture_output=True, text=True,
+                                   timeout=120)
+             for level in ("all", "quiet")}
+    assert [result.returncode for result in shown.values()] == [0, 0], shown
+    assert shown["all"].stderr.splitlines() == ["a warning of JAX's", "1 processed", "scores written",
+                                                "no person found in 1"]
+    assert shown["quiet"].stderr.splitlines() == ["a warning of JAX's", "no person found in 1"]
+
+
 def test_a_converted_model_is_kept_beside_its_file_and_converted_anew_only_once_the_file_changes(tmp_path, monkeypatch,
                                                                                                 caplog):
     path = tmp_path / "model.keras"
