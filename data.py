@@ -326,11 +326,15 @@ def renaming(folder, beside):
 
 
 def first_reasons(reasons, shown=5):
-    """The first `shown` of `reasons` (why each file failed), and how many
-    more there are: for an error where none of the files could be used."""
+    """The first `shown` of `reasons` (why each file failed), then how many
+    more there are, each on a line of its own below the error's first: for
+    an error where none of the files could be used. Each reason names its
+    file and often shares a long explanation with the others, which one
+    line joined by semicolons ran together (five predictions of another
+    size than their photos: a line of 931 characters)."""
     reasons = list(reasons)
     more = len(reasons) - shown
-    return "; ".join(reasons[:shown]) + (f"; and {more} more" if more > 0 else "")
+    return "".join(f"\n  {line}" for line in reasons[:shown] + ([f"and {more} more"] if more > 0 else []))
 
 
 def describe(paths, limit=5):
@@ -532,7 +536,7 @@ def check_pairs(pairs, workers=None):
         log.warning("skipped: %s", reason)
     if not good:
         none = "the one pair is not usable" if len(pairs) == 1 else f"none of the {len(pairs)} pairs is usable"
-        raise DatasetError(f"{none}: {first_reasons(sorted(reason for _, reason in bad))}")  # by path, not by split
+        raise DatasetError(f"{none}:{first_reasons(sorted(reason for _, reason in bad))}")  # by path, not by split
     check_masks(usable)
     return good, bad
 

@@ -676,7 +676,7 @@ def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, 
                                         upright_only=upright_only, keep_specks=keep_specks, threshold=threshold,
                                         predictions=predicted, main_person=main_person, progress=progress)
     if not rows:
-        raise data.DatasetError(f"no image could be evaluated, all {len(failures)} failed: "
+        raise data.DatasetError(f"no image could be evaluated, all {len(failures)} failed:"
                                 f"{data.first_reasons(reason for _, reason in failures)}")
     # Ground truth that marks nobody scores a model that finds nobody 1.0: label maps read as person masks
     # would give a mean IoU that means nothing, so they are refused (all) or warned about (half or more),

@@ -499,7 +499,7 @@ def split_data(config, run_dir, resuming, init_weights=None):
     usable = {name: [pair for pair in splits[name] if str(pair[0]) not in skipped] for name in data.SPLIT_NAMES}
     if not usable["train"]:
         training = sorted(skipped[str(image)] for image, _ in splits["train"])  # by path, not in shuffled order
-        raise data.DatasetError(f"none of the {len(training)} training photos is usable: "
+        raise data.DatasetError(f"none of the {len(training)} training photos is usable:"
                                 f"{data.first_reasons(training)}")
     if not usable["val"]:
         log.warning("no validation photos: the best epoch is chosen, and training stopped, on the training photos "

@@ -327,22 +327,22 @@ def test_all_pairs_bad_is_an_error(tmp_path):
         (tmp_path / folder).mkdir()
         (tmp_path / folder / "a.png").write_bytes(b"garbage")
     pairs = data.find_pairs(tmp_path / "images", tmp_path / "masks")
-    with pytest.raises(data.DatasetError, match="^the one pair is not usable: "):
+    with pytest.raises(data.DatasetError, match="^the one pair is not usable:\n  .*a\\.png: "):
         data.check_pairs(pairs)
     for name in ("b.png", "c.png"):
         for folder in ("images", "masks"):
             (tmp_path / folder / name).write_bytes(b"garbage")
-    named_by_path = r"^none of the 3 pairs is usable: .*a\.png: .*; .*b\.png: .*; .*c\.png: "
+    named_by_path = r"^none of the 3 pairs is usable:\n  .*a\.png: .*\n  .*b\.png: .*\n  .*c\.png: "
     with pytest.raises(data.DatasetError, match=named_by_path):
         data.check_pairs(data.find_pairs(tmp_path / "images", tmp_path / "masks")[::-1])  # given in another order
 
 
-def test_an_error_where_no_file_could_be_used_names_the_first_five_reasons_and_counts_the_rest():
-    assert data.first_reasons(["a.jpg: empty file", "b.jpg: empty file"]) == "a.jpg: empty file; b.jpg: empty file"
+def test_an_error_where_no_file_could_be_used_names_the_first_five_reasons_a_line_each_and_counts_the_rest():
+    assert data.first_reasons(["a.jpg: empty file", "b.jpg: empty file"]) == "\n  a.jpg: empty file\n  b.jpg: empty file"
     five = [f"{name}.jpg: why" for name in "abcde"]
-    assert data.first_reasons(iter(five)) == "; ".join(five)  # five: each named, none more
+    assert data.first_reasons(iter(five)) == "".join(f"\n  {reason}" for reason in five)  # each named, none more
     seven = (f"{name}: why" for name in "abcdefg")
-    assert data.first_reasons(seven) == "a: why; b: why; c: why; d: why; e: why; and 2 more"
+    assert data.first_reasons(seven) == "\n  a: why\n  b: why\n  c: why\n  d: why\n  e: why\n  and 2 more"
 
 
 def write_dataset(folder, rng, masks):

@@ -1039,9 +1039,9 @@ def test_a_dataset_whose_training_photos_are_all_unreadable_is_an_error_naming_t
         image.write_bytes(b"")
     assert train.main(["--data-dir", str(sample_dir), "--out-dir", str(tmp_path / "run"), *FAST]) == 2
     said = capsys.readouterr().err
-    named = "; ".join(f"{image}: empty file" for image in sorted(str(image) for image, _ in intact["train"])[:5])
+    named = "".join(f"\n  {image}: empty file" for image in sorted(str(image) for image, _ in intact["train"])[:5])
     training = len(intact["train"])
-    assert f"error: none of the {training} training photos is usable: {named}; and {training - 5} more\n" in said
+    assert f"error: none of the {training} training photos is usable:{named}\n  and {training - 5} more\n" in said
     assert not (tmp_path / "run").exists()  # nor a run folder of split lists, which a run on mended photos would redo
 
 
