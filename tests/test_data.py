@@ -338,7 +338,8 @@ def test_all_pairs_bad_is_an_error(tmp_path):
 
 
 def test_an_error_where_no_file_could_be_used_names_the_first_five_reasons_a_line_each_and_counts_the_rest():
-    assert data.first_reasons(["a.jpg: empty file", "b.jpg: empty file"]) == "\n  a.jpg: empty file\n  b.jpg: empty file"
+    two = ["a.jpg: empty file", "b.jpg: empty file"]
+    assert data.first_reasons(two) == "\n  a.jpg: empty file\n  b.jpg: empty file"
     five = [f"{name}.jpg: why" for name in "abcde"]
     assert data.first_reasons(iter(five)) == "".join(f"\n  {reason}" for reason in five)  # each named, none more
     seven = (f"{name}: why" for name in "abcdefg")
