@@ -297,7 +297,8 @@ def test_threshold_sets_which_pixels_count_as_person(tiny_model, tiny_model_path
     for outside in ("1.5", "1", "nan"):  # the range predict.py --threshold accepts: 0 and 1 left out
         with pytest.raises(SystemExit):
             evaluate.main(["--model", str(tiny_model_path), "--data", str(dataset), "--threshold", outside])
-        assert f"--threshold must be above 0 and below 1; got {float(outside)}" in capsys.readouterr().err  # as predict.py
+        said = capsys.readouterr().err
+        assert f"--threshold must be above 0 and below 1; got {float(outside)}" in said  # as predict.py says it
     pairs = data.find_pairs(dataset / "images", dataset / "masks")
     with pytest.raises(ValueError, match=r"^threshold must be above 0 and below 1; got 0$"):  # from Python too
         evaluate.evaluate(tiny_model, pairs, tmp_path / "out", threshold=0)
