@@ -713,6 +713,17 @@ def make_callbacks(config, run_dir, optimizer, has_validation, resuming):
     ]
 
 
+def why_training_stopped_early(stopper, config, has_validation):
+    """The line that says why a run ended before --epochs, and when its
+    watched loss was last lowered: otherwise a run that ends at epoch 39 of
+    40 looks cut short. Epochs counted from 1, as Keras shows them."""
+    since = stopper.stopped_epoch - stopper.best_epoch
+    return (f"stopped early at epoch {stopper.stopped_epoch + 1} of {config['epochs']}: the "
+            f"{'validation' if has_validation else 'training'} loss was lowest at epoch {stopper.best_epoch + 1}, "
+            f"and no lower in the {since} epoch{'' if since == 1 else 's'} after it "
+            f"({flag('patience')} {config['patience']})")
+
+
 def compile_for_scoring(model, config):
     """Compiles `model` with the loss and metrics of `config`, for
     evaluate_on: once, as compiling anew drops the traced functions."""
@@ -956,6 +967,9 @@ def train_run(config, lock, extra_callbacks=()):
         log.error("the loss became NaN/inf: training was stopped; no model is saved. "
                   "Try a lower --learning-rate or --clip-norm.")
         return 1
+    stopper = next(callback for callback in callbacks if isinstance(callback, keras.callbacks.EarlyStopping))
+    if stopper.stopped_epoch:
+        log.info(why_training_stopped_early(stopper, config, val_data is not None))
 
     # 4. The best model, evaluated once on the test split (loaded outside the
     # strategy's scope: on one device), and the artefacts. What is scored is

@@ -386,7 +386,7 @@ def test_one_epoch_run_writes_every_artefact(sample_dir, tmp_path):
     assert split_sizes == [12, 4, 4]
     results = json.loads((run_dir / "metrics.json").read_text())
     assert results["test"]["images"] == 4 and 0 <= results["test"]["mean_image_iou"] <= 1
-    assert results["epochs_run"] == 1
+    assert results["epochs_run"] == 1 and "stopped early" not in result.stderr  # it ran every epoch asked for
     assert "test (4 images, at model resolution): mean IoU" in result.stdout
     # The command that scores the run as predict.py makes its masks.
     assert (f"python evaluate.py --model {run_dir / 'model.keras'} --data {sample_dir} "
@@ -993,6 +993,26 @@ def test_a_nan_loss_stops_training_without_saving_a_model(sample_dir, tmp_path, 
     assert "the loss became NaN" in log
     assert not (run_dir / "model.keras").exists()
     assert len(logged_epochs(run_dir)) < 5
+
+
+def test_a_run_ended_by_early_stopping_says_at_which_epoch_and_since_when_its_loss_fell_no_more(
+        sample_dir, tmp_path, caplog, monkeypatch):
+    import keras
+
+    class FlatValidationLoss(keras.callbacks.EarlyStopping):
+        """Early stopping that sees the same validation loss every epoch: lowest at the first, never lower."""
+
+        def get_monitor_value(self, logs):
+            return 0.5 if self.monitor in logs else None
+
+    monkeypatch.setattr(keras.callbacks, "EarlyStopping", FlatValidationLoss)
+    run_dir = tmp_path / "run"
+    status, log = train_here(["--data-dir", str(sample_dir), "--epochs", "5", "--patience", "2",
+                              "--out-dir", str(run_dir), *FAST], caplog)
+    assert status == 0 and logged_epochs(run_dir) == [0, 1, 2]
+    assert ("stopped early at epoch 3 of 5: the validation loss was lowest at epoch 1, and no lower in the 2 epochs "
+            "after it (--patience 2)") in log
+    assert (run_dir / "model.keras").is_file()
 
 
 def test_a_missing_dataset_folder_is_an_error_naming_it_and_leaves_no_run_folder(tmp_path, capsys):
