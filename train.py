@@ -678,6 +678,13 @@ def best_logged_value(csv_path, monitor, mode):
     return (max if mode == "max" else min)(values) if values else None
 
 
+def epochs_logged(csv_path):
+    """How many epochs the run has trained, those before it was resumed
+    included: fit's history holds only the epochs of this process."""
+    with csv_path.open() as file:
+        return sum(1 for _ in csv.DictReader(file))
+
+
 def make_callbacks(config, run_dir, optimizer, has_validation, resuming):
     import keras
 
@@ -981,7 +988,7 @@ def train_run(config, lock, extra_callbacks=()):
     set_batch_norm_frozen(final, False)  # an ordinary model file: whoever trains it next decides
     final.save(run_dir / "model.keras")
     compile_for_scoring(final, config)
-    results = {"train_seconds": round(train_seconds, 1), "epochs_run": len(history.history.get("loss", []))}
+    results = {"train_seconds": round(train_seconds, 1), "epochs_run": epochs_logged(run_dir / "log.csv")}
     try:
         for name in ("val", "test"):
             if splits[name]:

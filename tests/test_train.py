@@ -540,6 +540,7 @@ def test_a_killed_run_resumes_from_its_last_finished_epoch_and_point_of_its_sche
     assert status == 0 and "resuming the run" in said
     assert split_lists(run_dir / "splits") == {**started_with, "train": started_with["train"] | {"added_0"}}
     assert logged_epochs(run_dir) == [0, 1, 2]  # epoch 2 only: nothing trained twice
+    assert json.loads((run_dir / "metrics.json").read_text())["epochs_run"] == 3  # the killed run's two too
     # Cosine decay over 3 epochs, read at each epoch's end: 1e-3 * (1 + cos(pi * epochs / 3)) / 2.
     assert logged(run_dir, "learning_rate") == pytest.approx([7.5e-4, 2.5e-4, 0.0], abs=1e-9)
     assert (run_dir / "model.keras").is_file()
