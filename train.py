@@ -667,22 +667,22 @@ def compile_for_training(model, config, steps_per_epoch, jit_compile=False):
     return optimizer
 
 
+def logged_rows(csv_path):
+    """The rows of a run's CSV log, an epoch a row, those before it was
+    resumed included (fit's history holds only this process's); none
+    without a log."""
+    if not csv_path.exists():
+        return []
+    with csv_path.open() as file:
+        return list(csv.DictReader(file))
+
+
 def best_logged_value(csv_path, monitor, mode):
     """Best value of `monitor` in a CSV log so far (None without one), so that
     a resumed run only replaces the best checkpoint with a better model."""
-    if not csv_path.exists():
-        return None
-    with csv_path.open() as file:
-        values = [float(row[monitor]) for row in csv.DictReader(file) if row.get(monitor)]
+    values = [float(row[monitor]) for row in logged_rows(csv_path) if row.get(monitor)]
     values = [v for v in values if math.isfinite(v)]
     return (max if mode == "max" else min)(values) if values else None
-
-
-def epochs_logged(csv_path):
-    """How many epochs the run has trained, those before it was resumed
-    included: fit's history holds only the epochs of this process."""
-    with csv_path.open() as file:
-        return sum(1 for _ in csv.DictReader(file))
 
 
 def make_callbacks(config, run_dir, optimizer, has_validation, resuming):
@@ -988,7 +988,7 @@ def train_run(config, lock, extra_callbacks=()):
     set_batch_norm_frozen(final, False)  # an ordinary model file: whoever trains it next decides
     final.save(run_dir / "model.keras")
     compile_for_scoring(final, config)
-    results = {"train_seconds": round(train_seconds, 1), "epochs_run": epochs_logged(run_dir / "log.csv")}
+    results = {"train_seconds": round(train_seconds, 1), "epochs_run": len(logged_rows(run_dir / "log.csv"))}
     try:
         for name in ("val", "test"):
             if splits[name]:
