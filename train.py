@@ -720,12 +720,15 @@ def make_callbacks(config, run_dir, optimizer, has_validation, resuming):
     ]
 
 
-def why_training_stopped_early(stopper, config, has_validation):
+def why_training_stopped_early(stopper, config, has_validation, first_epoch):
     """The line that says why a run ended before --epochs, and when its
     watched loss was last lowered: otherwise a run that ends at epoch 39 of
-    40 looks cut short. Epochs counted from 1, as Keras shows them."""
+    40 looks cut short. Epochs counted from 1, as Keras shows them. On a
+    resumed run (`first_epoch`, this process's first, above 0), early
+    stopping has watched only the epochs since, and says so."""
     since = stopper.stopped_epoch - stopper.best_epoch
-    return (f"stopped early at epoch {stopper.stopped_epoch + 1} of {config['epochs']}: the "
+    resumed = f"since the run resumed at epoch {first_epoch + 1}, " if first_epoch else ""
+    return (f"stopped early at epoch {stopper.stopped_epoch + 1} of {config['epochs']}: {resumed}the "
             f"{'validation' if has_validation else 'training'} loss was lowest at epoch {stopper.best_epoch + 1}, "
             f"and no lower in the {since} epoch{'' if since == 1 else 's'} after it "
             f"({flag('patience')} {config['patience']})")
@@ -976,7 +979,7 @@ def train_run(config, lock, extra_callbacks=()):
         return 1
     stopper = next(callback for callback in callbacks if isinstance(callback, keras.callbacks.EarlyStopping))
     if stopper.stopped_epoch:
-        log.info(why_training_stopped_early(stopper, config, val_data is not None))
+        log.info(why_training_stopped_early(stopper, config, val_data is not None, history.epoch[0]))
 
     # 4. The best model, evaluated once on the test split (loaded outside the
     # strategy's scope: on one device), and the artefacts. What is scored is

@@ -996,17 +996,21 @@ def test_a_nan_loss_stops_training_without_saving_a_model(sample_dir, tmp_path, 
     assert len(logged_epochs(run_dir)) < 5
 
 
-def test_a_run_ended_by_early_stopping_says_at_which_epoch_and_since_when_its_loss_fell_no_more(
-        sample_dir, tmp_path, caplog, monkeypatch):
+def see_a_flat_validation_loss(monkeypatch):
+    """Makes train.py's early stopping see the same validation loss every
+    epoch: lowest at the first it watches, never lower."""
     import keras
 
     class FlatValidationLoss(keras.callbacks.EarlyStopping):
-        """Early stopping that sees the same validation loss every epoch: lowest at the first, never lower."""
-
         def get_monitor_value(self, logs):
             return 0.5 if self.monitor in logs else None
 
     monkeypatch.setattr(keras.callbacks, "EarlyStopping", FlatValidationLoss)
+
+
+def test_a_run_ended_by_early_stopping_says_at_which_epoch_and_since_when_its_loss_fell_no_more(
+        sample_dir, tmp_path, caplog, monkeypatch):
+    see_a_flat_validation_loss(monkeypatch)
     run_dir = tmp_path / "run"
     status, log = train_here(["--data-dir", str(sample_dir), "--epochs", "5", "--patience", "2",
                               "--out-dir", str(run_dir), *FAST], caplog)
@@ -1014,6 +1018,19 @@ def test_a_run_ended_by_early_stopping_says_at_which_epoch_and_since_when_its_lo
     assert ("stopped early at epoch 3 of 5: the validation loss was lowest at epoch 1, and no lower in the 2 epochs "
             "after it (--patience 2)") in log
     assert (run_dir / "model.keras").is_file()
+
+
+def test_a_resumed_run_ended_by_early_stopping_says_its_loss_was_lowest_since_it_resumed(
+        sample_dir, tmp_path, caplog, monkeypatch):
+    # Keras' early stopping starts afresh with each fit: an epoch before the resume may have been lower.
+    see_a_flat_validation_loss(monkeypatch)
+    run_dir = tmp_path / "run"
+    args = ["--data-dir", str(sample_dir), "--epochs", "6", "--patience", "2", "--out-dir", str(run_dir), *FAST]
+    assert train.main(args, extra_callbacks=[ctrl_c_after_epoch(1)]) == 130  # Ctrl-C after 2 epochs
+    status, log = train_here(args, caplog)
+    assert status == 0 and logged_epochs(run_dir) == [0, 1, 2, 3, 4]
+    assert ("stopped early at epoch 5 of 6: since the run resumed at epoch 3, the validation loss was lowest at "
+            "epoch 3, and no lower in the 2 epochs after it (--patience 2)") in log
 
 
 def test_a_missing_dataset_folder_is_an_error_naming_it_and_leaves_no_run_folder(tmp_path, capsys):
