@@ -698,23 +698,24 @@ def make_callbacks(config, run_dir, optimizer, has_validation, resuming):
     # schedule's rate: the rate of the epoch's last step goes there first.
     record_learning_rate = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: logs.update(
         learning_rate=float(keras.ops.convert_to_numpy(optimizer.learning_rate))))
-    callbacks = [
-        # First, so that an epoch is backed up before anything else records it. With the backup before it kept
-        # (double_checkpoint): one cut short as it was written (Ctrl-C then, a full drive) gives way to it.
+    callbacks = [record_learning_rate]
+    if config["lr_schedule"] == "plateau":
+        # Before the backup, which then holds the rate as lowered after this epoch: a run resumed from it
+        # goes on at the rate that an uninterrupted one would have.
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(
+            monitor=loss, factor=0.2, patience=config["lr_patience"], min_lr=1e-6))
+    return callbacks + [
+        # Before anything records the epoch, so that none is recorded that is not backed up. With the backup
+        # before it kept (double_checkpoint): one cut short as it was written (Ctrl-C then, a full drive) gives
+        # way to it.
         keras.callbacks.BackupAndRestore(str(run_dir / "backup"), double_checkpoint=True),
         keras.callbacks.TerminateOnNaN(),
-        record_learning_rate,
         keras.callbacks.ModelCheckpoint(
             str(run_dir / "best.keras"), monitor=monitor, mode="max", save_best_only=True,
             initial_value_threshold=(best_logged_value(csv_path, monitor, "max")
                                      if resuming and (run_dir / "best.keras").exists() else None),
         ),
         keras.callbacks.EarlyStopping(monitor=loss, mode="min", patience=config["patience"], restore_best_weights=True),
-    ]
-    if config["lr_schedule"] == "plateau":
-        callbacks.append(keras.callbacks.ReduceLROnPlateau(
-            monitor=loss, factor=0.2, patience=config["lr_patience"], min_lr=1e-6))
-    return callbacks + [
         keras.callbacks.CSVLogger(str(csv_path), append=resuming),
         keras.callbacks.TensorBoard(str(run_dir / "tensorboard")),
     ]

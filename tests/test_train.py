@@ -997,15 +997,20 @@ def test_a_nan_loss_stops_training_without_saving_a_model(sample_dir, tmp_path, 
 
 
 def see_a_flat_validation_loss(monkeypatch):
-    """Makes train.py's early stopping see the same validation loss every
-    epoch: lowest at the first it watches, never lower."""
+    """Makes train.py's early stopping and learning-rate plateau see the
+    same validation loss every epoch: lowest at the first each watches,
+    never lower."""
     import keras
 
-    class FlatValidationLoss(keras.callbacks.EarlyStopping):
-        def get_monitor_value(self, logs):
-            return 0.5 if self.monitor in logs else None
+    def seeing_a_flat_loss(callback_class):
+        class SeeingAFlatLoss(callback_class):
+            def on_epoch_end(self, epoch, logs=None):
+                super().on_epoch_end(epoch, {**(logs or {}), self.monitor: 0.5})
 
-    monkeypatch.setattr(keras.callbacks, "EarlyStopping", FlatValidationLoss)
+        return SeeingAFlatLoss
+
+    for name in ("EarlyStopping", "ReduceLROnPlateau"):
+        monkeypatch.setattr(keras.callbacks, name, seeing_a_flat_loss(getattr(keras.callbacks, name)))
 
 
 def test_a_run_ended_by_early_stopping_says_at_which_epoch_and_since_when_its_loss_fell_no_more(
@@ -1031,6 +1036,19 @@ def test_a_resumed_run_ended_by_early_stopping_says_its_loss_was_lowest_since_it
     assert status == 0 and logged_epochs(run_dir) == [0, 1, 2, 3, 4]
     assert ("stopped early at epoch 5 of 6: since the run resumed at epoch 3, the validation loss was lowest at "
             "epoch 3, and no lower in the 2 epochs after it (--patience 2)") in log
+
+
+def test_a_run_resumed_after_the_plateau_schedule_lowered_its_rate_goes_on_at_the_lowered_rate(
+        sample_dir, tmp_path, caplog, monkeypatch):
+    see_a_flat_validation_loss(monkeypatch)  # the rate divided by 5 at the end of every epoch but the first
+    run_dir = tmp_path / "run"
+    args = ["--data-dir", str(sample_dir), "--epochs", "4", "--lr-schedule", "plateau", "--lr-patience", "1",
+            "--patience", "10", "--out-dir", str(run_dir), *FAST]
+    assert train.main(args, extra_callbacks=[ctrl_c_after_epoch(2)]) == 130  # as the rate was lowered after epoch 2
+    status, log = train_here(args, caplog)
+    assert status == 0 and "resuming the run" in log
+    # Each epoch's rate, as an uninterrupted run has them: epoch 3's as lowered after epoch 2, not epoch 2's.
+    assert logged(run_dir, "learning_rate") == pytest.approx([1e-3, 1e-3, 2e-4, 4e-5])
 
 
 def test_a_missing_dataset_folder_is_an_error_naming_it_and_leaves_no_run_folder(tmp_path, capsys):
