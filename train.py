@@ -705,9 +705,9 @@ def make_callbacks(config, run_dir, optimizer, has_validation, resuming):
         callbacks.append(keras.callbacks.ReduceLROnPlateau(
             monitor=loss, factor=0.2, patience=config["lr_patience"], min_lr=1e-6))
     return callbacks + [
-        # Before anything records the epoch, so that none is recorded that is not backed up. With the backup
-        # before it kept (double_checkpoint): one cut short as it was written (Ctrl-C then, a full drive) gives
-        # way to it.
+        # Before anything writes the epoch to disk (checkpoint, log), so that none is written that is not backed
+        # up. With the backup before it kept (double_checkpoint): one cut short as it was written (Ctrl-C then, a
+        # full drive) gives way to it.
         keras.callbacks.BackupAndRestore(str(run_dir / "backup"), double_checkpoint=True),
         keras.callbacks.TerminateOnNaN(),
         keras.callbacks.ModelCheckpoint(
