@@ -167,6 +167,16 @@ def group(image, mask, scale=0.9, overlap=0.2):
     return image, mask
 
 
+def row(image, mask, aspect=3.0):
+    """People in a row across a panorama: the photo and its mirror image
+    side by side, in turn, until the frame is at least `aspect` (3:1) wide."""
+    images, masks = [image], [mask]
+    while sum(piece.shape[1] for piece in masks) < aspect * mask.shape[0]:
+        images.append(images[-1][:, ::-1])
+        masks.append(masks[-1][:, ::-1])
+    return np.hstack(images), np.hstack(masks)
+
+
 def tilted(image, mask, degrees=30):
     """A camera tilted 30 degrees: the photo turned about its centre,
     enlarged just enough to fill the frame (for a 3:4 photo 1.53x, so a
@@ -233,7 +243,7 @@ PERTURBATIONS = {
     "zoom_out": zoom_out, "second_person": second_person,
     "square": partial(reframe, aspect=1.0), "landscape": partial(reframe, aspect=4 / 3), "widescreen": partial(reframe, aspect=16 / 9),
     "wide_shot": wide_shot, "wide_flat": partial(wide_shot, flat=True), "two_apart": two_apart, "group": group,
-    "tilted": tilted, "on_side": on_side, "upside_down": upside_down, "motion_blur": motion_blur,
+    "row": row, "tilted": tilted, "on_side": on_side, "upside_down": upside_down, "motion_blur": motion_blur,
     "low_resolution": low_resolution, "noise": noisy, "dark": dark, "bright": bright, "greyscale": greyscale,
     "jpeg": jpeg,
 }
@@ -850,6 +860,8 @@ def main(argv=None):
                         "wide_flat (the same, widened by the photo's mean colour instead: no streaks), "
                         "two_apart (the photo and its mirror image at either end of a 16:9 frame: two people apart), "
                         "group (the person pasted again on either side, 90%% tall, overlapping, in a 16:9 frame: three together), "
+                        "row (the photo and its mirror image side by side, in turn, to 3:1: "
+                        "people in a row across a panorama), "
                         "tilted (turned 30 degrees, enlarged to fill the frame), on_side (turned a quarter: a person lying down), "
                         "upside_down (turned half a turn), motion_blur (2%% of the longer side, across: an action photo), "
                         "low_resolution (downscaled to 35%% and back), noise (grey, 6%% of 255), dark (x 0.6 - 20), "

@@ -669,7 +669,8 @@ def test_perturbations_keep_sizes_and_move_the_mask_only_with_the_geometry():
     mask[20:70, 25:45] = 1  # a 50x20 person in the middle
     for name, perturb in evaluate.PERTURBATIONS.items():
         changed_image, changed_mask = perturb(image, mask)
-        if name in ("square", "landscape", "widescreen", "wide_shot", "wide_flat", "two_apart", "group", "on_side"):  # new frames: tested below
+        if name in ("square", "landscape", "widescreen", "wide_shot", "wide_flat", "two_apart", "group", "row",
+                    "on_side"):  # new frames: tested below
             continue
         assert changed_image.shape == image.shape and changed_image.dtype == np.uint8, name
         assert not np.array_equal(changed_image, image), name
@@ -754,6 +755,23 @@ def test_group_pastes_the_person_again_on_either_side_overlapping_it_in_a_16_by_
     assert (crowd[crowd_mask == 1] > 130).all()  # person pixels (220) where the mask says person, edges blended
     assert np.array_equal(crowd_mask[:, 75:85], evaluate.wide_shot(image, mask)[1][:, 75:85])  # the middle one as it was
     assert np.array_equal(evaluate.group(np.zeros_like(image), np.zeros_like(mask))[1], np.zeros((90, 160), np.uint8))
+
+
+def test_row_puts_the_photo_and_its_mirror_image_side_by_side_in_turn_until_the_frame_is_3_to_1():
+    image = np.zeros((90, 60, 3), np.uint8)
+    image[:, :10] = 255  # a white band at the photo's left edge
+    mask = np.zeros((90, 60), np.uint8)
+    mask[30:90, 5:25] = 1
+    people, people_mask = evaluate.row(image, mask)
+    assert people.shape == (90, 300, 3) and people_mask.shape == (90, 300)  # five 2:3 photos: 270 would be short
+    for index in range(5):
+        piece = slice(60 * index, 60 * (index + 1))
+        in_turn = (lambda array: array) if index % 2 == 0 else (lambda array: array[:, ::-1])
+        assert np.array_equal(people[:, piece], in_turn(image)) and np.array_equal(people_mask[:, piece], in_turn(mask))
+    # Four 3:4 photos make 3:1 exactly; a photo already that wide stays as it is.
+    assert evaluate.row(np.zeros((40, 30, 3), np.uint8), np.zeros((40, 30), np.uint8))[0].shape == (40, 120, 3)
+    wide, wide_mask = evaluate.row(np.zeros((10, 40, 3), np.uint8), np.ones((10, 40), np.uint8))
+    assert wide.shape == (10, 40, 3) and wide_mask.sum() == 400
 
 
 def test_tilted_turns_the_person_30_degrees_anticlockwise_about_the_centre_and_fills_the_frame():
