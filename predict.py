@@ -26,11 +26,12 @@ metadata (camera, date, GPS, rating, keywords, caption, copyright). Camera RAW
 files are developed (rawpy), unless the camera's JPEG of the shot lies beside
 one (RAW+JPEG): that is cut out instead. People who fill little of the photo
 get a second, closer look, and wide photos a look in tiles of their height,
-kept where surer (--no-close-up skips both), and photos the model is unsure of
-a look turned on their side and upside down, for people lying down or upside
-down (--upright-only skips it); small specks of mask apart from the people are
-left out (--keep-specks keeps them). A photo with transparency keeps it: the
-model sees it over grey, and its output is nowhere more opaque than the photo.
+kept where surer or where they find people the first look missed (--no-close-up
+skips both), and photos the model is unsure of a look turned on their side and
+upside down, for people lying down or upside down (--upright-only skips it);
+small specks of mask apart from the people are left out (--keep-specks keeps
+them). A photo with transparency keeps it: the model sees it over grey, and its
+output is nowhere more opaque than the photo.
 On a CPU the model runs through TensorFlow Lite, about twice as fast, converted
 once per model file (--engine), and then without importing TensorFlow: one
 photo takes under a second, not 7-8 s; a .tflite --model runs as it is, and the
@@ -562,7 +563,7 @@ def remove_background(image, model=None, threshold=None, background=None, mask_o
     sees at 8 bits. `model`: a loaded model or a path (run by `engine`, see
     ENGINES); `flip_tta`: average with the mirrored photo's mask;
     `close_up`: a second pass on a crop around small people, and tiles
-    across a wide photo where surer (see segment.surer_crops);
+    across a wide photo where they win (see segment.tiles_win);
     `upright_only`: no look at an unsure photo turned on its side or upside
     down; `keep_specks`: keep small patches of mask apart from the people;
     `main_person`: keep only the main person (see

@@ -182,6 +182,106 @@ def test_tiles_less_sure_than_the_first_look_leave_it():
     np.testing.assert_array_equal(mask, segment.predict_photo_masks(SureOf(model.sure), [photo], close_up=False)[0])
 
 
+class SeesTallPeople:
+    """A stand-in model at 64x64 that, like the real one, misses people seen
+    too small: person on each red patch of its input at least 9 rows tall,
+    with probability 0.99 where the patch is clear of the input's left and
+    right edges, else `cut` (a person a tile's edge cuts); with `unsure_below`,
+    0.7 for patches shorter than that many rows, and 0.99 for patches lying
+    across at least 9 columns (as people in a photo turned on its side)."""
+    input = MarksRed.input
+
+    def __init__(self, cut=0.9, unsure_below=0):
+        self.cut, self.unsure_below, self.batches = cut, unsure_below, []
+
+    def predict_on_batch(self, batch):
+        self.batches.append(batch)
+        masks = np.zeros(batch.shape[:3], np.float32)
+        for mask, red in zip(masks, batch[..., 0] > 128):
+            count, patches, boxes, _ = cv2.connectedComponentsWithStats(red.view(np.uint8))
+            for patch in range(1, count):
+                left, _, width, height, _ = boxes[patch]
+                if height < 9:
+                    mask[patches == patch] = 0.99 if self.unsure_below and width >= 9 else 0
+                elif height < self.unsure_below:
+                    mask[patches == patch] = 0.7
+                else:
+                    mask[patches == patch] = 0.99 if left > 0 and left + width < 64 else self.cut
+        return masks[..., None]
+
+
+def row_of_people(tall=None):
+    """A 120x600 (5:1) panorama of five people 100 pixels tall, 20 wide, in a
+    row, the one at index `tall` 120 tall; and their mask. Letterboxed, the
+    photo gets 10 of a 64x64 input's rows: the tall person 10 rows, the others 8."""
+    photo = np.zeros((120, 600, 3), np.uint8)
+    for index, left in enumerate(range(20, 600, 120)):
+        photo[0 if index == tall else 20:120, left:left + 20] = (255, 0, 0)
+    return photo, photo[..., 0] > 0
+
+
+def test_people_across_a_panorama_whom_the_first_look_misses_are_taken_from_its_tiles():
+    photo, truth = row_of_people()
+    model = SeesTallPeople()
+    mask = segment.predict_photo_masks(model, [photo])[0]
+    # The first look finds nobody (each person 8 rows tall); the seven tiles, each showing a person or two
+    # 53 rows tall, find them all, sure enough (0.96, some cut by a tile's edge).
+    assert [batch.shape[0] for batch in model.batches] == [1, 7]
+    assert scores.iou(truth, mask >= 0.5) > 0.9
+    # Tiles less sure of what they find, where the first look found nobody, leave the mask empty: in a wide
+    # photo with nobody in it, the tiles are as likely to take a tree for a person as the first look.
+    unsure = segment.predict_photo_masks(SeesTallPeople(cut=0.7), [photo])[0]
+    assert not (unsure >= 0.5).any()
+
+
+def test_tiles_that_find_the_people_the_first_look_missed_win_though_less_sure_than_it():
+    photo, truth = row_of_people(tall=2)
+    first_look = segment.predict_photo_masks(SeesTallPeople(), [photo], close_up=False)[0]
+    assert (first_look[:, 260:280] >= 0.5).any()  # the tall person alone
+    assert not (first_look[:, :250] >= 0.5).any() and not (first_look[:, 300:] >= 0.5).any()
+    mask = segment.predict_photo_masks(SeesTallPeople(), [photo])[0]
+    assert scores.iou(truth, mask >= 0.5) > 0.9
+    # The tiles' mask (0.961 sure) is less sure than the first look and its close-up (0.974), and marks
+    # four times as much.
+    size = photo.shape[:2]
+    soft = segment.predict_masks(SeesTallPeople(), [photo])[0]
+    close_up = segment.judge(segment.judging_mask(soft, size, segment.close_ups(SeesTallPeople(), [photo], [soft])[0]))
+    tiles = segment.crop_looks(SeesTallPeople(), [photo], [segment.tile_boxes(size)])[0]
+    tiled = segment.judge(segment.judging_mask(soft, size, tiles))
+    assert tiled.sureness < close_up.sureness and tiled.person_pixels > 4 * close_up.person_pixels
+
+
+def test_a_photo_whose_tiles_found_the_people_the_first_look_missed_gets_no_turned_look():
+    photo, _ = row_of_people()
+    # The first look: a sliver of one person, unsure (0.7); the tiles, chosen: everyone, sure (0.99).
+    first_look = np.zeros((64, 64), np.float32)
+    first_look[27:37, 4:6] = 0.7
+    tiles = [(box, (data.preprocess_image(photo[top:bottom, left:right], (64, 64))[..., 0] > 128) * 0.99)
+             for box in segment.tile_boxes(photo.shape[:2]) for top, bottom, left, right in [box]]
+    model = MarksRed()  # sure of the people turned on their side too: a turned look would win over the sliver
+    assert segment.lying_down_looks(model, [photo], [first_look], [[]], [tiles]) == [None]
+    assert model.batches == []  # the upright mask is judged by the tiles, sure of more people: no turned look
+    # Tiles chosen for being surer of the same person (see the test of a person lying down above) leave
+    # the turned look to be judged against the first look.
+    sliver_tiles = [(box, np.where(first_look > 0, 0.99, 0).astype(np.float32)) for box, _ in tiles[:1]]
+    segment.lying_down_looks(model, [photo], [first_look], [[]], [sliver_tiles])
+    assert model.batches[0].shape[0] == 3  # the three turned photos
+
+
+def test_tiles_win_where_surer_or_where_they_mark_over_twice_the_person_pixels_and_are_sure():
+    def wins(first, tiled):
+        return segment.tiles_win(segment.judge(first), segment.judge(tiled))
+
+    assert wins(block_mask(0.9), block_mask(0.91))                   # surer of the same person
+    assert not wins(block_mask(0.97), block_mask(0.96))              # less sure, marking as much
+    assert wins(block_mask(0.97, rows=(10, 14)), block_mask(0.96))   # less sure, five times as much, sure
+    assert not wins(block_mask(0.97, rows=(10, 20)), block_mask(0.96))  # twice as much: not more than twice
+    assert not wins(block_mask(0.97, rows=(10, 14)), block_mask(0.94))  # five times as much, not sure
+    nobody = np.zeros((40, 40), np.float32)
+    assert wins(nobody, block_mask(0.95)) and not wins(nobody, block_mask(0.94))
+    assert not wins(nobody, nobody)
+
+
 def test_a_mask_is_judged_by_the_mean_probability_over_the_pixels_it_marks_and_their_number():
     mask = np.array([[0.2, 0.5, 0.9], [1.0, 0.0, 0.49]], np.float32)
     judgement = segment.judge(mask)
@@ -245,8 +345,8 @@ def test_only_unsure_masks_get_a_turned_look_whatever_the_photos_shape():
     segment.predict_photo_masks(sure, [photo])
     assert len(sure.batches) == 2  # the upright look and its tiles
     model = SureOfUprightRed()
-    segment.predict_photo_masks(model, [np.zeros_like(photo)])  # nobody marked: nothing to be unsure of, or to tile
-    assert len(model.batches) == 1
+    segment.predict_photo_masks(model, [np.zeros_like(photo)])  # nobody marked: nothing to be unsure of
+    assert len(model.batches) == 2  # the first look and its tiles
     # A person lying across a portrait photo: turned, the photo is a landscape one, the person upright.
     portrait = np.zeros((400, 300, 3), np.uint8)
     portrait[170:230, 20:280] = (255, 0, 0)
