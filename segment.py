@@ -189,7 +189,7 @@ def crop_looks(model, images, boxes, flip_tta=False):
 # win too, where they are sure of them: on validation, people in a row at
 # 3:1 0.828 -> 0.947 (at 5:1, a one-off script, 0.510 -> 0.957); the frames
 # above as before, to the fourth decimal; and of wide photos with nobody in
-# them as few marked as before (models/README.md, "People in a row").
+# them fewer marked than before (models/README.md, "People in a row").
 TILES_MORE_PEOPLE = 2     # tiles marking more than this many times the first look's person pixels ...
 TILES_MORE_SURE = 0.95    # ... win where at least this sure of them (people: 0.96 and above, nobody: mostly below 0.94)
 

@@ -256,8 +256,10 @@ def test_a_photo_whose_tiles_found_the_people_the_first_look_missed_gets_no_turn
     # The first look: a sliver of one person, unsure (0.7); the tiles, chosen: everyone, sure (0.99).
     first_look = np.zeros((64, 64), np.float32)
     first_look[27:37, 4:6] = 0.7
-    tiles = [(box, (data.preprocess_image(photo[top:bottom, left:right], (64, 64))[..., 0] > 128) * 0.99)
-             for box in segment.tile_boxes(photo.shape[:2]) for top, bottom, left, right in [box]]
+    tiles = []
+    for top, bottom, left, right in segment.tile_boxes(photo.shape[:2]):
+        tile = data.preprocess_image(photo[top:bottom, left:right], (64, 64))
+        tiles.append(((top, bottom, left, right), (tile[..., 0] > 128) * 0.99))
     model = MarksRed()  # sure of the people turned on their side too: a turned look would win over the sliver
     assert segment.lying_down_looks(model, [photo], [first_look], [[]], [tiles]) == [None]
     assert model.batches == []  # the upright mask is judged by the tiles, sure of more people: no turned look
