@@ -225,11 +225,11 @@ def test_people_across_a_panorama_whom_the_first_look_misses_are_taken_from_its_
     model = SeesTallPeople()
     mask = segment.predict_photo_masks(model, [photo])[0]
     # The first look finds nobody (each person 8 rows tall); the seven tiles, each showing a person or two
-    # 53 rows tall, find them all, sure enough (0.96, some cut by a tile's edge).
+    # 53 rows tall, find them all, sure enough (0.96: some are cut by a tile's edge, 0.9).
     assert [batch.shape[0] for batch in model.batches] == [1, 7]
     assert scores.iou(truth, mask >= 0.5) > 0.9
-    # Tiles less sure of what they find, where the first look found nobody, leave the mask empty: in a wide
-    # photo with nobody in it, the tiles are as likely to take a tree for a person as the first look.
+    # Tiles less sure of what they find, where the first look found nobody, leave the mask empty, as they
+    # leave the background they take for people in a wide photo with nobody in it.
     unsure = segment.predict_photo_masks(SeesTallPeople(cut=0.7), [photo])[0]
     assert not (unsure >= 0.5).any()
 
