@@ -233,7 +233,13 @@ def tiles_win(first, tiled):
     pixels (any, where it found nobody) and at least TILES_MORE_SURE sure."""
     if first.person_pixels and tiled.sureness > first.sureness:
         return True
-    return tiled.person_pixels > TILES_MORE_PEOPLE * first.person_pixels and tiled.sureness >= TILES_MORE_SURE
+    return marks_more_people(tiled, first) and tiled.sureness >= TILES_MORE_SURE
+
+
+def marks_more_people(tiled, first):
+    """Whether the tiles' mask marks more than TILES_MORE_PEOPLE times the
+    person pixels of the first look's (Judgements): people it missed."""
+    return tiled.person_pixels > TILES_MORE_PEOPLE * first.person_pixels
 
 
 def photo_mask(soft_mask, size, close_ups=()):
@@ -496,7 +502,7 @@ def lying_down_looks(model, images, soft_masks, close_up_masks, crops, flip_tta=
         upright = judge(mask)
         if chosen is not more and 0 < upright.sureness < LYING_DOWN_SURE:
             tiled = judge(judging_mask(soft, image.shape[:2], chosen))
-            upright = tiled if tiled.person_pixels > TILES_MORE_PEOPLE * upright.person_pixels else upright
+            upright = tiled if marks_more_people(tiled, upright) else upright
         if 0 < upright.sureness < LYING_DOWN_SURE:
             judged[index] = upright
     if not judged:
