@@ -37,9 +37,10 @@ its photo's shape at another resolution (a tool's preview) resized to it.
 --perturb NAME scores harder versions of the photos instead (people zoomed out
 to half size, a second person, a square, 4:3 or 16:9 frame cut from the photo,
 the photo widened to 16:9 around its person, by its edge columns or a flat
-colour, two people apart, three together, the photo tilted 30 degrees, turned
-on its side or upside down, blurred by motion, a low-resolution, noisy, dark,
-bright, black-and-white or heavily compressed photo).
+colour, two people apart, three together, people in a row across a panorama
+or one above another down a photo-booth strip, the photo tilted 30 degrees,
+turned on its side or upside down, blurred by motion, a low-resolution, noisy,
+dark, bright, black-and-white or heavily compressed photo).
 
 Without --out, the results go to runs/evaluation/NAME, NAME what was scored
 (a train.py run's folder name, a model file's name, a --predictions folder's
@@ -55,6 +56,7 @@ import csv
 import io
 import json
 import logging
+import math
 import shlex
 import sys
 import time
@@ -167,14 +169,25 @@ def group(image, mask, scale=0.9, overlap=0.2):
     return image, mask
 
 
+def mirrored_in_turn(array, count):
+    """`count` copies of a photo or mask, every second one mirrored left to right."""
+    return [array[:, ::-1] if index % 2 else array for index in range(count)]
+
+
 def row(image, mask, aspect=3.0):
     """People in a row across a panorama: the photo and its mirror image
     side by side, in turn, until the frame is at least `aspect` (3:1) wide."""
-    images, masks = [image], [mask]
-    while sum(piece.shape[1] for piece in masks) < aspect * mask.shape[0]:
-        images.append(images[-1][:, ::-1])
-        masks.append(masks[-1][:, ::-1])
-    return np.hstack(images), np.hstack(masks)
+    count = max(1, math.ceil(aspect * mask.shape[0] / mask.shape[1]))
+    return np.hstack(mirrored_in_turn(image, count)), np.hstack(mirrored_in_turn(mask, count))
+
+
+def strip(image, mask, tall=3.0):
+    """People one above another, as in a photo-booth strip or a collage down
+    a phone's screen: the photo and its mirror image (people stay upright)
+    stacked, in turn, until the frame is at least `tall` (3) times as tall as
+    wide."""
+    count = max(1, math.ceil(tall * mask.shape[1] / mask.shape[0]))
+    return np.vstack(mirrored_in_turn(image, count)), np.vstack(mirrored_in_turn(mask, count))
 
 
 def tilted(image, mask, degrees=30):
@@ -243,9 +256,9 @@ PERTURBATIONS = {
     "zoom_out": zoom_out, "second_person": second_person,
     "square": partial(reframe, aspect=1.0), "landscape": partial(reframe, aspect=4 / 3), "widescreen": partial(reframe, aspect=16 / 9),
     "wide_shot": wide_shot, "wide_flat": partial(wide_shot, flat=True), "two_apart": two_apart, "group": group,
-    "row": row, "tilted": tilted, "on_side": on_side, "upside_down": upside_down, "motion_blur": motion_blur,
-    "low_resolution": low_resolution, "noise": noisy, "dark": dark, "bright": bright, "greyscale": greyscale,
-    "jpeg": jpeg,
+    "row": row, "strip": strip, "tilted": tilted, "on_side": on_side, "upside_down": upside_down,
+    "motion_blur": motion_blur, "low_resolution": low_resolution, "noise": noisy, "dark": dark, "bright": bright,
+    "greyscale": greyscale, "jpeg": jpeg,
 }
 
 
@@ -862,6 +875,8 @@ def main(argv=None):
                         "group (the person pasted again on either side, 90%% tall, overlapping, in a 16:9 frame: three together), "
                         "row (the photo and its mirror image side by side, in turn, to 3:1: "
                         "people in a row across a panorama), "
+                        "strip (the photo and its mirror image one above the other, in turn, to 1:3: "
+                        "people in a photo-booth strip), "
                         "tilted (turned 30 degrees, enlarged to fill the frame), on_side (turned a quarter: a person lying down), "
                         "upside_down (turned half a turn), motion_blur (2%% of the longer side, across: an action photo), "
                         "low_resolution (downscaled to 35%% and back), noise (grey, 6%% of 255), dark (x 0.6 - 20), "

@@ -670,7 +670,7 @@ def test_perturbations_keep_sizes_and_move_the_mask_only_with_the_geometry():
     for name, perturb in evaluate.PERTURBATIONS.items():
         changed_image, changed_mask = perturb(image, mask)
         if name in ("square", "landscape", "widescreen", "wide_shot", "wide_flat", "two_apart", "group", "row",
-                    "on_side"):  # new frames: tested below
+                    "strip", "on_side"):  # new frames: tested below
             continue
         assert changed_image.shape == image.shape and changed_image.dtype == np.uint8, name
         assert not np.array_equal(changed_image, image), name
@@ -772,6 +772,24 @@ def test_row_puts_the_photo_and_its_mirror_image_side_by_side_in_turn_until_the_
     assert evaluate.row(np.zeros((40, 30, 3), np.uint8), np.zeros((40, 30), np.uint8))[0].shape == (40, 120, 3)
     wide, wide_mask = evaluate.row(np.zeros((10, 40, 3), np.uint8), np.ones((10, 40), np.uint8))
     assert wide.shape == (10, 40, 3) and wide_mask.sum() == 400
+
+
+def test_strip_stacks_the_photo_and_its_mirror_image_in_turn_until_the_frame_is_1_to_3():
+    image = np.zeros((60, 90, 3), np.uint8)
+    image[:, :10] = 255  # a white band at the photo's left edge
+    mask = np.zeros((60, 90), np.uint8)
+    mask[10:60, 5:25] = 1
+    people, people_mask = evaluate.strip(image, mask)
+    assert people.shape == (300, 90, 3) and people_mask.shape == (300, 90)  # five 3:2 photos: 240 would be short
+    for index in range(5):
+        piece = slice(60 * index, 60 * (index + 1))
+        in_turn = (lambda array: array) if index % 2 == 0 else (lambda array: array[:, ::-1])  # upright, mirrored
+        assert np.array_equal(people[piece], in_turn(image)) and np.array_equal(people_mask[piece], in_turn(mask))
+    # Two 2:3 portraits make 1:3 exactly, three 3:4 ones 1:4; a photo already that tall stays as it is.
+    assert evaluate.strip(np.zeros((45, 30, 3), np.uint8), np.zeros((45, 30), np.uint8))[0].shape == (90, 30, 3)
+    assert evaluate.strip(np.zeros((40, 30, 3), np.uint8), np.zeros((40, 30), np.uint8))[0].shape == (120, 30, 3)
+    tall, tall_mask = evaluate.strip(np.zeros((40, 10, 3), np.uint8), np.ones((40, 10), np.uint8))
+    assert tall.shape == (40, 10, 3) and tall_mask.sum() == 400
 
 
 def test_tilted_turns_the_person_30_degrees_anticlockwise_about_the_centre_and_fills_the_frame():
