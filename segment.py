@@ -201,17 +201,28 @@ MAX_TILES = 12
 
 
 def tile_boxes(photo_size):
-    """(top, bottom, left, right) boxes of the fewest 3:4 tiles of the photo's
-    full height, evenly spread, that cover a photo of photo_size=(height,
-    width) wider than 3:4 by CLOSE_UP_MIN_ZOOM; none for narrower photos, or
-    where that takes more than MAX_TILES."""
+    """(top, bottom, left, right) boxes of the fewest 3:4 tiles, evenly
+    spread, that cover a photo of photo_size=(height, width): across it, each
+    of its full height, where it is wider than 3:4 by CLOSE_UP_MIN_ZOOM; down
+    it, each of its full width, where it is that much taller (1:2 and
+    taller); none for photos in between, or where that takes more than
+    MAX_TILES."""
     height, width = photo_size
-    tile = max(1, round(height * data.WIDEST_ASPECT))
-    count = math.ceil(width / tile)
-    if width < tile * CLOSE_UP_MIN_ZOOM or count > MAX_TILES:
+    across = tile_spans(width, max(1, round(height * data.WIDEST_ASPECT)))
+    if across:
+        return [(0, height, left, right) for left, right in across]
+    return [(top, bottom, 0, width) for top, bottom in tile_spans(height, max(1, round(width / data.WIDEST_ASPECT)))]
+
+
+def tile_spans(length, tile):
+    """(start, stop) of the fewest spans `tile` long, evenly spread, that
+    cover `length`; none where it is shorter than CLOSE_UP_MIN_ZOOM tiles or
+    takes more than MAX_TILES."""
+    count = math.ceil(length / tile)
+    if length < tile * CLOSE_UP_MIN_ZOOM or count > MAX_TILES:
         return []
-    starts = np.linspace(0, width - tile, count).round().astype(int)
-    return [(0, height, int(start), int(start) + tile) for start in starts]
+    starts = np.linspace(0, length - tile, count).round().astype(int)
+    return [(int(start), int(start) + tile) for start in starts]
 
 
 def surer_crops(images, soft_masks, close_up_masks, tile_masks):

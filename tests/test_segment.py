@@ -104,6 +104,16 @@ def test_a_wide_photo_is_covered_by_the_fewest_evenly_spread_3_by_4_tiles_of_its
     assert segment.tile_boxes((3, 2000)) == []
 
 
+def test_a_tall_photo_is_covered_by_the_fewest_evenly_spread_3_by_4_tiles_of_its_full_width():
+    assert segment.tile_boxes((180, 90)) == [(0, 120, 0, 90), (60, 180, 0, 90)]  # 1:2, tiles 120 tall
+    assert segment.tile_boxes((400, 100)) == [(0, 133, 0, 100), (89, 222, 0, 100), (178, 311, 0, 100),
+                                              (267, 400, 0, 100)]  # 1:4, a photo-booth strip
+    # 9:16 (a phone's screen): a tile would see its people hardly closer than the first look.
+    assert segment.tile_boxes((160, 90)) == []
+    # A strip of 1:16 takes 12 tiles; one taller than that, none.
+    assert len(segment.tile_boxes((1596, 100))) == 12 and segment.tile_boxes((1597, 100)) == []
+
+
 def test_a_panoramas_many_tiles_go_through_the_model_a_bounded_number_at_a_time(monkeypatch):
     monkeypatch.setattr(segment, "MAX_IMAGES_PER_CALL", 4)
     photo = np.zeros((40, 360, 3), np.uint8)  # 9:1, 12 tiles 30 pixels wide
@@ -232,6 +242,19 @@ def test_people_across_a_panorama_whom_the_first_look_misses_are_taken_from_its_
     # leave the background they take for people in a wide photo with nobody in it.
     unsure = segment.predict_photo_masks(SeesTallPeople(cut=0.7), [photo])[0]
     assert not (unsure >= 0.5).any()
+
+
+def test_people_one_above_another_whom_the_first_look_misses_are_taken_from_tiles_down_the_photo():
+    photo = np.zeros((400, 100, 3), np.uint8)  # 1:4, a photo-booth strip of four people 40 tall, 40 wide,
+    for top in (30, 135, 224, 320):            # each clear of the overlaps of the tiles, rows 0-133, 89-222, ...)
+        photo[top:top + 40, 30:70] = (255, 0, 0)
+    truth = photo[..., 0] > 0
+    model = SeesTallPeople()
+    mask = segment.predict_photo_masks(model, [photo], upright_only=True)[0]
+    # The first look, squeezing the strip into 64 rows, sees each person 6 rows tall and finds nobody;
+    # the four tiles, 133 rows each, see them 19 rows tall and find them all.
+    assert [batch.shape[0] for batch in model.batches] == [1, 4]
+    assert scores.iou(truth, mask >= 0.5) > 0.9
 
 
 def test_tiles_that_find_the_people_the_first_look_missed_win_though_less_sure_than_it():
