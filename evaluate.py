@@ -7,7 +7,7 @@ DIR holds images/ and masks/ (paired by stem); --split-list restricts the
 evaluation to the stems it lists. Every score is computed per image at the
 photo's ORIGINAL resolution, with the mask made exactly as predict.py makes it
 (upsampled, with a second look at small people and tiles across wide photos
-unless --no-close-up, looks turned on its side and upside down at unsure
+and down tall ones unless --no-close-up, looks turned on its side and upside down at unsure
 photos unless --upright-only, specks apart from the people left out unless
 --keep-specks, everyone but the main person with --main-person, and for a
 photo with transparency nowhere more opaque than the photo; the model run by

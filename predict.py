@@ -25,13 +25,14 @@ it shows the photo's colours, and with --keep-metadata its EXIF, XMP and IPTC
 metadata (camera, date, GPS, rating, keywords, caption, copyright). Camera RAW
 files are developed (rawpy), unless the camera's JPEG of the shot lies beside
 one (RAW+JPEG): that is cut out instead. People who fill little of the photo
-get a second, closer look, and wide photos a look in tiles of their height,
-kept where surer or where they find people the first look missed (--no-close-up
-skips both), and photos the model is unsure of a look turned on their side and
-upside down, for people lying down or upside down (--upright-only skips it);
-small specks of mask apart from the people are left out (--keep-specks keeps
-them). A photo with transparency keeps it: the model sees it over grey, and its
-output is nowhere more opaque than the photo.
+get a second, closer look, and wide photos a look in tiles of their height
+(tall ones, 1:2 and taller, of their width), kept where surer or where they
+find people the first look missed (--no-close-up skips both), and photos the
+model is unsure of a look turned on their side and upside down, for people
+lying down or upside down (--upright-only skips it); small specks of mask apart
+from the people are left out (--keep-specks keeps them). A photo with
+transparency keeps it: the model sees it over grey, and its output is nowhere
+more opaque than the photo.
 On a CPU the model runs through TensorFlow Lite, about twice as fast, converted
 once per model file (--engine), and then without importing TensorFlow: one
 photo takes under a second, not 7-8 s; a .tflite --model runs as it is, and the
@@ -563,7 +564,8 @@ def remove_background(image, model=None, threshold=None, background=None, mask_o
     sees at 8 bits. `model`: a loaded model or a path (run by `engine`, see
     ENGINES); `flip_tta`: average with the mirrored photo's mask;
     `close_up`: a second pass on a crop around small people, and tiles
-    across a wide photo where they win (see segment.tiles_win);
+    across a wide photo or down a tall one where they win (see
+    segment.tiles_win);
     `upright_only`: no look at an unsure photo turned on its side or upside
     down; `keep_specks`: keep small patches of mask apart from the people;
     `main_person`: keep only the main person (see
@@ -1400,8 +1402,8 @@ def add_mask_flags(parser):
     parser.add_argument("--flip-tta", action="store_true",
                         help="also segment the mirrored photo and average the masks: slightly better edges, half the speed")
     parser.add_argument("--no-close-up", dest="close_up", action="store_false",
-                        help="skip the closer looks: the second pass on a crop around people who fill little of "
-                        "the photo, and the tiles across a wide photo")
+                        help="skip the closer looks: the second pass on a crop around people who fill little "
+                        "of the photo, and the tiles across a wide photo or down a tall one")
     parser.add_argument("--upright-only", action="store_true",
                         help="skip the look at unsure photos turned a quarter either way and half a turn "
                         "(people lying down or upside down)")

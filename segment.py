@@ -2,8 +2,8 @@
 whole photo, then closer looks where that leaves doubt.
 
 - Small people get a second look, at a crop around them (close_up_boxes),
-  and wide photos one in tiles of their full height (tile_boxes), kept
-  where surer (judge).
+  and wide photos one in tiles of their full height, tall ones in tiles of
+  their full width (tile_boxes), kept where surer (judge).
 - Photos the model is unsure of are looked at turned on their side and
   upside down, for people lying down (lying_down_looks).
 - Specks apart from the people are left out (without_specks), or everyone
@@ -190,13 +190,18 @@ def crop_looks(model, images, boxes, flip_tta=False):
 # 3:1 0.828 -> 0.947 (at 5:1, a one-off script, 0.510 -> 0.957); the frames
 # above as before, to the fourth decimal; and of wide photos with nobody in
 # them fewer marked than before (models/README.md, "People in a row").
+# Tall photos (1:2 and taller: a photo-booth strip, a collage down a phone's
+# screen) are squeezed into the model's input as wide ones are letterboxed,
+# and get 3:4 tiles of their full width down them, chosen the same way:
+# people one above another, validation photos stacked to 1:3 and taller,
+# 0.830 -> 0.953 (models/README.md, "People one above another").
 TILES_MORE_PEOPLE = 2     # tiles marking more than this many times the first look's person pixels ...
 TILES_MORE_SURE = 0.95    # ... win where at least this sure of them (people: 0.96 and above, nobody: mostly below 0.94)
 
 
 # A strip of a photo (2000x3 pixels: 1,000 tiles) or a 360-degree panorama
-# would take a model pass for every 3:4 of its width; wider than 9:1, a photo
-# gets its first look and close-ups only.
+# would take a model pass for every 3:4 of its width; wider than 9:1 (or
+# taller than 1:16), a photo gets its first look and close-ups only.
 MAX_TILES = 12
 
 
