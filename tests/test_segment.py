@@ -293,6 +293,27 @@ def test_a_photo_whose_tiles_found_the_people_the_first_look_missed_gets_no_turn
     assert model.batches[0].shape[0] == 3  # the three turned photos
 
 
+def test_the_turned_look_at_a_tall_photo_is_judged_against_its_chosen_tiles():
+    def looks(photo):  # the first look unsure of the people (0.7), the tiles, chosen, sure of them (0.99)
+        first_look = (data.preprocess_image(photo, (64, 64))[..., 0] > 128) * np.float32(0.7)
+        tiles = [((top, bottom, left, right), (data.preprocess_image(photo[top:bottom, left:right], (64, 64))[..., 0]
+                                               > 128) * np.float32(0.99))
+                 for top, bottom, left, right in segment.tile_boxes(photo.shape[:2])]
+        return [first_look], [[]], [tiles]
+
+    strip = np.zeros((400, 100, 3), np.uint8)  # a photo-booth strip: four people one above another
+    for top in (30, 135, 224, 320):
+        strip[top:top + 40, 30:70] = (255, 0, 0)
+    model = MarksRed()  # sure of the people turned, too: judged against the first look, a turned look would win
+    assert segment.lying_down_looks(model, [strip], *looks(strip)) == [None]
+    assert model.batches == []  # judged by its tiles, which mark no more than the first look but are sure
+    # Tiles across a wide photo, as sure, leave the turned look to be judged against the first look
+    # (a person lying across a landscape photo looks to each tile like part of someone upright).
+    row = np.ascontiguousarray(np.rot90(strip))
+    segment.lying_down_looks(model, [row], *looks(row))
+    assert model.batches[0].shape[0] == 3  # the three turned photos
+
+
 def test_tiles_win_where_surer_or_where_they_mark_over_twice_the_person_pixels_and_are_sure():
     def wins(first, tiled):
         return segment.tiles_win(segment.judge(first), segment.judge(tiled))
