@@ -7,13 +7,13 @@ DIR holds images/ and masks/ (paired by stem); --split-list restricts the
 evaluation to the stems it lists. Every score is computed per image at the
 photo's ORIGINAL resolution, with the mask made exactly as predict.py makes it
 (upsampled, with a second look at small people and tiles across wide photos
-and down tall ones unless --no-close-up, looks turned on its side and upside down at unsure
-photos unless --upright-only, specks apart from the people left out unless
---keep-specks, everyone but the main person with --main-person, and for a
-photo with transparency nowhere more opaque than the photo; the model run by
---engine), then averaged over images (and over each source, the stem prefix
-before the first "_", when there are several). A pixel is person where the
-soft mask is at least --threshold (0.5). Writes to --out:
+and down tall ones unless --no-close-up, looks turned on its side and upside
+down at unsure photos unless --upright-only, specks apart from the people left
+out unless --keep-specks, everyone but the main person with --main-person, and
+for a photo with transparency nowhere more opaque than the photo; the model
+run by --engine), then averaged over images (and over each source, the stem
+prefix before the first "_", when there are several). A pixel is person where
+the soft mask is at least --threshold (0.5). Writes to --out:
 
     metrics.json     the means, per source too, with the mean IoU's 95% interval
                      (a bootstrap over the photos), the median IoU and how many

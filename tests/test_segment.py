@@ -246,7 +246,7 @@ def test_people_across_a_panorama_whom_the_first_look_misses_are_taken_from_its_
 
 def test_people_one_above_another_whom_the_first_look_misses_are_taken_from_tiles_down_the_photo():
     photo = np.zeros((400, 100, 3), np.uint8)  # 1:4, a photo-booth strip of four people 40 tall, 40 wide,
-    for top in (30, 135, 224, 320):            # each clear of the overlaps of the tiles, rows 0-133, 89-222, ...)
+    for top in (30, 135, 224, 320):            # each clear of the tiles' overlaps (rows 0-133, 89-222, ...)
         photo[top:top + 40, 30:70] = (255, 0, 0)
     truth = photo[..., 0] > 0
     model = SeesTallPeople()
