@@ -553,3 +553,37 @@ def test_an_array_that_is_no_rgb_photo_is_a_value_error_naming_it_not_the_models
         with pytest.raises(ValueError, match=re.escape(f"photo {index} must be RGB pixels, uint8 (height, width, 3), "
                                                        f"not {held} (predict.remove_background takes grey")):
             segment.predict_photo_masks(MarksRed(), [rgb, image])
+
+
+def photo_between_bars(above, below, colour=(0, 0, 0), size=(300, 200)):
+    """A photo of dark noise (no flat rows, nothing MarksRed marks) with bars of `colour` `above` and `below` rows tall."""
+    photo = np.random.default_rng(0).integers(20, 120, (*size, 3), dtype=np.uint8)
+    photo[:above], photo[size[0] - below:] = colour, colour
+    return photo
+
+
+def test_the_rows_between_flat_bars_of_one_colour_as_tall_above_as_below_are_the_photo():
+    assert segment.rows_between_bars(photo_between_bars(40, 40)) == (40, 260)
+    assert segment.rows_between_bars(photo_between_bars(40, 56, colour=(255, 255, 255))) == (40, 244)  # 16 rows apart
+    # Compressed as a JPEG, the bars keep all but the rows its ringing reaches (within a block of 16).
+    _, encoded = cv2.imencode(".jpg", photo_between_bars(40, 40), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    top, bottom = segment.rows_between_bars(cv2.imdecode(encoded, cv2.IMREAD_COLOR))
+    assert 24 <= top <= 40 and 260 <= bottom <= 276
+    # Not bars: one side only, the two sides far from as tall or of other colours, thinner than 2%, or one colour all over.
+    for photo in (photo_between_bars(40, 0), photo_between_bars(40, 57), photo_between_bars(5, 5),
+                  photo_between_bars(150, 150)):
+        assert segment.rows_between_bars(photo) == (0, 300)
+    other_colours = photo_between_bars(40, 40)
+    other_colours[260:] = 10
+    assert segment.rows_between_bars(other_colours) == (0, 300)
+    # Bars at the sides are left alone (a studio portrait's black background may hold black clothes).
+    assert segment.rows_between_bars(np.ascontiguousarray(photo_between_bars(40, 40).transpose(1, 0, 2))) == (0, 200)
+
+
+def test_what_the_model_marks_in_the_bars_above_and_below_a_photo_is_background():
+    photo = photo_between_bars(40, 40, colour=(255, 0, 0))  # red bars, which MarksRed takes for a person,
+    photo[100:260, 90:110] = (255, 0, 0)                      # and a person standing on the photo's bottom edge
+    for upright_only in (True, False):
+        mask = segment.predict_photo_masks(MarksRed(), [photo], upright_only=upright_only)[0]
+        assert not (mask[:40] >= 0.5).any() and not (mask[260:] >= 0.5).any()
+        assert (mask[110:255, 92:108] >= 0.5).all() and not (mask[50:250, :80] >= 0.5).any()
