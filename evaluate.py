@@ -37,10 +37,11 @@ its photo's shape at another resolution (a tool's preview) resized to it.
 --perturb NAME scores harder versions of the photos instead (people zoomed out
 to half size, a second person, a square, 4:3 or 16:9 frame cut from the photo,
 the photo widened to 16:9 around its person, by its edge columns or a flat
-colour, two people apart, three together, people in a row across a panorama
-or one above another down a photo-booth strip, the photo tilted 30 degrees,
-turned on its side or upside down, blurred by motion, a low-resolution, noisy,
-dark, bright, black-and-white or heavily compressed photo).
+colour, two people apart, three together, people in a row across a panorama or
+one above another down a photo-booth strip, the photo between black bars on a
+phone's screen, the photo tilted 30 degrees, turned on its side or upside
+down, blurred by motion, a low-resolution, noisy, dark, bright,
+black-and-white or heavily compressed photo).
 
 Without --out, the results go to runs/evaluation/NAME, NAME what was scored
 (a train.py run's folder name, a model file's name, a --predictions folder's
@@ -190,6 +191,16 @@ def strip(image, mask, tall=3.0):
     return np.vstack(mirrored_in_turn(image, count)), np.vstack(mirrored_in_turn(mask, count))
 
 
+def screen(image, mask, aspect=9 / 16):
+    """A photo on a phone's screen (a screenshot): black bars above and
+    below it, to 9:16 (a photo taller than that as it is)."""
+    height, width = mask.shape
+    extra = max(0, round(width / aspect) - height)
+    top, bottom = extra // 2, extra - extra // 2
+    return (cv2.copyMakeBorder(image, top, bottom, 0, 0, cv2.BORDER_CONSTANT, value=(0, 0, 0)),
+            cv2.copyMakeBorder(mask, top, bottom, 0, 0, cv2.BORDER_CONSTANT, value=0))
+
+
 def tilted(image, mask, degrees=30):
     """A camera tilted 30 degrees: the photo turned about its centre,
     enlarged just enough to fill the frame (for a 3:4 photo 1.53x, so a
@@ -256,7 +267,7 @@ PERTURBATIONS = {
     "zoom_out": zoom_out, "second_person": second_person,
     "square": partial(reframe, aspect=1.0), "landscape": partial(reframe, aspect=4 / 3), "widescreen": partial(reframe, aspect=16 / 9),
     "wide_shot": wide_shot, "wide_flat": partial(wide_shot, flat=True), "two_apart": two_apart, "group": group,
-    "row": row, "strip": strip, "tilted": tilted, "on_side": on_side, "upside_down": upside_down,
+    "row": row, "strip": strip, "screen": screen, "tilted": tilted, "on_side": on_side, "upside_down": upside_down,
     "motion_blur": motion_blur, "low_resolution": low_resolution, "noise": noisy, "dark": dark, "bright": bright,
     "greyscale": greyscale, "jpeg": jpeg,
 }
@@ -877,6 +888,7 @@ def main(argv=None):
                         "people in a row across a panorama), "
                         "strip (the photo and its mirror image one above the other, in turn, to 1:3: "
                         "people in a photo-booth strip), "
+                        "screen (the photo on a phone's 9:16 screen, black bars above and below: a screenshot), "
                         "tilted (turned 30 degrees, enlarged to fill the frame), on_side (turned a quarter: a person lying down), "
                         "upside_down (turned half a turn), motion_blur (2%% of the longer side, across: an action photo), "
                         "low_resolution (downscaled to 35%% and back), noise (grey, 6%% of 255), dark (x 0.6 - 20), "

@@ -670,7 +670,7 @@ def test_perturbations_keep_sizes_and_move_the_mask_only_with_the_geometry():
     for name, perturb in evaluate.PERTURBATIONS.items():
         changed_image, changed_mask = perturb(image, mask)
         if name in ("square", "landscape", "widescreen", "wide_shot", "wide_flat", "two_apart", "group", "row",
-                    "strip", "on_side"):  # new frames: tested below
+                    "strip", "screen", "on_side"):  # new frames: tested below
             continue
         assert changed_image.shape == image.shape and changed_image.dtype == np.uint8, name
         assert not np.array_equal(changed_image, image), name
@@ -790,6 +790,19 @@ def test_strip_stacks_the_photo_and_its_mirror_image_in_turn_until_the_frame_is_
     assert evaluate.strip(np.zeros((40, 30, 3), np.uint8), np.zeros((40, 30), np.uint8))[0].shape == (120, 30, 3)
     tall, tall_mask = evaluate.strip(np.zeros((40, 10, 3), np.uint8), np.ones((40, 10), np.uint8))
     assert tall.shape == (40, 10, 3) and tall_mask.sum() == 400
+
+
+def test_screen_puts_the_photo_between_black_bars_above_and_below_to_9_by_16():
+    image = np.full((80, 60, 3), 200, np.uint8)
+    mask = np.zeros((80, 60), np.uint8)
+    mask[20:80, 20:40] = 1  # a person standing on the photo's bottom edge
+    shown, shown_mask = evaluate.screen(image, mask)
+    assert shown.shape == (107, 60, 3) and shown_mask.shape == (107, 60)  # 60 x 16/9 = 106.7 rows
+    assert np.array_equal(shown[13:93], image) and np.array_equal(shown_mask[13:93], mask)  # 13 rows above, 14 below
+    assert (shown[:13] == 0).all() and (shown[93:] == 0).all() and shown_mask.sum() == mask.sum()
+    # A photo as tall as 9:16 or taller stays as it is.
+    tall, tall_mask = evaluate.screen(np.zeros((120, 60, 3), np.uint8), np.ones((120, 60), np.uint8))
+    assert tall.shape == (120, 60, 3) and tall_mask.sum() == 7200
 
 
 def test_tilted_turns_the_person_30_degrees_anticlockwise_about_the_centre_and_fills_the_frame():
