@@ -3158,3 +3158,16 @@ def test_canvas_reaches_cutouts_composites_masks_folders_and_the_command_line(tm
     with pytest.raises(SystemExit):
         predict.parse_args([str(tmp_path), str(tmp_path / "cli"), "--canvas", "100x100", "--crop"])
     assert "argument --crop: not allowed with argument --canvas" in capsys.readouterr().err
+
+
+def test_the_bars_above_and_below_a_screenshot_are_transparent_in_its_cutout(tmp_path):
+    screenshot = np.random.default_rng(0).integers(20, 120, (300, 200, 3), dtype=np.uint8)
+    screenshot[:40], screenshot[260:] = (255, 0, 0), (255, 0, 0)  # red bars, which MarksRed takes for a person,
+    screenshot[100:260, 90:110] = (255, 0, 0)                     # and a person on the photo's bottom edge
+    save(tmp_path / "in" / "screenshot.png", screenshot)
+    predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=MarksRed())
+    alphas = [read_output(tmp_path / "out" / "screenshot.png")[..., 3],
+              predict.remove_background(screenshot, model=MarksRed())[..., 3]]
+    for alpha in alphas:  # a folder's run and a single photo's
+        assert (alpha[:40] == 0).all() and (alpha[260:] == 0).all()
+        assert (alpha[110:255, 92:108] == 255).all()
