@@ -556,7 +556,8 @@ def test_an_array_that_is_no_rgb_photo_is_a_value_error_naming_it_not_the_models
 
 
 def photo_between_bars(above, below, colour=(0, 0, 0), size=(300, 200)):
-    """A photo of dark noise (no flat rows, nothing MarksRed marks) with bars of `colour` `above` and `below` rows tall."""
+    """A photo of dark noise (no flat rows, nothing MarksRed marks) with bars of `colour`, `above` and
+    `below` rows tall."""
     photo = np.random.default_rng(0).integers(20, 120, (*size, 3), dtype=np.uint8)
     photo[:above], photo[size[0] - below:] = colour, colour
     return photo
@@ -569,7 +570,8 @@ def test_the_rows_between_flat_bars_of_one_colour_as_tall_above_as_below_are_the
     _, encoded = cv2.imencode(".jpg", photo_between_bars(40, 40), [cv2.IMWRITE_JPEG_QUALITY, 90])
     top, bottom = segment.rows_between_bars(cv2.imdecode(encoded, cv2.IMREAD_COLOR))
     assert 24 <= top <= 40 and 260 <= bottom <= 276
-    # Not bars: one side only, the two sides far from as tall or of other colours, thinner than 2%, or one colour all over.
+    # Not bars: one side only, the two sides far from as tall or of other colours, thinner than 2%, or
+    # one colour all over.
     for photo in (photo_between_bars(40, 0), photo_between_bars(40, 57), photo_between_bars(5, 5),
                   photo_between_bars(150, 150)):
         assert segment.rows_between_bars(photo) == (0, 300)
