@@ -201,6 +201,15 @@ def screen(image, mask, aspect=9 / 16):
             cv2.copyMakeBorder(mask, top, bottom, 0, 0, cv2.BORDER_CONSTANT, value=0))
 
 
+def as_print(image, mask, border=0.06, colour=(245, 245, 240)):
+    """The photo as a print in its white border (a Polaroid, a scanned
+    print): 6% of its longer side above it and at its sides, three times
+    that below."""
+    side = round(border * max(mask.shape))
+    return (cv2.copyMakeBorder(image, side, 3 * side, side, side, cv2.BORDER_CONSTANT, value=colour),
+            cv2.copyMakeBorder(mask, side, 3 * side, side, side, cv2.BORDER_CONSTANT, value=0))
+
+
 def tilted(image, mask, degrees=30):
     """A camera tilted 30 degrees: the photo turned about its centre,
     enlarged just enough to fill the frame (for a 3:4 photo 1.53x, so a
@@ -264,12 +273,12 @@ def jpeg(image, mask, quality=15):
 
 
 PERTURBATIONS = {
-    "zoom_out": zoom_out, "second_person": second_person,
-    "square": partial(reframe, aspect=1.0), "landscape": partial(reframe, aspect=4 / 3), "widescreen": partial(reframe, aspect=16 / 9),
+    "zoom_out": zoom_out, "second_person": second_person, "square": partial(reframe, aspect=1.0),
+    "landscape": partial(reframe, aspect=4 / 3), "widescreen": partial(reframe, aspect=16 / 9),
     "wide_shot": wide_shot, "wide_flat": partial(wide_shot, flat=True), "two_apart": two_apart, "group": group,
-    "row": row, "strip": strip, "screen": screen, "tilted": tilted, "on_side": on_side, "upside_down": upside_down,
-    "motion_blur": motion_blur, "low_resolution": low_resolution, "noise": noisy, "dark": dark, "bright": bright,
-    "greyscale": greyscale, "jpeg": jpeg,
+    "row": row, "strip": strip, "screen": screen, "print": as_print, "tilted": tilted, "on_side": on_side,
+    "upside_down": upside_down, "motion_blur": motion_blur, "low_resolution": low_resolution, "noise": noisy,
+    "dark": dark, "bright": bright, "greyscale": greyscale, "jpeg": jpeg,
 }
 
 

@@ -670,7 +670,7 @@ def test_perturbations_keep_sizes_and_move_the_mask_only_with_the_geometry():
     for name, perturb in evaluate.PERTURBATIONS.items():
         changed_image, changed_mask = perturb(image, mask)
         if name in ("square", "landscape", "widescreen", "wide_shot", "wide_flat", "two_apart", "group", "row",
-                    "strip", "screen", "on_side"):  # new frames: tested below
+                    "strip", "screen", "print", "on_side"):  # new frames: tested below
             continue
         assert changed_image.shape == image.shape and changed_image.dtype == np.uint8, name
         assert not np.array_equal(changed_image, image), name
@@ -803,6 +803,18 @@ def test_screen_puts_the_photo_between_black_bars_above_and_below_to_9_by_16():
     # A photo as tall as 9:16 or taller stays as it is.
     tall, tall_mask = evaluate.screen(np.zeros((120, 60, 3), np.uint8), np.ones((120, 60), np.uint8))
     assert tall.shape == (120, 60, 3) and tall_mask.sum() == 7200
+
+
+def test_print_puts_the_photo_in_a_white_border_three_times_as_wide_below():
+    image = np.full((100, 60, 3), 90, np.uint8)
+    mask = np.zeros((100, 60), np.uint8)
+    mask[30:100, 20:40] = 1  # a person standing on the photo's bottom edge
+    printed, printed_mask = evaluate.as_print(image, mask)
+    assert printed.shape == (124, 72, 3) and printed_mask.shape == (124, 72)  # 6 (6% of 100) around, 18 below
+    assert np.array_equal(printed[6:106, 6:66], image) and np.array_equal(printed_mask[6:106, 6:66], mask)
+    border = np.ones((124, 72), bool)
+    border[6:106, 6:66] = False
+    assert (printed[border] == (245, 245, 240)).all() and printed_mask.sum() == mask.sum()
 
 
 def test_tilted_turns_the_person_30_degrees_anticlockwise_about_the_centre_and_fills_the_frame():
