@@ -423,17 +423,18 @@ class Looks(NamedTuple):
     soft_mask: np.ndarray         # the first pass, at model resolution
     close_ups: list               # [(box, soft mask of the crop)]: see close_ups
     made: np.ndarray | None       # the photo-size mask where the look for people lying down made it
-    between_bars: tuple           # (top, bottom): the photo's rows between flat bars (see rows_between_bars)
+    inside_border: tuple          # (top, bottom, left, right): the photo inside flat bars or a frame (inside_border)
 
     def mask_at(self, photo_size):
         """The soft mask at the photo's size=(height, width), specks and
-        all, background in the bars above and below the photo, if any."""
+        all, background in the bars or frame around the photo, if any."""
         mask = self.made if self.made is not None else photo_mask(self.soft_mask, photo_size, self.close_ups)
-        top, bottom = self.between_bars
-        if (top, bottom) == (0, photo_size[0]):
+        top, bottom, left, right = self.inside_border
+        if (top, bottom, left, right) == (0, *photo_size[:1], 0, *photo_size[1:]):
             return mask
-        mask = mask.copy()
-        mask[:top], mask[bottom:] = 0, 0
+        inside = mask[top:bottom, left:right].copy()
+        mask = np.zeros_like(mask)
+        mask[top:bottom, left:right] = inside
         return mask
 
 
@@ -450,7 +451,7 @@ def photo_looks(model, images, soft_masks, flip_tta=False, close_up=True, uprigh
         extra = surer_crops(images, soft_masks, around_people, tiles)
     made = [None] * len(images) if upright_only else lying_down_looks(model, images, soft_masks, around_people, extra,
                                                                       flip_tta, close_up)
-    return [Looks(*look) for look in zip(soft_masks, extra, made, map(rows_between_bars, images))]
+    return [Looks(*look) for look in zip(soft_masks, extra, made, map(inside_border, images))]
 
 
 # Bars. A photo shown between flat bars above and below it (a 3:4 photo on a
@@ -462,29 +463,93 @@ def photo_looks(model, images, soft_masks, flip_tta=False, close_up=True, uprigh
 # --perturb screen) 0.842 -> 0.958, between white ones 0.920 -> 0.960 (a
 # one-off script). Of the 3,724 shared photos, six have such bars: four score
 # the same, one 0.028 better, one 0.005 worse. Bars at the sides are left
-# alone: the black background of a studio portrait is one, wherever black
-# clothes reach the photo's sides (two of the shared photos, which would
-# score 0.06 and 0.03 worse), and people are seldom cut by a photo's side
-# (16:9 photos between black bars at the sides: 0.956, 0.959 with them
-# cleared). See models/README.md, "Photos between bars".
+# alone (but for a frame's, below): the black background of a studio
+# portrait is one, wherever black clothes reach the photo's sides (two of
+# the shared photos, which would score 0.06 and 0.03 worse), and people are
+# seldom cut by a photo's side (16:9 photos between black bars at the sides:
+# 0.956, 0.959 with them cleared). See models/README.md, "Photos between
+# bars".
 BAR_TOLERANCE = 3      # a bar's rows are its colour within this many levels (of 255), as JPEG leaves a flat colour
 BAR_MIN_SHARE = 0.02   # ... each bar at least this share of the photo's height
 BAR_MISMATCH = 0.01    # ... and the two as tall within this share of it, the photo centred ...
 BAR_MISMATCH_ROWS = 16  # ... or within this many rows: a JPEG's ringing beside a bar reaches into a block of 16
 
+# Frames. A photo in a border of one colour all round (a print or a
+# Polaroid in its white border, scanned; a frame added for a feed) loses its
+# people into the border below as it does into a bar, and the border is
+# often widest there. So where flat bands of one colour run along all four
+# sides and each ends in a straight edge, as a photo's own edge is, the bands
+# are background, however wide each is: validation photos as prints, their
+# border three times as wide below (evaluate.py --perturb print), 0.922 ->
+# 0.955; in black frames 0.837 -> 0.952 (a one-off script). The straight edge
+# tells a frame from a studio's flat background, which ends along the
+# person's outline (a portrait on black whose dark clothes reach the sides
+# and bottom has flat bands on all four, and its mask calls some of them
+# person); none of the 3,724 shared photos has a frame by the rule. See
+# models/README.md, "Photos between bars".
+FRAME_MIN_SHARE = 0.005  # each band at least this share of the photo's longer side
+FRAME_EDGE_DEPTH = 16    # ... whose edge turns another colour within this many rows (a JPEG block's ringing) ...
+FRAME_EDGE_SHARE = 0.9   # ... along at least this share of the middle half of its length
 
-def rows_between_bars(image):
-    """(top, bottom): the rows of an RGB uint8 photo between bars of one
-    colour above and below it, as tall as each other; (0, height) where
-    there are none."""
-    height = image.shape[0]
-    above, above_colour = flat_rows(image)
-    below, below_colour = flat_rows(image[::-1])
-    if (min(above, below) >= BAR_MIN_SHARE * height and above + below < height
-            and abs(above - below) <= max(BAR_MISMATCH_ROWS, BAR_MISMATCH * height)
-            and np.abs(above_colour - below_colour).max() <= BAR_TOLERANCE):
-        return above, height - below
+
+def inside_border(image):
+    """(top, bottom, left, right): the part of an RGB uint8 photo inside a
+    frame (see inside_frame) or between bars above and below it (see
+    between_bars); the whole photo where it has neither."""
+    height, width = image.shape[:2]
+    above, below = flat_rows(image), flat_rows(image[::-1])
+    return inside_frame(image, above, below) or (*between_bars(height, above, below), 0, width)
+
+
+def between_bars(height, above, below):
+    """(top, bottom): the rows of a photo `height` rows tall between bars of
+    one colour above and below it, as tall as each other, from its flat
+    rows (flat_rows) from the top, `above`, and from the bottom, `below`;
+    (0, height) where there are none."""
+    (top, top_colour), (bottom, bottom_colour) = above, below
+    if (min(top, bottom) >= BAR_MIN_SHARE * height and top + bottom < height
+            and abs(top - bottom) <= max(BAR_MISMATCH_ROWS, BAR_MISMATCH * height)
+            and np.abs(top_colour - bottom_colour).max() <= BAR_TOLERANCE):
+        return top, height - bottom
     return 0, height
+
+
+def inside_frame(image, above, below):
+    """(top, bottom, left, right): the part of an RGB uint8 photo inside a
+    frame, a band of one colour along each of its sides (see frame_band);
+    None where it has none. `above` and `below`: its flat rows (flat_rows)
+    from the top and from the bottom."""
+    height, width = image.shape[:2]
+    least = max(1, FRAME_MIN_SHARE * max(height, width))
+    colour = above[1]
+    top, bottom = frame_band(image, above, colour, least), frame_band(image[::-1], below, colour, least)
+    if not (top and bottom):
+        return None
+    across = image[top:height - bottom].transpose(1, 0, 2)  # the columns between the bands above and below
+    left = frame_band(across, flat_rows(across), colour, least)
+    right = left and frame_band(across[::-1], flat_rows(across[::-1]), colour, least)
+    return (top, height - bottom, left, width - right) if right else None
+
+
+def frame_band(side, band, colour, least):
+    """How many rows deep a frame's band runs along the top of `side`, or 0
+    where its flat rows (`band`, from flat_rows) are not one: under `least`
+    rows, of another colour than `colour`, the whole of `side`, or not
+    ending in a straight edge (see ends_straight)."""
+    depth, own = band
+    if least <= depth < len(side) and np.abs(own - colour).max() <= BAR_TOLERANCE and ends_straight(side, depth, colour):
+        return depth
+    return 0
+
+
+def ends_straight(side, depth, colour):
+    """Whether a band of `colour`, `depth` rows deep along the top of `side`,
+    ends in a straight edge: within FRAME_EDGE_DEPTH rows below it nearly
+    all of the middle half of its columns (away from the bands at the
+    sides) turn another colour."""
+    quarter = side.shape[1] // 4
+    rows = side[depth:depth + FRAME_EDGE_DEPTH, quarter:side.shape[1] - quarter].astype(np.float32)
+    return (np.abs(rows - colour) > BAR_TOLERANCE).any(axis=(0, 2)).mean() >= FRAME_EDGE_SHARE
 
 
 def flat_rows(image):

@@ -564,22 +564,55 @@ def photo_between_bars(above, below, colour=(0, 0, 0), size=(300, 200)):
 
 
 def test_the_rows_between_flat_bars_of_one_colour_as_tall_above_as_below_are_the_photo():
-    assert segment.rows_between_bars(photo_between_bars(40, 40)) == (40, 260)
-    assert segment.rows_between_bars(photo_between_bars(40, 56, colour=(255, 255, 255))) == (40, 244)  # 16 rows apart
+    assert segment.inside_border(photo_between_bars(40, 40)) == (40, 260, 0, 200)
+    assert segment.inside_border(photo_between_bars(40, 56, colour=(255, 255, 255))) == (40, 244, 0, 200)  # 16 apart
     # Compressed as a JPEG, the bars keep all but the rows its ringing reaches (within a block of 16).
     _, encoded = cv2.imencode(".jpg", photo_between_bars(40, 40), [cv2.IMWRITE_JPEG_QUALITY, 90])
-    top, bottom = segment.rows_between_bars(cv2.imdecode(encoded, cv2.IMREAD_COLOR))
-    assert 24 <= top <= 40 and 260 <= bottom <= 276
+    top, bottom, left, right = segment.inside_border(cv2.imdecode(encoded, cv2.IMREAD_COLOR))
+    assert 24 <= top <= 40 and 260 <= bottom <= 276 and (left, right) == (0, 200)
     # Not bars: one side only, the two sides far from as tall or of other colours, thinner than 2%, or
     # one colour all over.
     for photo in (photo_between_bars(40, 0), photo_between_bars(40, 57), photo_between_bars(5, 5),
                   photo_between_bars(150, 150)):
-        assert segment.rows_between_bars(photo) == (0, 300)
+        assert segment.inside_border(photo) == (0, 300, 0, 200)
     other_colours = photo_between_bars(40, 40)
     other_colours[260:] = 10
-    assert segment.rows_between_bars(other_colours) == (0, 300)
+    assert segment.inside_border(other_colours) == (0, 300, 0, 200)
     # Bars at the sides are left alone (a studio portrait's black background may hold black clothes).
-    assert segment.rows_between_bars(np.ascontiguousarray(photo_between_bars(40, 40).transpose(1, 0, 2))) == (0, 200)
+    sideways = np.ascontiguousarray(photo_between_bars(40, 40).transpose(1, 0, 2))
+    assert segment.inside_border(sideways) == (0, 200, 0, 300)
+
+
+def photo_in_frame(above, below, left, right, colour=(245, 245, 240), size=(300, 200)):
+    """photo_between_bars' dark noise in a frame of `colour`, as many rows or columns wide on each side as given."""
+    photo = np.random.default_rng(0).integers(20, 120, (*size, 3), dtype=np.uint8)
+    return cv2.copyMakeBorder(photo, above, below, left, right, cv2.BORDER_CONSTANT, value=colour)
+
+
+def test_the_part_inside_a_frame_of_one_colour_that_ends_in_straight_edges_is_the_photo():
+    # A print's border, wider below (a Polaroid): 300x200 inside, 348x224 in all.
+    assert segment.inside_border(photo_in_frame(12, 36, 12, 12)) == (12, 312, 12, 212)
+    assert segment.inside_border(photo_in_frame(3, 3, 2, 2, colour=(0, 0, 0))) == (3, 303, 2, 202)  # thin, black
+    # Compressed as a JPEG, the frame keeps all but the rows and columns its ringing reaches.
+    _, encoded = cv2.imencode(".jpg", photo_in_frame(24, 48, 24, 24), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    top, bottom, left, right = segment.inside_border(cv2.imdecode(encoded, cv2.IMREAD_COLOR))
+    assert 8 <= top <= 24 and 324 <= bottom <= 340 and 8 <= left <= 24 and 224 <= right <= 240
+    # Not frames: three sides only, a side of another colour, bands thinner than 0.5% of the longer side.
+    for photo in (photo_in_frame(12, 0, 12, 12), photo_in_frame(12, 36, 12, 12)[:, 12:], photo_in_frame(1, 1, 1, 1)):
+        assert segment.inside_border(photo) == (0, *photo.shape[:1], 0, *photo.shape[1:2])
+    other_colours = photo_in_frame(12, 36, 12, 12)
+    other_colours[12:312, -12:] = 10  # the right side's band, between the bands above and below
+    assert segment.inside_border(other_colours) == (0, 348, 0, 224)
+
+
+def test_a_flat_background_around_a_person_is_no_frame():
+    # A person on a studio's black apart from every side, reaching its bottom, and its sides too: the bands
+    # of background do not end in straight edges but along the person's outline.
+    for body_centre, body_size in (((100, 190), (60, 60)), ((100, 300), (70, 150)), ((100, 300), (110, 150))):
+        studio = np.zeros((300, 200, 3), np.uint8)
+        cv2.ellipse(studio, (100, 65), (35, 45), 0, 0, 360, (90, 70, 60), -1)  # a head, 20 rows below the top
+        cv2.ellipse(studio, body_centre, body_size, 0, 0, 360, (40, 40, 40), -1)
+        assert segment.inside_border(studio) == (0, 300, 0, 200)
 
 
 def test_what_the_model_marks_in_the_bars_above_and_below_a_photo_is_background():
@@ -589,3 +622,13 @@ def test_what_the_model_marks_in_the_bars_above_and_below_a_photo_is_background(
         mask = segment.predict_photo_masks(MarksRed(), [photo], upright_only=upright_only)[0]
         assert not (mask[:40] >= 0.5).any() and not (mask[260:] >= 0.5).any()
         assert (mask[110:255, 92:108] >= 0.5).all() and not (mask[50:250, :80] >= 0.5).any()
+
+
+def test_what_the_model_marks_in_a_frame_around_a_photo_is_background():
+    photo = photo_in_frame(12, 36, 12, 12, colour=(255, 0, 0))  # a red frame, which MarksRed takes for a person,
+    photo[112:312, 102:122] = (200, 0, 0)                         # and a person standing on the photo's bottom edge
+    for upright_only in (True, False):
+        mask = segment.predict_photo_masks(MarksRed(), [photo], upright_only=upright_only)[0]
+        assert not (mask[:12] >= 0.5).any() and not (mask[312:] >= 0.5).any()
+        assert not (mask[:, :12] >= 0.5).any() and not (mask[:, 212:] >= 0.5).any()
+        assert (mask[120:308, 104:120] >= 0.5).all() and not (mask[30:300, 20:90] >= 0.5).any()
