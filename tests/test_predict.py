@@ -3171,3 +3171,16 @@ def test_the_bars_above_and_below_a_screenshot_are_transparent_in_its_cutout(tmp
     for alpha in alphas:  # a folder's run and a single photo's
         assert (alpha[:40] == 0).all() and (alpha[260:] == 0).all()
         assert (alpha[110:255, 92:108] == 255).all()
+
+
+def test_the_frame_round_a_print_is_transparent_in_its_cutout(tmp_path):
+    inside = np.random.default_rng(0).integers(20, 120, (300, 200, 3), dtype=np.uint8)
+    inside[100:300, 90:110] = (200, 0, 0)  # a person on the photo's bottom edge, whom MarksRed takes for one,
+    scanned = cv2.copyMakeBorder(inside, 12, 36, 12, 12, cv2.BORDER_CONSTANT, value=(255, 0, 0))  # as the frame
+    save(tmp_path / "in" / "print.png", scanned)
+    predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=MarksRed())
+    alphas = [read_output(tmp_path / "out" / "print.png")[..., 3],
+              predict.remove_background(scanned, model=MarksRed())[..., 3]]
+    for alpha in alphas:  # a folder's run and a single photo's
+        assert (alpha[:12] == 0).all() and (alpha[312:] == 0).all() and (alpha[:, :12] == 0).all()
+        assert (alpha[:, 212:] == 0).all() and (alpha[120:308, 104:118] == 255).all()
