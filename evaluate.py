@@ -39,9 +39,9 @@ to half size, a second person, a square, 4:3 or 16:9 frame cut from the photo,
 the photo widened to 16:9 around its person, by its edge columns or a flat
 colour, two people apart, three together, people in a row across a panorama or
 one above another down a photo-booth strip, the photo between black bars on a
-phone's screen, the photo tilted 30 degrees, turned on its side or upside
-down, blurred by motion, a low-resolution, noisy, dark, bright,
-black-and-white or heavily compressed photo).
+phone's screen or in a print's white border, the photo tilted 30 degrees,
+turned on its side or upside down, blurred by motion, a low-resolution, noisy,
+dark, bright, black-and-white or heavily compressed photo).
 
 Without --out, the results go to runs/evaluation/NAME, NAME what was scored
 (a train.py run's folder name, a model file's name, a --predictions folder's
