@@ -677,6 +677,29 @@ def logged_rows(csv_path):
         return list(csv.DictReader(file))
 
 
+EPOCH_SECONDS = "epoch_seconds"  # the CSV log's column of the seconds each epoch took
+
+
+def seconds_trained(csv_path):
+    """The seconds a run's logged epochs took, those before it was resumed
+    included (an epoch cut short is not logged); None where its log does not
+    hold them all: a run begun before train.py timed its epochs."""
+    seconds = [row.get(EPOCH_SECONDS) for row in logged_rows(csv_path)]
+    return round(sum(map(float, seconds)), 1) if seconds and all(seconds) else None
+
+
+def logs_epoch_seconds(csv_path):
+    """Whether the run's CSV log has room for each epoch's seconds: none yet,
+    or its header names them. CSVLogger appends a resumed run's rows under
+    the header it finds, and a log begun without the column would have rows
+    longer than its header."""
+    if not csv_path.exists():
+        return True
+    with csv_path.open() as file:
+        columns = csv.DictReader(file).fieldnames
+    return columns is None or EPOCH_SECONDS in columns
+
+
 def best_logged_value(csv_path, monitor, mode):
     """Best value of `monitor` in a CSV log so far (None without one), so that
     a resumed run only replaces the best checkpoint with a better model."""
@@ -699,6 +722,12 @@ def make_callbacks(config, run_dir, optimizer, has_validation, resuming):
     record_learning_rate = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: logs.update(
         learning_rate=float(keras.ops.convert_to_numpy(optimizer.learning_rate))))
     callbacks = [record_learning_rate]
+    if not resuming or logs_epoch_seconds(csv_path):
+        # And each epoch's seconds, so that a run resumed after a crash still knows how long it trained in all.
+        began = {}
+        callbacks.append(keras.callbacks.LambdaCallback(
+            on_epoch_begin=lambda epoch, logs: began.update(at=time.perf_counter()),
+            on_epoch_end=lambda epoch, logs: logs.update({EPOCH_SECONDS: time.perf_counter() - began["at"]})))
     if config["lr_schedule"] == "plateau":
         # Before the backup, which then holds the rate as lowered after this epoch: a run resumed from it
         # goes on at the rate that an uninterrupted one would have.
@@ -952,7 +981,6 @@ def train_run(config, lock, extra_callbacks=()):
 
     # 3. Training.
     callbacks = make_callbacks(config, run_dir, optimizer, val_data is not None, resuming) + list(extra_callbacks)
-    started = time.time()
     unreadable = None
     try:
         # shuffle=False: the tf.data pipeline already shuffles the training split.
@@ -971,7 +999,6 @@ def train_run(config, lock, extra_callbacks=()):
     if unreadable:
         return say_unreadable(unreadable, f"run the same command again to {how_to_go_on(run_dir)}: the photos are "
                                           f"checked again, and one that still cannot be read is left out")
-    train_seconds = time.time() - started
     if model.stop_training and not history.history.get("loss"):
         log.warning("training stopped before finishing an epoch")
     if any(not math.isfinite(v) for v in history.history.get("loss", [])):
@@ -992,7 +1019,8 @@ def train_run(config, lock, extra_callbacks=()):
     set_batch_norm_frozen(final, False)  # an ordinary model file: whoever trains it next decides
     final.save(run_dir / "model.keras")
     compile_for_scoring(final, config)
-    results = {"train_seconds": round(train_seconds, 1), "epochs_run": len(logged_rows(run_dir / "log.csv"))}
+    csv_path = run_dir / "log.csv"
+    results = {"train_seconds": seconds_trained(csv_path), "epochs_run": len(logged_rows(csv_path))}
     try:
         for name in ("val", "test"):
             if splits[name]:

@@ -540,10 +540,47 @@ def test_a_killed_run_resumes_from_its_last_finished_epoch_and_point_of_its_sche
     assert status == 0 and "resuming the run" in said
     assert split_lists(run_dir / "splits") == {**started_with, "train": started_with["train"] | {"added_0"}}
     assert logged_epochs(run_dir) == [0, 1, 2]  # epoch 2 only: nothing trained twice
-    assert json.loads((run_dir / "metrics.json").read_text())["epochs_run"] == 3  # the killed run's two too
+    results = json.loads((run_dir / "metrics.json").read_text())
+    assert results["epochs_run"] == 3  # the killed run's two too
+    epoch_seconds = logged(run_dir, "epoch_seconds")
+    assert len(epoch_seconds) == 3 and min(epoch_seconds) > 0
+    assert results["train_seconds"] == pytest.approx(sum(epoch_seconds), abs=0.05)  # the killed run's time too
     # Cosine decay over 3 epochs, read at each epoch's end: 1e-3 * (1 + cos(pi * epochs / 3)) / 2.
     assert logged(run_dir, "learning_rate") == pytest.approx([7.5e-4, 2.5e-4, 0.0], abs=1e-9)
     assert (run_dir / "model.keras").is_file()
+
+
+def test_train_seconds_add_up_the_logged_epochs_and_a_log_begun_without_them_gets_none(tmp_path):
+    log = tmp_path / "log.csv"
+    assert train.logs_epoch_seconds(log) and train.seconds_trained(log) is None  # no log yet
+    log.write_text("")  # made by CSVLogger as training began, killed before an epoch ended
+    assert train.logs_epoch_seconds(log)
+    log.write_text("epoch,epoch_seconds,loss\n0,12.2,0.5\n1,10.5,0.4\n")
+    assert train.logs_epoch_seconds(log) and train.seconds_trained(log) == 22.7
+    # A run begun before epochs were timed: resumed, it logs the columns it began with, and its time is unknown.
+    log.write_text("epoch,loss\n0,0.5\n1,0.4\n")
+    assert not train.logs_epoch_seconds(log) and train.seconds_trained(log) is None
+
+
+def test_a_run_resumed_with_a_log_begun_without_epoch_seconds_keeps_its_columns(tmp_path):
+    import keras
+
+    def train_an_epoch(run_dir, resuming):
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+        callbacks = train.make_callbacks(train.parse_config([]), run_dir, model.optimizer, False, resuming)
+        model.fit(np.zeros((4, 2)), np.zeros((4, 1)), epochs=1, callbacks=callbacks, verbose=0)
+        with (run_dir / "log.csv").open() as file:
+            return list(csv.reader(file))
+
+    new = train_an_epoch(tmp_path / "new", resuming=False)
+    assert "epoch_seconds" in new[0] and len(new[1]) == len(new[0])
+    (tmp_path / "old").mkdir()
+    # As CSVLogger writes a log without validation: the val_ columns, "NA" each.
+    (tmp_path / "old" / "log.csv").write_text("epoch,learning_rate,loss,val_learning_rate,val_loss\n"
+                                              "0,0.001,0.5,NA,NA\n")
+    old = train_an_epoch(tmp_path / "old", resuming=True)
+    assert "epoch_seconds" not in old[0] and [len(row) for row in old] == [5, 5, 5]
 
 
 @pytest.mark.skipif(train.fcntl is None, reason="no flock here (Windows), and train.py no lock")
