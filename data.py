@@ -204,10 +204,34 @@ def files_by_stem(folder, extensions, what):
     not_read = f"its sub-folders are not read: {describe(folders)}" if folders else ""
     if not files:
         raise DatasetError(f"{what} folder {folder} has no {what}s (files {' '.join(extensions)})"
-                           + (f"; {not_read} (the {what}s must lie in {folder} itself)" if folders else ""))
+                           + (f"; {not_read} (the {what}s must lie in {folder} itself)" if folders else "")
+                           + linked_as_split(folder, folders))
     if folders:
         log.warning("%s folder %s: %s", what, folder, not_read)
     return files
+
+
+def linked_as_split(folder, folders):
+    """For an images/ folder whose photos lie in sub-folders named as splits
+    (`folders`), beside a masks/ folder split alike (images/train/ and
+    masks/train/, as some datasets come), the commands that link them into
+    the layout of a dataset that comes split (train/images/ and
+    train/masks/, see split_folders), in a folder beside it, without moving
+    a file; "" for other folders."""
+    split_names = {name for names in SPLIT_FOLDER_NAMES.values() for name in names}
+    masks = folder.parent / "masks"
+    names = [path.name for path in folders]
+    if (folder.name != "images" or not any(name.lower() in SPLIT_FOLDER_NAMES["train"] for name in names)
+            or not all(name.lower() in split_names and (masks / name).is_dir() for name in names)):
+        return ""
+    dataset = folder.parent.resolve()
+    linked = dataset.with_name(f"{dataset.name}_split")
+    commands = [shlex.join(["mkdir", "-p", *(str(linked / name) for name in names)])]
+    commands += [shlex.join(["ln", "-s", str(dataset / kind / name), str(linked / name / kind)])
+                 for name in names for kind in ("images", "masks")]
+    return (f". Its sub-folders are splits, as are those of {masks}: a dataset that comes split is read as "
+            f"train/images/ and train/masks/ (val/ and test/ alike); link yours so, without moving a file, and pass "
+            f"{linked}: {' && '.join(commands)}")
 
 
 def why_folder_cannot_be_written(folder):

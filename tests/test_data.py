@@ -1,5 +1,7 @@
 import logging
+import os
 import re
+import subprocess
 from pathlib import Path
 
 import cv2
@@ -117,6 +119,37 @@ def test_photos_in_sub_folders_are_said_not_to_be_read(tmp_path, rng, caplog):
         assert [i.name for i, _ in data.find_pairs(tmp_path / "images", tmp_path / "masks")] == ["a.jpg"]
     assert f"image folder {tmp_path / 'images'}: its sub-folders are not read: 1 ({tmp_path / 'images' / 'shoot1'})" \
         in caplog.text
+
+
+@pytest.mark.skipif(os.name == "nt", reason="the commands are a POSIX shell's (mkdir -p, ln -s)")
+def test_photos_in_sub_folders_named_as_splits_get_the_commands_that_link_them_as_a_dataset_that_comes_split(
+        tmp_path, rng):
+    image, mask = draw_person(rng, 32, 32)
+    dataset = tmp_path / "my people"  # a path a shell would split, quoted in the commands
+    for split in ("train", "Val"):
+        write_png(dataset / "images" / split / f"{split}_a.jpg", image)
+        write_png(dataset / "masks" / split / f"{split}_a.png", mask)
+    with pytest.raises(data.DatasetError) as error:
+        data.find_pairs(dataset / "images", dataset / "masks")
+    said, commands = str(error.value).split(f"pass {tmp_path.resolve() / 'my people_split'}: ")
+    assert said.endswith(f"Its sub-folders are splits, as are those of {dataset / 'masks'}: a dataset that comes "
+                         f"split is read as train/images/ and train/masks/ (val/ and test/ alike); link yours so, "
+                         f"without moving a file, and ")
+    subprocess.run(commands, shell=True, check=True)
+    folders = data.split_folders(tmp_path / "my people_split")
+    assert {name: [image.name for image, _ in data.find_pairs(folder / "images", folder / "masks")]
+            for name, folder in folders.items()} == {"train": ["train_a.jpg"], "val": ["Val_a.jpg"]}
+    # Not a dataset split so: a sub-folder of another name among them, no train/ among them, masks not split alike.
+    for images, masks in ((("train", "shoot1"), ("train", "shoot1")), (("val", "test"), ("val", "test")),
+                          (("train", "val"), ("train",))):
+        other = tmp_path / "-".join(images + masks)
+        for name in images:
+            write_png(other / "images" / name / "a.jpg", image)
+        for name in masks:
+            write_png(other / "masks" / name / "a.png", mask)
+        with pytest.raises(data.DatasetError) as error:
+            data.find_pairs(other / "images", other / "masks")
+        assert "its sub-folders are not read" in str(error.value) and "splits" not in str(error.value)
 
 
 def test_a_web_address_given_as_a_path_says_so_and_how_to_get_the_files():
