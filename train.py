@@ -677,7 +677,9 @@ def logged_rows(csv_path):
         return list(csv.DictReader(file))
 
 
-EPOCH_SECONDS = "epoch_seconds"  # the CSV log's column of the seconds each epoch took
+# The CSV log's column of the seconds each epoch took (a comment beside it
+# would make it a hyperparameter's, for --help: see constant_comments).
+EPOCH_SECONDS = "epoch_seconds"
 
 
 def seconds_trained(csv_path):
