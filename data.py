@@ -179,17 +179,25 @@ def is_hidden_name(name):
 SURENESS_FILE = "sureness.csv"
 
 
-def files_by_stem(folder, extensions, what):
-    """{stem: path} of the files in `folder` with these extensions; the
-    others are reported (`what` names the files), save hidden ones and
-    predict.py's SURENESS_FILE."""
+# How a dataset's photos and masks in sub-folders are read, for the messages
+# that say they are not.
+RECURSIVE_FLAGS = "train.py --recursive true, evaluate.py --recursive"
+
+
+def files_by_stem(folder, extensions, what, recursive=False):
+    """{stem: path} of the files in `folder` with these extensions, and with
+    `recursive` those in its sub-folders too, but hidden ones (paired by
+    their stem alone, which may then not repeat across them); the others
+    are reported (`what` names the files), save hidden ones and predict.py's
+    SURENESS_FILE."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DatasetError(f"{what} folder {folder} does not exist{not_pulled(folder) or folders_beside(folder)}")
-    files, others, folders = {}, [], []
-    for path in sorted(folder.iterdir()):
-        if path.is_dir() and not is_hidden(path.name):
-            folders.append(path)
+    folders = [path for path in sorted(folder.iterdir()) if path.is_dir() and not is_hidden(path.name)]
+    if recursive and (as_split := linked_as_split(folder, folders)):  # not merged into one, their split lost
+        raise DatasetError(f"{what} folder {folder}: its sub-folders are not read as one{as_split}")
+    files, others = {}, []
+    for path in files_within(folder, recursive):
         listed = path.is_file() or image_files.is_broken_link(path)  # a broken link fails as its photo, named
         if not listed or is_hidden(path.name) or path.name == SURENESS_FILE:
             continue
@@ -197,18 +205,35 @@ def files_by_stem(folder, extensions, what):
             others.append(path)
             continue
         if path.stem in files:
-            raise DatasetError(f"two {what} files share the stem {path.stem!r}: {files[path.stem].name} and {path.name}")
+            across = (" (read with --recursive, a photo and its mask are paired by their names alone, which may not "
+                      "repeat across sub-folders)" if recursive else "")
+            raise DatasetError(f"two {what} files share the stem {path.stem!r}: {files[path.stem].relative_to(folder)} "
+                               f"and {path.relative_to(folder)}{across}")
         files[path.stem] = path
     if others:
         log.warning("%s files not read, not %s: %s", what, "/".join(extensions), describe(others))
-    not_read = f"its sub-folders are not read: {describe(folders)}" if folders else ""
+    not_read = "" if recursive else f"its sub-folders are not read: {describe(folders)}" if folders else ""
     if not files:
         raise DatasetError(f"{what} folder {folder} has no {what}s (files {' '.join(extensions)})"
-                           + (f"; {not_read} (the {what}s must lie in {folder} itself)" if folders else "")
+                           + (f"; {not_read} (the {what}s must lie in {folder} itself, or in sub-folders read with "
+                              f"{RECURSIVE_FLAGS})" if not_read else "")
                            + linked_as_split(folder, folders))
-    if folders:
-        log.warning("%s folder %s: %s", what, folder, not_read)
+    if not_read:
+        log.warning("%s folder %s: %s (%s read them)", what, folder, not_read, RECURSIVE_FLAGS)
     return files
+
+
+def files_within(folder, recursive=False, seen=None):
+    """The paths in `folder`, sorted, and with `recursive` the files in its
+    sub-folders, but hidden ones, in place of the sub-folders: each read
+    once, however many links lead to it."""
+    seen = seen if seen is not None else {folder.resolve()}
+    for path in sorted(folder.iterdir()):
+        if not (recursive and path.is_dir() and not is_hidden(path.name)):
+            yield path
+        elif path.resolve() not in seen:
+            seen.add(path.resolve())
+            yield from files_within(path, recursive, seen)
 
 
 def linked_as_split(folder, folders):
@@ -367,19 +392,20 @@ def describe(paths, limit=5):
     return f"{len(names)} ({shown}{', ...' if len(names) > limit else ''})"
 
 
-def find_pairs(images_dir, masks_dir):
+def find_pairs(images_dir, masks_dir, recursive=False):
     """[(image_path, mask_path)] matched by stem (allowing for a suffix and
     for case: by_shared_name, paired_regardless_of_case), sorted by stem.
 
     Files without a partner are reported (how many, the first few) and left
-    out; they are never paired by sort order."""
-    images = files_by_stem(images_dir, image_files.IMAGE_EXTENSIONS, "image")
+    out; they are never paired by sort order. With `recursive`, the files in
+    the folders' sub-folders too, wherever each lies (see files_by_stem)."""
+    images = files_by_stem(images_dir, image_files.IMAGE_EXTENSIONS, "image", recursive)
     among = masks_among(images) if not Path(masks_dir).exists() else []
     if among:
         raise DatasetError(f"mask folder {masks_dir} does not exist, and {describe(among, limit=3)} of the images in "
                            f"{images_dir} are named as another image there plus a suffix: if those are the masks, "
                            f"they go in {masks_dir}")
-    masks = files_by_stem(masks_dir, image_files.MASK_EXTENSIONS, "mask")
+    masks = files_by_stem(masks_dir, image_files.MASK_EXTENSIONS, "mask", recursive)
     images, masks = by_shared_name(images, masks)
     masks = paired_regardless_of_case(images, masks)
     stems = sorted(images.keys() & masks.keys())
@@ -793,15 +819,16 @@ def photos_trained_on(images, model_file):
     return seen, train_list
 
 
-def read_split_list(path, images_dir, masks_dir):
+def read_split_list(path, images_dir, masks_dir, recursive=False):
     """Pairs for the stems listed in a split file (as written by
     write_split_lists), or for the photos' file names (a list made with
     `ls images`): a line that is no photo's stem but ends in a photo
-    format's extension stands for the stem before it."""
+    format's extension stands for the stem before it. `recursive`: as
+    find_pairs has it."""
     listed = read_stems(path)
     if not listed:
         raise DatasetError(f"{path} lists no stems (one a line, as in a run's splits/test.txt)")
-    all_pairs = find_pairs(images_dir, masks_dir)
+    all_pairs = find_pairs(images_dir, masks_dir, recursive)
     stems = {image.stem for image, _ in all_pairs}
     wanted = {line if line in stems or Path(line).suffix.lower() not in image_files.IMAGE_EXTENSIONS
               else Path(line).stem for line in listed}

@@ -3,17 +3,18 @@
     python evaluate.py --data DIR                                   # the shipped model
     python evaluate.py --model runs/person/model.keras --data DIR --split-list runs/person/splits/test.txt
 
-DIR holds images/ and masks/ (paired by stem); --split-list restricts the
-evaluation to the stems it lists. Every score is computed per image at the
-photo's ORIGINAL resolution, with the mask made exactly as predict.py makes it
-(upsampled, with a second look at small people and tiles across wide photos
-and down tall ones unless --no-close-up, looks turned on its side and upside
-down at unsure photos unless --upright-only, specks apart from the people left
-out unless --keep-specks, everyone but the main person with --main-person, and
-for a photo with transparency nowhere more opaque than the photo; the model
-run by --engine), then averaged over images (and over each source, the stem
-prefix before the first "_", when there are several). A pixel is person where
-the soft mask is at least --threshold (0.5). Writes to --out:
+DIR holds images/ and masks/ (paired by stem; with --recursive, in their
+sub-folders too); --split-list restricts the evaluation to the stems it lists.
+Every score is computed per image at the photo's ORIGINAL resolution, with the
+mask made exactly as predict.py makes it (upsampled, with a second look at
+small people and tiles across wide photos and down tall ones unless
+--no-close-up, looks turned on its side and upside down at unsure photos unless
+--upright-only, specks apart from the people left out unless --keep-specks,
+everyone but the main person with --main-person, and for a photo with
+transparency nowhere more opaque than the photo; the model run by --engine),
+then averaged over images (and over each source, the stem prefix before the
+first "_", when there are several). A pixel is person where the soft mask is at
+least --threshold (0.5). Writes to --out:
 
     metrics.json     the means, per source too, with the mean IoU's 95% interval
                      (a bootstrap over the photos), the median IoU and how many
@@ -357,10 +358,11 @@ def score_pairs(model, pairs, batch_size=8, keep_worst=16, flip_tta=False, pertu
     return rows, failures, worst
 
 
-def find_predictions(folder):
+def find_predictions(folder, recursive=False):
     """{stem: path} of the masks or cutouts in `folder` (predict.py's, with
-    --mask-only or not, or another tool's), named after the photos."""
-    return data.files_by_stem(folder, image_files.MASK_EXTENSIONS, "prediction")
+    --mask-only or not, or another tool's), named after the photos; with
+    `recursive`, in its sub-folders too (predict.py --recursive's)."""
+    return data.files_by_stem(folder, image_files.MASK_EXTENSIONS, "prediction", recursive)
 
 
 def predictions_of_photos(pairs, predictions):
@@ -683,7 +685,7 @@ def contact_sheet(worst, height=200, threshold=scores.THRESHOLD):
 
 def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, close_up=True, upright_only=False,
              keep_specks=False, threshold=scores.THRESHOLD, compare_to=None, predictions=None, main_person=False,
-             progress=False, engine="auto"):
+             progress=False, engine="auto", recursive=False):
     """Scores `pairs` and writes metrics.json, per_image.csv and worst.png to
     out_dir; with `compare_to` (an earlier run's out_dir) the comparison too.
     `model`: a loaded model, or a path (None: the shipped model) loaded, run
@@ -691,8 +693,9 @@ def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, 
     their mistakes are said without the model's seconds of loading (see
     predict.resolve_model). With `predictions`, a folder of masks or cutouts
     made already (by predict.py or another tool), those are scored instead
-    of the model's, and no model is loaded. `progress`: a progress bar in a
-    terminal (see score_pairs)."""
+    of the model's, and no model is loaded (and with `recursive`, those in
+    its sub-folders too). `progress`: a progress bar in a terminal (see
+    score_pairs)."""
     threshold = scores.THRESHOLD if threshold is None else threshold  # None (remove_background's soft edges): the usual
     if troubles := predict.out_of_range(threshold, batch_size=batch_size):  # as predict.py takes them
         raise ValueError("; ".join(troubles))
@@ -705,7 +708,8 @@ def evaluate(model, pairs, out_dir, batch_size=8, flip_tta=False, perturb=None, 
     out_dir = Path(out_dir)
     if blocked_by := data.why_folder_cannot_be_written(out_dir):  # said now, not once every photo is scored
         raise OSError(f"{out_dir} cannot be made: {blocked_by}")
-    predicted = predictions_of_photos(pairs, find_predictions(predictions)) if predictions is not None else None
+    predicted = (predictions_of_photos(pairs, find_predictions(predictions, recursive)) if predictions is not None
+                 else None)
     earlier = read_per_image_iou(compare_to) if compare_to is not None else None  # read before out_dir is written
     earlier_settings = settings_to_compare(compare_to) if compare_to is not None else None
     if earlier is not None and not any(image.stem in earlier for image, _ in pairs):
@@ -867,6 +871,9 @@ def main(argv=None):
                         "background, which are warned about)")
     parser.add_argument("--data", "--data-dir", type=data.path_argument, required=True, metavar="DIR",
                         help="folder with images/ and masks/ (--data-dir, as train.py calls it, will do)")
+    parser.add_argument("--recursive", action="store_true",
+                        help="also read the photos and masks (and --predictions) in sub-folders of images/ and masks/, "
+                        "paired by name wherever each lies, as train.py --recursive true does")
     parser.add_argument("--split-list", type=data.path_argument, default=None, metavar="FILE",
                         help="only the photos listed in this file, one a line: stems (a run's splits/test.txt) or file names")
     parser.add_argument("--out", "--out-dir", type=data.output_path_argument, default=None, metavar="DIR",
@@ -933,15 +940,17 @@ def main(argv=None):
     predict.log_to_terminal()
     try:
         images_dir, masks_dir = args.data / "images", args.data / "masks"
-        pairs = (data.read_split_list(args.split_list, images_dir, masks_dir) if args.split_list
-                 else data.find_pairs(images_dir, masks_dir))  # before the model: a mistyped --data said at once
+        # Before the model: a mistyped --data is said at once.
+        pairs = (data.read_split_list(args.split_list, images_dir, masks_dir, args.recursive) if args.split_list
+                 else data.find_pairs(images_dir, masks_dir, args.recursive))
         if not out_given and (free := not_of_other_photos(args.out, pairs, args.data, args.split_list)) != args.out:
             log.info("%s holds the results of other photos, kept: these go to %s", args.out, free)
             args.out = free
         results = evaluate(args.model, pairs, args.out, args.batch_size, flip_tta=args.flip_tta, perturb=args.perturb,
                            close_up=args.close_up, upright_only=args.upright_only, keep_specks=args.keep_specks,
                            threshold=args.threshold, compare_to=args.compare_to, predictions=args.predictions,
-                           main_person=args.main_person, progress=True, engine=args.engine)
+                           main_person=args.main_person, progress=True, engine=args.engine,
+                           recursive=args.recursive)
     except (predict.PredictError, data.DatasetError, OSError) as error:  # OSError: --out not written after all
         print(f"error: {error}", file=sys.stderr)
         return 2

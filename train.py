@@ -16,6 +16,7 @@ one.
 # ---------------------------------------------------------------------------
 # data
 DATA_DIR: str = "People_Segmentation"   # a folder with images/ and masks/ (same names, or <name>_mask and the like), or train/, val/, test/ folders of them
+RECURSIVE: bool = False                 # also read the photos and masks in sub-folders of images/ and masks/, paired by name wherever each lies
 IMAGE_SIZE: int = 224                   # side of the square model input, a multiple of 32; photos are resized to it (wide ones letterboxed)
 VAL_FRACTION: float = 0.1               # share of the pairs held out for validation (model selection), unless DATA_DIR has a val/ folder
 TEST_FRACTION: float = 0.1              # share held out for the final test, evaluated once at the end, unless DATA_DIR has a test/ folder
@@ -262,6 +263,9 @@ def why_not_a_path(text, written=False):
 # backup, its split from its splits/).
 RESUMABLE_WITH_OTHERS = ("cache", "strategy", "mixed_precision", "encoder_weights", "init_weights", "splits_from")
 PATH_SETTINGS = ("data_dir", "out_dir")
+# Settings added since runs began to write their config.json, each with what
+# a run did before it was there: a run begun then resumes with it so.
+AS_BEFORE_ADDED = {"recursive": False}
 
 
 def settings_changed_since(run_dir, config):
@@ -269,7 +273,7 @@ def settings_changed_since(run_dir, config):
     (its config.json), as "--image-size 224 -> 288"; none where it has no
     config.json yet."""
     try:
-        started = json.loads((run_dir / "config.json").read_text())
+        started = {**AS_BEFORE_ADDED, **json.loads((run_dir / "config.json").read_text())}
     except (OSError, ValueError):
         return []
 
@@ -485,7 +489,7 @@ def split_data(config, run_dir, resuming, init_weights=None):
     if folders:
         splits = split_as_given(folders, config, splits_from)
     else:
-        pairs = data.find_pairs(data_dir / "images", data_dir / "masks")
+        pairs = data.find_pairs(data_dir / "images", data_dir / "masks", config["recursive"])
         earlier = data.read_split_lists(splits_from) if splits_from else None
         splits = data.split_pairs(pairs, config["val_fraction"], config["test_fraction"], config["seed"], earlier)
         if earlier:
@@ -518,7 +522,8 @@ def split_as_given(folders, config, splits_from=None):
     keeping the carving of `splits_from` (a resumed run's, or SPLITS_FROM)."""
     import data
 
-    pairs = {name: data.find_pairs(folder / "images", folder / "masks") for name, folder in folders.items()}
+    pairs = {name: data.find_pairs(folder / "images", folder / "masks", config["recursive"])
+             for name, folder in folders.items()}
     fractions = {name: 0 if name in folders else config[f"{name}_fraction"] for name in ("val", "test")}
     # The lists of the pairs from train/ only: another folder's photos may have the same names.
     earlier = {name: data.read_stems(splits_from / f"{name}.txt") if name == "train" or name not in folders else []
@@ -1187,6 +1192,7 @@ def evaluate_command(config, run_dir, split, model=None):
     else:
         photos = ["--data", folders["train"] if folders else config["data_dir"],
                   "--split-list", run_dir / "splits" / f"{split}.txt"]
+    photos += ["--recursive"] if config["recursive"] else []
     return shlex.join(["python", "evaluate.py", "--model", str(model or run_dir / "model.keras"), *map(str, photos)])
 
 

@@ -107,18 +107,45 @@ def test_no_matching_stems_is_an_error_naming_both_folders(tmp_path, rng):
         data.find_pairs(tmp_path / "images", tmp_path / "masks")
 
 
-def test_photos_in_sub_folders_are_said_not_to_be_read(tmp_path, rng, caplog):
+def test_photos_in_sub_folders_are_said_not_to_be_read_but_without_recursive(tmp_path, rng, caplog):
     image, mask = draw_person(rng, 32, 32)
     write_png(tmp_path / "images" / "shoot1" / "a.jpg", image)
     write_png(tmp_path / "masks" / "a.png", mask)
     with pytest.raises(data.DatasetError, match=r"image folder .*images has no images .*; its sub-folders are not "
-                                                r"read: 1 \(.*shoot1\) \(the images must lie in .*images itself\)"):
+                                                r"read: 1 \(.*shoot1\) \(the images must lie in .*images itself, or in "
+                                                r"sub-folders read with train.py --recursive true, evaluate.py "
+                                                r"--recursive\)$"):
         data.find_pairs(tmp_path / "images", tmp_path / "masks")
-    write_png(tmp_path / "images" / "a.jpg", image)
+    write_png(tmp_path / "images" / "b.jpg", image)
+    write_png(tmp_path / "masks" / "b.png", mask)
     with caplog.at_level(logging.WARNING, logger="data"):
-        assert [i.name for i, _ in data.find_pairs(tmp_path / "images", tmp_path / "masks")] == ["a.jpg"]
-    assert f"image folder {tmp_path / 'images'}: its sub-folders are not read: 1 ({tmp_path / 'images' / 'shoot1'})" \
-        in caplog.text
+        assert [i.name for i, _ in data.find_pairs(tmp_path / "images", tmp_path / "masks")] == ["b.jpg"]
+    assert (f"image folder {tmp_path / 'images'}: its sub-folders are not read: 1 ({tmp_path / 'images' / 'shoot1'}) "
+            f"(train.py --recursive true, evaluate.py --recursive read them)") in caplog.text
+
+
+def test_with_recursive_photos_and_masks_in_sub_folders_are_paired_by_name_wherever_each_lies(tmp_path, rng):
+    image, mask = draw_person(rng, 32, 32)
+    for photo, its_mask in (("shoot1/a.jpg", "a.png"), ("b.jpg", "b.png"), ("shoot1/day2/c.jpg", "shoot1/day2/c.png"),
+                            (".ipynb_checkpoints/d.jpg", "d.png")):  # a hidden folder's photo: not read
+        write_png(tmp_path / "images" / photo, image)
+        write_png(tmp_path / "masks" / its_mask, mask)
+    if os.name != "nt":  # a link back up the tree is read once, not round and round
+        (tmp_path / "images" / "shoot1" / "day2" / "up").symlink_to(tmp_path / "images")
+    pairs = data.find_pairs(tmp_path / "images", tmp_path / "masks", recursive=True)
+    assert [(image.relative_to(tmp_path / "images"), mask.relative_to(tmp_path / "masks")) for image, mask in pairs] \
+        == [(Path("shoot1/a.jpg"), Path("a.png")), (Path("b.jpg"), Path("b.png")),
+            (Path("shoot1/day2/c.jpg"), Path("shoot1/day2/c.png"))]
+    (tmp_path / "test.txt").write_text("c\n")
+    assert data.read_split_list(tmp_path / "test.txt", tmp_path / "images", tmp_path / "masks", recursive=True) \
+        == pairs[2:]
+    # A name twice across sub-folders would pair two photos with one mask: an error naming both.
+    write_png(tmp_path / "images" / "shoot2" / "a.jpg", image)
+    with pytest.raises(data.DatasetError, match=re.escape(
+            f"two image files share the stem 'a': {Path('shoot1/a.jpg')} and {Path('shoot2/a.jpg')} (read with "
+            f"--recursive, a photo and its mask are paired by their names alone, which may not repeat across "
+            f"sub-folders)")):
+        data.find_pairs(tmp_path / "images", tmp_path / "masks", recursive=True)
 
 
 @pytest.mark.skipif(os.name == "nt", reason="the commands are a POSIX shell's (mkdir -p, ln -s)")
@@ -135,6 +162,10 @@ def test_photos_in_sub_folders_named_as_splits_get_the_commands_that_link_them_a
     assert said.endswith(f"Its sub-folders are splits, as are those of {dataset / 'masks'}: a dataset that comes "
                          f"split is read as train/images/ and train/masks/ (val/ and test/ alike); link yours so, "
                          f"without moving a file, and ")
+    # Read with --recursive, the splits would be merged, and split anew: the same error, not that.
+    with pytest.raises(data.DatasetError, match=re.escape(f"image folder {dataset / 'images'}: its sub-folders are not "
+                                                          f"read as one. Its sub-folders are splits")):
+        data.find_pairs(dataset / "images", dataset / "masks", recursive=True)
     subprocess.run(commands, shell=True, check=True)
     folders = data.split_folders(tmp_path / "my people_split")
     assert {name: [image.name for image, _ in data.find_pairs(folder / "images", folder / "masks")]

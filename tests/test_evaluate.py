@@ -970,6 +970,26 @@ def test_predictions_made_by_predict_py_score_as_the_model_itself_and_name_what_
     assert "not read" not in capsys.readouterr().err
 
 
+def test_with_recursive_photos_masks_and_predictions_in_sub_folders_are_scored(tiny_model, dataset, tmp_path):
+    for kind in ("images", "masks"):  # the three b_ photos and their masks into a sub-folder
+        (dataset / kind / "shoot2").mkdir()
+        for path in (dataset / kind).glob("b_*"):
+            path.rename(dataset / kind / "shoot2" / path.name)
+    predict.remove_background_files(dataset / "images", tmp_path / "cutouts", model=tiny_model, recursive=True)
+    assert (tmp_path / "cutouts" / "shoot2" / "b_sample_000.png").is_file()  # as predict.py mirrors the photos
+    pairs = data.find_pairs(dataset / "images", dataset / "masks", recursive=True)
+    by_model = evaluate.evaluate(tiny_model, pairs, tmp_path / "by_model")
+    assert evaluate.main(["--data", str(dataset), "--predictions", str(tmp_path / "cutouts"), "--recursive",
+                          "--out", str(tmp_path / "by_cutouts")]) == 0
+    by_cutouts = json.loads((tmp_path / "by_cutouts" / "metrics.json").read_text())
+    assert by_model["images"] == by_cutouts["images"] == 8 and by_model["by_source"]["b"]["images"] == 3
+    assert by_cutouts["iou"] == pytest.approx(by_model["iou"], abs=1e-9) and not by_cutouts["failed"]
+    # Without it, the photos in images/ itself alone.
+    assert evaluate.main(["--data", str(dataset), "--predictions", str(tmp_path / "cutouts"),
+                          "--out", str(tmp_path / "top")]) == 0
+    assert json.loads((tmp_path / "top" / "metrics.json").read_text())["images"] == 5
+
+
 def test_predictions_that_are_photos_composed_on_a_background_not_masks_are_warned_about_where_half_are(
         tiny_model, dataset, tmp_path, caplog):
     predict.remove_background_files(dataset / "images", tmp_path / "white", model=tiny_model, background="white",

@@ -802,6 +802,12 @@ def test_an_interrupted_run_is_not_resumed_with_settings_edited_since(sample_dir
             f"0.001 -> 0.0003): pass the settings it started with to resume it, or another --out-dir for a new run")):
         train.main([*same, "--image-size", "96", "--learning-rate", "3e-4"])
     assert sorted(path.name for path in run_dir.iterdir()) == ["backup", "config.json"]  # nothing touched
+    # A run begun before a setting was added (its config.json without it) did as the setting's default does now.
+    (run_dir / "config.json").write_text(json.dumps({name: value for name, value in started.items()
+                                                     if name != "recursive"}))
+    assert train.settings_changed_since(run_dir, train.parse_config(same)) == []
+    assert train.settings_changed_since(run_dir, train.parse_config([*same, "--recursive", "true"])) == \
+        ["--recursive False -> True"]
 
 
 def split_lists(folder):
@@ -830,6 +836,26 @@ def test_splits_from_an_earlier_run_keep_its_photos_in_their_split_and_split_the
     added = {f"added_{index}" for index in range(5)}
     assert all(earlier[name] == now[name] - added for name in data.SPLIT_NAMES)
     assert [len(now[name] & added) for name in data.SPLIT_NAMES] == [3, 1, 1]  # 0.2 and 0.2 of 5
+
+
+def test_with_recursive_a_run_reads_the_photos_in_sub_folders_and_its_scoring_command_says_so(tmp_path, caplog):
+    data_dir, run_dir = tmp_path / "data", tmp_path / "run"
+    write_sample(data_dir, count=10, height=32, width=32)
+    for kind, suffix in (("images", ".jpg"), ("masks", ".png")):  # half of them in a sub-folder, each
+        (data_dir / kind / "shoot2").mkdir()
+        for path in sorted((data_dir / kind).glob(f"*{suffix}"))[5:]:
+            path.rename(data_dir / kind / "shoot2" / path.name)
+    config = train.parse_config(["--data-dir", str(data_dir), "--out-dir", str(run_dir), "--recursive", "true"])
+    splits, _ = train.split_data(config, run_dir, resuming=False)
+    assert sorted(image for name in data.SPLIT_NAMES for image, _ in splits[name]) == \
+        sorted((data_dir / "images").rglob("*.jpg"))
+    assert train.evaluate_command(config, run_dir, "test").endswith(f"--split-list {run_dir / 'splits' / 'test.txt'} "
+                                                                   f"--recursive")
+    config = train.parse_config(["--data-dir", str(data_dir), "--out-dir", str(tmp_path / "top")])
+    with caplog.at_level(logging.WARNING, logger="data"):
+        splits, _ = train.split_data(config, tmp_path / "top", resuming=False)
+    assert sum(len(splits[name]) for name in data.SPLIT_NAMES) == 5 and "its sub-folders are not read" in caplog.text
+    assert "--recursive" not in train.evaluate_command(config, tmp_path / "top", "test")
 
 
 def test_the_evaluate_command_printed_for_a_run_quotes_paths_a_shell_would_split(tmp_path):
