@@ -212,7 +212,7 @@ def files_by_stem(folder, extensions, what, recursive=False):
         files[path.stem] = path
     if others:
         log.warning("%s files not read, not %s: %s", what, "/".join(extensions), describe(others))
-    not_read = "" if recursive else f"its sub-folders are not read: {describe(folders)}" if folders else ""
+    not_read = f"its sub-folders are not read: {describe(folders)}" if folders and not recursive else ""
     if not files:
         raise DatasetError(f"{what} folder {folder} has no {what}s (files {' '.join(extensions)})"
                            + (f"; {not_read} (the {what}s must lie in {folder} itself, or in sub-folders read with "

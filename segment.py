@@ -430,12 +430,11 @@ class Looks(NamedTuple):
         all, background in the bars or frame around the photo, if any."""
         mask = self.made if self.made is not None else photo_mask(self.soft_mask, photo_size, self.close_ups)
         top, bottom, left, right = self.inside_border
-        if (top, bottom, left, right) == (0, *photo_size[:1], 0, *photo_size[1:]):
+        if (top, bottom, left, right) == (0, photo_size[0], 0, photo_size[1]):
             return mask
-        inside = mask[top:bottom, left:right].copy()
-        mask = np.zeros_like(mask)
-        mask[top:bottom, left:right] = inside
-        return mask
+        cleared = np.zeros_like(mask)
+        cleared[top:bottom, left:right] = mask[top:bottom, left:right]
+        return cleared
 
 
 def photo_looks(model, images, soft_masks, flip_tta=False, close_up=True, upright_only=False):
@@ -537,9 +536,9 @@ def frame_band(side, band, colour, least):
     rows, of another colour than `colour`, the whole of `side`, or not
     ending in a straight edge (see ends_straight)."""
     depth, own = band
-    if least <= depth < len(side) and np.abs(own - colour).max() <= BAR_TOLERANCE and ends_straight(side, depth, colour):
-        return depth
-    return 0
+    if not least <= depth < len(side) or np.abs(own - colour).max() > BAR_TOLERANCE:
+        return 0
+    return depth if ends_straight(side, depth, colour) else 0
 
 
 def ends_straight(side, depth, colour):
