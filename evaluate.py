@@ -203,9 +203,9 @@ def screen(image, mask, aspect=9 / 16):
 
 
 def as_print(image, mask, border=0.06, colour=(245, 245, 240)):
-    """The photo as a print in its white border (a Polaroid, a scanned
-    print): 6% of its longer side above it and at its sides, three times
-    that below."""
+    """The photo as a print in its white border (a Polaroid-style frame,
+    as apps add): 6% of its longer side above it and at its sides, three
+    times that below."""
     side = round(border * max(mask.shape))
     return (cv2.copyMakeBorder(image, side, 3 * side, side, side, cv2.BORDER_CONSTANT, value=colour),
             cv2.copyMakeBorder(mask, side, 3 * side, side, side, cv2.BORDER_CONSTANT, value=0))

@@ -473,10 +473,10 @@ BAR_MIN_SHARE = 0.02   # ... each bar at least this share of the photo's height
 BAR_MISMATCH = 0.01    # ... and the two as tall within this share of it, the photo centred ...
 BAR_MISMATCH_ROWS = 16  # ... or within this many rows: a JPEG's ringing beside a bar reaches into a block of 16
 
-# Frames. A photo in a border of one colour all round (a print or a
-# Polaroid in its white border, scanned; a frame added for a feed) loses its
-# people into the border below as it does into a bar, and the border is
-# often widest there. So where flat bands of one colour run along all four
+# Frames. A photo in a border of one colour all round (a white border that
+# an app or an editor adds to make it look like a print or a Polaroid, or to
+# fit a feed) loses its people into the border below as it does into a bar,
+# and the border is often widest there. So where flat bands of one colour run along all four
 # sides and each ends in a straight edge, as a photo's own edge is, the bands
 # are background, however wide each is: validation photos as prints, their
 # border three times as wide below (evaluate.py --perturb print), 0.922 ->
@@ -484,8 +484,9 @@ BAR_MISMATCH_ROWS = 16  # ... or within this many rows: a JPEG's ringing beside 
 # tells a frame from a studio's flat background, which ends along the
 # person's outline (a portrait on black whose dark clothes reach the sides
 # and bottom has flat bands on all four, and its mask calls some of them
-# person); none of the 3,724 shared photos has a frame by the rule. See
-# models/README.md, "Photos between bars".
+# person); none of the 3,724 shared photos has a frame by the rule. A scanned
+# print's border is not flat enough to be found (grain of 2 levels: none of
+# 63 validation prints). See models/README.md, "Photos between bars".
 FRAME_MIN_SHARE = 0.005  # each band at least this share of the photo's longer side
 FRAME_EDGE_DEPTH = 16    # ... whose edge turns another colour within this many rows (a JPEG block's ringing) ...
 FRAME_EDGE_SHARE = 0.9   # ... along at least this share of the middle half of its length
