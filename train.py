@@ -575,25 +575,28 @@ def warn_if_held_out_masks_were_drawn_by_a_model(splits):
 
 def as_a_model_drew_them(masks):
     """Of the mask paths, those listed in the predict.SURENESS_FILE of their
-    folder and not changed since it was written: masks predict.py drew,
-    not corrected by hand since (see predict.rows_still_as_listed; a run of
-    predict.py into the folder again leaves the corrected ones out of the
-    list, see predict.record_sureness)."""
+    folder, or of a folder above it (predict.py --recursive writes one list
+    for the sub-folders it mirrors), and not changed since it was written:
+    masks predict.py drew, not corrected by hand since (see
+    predict.rows_still_as_listed; a run of predict.py into the folder again
+    leaves the corrected ones out of the list, see predict.record_sureness)."""
+    as_drawn = {}  # folder -> the masks its list names, as paths from it, still as predict.py drew them
+    return [mask for mask in masks
+            if any(mask.relative_to(folder) in listed_as_drawn(folder, as_drawn) for folder in mask.parents)]
+
+
+def listed_as_drawn(folder, known):
+    """The outputs (paths from `folder`) that the predict.SURENESS_FILE in
+    `folder` lists, still as predict.py drew them; none where there is no
+    such list. Each folder's read once, into `known`."""
     import predict
 
-    drew = []
-    as_drawn = {}  # folder -> the names of the masks in it still as predict.py drew them
-    for mask in masks:
-        folder = mask.parent
-        if folder not in as_drawn:
-            try:
-                rows = predict.rows_still_as_listed(folder / predict.SURENESS_FILE)
-                as_drawn[folder] = {row.output for row in rows}
-            except (OSError, ValueError, TypeError):  # none (hand-drawn masks: nearly always), or not predict.py's
-                as_drawn[folder] = set()
-        if mask.name in as_drawn[folder]:
-            drew.append(mask)
-    return drew
+    if folder not in known:
+        try:
+            known[folder] = {Path(row.output) for row in predict.rows_still_as_listed(folder / predict.SURENESS_FILE)}
+        except (OSError, ValueError, TypeError):  # none (hand-drawn masks: nearly always), or not predict.py's
+            known[folder] = set()
+    return known[folder]
 
 
 def build_with_encoder_weights(config, image_size, encoder_weights):

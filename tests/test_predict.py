@@ -1653,6 +1653,23 @@ def test_a_run_again_drops_the_lines_of_outputs_corrected_since_and_keeps_the_ot
     assert train.as_a_model_drew_them(masks) == [masks[0], masks[2], masks[3]]
 
 
+def test_masks_drawn_into_mirrored_sub_folders_are_told_as_drawn_by_the_one_list_above_them(tmp_path, tiny_model,
+                                                                                               rng):
+    save(tmp_path / "in" / "a.jpg", photo(rng))
+    save(tmp_path / "in" / "shoot1" / "b.jpg", photo(rng))
+    predict.remove_background_files(tmp_path / "in", tmp_path / "masks", model=tiny_model, mask_only=True,
+                                    recursive=True)
+    masks = [tmp_path / "masks" / "a.png", tmp_path / "masks" / "shoot1" / "b.png"]
+    assert not (tmp_path / "masks" / "shoot1" / predict.SURENESS_FILE).exists()  # one list, in masks/
+    listed_at = (tmp_path / "masks" / predict.SURENESS_FILE).stat().st_mtime
+    for mask in masks:  # drawn before the list was written, as a run writes them
+        os.utime(mask, (listed_at - 60, listed_at - 60))
+    assert train.as_a_model_drew_them(masks) == masks  # as train.py --recursive true reads them
+    cv2.imwrite(str(masks[1]), np.zeros((60, 40), np.uint8))  # redrawn by hand after the run
+    os.utime(masks[1], (listed_at + 60, listed_at + 60))
+    assert train.as_a_model_drew_them(masks) == masks[:1]
+
+
 def test_mask_only_threshold_and_backgrounds(tmp_path, tiny_model, rng):
     rgb = photo(rng)
     save(tmp_path / "in" / "a.png", rgb)
