@@ -562,6 +562,7 @@ def test_train_seconds_add_up_the_logged_epochs_and_a_log_begun_without_them_get
     assert not train.logs_epoch_seconds(log) and train.seconds_trained(log) is None
 
 
+@pytest.mark.filterwarnings("ignore:Can save best model only with iou available")  # a stand-in model: no IoU
 def test_a_run_resumed_with_a_log_begun_without_epoch_seconds_keeps_its_columns(tmp_path):
     import keras
 
