@@ -583,6 +583,21 @@ def test_the_rows_between_flat_bars_of_one_colour_as_tall_above_as_below_are_the
     assert segment.inside_border(sideways) == (0, 200, 0, 300)
 
 
+def test_flat_rows_are_those_within_three_levels_of_the_first_rows_median_colour_in_every_channel():
+    image = np.full((6, 2, 3), 100, np.uint8)
+    image[0, 1] = 101                    # the median: 100.5 in each channel
+    image[1], image[2] = 98, 103         # 2.5 away: flat
+    image[3] = [[98, 103, 100], [103, 98, 101]]
+    image[4] = 104                       # 3.5 away: not
+    rows, colour = segment.flat_rows(image)
+    assert rows == 4 and colour.tolist() == [100.5] * 3
+    image[4] = 97
+    assert segment.flat_rows(image)[0] == 4
+    image[2, 1, 2] = 97                  # one channel of one pixel off
+    assert segment.flat_rows(image)[0] == 2
+    assert segment.flat_rows(np.full((40, 3, 3), 7, np.uint8))[0] == 40  # flat throughout, in blocks of 8, 16, ...
+
+
 def photo_in_frame(above, below, left, right, colour=(245, 245, 240), size=(300, 200)):
     """photo_between_bars' dark noise in a frame of `colour`, as many rows or columns wide on each side as given."""
     photo = np.random.default_rng(0).integers(20, 120, (*size, 3), dtype=np.uint8)
