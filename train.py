@@ -732,10 +732,12 @@ def make_callbacks(config, run_dir, optimizer, has_validation, resuming):
     record_learning_rate = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: logs.update(
         learning_rate=float(keras.ops.convert_to_numpy(optimizer.learning_rate))))
     callbacks = [record_learning_rate]
+    time_epochs = []
     if not resuming or logs_epoch_seconds(csv_path):
-        # And each epoch's seconds, so that a run resumed after a crash still knows how long it trained in all.
+        # And each epoch's seconds, so that a run resumed after a crash still knows how long it trained in all;
+        # read after the backup and the best model are written, which take their share of a small run's epoch.
         began = {}
-        callbacks.append(keras.callbacks.LambdaCallback(
+        time_epochs.append(keras.callbacks.LambdaCallback(
             on_epoch_begin=lambda epoch, logs: began.update(at=time.perf_counter()),
             on_epoch_end=lambda epoch, logs: logs.update({EPOCH_SECONDS: time.perf_counter() - began["at"]})))
     if config["lr_schedule"] == "plateau":
@@ -755,6 +757,7 @@ def make_callbacks(config, run_dir, optimizer, has_validation, resuming):
                                      if resuming and (run_dir / "best.keras").exists() else None),
         ),
         keras.callbacks.EarlyStopping(monitor=loss, mode="min", patience=config["patience"], restore_best_weights=True),
+        *time_epochs,
         keras.callbacks.CSVLogger(str(csv_path), append=resuming),
         keras.callbacks.TensorBoard(str(run_dir / "tensorboard")),
     ]

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 import zipfile
 from pathlib import Path
 
@@ -582,6 +583,24 @@ def test_a_run_resumed_with_a_log_begun_without_epoch_seconds_keeps_its_columns(
                                               "0,0.001,0.5,NA,NA\n")
     old = train_an_epoch(tmp_path / "old", resuming=True)
     assert "epoch_seconds" not in old[0] and [len(row) for row in old] == [5, 5, 5]
+
+
+@pytest.mark.filterwarnings("ignore:Can save best model only with iou available")  # a stand-in model: no IoU
+def test_an_epochs_logged_seconds_count_the_writing_of_its_backup(tmp_path):
+    import keras
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+    save_weights = model.save_weights
+
+    def slow_save_weights(*args, **kwargs):  # as a large model's backup on a slow drive
+        time.sleep(0.5)
+        return save_weights(*args, **kwargs)
+
+    model.save_weights = slow_save_weights
+    callbacks = train.make_callbacks(train.parse_config([]), tmp_path, model.optimizer, False, False)
+    model.fit(np.zeros((4, 2)), np.zeros((4, 1)), epochs=2, callbacks=callbacks, verbose=0)
+    assert min(logged(tmp_path, "epoch_seconds")) >= 0.5
 
 
 @pytest.mark.skipif(train.fcntl is None, reason="no flock here (Windows), and train.py no lock")
