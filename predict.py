@@ -32,8 +32,9 @@ model is unsure of a look turned on their side and upside down, for people
 lying down or upside down (--upright-only skips it); small specks of mask apart
 from the people are left out (--keep-specks keeps them), and so are flat bars
 above and below a photo (a screenshot of it on a phone) and a frame round it (a
-print's white border). A photo with transparency keeps it: the model sees it
-over grey, and its output is nowhere more opaque than the photo.
+print's white border), the model shown the photo inside them. A photo with
+transparency keeps it: the model sees it over grey, and its output is nowhere
+more opaque than the photo.
 On a CPU the model runs through TensorFlow Lite, about twice as fast, converted
 once per model file (--engine), and then without importing TensorFlow: one
 photo takes under a second, not 7-8 s; a .tflite --model runs as it is, and the
@@ -1063,17 +1064,22 @@ def plan_outputs(inputs, output, recursive=False, suffix=".png", composed=False,
 
 
 def read_photo(job, size):
-    """A (photo, output) job's pixels, RGB or RGBA (see with_alpha), and the
-    model's input made from them."""
+    """A (photo, output) job's pixels, RGB or RGBA (see with_alpha), and
+    what the model is shown of them: (the parts of the photo it looks at
+    and inside bars or a frame round it, see segment.photo_parts; the
+    model's input made from the first)."""
     photo = photo_pixels(job[0])
-    return photo, data.preprocess_image(as_seen(photo), size)
+    seen = as_seen(photo)
+    parts = segment.photo_parts(seen)
+    return photo, (parts, data.preprocess_image(segment.within(seen, parts[0]), size))
 
 
-def look_at_batch(model, images, model_inputs, flip_tta=False, close_up=True, upright_only=False):
-    """The segment.Looks of a batch of photos (RGB or RGBA), given their model inputs."""
-    soft_masks = segment.infer(model, model_inputs, flip_tta)
-    return segment.photo_looks(model, [as_seen(image) for image in images], soft_masks, flip_tta, close_up,
-                               upright_only)
+def look_at_batch(model, images, shown, flip_tta=False, close_up=True, upright_only=False):
+    """The segment.Looks of a batch of photos (RGB or RGBA), given what the model is shown of them (read_photo)."""
+    parts = [photo_parts for photo_parts, _ in shown]
+    soft_masks = segment.infer(model, [model_input for _, model_input in shown], flip_tta)
+    looked_at = [segment.within(as_seen(image), looked) for image, (looked, _) in zip(images, parts)]
+    return segment.photo_looks(model, looked_at, soft_masks, parts, flip_tta, close_up, upright_only)
 
 
 def write_cutout(job, image, look, output_root, threshold=None, background=None, mask_only=False, keep_specks=False,
@@ -1119,17 +1125,18 @@ def cutouts(jobs, read, look, write, batch_size=8, workers=WORKERS, pixel_budget
     failed), for each (photo, output) job, as each is done.
 
     Reading, the model and writing overlap: `read` (job -> the photo's
-    pixels and model input) runs in a pool of `workers` threads ahead of the
-    model, `look` (the photos and model inputs of a batch -> per photo what
-    `write` takes) runs the model on batches of `batch_size` in this thread
-    (a batch it fails on again a photo at a time, so that the photo it cannot
-    take fails alone: see segment.each_photo_alone_where_it_fails), and
-    `write` (job, pixels, that) runs in another pool. Reading ahead stops
-    at two batches and, beyond the next photo, at about `pixel_budget` pixels
-    held (read and not yet written), so that a folder of 8000x6000 photos
-    holds a few of them in memory, not dozens; until a first photo is read
-    and their size known, it reads one at a time (else a folder of them
-    would start with two batches in memory whatever the budget).
+    pixels and what the model is shown of them) runs in a pool of `workers`
+    threads ahead of the model, `look` (the photos of a batch and what the
+    model is shown of them -> per photo what `write` takes) runs the model
+    on batches of `batch_size` in this thread (a batch it fails on again a
+    photo at a time, so that the photo it cannot take fails alone: see
+    segment.each_photo_alone_where_it_fails), and `write` (job, pixels,
+    that) runs in another pool. Reading ahead stops at two batches and,
+    beyond the next photo, at about `pixel_budget` pixels held (read and not
+    yet written), so that a folder of 8000x6000 photos holds a few of them
+    in memory, not dozens; until a first photo is read and their size
+    known, it reads one at a time (else a folder of them would start with
+    two batches in memory whatever the budget).
     Interrupted, it reads no photo more but finishes the writes under way:
     their photos have been through the model already. A full disk stops it
     so, as a PredictError."""

@@ -111,6 +111,7 @@ class SureOfUprightRed:
 def lying_person():
     """A 300x400 landscape photo of a person lying across it (a red bar) and its mask."""
     photo = np.zeros((300, 400, 3), np.uint8)
+    photo[..., 2] = np.linspace(0, 100, 400)  # a background that varies: not a red photo between black bars
     photo[120:180, 20:380] = (255, 0, 0)
     return photo, (photo[..., 0] > 0).astype(np.uint8)
 

@@ -3180,9 +3180,12 @@ def test_canvas_reaches_cutouts_composites_masks_folders_and_the_command_line(tm
 def test_the_bars_above_and_below_a_screenshot_are_transparent_in_its_cutout(tmp_path):
     screenshot = np.random.default_rng(0).integers(20, 120, (300, 200, 3), dtype=np.uint8)
     screenshot[:40], screenshot[260:] = (255, 0, 0), (255, 0, 0)  # red bars, which MarksRed takes for a person,
-    screenshot[100:260, 90:110] = (255, 0, 0)                     # and a person on the photo's bottom edge
+    screenshot[100:260, 90:110] = (200, 0, 0)                     # and a person on the photo's bottom edge
     save(tmp_path / "in" / "screenshot.png", screenshot)
-    predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=MarksRed())
+    model = MarksRed()
+    predict.remove_background_files(tmp_path / "in", tmp_path / "out", model=model)
+    # The model was shown the photo between the bars, as a photo of its own.
+    np.testing.assert_array_equal(model.batches[0][0], data.preprocess_image(screenshot[40:260], (64, 64)))
     alphas = [read_output(tmp_path / "out" / "screenshot.png")[..., 3],
               predict.remove_background(screenshot, model=MarksRed())[..., 3]]
     for alpha in alphas:  # a folder's run and a single photo's

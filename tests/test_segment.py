@@ -248,6 +248,7 @@ def test_people_one_above_another_whom_the_first_look_misses_are_taken_from_tile
     photo = np.zeros((400, 100, 3), np.uint8)  # 1:4, a photo-booth strip of four people 40 tall, 40 wide,
     for top in (30, 135, 224, 320):            # each clear of the tiles' overlaps (rows 0-133, 89-222, ...)
         photo[top:top + 40, 30:70] = (255, 0, 0)
+    photo[..., 2] = np.arange(100)  # a background that varies: no bars above and below the strip
     truth = photo[..., 0] > 0
     model = SeesTallPeople()
     mask = segment.predict_photo_masks(model, [photo], upright_only=True)[0]
@@ -395,6 +396,7 @@ def test_only_unsure_masks_get_a_turned_look_whatever_the_photos_shape():
     assert len(model.batches) == 2  # the first look and its tiles
     # A person lying across a portrait photo: turned, the photo is a landscape one, the person upright.
     portrait = np.zeros((400, 300, 3), np.uint8)
+    portrait[..., 2] = np.linspace(0, 100, 300)  # a background that varies: not a red photo between black bars
     portrait[170:230, 20:280] = (255, 0, 0)
     model = SureOfUprightRed()
     mask = segment.predict_photo_masks(model, [portrait])[0]
@@ -628,6 +630,26 @@ def test_a_flat_background_around_a_person_is_no_frame():
         cv2.ellipse(studio, (100, 65), (35, 45), 0, 0, 360, (90, 70, 60), -1)  # a head, 20 rows below the top
         cv2.ellipse(studio, body_centre, body_size, 0, 0, 360, (40, 40, 40), -1)
         assert segment.inside_border(studio) == (0, 300, 0, 200)
+
+
+def test_the_model_is_shown_the_photo_inside_bars_or_a_frame_but_all_of_a_person_centred_on_a_flat_background():
+    for photo, inside in ((photo_between_bars(40, 40), (40, 260, 0, 200)),
+                          (photo_in_frame(12, 36, 12, 12), (12, 312, 12, 212))):
+        assert segment.photo_parts(photo) == (inside, inside)
+        model = MarksRed()
+        segment.predict_photo_masks(model, [photo], upright_only=True)
+        shown = data.preprocess_image(segment.within(photo, inside), (64, 64))
+        np.testing.assert_array_equal(model.batches[0][0], shown)
+    # A person on a studio's black, as many flat rows above the head as below the feet: bars by their rows,
+    # but they end along the person's outline, not in a photo's straight edge; the model sees the whole photo.
+    studio = np.zeros((300, 200, 3), np.uint8)
+    cv2.ellipse(studio, (100, 65), (35, 45), 0, 0, 360, (90, 70, 60), -1)    # a head, 20 rows below the top
+    cv2.ellipse(studio, (100, 200), (60, 80), 0, 0, 360, (40, 40, 40), -1)  # a body, 20 rows above the bottom
+    looked_at, inside = segment.photo_parts(studio)
+    assert looked_at == (0, 300, 0, 200) and inside == (20, 281, 0, 200)
+    model = MarksRed()
+    segment.predict_photo_masks(model, [studio], upright_only=True)
+    np.testing.assert_array_equal(model.batches[0][0], data.preprocess_image(studio, (64, 64)))
 
 
 def test_what_the_model_marks_in_the_bars_above_and_below_a_photo_is_background():
