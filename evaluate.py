@@ -897,7 +897,7 @@ def main(argv=None):
                         "second_person (the person copied beside itself, mirrored, at 60%% height), "
                         "square, landscape, widescreen (a 1:1, 4:3 or 16:9 frame of the photo, the head kept in), "
                         "wide_shot (the photo widened to 16:9 by repeating its edge columns: a small person in a wide frame), "
-                        "wide_flat (the same, widened by the photo's mean colour instead: no streaks), "
+                        "wide_flat (the same, widened by the photo's mean colour instead: bars at the sides), "
                         "two_apart (the photo and its mirror image at either end of a 16:9 frame: two people apart), "
                         "group (the person pasted again on either side, 90%% tall, overlapping, in a 16:9 frame: three together), "
                         "row (the photo and its mirror image side by side, in turn, to 3:1: "

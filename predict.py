@@ -31,10 +31,10 @@ find people the first look missed (--no-close-up skips both), and photos the
 model is unsure of a look turned on their side and upside down, for people
 lying down or upside down (--upright-only skips it); small specks of mask apart
 from the people are left out (--keep-specks keeps them), and so are flat bars
-above and below a photo (a screenshot of it on a phone) and a frame round it (a
-print's white border), the model shown the photo inside them. A photo with
-transparency keeps it: the model sees it over grey, and its output is nowhere
-more opaque than the photo.
+above and below a photo (a screenshot of it on a phone) or at its sides, and a
+frame round it (a print's white border), the model shown the photo inside them.
+A photo with transparency keeps it: the model sees it over grey, and its output
+is nowhere more opaque than the photo.
 On a CPU the model runs through TensorFlow Lite, about twice as fast, converted
 once per model file (--engine), and then without importing TensorFlow: one
 photo takes under a second, not 7-8 s; a .tflite --model runs as it is, and the

@@ -470,13 +470,12 @@ def photo_looks(model, images, soft_masks, parts, flip_tta=False, close_up=True,
 # background: validation photos between black bars at 9:16 (evaluate.py
 # --perturb screen) 0.842 -> 0.958, between white ones 0.920 -> 0.960 (a
 # one-off script). Of the 3,724 shared photos, six have such bars: four score
-# the same, one 0.028 better, one 0.005 worse. Bars at the sides are left
-# alone (but for a frame's, below): the black background of a studio
-# portrait is one, wherever black clothes reach the photo's sides (two of
-# the shared photos, which would score 0.06 and 0.03 worse), and people are
-# seldom cut by a photo's side (16:9 photos between black bars at the sides:
-# 0.956, 0.959 with them cleared). See models/README.md, "Photos between
-# bars".
+# the same, one 0.028 better, one 0.005 worse. Bars at the sides count only
+# where they end in straight edges (beside_bars): the black background of a
+# studio portrait is flat at both sides, wherever black clothes reach them
+# (two of the shared photos, which would score 0.06 and 0.03 worse), but
+# ends along the person's outline. See models/README.md, "Photos between
+# bars" and "The photo inside".
 BAR_TOLERANCE = 3      # a bar's rows are its colour within this many levels (of 255), as JPEG leaves a flat colour
 BAR_MIN_SHARE = 0.02   # ... each bar at least this share of the photo's height
 BAR_MISMATCH = 0.01    # ... and the two as tall within this share of it, the photo centred ...
@@ -503,11 +502,10 @@ FRAME_EDGE_SHARE = 0.9   # ... along at least this share of the middle half of i
 
 def inside_border(image):
     """(top, bottom, left, right): the part of an RGB uint8 photo inside a
-    frame (see inside_frame) or between bars above and below it (see
-    between_bars); the whole photo where it has neither."""
-    height, width = image.shape[:2]
-    above, below = flat_rows(image), flat_rows(image[::-1])
-    return inside_frame(image, above, below) or (*between_bars(height, above, below), 0, width)
+    frame (see inside_frame), between bars above and below it (see
+    between_bars) or between bars at its sides (see beside_bars); the whole
+    photo where it has none."""
+    return photo_parts(image)[1]
 
 
 # The photo inside. Cleared from the mask, bars or a frame still took their
@@ -515,24 +513,51 @@ def inside_border(image):
 # would be alone. So where their inner edges are straight, the model is
 # shown the photo inside alone: on validation, photos between black bars at
 # 9:16 0.958 -> 0.960 and prints 0.955 -> 0.960, as the photos score
-# without them (models/README.md, "The photo inside").
+# without them; and so between bars at the sides, found where they end
+# straight (beside_bars): black ones at 16:9 0.954 -> 0.960, a 3:4 photo on
+# a white square 0.949 -> 0.960 (models/README.md, "The photo inside").
 def photo_parts(image):
     """(looked_at, inside), each (top, bottom, left, right) of an RGB uint8
-    photo: `inside` the part inside bars or a frame round it
-    (inside_border), and `looked_at` the part the model is shown. That is
-    the part inside where the border's inner edges are straight, as a
-    photo's own edges are (a screenshot's bars, a print's border; a frame's
-    always are, see inside_frame): it is a photo of its own, which the model
-    segments best alone. Else the whole photo: flat rows above and below
-    someone on a flat background end along their outline, and the model,
-    shown the part between them, would see them cut off at head and feet."""
+    photo: `inside` the part inside a frame (inside_frame), bars above and
+    below it (between_bars) or bars at its sides (beside_bars), and
+    `looked_at` the part the model is shown. That is the part inside where
+    the border's inner edges are straight, as a photo's own edges are (a
+    frame's and side bars' always are): it is a photo of its own, which the
+    model segments best alone. Else the whole photo: flat rows above and
+    below someone on a flat background end along their outline, and the
+    model, shown the part between them, would see them cut off at head and
+    feet."""
     height, width = image.shape[:2]
-    inside = top, bottom, _, _ = inside_border(image)
-    if inside == (0, height, 0, width):
-        return inside, inside
-    colour = np.median(image[0].reshape(-1, image.shape[-1]), axis=0)  # the border's (see flat_rows)
-    straight = ends_straight(image, top, colour) and ends_straight(image[::-1], height - bottom, colour)
-    return (inside if straight else (0, height, 0, width)), inside
+    whole = (0, height, 0, width)
+    above, below = flat_rows(image), flat_rows(image[::-1])
+    if frame := inside_frame(image, above, below):
+        return frame, frame
+    top, bottom = between_bars(height, above, below)
+    if (top, bottom) != (0, height):
+        inside = (top, bottom, 0, width)
+        straight = ends_straight(image, top, above[1]) and ends_straight(image[::-1], height - bottom, above[1])
+        return (inside if straight else whole), inside
+    if above[0] or below[0]:  # flat rows above or below as well: a frame not found as one, left as it is
+        return whole, whole
+    beside = (0, height, *beside_bars(image))
+    return beside, beside
+
+
+def beside_bars(image):
+    """(left, right): the columns of a photo between bars of one colour at
+    its sides, as wide as each other (between_bars, on its columns), each
+    ending in a straight edge (ends_straight); (0, width) where there are
+    none. Flat columns at the sides that end along someone's outline are no
+    bars: a studio portrait's black background, where black clothes reach
+    the photo's sides."""
+    across = image.transpose(1, 0, 2)  # its columns, as rows
+    left_band, right_band = flat_rows(across), flat_rows(across[::-1])
+    left, right = between_bars(len(across), left_band, right_band)
+    colour = left_band[1]
+    if (left, right) != (0, len(across)) and ends_straight(across, left, colour) and ends_straight(
+            across[::-1], len(across) - right, colour):
+        return left, right
+    return 0, len(across)
 
 
 def within(image, part):

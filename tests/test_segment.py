@@ -162,6 +162,7 @@ class SureOf:
 def group_photo():
     """A 180x320 (16:9) photo of three people standing side by side, 150 pixels tall, and their mask."""
     photo = np.zeros((180, 320, 3), np.uint8)
+    photo[..., 2] = np.linspace(0, 100, 180)[:, None]  # a background that varies: no bars at the sides
     for left in (60, 140, 220):
         photo[30:180, left:left + 40] = (255, 0, 0)
     return photo, (photo[..., 0] > 0).astype(np.uint8)
@@ -184,6 +185,7 @@ def test_people_across_a_wide_photo_are_taken_from_its_tiles_where_those_are_sur
 
 def test_tiles_less_sure_than_the_first_look_leave_it():
     photo = np.zeros((180, 320, 3), np.uint8)
+    photo[..., 2] = np.linspace(0, 100, 180)[:, None]  # a background that varies: no bars at the sides
     photo[20:180, 60:260] = (255, 0, 0)  # a face too close for a tile to see whole
     # Sure of people it sees whole, clear of its input's left and right edges; every tile cuts this one.
     model = SureOf(lambda rows, columns: columns.min() > 0 and columns.max() < 63)
@@ -580,9 +582,10 @@ def test_the_rows_between_flat_bars_of_one_colour_as_tall_above_as_below_are_the
     other_colours = photo_between_bars(40, 40)
     other_colours[260:] = 10
     assert segment.inside_border(other_colours) == (0, 300, 0, 200)
-    # Bars at the sides are left alone (a studio portrait's black background may hold black clothes).
+    # Bars at the sides, as wide as each other, are bars where they end straight (see
+    # test_a_flat_background_around_a_person_is_no_frame for a studio's background, which does not).
     sideways = np.ascontiguousarray(photo_between_bars(40, 40).transpose(1, 0, 2))
-    assert segment.inside_border(sideways) == (0, 200, 0, 300)
+    assert segment.inside_border(sideways) == (0, 200, 40, 260)
 
 
 def test_flat_rows_are_those_within_three_levels_of_the_first_rows_median_colour_in_every_channel():
@@ -614,7 +617,8 @@ def test_the_part_inside_a_frame_of_one_colour_that_ends_in_straight_edges_is_th
     _, encoded = cv2.imencode(".jpg", photo_in_frame(24, 48, 24, 24), [cv2.IMWRITE_JPEG_QUALITY, 90])
     top, bottom, left, right = segment.inside_border(cv2.imdecode(encoded, cv2.IMREAD_COLOR))
     assert 8 <= top <= 24 and 324 <= bottom <= 340 and 8 <= left <= 24 and 224 <= right <= 240
-    # Not frames: three sides only, a side of another colour, bands thinner than 0.5% of the longer side.
+    # Not frames: three sides only (nor are the two at the sides bars, with a flat band above them), a side
+    # of another colour, bands thinner than 0.5% of the longer side.
     for photo in (photo_in_frame(12, 0, 12, 12), photo_in_frame(12, 36, 12, 12)[:, 12:], photo_in_frame(1, 1, 1, 1)):
         assert segment.inside_border(photo) == (0, *photo.shape[:1], 0, *photo.shape[1:2])
     other_colours = photo_in_frame(12, 36, 12, 12)
@@ -632,8 +636,20 @@ def test_a_flat_background_around_a_person_is_no_frame():
         assert segment.inside_border(studio) == (0, 300, 0, 200)
 
 
+def test_flat_columns_at_the_sides_of_a_studio_portrait_are_no_bars():
+    # Black clothes reaching the bottom and both sides of a portrait on black: as wide at either side, but the
+    # background ends along the person's outline, not in a photo's straight edge.
+    studio = np.zeros((300, 200, 3), np.uint8)
+    cv2.ellipse(studio, (100, 60), (40, 60), 0, 0, 360, (90, 70, 60), -1)     # a head from the top
+    cv2.ellipse(studio, (100, 300), (70, 180), 0, 0, 360, (40, 40, 40), -1)  # shoulders to the bottom
+    across = studio.transpose(1, 0, 2)
+    assert segment.between_bars(200, segment.flat_rows(across), segment.flat_rows(across[::-1])) == (30, 171)
+    assert segment.inside_border(studio) == (0, 300, 0, 200)
+
+
 def test_the_model_is_shown_the_photo_inside_bars_or_a_frame_but_all_of_a_person_centred_on_a_flat_background():
-    for photo, inside in ((photo_between_bars(40, 40), (40, 260, 0, 200)),
+    beside_bars = np.ascontiguousarray(photo_between_bars(40, 40).transpose(1, 0, 2))  # a portrait on a wider screen
+    for photo, inside in ((photo_between_bars(40, 40), (40, 260, 0, 200)), (beside_bars, (0, 200, 40, 260)),
                           (photo_in_frame(12, 36, 12, 12), (12, 312, 12, 212))):
         assert segment.photo_parts(photo) == (inside, inside)
         model = MarksRed()
