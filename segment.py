@@ -8,10 +8,13 @@ whole photo, then closer looks where that leaves doubt.
   upside down, for people lying down (lying_down_looks).
 - Specks apart from the people are left out (without_specks), or everyone
   but the main person (main_person_only).
+- A photo between flat bars or in a frame is looked at without them, which
+  are background in its mask (photo_parts).
 
 predict_photo_masks(model, photos) does all of it. predict.py's folder runs
-take it in two steps: photo_looks in the thread that feeds the model, and
-Looks.mask_at in the threads that write the outputs. evaluate.py makes its
+take it in three steps: photo_parts in the threads that read the photos,
+photo_looks in the thread that feeds the model, and Looks.mask_at in the
+threads that write the outputs. evaluate.py makes its
 masks here too, so the figures it reports are those of predict.py's
 cutouts. How small, how sure and how far apart (the constants below) was
 chosen on the validation photos; models/README.md tells what each gave.
