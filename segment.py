@@ -538,8 +538,7 @@ def photo_parts(image):
     top, bottom = between_bars(height, above, below)
     if (top, bottom) != (0, height):
         inside = (top, bottom, 0, width)
-        straight = ends_straight(image, top, above[1]) and ends_straight(image[::-1], height - bottom, above[1])
-        return (inside if straight else whole), inside
+        return (inside if bars_end_straight(image, top, bottom, above[1]) else whole), inside
     if above[0] or below[0]:  # flat rows above or below as well: a frame not found as one, left as it is
         return whole, whole
     beside = (0, height, *beside_bars(image))
@@ -556,11 +555,15 @@ def beside_bars(image):
     across = image.transpose(1, 0, 2)  # its columns, as rows
     left_band, right_band = flat_rows(across), flat_rows(across[::-1])
     left, right = between_bars(len(across), left_band, right_band)
-    colour = left_band[1]
-    if (left, right) != (0, len(across)) and ends_straight(across, left, colour) and ends_straight(
-            across[::-1], len(across) - right, colour):
+    if (left, right) != (0, len(across)) and bars_end_straight(across, left, right, left_band[1]):
         return left, right
     return 0, len(across)
+
+
+def bars_end_straight(side, start, stop, colour):
+    """Whether bars of `colour` above row `start` of `side` and from row
+    `stop` down (between_bars) both end in a straight edge (ends_straight)."""
+    return ends_straight(side, start, colour) and ends_straight(side[::-1], len(side) - stop, colour)
 
 
 def within(image, part):
