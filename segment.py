@@ -429,7 +429,7 @@ class Looks(NamedTuple):
     close_ups: list               # [(box, soft mask of the crop)]: see close_ups
     made: np.ndarray | None       # the mask of the part looked at where the look for people lying down made it
     looked_at: tuple              # (top, bottom, left, right): the part of the photo the model looked at (photo_parts)
-    inside_border: tuple          # ... and the photo inside flat bars or a frame (inside_border)
+    inside_border: tuple          # ... and the photo inside flat bars or a frame (photo_parts)
 
     def mask_at(self, photo_size):
         """The soft mask at the photo's size=(height, width), specks and
@@ -501,14 +501,6 @@ BAR_MISMATCH_ROWS = 16  # ... or within this many rows: a JPEG's ringing beside 
 FRAME_MIN_SHARE = 0.005  # each band at least this share of the photo's longer side
 FRAME_EDGE_DEPTH = 16    # ... whose edge turns another colour within this many rows (a JPEG block's ringing) ...
 FRAME_EDGE_SHARE = 0.9   # ... along at least this share of the middle half of its length
-
-
-def inside_border(image):
-    """(top, bottom, left, right): the part of an RGB uint8 photo inside a
-    frame (see inside_frame), between bars above and below it (see
-    between_bars) or between bars at its sides (see beside_bars); the whole
-    photo where it has none."""
-    return photo_parts(image)[1]
 
 
 # The photo inside. Cleared from the mask, bars or a frame still took their

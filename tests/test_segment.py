@@ -559,6 +559,11 @@ def test_an_array_that_is_no_rgb_photo_is_a_value_error_naming_it_not_the_models
             segment.predict_photo_masks(MarksRed(), [rgb, image])
 
 
+def inside_border(image):
+    """(top, bottom, left, right): the part of a photo inside its bars or frame, as segment.photo_parts finds it."""
+    return segment.photo_parts(image)[1]
+
+
 def photo_between_bars(above, below, colour=(0, 0, 0), size=(300, 200)):
     """A photo of dark noise (no flat rows, nothing MarksRed marks) with bars of `colour`, `above` and
     `below` rows tall."""
@@ -568,24 +573,24 @@ def photo_between_bars(above, below, colour=(0, 0, 0), size=(300, 200)):
 
 
 def test_the_rows_between_flat_bars_of_one_colour_as_tall_above_as_below_are_the_photo():
-    assert segment.inside_border(photo_between_bars(40, 40)) == (40, 260, 0, 200)
-    assert segment.inside_border(photo_between_bars(40, 56, colour=(255, 255, 255))) == (40, 244, 0, 200)  # 16 apart
+    assert inside_border(photo_between_bars(40, 40)) == (40, 260, 0, 200)
+    assert inside_border(photo_between_bars(40, 56, colour=(255, 255, 255))) == (40, 244, 0, 200)  # 16 apart
     # Compressed as a JPEG, the bars keep all but the rows its ringing reaches (within a block of 16).
     _, encoded = cv2.imencode(".jpg", photo_between_bars(40, 40), [cv2.IMWRITE_JPEG_QUALITY, 90])
-    top, bottom, left, right = segment.inside_border(cv2.imdecode(encoded, cv2.IMREAD_COLOR))
+    top, bottom, left, right = inside_border(cv2.imdecode(encoded, cv2.IMREAD_COLOR))
     assert 24 <= top <= 40 and 260 <= bottom <= 276 and (left, right) == (0, 200)
     # Not bars: one side only, the two sides far from as tall or of other colours, thinner than 2%, or
     # one colour all over.
     for photo in (photo_between_bars(40, 0), photo_between_bars(40, 57), photo_between_bars(5, 5),
                   photo_between_bars(150, 150)):
-        assert segment.inside_border(photo) == (0, 300, 0, 200)
+        assert inside_border(photo) == (0, 300, 0, 200)
     other_colours = photo_between_bars(40, 40)
     other_colours[260:] = 10
-    assert segment.inside_border(other_colours) == (0, 300, 0, 200)
+    assert inside_border(other_colours) == (0, 300, 0, 200)
     # Bars at the sides, as wide as each other, are bars where they end straight (see
     # test_a_flat_background_around_a_person_is_no_frame for a studio's background, which does not).
     sideways = np.ascontiguousarray(photo_between_bars(40, 40).transpose(1, 0, 2))
-    assert segment.inside_border(sideways) == (0, 200, 40, 260)
+    assert inside_border(sideways) == (0, 200, 40, 260)
 
 
 def test_flat_rows_are_those_within_three_levels_of_the_first_rows_median_colour_in_every_channel():
@@ -611,19 +616,19 @@ def photo_in_frame(above, below, left, right, colour=(245, 245, 240), size=(300,
 
 def test_the_part_inside_a_frame_of_one_colour_that_ends_in_straight_edges_is_the_photo():
     # A print's border, wider below (a Polaroid): 300x200 inside, 348x224 in all.
-    assert segment.inside_border(photo_in_frame(12, 36, 12, 12)) == (12, 312, 12, 212)
-    assert segment.inside_border(photo_in_frame(3, 3, 2, 2, colour=(0, 0, 0))) == (3, 303, 2, 202)  # thin, black
+    assert inside_border(photo_in_frame(12, 36, 12, 12)) == (12, 312, 12, 212)
+    assert inside_border(photo_in_frame(3, 3, 2, 2, colour=(0, 0, 0))) == (3, 303, 2, 202)  # thin, black
     # Compressed as a JPEG, the frame keeps all but the rows and columns its ringing reaches.
     _, encoded = cv2.imencode(".jpg", photo_in_frame(24, 48, 24, 24), [cv2.IMWRITE_JPEG_QUALITY, 90])
-    top, bottom, left, right = segment.inside_border(cv2.imdecode(encoded, cv2.IMREAD_COLOR))
+    top, bottom, left, right = inside_border(cv2.imdecode(encoded, cv2.IMREAD_COLOR))
     assert 8 <= top <= 24 and 324 <= bottom <= 340 and 8 <= left <= 24 and 224 <= right <= 240
     # Not frames: three sides only (nor are the two at the sides bars, with a flat band above them), a side
     # of another colour, bands thinner than 0.5% of the longer side.
     for photo in (photo_in_frame(12, 0, 12, 12), photo_in_frame(12, 36, 12, 12)[:, 12:], photo_in_frame(1, 1, 1, 1)):
-        assert segment.inside_border(photo) == (0, *photo.shape[:1], 0, *photo.shape[1:2])
+        assert inside_border(photo) == (0, *photo.shape[:1], 0, *photo.shape[1:2])
     other_colours = photo_in_frame(12, 36, 12, 12)
     other_colours[12:312, -12:] = 10  # the right side's band, between the bands above and below
-    assert segment.inside_border(other_colours) == (0, 348, 0, 224)
+    assert inside_border(other_colours) == (0, 348, 0, 224)
 
 
 def test_a_flat_background_around_a_person_is_no_frame():
@@ -633,7 +638,7 @@ def test_a_flat_background_around_a_person_is_no_frame():
         studio = np.zeros((300, 200, 3), np.uint8)
         cv2.ellipse(studio, (100, 65), (35, 45), 0, 0, 360, (90, 70, 60), -1)  # a head, 20 rows below the top
         cv2.ellipse(studio, body_centre, body_size, 0, 0, 360, (40, 40, 40), -1)
-        assert segment.inside_border(studio) == (0, 300, 0, 200)
+        assert inside_border(studio) == (0, 300, 0, 200)
 
 
 def test_flat_columns_at_the_sides_of_a_studio_portrait_are_no_bars():
@@ -644,7 +649,7 @@ def test_flat_columns_at_the_sides_of_a_studio_portrait_are_no_bars():
     cv2.ellipse(studio, (100, 300), (70, 180), 0, 0, 360, (40, 40, 40), -1)  # shoulders to the bottom
     across = studio.transpose(1, 0, 2)
     assert segment.between_bars(200, segment.flat_rows(across), segment.flat_rows(across[::-1])) == (30, 171)
-    assert segment.inside_border(studio) == (0, 300, 0, 200)
+    assert inside_border(studio) == (0, 300, 0, 200)
 
 
 def test_the_model_is_shown_the_photo_inside_bars_or_a_frame_but_all_of_a_person_centred_on_a_flat_background():
